@@ -1,0 +1,175 @@
+"""Input checks shared by every scoring method.
+
+Public functions call these at entry so that a bad argument fails early with a message
+that names the argument, the column and the row (see STYLE.md section 4). Nothing here
+is public API; the messages are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from scoring.errors import DataError, InsufficientDataError, SpecificationError
+
+MissingRule = Literal["listwise", "pairwise", "item_mean"]
+MISSING_RULES: tuple[str, ...] = ("listwise", "pairwise", "item_mean")
+
+
+def check_choice(name: str, value: Any, choices: Sequence[Any]) -> Any:
+    """Raise unless ``value`` is one of ``choices`` (literal string options)."""
+    if value not in choices:
+        shown = ", ".join(repr(c) for c in choices)
+        msg = f"{name} must be one of {shown}; got {value!r}."
+        raise ValueError(msg)
+    return value
+
+
+def check_frame(data: Any, name: str = "data") -> pd.DataFrame:
+    """Return ``data`` as a DataFrame, or raise :class:`TypeError`."""
+    if isinstance(data, pd.DataFrame):
+        return data
+    if isinstance(data, Mapping) or isinstance(data, np.ndarray):
+        return pd.DataFrame(data)
+    msg = f"{name} must be a pandas DataFrame (one row per response); got {type(data).__name__}."
+    raise TypeError(msg)
+
+
+def check_columns(df: pd.DataFrame, columns: Iterable[str], name: str = "data") -> list[str]:
+    """Raise :class:`DataError` listing every column of ``columns`` absent from ``df``."""
+    cols = list(columns)
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        have = list(map(str, df.columns[:12]))
+        more = "" if len(df.columns) <= 12 else f" ... ({len(df.columns)} in all)"
+        msg = (
+            f"{name} is missing column(s) {missing}; it has {have}{more}. "
+            "Check the questionnaire mapping or rename the columns."
+        )
+        raise DataError(msg)
+    return cols
+
+
+def _first_bad(mask: pd.Series) -> Any:
+    return mask[mask].index[0]
+
+
+def check_numeric(df: pd.DataFrame, columns: Iterable[str], name: str = "data") -> pd.DataFrame:
+    """Return ``df[columns]`` as float64, raising :class:`DataError` on non-numeric cells.
+
+    Empty cells (None, NaN, empty string) are missing values, not errors.
+    """
+    cols = check_columns(df, columns, name)
+    out = {}
+    for c in cols:
+        s = df[c]
+        if pd.api.types.is_bool_dtype(s.dtype):
+            out[c] = s.astype("float64")
+            continue
+        if pd.api.types.is_numeric_dtype(s.dtype):
+            out[c] = s.astype("float64")
+            continue
+        stripped = s.where(~s.isna(), None)
+        stripped = stripped.map(lambda v: None if isinstance(v, str) and not v.strip() else v)
+        conv = pd.to_numeric(stripped, errors="coerce")
+        bad = conv.isna() & stripped.notna()
+        if bad.any():
+            row = _first_bad(bad)
+            msg = (
+                f"{name} column {c!r} must be numeric; row {row!r} holds {s.loc[row]!r}"
+                f" ({int(bad.sum())} non-numeric cell(s) in all). "
+                "Recode the answers as numbers or leave the cell empty for a missing answer."
+            )
+            raise DataError(msg)
+        out[c] = conv.astype("float64")
+    return pd.DataFrame(out, index=df.index)
+
+
+def check_range(
+    df: pd.DataFrame, low: float, high: float, name: str = "data", *, integer: bool = False
+) -> pd.DataFrame:
+    """Raise :class:`DataError` naming column and row of the first value outside [low, high]."""
+    values = df.to_numpy(dtype="float64")
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isnan(values) & ((values < low) | (values > high))
+        if integer:
+            bad |= ~np.isnan(values) & (values != np.round(values))
+    if bad.any():
+        r, c = (int(i[0]) for i in np.nonzero(bad))
+        col = df.columns[c]
+        kind = "whole numbers in" if integer else "answers in"
+        msg = (
+            f"{name} column {col!r} must hold {kind} [{low:g}, {high:g}]; row {df.index[r]!r} "
+            f"holds {values[r, c]!r} ({int(bad.sum())} bad cell(s) in all). "
+            "Check the scale of the questionnaire or clean the data."
+        )
+        raise DataError(msg)
+    return df
+
+
+def apply_missing_rule(df: pd.DataFrame, rule: str, name: str = "data") -> pd.DataFrame:
+    """Apply a missing-data rule to numeric ``df``.
+
+    ``listwise`` drops every row with any missing value; ``pairwise`` keeps the frame as it
+    is (each statistic uses the rows available to it); ``item_mean`` fills each missing cell
+    with its column mean. A column with no answers at all is an error under every rule.
+    """
+    check_choice("missing", rule, MISSING_RULES)
+    empty = [c for c in df.columns if df[c].notna().sum() == 0]
+    if empty:
+        msg = f"{name} column(s) {empty} have no answers at all; drop them or collect data."
+        raise InsufficientDataError(msg)
+    if rule == "listwise":
+        out = df.dropna(how="any")
+        if out.empty:
+            msg = (
+                f"{name}: no row is complete, so listwise deletion leaves nothing; "
+                "use missing='pairwise' or missing='item_mean'."
+            )
+            raise InsufficientDataError(msg)
+        return out
+    if rule == "item_mean":
+        return df.fillna(df.mean())
+    return df
+
+
+def check_min_rows(n: int, minimum: int, what: str) -> None:
+    """Raise :class:`InsufficientDataError` when fewer than ``minimum`` rows are usable."""
+    if n < minimum:
+        msg = f"{what} needs at least {minimum} usable row(s); got {n}."
+        raise InsufficientDataError(msg)
+
+
+def check_mapping(
+    mapping: Mapping[str, Sequence[str]], name: str, *, allow_shared: bool = False
+) -> dict[str, list[str]]:
+    """Validate a group -> columns mapping (dimensions, blocks).
+
+    Every group needs at least one column; unless ``allow_shared`` a column may belong to
+    one group only.
+    """
+    if not isinstance(mapping, Mapping) or not mapping:
+        msg = f"{name} must be a non-empty mapping of group -> list of columns; got {mapping!r}."
+        raise SpecificationError(msg)
+    out: dict[str, list[str]] = {}
+    seen: dict[str, str] = {}
+    for group, cols in mapping.items():
+        if isinstance(cols, str):
+            cols = [cols]
+        cols = list(cols)
+        if not cols:
+            msg = f"{name}[{group!r}] has no columns; give it at least one item."
+            raise SpecificationError(msg)
+        for c in cols:
+            if c in seen and not allow_shared:
+                msg = (
+                    f"{name}: column {c!r} is in both {seen[c]!r} and {group!r}; "
+                    "an item may belong to one group only."
+                )
+                raise SpecificationError(msg)
+            seen[c] = str(group)
+        out[str(group)] = cols
+    return out
