@@ -1,0 +1,82 @@
+"""manyi questionnaires: the instrument format and the built-in instruments.
+
+An instrument is a YAML file (format ``manyi/1``, JSON Schema in ``schema.json``) that
+:func:`load` validates and turns into frozen dataclasses. Built-in instruments ship in
+``questionnaires/instruments/`` and are loaded by id with :func:`builtin`.
+
+>>> import questionnaires as qn
+>>> q = qn.builtin("servqual22")
+>>> q.item("rel1").columns()
+('rel1_e', 'rel1_p')
+"""
+
+from __future__ import annotations
+
+from questionnaires.errors import Problem, QuestionnaireError
+from questionnaires.loader import (
+    builtin,
+    builtin_ids,
+    content_hash,
+    from_dict,
+    load,
+    loads,
+    resolve,
+    schema,
+    validate,
+)
+from questionnaires.model import (
+    AUDIENCES,
+    GAPS,
+    ITEM_TYPES,
+    LANGUAGES,
+    META_COLUMNS,
+    METHODS,
+    ROLE_CODES,
+    Choice,
+    CsiSpec,
+    Dimension,
+    FuzzyFactor,
+    FuzzySpec,
+    Grade,
+    Item,
+    Page,
+    Questionnaire,
+    Scale,
+    ScoringSpec,
+    Text,
+    role_column,
+)
+
+__all__ = [
+    "AUDIENCES",
+    "GAPS",
+    "ITEM_TYPES",
+    "LANGUAGES",
+    "META_COLUMNS",
+    "METHODS",
+    "ROLE_CODES",
+    "Choice",
+    "CsiSpec",
+    "Dimension",
+    "FuzzyFactor",
+    "FuzzySpec",
+    "Grade",
+    "Item",
+    "Page",
+    "Problem",
+    "Questionnaire",
+    "QuestionnaireError",
+    "Scale",
+    "ScoringSpec",
+    "Text",
+    "builtin",
+    "builtin_ids",
+    "content_hash",
+    "from_dict",
+    "load",
+    "loads",
+    "resolve",
+    "role_column",
+    "schema",
+    "validate",
+]

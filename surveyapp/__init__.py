@@ -1,0 +1,1 @@
+"""manyi survey app: Flask app, storage and the ``manyi`` CLI."""

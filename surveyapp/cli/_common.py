@@ -1,0 +1,43 @@
+"""Helpers shared by the CLI modules: user-facing errors and output formats."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class UsageProblem(click.ClickException):
+    """A problem the user can fix: printed as one message, exit status 2."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"Error: {self.format_message()}", err=True, file=file)
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Turn the named input errors of questionnaires/scoring into a clean exit 2."""
+    from questionnaires import QuestionnaireError
+
+    try:
+        yield
+    except QuestionnaireError as exc:
+        raise UsageProblem("\n".join(exc.messages)) from None
+    except (ValueError, KeyError, TypeError, FileNotFoundError) as exc:
+        text = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        raise UsageProblem(str(text)) from None
+
+
+def echo_err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def stdout_is_tty() -> bool:
+    return sys.stdout.isatty()
