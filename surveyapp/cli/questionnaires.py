@@ -79,7 +79,8 @@ def validate_cmd(files: tuple[str, ...]) -> None:
             f"{f}: valid ({q.id}, {len(q.items)} items, {len(q.columns(meta=False))} columns)"
         )
     if bad:
-        raise UsageProblem(f"{bad} of {len(files)} file(s) invalid")
+        msg = f"{bad} of {len(files)} file(s) invalid"
+        raise UsageProblem(msg)
 
 
 @questionnaires_group.command("convert")
