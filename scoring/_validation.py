@@ -173,3 +173,9 @@ def check_mapping(
             seen[c] = str(group)
         out[str(group)] = cols
     return out
+
+
+def py_label(value: Any) -> Any:
+    """Return a row/column label as a plain Python object, so that messages show ``3``
+    rather than ``np.int64(3)``."""
+    return value.item() if isinstance(value, np.generic) else value
