@@ -350,6 +350,8 @@ class _Builder:
 
     def build(self) -> Questionnaire:
         d = self.data
+        title = self.text(d["title"], "title")
+        description = self.opt_text(d.get("description"), "description")
         scales = self.scales()
         dims = self.dimensions()
         roles = {name: self.text(t, f"roles.{name}") for name, t in (d.get("roles") or {}).items()}
@@ -396,8 +398,8 @@ class _Builder:
             id=d["id"],
             version=str(d["version"]),
             audience=d["audience"],
-            title=self.text(d["title"], "title"),
-            description=self.opt_text(d.get("description"), "description"),
+            title=title,
+            description=description,
             citation=d.get("citation"),
             scales=MappingProxyType(scales),
             roles=MappingProxyType(roles),
