@@ -104,8 +104,14 @@ def _causal_order(names: list[str], edges: list[tuple[str, str]]) -> list[str]:
     while node not in seen:
         seen.append(node)
         node = pred[node]
-    cycle = seen[seen.index(node) :][::-1]
-    closing = f"{cycle[-1]} -> {cycle[0]}"
+    cycle = seen[seen.index(node) :][::-1]  # in edge direction
+    ring = [(cycle[i], cycle[(i + 1) % len(cycle)]) for i in range(len(cycle))]
+    # Name the cycle's edge listed last in ``paths``: usually the one just added.
+    last = max(range(len(ring)), key=lambda i: edges.index(ring[i]))
+    start = ring[(last + 1) % len(ring)][0]
+    k = cycle.index(start)
+    cycle = cycle[k:] + cycle[:k]
+    closing = f"{ring[last][0]} -> {ring[last][1]}"
     shown = " -> ".join([*cycle, cycle[0]])
     msg = (
         f"paths contain a cycle {shown}; PLS path models must be recursive. "
