@@ -1,0 +1,518 @@
+"""National customer satisfaction index models (ACSI, ECSI, CCSI) by PLS path modelling.
+
+A model is data: latent variables with bilingual labels, the structural paths and the
+satisfaction latent. Items come from the caller (a questionnaire's scoring section gives
+``blocks: {LATENT: [item columns]}`` and may override ``paths``). :func:`fit_csi` fits the
+model with :func:`scoring.pls.fit_pls` and turns the outer weights into the 0–100 index
+of every latent, with bootstrap intervals, per-segment indices and an importance–
+performance table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from scoring._results import Result
+from scoring._validation import check_columns, check_frame, check_numeric, check_range
+from scoring.drivers import importance_performance
+from scoring.errors import InsufficientDataError, SpecificationError
+from scoring.pls import Interval, Mode, PlsMissing, PlsResult, Scheme, fit_pls
+
+__all__ = ["ACSI", "CCSI", "CSI_MODELS", "ECSI", "CsiModel", "CsiResult", "fit_csi"]
+
+Array = NDArray[Any]
+SegmentWeights = Literal["pooled", "separate"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CsiModel:
+    """A customer satisfaction index model as data.
+
+    Attributes
+    ----------
+    name : str
+        Short name (``"acsi"``).
+    title : str
+        Full name and source.
+    latents : dict of str to tuple of (str, str)
+        Latent code -> (English label, Chinese label), in causal order.
+    paths : tuple of (str, str)
+        Structural paths (from, to).
+    satisfaction : str
+        The satisfaction latent whose drivers the importance–performance table ranks.
+    """
+
+    name: str
+    title: str
+    latents: dict[str, tuple[str, str]]
+    paths: tuple[tuple[str, str], ...]
+    satisfaction: str = "SAT"
+
+
+# The quality -> value -> satisfaction chain that every model shares.
+_CHAIN: tuple[tuple[str, str], ...] = (
+    ("EXPE", "QUAL"),
+    ("EXPE", "VAL"),
+    ("EXPE", "SAT"),
+    ("QUAL", "VAL"),
+    ("QUAL", "SAT"),
+    ("VAL", "SAT"),
+)
+_LABELS: dict[str, tuple[str, str]] = {
+    "IMAG": ("Image", "企业形象"),
+    "EXPE": ("Customer expectations", "顾客预期"),
+    "QUAL": ("Perceived quality", "感知质量"),
+    "VAL": ("Perceived value", "感知价值"),
+    "SAT": ("Customer satisfaction", "顾客满意度"),
+    "COMP": ("Customer complaints", "顾客抱怨"),
+    "LOY": ("Customer loyalty", "顾客忠诚"),
+}
+
+
+def _labels(*codes: str, **renamed: tuple[str, str]) -> dict[str, tuple[str, str]]:
+    return {c: renamed.get(c, _LABELS[c]) for c in codes}
+
+
+# Fornell et al. (1996), Figure 1: expectations -> quality -> value -> satisfaction (ACSI)
+# -> complaints, loyalty; complaints -> loyalty.
+ACSI = CsiModel(
+    name="acsi",
+    title="American Customer Satisfaction Index (Fornell et al., 1996)",
+    latents=_labels(
+        "EXPE",
+        "QUAL",
+        "VAL",
+        "SAT",
+        "COMP",
+        "LOY",
+        SAT=("Customer satisfaction (ACSI)", "顾客满意度"),
+    ),
+    paths=(*_CHAIN, ("SAT", "COMP"), ("SAT", "LOY"), ("COMP", "LOY")),
+)
+
+# ECSI Technical Committee (1998); Cassel & Eklöf (2001): ACSI plus corporate image,
+# which drives expectations, satisfaction and loyalty.
+ECSI = CsiModel(
+    name="ecsi",
+    title="European Customer Satisfaction Index (ECSI Technical Committee, 1998)",
+    latents=_labels("IMAG", "EXPE", "QUAL", "VAL", "SAT", "COMP", "LOY"),
+    paths=(("IMAG", "EXPE"), ("IMAG", "SAT"), ("IMAG", "LOY"), *ACSI.paths),
+)
+
+# Tsinghua University's China Customer Satisfaction Index (Zhao, 2003): brand image,
+# expected quality, perceived quality, perceived value, satisfaction, loyalty; no
+# complaints latent, and brand image acts on every later link of the chain but loyalty.
+CCSI = CsiModel(
+    name="ccsi",
+    title="China Customer Satisfaction Index (Tsinghua University; Zhao, 2003)",
+    latents=_labels(
+        "IMAG",
+        "EXPE",
+        "QUAL",
+        "VAL",
+        "SAT",
+        "LOY",
+        IMAG=("Brand image", "品牌形象"),
+        EXPE=("Expected quality", "预期质量"),
+    ),
+    paths=(
+        ("IMAG", "EXPE"),
+        ("IMAG", "QUAL"),
+        ("IMAG", "VAL"),
+        ("IMAG", "SAT"),
+        *_CHAIN,
+        ("SAT", "LOY"),
+    ),
+)
+
+CSI_MODELS: dict[str, CsiModel] = {m.name: m for m in (ACSI, ECSI, CCSI)}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CsiResult(Result):
+    """Result of :func:`fit_csi`.
+
+    Attributes
+    ----------
+    model : str or None
+        Name of the built-in model used, if any.
+    target : str
+        The satisfaction latent.
+    indices : DataFrame
+        Per latent (index ``latent``): ``label``, ``index`` (0–100), ``r_squared``,
+        ``total_effect`` on the target, ``n_items``, ``weights_positive`` and, with a
+        bootstrap, ``std_error``, ``lower``, ``upper``.
+    index_weights : DataFrame
+        Per item: ``block``, ``weight`` (PLS outer weight), ``raw_weight`` (per unit of
+        the item's own scale), ``rescaled_weight`` (sums to 1 within the block),
+        ``mean``, ``scale_min``, ``scale_max``.
+    respondent_index : DataFrame
+        Each respondent's 0–100 score per latent (same rescaled weights).
+    segments : DataFrame or None
+        Tidy per-segment indices: ``segment``, ``latent``, ``n``, ``index``.
+    importance_performance : DataFrame
+        Drivers of the target: total effect vs. index, ordered by what to fix first
+        (see :func:`scoring.drivers.importance_performance`).
+    dropped_latents : list of str
+        Latents of the built-in model absent from ``blocks`` (left out with their paths).
+    pls : PlsResult
+        The full path model.
+    """
+
+    model: str | None
+    target: str
+    indices: pd.DataFrame
+    index_weights: pd.DataFrame
+    respondent_index: pd.DataFrame = field(repr=False)
+    segments: pd.DataFrame | None
+    importance_performance: pd.DataFrame
+    dropped_latents: list[str]
+    pls: PlsResult = field(repr=False)
+
+    def summary(self) -> pd.DataFrame:
+        """The index table: one row per latent."""
+        return self.indices.reset_index()
+
+
+# --------------------------------------------------------------------------------------
+def _resolve_model(
+    model: str | CsiModel | None,
+    blocks: Mapping[str, Sequence[str]],
+    paths: Sequence[Sequence[str]] | None,
+    target: str | None,
+) -> tuple[CsiModel | None, list[tuple[str, str]], str, list[str]]:
+    spec: CsiModel | None
+    if model is None:
+        spec = None
+    elif isinstance(model, CsiModel):
+        spec = model
+    else:
+        if model not in CSI_MODELS:
+            shown = ", ".join(repr(k) for k in CSI_MODELS)
+            msg = f"model must be one of {shown} or a CsiModel; got {model!r}."
+            raise ValueError(msg)
+        spec = CSI_MODELS[model]
+    dropped: list[str] = []
+    if paths is not None:
+        edges = [(str(a), str(b)) for a, b in paths]
+    elif spec is not None:
+        unknown = [k for k in blocks if k not in spec.latents]
+        if unknown:
+            msg = (
+                f"blocks names latent(s) {unknown} that the {spec.name.upper()} model does not "
+                f"have ({list(spec.latents)}); rename them or pass paths explicitly."
+            )
+            raise SpecificationError(msg)
+        dropped = [k for k in spec.latents if k not in blocks]
+        edges = [(a, b) for a, b in spec.paths if a in blocks and b in blocks]
+    else:
+        msg = "fit_csi needs paths or a model ('acsi', 'ecsi', 'ccsi'); got neither."
+        raise SpecificationError(msg)
+    goal = target or (spec.satisfaction if spec is not None else "SAT")
+    if goal not in blocks:
+        msg = (
+            f"target latent {goal!r} is not in blocks {list(blocks)}; pass target= the "
+            "satisfaction latent."
+        )
+        raise SpecificationError(msg)
+    return spec, edges, goal, dropped
+
+
+def _scales(
+    scale: tuple[float, float] | Mapping[str, tuple[float, float]],
+    latents: Sequence[str],
+) -> dict[str, tuple[float, float]]:
+    if isinstance(scale, Mapping):
+        missing = [lv for lv in latents if lv not in scale]
+        if missing:
+            msg = f"scale has no (min, max) for latent(s) {missing}; give one per latent."
+            raise SpecificationError(msg)
+        out = {lv: (float(scale[lv][0]), float(scale[lv][1])) for lv in latents}
+    else:
+        lo, hi = scale
+        out = dict.fromkeys(latents, (float(lo), float(hi)))
+    for lv, (lo, hi) in out.items():
+        if not hi > lo:
+            msg = f"scale for {lv!r} must be (min, max) with max > min; got {(lo, hi)}."
+            raise ValueError(msg)
+    return out
+
+
+def _index_stack(
+    pls: PlsResult,
+    weights: pd.DataFrame,
+    sds: pd.DataFrame,
+    means: pd.DataFrame,
+    scales: Mapping[str, tuple[float, float]],
+) -> pd.DataFrame:
+    """Indices for rows of (analysis-scale) weights, item SDs and item means."""
+    out = {}
+    for lv, items in pls.blocks.items():
+        w = weights[items].to_numpy(dtype=float)
+        if pls.scaled:  # weights act on standardized items: per raw unit, divide by SD
+            w = w / sds[items].to_numpy(dtype=float)
+        w = w / w.sum(axis=1, keepdims=True)
+        lo, hi = scales[lv]
+        out[lv] = 100 * ((w * means[items].to_numpy(dtype=float)).sum(axis=1) - lo) / (hi - lo)
+    return pd.DataFrame(out, index=weights.index)
+
+
+def _segment_indices(
+    data: pd.DataFrame,
+    raw: pd.DataFrame,
+    segment: str,
+    pls: PlsResult,
+    rescaled: pd.Series,
+    scales: Mapping[str, tuple[float, float]],
+    how: str,
+    fit_args: dict[str, Any],
+) -> pd.DataFrame:
+    labels = data.loc[raw.index, segment]
+    rows = []
+    for seg, idx in labels.groupby(labels, sort=True, dropna=True).groups.items():
+        part = raw.loc[idx]
+        if how == "separate":
+            try:
+                sub = fit_pls(part, blocks=pls.blocks, **fit_args)
+            except InsufficientDataError as exc:
+                msg = f"segment {segment}={seg!r}: {exc} Use segment_weights='pooled'."
+                raise InsufficientDataError(msg) from None
+            ix = _index_stack(
+                sub,
+                sub.outer_model[["weight"]].T,
+                sub.item_sds.to_frame().T,
+                sub.item_means.to_frame().T,
+                scales,
+            ).iloc[0]
+        else:
+            ix = pd.Series(
+                {
+                    lv: 100
+                    * ((rescaled[items] * part[items].mean()).sum() - scales[lv][0])
+                    / (scales[lv][1] - scales[lv][0])
+                    for lv, items in pls.blocks.items()
+                }
+            )
+        for lv in pls.blocks:
+            rows.append({"segment": seg, "latent": lv, "n": len(part), "index": float(ix[lv])})
+    return pd.DataFrame(rows)
+
+
+def fit_csi(
+    data: pd.DataFrame,
+    *,
+    blocks: Mapping[str, Sequence[str]],
+    paths: Sequence[Sequence[str]] | None = None,
+    model: Literal["acsi", "ecsi", "ccsi"] | CsiModel | None = None,
+    target: str | None = None,
+    scale: tuple[float, float] | Mapping[str, tuple[float, float]] = (1, 10),
+    modes: Mapping[str, Mode] | Mode | None = None,
+    scheme: Scheme = "centroid",
+    scaled: bool = False,
+    missing: PlsMissing = "listwise",
+    bootstrap: int = 0,
+    seed: int | None = None,
+    level: float = 0.95,
+    interval: Interval = "percentile",
+    segment: str | None = None,
+    segment_weights: SegmentWeights = "pooled",
+    tol: float = 1e-6,
+    max_iter: int = 100,
+) -> CsiResult:
+    """Fit a customer satisfaction index model and compute its 0–100 indices.
+
+    Parameters
+    ----------
+    data : DataFrame
+        One row per response with the items of ``blocks`` (and ``segment``).
+    blocks : mapping of str to list of str
+        Latent -> item columns (a questionnaire's scoring section).
+    paths : sequence of (from, to) pairs, optional
+        Structural model; defaults to the paths of ``model`` among the latents present.
+    model : {"acsi", "ecsi", "ccsi"}, CsiModel or None
+        Built-in model (:data:`ACSI`, :data:`ECSI`, :data:`CCSI`). Latents of the model
+        missing from ``blocks`` are left out with their paths (listed in
+        ``dropped_latents``).
+    target : str, optional
+        The satisfaction latent (default: the model's, else ``"SAT"``).
+    scale : (min, max) or mapping of latent to (min, max)
+        The items' own answer scale (e.g. (0, 10) or (1, 10)); answers outside raise.
+    modes, scheme, scaled, missing, tol, max_iter
+        Passed to :func:`scoring.pls.fit_pls`. ``scaled`` defaults to False, the ACSI
+        practice and the setting of the published plspm example.
+    bootstrap, seed, level, interval
+        Bootstrap resamples for intervals of every PLS estimate and of the indices.
+    segment : str, optional
+        Column whose groups get their own indices.
+    segment_weights : {"pooled", "separate"}
+        ``pooled``: the whole sample's weights applied to each segment's item means
+        (comparable measurement across segments); ``separate``: one PLS model per
+        segment (as ACSI does per company; needs enough rows in each).
+
+    Returns
+    -------
+    CsiResult
+
+    Raises
+    ------
+    SpecificationError
+        Unknown model latent, missing target, or an invalid path model.
+    DataError
+        Non-numeric or out-of-scale answers, constant items, missing columns.
+
+    Notes
+    -----
+    With outer weights ``w`` (per unit of the item's own scale: ``w/sd`` when the PLS
+    model is fitted on standardized items) rescaled to ``ŵ_i = w_i / Σ w`` within each
+    block, the index is ``100 · (Σ ŵ_i x̄_i − min) / (max − min)`` (ACSI convention,
+    Fornell et al. 1996; plspm's ``rescale``). The importance of a driver is its total
+    effect on the target latent; performance is its index.
+
+    References
+    ----------
+    .. [1] Fornell, C., Johnson, M. D., Anderson, E. W., Cha, J., & Bryant, B. E. (1996).
+       The American Customer Satisfaction Index: Nature, purpose, and findings.
+       *Journal of Marketing*, 60(4), 7-18.
+    .. [2] Cassel, C., & Eklöf, J. A. (2001). Modelling customer satisfaction and
+       loyalty on aggregate levels: Experience from the ECSI pilot study. *Total
+       Quality Management*, 12(7-8), 834-841.
+    .. [3] 赵平 (Zhao, P.) (2003). 中国顾客满意指数指南. 北京: 中国标准出版社.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from scoring.csi import fit_csi
+    >>> rng = np.random.default_rng(1)
+    >>> q = rng.normal(size=200)
+    >>> s = 0.7 * q + 0.7 * rng.normal(size=200)
+    >>> cols = {f"q{i}": q for i in (1, 2, 3)} | {f"s{i}": s for i in (1, 2)}
+    >>> df = pd.DataFrame({k: np.clip(np.round(7 + 1.5 * v + rng.normal(size=200)), 1, 10)
+    ...                    for k, v in cols.items()})
+    >>> res = fit_csi(df, blocks={"QUAL": ["q1", "q2", "q3"], "SAT": ["s1", "s2"]},
+    ...               paths=[("QUAL", "SAT")], scale=(1, 10))
+    >>> res.indices["index"].round(1).tolist()
+    [64.9, 64.8]
+    """
+    frame = check_frame(data)
+    spec, edges, goal, dropped = _resolve_model(model, blocks, paths, target)
+    scales = _scales(scale, list(blocks))
+    for lv, cols in blocks.items():
+        check_columns(frame, cols)
+        lo, hi = scales[lv]
+        check_range(check_numeric(frame, cols), lo, hi)
+    if segment is not None:
+        check_columns(frame, [segment])
+    if segment_weights not in ("pooled", "separate"):
+        msg = f"segment_weights must be one of 'pooled', 'separate'; got {segment_weights!r}."
+        raise ValueError(msg)
+    fit_args: dict[str, Any] = {
+        "paths": edges,
+        "modes": modes,
+        "scheme": scheme,
+        "scaled": scaled,
+        "missing": missing,
+        "tol": tol,
+        "max_iter": max_iter,
+    }
+    pls = fit_pls(
+        frame,
+        blocks=blocks,
+        bootstrap=bootstrap,
+        seed=seed,
+        level=level,
+        interval=interval,
+        **fit_args,
+    )
+    items = list(pls.outer_model.index)
+    w = pls.outer_model["weight"]
+    raw_w = w / pls.item_sds if pls.scaled else w.copy()
+    rescaled = raw_w / raw_w.groupby(pls.outer_model["block"]).transform("sum")
+    lat = list(pls.blocks)
+    lo_hi = pd.DataFrame([scales[pls.outer_model.loc[i, "block"]] for i in items], index=items)
+    index_weights = pd.DataFrame(
+        {
+            "block": pls.outer_model["block"],
+            "weight": w,
+            "raw_weight": raw_w,
+            "rescaled_weight": rescaled,
+            "mean": pls.item_means,
+            "scale_min": lo_hi[0],
+            "scale_max": lo_hi[1],
+        }
+    )
+    point = _index_stack(
+        pls, w.to_frame().T, pls.item_sds.to_frame().T, pls.item_means.to_frame().T, scales
+    ).iloc[0]
+
+    raw = check_numeric(frame, items).loc[pls.scores.index]
+    respondent = pd.DataFrame(
+        {
+            lv: 100
+            * ((raw[cols] * rescaled[cols]).sum(axis=1) - scales[lv][0])
+            / (scales[lv][1] - scales[lv][0])
+            for lv, cols in pls.blocks.items()
+        },
+        index=raw.index,
+    )
+
+    effects = pls.effects
+    to_goal = effects[effects["to"] == goal].set_index("from")["total"]
+    labels = spec.latents if spec is not None else {}
+    table = pd.DataFrame(
+        {
+            "label": [labels.get(lv, (lv, lv))[0] for lv in lat],
+            "index": point[lat].to_numpy(),
+            "r_squared": pls.inner_summary.loc[lat, "r_squared"].to_numpy(),
+            "total_effect": [float(to_goal.get(lv, np.nan)) for lv in lat],
+            "n_items": [len(pls.blocks[lv]) for lv in lat],
+            "weights_positive": [bool((rescaled[pls.blocks[lv]] > 0).all()) for lv in lat],
+        },
+        index=pd.Index(lat, name="latent"),
+    )
+    if pls.bootstrap is not None:
+        b = pls.bootstrap
+        reps = _index_stack(
+            pls,
+            b.replicates["weights"],
+            b.replicates["item_sds"],
+            b.replicates["item_means"],
+            scales,
+        )
+        jack = None
+        if b.jackknife is not None:
+            j = b.jackknife
+            jack = _index_stack(pls, j["weights"], j["item_sds"], j["item_means"], scales)
+        ci = b.interval_table(point, reps, jack)
+        table["std_error"] = ci["std_error"].to_numpy()
+        table["lower"] = ci["lower"].to_numpy()
+        table["upper"] = ci["upper"].to_numpy()
+
+    drivers = [lv for lv in lat if lv in to_goal.index]
+    ipa = (
+        importance_performance(to_goal[drivers], point[drivers], performance_max=100.0)
+        if drivers
+        else pd.DataFrame()
+    )
+
+    segs = None
+    if segment is not None:
+        segs = _segment_indices(
+            frame, raw, segment, pls, rescaled, scales, segment_weights, fit_args
+        )
+    return CsiResult(
+        model=None if spec is None else spec.name,
+        target=goal,
+        indices=table,
+        index_weights=index_weights,
+        respondent_index=respondent,
+        segments=segs,
+        importance_performance=ipa,
+        dropped_latents=dropped,
+        pls=pls,
+    )

@@ -1,0 +1,188 @@
+"""Customer satisfaction index models: the 0–100 index against plspm, CIs, segments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+
+from scoring.csi import ACSI, CCSI, CSI_MODELS, ECSI, fit_csi
+from scoring.errors import DataError, SpecificationError
+from scoring.pls import PlsResult
+
+from .test_pls import BLOCKS, PATHS
+
+
+@pytest.fixture(scope="module")
+def satisfaction(reference_dir: Path) -> pd.DataFrame:
+    return pd.read_csv(reference_dir / "pls" / "satisfaction.csv", index_col=0)
+
+
+@pytest.fixture(scope="module")
+def plspm_weights(reference_dir: Path) -> pd.Series:
+    return pd.read_csv(reference_dir / "pls" / "expected-outer-model.csv", index_col=0)["weight"]
+
+
+@pytest.fixture(scope="module")
+def ecsi(satisfaction):
+    return fit_csi(
+        satisfaction,
+        blocks=BLOCKS,
+        model="ecsi",
+        scale=(0, 10),
+        bootstrap=300,
+        seed=4,
+        segment="gender",
+    )
+
+
+def test_index_matches_plspm_rescaled_scores(ecsi, satisfaction, plspm_weights):
+    """Reference README: on the 0-10 scale the index is 10 x the mean rescaled score,
+    the rescaled score using R plspm's outer weights normalised to sum 1 per block."""
+    for lv, items in BLOCKS.items():
+        w = plspm_weights[items] / plspm_weights[items].sum()
+        expected = 10 * (satisfaction[items] @ w).mean()
+        assert ecsi.indices.loc[lv, "index"] == pytest.approx(expected, abs=1e-6)
+        assert ecsi.respondent_index[lv].mean() == pytest.approx(expected, abs=1e-6)
+
+
+def test_ecsi_without_complaints_is_the_plspm_model(ecsi):
+    assert ecsi.dropped_latents == ["COMP"]
+    assert sorted(ecsi.pls.paths.index) == sorted(f"{a} -> {b}" for a, b in PATHS)
+    assert ecsi.target == "SAT"
+    assert ecsi.indices.loc["SAT", "label"] == "Customer satisfaction"
+
+
+def test_index_weights_table(ecsi):
+    iw = ecsi.index_weights
+    assert_allclose(iw.groupby("block")["rescaled_weight"].sum(), 1.0)
+    assert_allclose(iw["raw_weight"], iw["weight"])  # scaled=False: weights are per raw unit
+    assert (iw["scale_min"] == 0).all()
+    assert (iw["scale_max"] == 10).all()
+
+
+def test_index_bootstrap_intervals(ecsi, satisfaction):
+    ix = ecsi.indices
+    assert (ix["lower"] < ix["index"]).all()
+    assert (ix["index"] < ix["upper"]).all()
+    # the interval is the percentile interval of the index recomputed on each resample
+    boot = ecsi.pls.bootstrap
+    assert boot is not None
+    items = BLOCKS["SAT"]
+    w = boot.replicates["weights"][items]
+    reps = 10 * ((w.div(w.sum(axis=1), axis=0)) * boot.replicates["item_means"][items]).sum(axis=1)
+    assert ix.loc["SAT", "std_error"] == pytest.approx(reps.std(ddof=1))
+    assert ix.loc["SAT", "lower"] == pytest.approx(np.quantile(reps, 0.025))
+    # and roughly the standard error of a mean of 250 answers
+    score = 10 * satisfaction[items].mean(axis=1)
+    assert ix.loc["SAT", "std_error"] == pytest.approx(score.std() / np.sqrt(250), rel=0.25)
+    again = fit_csi(satisfaction, blocks=BLOCKS, model="ecsi", scale=(0, 10), bootstrap=300, seed=4)
+    assert_allclose(again.indices["lower"], ix["lower"])
+
+
+def test_scaled_model_index_uses_raw_unit_weights(satisfaction):
+    res = fit_csi(satisfaction, blocks=BLOCKS, paths=PATHS, scale=(0, 10), scaled=True)
+    iw = res.index_weights
+    sd = satisfaction[list(iw.index)].std(ddof=0)
+    assert_allclose(iw["raw_weight"], iw["weight"] / sd)
+    w = iw.loc[BLOCKS["VAL"], "rescaled_weight"]
+    expected = 10 * (satisfaction[BLOCKS["VAL"]] @ w).mean()
+    assert res.indices.loc["VAL", "index"] == pytest.approx(expected, abs=1e-10)
+
+
+def test_segments_pooled_and_separate(ecsi, satisfaction):
+    seg = ecsi.segments
+    assert seg is not None
+    w = ecsi.index_weights["rescaled_weight"]
+    male = satisfaction[satisfaction["gender"] == "male"]
+    items = BLOCKS["LOY"]
+    expected = 10 * (male[items] @ w[items]).mean()
+    got = seg[(seg["segment"] == "male") & (seg["latent"] == "LOY")]
+    assert got["index"].item() == pytest.approx(expected)
+    assert got["n"].item() == len(male)
+    sep = fit_csi(
+        satisfaction,
+        blocks=BLOCKS,
+        paths=PATHS,
+        scale=(0, 10),
+        segment="gender",
+        segment_weights="separate",
+    )
+    alone = fit_csi(male, blocks=BLOCKS, paths=PATHS, scale=(0, 10))
+    assert sep.segments is not None
+    s = sep.segments[sep.segments["segment"] == "male"].set_index("latent")["index"]
+    assert_allclose(s[list(BLOCKS)], alone.indices["index"][list(BLOCKS)], atol=1e-10)
+
+
+def test_importance_performance_ranks_drivers_of_satisfaction(ecsi):
+    ipa = ecsi.importance_performance
+    assert set(ipa.index) == {"IMAG", "EXPE", "QUAL", "VAL"}
+    effects = ecsi.pls.effects.set_index("from")
+    sat = effects[effects["to"] == "SAT"]["total"]
+    assert_allclose(ipa["importance"], sat[ipa.index])
+    assert_allclose(ipa["performance"], ecsi.indices.loc[ipa.index, "index"])
+    assert list(ipa["priority"]) == [1, 2, 3, 4]
+    assert ipa["potential"].is_monotonic_decreasing
+    assert ipa.index[0] == "VAL"  # largest total effect, below-average index
+
+
+def _simulate_model(model, n=600, seed=0) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """Items on 1-10 for every latent of ``model``, latents chained along its paths."""
+    rng = np.random.default_rng(seed)
+    lv: dict[str, np.ndarray] = {}
+    for name in model.latents:
+        parents = [a for a, b in model.paths if b == name]
+        lv[name] = sum((0.4 * lv[p] for p in parents), rng.normal(size=n))
+    cols, blocks = {}, {}
+    for name, v in lv.items():
+        v = (v - v.mean()) / v.std()
+        blocks[name] = [f"{name.lower()}{i}" for i in range(3)]
+        for c in blocks[name]:
+            cols[c] = np.clip(np.round(7 + 1.5 * v + rng.normal(size=n)), 1, 10)
+    return pd.DataFrame(cols), blocks
+
+
+@pytest.mark.parametrize("model", [ACSI, ECSI, CCSI])
+def test_builtin_models_fit(model):
+    data, blocks = _simulate_model(model)
+    res = fit_csi(data, blocks=blocks, model=model.name, scale=(1, 10))
+    assert res.dropped_latents == []
+    assert len(res.pls.paths) == len(model.paths)
+    assert (res.pls.paths["estimate"] > 0).all()
+    assert res.indices["index"].between(0, 100).all()
+    assert CSI_MODELS[model.name] is model
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"model": "xcsi"}, ValueError, "model must be one of 'acsi', 'ecsi', 'ccsi'"),
+        ({"model": "acsi"}, SpecificationError, r"latent\(s\) \['IMAG'\] that the ACSI"),
+        ({}, SpecificationError, "needs paths or a model"),
+        ({"paths": PATHS, "target": "CS"}, SpecificationError, "target latent 'CS'"),
+        ({"paths": PATHS, "scale": (1, 10)}, DataError, "must hold answers in \\[1, 10\\]"),
+        ({"paths": PATHS, "scale": (10, 0)}, ValueError, "max > min"),
+        ({"paths": PATHS, "scale": {"IMAG": (0, 10)}}, SpecificationError, "no \\(min, max\\)"),
+        ({"paths": PATHS, "segment": "region"}, DataError, "missing column"),
+        (
+            {"paths": PATHS, "segment_weights": "own"},
+            ValueError,
+            "segment_weights must be one of",
+        ),
+    ],
+)
+def test_bad_input(satisfaction, kwargs, error, match):
+    args = {"blocks": BLOCKS, "scale": (0, 10)} | kwargs
+    with pytest.raises(error, match=match):
+        fit_csi(satisfaction, **args)
+
+
+def test_result_serialises(ecsi):
+    import json
+
+    json.dumps(ecsi.to_dict())
+    assert list(ecsi.summary()["latent"]) == list(BLOCKS)
+    assert isinstance(ecsi.pls, PlsResult)
