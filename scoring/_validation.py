@@ -179,3 +179,15 @@ def py_label(value: Any) -> Any:
     """Return a row/column label as a plain Python object, so that messages show ``3``
     rather than ``np.int64(3)``."""
     return value.item() if isinstance(value, np.generic) else value
+
+
+def column_floats(df: pd.DataFrame, column: str, name: str = "data") -> np.ndarray:
+    """One column as float64 (NaN for missing), without copying a float64 column.
+
+    Numeric columns are converted directly (fast on millions of rows); anything else goes
+    through :func:`check_numeric`, which names the row of the first non-numeric cell.
+    """
+    s = df[column]
+    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        return s.to_numpy(dtype="float64", na_value=np.nan)
+    return check_numeric(df, [column], name)[column].to_numpy()

@@ -25,7 +25,14 @@ import pandas as pd
 import skfuzzy
 
 from scoring._results import Result
-from scoring._validation import check_choice, check_columns, check_frame, check_numeric, py_label
+from scoring._validation import (
+    check_choice,
+    check_columns,
+    check_frame,
+    check_numeric,
+    column_floats,
+    py_label,
+)
 from scoring.errors import DataError, InsufficientDataError, SpecificationError
 from scoring.weights import ahp_weights, as_weights
 
@@ -214,14 +221,6 @@ def _grade_table(grades: Any) -> tuple[list[Any], list[str]]:
     return codes, labels
 
 
-def _column_floats(df: pd.DataFrame, col: str) -> np.ndarray:
-    """Column as float64 (a view when it already is), via check_numeric when not numeric."""
-    s = df[col]
-    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-        return s.to_numpy(dtype="float64", na_value=np.nan)
-    return check_numeric(df, [col])[col].to_numpy()
-
-
 def _integer_lut(codes: list[Any]) -> tuple[int, np.ndarray] | None:
     """For whole-number grade codes: (lowest code, table offset+1 -> grade position)."""
     if not all(isinstance(c, int | np.integer) and not isinstance(c, bool) for c in codes):
@@ -262,7 +261,7 @@ def _grade_codes(df: pd.DataFrame, cols: list[str], codes: list[Any]) -> np.ndar
         order = np.argsort(gv)
         sorted_codes = gv[order]
         for i, c in enumerate(cols):
-            v = _column_floats(df, c)
+            v = column_floats(df, c)
             if table is not None:
                 fast = _fast_codes(v, *table)
                 if fast is not None:
