@@ -1,0 +1,145 @@
+"""Database engine and sessions (plain SQLAlchemy 2, no Flask-SQLAlchemy).
+
+SQLite gets WAL, foreign keys and a busy timeout on every connection. pysqlite's own
+transaction handling is switched off so SQLAlchemy's ``BEGIN`` is what happens; a *write*
+transaction (:meth:`Database.write`) starts with ``BEGIN IMMEDIATE``, which takes SQLite's
+write lock up front. Without it two transactions that read and then write would collide
+with ``SQLITE_BUSY`` (a WAL snapshot cannot be upgraded once another writer committed),
+and the busy timeout would not help. PostgreSQL needs none of this: rows are locked with
+``SELECT ... FOR UPDATE`` where it matters.
+
+In a request, :func:`session` gives one read session per request (closed at teardown);
+state changes go through ``with get_db().write() as s:`` so each page save is exactly one
+transaction that commits or rolls back as a whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+
+class Database:
+    """An engine plus the session factories of one app."""
+
+    def __init__(self, url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        kwargs: dict[str, Any] = {"echo": echo}
+        if self.is_sqlite:
+            # a file database: one connection per checkout is cheap, and NullPool avoids
+            # sharing pysqlite connections between threads
+            kwargs["poolclass"] = NullPool
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": busy_timeout_ms / 1000}
+        else:
+            kwargs["pool_pre_ping"] = True
+        self.engine: Engine = create_engine(url, **kwargs)
+        if self.is_sqlite:
+            _sqlite_events(self.engine, busy_timeout_ms)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        writer = self.engine.execution_options(sqlite_immediate=True)
+        self.write_sessions = sessionmaker(writer, expire_on_commit=False)
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One write transaction: commit at the end, roll back on any exception."""
+        with self.write_sessions() as s, s.begin():
+            yield s
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_events(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # let SQLAlchemy emit BEGIN itself
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        immediate = conn.get_execution_options().get("sqlite_immediate")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def init_app(app: Flask) -> Database:
+    db = Database(
+        app.config["SQLALCHEMY_URL"], busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"]
+    )
+    app.extensions["manyi_db"] = db
+
+    @app.teardown_appcontext
+    def _close(_exc: BaseException | None) -> None:
+        s = g.pop("db_session", None)
+        if s is not None:
+            s.close()
+
+    return db
+
+
+def get_db() -> Database:
+    """The :class:`Database` of the current app."""
+    return current_app.extensions["manyi_db"]  # type: ignore[no-any-return]
+
+
+def session() -> Session:
+    """The read session of the current request (closed when the request ends)."""
+    if "db_session" not in g:
+        g.db_session = get_db().sessions()
+    return g.db_session  # type: ignore[no-any-return]
+
+
+def create_all(db: Database) -> None:
+    """Create every table directly (tests only; installations use ``manyi db upgrade``)."""
+    from surveyapp.models import Base
+
+    Base.metadata.create_all(db.engine)
+
+
+# -- migrations --------------------------------------------------------------------------
+def alembic_config(url: str) -> Any:
+    """An Alembic ``Config`` for the packaged migrations, pointed at ``url``."""
+    from alembic.config import Config
+
+    here = Path(__file__).resolve().parent
+    config = Config(str(here / "alembic.ini"))
+    config.set_main_option("script_location", str(here / "migrations"))
+    # ConfigParser interpolation: a literal % in a URL (encoded password) must be doubled
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(db: Database, revision: str = "head") -> None:
+    """Bring the schema of ``db`` to ``revision`` with Alembic (``manyi db upgrade``)."""
+    from alembic import command
+
+    config = alembic_config(db.url)
+    with db.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, revision)
+
+
+def current_revision(db: Database) -> str | None:
+    """The schema's Alembic revision, or None for an empty database."""
+    from alembic.runtime.migration import MigrationContext
+
+    with db.engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()

@@ -1,0 +1,359 @@
+"""The storage schema of the whole app (SQLAlchemy 2 typed models).
+
+One migration (``surveyapp/migrations``) creates all of it; later features add routes,
+not tables. The tables and the guarantees they carry:
+
+- :class:`QuestionnaireSnapshot`: an immutable copy of an instrument, identified by its
+  content hash, so old responses always score against the instrument they answered.
+- :class:`Study` groups surveys: the waves of one instrument and the linked audiences of
+  a gap study (customers, managers, staff, audit).
+- :class:`Survey`: a snapshot served to one audience in one wave, with languages, dates,
+  status and access mode (anonymous link or personal invitations).
+- :class:`Invitation`: a personal token with the recipient's segment values.
+- :class:`Response`: one respondent's answers. ``response_id`` is generated once per
+  respondent (a UUID in a hidden field) and is UNIQUE, so a retried or double-clicked
+  submit finds the same row. ``completed_invitation_id`` stays NULL until the response is
+  completed and is UNIQUE, so two parallel completions with one token cannot both commit
+  (on SQLite and PostgreSQL alike; NULLs do not collide).
+- :class:`Answer`: one value per export column (the rule in
+  :meth:`questionnaires.Item.columns`), unique per response and column.
+- :class:`User`, :class:`AuditLog`, :class:`ScoringRun`: the researchers' side.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+import questionnaires as qn
+
+# deterministic constraint names, so migrations can refer to them on every backend
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SURVEY_STATUSES = ("draft", "open", "closed")
+ACCESS_MODES = ("anonymous", "invitation")
+RESPONSE_STATUSES = ("partial", "complete")
+ROLES = ("admin", "researcher", "viewer")
+RUN_STATUSES = ("queued", "running", "done", "failed")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            msg = "naive datetime given to a UTC column; use datetime.now(UTC)"
+            raise ValueError(msg)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[str]: JSON}
+
+
+def _enum_check(column: str, values: tuple[str, ...]) -> CheckConstraint:
+    allowed = ", ".join(f"'{v}'" for v in values)
+    return CheckConstraint(f"{column} IN ({allowed})", name=f"{column}_allowed")
+
+
+class QuestionnaireSnapshot(Base):
+    """An instrument as it was served: its normalised data as JSON, never changed."""
+
+    __tablename__ = "questionnaire_snapshot"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    questionnaire_id: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[str] = mapped_column(String(50))
+    audience: Mapped[str] = mapped_column(String(20))
+    content: Mapped[str] = mapped_column(Text)  # canonical JSON of Questionnaire.to_dict()
+    source: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @classmethod
+    def from_questionnaire(cls, q: qn.Questionnaire) -> QuestionnaireSnapshot:
+        data = q.to_dict()
+        return cls(
+            content_hash=qn.content_hash(data),
+            questionnaire_id=q.id,
+            version=q.version,
+            audience=q.audience,
+            content=json.dumps(data, ensure_ascii=False, sort_keys=True),
+            source=q.source[:255] if q.source else None,
+        )
+
+    def questionnaire(self) -> qn.Questionnaire:
+        """The instrument (validated again on first use; cached by content hash)."""
+        return _load_snapshot(self.content_hash, self.content)
+
+
+@lru_cache(maxsize=64)
+def _load_snapshot(content_hash: str, content: str) -> qn.Questionnaire:
+    return qn.from_dict(json.loads(content), source=f"snapshot {content_hash[:12]}")
+
+
+class Study(Base):
+    """Surveys that belong together: the waves of an instrument, the audiences of a gap study."""
+
+    __tablename__ = "study"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    surveys: Mapped[list[Survey]] = relationship(back_populates="study")
+
+
+class Survey(Base):
+    """A questionnaire snapshot served to one audience in one wave."""
+
+    __tablename__ = "survey"
+    __table_args__ = (
+        _enum_check("status", SURVEY_STATUSES),
+        _enum_check("access", ACCESS_MODES),
+        # one survey per audience and wave within a study
+        UniqueConstraint("study_id", "audience", "wave", name="uq_survey_study_audience_wave"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)  # public code in /s/<slug>
+    title: Mapped[str | None] = mapped_column(String(300))  # None -> the instrument's title
+    snapshot_id: Mapped[int] = mapped_column(
+        ForeignKey("questionnaire_snapshot.id", ondelete="RESTRICT"), index=True
+    )
+    study_id: Mapped[int | None] = mapped_column(
+        ForeignKey("study.id", ondelete="SET NULL"), index=True
+    )
+    audience: Mapped[str] = mapped_column(String(20))
+    wave: Mapped[str | None] = mapped_column(String(50))  # e.g. "2026-Q1"
+    languages: Mapped[list[str]] = mapped_column(default=lambda: list(qn.LANGUAGES))
+    opens_at: Mapped[datetime | None]
+    closes_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(10), default="draft")
+    access: Mapped[str] = mapped_column(String(12), default="anonymous")
+    min_seconds: Mapped[float | None] = mapped_column(Float)  # None -> app's MIN_SECONDS
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    snapshot: Mapped[QuestionnaireSnapshot] = relationship(lazy="joined")
+    study: Mapped[Study | None] = relationship(back_populates="surveys")
+
+    def questionnaire(self) -> qn.Questionnaire:
+        return self.snapshot.questionnaire()
+
+    def state(self, now: datetime | None = None) -> str:
+        """``"open"``, ``"closed"``, ``"not_yet"`` or ``"draft"`` at ``now``."""
+        now = now or utcnow()
+        if self.status == "draft":
+            return "draft"
+        if self.status == "closed":
+            return "closed"
+        if self.opens_at is not None and now < self.opens_at:
+            return "not_yet"
+        if self.closes_at is not None and now >= self.closes_at:
+            return "closed"
+        return "open"
+
+
+class Invitation(Base):
+    """A personal link: one completed response per token."""
+
+    __tablename__ = "invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"), index=True)
+    recipient: Mapped[str | None] = mapped_column(String(320))  # e.g. e-mail, for mail merge
+    segments: Mapped[dict[str, Any]] = mapped_column(default=dict)  # travel with the response
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    used_at: Mapped[datetime | None]  # set when its response is completed
+
+    survey: Mapped[Survey] = relationship()
+
+
+class Response(Base):
+    """One respondent's response, partial until submitted."""
+
+    __tablename__ = "response"
+    __table_args__ = (
+        _enum_check("status", RESPONSE_STATUSES),
+        CheckConstraint(
+            "completed_invitation_id IS NULL OR completed_invitation_id = invitation_id",
+            name="completed_invitation_matches",
+        ),
+        Index("ix_response_survey_status", "survey_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[str] = mapped_column(String(36), unique=True)  # client-generated UUID
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"))
+    invitation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invitation.id", ondelete="SET NULL"), index=True
+    )
+    # NULL until completion; UNIQUE -> at most one completed response per invitation
+    completed_invitation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invitation.id", ondelete="SET NULL"), unique=True
+    )
+    status: Mapped[str] = mapped_column(String(10), default="partial")
+    language: Mapped[str] = mapped_column(String(10))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[datetime | None]
+    page_reached: Mapped[int] = mapped_column(Integer, default=0)  # index of the next page
+    resume_code: Mapped[str | None] = mapped_column(String(16), unique=True)
+    segments: Mapped[dict[str, Any]] = mapped_column(default=dict)  # copied from invitation
+    suspect: Mapped[dict[str, Any]] = mapped_column(default=dict)  # e.g. {"too_fast": true}
+    quarantined: Mapped[bool] = mapped_column(Boolean, default=False)
+    source: Mapped[str] = mapped_column(String(20), default="web")  # web | simulated | import
+
+    survey: Mapped[Survey] = relationship()
+    invitation: Mapped[Invitation | None] = relationship(foreign_keys=[invitation_id])
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="response", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    @property
+    def duration_s(self) -> float | None:
+        if self.submitted_at is None:
+            return None
+        return (self.submitted_at - self.started_at).total_seconds()
+
+    def values(self) -> dict[str, float | str]:
+        """Column -> stored value."""
+        return {a.column: a.value for a in self.answers}
+
+
+class Answer(Base):
+    """One export column's value of one response: a number or a text."""
+
+    __tablename__ = "answer"
+    __table_args__ = (
+        UniqueConstraint("response_pk", "column", name="uq_answer_response_column"),
+        CheckConstraint("(num IS NULL) <> (text IS NULL)", name="exactly_one_value"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_pk: Mapped[int] = mapped_column(ForeignKey("response.id", ondelete="CASCADE"))
+    column: Mapped[str] = mapped_column(String(64))
+    num: Mapped[float | None] = mapped_column(Float)
+    text: Mapped[str | None] = mapped_column(Text)
+
+    response: Mapped[Response] = relationship(back_populates="answers")
+
+    @property
+    def value(self) -> float | str:
+        return self.text if self.text is not None else float(self.num)  # type: ignore[arg-type]
+
+
+class User(Base):
+    """A researcher account (the respondents are anonymous)."""
+
+    __tablename__ = "user"
+    __table_args__ = (_enum_check("role", ROLES),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(12), default="viewer")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    api_token_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
+    language: Mapped[str | None] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+
+class AuditLog(Base):
+    """Who did what to which object, and when (never updated or deleted by the app)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_object", "object_type", "object_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("user.id", ondelete="SET NULL"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(50))  # created, opened, closed, exported, ...
+    object_type: Mapped[str] = mapped_column(String(50))
+    object_id: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ScoringRun(Base):
+    """A stored scoring result: method, parameters and the exact inputs (by hash)."""
+
+    __tablename__ = "scoring_run"
+    __table_args__ = (
+        _enum_check("status", RUN_STATUSES),
+        # re-opening an unchanged run finds it instead of recomputing
+        Index("ix_scoring_run_lookup", "method", "snapshot_hash", "data_hash", "parameters_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int | None] = mapped_column(
+        ForeignKey("survey.id", ondelete="CASCADE"), index=True
+    )
+    study_id: Mapped[int | None] = mapped_column(
+        ForeignKey("study.id", ondelete="CASCADE"), index=True
+    )
+    wave: Mapped[str | None] = mapped_column(String(50))
+    method: Mapped[str] = mapped_column(String(30))
+    parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    parameters_hash: Mapped[str] = mapped_column(String(64))
+    snapshot_hash: Mapped[str] = mapped_column(String(64))
+    data_hash: Mapped[str] = mapped_column(String(64))
+    n_responses: Mapped[int | None] = mapped_column(Integer)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="queued")
+    progress: Mapped[float] = mapped_column(Float, default=0.0)  # 0..1
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]

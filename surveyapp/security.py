@@ -1,0 +1,93 @@
+"""Security setup: CSRF on every form, security headers, rate limits, proxies.
+
+- CSRF: Flask-WTF's ``CSRFProtect`` checks every POST/PUT/PATCH/DELETE of the app (the
+  token is the ``csrf_token`` hidden field or the ``X-CSRFToken`` header). An API
+  blueprint that authenticates by token can be exempted with ``csrf.exempt(bp)``.
+- Headers: a Content-Security-Policy that allows only this origin's scripts and styles
+  (no inline scripts or styles anywhere in the templates), ``frame-ancestors 'none'``,
+  and the usual companions; answer pages are never cached.
+- Rate limits (Flask-Limiter): every answer POST is limited per client address by
+  ``SUBMIT_RATE_LIMIT``; counters live in memory, or in Redis when
+  ``RATELIMIT_STORAGE_URI`` (env ``MANYI_RATELIMIT_STORAGE_URI``) says ``redis://...``,
+  which is what several processes behind a load balancer need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, current_app
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wrappers import Response
+
+csrf = CSRFProtect()
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    # resume links and invitation tokens are in URLs: never leak them to other sites
+    "Referrer-Policy": "no-referrer",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+
+
+def init_app(app: Flask) -> None:
+    csrf.init_app(app)
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
+    app.extensions["manyi_limiter"] = Limiter(
+        get_remote_address,
+        app=app,
+        storage_uri=app.config["RATELIMIT_STORAGE_URI"],
+        headers_enabled=True,
+    )
+
+    @app.after_request
+    def _headers(response: Response) -> Response:
+        for name, value in HEADERS.items():
+            response.headers.setdefault(name, value)
+        if app.config.get("HSTS"):
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
+        if response.mimetype == "text/html":
+            # pages may hold a respondent's answers: no shared or back-button caches
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def limit_submissions(app: Flask, endpoints: list[str]) -> None:
+    """Rate-limit the POSTs of ``endpoints`` by ``SUBMIT_RATE_LIMIT`` per client address."""
+    limiter: Limiter = app.extensions["manyi_limiter"]
+
+    def rate() -> str:
+        return str(current_app.config["SUBMIT_RATE_LIMIT"])
+
+    for endpoint in endpoints:
+        view: Callable[..., Any] = app.view_functions[endpoint]
+        app.view_functions[endpoint] = limiter.limit(rate, methods=["POST"])(view)

@@ -1,0 +1,612 @@
+"""The ``survey`` blueprint: questionnaire pages for respondents (public).
+
+URLs
+----
+``/s/<slug>``      an anonymous survey (GET shows the first page, POST saves a page)
+``/i/<token>``     a personal invitation (same, one completed response per token)
+``/r/<code>``      resume a saved response by its link or short code
+``/resume``        type a resume code
+``/s/<slug>/thanks``  the thank-you page
+
+How a response is stored
+------------------------
+The first page carries a fresh UUID (``response_id``, hidden) and a signed start time.
+Every POST of a page is validated as a whole against the questionnaire
+(:mod:`surveyapp.forms`); an invalid page is shown again with the errors next to the
+items and nothing is written. A valid page is saved in **one transaction**
+(:func:`store_page`): the Response row is created or locked, the page's answers are
+replaced, and on the last page the response is completed. Because ``response_id`` is
+unique, a retried or double-clicked submit finds the same row (already complete: the
+thank-you page, nothing written); because ``completed_invitation_id`` is unique, parallel
+completions with one invitation token commit once.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
+
+from questionnaires import Questionnaire
+from surveyapp import db as dbm
+from surveyapp import forms
+from surveyapp import models as m
+from surveyapp.i18n import current_language, set_language_for
+
+bp = Blueprint("survey", __name__)
+
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no I/L/O/U/0/1: easy to read aloud
+CODE_LENGTH = 8
+ACTIONS = ("next", "back", "save", "submit")
+STORE_ATTEMPTS = 4
+
+
+# -- storage ------------------------------------------------------------------------------
+@dataclass
+class Outcome:
+    """What :func:`store_page` did."""
+
+    kind: str  # saved | completed | already_complete | invitation_used | missing
+    response_id: str
+    resume_code: str | None = None
+    values: dict[str, forms.Value] = field(default_factory=dict)
+    page: int = 0  # for "missing": the first page with an unanswered required item
+
+
+def new_resume_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def normalise_code(raw: str) -> str:
+    return re.sub(r"[\s-]", "", raw or "").upper()[:32]
+
+
+def format_code(code: str) -> str:
+    return f"{code[:4]}-{code[4:]}" if len(code) == CODE_LENGTH else code
+
+
+def required_columns(q: Questionnaire) -> list[tuple[int, str]]:
+    """(page index, column) of every answer a complete response must have.
+
+    Multiple-choice items always store all their columns (0/1) once their page is saved,
+    so they count as answered through any one column.
+    """
+    out: list[tuple[int, str]] = []
+    for i, page in enumerate(q.pages):
+        for item in page.items:
+            if item.required:
+                cols = item.columns()
+                out.extend((i, c) for c in (cols[:1] if item.type == "multiple_choice" else cols))
+    return out
+
+
+@dataclass(frozen=True)
+class PageSave:
+    """One validated page to store (see :func:`store_page`)."""
+
+    response_id: str
+    page_index: int
+    values: dict[str, forms.Value | None]  # column -> value; None deletes the answer
+    final: bool  # complete the response after saving
+    language: str
+    started_at: datetime
+    honeypot: bool = False
+    page_reached: int = 0
+    source: str = "web"
+
+
+def store_page(
+    db: dbm.Database, survey: m.Survey, invitation: m.Invitation | None, save: PageSave
+) -> Outcome:
+    """Save one validated page in one transaction; complete the response if ``save.final``.
+
+    A unique-constraint race (two first saves of one new response, two completions of one
+    invitation) rolls the transaction back and tries again; the second attempt sees the
+    committed winner and answers accordingly.
+    """
+    last_error: IntegrityError | None = None
+    for _ in range(STORE_ATTEMPTS):
+        try:
+            with db.write() as s:
+                return _store(s, survey, invitation, save)
+        except IntegrityError as exc:
+            last_error = exc
+    msg = "could not store the page after retries"
+    raise RuntimeError(msg) from last_error
+
+
+class _Mismatch(Exception):
+    """The posted response id belongs to another survey or invitation."""
+
+
+def _store(
+    s: Session, survey: m.Survey, invitation: m.Invitation | None, save: PageSave
+) -> Outcome:
+    response_id, values, language = save.response_id, save.values, save.language
+    now = m.utcnow()
+    resp = s.scalars(
+        select(m.Response).where(m.Response.response_id == response_id).with_for_update()
+    ).one_or_none()
+    if resp is not None:
+        if resp.survey_id != survey.id or resp.invitation_id != (invitation and invitation.id):
+            raise _Mismatch
+        if resp.status == "complete":
+            return Outcome("already_complete", response_id, resp.resume_code)
+    if invitation is not None:
+        winner = s.scalar(
+            select(m.Response.response_id).where(
+                m.Response.completed_invitation_id == invitation.id
+            )
+        )
+        if winner is not None and winner != response_id:
+            return Outcome("invitation_used", response_id)
+    if resp is None:
+        resp = m.Response(
+            response_id=response_id,
+            survey_id=survey.id,
+            invitation_id=invitation.id if invitation else None,
+            status="partial",
+            language=language,
+            started_at=min(save.started_at, now),
+            updated_at=now,
+            page_reached=0,
+            resume_code=new_resume_code(),
+            segments=dict(invitation.segments) if invitation else {},
+            suspect={},
+            quarantined=False,
+            source=save.source,
+        )
+        s.add(resp)
+        s.flush()  # a concurrent insert of the same response_id fails here -> retry
+    resp.language = language
+    resp.updated_at = now
+    resp.page_reached = max(resp.page_reached, save.page_reached)
+    if save.honeypot and not resp.suspect.get("honeypot"):
+        resp.suspect = {**resp.suspect, "honeypot": True}
+    s.execute(
+        delete(m.Answer).where(m.Answer.response_pk == resp.id, m.Answer.column.in_(list(values)))
+    )
+    rows = [
+        {
+            "response_pk": resp.id,
+            "column": col,
+            "num": None if isinstance(v, str) else float(v),
+            "text": v if isinstance(v, str) else None,
+        }
+        for col, v in values.items()
+        if v is not None
+    ]
+    if rows:
+        s.execute(insert(m.Answer), rows)
+    stored = _stored_values(s, resp.id)
+    if save.final:
+        q = survey.questionnaire()
+        missing = [(p, c) for p, c in required_columns(q) if c not in stored]
+        if missing:
+            # the page itself was valid and stays saved; the respondent is sent back
+            return Outcome("missing", response_id, resp.resume_code, stored, page=missing[0][0])
+        resp.status = "complete"
+        resp.submitted_at = now
+        if invitation is not None:
+            resp.completed_invitation_id = invitation.id
+            s.get(m.Invitation, invitation.id, with_for_update=True).used_at = now  # type: ignore[union-attr]
+        minimum = survey.min_seconds
+        if minimum is None:
+            minimum = float(current_app.config["MIN_SECONDS"])
+        if (now - resp.started_at).total_seconds() < minimum:
+            resp.suspect = {**resp.suspect, "too_fast": True}
+        s.flush()  # the unique completed_invitation_id is checked here -> retry
+        return Outcome("completed", response_id, resp.resume_code, stored)
+    return Outcome("saved", response_id, resp.resume_code, stored)
+
+
+def get_or_create_snapshot(s: Session, q: Questionnaire) -> m.QuestionnaireSnapshot:
+    """The stored snapshot of ``q`` (by content hash), created if new."""
+    snap = m.QuestionnaireSnapshot.from_questionnaire(q)
+    found = s.scalar(
+        select(m.QuestionnaireSnapshot).where(
+            m.QuestionnaireSnapshot.content_hash == snap.content_hash
+        )
+    )
+    if found is not None:
+        return found
+    s.add(snap)
+    s.flush()
+    return snap
+
+
+def create_survey(
+    s: Session,
+    q: Questionnaire,
+    *,
+    slug: str,
+    access: str = "anonymous",
+    status: str = "open",
+    wave: str | None = None,
+    study: m.Study | None = None,
+    languages: list[str] | None = None,
+    opens_at: datetime | None = None,
+    closes_at: datetime | None = None,
+    title: str | None = None,
+) -> m.Survey:
+    """Store ``q`` as a snapshot and a survey of it (in the caller's transaction)."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}", slug):
+        msg = f"survey slug must be 1-64 letters, digits, '-' or '_'; got {slug!r}."
+        raise ValueError(msg)
+    survey = m.Survey(
+        slug=slug,
+        title=title,
+        snapshot=get_or_create_snapshot(s, q),
+        study=study,
+        audience=q.audience,
+        wave=wave,
+        languages=list(languages or ("zh-Hans", "en")),
+        opens_at=opens_at,
+        closes_at=closes_at,
+        status=status,
+        access=access,
+    )
+    s.add(survey)
+    s.flush()
+    return survey
+
+
+def create_invitations(
+    s: Session, survey: m.Survey, segments: list[dict[str, Any]], *, recipient_key: str = "email"
+) -> list[m.Invitation]:
+    """One invitation per mapping of segment values (``recipient_key`` is kept apart)."""
+    out = []
+    for seg in segments:
+        seg = dict(seg)
+        recipient = seg.pop(recipient_key, None)
+        inv = m.Invitation(
+            token=secrets.token_urlsafe(24),
+            survey_id=survey.id,
+            recipient=recipient,
+            segments=seg,
+        )
+        s.add(inv)
+        out.append(inv)
+    s.flush()
+    return out
+
+
+def _stored_values(s: Session, response_pk: int) -> dict[str, forms.Value]:
+    rows = s.execute(
+        select(m.Answer.column, m.Answer.num, m.Answer.text).where(
+            m.Answer.response_pk == response_pk
+        )
+    ).all()
+    return {c: (t if t is not None else float(n)) for c, n, t in rows}
+
+
+# -- request helpers ----------------------------------------------------------------------
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt="manyi-started-at")  # type: ignore[arg-type]
+
+
+def _start_token(at: float | None = None) -> str:
+    return str(_serializer().dumps(round(at if at is not None else time.time(), 3)))
+
+
+def _started_at(token: str | None) -> datetime:
+    try:
+        ts = float(_serializer().loads(token or ""))
+    except (BadSignature, TypeError, ValueError):
+        ts = time.time()
+    return datetime.fromtimestamp(min(ts, time.time()), UTC)
+
+
+def _survey_by_slug(slug: str) -> m.Survey:
+    survey = dbm.session().scalar(select(m.Survey).where(m.Survey.slug == slug[:64]))
+    if survey is None or survey.status == "draft":
+        abort(404)
+    return survey
+
+
+def _message(kind: str, survey: m.Survey | None = None, status: int = 200, **ctx: Any) -> Any:
+    return render_template("survey/message.html", kind=kind, survey=survey, **ctx), status
+
+
+def _closed_page(survey: m.Survey) -> Any | None:
+    state = survey.state()
+    if state == "open":
+        return None
+    if state == "not_yet":
+        return _message("not_yet", survey, 403)
+    return _message("closed", survey, 410)
+
+
+def _render_page(
+    survey: m.Survey,
+    form: forms.PageFormBase,
+    page_index: int,
+    response_id: str,
+    start_token: str,
+    action_url: str,
+    *,
+    status: int = 200,
+    notice: str | None = None,
+) -> Any:
+    q = survey.questionnaire()
+    return (
+        render_template(
+            "survey/page.html",
+            survey=survey,
+            q=q,
+            page=q.pages[page_index],
+            page_index=page_index,
+            n_pages=len(q.pages),
+            form=form,
+            response_id=response_id,
+            start_token=start_token,
+            action_url=action_url,
+            lang=current_language(),
+            notice=notice,
+            field_name=forms.field_name,
+            blocks=forms.page_blocks,
+        ),
+        status,
+    )
+
+
+def _fresh(survey: m.Survey, action_url: str) -> Any:
+    q = survey.questionnaire()
+    form = forms.page_form(q, 0, stored={})
+    return _render_page(survey, form, 0, str(uuid.uuid4()), _start_token(), action_url)
+
+
+def _resume_response(resp: m.Response, action_url: str) -> Any:
+    survey = resp.survey
+    q = survey.questionnaire()
+    index = min(resp.page_reached, len(q.pages) - 1)
+    stored = _stored_values(dbm.session(), resp.id)
+    form = forms.page_form(q, index, stored=stored)
+    token = _start_token(resp.started_at.timestamp())
+    return _render_page(survey, form, index, resp.response_id, token, action_url)
+
+
+def _formdata_from(q: Questionnaire, page_index: int, stored: dict[str, forms.Value]) -> MultiDict:
+    """Stored answers as posted form data, to validate them like a fresh post."""
+    form = forms.page_form(q, page_index, stored=stored)
+    data: MultiDict[str, str] = MultiDict()
+    for f in form:
+        if f.type == "BooleanField":
+            if f.data:
+                data.add(f.name, "y")
+        elif f.data not in (None, ""):
+            data.add(f.name, str(f.data))
+    return data
+
+
+def _post(survey: m.Survey, invitation: m.Invitation | None, action_url: str) -> Any:
+    q = survey.questionnaire()
+    rid = request.form.get("response_id", "").strip().lower()
+    if not UUID_RE.match(rid):
+        abort(400)
+    try:
+        page_index = int(request.form.get("page", ""))
+    except ValueError:
+        abort(400)
+    if not 0 <= page_index < len(q.pages):
+        abort(400)
+    start_token = request.form.get("started", "")
+    action = request.form.get("action", "next")
+    if action.startswith("lang:"):
+        # switch language without saving: show the same page with what was typed
+        set_language_for(survey.languages, action.removeprefix("lang:"))
+        form = forms.page_form(q, page_index, request.form, partial=True)
+        return _render_page(survey, form, page_index, rid, start_token, action_url)
+    if action not in ACTIONS:
+        abort(400)
+    final = action == "submit" and page_index == len(q.pages) - 1
+    if action == "submit" and not final:
+        action = "next"
+    partial = action in ("save", "back")
+    form = forms.page_form(q, page_index, request.form, partial=partial)
+    if not form.validate():
+        notice = str(_l("Some answers need your attention; see the messages below."))
+        return _render_page(
+            survey, form, page_index, rid, start_token, action_url, status=422, notice=notice
+        )
+    reached = page_index + 1 if action == "next" else page_index
+    try:
+        save = PageSave(
+            response_id=rid,
+            page_index=page_index,
+            values=form.values(),
+            final=final,
+            language=current_language(),
+            started_at=_started_at(start_token),
+            honeypot=bool(request.form.get("website", "").strip()),
+            page_reached=min(reached, len(q.pages) - 1),
+        )
+        outcome = store_page(dbm.get_db(), survey, invitation, save)
+    except _Mismatch:
+        abort(400)
+    if outcome.kind in ("completed", "already_complete"):
+        return redirect(url_for("survey.thanks", slug=survey.slug), code=303)
+    if outcome.kind == "invitation_used":
+        return _message("used", survey, 409)
+    if outcome.kind == "missing":
+        target = outcome.page
+        form = forms.page_form(q, target, _formdata_from(q, target, outcome.values))
+        form.validate()
+        notice = str(_l("Some required questions are not answered yet."))
+        return _render_page(
+            survey, form, target, rid, start_token, action_url, status=422, notice=notice
+        )
+    if action == "save":
+        code = outcome.resume_code or ""
+        link = url_for("survey.resume", code=code, _external=True)
+        return _message("saved", survey, 200, code=format_code(code), link=link)
+    target = page_index + 1 if action == "next" else max(page_index - 1, 0)
+    form = forms.page_form(q, target, stored=outcome.values)
+    return _render_page(survey, form, target, rid, start_token, action_url)
+
+
+# -- routes -------------------------------------------------------------------------------
+@bp.route("/")
+def index() -> Any:
+    return render_template("survey/index.html")
+
+
+@bp.route("/s/<slug>", methods=["GET", "POST"])
+def anonymous(slug: str) -> Any:
+    survey = _survey_by_slug(slug)
+    set_language_for(survey.languages)
+    closed = _closed_page(survey)
+    if closed is not None:
+        return closed
+    if survey.access != "anonymous":
+        return _message("invitation_only", survey, 403)
+    url = url_for("survey.anonymous", slug=slug)
+    if request.method == "POST":
+        return _post(survey, None, url)
+    return _fresh(survey, url)
+
+
+@bp.route("/i/<token>", methods=["GET", "POST"])
+def invited(token: str) -> Any:
+    s = dbm.session()
+    invitation = s.scalar(select(m.Invitation).where(m.Invitation.token == token[:64]))
+    if invitation is None or invitation.survey.status == "draft":
+        abort(404)
+    survey = invitation.survey
+    set_language_for(survey.languages)
+    closed = _closed_page(survey)
+    if closed is not None:
+        return closed
+    if invitation.expires_at is not None and m.utcnow() >= invitation.expires_at:
+        return _message("expired", survey, 410)
+    url = url_for("survey.invited", token=token)
+    if request.method == "POST":
+        return _post(survey, invitation, url)
+    done = s.scalar(select(m.Response).where(m.Response.completed_invitation_id == invitation.id))
+    if done is not None:
+        return _message("used", survey, 200)
+    partial = s.scalar(
+        select(m.Response)
+        .where(m.Response.invitation_id == invitation.id, m.Response.status == "partial")
+        .order_by(m.Response.updated_at.desc())
+        .limit(1)
+    )
+    if partial is not None:
+        return _resume_response(partial, url)
+    return _fresh(survey, url)
+
+
+@bp.route("/r/<code>")
+def resume(code: str) -> Any:
+    resp = dbm.session().scalar(
+        select(m.Response).where(m.Response.resume_code == normalise_code(code))
+    )
+    if resp is None:
+        return _message("unknown_code", None, 404)
+    survey = resp.survey
+    set_language_for(survey.languages)
+    if resp.status == "complete":
+        return _message("thanks", survey)
+    closed = _closed_page(survey)
+    if closed is not None:
+        return closed
+    if resp.invitation is not None:
+        url = url_for("survey.invited", token=resp.invitation.token)
+    else:
+        url = url_for("survey.anonymous", slug=survey.slug)
+    return _resume_response(resp, url)
+
+
+@bp.route("/resume", methods=["GET", "POST"])
+def resume_form() -> Any:
+    if request.method == "POST":
+        code = normalise_code(request.form.get("code", ""))
+        if len(code) == CODE_LENGTH and set(code) <= set(CODE_ALPHABET):
+            return redirect(url_for("survey.resume", code=code), code=303)
+        return render_template("survey/index.html", code_error=True), 422
+    return render_template("survey/index.html")
+
+
+@bp.route("/s/<slug>/thanks")
+def thanks(slug: str) -> Any:
+    survey = _survey_by_slug(slug)
+    set_language_for(survey.languages)
+    return _message("thanks", survey)
+
+
+# -- friendly errors ----------------------------------------------------------------------
+ERRORS: dict[int, tuple[Any, Any]] = {
+    400: (_l("Bad request"), _l("The page could not understand what was sent.")),
+    403: (_l("Not allowed"), _l("You do not have access to this page.")),
+    404: (_l("Page not found"), _l("Check the link you were given; it may be incomplete.")),
+    405: (_l("Not allowed"), _l("This page cannot be used that way.")),
+    410: (_l("Gone"), _l("This page is no longer available.")),
+    413: (_l("Too much data"), _l("What was sent is too large. Shorten your answers.")),
+    422: (_l("Check your answers"), _l("Some answers need your attention.")),
+    429: (_l("Too many requests"), _l("Please wait a minute and try again.")),
+    500: (
+        _l("Something went wrong"),
+        _l("Your answers up to the last saved page are safe. Please try again in a moment."),
+    ),
+}
+
+
+def _error_page(code: int, detail: Any = None) -> Any:
+    title, text = ERRORS.get(code, ERRORS[500] if code >= 500 else ERRORS[400])
+    return render_template("errors/error.html", code=code, title=title, text=text, detail=detail)
+
+
+@bp.app_errorhandler(CSRFError)
+def _csrf_error(exc: CSRFError) -> Any:
+    detail = _l("The form has expired. Go back, reload the page and send it again.")
+    return _error_page(400, detail), 400
+
+
+@bp.app_errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> Any:
+    code = exc.code or 500
+    if request.blueprint not in (None, "survey") and request.accept_mimetypes.best == (
+        "application/json"
+    ):
+        return {"error": exc.name, "status": code}, code
+    return _error_page(code), code
+
+
+@bp.app_errorhandler(Exception)
+def _server_error(exc: Exception) -> Any:
+    if isinstance(exc, HTTPException):  # pragma: no cover - routed above
+        return _http_error(exc)
+    current_app.logger.exception("unhandled error on %s", request.path)
+    return _error_page(500), 500
+
+
+def init_app(app: Flask) -> None:
+    """Register the blueprint with its rate limits."""
+    from surveyapp import security
+
+    app.register_blueprint(bp)
+    security.limit_submissions(app, ["survey.anonymous", "survey.invited", "survey.resume_form"])

@@ -1,0 +1,352 @@
+"""The respondent pages through the test client: rendering, validation, storage."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+import questionnaires as qn
+from surveyapp import models as m
+from surveyapp.survey import _serializer
+from tests.surveyapp.conftest import VALID, add_survey, make_app, post_page
+
+
+def responses(app: Flask) -> list[m.Response]:
+    db = app.extensions["manyi_db"]
+    with db.sessions() as s:
+        rows = s.scalars(select(m.Response).order_by(m.Response.id)).all()
+        for r in rows:
+            _ = r.answers, r.survey
+        return list(rows)
+
+
+def n_answers(app: Flask) -> int:
+    with app.extensions["manyi_db"].sessions() as s:
+        return int(s.scalar(select(func.count()).select_from(m.Answer)) or 0)
+
+
+def rid_of(html: str) -> str:
+    found = re.search(r'name="response_id" value="([0-9a-f-]{36})"', html)
+    assert found, "no response_id field in the page"
+    return found.group(1)
+
+
+def two_pages(q: qn.Questionnaire) -> qn.Questionnaire:
+    """The minimal questionnaire with its items split over two pages."""
+    data = q.to_dict()
+    items = data["pages"][0]["items"]
+    data["pages"] = [
+        {"id": "p1", "title": {"zh-Hans": "第一页", "en": "First"}, "items": items[:2]},
+        {"id": "p2", "title": {"zh-Hans": "第二页", "en": "Second"}, "items": items[2:]},
+    ]
+    return qn.from_dict(data)
+
+
+EXPECTED = {
+    "tan1_e": 6.0,
+    "tan1_p": 5.0,
+    "rel1_e": 7.0,
+    "rel1_p": 4.0,
+    "imp_tan": 40.0,
+    "imp_rel": 60.0,
+    "sat": 4.0,
+    "branch": "sh",
+    "channel_app": 0.0,
+    "channel_web": 1.0,
+    "comment": "很好 <b>ok</b>",
+}
+
+
+def test_first_page_renders_fieldsets_matrix_and_a_fresh_uuid(app, client, minimal):
+    add_survey(app, minimal)
+    r = client.get("/s/demo")
+    html = r.text
+    assert r.status_code == 200
+    assert '<html lang="zh-Hans">' in html  # the default language
+    assert "设备现代化" in html
+    assert "期望" in html
+    assert "感知" in html
+    assert html.count('<fieldset class="item item--matrix') == 2
+    assert html.count("<legend") >= 2 + 4  # item legends + role legends
+    assert 'name="a-tan1_e" value="7"' in html
+    assert 'type="number"' in html
+    assert "allocation__sum" in html
+    uuid.UUID(rid_of(html), version=4)
+    assert rid_of(client.get("/s/demo").text) != rid_of(html)
+    assert responses(app) == []  # showing a page stores nothing
+
+
+def test_valid_submit_stores_every_value_once(app, client, minimal):
+    add_survey(app, minimal)
+    rid = rid_of(client.get("/s/demo?lang=en").text)
+    r = post_page(client, "/s/demo", rid, VALID)
+    assert r.status_code == 303
+    assert r.headers["Location"].endswith("/s/demo/thanks")
+    assert "Thank you" in client.get(r.headers["Location"]).text
+    [resp] = responses(app)
+    assert resp.response_id == rid
+    assert resp.status == "complete"
+    assert resp.language == "en"
+    assert resp.values() == EXPECTED
+    assert resp.submitted_at is not None
+    assert resp.resume_code
+
+
+def test_double_submit_is_idempotent_and_keeps_the_first_values(app, client, minimal):
+    add_survey(app, minimal)
+    rid = str(uuid.uuid4())
+    assert post_page(client, "/s/demo", rid, VALID).status_code == 303
+    changed = VALID | {"a-sat": "1"}
+    assert post_page(client, "/s/demo", rid, changed).status_code == 303
+    [resp] = responses(app)
+    assert resp.values()["sat"] == 4.0
+    assert n_answers(app) == len(EXPECTED)
+
+
+@pytest.mark.parametrize(
+    ("change", "item", "message"),
+    [
+        ({"a-tan1_p": ""}, "tan1", "needs an answer"),
+        ({"a-tan1_p": "8"}, "tan1", "from 1 to 7"),
+        ({"a-tan1_p": "4.5"}, "tan1", "from 1 to 7"),
+        ({"a-imp_rel": "50"}, "imp", "add up to 100; they add up to 90"),
+        ({"a-imp_rel": "-60"}, "imp", "from 0 to 100"),
+        ({"a-branch": "gz"}, "branch", "one of the options"),
+        ({"a-comment": "x" * 2001}, "comment", "Shorten this answer to 2000"),
+        ({"a-comment": "bad\x00nul"}, "comment", "control characters"),
+    ],
+)
+def test_invalid_page_shows_the_error_at_the_item_and_writes_nothing(
+    app, client, minimal, change, item, message
+):
+    add_survey(app, minimal)
+    r = post_page(client, "/s/demo?lang=en", str(uuid.uuid4()), VALID | change)
+    assert r.status_code == 422
+    html = r.text
+    block = html[html.index(f'id="item-{item}"') :]
+    block = block[: block.find('class="item ', 1)]  # up to the next item
+    assert message in block
+    assert f'id="err-{item}"' in block
+    assert responses(app) == []
+    assert n_answers(app) == 0
+    # what was typed is shown again
+    assert re.search(r'value="6" id="a-tan1_e-6"\s*checked', html)
+
+
+def test_optional_items_may_stay_empty(app, client, minimal):
+    add_survey(app, minimal)
+    data = {k: v for k, v in VALID.items() if k not in ("a-comment", "a-channel_web")}
+    assert post_page(client, "/s/demo", str(uuid.uuid4()), data).status_code == 303
+    values = responses(app)[0].values()
+    assert "comment" not in values
+    assert values["channel_app"] == 0.0
+    assert values["channel_web"] == 0.0
+
+
+def test_save_and_resume_by_link_and_code(app, client, minimal):
+    add_survey(app, minimal)
+    rid = str(uuid.uuid4())
+    partial = {"a-tan1_e": "3", "a-comment": "later"}
+    r = post_page(client, "/s/demo?lang=en", rid, partial, action="save")
+    assert r.status_code == 200
+    code = re.search(r"<strong>([A-Z0-9]{4}-[A-Z0-9]{4})</strong>", r.text).group(1)
+    [resp] = responses(app)
+    # a saved page stores its check boxes as 0/1: the respondent saw them
+    expected = {"tan1_e": 3.0, "comment": "later", "channel_app": 0.0, "channel_web": 0.0}
+    assert resp.status == "partial"
+    assert resp.values() == expected
+    # resume by the typed code (any case, with or without the dash)
+    r = client.post("/resume", data={"code": code.lower()})
+    assert r.status_code == 303
+    page = client.get(r.headers["Location"]).text
+    assert rid_of(page) == rid
+    assert re.search(r'value="3" id="a-tan1_e-3"\s*checked', page)
+    assert ">later</textarea>" in page
+    # and complete it
+    assert post_page(client, "/s/demo", rid, VALID).status_code == 303
+    [resp] = responses(app)
+    assert resp.status == "complete"
+    assert resp.values() == EXPECTED
+    assert "Thank" in client.get(f"/r/{code}?lang=en").text
+
+
+def test_bad_resume_codes(app, client, minimal):
+    add_survey(app, minimal)
+    assert client.post("/resume", data={"code": "nope"}).status_code == 422
+    assert client.get("/r/ABCD2345?lang=en").status_code == 404
+
+
+def test_pages_progress_back_and_missing_earlier_page(app, client, minimal):
+    q = two_pages(minimal)
+    add_survey(app, q)
+    html = client.get("/s/demo?lang=en").text
+    assert 'max="2" value="1"' in html
+    assert "Page 1 of 2" in html
+    rid = rid_of(html)
+    first = {k: v for k, v in VALID.items() if k.startswith(("a-tan", "a-rel"))}
+    r = client.post("/s/demo", data={"response_id": rid, "page": "0", "action": "next", **first})
+    assert r.status_code == 200
+    assert "Page 2 of 2" in r.text
+    assert responses(app)[0].page_reached == 1
+    r = client.post("/s/demo", data={"response_id": rid, "page": "1", "action": "back"})
+    assert "Page 1 of 2" in r.text
+    assert re.search(r'value="6" id="a-tan1_e-6"\s*checked', r.text)
+    # someone posts the last page directly with a new id: the first page is still missing
+    rid2 = str(uuid.uuid4())
+    rest = {k: v for k, v in VALID.items() if k not in first}
+    r = client.post("/s/demo", data={"response_id": rid2, "page": "1", "action": "submit", **rest})
+    assert r.status_code == 422
+    assert "Page 1 of 2" in r.text
+    assert 'id="err-tan1"' in r.text
+    by_id = {x.response_id: x for x in responses(app)}
+    assert by_id[rid2].status == "partial"
+    assert "sat" in by_id[rid2].values()
+    r = client.post("/s/demo", data={"response_id": rid2, "page": "0", "action": "next", **first})
+    r = client.post("/s/demo", data={"response_id": rid2, "page": "1", "action": "submit", **rest})
+    assert r.status_code == 303
+    assert {x.response_id: x for x in responses(app)}[rid2].values() == EXPECTED
+
+
+def test_language_switch_keeps_typed_values_and_stores_nothing(app, client, minimal):
+    add_survey(app, minimal)
+    rid = str(uuid.uuid4())
+    r = post_page(client, "/s/demo", rid, {"a-tan1_e": "2"}, action="lang:en")
+    assert r.status_code == 200
+    assert '<html lang="en">' in r.text
+    assert "Modern equipment" in r.text
+    assert re.search(r'value="2" id="a-tan1_e-2"\s*checked', r.text)
+    assert rid_of(r.text) == rid
+    assert responses(app) == []
+    assert "needs an answer" not in r.text
+    # the choice is remembered for later pages
+    assert '<html lang="en">' in client.get("/s/demo").text
+
+
+def test_survey_limited_to_one_language(app, client, minimal):
+    add_survey(app, minimal, languages=["en"])
+    assert '<html lang="en">' in client.get("/s/demo?lang=zh-Hans").text
+
+
+def test_invitation_one_completed_response(app, client, minimal):
+    _, [token] = add_survey(app, minimal, invitations=1)
+    assert client.get("/s/demo?lang=en").status_code == 403  # needs the personal link
+    html = client.get(f"/i/{token}").text
+    rid = rid_of(html)
+    assert post_page(client, f"/i/{token}", rid, VALID).status_code == 303
+    [resp] = responses(app)
+    assert resp.segments == {"branch": "bj"}
+    assert resp.invitation_id is not None
+    assert resp.completed_invitation_id == resp.invitation_id
+    assert "已经" in client.get(f"/i/{token}").text or "already" in client.get(f"/i/{token}").text
+    r = post_page(client, f"/i/{token}?lang=en", str(uuid.uuid4()), VALID)
+    assert r.status_code == 409
+    assert "already been answered" in r.text
+    assert len(responses(app)) == 1
+    # a response id of the invitation cannot be replayed on the anonymous URL
+    with app.extensions["manyi_db"].write() as s:
+        s.get(m.Survey, resp.survey_id).access = "anonymous"
+    assert post_page(client, "/s/demo", rid, VALID).status_code == 400
+
+
+def test_invitation_resumes_its_partial_response(app, client, minimal):
+    _, [token] = add_survey(app, minimal, invitations=1)
+    rid = rid_of(client.get(f"/i/{token}").text)
+    post_page(client, f"/i/{token}", rid, {"a-sat": "2"}, action="save")
+    assert rid_of(client.get(f"/i/{token}").text) == rid
+
+
+@pytest.mark.parametrize(
+    ("changes", "status", "text"),
+    [
+        ({"status": "closed"}, 410, "closed"),
+        ({"closes_at": -1}, 410, "closed"),
+        ({"opens_at": +1}, 403, "not opened yet"),
+        ({"status": "draft"}, 404, "Page not found"),
+    ],
+)
+def test_closed_not_yet_and_draft(app, client, minimal, changes, status, text):
+    now = m.utcnow()
+    kw: dict[str, Any] = {}
+    for k, v in changes.items():
+        kw[k] = now + timedelta(days=v) if k.endswith("_at") else v
+    add_survey(app, minimal, **kw)
+    r = client.get("/s/demo?lang=en")
+    assert r.status_code == status
+    assert text in r.text
+    r = post_page(client, "/s/demo", str(uuid.uuid4()), VALID)
+    assert r.status_code == status
+    assert responses(app) == []
+
+
+def test_expired_invitation(app, client, minimal):
+    _, [token] = add_survey(app, minimal, invitations=1)
+    with app.extensions["manyi_db"].write() as s:
+        inv = s.scalar(select(m.Invitation))
+        inv.expires_at = m.utcnow() - timedelta(seconds=1)
+    r = client.get(f"/i/{token}?lang=en")
+    assert r.status_code == 410
+    assert "expired" in r.text
+
+
+def test_suspect_flags_mark_but_keep_the_response(app, client, minimal):
+    add_survey(app, minimal)
+    post_page(client, "/s/demo", str(uuid.uuid4()), VALID, website="http://spam")
+    slow = str(_serializer_token(app, time.time() - 60))
+    post_page(client, "/s/demo", str(uuid.uuid4()), VALID, started=slow)
+    fast, calm = responses(app)
+    assert fast.status == calm.status == "complete"
+    assert fast.suspect == {"honeypot": True, "too_fast": True}
+    assert calm.suspect == {}
+    assert calm.duration_s >= 59
+
+
+def _serializer_token(app: Flask, at: float) -> str:
+    with app.test_request_context():
+        return str(_serializer().dumps(at))
+
+
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [
+        ({"response_id": "not-a-uuid", "page": "0"}, 400),
+        ({"response_id": str(uuid.uuid4()), "page": "9"}, 400),
+        ({"response_id": str(uuid.uuid4()), "page": "x"}, 400),
+        ({"response_id": str(uuid.uuid4()), "page": "0", "action": "delete"}, 400),
+    ],
+)
+def test_malformed_posts_get_a_friendly_400(app, client, minimal, data, status):
+    add_survey(app, minimal)
+    r = client.post("/s/demo?lang=en", data=data)
+    assert r.status_code == status
+    assert "Bad request" in r.text
+    assert "Traceback" not in r.text
+
+
+@pytest.mark.parametrize(("lang", "text"), [("en", "Page not found"), ("zh-Hans", "找不到")])
+def test_friendly_404_in_both_languages(client, lang, text):
+    r = client.get(f"/s/nothing-here?lang={lang}")
+    assert r.status_code == 404
+    assert text in r.text
+
+
+@pytest.mark.parametrize(("lang", "text"), [("en", "Something went wrong"), ("zh-Hans", "出错")])
+def test_friendly_500_without_traceback(tmp_path, lang, text):
+    app = make_app({"DATABASE": tmp_path / "t.sqlite"}, PROPAGATE_EXCEPTIONS=False)
+
+    @app.get("/boom")
+    def boom() -> str:
+        msg = "secret internal detail"
+        raise RuntimeError(msg)
+
+    r = app.test_client().get(f"/boom?lang={lang}")
+    assert r.status_code == 500
+    assert text in r.text
+    assert "secret internal detail" not in r.text
+    assert "Traceback" not in r.text
