@@ -4,7 +4,7 @@ Public functions:
 
 - :func:`cronbach_alpha` -- raw and standardized alpha with Feldt's confidence interval,
   alpha if item deleted and the corrected item-total correlation of each item;
-- :func:`one_factor_loadings` -- standardized loadings of a one-factor solution
+- :func:`one_factor_loadings` -- standardized loadings of a one-factor solution (one-factor
   MINRES, the unweighted least squares solution of psych and factor_analyzer);
 - :func:`composite_reliability` and :func:`average_variance_extracted` from loadings;
 - :func:`reliability` -- all of the above per dimension, with flags for weak dimensions.

@@ -1,0 +1,1002 @@
+"""SERVQUAL: perception-minus-expectation gap scores, SERVPERF and the zone of tolerance.
+
+Public functions:
+
+- :func:`servqual` -- score a tidy export frame whose columns follow the export rule
+  ``<item>_<role code>`` (``rel1_e`` expectation, ``rel1_p`` perception, ``rel1_ade``
+  adequate, ``rel1_des`` desired); the caller gives dimension -> item ids;
+- :func:`servqual_gaps` -- the same from explicit perception / expectation frames whose
+  columns are the item ids (the notebook form ``servqual_gaps(p, e, dimensions=dims)``).
+
+Both return a :class:`ServqualResult`. The private helpers ``_describe`` and
+``_welch_interval`` are shared with :mod:`scoring.gaps` and :mod:`scoring.index`.
+
+Implementation note: the computation runs column by column on numpy views of the frame
+(one item at a time, accumulating per-respondent dimension sums), so that a million
+responses never need a second copy of the whole frame.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from scoring._results import Result
+from scoring._validation import (
+    MISSING_RULES,
+    MissingRule,
+    check_choice,
+    check_columns,
+    check_frame,
+    check_mapping,
+    check_numeric,
+    check_range,
+)
+from scoring.errors import DataError, InsufficientDataError, SpecificationError
+
+__all__ = ["ROLE_SUFFIXES", "ServqualResult", "servqual", "servqual_gaps"]
+
+#: Column suffix of each rating role (the project's export rule ``<item>_<code>``).
+ROLE_SUFFIXES: Mapping[str, str] = {
+    "expectation": "_e",
+    "perception": "_p",
+    "manager_estimate": "_m",
+    "standard": "_s",
+    "delivered": "_d",
+    "promised": "_c",
+    "adequate": "_ade",
+    "desired": "_des",
+}
+
+MISSING_TEXT = {
+    "pairwise": (
+        "pairwise: each item uses the respondents who answered both of its roles; a "
+        "respondent's dimension score is the mean of the items they answered in it, and "
+        "their overall score the mean of the dimensions they have"
+    ),
+    "listwise": "listwise: respondents with any missing answer (or allocation) are dropped",
+    "item_mean": (
+        "item_mean: each missing answer is replaced by the mean of its column "
+        "(allocations are never imputed; a row with a missing allocation has no weighted score)"
+    ),
+}
+
+
+# ---------------------------------------------------------------------------- statistics
+
+
+def _describe(values: np.ndarray, confidence: float) -> dict[str, float]:
+    """n, mean, sd, se and t interval of the finite entries of a 1-D array."""
+    x = values[~np.isnan(values)] if np.isnan(values).any() else values
+    n = int(x.size)
+    mean = float(x.mean()) if n else math.nan
+    sd = float(x.std(ddof=1)) if n > 1 else math.nan
+    se = sd / math.sqrt(n) if n > 1 else math.nan
+    half = float(stats.t.ppf(0.5 + confidence / 2.0, n - 1)) * se if n > 1 else math.nan
+    return {"n": n, "mean": mean, "sd": sd, "se": se, "ci_low": mean - half, "ci_high": mean + half}
+
+
+def _welch_interval(
+    a: Mapping[str, float], b: Mapping[str, float], confidence: float
+) -> dict[str, float]:
+    """Difference a - b of two independent means with a Welch interval.
+
+    ``se = sqrt(s_a^2/n_a + s_b^2/n_b)``; Welch-Satterthwaite degrees of freedom.
+    """
+    diff = a["mean"] - b["mean"]
+    va = a["sd"] ** 2 / a["n"] if a["n"] > 1 else math.nan
+    vb = b["sd"] ** 2 / b["n"] if b["n"] > 1 else math.nan
+    se = math.sqrt(va + vb)
+    if se > 0:
+        df = (va + vb) ** 2 / (va**2 / (a["n"] - 1) + vb**2 / (b["n"] - 1))
+        half = float(stats.t.ppf(0.5 + confidence / 2.0, df)) * se
+    else:
+        df, half = math.nan, (0.0 if se == 0 else math.nan)
+    return {"gap": diff, "se": se, "df": df, "ci_low": diff - half, "ci_high": diff + half}
+
+
+def _wilcoxon(d: np.ndarray) -> tuple[float, float]:
+    """Wilcoxon signed-rank test of finite paired differences ``d`` (zeros dropped).
+
+    Up to 50 non-zero differences without ties, scipy's exact distribution; otherwise
+    the normal approximation with tie correction (scipy's ``method="approx"``, no
+    continuity correction), computed here from counts -- O(n) for integer differences.
+    (scipy would run a permutation test for small tied samples, too slow per item.)
+    """
+    nz = d[d != 0]
+    n = int(nz.size)
+    if n == 0:
+        return math.nan, math.nan
+    a = np.abs(nz)
+    if n <= 50 and np.unique(a).size == n:
+        res = stats.wilcoxon(nz, method="exact")
+        return float(res.statistic), float(res.pvalue)
+    if np.all(a == np.round(a)) and a.max() < 1e6:
+        counts = np.bincount(a.astype(np.int64))
+        pos = np.bincount(a[nz > 0].astype(np.int64), minlength=counts.size)
+    else:
+        _, inv, counts = np.unique(a, return_inverse=True, return_counts=True)
+        pos = np.bincount(inv[nz > 0], minlength=counts.size)
+    counts = counts.astype("float64")
+    before = np.cumsum(counts) - counts
+    avg_rank = before + (counts + 1.0) / 2.0
+    r_plus = float(np.sum(avg_rank * pos))
+    r_minus = n * (n + 1) / 2.0 - r_plus
+    mean = n * (n + 1) / 4.0
+    var = n * (n + 1) * (2 * n + 1) / 24.0 - float(np.sum(counts**3 - counts)) / 48.0
+    stat = min(r_plus, r_minus)
+    z = (stat - mean) / math.sqrt(var) if var > 0 else math.nan
+    return stat, float(2.0 * stats.norm.sf(abs(z)))
+
+
+def _holm(p: np.ndarray) -> np.ndarray:
+    """Holm (1979) adjusted p-values; NaN p-values stay NaN and do not count."""
+    out = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(~np.isnan(p))
+    m = ok.size
+    if m:
+        # step-down: adj_(i) = max_{j <= i} min(1, (m - j + 1) p_(j)); the same as
+        # statsmodels' multipletests(method="holm"), which collects garbage on every call
+        order = ok[np.argsort(p[ok], kind="stable")]
+        adj = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+        out[order] = adj
+    return out
+
+
+def _welch_anova(n: np.ndarray, mean: np.ndarray, var: np.ndarray) -> tuple[float, ...]:
+    """Welch's (1951) heteroscedastic one-way ANOVA from group n, mean and variance."""
+    k = n.size
+    if k < 2 or np.any(n < 2) or np.any(var <= 0):
+        return math.nan, math.nan, math.nan, math.nan
+    w = n / var
+    wsum = w.sum()
+    grand = float(np.sum(w * mean) / wsum)
+    a = float(np.sum(w * (mean - grand) ** 2)) / (k - 1)
+    lam = float(np.sum((1 - w / wsum) ** 2 / (n - 1)))
+    f = a / (1 + 2 * (k - 2) / (k**2 - 1) * lam)
+    df2 = (k**2 - 1) / (3 * lam)
+    return f, float(k - 1), df2, float(stats.f.sf(f, k - 1, df2))
+
+
+def _kruskal(x: np.ndarray, codes: np.ndarray, k: int) -> tuple[float, float]:
+    """Kruskal-Wallis H with tie correction (scipy's convention), from one sort."""
+    n = x.size
+    if k < 2:
+        return math.nan, math.nan
+    ranks = stats.rankdata(x)
+    rsum = np.bincount(codes, weights=ranks, minlength=k)
+    nk = np.bincount(codes, minlength=k).astype("float64")
+    h = 12.0 / (n * (n + 1)) * float(np.sum(rsum**2 / nk)) - 3.0 * (n + 1)
+    _, ties = np.unique(x, return_counts=True)
+    corr = 1.0 - float(np.sum(ties.astype("float64") ** 3 - ties)) / (n**3 - n)
+    if corr <= 0:
+        return math.nan, math.nan
+    h /= corr
+    return h, float(stats.chi2.sf(h, k - 1))
+
+
+# ---------------------------------------------------------------------------- result
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServqualResult(Result):
+    """Result of :func:`servqual` and :func:`servqual_gaps`.
+
+    Attributes
+    ----------
+    model : str
+        ``"servqual"`` (P - E gaps) or ``"servperf"`` (perceptions only).
+    items : pandas.DataFrame
+        One row per item: ``item, dimension, n, expectation, perception, gap, sd, se,
+        ci_low, ci_high, t, df, p_value, p_holm, wilcoxon_stat, wilcoxon_p,
+        wilcoxon_p_holm``. sd, se and the interval describe the gap (SERVQUAL) or the
+        perception (SERVPERF, where expectation, gap and the tests are NaN).
+    dimensions : pandas.DataFrame
+        One row per dimension with the columns ``dimension, n, expectation, perception,
+        gap, sd, se, ci_low, ci_high`` over respondents' dimension scores.
+    overall : pandas.DataFrame
+        One row per overall measure (``servqual``, ``servqual_weighted``, ``servperf``,
+        ``servperf_weighted``, ``expectation``, ``perception``, ``msa``, ``mss`` where
+        available): ``measure, n, mean, sd, se, ci_low, ci_high``.
+    scores : pandas.DataFrame
+        Per respondent (index of the data after the missing rule): one column per
+        dimension, ``overall`` and, with weights, ``weighted``.
+    zone_of_tolerance : pandas.DataFrame or None
+        With adequate and desired roles: ``level, name, n, perception, adequate,
+        desired, msa, msa_ci_low, msa_ci_high, mss, mss_ci_low, mss_ci_high``.
+    weights : pandas.DataFrame or None
+        ``dimension, weight, source``: the mean normalised importance weight (share of
+        1) per dimension, from respondents' allocations or fixed by the researcher.
+    segments : pandas.DataFrame or None
+        ``segment, level, score, n, mean, sd, se, ci_low, ci_high`` per segment column,
+        level and score column.
+    segment_tests : pandas.DataFrame or None
+        ``segment, score, levels, n, welch_f, welch_df1, welch_df2, welch_p,
+        kruskal_h, kruskal_p`` (Welch's ANOVA and Kruskal-Wallis across levels).
+    missing : str
+        The missing-data rule applied; ``missing_rule`` states it in words.
+    missing_rule : str
+    n_respondents : int
+        Rows scored (after listwise deletion).
+    confidence : float
+    scale : tuple of float
+    """
+
+    model: str
+    items: pd.DataFrame
+    dimensions: pd.DataFrame
+    overall: pd.DataFrame
+    scores: pd.DataFrame
+    zone_of_tolerance: pd.DataFrame | None
+    weights: pd.DataFrame | None
+    segments: pd.DataFrame | None
+    segment_tests: pd.DataFrame | None
+    missing: str
+    missing_rule: str
+    n_respondents: int
+    confidence: float
+    scale: tuple[float, float]
+
+    def summary(self) -> pd.DataFrame:
+        """Items, dimensions and overall measures in one tidy table (``level`` column)."""
+        cols = ["n", "expectation", "perception", "gap", "sd", "ci_low", "ci_high"]
+        items = self.items.rename(columns={"item": "name"})[["name", "dimension", *cols]]
+        dims = self.dimensions.rename(columns={"dimension": "name"})[["name", *cols]]
+        overall = self.overall.rename(columns={"measure": "name", "mean": "gap"})
+        overall = overall[["name", "n", "gap", "sd", "ci_low", "ci_high"]]
+        return pd.concat(
+            [
+                items.assign(level="item"),
+                dims.assign(level="dimension"),
+                overall.assign(level="overall"),
+            ],
+            ignore_index=True,
+        )[["level", "name", "dimension", *cols]]
+
+
+# ---------------------------------------------------------------------------- input
+
+
+@dataclass(frozen=True, slots=True)
+class _Columns:
+    """Column names per role, one per item (None for an absent role)."""
+
+    perception: list[str]
+    expectation: list[str] | None
+    adequate: list[str] | None
+    desired: list[str] | None
+
+
+def _column(df: pd.DataFrame, col: str, scale: tuple[float, float], name: str) -> np.ndarray:
+    """A numeric column as a float64 array (a view when already float64), range checked."""
+    s = df[col]
+    if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        arr = s.to_numpy(dtype="float64", na_value=np.nan)
+    else:
+        arr = check_numeric(df, [col], name)[col].to_numpy()
+    valid = arr[~np.isnan(arr)] if np.isnan(arr).any() else arr
+    if valid.size and (valid.min() < scale[0] or valid.max() > scale[1]):
+        check_range(pd.DataFrame({col: arr}, index=df.index), scale[0], scale[1], name)
+    return np.asarray(arr)
+
+
+def _role_columns(items: list[str], role: str, suffixes: Mapping[str, str]) -> list[str]:
+    return [f"{i}{suffixes[role]}" for i in items]
+
+
+def _present(df: pd.DataFrame, cols: list[str]) -> list[bool]:
+    return [c in df.columns for c in cols]
+
+
+def _optional_role(
+    df: pd.DataFrame, items: list[str], role: str, suffixes: Mapping[str, str], why: str
+) -> list[str] | None:
+    cols = _role_columns(items, role, suffixes)
+    have = _present(df, cols)
+    if not any(have):
+        return None
+    if not all(have):
+        lacking = [i for i, h in zip(items, have, strict=True) if not h]
+        msg = (
+            f"{role} and perception cover different item sets: no {role} column for items "
+            f"{lacking} (expected {[c for c, h in zip(cols, have, strict=True) if not h]}). "
+            f"{why}"
+        )
+        raise SpecificationError(msg)
+    return cols
+
+
+def _listwise(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    keep = np.ones(len(df), dtype=bool)
+    for c in columns:
+        keep &= df[c].notna().to_numpy()
+    if keep.all():
+        return df
+    if not keep.any():
+        msg = (
+            "no respondent answered every item, so missing='listwise' leaves nothing; "
+            "use missing='pairwise' or missing='item_mean'."
+        )
+        raise InsufficientDataError(msg)
+    return df.loc[keep]
+
+
+@dataclass(frozen=True, slots=True)
+class _Weights:
+    kind: str  # "allocation" | "fixed"
+    columns: dict[str, str]
+    fixed: dict[str, float]
+
+
+def _check_weights(weights: Any, dims: list[str]) -> _Weights | None:
+    if weights is None:
+        return None
+    if not isinstance(weights, Mapping) or set(map(str, weights)) != set(dims):
+        got = list(weights) if isinstance(weights, Mapping) else type(weights).__name__
+        msg = (
+            "weights must map every dimension to an allocation column (str) or to a fixed "
+            f"weight (number); dimensions are {dims}, got {got}."
+        )
+        raise SpecificationError(msg)
+    values = [weights[d] for d in dims]
+    if all(isinstance(v, str) for v in values):
+        return _Weights("allocation", {d: str(weights[d]) for d in dims}, {})
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        w = np.asarray(values, dtype="float64")
+        if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+            msg = (
+                "fixed weights must be non-negative numbers with a positive sum; "
+                f"got {dict(weights)}."
+            )
+            raise SpecificationError(msg)
+        return _Weights("fixed", {}, {d: float(x) for d, x in zip(dims, w / w.sum(), strict=True)})
+    msg = f"weights must be all column names or all numbers; got {dict(weights)}."
+    raise SpecificationError(msg)
+
+
+def _allocation_matrix(
+    df: pd.DataFrame, spec: _Weights, dims: list[str], normalise: bool, tol: float
+) -> np.ndarray:
+    cols = [spec.columns[d] for d in dims]
+    check_columns(df, cols, "data (allocation columns)")
+    w = np.column_stack([_column(df, c, (0.0, math.inf), "data") for c in cols])
+    complete = ~np.isnan(w).any(axis=1)
+    total = w.sum(axis=1)
+    if normalise:
+        zero = complete & (total <= 0)
+        if zero.any():
+            row = df.index[int(np.argmax(zero))]
+            msg = f"allocation columns {cols} sum to 0 in row {row!r}; cannot normalise."
+            raise DataError(msg)
+        w = w / total[:, None]
+    else:
+        bad = complete & (np.abs(total - 100.0) > tol)
+        if bad.any():
+            r = int(np.argmax(bad))
+            msg = (
+                f"allocation columns {cols} must sum to 100 in each row; row {df.index[r]!r} "
+                f"sums to {total[r]:g} ({int(bad.sum())} row(s) in all). Fix the data or pass "
+                "normalise_weights=True to rescale each row to its own total."
+            )
+            raise DataError(msg)
+        w = w / 100.0
+    w[~complete] = np.nan
+    return w
+
+
+# ---------------------------------------------------------------------------- core
+
+
+def _nan_ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def _score(
+    df: pd.DataFrame,
+    cols: _Columns,
+    items: list[str],
+    dims: dict[str, list[str]],
+    *,
+    scale: tuple[float, float],
+    weights: _Weights | None,
+    normalise_weights: bool,
+    segment: list[str],
+    missing: str,
+    confidence: float,
+    name: str,
+) -> ServqualResult:
+    all_cols = [
+        c
+        for group in (cols.perception, cols.expectation, cols.adequate, cols.desired)
+        if group
+        for c in group
+    ]
+    if weights is not None and weights.kind == "allocation":
+        all_cols += list(weights.columns.values())
+    if missing == "listwise":
+        df = _listwise(df, all_cols)
+    n = len(df)
+    dim_names = list(dims)
+    dim_of = {i: d for d, its in dims.items() for i in its}
+    dim_index = {d: j for j, d in enumerate(dim_names)}
+    servqual_model = cols.expectation is not None
+    zot = cols.adequate is not None and cols.desired is not None
+
+    def get(col: str) -> np.ndarray:
+        arr = _column(df, col, scale, name)
+        if missing == "item_mean" and np.isnan(arr).any():
+            arr = np.where(np.isnan(arr), np.nanmean(arr), arr)
+        return arr
+
+    # per-respondent dimension sums, accumulated item by item
+    k = len(dim_names)
+    acc_names = ["score", "e", "p"] + (["msa", "mss", "ade", "des", "zp"] if zot else [])
+    sums = {a: np.zeros((n, k), order="F") for a in acc_names}
+    counts = np.zeros((n, k), order="F")
+    zcounts = np.zeros((n, k), order="F") if zot else None
+    item_rows: list[dict[str, Any]] = []
+    zot_rows: list[dict[str, Any]] = []
+    for j, item in enumerate(items):
+        d = dim_index[dim_of[item]]
+        p = get(cols.perception[j])
+        e = get(cols.expectation[j]) if cols.expectation is not None else None
+        score = p - e if e is not None else p  # Q = P - E (Parasuraman et al., 1988)
+        ok = ~np.isnan(score)
+        if not ok.all():
+            score = np.where(ok, score, 0.0)
+        sums["score"][:, d] += score
+        sums["p"][:, d] += np.where(ok, p, 0.0) if not ok.all() else p
+        if e is not None:
+            sums["e"][:, d] += np.where(ok, e, 0.0) if not ok.all() else e
+        counts[:, d] += ok
+        sv, pv = score[ok], p[ok]
+        st_score = _describe(sv, confidence)
+        row: dict[str, Any] = {
+            "item": item,
+            "dimension": dim_of[item],
+            "n": st_score["n"],
+            "expectation": float(e[ok].mean()) if e is not None and ok.any() else math.nan,
+            "perception": float(pv.mean()) if ok.any() else math.nan,
+            "gap": st_score["mean"] if servqual_model else math.nan,
+            **{key: st_score[key] for key in ("sd", "se", "ci_low", "ci_high")},
+        }
+        if servqual_model and st_score["n"] > 1:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t = (
+                    st_score["mean"] / st_score["se"]
+                    if st_score["se"] > 0
+                    else (
+                        math.copysign(math.inf, st_score["mean"]) if st_score["mean"] else math.nan
+                    )
+                )
+            row |= {"t": t, "df": st_score["n"] - 1}
+            row["p_value"] = (
+                float(2 * stats.t.sf(abs(t), st_score["n"] - 1)) if not math.isnan(t) else math.nan
+            )
+            row["wilcoxon_stat"], row["wilcoxon_p"] = _wilcoxon(sv)
+        else:
+            row |= {"t": math.nan, "df": math.nan, "p_value": math.nan}
+            row |= {"wilcoxon_stat": math.nan, "wilcoxon_p": math.nan}
+        item_rows.append(row)
+        if zot and cols.adequate is not None and cols.desired is not None and zcounts is not None:
+            ade, des = get(cols.adequate[j]), get(cols.desired[j])
+            msa, mss = p - des, p - ade  # Parasuraman, Zeithaml & Berry (1994)
+            zok = ~(np.isnan(msa) | np.isnan(mss))
+            parts = {"msa": msa, "mss": mss, "ade": ade, "des": des, "zp": p}
+            for key, arr in parts.items():
+                sums[key][:, d] += np.where(zok, arr, 0.0)
+            zcounts[:, d] += zok
+            zot_rows.append(
+                _zot_row("item", item, {k_: a[zok] for k_, a in parts.items()}, confidence)
+            )
+
+    items_df = pd.DataFrame(item_rows)
+    items_df["p_holm"] = _holm(items_df["p_value"].to_numpy(dtype="float64"))
+    items_df["wilcoxon_p_holm"] = _holm(items_df["wilcoxon_p"].to_numpy(dtype="float64"))
+    items_df = items_df[
+        [
+            "item",
+            "dimension",
+            "n",
+            "expectation",
+            "perception",
+            "gap",
+            "sd",
+            "se",
+            "ci_low",
+            "ci_high",
+            "t",
+            "df",
+            "p_value",
+            "p_holm",
+            "wilcoxon_stat",
+            "wilcoxon_p",
+            "wilcoxon_p_holm",
+        ]
+    ]
+
+    # empty dimensions first (the more useful message), then empty items
+    answered = counts.sum(axis=0)
+    for dname in dim_names:
+        if answered[dim_index[dname]] == 0:
+            msg = (
+                f"dimension {dname!r} has no answered items (items {dims[dname]}): no "
+                "respondent rated both roles of any of them; check the column names or drop "
+                "the dimension."
+            )
+            raise InsufficientDataError(msg)
+    empty = items_df.loc[items_df["n"] == 0, "item"].tolist()
+    if empty:
+        msg = (
+            f"item(s) {empty} have no respondent with both roles answered; drop them from "
+            "dimensions or check the data."
+        )
+        raise InsufficientDataError(msg)
+
+    dim_score = _nan_ratio(sums["score"], counts)
+    dim_e = _nan_ratio(sums["e"], counts)
+    dim_p = _nan_ratio(sums["p"], counts)
+    dim_rows = []
+    for dname in dim_names:
+        j = dim_index[dname]
+        st_d = _describe(dim_score[:, j], confidence)
+        dim_rows.append(
+            {
+                "dimension": dname,
+                "n": st_d["n"],
+                "expectation": float(np.nanmean(dim_e[:, j])) if servqual_model else math.nan,
+                "perception": float(np.nanmean(dim_p[:, j])),
+                "gap": st_d["mean"] if servqual_model else math.nan,
+                **{key: st_d[key] for key in ("sd", "se", "ci_low", "ci_high")},
+            }
+        )
+    dims_df = pd.DataFrame(dim_rows)
+
+    # overall: unweighted = mean of the respondent's dimension scores
+    dim_ok = ~np.isnan(dim_score)
+    n_dims = dim_ok.sum(axis=1)
+    overall = _nan_ratio(np.where(dim_ok, dim_score, 0.0).sum(axis=1), n_dims)
+    label = "servqual" if servqual_model else "servperf"
+    overall_rows = [{"measure": label, **_describe(overall, confidence)}]
+    score_cols: dict[str, np.ndarray] = {d: dim_score[:, dim_index[d]] for d in dim_names}
+    score_cols["overall"] = overall
+
+    weights_df = None
+    if weights is not None:
+        if weights.kind == "allocation":
+            w = _allocation_matrix(df, weights, dim_names, normalise_weights, 1e-6)
+            source = "allocation"
+        else:
+            w = np.broadcast_to(np.asarray([weights.fixed[d] for d in dim_names]), (n, k))
+            source = "fixed"
+        weighted = np.sum(w * dim_score, axis=1)  # sum_d (w_d / 100) * gap_d per respondent
+        overall_rows.append({"measure": f"{label}_weighted", **_describe(weighted, confidence)})
+        score_cols["weighted"] = weighted
+        mean_w = np.nanmean(w, axis=0) if not np.isnan(w).all() else np.full(k, np.nan)
+        weights_df = pd.DataFrame({"dimension": dim_names, "weight": mean_w, "source": source})
+    if servqual_model:
+        overall_rows.append({"measure": "expectation", **_describe(_row_mean(dim_e), confidence)})
+    overall_rows.append({"measure": "perception", **_describe(_row_mean(dim_p), confidence)})
+
+    zot_df = None
+    if zot and zcounts is not None:
+        zdims = {key: _nan_ratio(sums[key], zcounts) for key in ("msa", "mss", "ade", "des", "zp")}
+        for dname in dim_names:
+            j = dim_index[dname]
+            zok = zcounts[:, j] > 0
+            zot_rows.append(
+                _zot_row("dimension", dname, {k_: a[zok, j] for k_, a in zdims.items()}, confidence)
+            )
+        for key in ("msa", "mss"):
+            overall_rows.append({"measure": key, **_describe(_row_mean(zdims[key]), confidence)})
+        zot_df = pd.DataFrame(zot_rows)
+
+    scores = pd.DataFrame(score_cols, index=df.index)
+    seg_df, seg_tests = _segments(df, segment, scores, confidence) if segment else (None, None)
+    return ServqualResult(
+        model=label,
+        items=items_df,
+        dimensions=dims_df,
+        overall=pd.DataFrame(overall_rows),
+        scores=scores,
+        zone_of_tolerance=zot_df,
+        weights=weights_df,
+        segments=seg_df,
+        segment_tests=seg_tests,
+        missing=missing,
+        missing_rule=MISSING_TEXT[missing],
+        n_respondents=n,
+        confidence=confidence,
+        scale=(float(scale[0]), float(scale[1])),
+    )
+
+
+def _row_mean(x: np.ndarray) -> np.ndarray:
+    ok = ~np.isnan(x)
+    return _nan_ratio(np.where(ok, x, 0.0).sum(axis=1), ok.sum(axis=1))
+
+
+def _zot_row(
+    level: str, name: str, parts: Mapping[str, np.ndarray], confidence: float
+) -> dict[str, Any]:
+    s_msa, s_mss = _describe(parts["msa"], confidence), _describe(parts["mss"], confidence)
+    n = s_msa["n"]
+    return {
+        "level": level,
+        "name": name,
+        "n": n,
+        "perception": float(parts["zp"].mean()) if n else math.nan,
+        "adequate": float(parts["ade"].mean()) if n else math.nan,
+        "desired": float(parts["des"].mean()) if n else math.nan,
+        "msa": s_msa["mean"],
+        "msa_ci_low": s_msa["ci_low"],
+        "msa_ci_high": s_msa["ci_high"],
+        "mss": s_mss["mean"],
+        "mss_ci_low": s_mss["ci_low"],
+        "mss_ci_high": s_mss["ci_high"],
+    }
+
+
+def _segments(
+    df: pd.DataFrame, segment: list[str], scores: pd.DataFrame, confidence: float
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    rows, tests = [], []
+    for col in segment:
+        codes, levels = pd.factorize(df[col], sort=True)
+        k = len(levels)
+        sizes = np.bincount(codes[codes >= 0], minlength=k)
+        lonely = [levels[int(i)] for i in np.nonzero(sizes == 1)[0]]
+        if lonely:
+            msg = (
+                f"segment column {col!r} has level(s) {list(map(str, lonely))} with a single "
+                "respondent; a segment needs at least 2 to estimate its spread. Merge the "
+                "level with another one or drop those rows before scoring."
+            )
+            raise InsufficientDataError(msg)
+        for score in scores.columns:
+            x = scores[score].to_numpy()
+            ok = (codes >= 0) & ~np.isnan(x)
+            c, v = codes[ok], x[ok]
+            nk = np.bincount(c, minlength=k).astype("float64")
+            mean = _nan_ratio(np.bincount(c, weights=v, minlength=k), nk)
+            ss = np.bincount(c, weights=(v - mean[c]) ** 2, minlength=k)
+            var = _nan_ratio(ss, nk - 1)
+            se = np.sqrt(var / nk)
+            with np.errstate(invalid="ignore"):
+                half = stats.t.ppf(0.5 + confidence / 2.0, nk - 1) * se
+            for i, level in enumerate(levels):
+                rows.append(
+                    {
+                        "segment": col,
+                        "level": level,
+                        "score": score,
+                        "n": int(nk[i]),
+                        "mean": mean[i],
+                        "sd": math.sqrt(var[i]) if var[i] >= 0 else math.nan,
+                        "se": se[i],
+                        "ci_low": mean[i] - half[i],
+                        "ci_high": mean[i] + half[i],
+                    }
+                )
+            present = nk > 0
+            f, df1, df2, pw = _welch_anova(nk[present], mean[present], var[present])
+            remap = np.cumsum(present) - 1
+            h, pk = _kruskal(v, remap[c], int(present.sum()))
+            tests.append(
+                {
+                    "segment": col,
+                    "score": score,
+                    "levels": int(present.sum()),
+                    "n": int(v.size),
+                    "welch_f": f,
+                    "welch_df1": df1,
+                    "welch_df2": df2,
+                    "welch_p": pw,
+                    "kruskal_h": h,
+                    "kruskal_p": pk,
+                }
+            )
+    return pd.DataFrame(rows), pd.DataFrame(tests)
+
+
+# ---------------------------------------------------------------------------- public
+
+
+def _common_checks(
+    dimensions: Mapping[str, Sequence[str]],
+    scale: tuple[float, float],
+    missing: str,
+    confidence: float,
+) -> dict[str, list[str]]:
+    check_choice("missing", missing, MISSING_RULES)
+    dims = check_mapping(dimensions, "dimensions")
+    if len(scale) != 2 or not scale[0] < scale[1]:
+        msg = f"scale must be (min, max) with min < max; got {scale!r}."
+        raise SpecificationError(msg)
+    if not 0 < confidence < 1:
+        msg = f"confidence must be between 0 and 1; got {confidence!r}."
+        raise SpecificationError(msg)
+    return dims
+
+
+def _segment_list(segment: str | Sequence[str] | None, df: pd.DataFrame) -> list[str]:
+    segs = [] if segment is None else [segment] if isinstance(segment, str) else list(segment)
+    check_columns(df, segs, "data (segment columns)")
+    return segs
+
+
+def servqual(
+    data: pd.DataFrame,
+    *,
+    dimensions: Mapping[str, Sequence[str]],
+    scale: tuple[float, float] = (1, 7),
+    weights: Mapping[str, str] | Mapping[str, float] | None = None,
+    normalise_weights: bool = False,
+    segment: str | Sequence[str] | None = None,
+    model: Literal["auto", "servqual", "servperf"] = "auto",
+    missing: MissingRule = "pairwise",
+    confidence: float = 0.95,
+    suffixes: Mapping[str, str] = ROLE_SUFFIXES,
+) -> ServqualResult:
+    """SERVQUAL gap scores (or SERVPERF) from a tidy export frame.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per respondent. Item ``rel1`` has columns ``rel1_e`` (expectation) and
+        ``rel1_p`` (perception); with the zone of tolerance also ``rel1_ade`` (adequate)
+        and ``rel1_des`` (desired).
+    dimensions : mapping of str to sequence of str
+        Dimension -> item ids (not column names), e.g. ``{"tangibles": ["tan1", ...]}``.
+    scale : (min, max)
+        Rating scale; a value outside it is a :class:`~scoring.errors.DataError`.
+    weights : mapping, optional
+        Either dimension -> allocation column (each respondent's 100-point allocation of
+        importance, the export columns ``<id>_<dimension>`` of an allocation item) or
+        dimension -> fixed weight given by the researcher (any non-negative numbers;
+        they are rescaled to sum 1).
+    normalise_weights : bool
+        By default a complete allocation row that does not sum to 100 is an error; with
+        ``True`` each row is divided by its own total instead.
+    segment : str or sequence of str, optional
+        Column(s) to break the scores down by, with a test across their levels.
+    model : {'auto', 'servqual', 'servperf'}
+        ``auto`` scores SERVPERF when no expectation column exists, else SERVQUAL;
+        ``servperf`` ignores expectation columns.
+    missing : {'pairwise', 'listwise', 'item_mean'}
+        Missing-data rule (stated in the result); see Notes.
+    confidence : float
+        Level of every interval.
+    suffixes : mapping
+        Role -> column suffix; defaults to the export rule :data:`ROLE_SUFFIXES`.
+
+    Returns
+    -------
+    ServqualResult
+
+    Raises
+    ------
+    DataError
+        Missing perception columns, non-numeric cells, values outside ``scale``,
+        allocations that do not sum to 100.
+    SpecificationError
+        Expectation (or adequate/desired) columns for some items only; bad weights.
+    InsufficientDataError
+        A dimension or item with no answered pair; a segment level with one respondent;
+        nothing left after listwise deletion.
+
+    Notes
+    -----
+    Per respondent and item, ``Q = P - E``. A respondent's dimension score is the mean
+    of their item gaps in it, the unweighted SERVQUAL score the mean of their dimension
+    scores, and the weighted score ``sum_d (w_d / 100) * Q_d`` with their own allocation
+    (or the researcher's fixed weights). Reported means, SDs and t intervals are over
+    respondents; with complete data the dimension gap equals the mean of its item gaps
+    and the overall score the mean of the dimension gaps. Each item gets a paired t test
+    of P against E and a Wilcoxon signed-rank test, both Holm-adjusted across items.
+    SERVPERF uses P in place of Q (Cronin & Taylor, 1992). The zone of tolerance gives
+    ``MSA = P - desired`` and ``MSS = P - adequate`` (Parasuraman et al., 1994).
+    Segments: Welch's ANOVA and Kruskal-Wallis on the per-respondent scores; rows with an
+    empty segment cell are left out of that breakdown, and a level with a single
+    respondent is an error (not silently dropped).
+
+    Missing data: ``pairwise`` (default) uses, per item, the respondents who answered both
+    roles (E and P means in the item table are over those respondents, so gap = P - E
+    holds in every row), and per respondent the items and dimensions they answered;
+    ``listwise`` keeps only respondents who answered every role column (and allocation);
+    ``item_mean`` fills each missing answer with its column mean.
+
+    References
+    ----------
+    .. [1] Parasuraman, A., Zeithaml, V. A., & Berry, L. L. (1988). SERVQUAL: A
+       multiple-item scale for measuring consumer perceptions of service quality.
+       Journal of Retailing, 64(1), 12-40.
+    .. [2] Parasuraman, A., Berry, L. L., & Zeithaml, V. A. (1991). Refinement and
+       reassessment of the SERVQUAL scale. Journal of Retailing, 67(4), 420-450.
+    .. [3] Cronin, J. J., & Taylor, S. A. (1992). Measuring service quality: A
+       reexamination and extension. Journal of Marketing, 56(3), 55-68.
+    .. [4] Parasuraman, A., Zeithaml, V. A., & Berry, L. L. (1994). Alternative scales for
+       measuring service quality: A comparative assessment based on psychometric and
+       diagnostic criteria. Journal of Retailing, 70(3), 201-230.
+    .. [5] Welch, B. L. (1951). On the comparison of several mean values: An alternative
+       approach. Biometrika, 38(3/4), 330-336.
+    .. [6] Holm, S. (1979). A simple sequentially rejective multiple test procedure.
+       Scandinavian Journal of Statistics, 6(2), 65-70.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from scoring.servqual import servqual
+    >>> df = pd.DataFrame({"t1_e": [6, 7, 5], "t1_p": [5, 6, 5],
+    ...                    "r1_e": [7, 7, 6], "r1_p": [6, 5, 6],
+    ...                    "w_t": [40, 80, 60], "w_r": [60, 20, 40]})
+    >>> res = servqual(df, dimensions={"tangibles": ["t1"], "reliability": ["r1"]},
+    ...                weights={"tangibles": "w_t", "reliability": "w_r"})
+    >>> res.dimensions[["dimension", "gap"]].round(3).to_dict("list")
+    {'dimension': ['tangibles', 'reliability'], 'gap': [-0.667, -1.0]}
+    >>> res.overall.set_index("measure")["mean"].round(3).to_dict()
+    {'servqual': -0.833, 'servqual_weighted': -0.733, 'expectation': 6.333, 'perception': 5.5}
+    """
+    dims = _common_checks(dimensions, scale, missing, confidence)
+    check_choice("model", model, ("auto", "servqual", "servperf"))
+    df = check_frame(data)
+    items = [i for its in dims.values() for i in its]
+    p_cols = _role_columns(items, "perception", suffixes)
+    check_columns(df, p_cols, "data (perception columns)")
+    e_cols = None
+    if model != "servperf":
+        why = "Give both roles for every item, or pass model='servperf' to use perceptions only."
+        e_cols = _optional_role(df, items, "expectation", suffixes, why)
+        if model == "servqual" and e_cols is None:
+            check_columns(df, _role_columns(items, "expectation", suffixes), "data")
+    zot_why = "The zone of tolerance needs adequate and desired columns for every item."
+    ade = _optional_role(df, items, "adequate", suffixes, zot_why)
+    des = _optional_role(df, items, "desired", suffixes, zot_why)
+    if (ade is None) != (des is None):
+        role = "desired" if des is None else "adequate"
+        msg = (
+            "the zone of tolerance needs both adequate and desired columns; "
+            f"no {role} columns found."
+        )
+        raise SpecificationError(msg)
+    return _score(
+        df,
+        _Columns(p_cols, e_cols, ade, des),
+        items,
+        dims,
+        scale=scale,
+        weights=_check_weights(weights, list(dims)),
+        normalise_weights=normalise_weights,
+        segment=_segment_list(segment, df),
+        missing=missing,
+        confidence=confidence,
+        name="data",
+    )
+
+
+def servqual_gaps(
+    perceptions: pd.DataFrame,
+    expectations: pd.DataFrame | None = None,
+    *,
+    dimensions: Mapping[str, Sequence[str]],
+    scale: tuple[float, float] = (1, 7),
+    weights: pd.DataFrame | Mapping[str, float] | None = None,
+    normalise_weights: bool = False,
+    segments: pd.DataFrame | pd.Series | None = None,
+    adequate: pd.DataFrame | None = None,
+    desired: pd.DataFrame | None = None,
+    missing: MissingRule = "pairwise",
+    confidence: float = 0.95,
+) -> ServqualResult:
+    """SERVQUAL gaps from explicit perception and expectation frames (columns = item ids).
+
+    Parameters
+    ----------
+    perceptions, expectations : pandas.DataFrame
+        Same rows (index) and the same item columns; ``expectations=None`` scores SERVPERF.
+    dimensions : mapping of str to sequence of str
+        Dimension -> item ids (columns of the frames).
+    weights : DataFrame or mapping, optional
+        A frame of allocations with one column per dimension (same rows), or fixed
+        weights dimension -> number.
+    segments : DataFrame or Series, optional
+        Segment column(s) aligned with the rows.
+    adequate, desired : pandas.DataFrame, optional
+        Zone-of-tolerance roles, same shape as ``perceptions``.
+    scale, normalise_weights, missing, confidence
+        As in :func:`servqual`.
+
+    Returns
+    -------
+    ServqualResult
+
+    Raises
+    ------
+    SpecificationError
+        The frames hold different item sets.
+    DataError
+        The frames have different rows, or any problem listed in :func:`servqual`.
+
+    Notes
+    -----
+    The frames are joined into the export layout (``<item>_p``, ``<item>_e``, ...) and
+    scored by :func:`servqual`; formulas and missing-data rules are documented there.
+
+    References
+    ----------
+    .. [1] Parasuraman, A., Zeithaml, V. A., & Berry, L. L. (1988). Journal of Retailing,
+       64(1), 12-40.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from scoring.servqual import servqual_gaps
+    >>> p = pd.DataFrame({"a": [5, 6], "b": [4, 6]})
+    >>> e = pd.DataFrame({"a": [6, 6], "b": [6, 7]})
+    >>> servqual_gaps(p, e, dimensions={"d": ["a", "b"]}).items["gap"].tolist()
+    [-0.5, -1.5]
+    """
+    p = check_frame(perceptions, "perceptions")
+    frames = {"perception": p}
+    for role, frame in (
+        ("expectation", expectations),
+        ("adequate", adequate),
+        ("desired", desired),
+    ):
+        if frame is None:
+            continue
+        other = check_frame(frame, f"{role}s")
+        only_p = [c for c in p.columns if c not in other.columns]
+        only_o = [c for c in other.columns if c not in p.columns]
+        if only_p or only_o:
+            msg = (
+                f"perceptions and {role}s must have the same columns; missing in {role}s: "
+                f"{only_p}, missing in perceptions: {only_o}."
+            )
+            raise SpecificationError(msg)
+        if not other.index.equals(p.index):
+            msg = f"perceptions and {role}s must have the same rows (index); align them first."
+            raise DataError(msg)
+        frames[role] = other
+    parts = [f.add_suffix(ROLE_SUFFIXES[role]) for role, f in frames.items()]
+    w_spec: Mapping[str, Any] | None = None
+    if isinstance(weights, pd.DataFrame):
+        if not weights.index.equals(p.index):
+            msg = "weights must have the same rows (index) as perceptions."
+            raise DataError(msg)
+        parts.append(weights.add_prefix("__w_"))
+        w_spec = {str(c): f"__w_{c}" for c in weights.columns}
+    elif weights is not None:
+        w_spec = weights
+    seg_names: list[str] = []
+    if segments is not None:
+        seg = segments.to_frame() if isinstance(segments, pd.Series) else segments
+        parts.append(seg.add_prefix("__s_"))
+        seg_names = [f"__s_{c}" for c in seg.columns]
+    result = servqual(
+        pd.concat(parts, axis=1),
+        dimensions=dimensions,
+        scale=scale,
+        weights=w_spec,
+        normalise_weights=normalise_weights,
+        segment=seg_names,
+        model="servqual" if expectations is not None else "servperf",
+        missing=missing,
+        confidence=confidence,
+    )
+    if result.segments is None or result.segment_tests is None:
+        return result
+    segs, tests = result.segments, result.segment_tests
+    return dataclasses.replace(
+        result,
+        segments=segs.assign(segment=segs["segment"].str.removeprefix("__s_")),
+        segment_tests=tests.assign(segment=tests["segment"].str.removeprefix("__s_")),
+    )

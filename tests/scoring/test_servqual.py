@@ -1,0 +1,356 @@
+"""Tests of scoring.servqual: published table, hand-computed cases, properties, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pingouin as pg
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from numpy.testing import assert_allclose
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+from scoring.errors import DataError, InsufficientDataError, SpecificationError
+from scoring.servqual import servqual, servqual_gaps
+
+RATER = {
+    "tangibles": ["tan1", "tan2", "tan3", "tan4"],
+    "reliability": ["rel1", "rel2", "rel3", "rel4", "rel5"],
+    "responsiveness": ["res1", "res2", "res3", "res4"],
+    "assurance": ["ass1", "ass2", "ass3", "ass4"],
+    "empathy": ["emp1", "emp2", "emp3", "emp4", "emp5"],
+}
+
+# PMC6131925, Table 2: SERVQUAL dimension means on a 5-point scale, N = 386 (2 dp).
+PUBLISHED = {
+    "tangibles": (4.44, 4.19, -0.25),
+    "reliability": (4.49, 4.36, -0.13),
+    "responsiveness": (4.48, 4.35, -0.13),
+    "assurance": (4.50, 4.32, -0.18),
+    "empathy": (4.56, 4.40, -0.16),
+}
+PUBLISHED_SERVQUAL = -0.17
+
+
+def _column_with_mean(rng, n: int, target: float, low: int, high: int) -> np.ndarray:
+    """Integer answers in [low, high] whose total is round(target * n)."""
+    total = round(target * n)
+    base = int(np.floor(total / n))
+    x = np.full(n, base)
+    x[: total - base * n] += 1
+    # spread: move one point from one answer to another, keeping the total
+    for _ in range(n // 3):
+        i, j = rng.integers(0, n, size=2)
+        if x[i] < high and x[j] > low:
+            x[i] += 1
+            x[j] -= 1
+    return rng.permutation(x)
+
+
+@pytest.fixture(scope="module")
+def published_data() -> pd.DataFrame:
+    rng = np.random.default_rng(6131925)
+    n = 386
+    cols = {}
+    for dim, items in RATER.items():
+        e_mean, p_mean, _ = PUBLISHED[dim]
+        for item in items:
+            cols[f"{item}_e"] = _column_with_mean(rng, n, e_mean, 1, 5)
+            cols[f"{item}_p"] = _column_with_mean(rng, n, p_mean, 1, 5)
+    return pd.DataFrame(cols)
+
+
+def test_published_dimension_means(published_data):
+    res = servqual(published_data, dimensions=RATER, scale=(1, 5))
+    table = res.dimensions.set_index("dimension")
+    for dim, (e, p, gap) in PUBLISHED.items():
+        assert table.loc[dim, "n"] == 386
+        assert table.loc[dim, "expectation"] == pytest.approx(e, abs=5e-3)  # 2 dp in source
+        assert table.loc[dim, "perception"] == pytest.approx(p, abs=5e-3)
+        assert table.loc[dim, "gap"] == pytest.approx(gap, abs=1e-2)  # difference of 2 dp
+    overall = res.overall.set_index("measure").loc["servqual", "mean"]
+    assert overall == pytest.approx(PUBLISHED_SERVQUAL, abs=5e-3)
+    assert overall == pytest.approx(table["gap"].mean(), abs=1e-12)
+
+
+def test_overall_is_mean_of_dimensions_not_of_items():
+    # dimension a: one item with gap -2; dimension b: three items with gap 0.
+    # mean of dimension gaps = -1; a pooled mean over the four items would be -0.5.
+    df = pd.DataFrame(
+        {
+            "a1_e": [7, 7],
+            "a1_p": [5, 5],
+            **{f"b{i}_e": [4, 5] for i in range(3)},
+            **{f"b{i}_p": [4, 5] for i in range(3)},
+        }
+    )
+    res = servqual(df, dimensions={"a": ["a1"], "b": ["b0", "b1", "b2"]})
+    assert res.overall.set_index("measure").loc["servqual", "mean"] == -1.0
+    assert res.scores["overall"].tolist() == [-1.0, -1.0]
+
+
+@pytest.fixture
+def simulated() -> pd.DataFrame:
+    rng = np.random.default_rng(42)
+    n = 240
+    cols = {}
+    for items in RATER.values():
+        for item in items:
+            e = rng.integers(4, 8, size=n)
+            cols[f"{item}_e"] = e
+            cols[f"{item}_p"] = np.clip(e - rng.integers(-1, 3, size=n), 1, 7)
+    alloc = rng.dirichlet(np.ones(5), size=n) * 100
+    alloc[:, -1] = 100 - alloc[:, :-1].sum(axis=1)
+    for j, dim in enumerate(RATER):
+        cols[f"imp_{dim}"] = alloc[:, j]
+    cols["region"] = rng.choice(["north", "south", "west"], size=n)
+    cols["channel"] = rng.choice(["web", "phone"], size=n)
+    return pd.DataFrame(cols)
+
+
+def test_paired_tests_match_scipy_and_statsmodels(simulated):
+    res = servqual(simulated, dimensions=RATER)
+    items = res.items.set_index("item")
+    for item in ["tan1", "rel3", "emp5"]:
+        p, e = simulated[f"{item}_p"], simulated[f"{item}_e"]
+        ref = stats.ttest_rel(p, e)
+        assert items.loc[item, "t"] == pytest.approx(ref.statistic, rel=1e-10)
+        assert items.loc[item, "p_value"] == pytest.approx(ref.pvalue, rel=1e-8)
+        lo, hi = ref.confidence_interval(0.95)
+        assert (items.loc[item, "ci_low"], items.loc[item, "ci_high"]) == pytest.approx((lo, hi))
+        w = stats.wilcoxon(p - e, method="approx", zero_method="wilcox", correction=False)
+        assert items.loc[item, "wilcoxon_p"] == pytest.approx(w.pvalue, rel=1e-8)
+        assert items.loc[item, "wilcoxon_stat"] == pytest.approx(w.statistic)
+    holm = multipletests(res.items["p_value"], method="holm")[1]
+    assert_allclose(res.items["p_holm"], holm)
+    holm_w = multipletests(res.items["wilcoxon_p"], method="holm")[1]
+    assert_allclose(res.items["wilcoxon_p_holm"], holm_w)
+
+
+def test_small_sample_wilcoxon():
+    # no tied |d|: scipy's exact distribution
+    df = pd.DataFrame({"a_e": [7, 7, 3, 7, 6, 6], "a_p": [6, 5, 6, 3, 1, 6]})
+    res = servqual(df, dimensions={"d": ["a"]})
+    ref = stats.wilcoxon(df["a_p"] - df["a_e"], method="exact")
+    assert res.items.loc[0, "wilcoxon_p"] == pytest.approx(ref.pvalue)
+    # ties: normal approximation with tie correction
+    df["a_p"] = [6, 5, 6, 3, 2, 6]
+    res = servqual(df, dimensions={"d": ["a"]})
+    ref = stats.wilcoxon(df["a_p"] - df["a_e"], method="approx", correction=False)
+    assert res.items.loc[0, "wilcoxon_p"] == pytest.approx(ref.pvalue)
+
+
+def test_weighted_by_hand():
+    df = pd.DataFrame(
+        {
+            "t_e": [6, 7],
+            "t_p": [5, 7],
+            "r_e": [7, 6],
+            "r_p": [4, 6],
+            "w_t": [25, 60],
+            "w_r": [75, 40],
+        }
+    )
+    dims = {"tan": ["t"], "rel": ["r"]}
+    res = servqual(df, dimensions=dims, weights={"tan": "w_t", "rel": "w_r"})
+    # respondent 1: 0.25 * -1 + 0.75 * -3 = -2.5; respondent 2: 0
+    assert res.scores["weighted"].tolist() == [-2.5, 0.0]
+    assert res.overall.set_index("measure").loc["servqual_weighted", "mean"] == -1.25
+    assert_allclose(res.weights["weight"], [0.425, 0.575])
+    fixed = servqual(df, dimensions=dims, weights={"tan": 1, "rel": 3})
+    # fixed weights rescaled to 0.25 / 0.75: (-2.5 + 0) / 2
+    assert fixed.overall.set_index("measure").loc["servqual_weighted", "mean"] == -1.25
+
+
+def test_allocation_normalise_option():
+    df = pd.DataFrame({"t_e": [6, 7], "t_p": [5, 7], "w_t": [10, 30], "w_r": [10, 10]})
+    df["r_e"], df["r_p"] = [7, 6], [4, 6]
+    dims = {"tan": ["t"], "rel": ["r"]}
+    with pytest.raises(DataError, match=r"must sum to 100.*row 0 sums to 20"):
+        servqual(df, dimensions=dims, weights={"tan": "w_t", "rel": "w_r"})
+    res = servqual(
+        df, dimensions=dims, weights={"tan": "w_t", "rel": "w_r"}, normalise_weights=True
+    )
+    assert res.scores["weighted"].tolist() == [-2.0, 0.0]
+
+
+def test_servperf_when_no_expectations(simulated):
+    p_only = simulated.drop(columns=[c for c in simulated.columns if c.endswith("_e")])
+    res = servqual(p_only, dimensions=RATER)
+    assert res.model == "servperf"
+    dims = res.dimensions.set_index("dimension")
+    tan = simulated[[f"{i}_p" for i in RATER["tangibles"]]].to_numpy().mean()
+    assert dims.loc["tangibles", "perception"] == pytest.approx(tan)
+    assert res.items["gap"].isna().all()
+    assert "servperf" in set(res.overall["measure"])
+
+
+def test_zone_of_tolerance_by_hand():
+    df = pd.DataFrame(
+        {
+            "a_p": [5, 6, 4],
+            "a_ade": [4, 4, 4],
+            "a_des": [6, 7, 6],
+            "b_p": [3, 5, 7],
+            "b_ade": [3, 3, 3],
+            "b_des": [7, 7, 7],
+        }
+    )
+    res = servqual(df, dimensions={"d": ["a", "b"]})
+    z = res.zone_of_tolerance.set_index(["level", "name"])
+    assert z.loc[("item", "a"), "msa"] == pytest.approx((-1 - 1 - 2) / 3)
+    assert z.loc[("item", "a"), "mss"] == pytest.approx((1 + 2 + 0) / 3)
+    assert z.loc[("item", "b"), "mss"] == pytest.approx(2.0)
+    # dimension MSA = mean over respondents of their mean MSA over a, b
+    assert z.loc[("dimension", "d"), "msa"] == pytest.approx(((-1 - 4) + (-1 - 2) + (-2 + 0)) / 6)
+    assert res.model == "servperf"
+
+
+def test_segments_match_pingouin_and_scipy(simulated):
+    res = servqual(
+        simulated,
+        dimensions=RATER,
+        segment=["region", "channel"],
+        weights={d: f"imp_{d}" for d in RATER},
+    )
+    scores = res.scores.assign(region=simulated["region"])
+    tests = res.segment_tests.set_index(["segment", "score"])
+    for score in ["overall", "weighted", "tangibles"]:
+        welch = pg.welch_anova(data=scores, dv=score, between="region")
+        row = tests.loc[("region", score)]
+        assert row["welch_f"] == pytest.approx(welch["F"].iloc[0], rel=1e-8)
+        assert row["welch_p"] == pytest.approx(welch["p_unc"].iloc[0], rel=1e-6)
+        groups = [g[score].to_numpy() for _, g in scores.groupby("region")]
+        kw = stats.kruskal(*groups)
+        assert row["kruskal_h"] == pytest.approx(kw.statistic, rel=1e-10)
+        assert row["kruskal_p"] == pytest.approx(kw.pvalue, rel=1e-8)
+    seg = res.segments.set_index(["segment", "level", "score"])
+    means = scores.groupby("region")["overall"].mean()
+    assert seg.loc[("region", "north", "overall"), "mean"] == pytest.approx(means["north"])
+    assert set(res.segment_tests["segment"]) == {"region", "channel"}
+
+
+def test_missing_rules(simulated):
+    df = simulated.copy()
+    df = df.astype({"tan1_p": "float64", "rel2_e": "float64"})
+    df.loc[0, "tan1_p"] = np.nan
+    df.loc[1, "rel2_e"] = np.nan
+    pair = servqual(df, dimensions=RATER)
+    items = pair.items.set_index("item")
+    assert items.loc["tan1", "n"] == 239
+    assert items.loc["tan2", "n"] == 240
+    mask = df["tan1_p"].notna()
+    assert items.loc["tan1", "expectation"] == pytest.approx(df.loc[mask, "tan1_e"].mean())
+    assert "pairwise" in pair.missing_rule
+    listwise = servqual(df, dimensions=RATER, missing="listwise")
+    assert listwise.n_respondents == 238
+    assert (listwise.items["n"] == 238).all()
+    filled = servqual(df, dimensions=RATER, missing="item_mean")
+    assert (filled.items["n"] == 240).all()
+    expected = (df["tan1_p"].fillna(df["tan1_p"].mean()) - df["tan1_e"]).mean()
+    assert filled.items.set_index("item").loc["tan1", "gap"] == pytest.approx(expected)
+
+
+def test_servqual_gaps_equals_servqual(simulated):
+    items = [i for its in RATER.values() for i in its]
+    p = simulated[[f"{i}_p" for i in items]].set_axis(items, axis=1)
+    e = simulated[[f"{i}_e" for i in items]].set_axis(items, axis=1)
+    a = servqual_gaps(p, e, dimensions=RATER, segments=simulated["region"])
+    b = servqual(simulated, dimensions=RATER, segment="region")
+    pd.testing.assert_frame_equal(a.items, b.items)
+    pd.testing.assert_frame_equal(a.segment_tests, b.segment_tests)
+    json.dumps(a.to_dict())
+
+
+def _frames(draw_data):
+    p, e = draw_data
+    return pd.DataFrame(p, columns=["a", "b", "c"]), pd.DataFrame(e, columns=["a", "b", "c"])
+
+
+answers = st.lists(st.tuples(*[st.integers(1, 5)] * 3), min_size=3, max_size=20).map(np.array)
+
+
+@settings(max_examples=30, deadline=None)
+@given(p=answers, data=st.data())
+def test_swapping_e_and_p_negates_every_gap(p, data):
+    e = data.draw(st.lists(st.tuples(*[st.integers(1, 5)] * 3), min_size=len(p), max_size=len(p)))
+    pf, ef = _frames((p, np.array(e)))
+    dims = {"x": ["a", "b"], "y": ["c"]}
+    fwd = servqual_gaps(pf, ef, dimensions=dims)
+    back = servqual_gaps(ef, pf, dimensions=dims)
+    assert_allclose(back.items["gap"], -fwd.items["gap"], atol=1e-12)
+    assert_allclose(back.dimensions["gap"], -fwd.dimensions["gap"], atol=1e-12)
+    assert_allclose(back.scores["overall"], -fwd.scores["overall"], atol=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(p=answers, shift=st.integers(0, 2), data=st.data())
+def test_adding_constant_leaves_gaps(p, shift, data):
+    e = data.draw(st.lists(st.tuples(*[st.integers(1, 5)] * 3), min_size=len(p), max_size=len(p)))
+    pf, ef = _frames((p, np.array(e)))
+    dims = {"x": ["a", "b"], "y": ["c"]}
+    base = servqual_gaps(pf, ef, dimensions=dims)
+    moved = servqual_gaps(pf + shift, ef + shift, dimensions=dims)
+    assert_allclose(moved.items["gap"], base.items["gap"], atol=1e-12)
+    assert_allclose(moved.overall["mean"].iloc[0], base.overall["mean"].iloc[0], atol=1e-12)
+
+
+@settings(max_examples=30, deadline=None)
+@given(p=answers, data=st.data(), w=st.floats(1, 50))
+def test_equal_weights_equal_unweighted(p, data, w):
+    e = data.draw(st.lists(st.tuples(*[st.integers(1, 5)] * 3), min_size=len(p), max_size=len(p)))
+    pf, ef = _frames((p, np.array(e)))
+    dims = {"x": ["a"], "y": ["b"], "z": ["c"]}
+    alloc = pd.DataFrame({d: [100 / 3] * len(pf) for d in dims})
+    res = servqual_gaps(pf, ef, dimensions=dims, weights=alloc)
+    assert_allclose(res.scores["weighted"], res.scores["overall"], atol=1e-12)
+    fixed = servqual_gaps(pf, ef, dimensions=dims, weights={d: w for d in dims})
+    assert_allclose(fixed.scores["weighted"], fixed.scores["overall"], atol=1e-12)
+
+
+@pytest.fixture
+def small() -> pd.DataFrame:
+    return pd.DataFrame(
+        {"a_e": [5, 6, 7], "a_p": [4, 6, 6], "b_e": [6, 6, 5], "b_p": [5, 7, 5]},
+        index=["r1", "r2", "r3"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "kwargs", "error", "match"),
+    [
+        ({"a_p": [4, 9, 6]}, {}, DataError, r"'a_p' must hold answers in \[1, 7\]; row 'r2'"),
+        ({"a_p": [4, "six", 6]}, {}, DataError, r"'a_p' must be numeric; row 'r2'"),
+        ({}, {"dimensions": {"d": ["a", "zz"]}}, DataError, r"missing column\(s\) \['zz_p'\]"),
+        ({"b_e": None}, {}, SpecificationError, r"different item sets.*\['b'\]"),
+        ({"a_p": [None, None, None]}, {}, InsufficientDataError, "dimension 'da' has no answered"),
+        ({}, {"missing": "drop"}, ValueError, "missing must be one of"),
+        ({}, {"weights": {"da": 1}}, SpecificationError, "weights must map every dimension"),
+        ({}, {"weights": {"da": "wa", "db": "wb"}}, DataError, r"missing column\(s\) \['wa'"),
+        ({"seg": ["x", "x", "y"]}, {"segment": "seg"}, InsufficientDataError, "single respondent"),
+        ({}, {"segment": "nope"}, DataError, "segment columns"),
+    ],
+)
+def test_bad_input(small, change, kwargs, error, match):
+    df = small.copy()
+    for col, values in change.items():
+        if values is None:
+            df = df.drop(columns=col)
+        else:
+            df[col] = pd.Series(values, index=df.index, dtype=object if col == "a_p" else None)
+    args = {"dimensions": {"da": ["a"], "db": ["b"]}} | kwargs
+    with pytest.raises(error, match=match):
+        servqual(df, **args)
+
+
+def test_bad_frames_for_servqual_gaps():
+    p = pd.DataFrame({"a": [5, 6], "b": [4, 6]})
+    e = pd.DataFrame({"a": [6, 6], "c": [6, 7]})
+    with pytest.raises(SpecificationError, match=r"same columns; missing in expectations: \['b'\]"):
+        servqual_gaps(p, e, dimensions={"d": ["a", "b"]})
+    with pytest.raises(DataError, match="same rows"):
+        servqual_gaps(p, p.set_axis([5, 6]), dimensions={"d": ["a", "b"]})
