@@ -452,7 +452,8 @@ class _Builder:
         overall = ref("overall", ("rating",))
         recommend = ref("recommend", ("rating",))
         importance = ref("importance", ("allocation",))
-        csi = self.csi(raw.get("csi"), columns) if raw.get("csi") else None
+        rating_columns = {c for i in items if i.type == "rating" for c in i.columns()}
+        csi = self.csi(raw.get("csi"), columns, rating_columns) if raw.get("csi") else None
         fuzzy = self.fuzzy(raw.get("fuzzy"), by_id) if raw.get("fuzzy") else None
         methods = tuple(raw.get("methods") or ())
         needs = {"csi": csi, "fuzzy": fuzzy}
@@ -472,7 +473,7 @@ class _Builder:
             fuzzy=fuzzy,
         )
 
-    def csi(self, raw: Mapping[str, Any], columns: set[str]) -> CsiSpec:
+    def csi(self, raw: Mapping[str, Any], columns: set[str], ratings: set[str]) -> CsiSpec:
         blocks = {k: tuple(v) for k, v in raw["blocks"].items()}
         seen: dict[str, str] = {}
         for latent, cols in blocks.items():
@@ -482,6 +483,12 @@ class _Builder:
                         f"scoring.csi.blocks.{latent}",
                         f"column {c!r} is not an export column of this questionnaire",
                         "use column names such as 'sat1' (see the export column rule)",
+                    )
+                elif c not in ratings:
+                    self.problem(
+                        f"scoring.csi.blocks.{latent}",
+                        f"column {c!r} is not a rating, so it cannot measure a latent",
+                        "list rating items only",
                     )
                 if c in seen:
                     self.problem(
@@ -582,6 +589,12 @@ class _Builder:
                     f"{path}.weights", f"weights sum to {sum(weights):g}, not 1", "rescale them"
                 )
         ahp = raw.get("ahp")
+        if ahp is not None and weights is not None:
+            self.problem(
+                path,
+                "gives both 'weights' and 'ahp'",
+                "keep one: fixed weights, or the AHP matrix they are derived from",
+            )
         if ahp is not None and (len(ahp) != n or any(len(r) != n for r in ahp)):
             self.problem(f"{path}.ahp", f"must be a {n}x{n} pairwise matrix", "fix its shape")
         return FuzzyFactor(

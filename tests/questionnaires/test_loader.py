@@ -238,3 +238,19 @@ def test_corrupted_files_fail_cleanly(data):
     # A mutation that still yields a valid instrument must give a usable one.
     assert q.columns()
     json.dumps(q.to_dict())
+
+
+def test_csi_blocks_must_be_ratings(raw):
+    raw["scoring"]["methods"] = ["csi"]
+    raw["scoring"]["csi"] = {
+        "model": "custom",
+        "satisfaction": "SAT",
+        "blocks": {"SAT": ["sat"], "SEG": ["branch"]},
+        "labels": {
+            "SAT": {"zh-Hans": "满意", "en": "Satisfaction"},
+            "SEG": {"zh-Hans": "网点", "en": "Branch"},
+        },
+        "paths": [["SEG", "SAT"]],
+    }
+    msgs = problems_of(raw)
+    assert any("scoring.csi.blocks.SEG" in m and "is not a rating" in m for m in msgs), msgs
