@@ -1,0 +1,284 @@
+"""Build scoring arguments from a questionnaire: the thin adapter of ARCHITECTURE.md.
+
+Scoring functions take plain mappings (dimension -> items, blocks, paths, weights). An
+instrument declares the same things, so this module reads a
+:class:`questionnaires.Questionnaire` and returns the keyword arguments of each method;
+:func:`score` runs a method with them. A notebook user can skip this module and pass the
+mappings by hand.
+
+Conventions (documented here once, used by the CLI and the web app alike):
+
+- reverse-coded items are recoded ``min + max - x`` by :func:`recode_reversed` before
+  reliability, PCA, driver and fuzzy scoring; the questionnaire index and SERVQUAL
+  receive the list of reversed items and handle it themselves;
+- for items rated in roles, the *rated* role of a method is perception for customer
+  instruments (P), and the instrument's first role otherwise (M for managers, D for
+  staff or audit), unless a ``role`` is given;
+- gap-cause scales (dimensions with ``explains``) are left out of the customer-facing
+  methods and scored per gap by :func:`scoring.gaps.gap_causes`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from scoring.errors import SpecificationError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from questionnaires import FuzzyFactor, Item, Questionnaire
+
+__all__ = [
+    "csi_kwargs",
+    "drivers_kwargs",
+    "fuzzy_kwargs",
+    "gap_cause_scales",
+    "pca_kwargs",
+    "recode_reversed",
+    "rated_role",
+    "reliability_kwargs",
+    "score",
+    "servqual_kwargs",
+]
+
+
+def _service_dims(q: Questionnaire) -> list[str]:
+    return [d.id for d in q.dimensions if d.explains is None]
+
+
+def rated_role(q: Questionnaire, role: str | None = None) -> str | None:
+    """The role whose ratings a single-role method scores (see the module notes)."""
+    used = q.roles_used
+    if role is not None:
+        if role not in used:
+            msg = f"role must be one of {list(used)} for questionnaire {q.id!r}; got {role!r}."
+            raise SpecificationError(msg)
+        return role
+    if not used:
+        return None
+    return "perception" if "perception" in used else used[0]
+
+
+def _column(item: Item, role: str | None) -> str:
+    return item.column(role if item.roles else None)
+
+
+def dimension_columns(q: Questionnaire, *, role: str | None = None) -> dict[str, list[str]]:
+    """Service dimension -> export columns of its rating items, in the rated role."""
+    r = rated_role(q, role)
+    out: dict[str, list[str]] = {}
+    for item in q.iter_items(type="rating"):
+        if item.dimension is None or item.dimension not in _service_dims(q):
+            continue
+        if item.roles and r not in item.roles:
+            continue
+        out.setdefault(item.dimension, []).append(_column(item, r))
+    return out
+
+
+def _scale_of(q: Questionnaire, columns: Sequence[str]) -> tuple[int, int]:
+    by_col = {c: i for i in q.items for c in i.columns()}
+    scales: set[tuple[int, int]] = set()
+    for c in columns:
+        sc = by_col[c].scale
+        if sc is not None:
+            scales.add((sc.min, sc.max))
+    if len(scales) != 1:
+        msg = (
+            f"questionnaire {q.id!r}: the items {list(columns)[:6]} are on different scales "
+            f"{sorted(scales)}; score them separately."
+        )
+        raise SpecificationError(msg)
+    return scales.pop()
+
+
+def recode_reversed(q: Questionnaire, data: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy of ``data`` with every reverse-coded item recoded ``min + max - x``."""
+    out = data.copy()
+    for item in q.iter_items(type="rating"):
+        if not item.reverse or item.scale is None:
+            continue
+        for col in item.columns():
+            if col in out.columns:
+                values = pd.to_numeric(out[col], errors="coerce")
+                # non-numeric cells stay as they are so validation can name them
+                out[col] = out[col].where(values.isna(), item.scale.min + item.scale.max - values)
+    return out
+
+
+def reversed_columns(q: Questionnaire) -> list[str]:
+    """Export columns of the reverse-coded rating items."""
+    return [c for i in q.iter_items(type="rating") if i.reverse for c in i.columns()]
+
+
+def servqual_kwargs(q: Questionnaire) -> dict[str, Any]:
+    """Arguments of :func:`scoring.servqual.servqual` (dimensions by item id, scale, weights)."""
+    dims: dict[str, list[str]] = {}
+    for item in q.iter_items(type="rating"):
+        if item.dimension in _service_dims(q) and "perception" in item.roles:
+            dims.setdefault(str(item.dimension), []).append(item.id)
+    if not dims:
+        msg = f"questionnaire {q.id!r} has no items rated in perception; SERVQUAL needs them."
+        raise SpecificationError(msg)
+    kwargs: dict[str, Any] = {
+        "dimensions": dims,
+        "scale": _scale_of(q, [q.item(i).column("perception") for d in dims.values() for i in d]),
+    }
+    imp = q.scoring.importance
+    if imp is not None:
+        codes = {c.code for c in q.item(imp).choices}
+        if set(dims) <= codes:
+            kwargs["weights"] = {d: f"{imp}_{d}" for d in dims}
+    return kwargs
+
+
+def reliability_kwargs(q: Questionnaire, *, role: str | None = None) -> dict[str, Any]:
+    """Arguments of :func:`scoring.reliability.reliability`: dimension -> columns.
+
+    Gap-cause scales are included (their reliability matters as much); score data that
+    went through :func:`recode_reversed`.
+    """
+    r = rated_role(q, role)
+    dims: dict[str, list[str]] = {}
+    for item in q.iter_items(type="rating"):
+        if item.dimension is None or (item.roles and r not in item.roles):
+            continue
+        dims.setdefault(item.dimension, []).append(_column(item, r))
+    return {"dimensions": dims}
+
+
+def pca_kwargs(q: Questionnaire, *, role: str | None = None) -> dict[str, Any]:
+    """Arguments of :func:`scoring.pca.pca_index`: the service items in the rated role."""
+    items = [c for cols in dimension_columns(q, role=role).values() for c in cols]
+    return {"items": items}
+
+
+def drivers_kwargs(q: Questionnaire, *, role: str | None = None) -> dict[str, Any]:
+    """Arguments of :func:`scoring.drivers.driver_analysis`: outcome and dimensions."""
+    if q.scoring.overall is None:
+        msg = (
+            f"questionnaire {q.id!r} declares no overall-satisfaction item "
+            "('scoring.overall'); driver analysis needs one."
+        )
+        raise SpecificationError(msg)
+    outcome = q.item(q.scoring.overall).column()
+    dims = {
+        d: [c for c in cols if c != outcome] for d, cols in dimension_columns(q, role=role).items()
+    }
+    dims = {d: cols for d, cols in dims.items() if cols}
+    cols = [c for v in dims.values() for c in v]
+    return {"outcome": outcome, "drivers": dims, "scale": _scale_of(q, cols)}
+
+
+def csi_kwargs(q: Questionnaire) -> dict[str, Any]:
+    """Arguments of :func:`scoring.csi.fit_csi`: blocks, paths, model, target and scales."""
+    spec = q.scoring.csi
+    if spec is None:
+        msg = f"questionnaire {q.id!r} has no 'scoring.csi' section (blocks and paths)."
+        raise SpecificationError(msg)
+    blocks = {k: list(v) for k, v in spec.blocks.items()}
+    kwargs: dict[str, Any] = {
+        "blocks": blocks,
+        "paths": [list(p) for p in spec.paths],
+        "target": spec.satisfaction,
+        "scale": {k: _scale_of(q, v) for k, v in blocks.items()},
+    }
+    if spec.model in ("acsi", "ecsi", "ccsi"):
+        kwargs["model"] = spec.model
+    if spec.modes:
+        kwargs["modes"] = dict(spec.modes)
+    return kwargs
+
+
+def _fuzzy_node(node: FuzzyFactor) -> dict[str, Any]:
+    children: list[Any] = list(node.items) if node.items else [_fuzzy_node(f) for f in node.factors]
+    out: dict[str, Any] = {"id": node.id, "children": children}
+    if node.ahp is not None:
+        out["weights"] = {"ahp": [list(r) for r in node.ahp]}
+    elif node.weights is not None:
+        out["weights"] = list(node.weights)
+    return out
+
+
+def fuzzy_kwargs(q: Questionnaire, *, language: str = "en") -> dict[str, Any]:
+    """Arguments of :func:`scoring.fuzzy.fuzzy_evaluate` from the ``scoring.fuzzy`` section."""
+    spec = q.scoring.fuzzy
+    if spec is None:
+        msg = f"questionnaire {q.id!r} has no 'scoring.fuzzy' section (grades and factors)."
+        raise SpecificationError(msg)
+    grades = {g.value: g.label.get(language) for g in spec.grades}
+    return {
+        "factors": _fuzzy_node(spec.root),
+        "grades": grades,
+        "grade_scores": [g.score for g in spec.grades],
+        "operator": spec.operator,
+    }
+
+
+def gap_cause_scales(q: Questionnaire) -> dict[str, dict[str, list[str]]]:
+    """Gap -> {cause scale id: columns} for the dimensions that declare ``explains``."""
+    out: dict[str, dict[str, list[str]]] = {}
+    for dim in q.dimensions:
+        if dim.explains is None:
+            continue
+        cols = [
+            i.column() for i in q.iter_items(type="rating") if i.dimension == dim.id and not i.roles
+        ]
+        if cols:
+            out.setdefault(dim.explains, {})[dim.id] = cols
+    return out
+
+
+_NEEDS_RECODE = ("reliability", "pca", "drivers", "fuzzy", "csi")
+
+
+def score(
+    q: Questionnaire,
+    method: str,
+    data: pd.DataFrame,
+    **params: Any,
+) -> Any:
+    """Score ``data`` (the tidy export of ``q``) by ``method`` with the instrument's mappings.
+
+    ``params`` override or extend the derived keyword arguments (for instance
+    ``segment="branch"`` or ``bootstrap=500, seed=1``).
+    """
+    builders: Mapping[str, Any] = {
+        "servqual": lambda: servqual_kwargs(q),
+        "reliability": lambda: reliability_kwargs(q, role=params.pop("role", None)),
+        "pca": lambda: pca_kwargs(q, role=params.pop("role", None)),
+        "drivers": lambda: drivers_kwargs(q, role=params.pop("role", None)),
+        "csi": lambda: csi_kwargs(q),
+        "fuzzy": lambda: fuzzy_kwargs(q, language=params.pop("language", "en")),
+    }
+    if method not in builders:
+        msg = f"method must be one of {', '.join(repr(m) for m in builders)}; got {method!r}."
+        raise ValueError(msg)
+    kwargs = builders[method]()
+    kwargs.update(params)
+    frame = recode_reversed(q, data) if method in _NEEDS_RECODE else data
+    if method == "servqual":
+        from scoring.servqual import servqual
+
+        return servqual(frame, **kwargs)
+    if method == "reliability":
+        from scoring.reliability import reliability
+
+        return reliability(frame, **kwargs)
+    if method == "pca":
+        from scoring.pca import pca_index
+
+        return pca_index(frame, **kwargs)
+    if method == "drivers":
+        from scoring.drivers import driver_analysis
+
+        return driver_analysis(frame, **kwargs)
+    if method == "csi":
+        from scoring.csi import fit_csi
+
+        return fit_csi(frame, **kwargs)
+    from scoring.fuzzy import fuzzy_evaluate
+
+    return fuzzy_evaluate(frame, **kwargs)

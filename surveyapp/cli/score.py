@@ -1,0 +1,346 @@
+"""``manyi score METHOD DATA --questionnaire ID_OR_FILE``: score a data file from the shell.
+
+DATA is CSV, XLSX or SPSS .sav in the tidy export format (columns named by the export
+column rule, matched ignoring letter case). The mappings (dimensions, blocks, paths,
+factor hierarchy, weights) come from the questionnaire through :mod:`scoring.instrument`.
+Output: ``table`` (the result's summary, for reading), ``json`` (``to_dict()``, for
+programs) or ``csv`` (``to_frame()``, for spreadsheets), to stdout or ``--out FILE``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+import pandas as pd
+
+from surveyapp.cli._common import UsageProblem, user_errors
+
+FORMATS = ("table", "json", "csv")
+
+
+def _common(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = click.option(
+        "--out",
+        "-o",
+        type=click.Path(dir_okay=False, writable=True),
+        help="Write to this file instead of stdout.",
+    )(func)
+    func = click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default="table",
+        show_default=True,
+        help="table: readable summary; json: every output; csv: the main table.",
+    )(func)
+    return func
+
+
+def _questionnaire_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--questionnaire",
+        "-q",
+        "questionnaire",
+        required=True,
+        metavar="ID_OR_FILE",
+        help="Built-in instrument id (see `manyi questionnaires list`) or a YAML/XLSForm file.",
+    )(func)
+
+
+def _load(data: str, questionnaire: str) -> tuple[Any, pd.DataFrame]:
+    import questionnaires as qn
+    from surveyapp.datafiles import read_responses
+
+    q = qn.resolve(questionnaire)
+    return q, read_responses(data, q)
+
+
+def emit(result: Any, fmt: str, out: str | None) -> None:
+    """Print or write a scoring result in the chosen format."""
+    if fmt == "json":
+        text = json.dumps(result.to_dict(), ensure_ascii=False, indent=2)
+    elif fmt == "csv":
+        text = result.to_frame().to_csv()
+    else:
+        with pd.option_context(
+            "display.max_rows", 500, "display.max_columns", 50, "display.width", 160
+        ):
+            text = result.summary().to_string(float_format=lambda v: f"{v:.4g}")
+    if out:
+        encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
+        Path(out).write_text(text + ("" if text.endswith("\n") else "\n"), encoding=encoding)
+        click.echo(f"wrote {out}", err=True)
+    else:
+        click.echo(text)
+
+
+def _segments(segment: tuple[str, ...]) -> Any:
+    if not segment:
+        return None
+    return segment[0] if len(segment) == 1 else list(segment)
+
+
+def _one_segment(segment: tuple[str, ...]) -> str | None:
+    if len(segment) > 1:
+        msg = "this method breaks results down by one --segment column at a time."
+        raise UsageProblem(msg)
+    return segment[0] if segment else None
+
+
+@click.group("score")
+def score_group() -> None:
+    """Score a response data file (CSV, XLSX or SPSS .sav) by one method."""
+
+
+@score_group.command("servqual")
+@click.argument("data", type=click.Path(dir_okay=False))
+@_questionnaire_option
+@click.option("--segment", "-s", multiple=True, help="Break down by this column (repeatable).")
+@click.option(
+    "--weights",
+    default="allocation",
+    show_default=True,
+    help="'allocation' (each respondent's 100 points, when the instrument has them), "
+    "'none', or fixed weights 'tan=20,rel=30,...'.",
+)
+@click.option("--normalise-weights", is_flag=True, help="Rescale allocations not summing to 100.")
+@click.option("--model", type=click.Choice(["auto", "servqual", "servperf"]), default="auto")
+@click.option(
+    "--missing", type=click.Choice(["pairwise", "listwise", "item_mean"]), default="pairwise"
+)
+@_common
+def servqual_cmd(
+    data: str,
+    questionnaire: str,
+    segment: tuple[str, ...],
+    weights: str,
+    normalise_weights: bool,
+    model: str,
+    missing: str,
+    fmt: str,
+    out: str | None,
+) -> None:
+    """SERVQUAL gap scores (P - E) per item, dimension and overall."""
+    with user_errors():
+        from scoring import instrument
+
+        q, frame = _load(data, questionnaire)
+        params: dict[str, Any] = {}
+        if weights == "none":
+            params["weights"] = None
+        elif weights != "allocation":
+            params["weights"] = _parse_weights(weights)
+        result = instrument.score(
+            q,
+            "servqual",
+            frame,
+            **params,
+            segment=_segments(segment),
+            normalise_weights=normalise_weights,
+            model=model,
+            missing=missing,
+        )
+    emit(result, fmt, out)
+
+
+def _parse_weights(text: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for part in text.split(","):
+        name, sep, value = part.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            out[name.strip()] = float(value)
+        except ValueError:
+            msg = f"--weights must look like 'tan=20,rel=30'; cannot read {part!r}."
+            raise UsageProblem(msg) from None
+    return out
+
+
+@score_group.command("reliability")
+@click.argument("data", type=click.Path(dir_okay=False))
+@_questionnaire_option
+@click.option("--role", help="Role whose ratings to use (default: perception, else the first).")
+@click.option(
+    "--missing", type=click.Choice(["pairwise", "listwise", "item_mean"]), default="pairwise"
+)
+@_common
+def reliability_cmd(
+    data: str, questionnaire: str, role: str | None, missing: str, fmt: str, out: str | None
+) -> None:
+    """Cronbach's alpha, composite reliability and AVE per dimension."""
+    with user_errors():
+        from scoring import instrument
+
+        q, frame = _load(data, questionnaire)
+        result = instrument.score(q, "reliability", frame, role=role, missing=missing)
+    emit(result, fmt, out)
+
+
+@score_group.command("fuzzy")
+@click.argument("data", type=click.Path(dir_okay=False))
+@_questionnaire_option
+@click.option(
+    "--operator",
+    type=click.Choice(["weighted_average", "min_max", "product_max", "min_bounded_sum"]),
+    help="Composition operator (default: the instrument's, else weighted_average).",
+)
+@click.option("--segment", "-s", multiple=True, help="Evaluate each level of this column.")
+@click.option("--language", type=click.Choice(["en", "zh-Hans"]), default="en")
+@_common
+def fuzzy_cmd(
+    data: str,
+    questionnaire: str,
+    operator: str | None,
+    segment: tuple[str, ...],
+    language: str,
+    fmt: str,
+    out: str | None,
+) -> None:
+    """Fuzzy comprehensive evaluation over the instrument's factor hierarchy."""
+    with user_errors():
+        from scoring import instrument
+
+        q, frame = _load(data, questionnaire)
+        params: dict[str, Any] = {"language": language, "segment": _one_segment(segment)}
+        if operator:
+            params["operator"] = operator
+        result = instrument.score(q, "fuzzy", frame, **params)
+    emit(result, fmt, out)
+
+
+@score_group.command("pca")
+@click.argument("data", type=click.Path(dir_okay=False))
+@_questionnaire_option
+@click.option(
+    "--retain",
+    type=click.Choice(["kaiser", "cumulative", "fixed"]),
+    default="kaiser",
+    show_default=True,
+    help="Keep components with eigenvalue > 1, up to a cumulative share, or a fixed number.",
+)
+@click.option("--cumulative", type=float, default=0.85, show_default=True)
+@click.option("--n-components", type=int)
+@click.option("--role", help="Role whose ratings to use (default: perception, else the first).")
+@click.option("--segment", "-s", multiple=True, help="Composite per level of this column.")
+@_common
+def pca_cmd(
+    data: str,
+    questionnaire: str,
+    retain: str,
+    cumulative: float,
+    n_components: int | None,
+    role: str | None,
+    segment: tuple[str, ...],
+    fmt: str,
+    out: str | None,
+) -> None:
+    """Principal-component satisfaction index, with KMO and Bartlett's test."""
+    with user_errors():
+        from scoring import instrument
+
+        q, frame = _load(data, questionnaire)
+        result = instrument.score(
+            q,
+            "pca",
+            frame,
+            role=role,
+            retain=retain,
+            cumulative=cumulative,
+            n_components=n_components,
+            segment=_one_segment(segment),
+        )
+    emit(result, fmt, out)
+
+
+@score_group.command("csi")
+@click.argument("data", type=click.Path(dir_okay=False))
+@_questionnaire_option
+@click.option("--bootstrap", type=click.IntRange(0, 100_000), default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--scheme", type=click.Choice(["centroid", "factorial", "path"]), default="centroid")
+@click.option("--segment", "-s", multiple=True, help="Indices per level of this column.")
+@_common
+def csi_cmd(
+    data: str,
+    questionnaire: str,
+    bootstrap: int,
+    seed: int,
+    scheme: str,
+    segment: tuple[str, ...],
+    fmt: str,
+    out: str | None,
+) -> None:
+    """Customer satisfaction index (ACSI/ECSI/CCSI) by PLS path modelling."""
+    with user_errors():
+        from scoring import instrument
+
+        q, frame = _load(data, questionnaire)
+        result = instrument.score(
+            q,
+            "csi",
+            frame,
+            bootstrap=bootstrap,
+            seed=seed,
+            scheme=scheme,
+            segment=_one_segment(segment),
+        )
+    emit(result, fmt, out)
+
+
+@score_group.command("drivers")
+@click.argument("data", type=click.Path(dir_okay=False))
+@_questionnaire_option
+@click.option("--role", help="Role whose ratings to use (default: perception, else the first).")
+@click.option(
+    "--ordinal",
+    type=click.Choice(["none", "logit", "probit"]),
+    default="none",
+    help="Also fit an ordered logit/probit of the overall item on the dimension scores.",
+)
+@_common
+def drivers_cmd(
+    data: str, questionnaire: str, role: str | None, ordinal: str, fmt: str, out: str | None
+) -> None:
+    """Key-driver analysis: OLS with HC3 errors, relative importance, IPA quadrants."""
+    with user_errors():
+        from scoring import instrument
+
+        q, frame = _load(data, questionnaire)
+        result = instrument.score(q, "drivers", frame, role=role)
+        emit(result, fmt, out)
+        if ordinal != "none":
+            emit(_ordinal(q, frame, role, ordinal), fmt, _sibling(out, "ordinal"))
+
+
+def _sibling(out: str | None, tag: str) -> str | None:
+    if out is None:
+        return None
+    p = Path(out)
+    return str(p.with_name(f"{p.stem}.{tag}{p.suffix}"))
+
+
+def _ordinal(q: Any, frame: pd.DataFrame, role: str | None, link: str) -> Any:
+    """Ordered logit/probit of the overall item on the dimension scores (item means)."""
+    from scoring import instrument
+    from scoring.drivers import ordinal_drivers
+
+    kwargs = instrument.drivers_kwargs(q, role=role)
+    prepared = instrument.recode_reversed(q, frame)
+    outcome = kwargs["outcome"]
+    dims: dict[str, list[str]] = kwargs["drivers"]
+    scores = pd.DataFrame(
+        {
+            d: prepared[cols].apply(pd.to_numeric, errors="coerce").mean(axis=1)
+            for d, cols in dims.items()
+        }
+    )
+    scores[outcome] = prepared[outcome]
+    return ordinal_drivers(scores, outcome=outcome, drivers=list(dims), link=link)
+
+
+COMMANDS = [score_group]
