@@ -604,6 +604,49 @@ def _node_weights(spec: Any, node_id: str, child_ids: list[str], normalise: bool
     return as_weights(spec, child_ids, normalise=normalise, name=name).to_numpy()
 
 
+_NODE_KEYS = {
+    "id",
+    "label",
+    "children",
+    "items",
+    "factors",
+    "weights",
+    "ahp",
+    "operator",
+    "normalise_weights",
+}
+
+
+def _node_fields(spec: Mapping[str, Any], parent: str | None) -> tuple[str, list[Any], Any]:
+    """id, children and weight spec of a mapping node (both accepted spellings)."""
+    unknown = set(spec) - _NODE_KEYS
+    if unknown:
+        msg = (
+            f"hierarchy node {spec.get('id', '?')!r} has unknown key(s) {sorted(unknown)}; "
+            f"allowed: {', '.join(sorted(_NODE_KEYS))}."
+        )
+        raise SpecificationError(msg)
+    if "id" not in spec and parent is not None:
+        msg = f"a hierarchy node under {parent!r} has no 'id': {dict(spec)!r}."
+        raise SpecificationError(msg)
+    node_id = str(spec.get("id", ROOT_ID))
+    given = [k for k in ("children", "items", "factors") if spec.get(k)]
+    if len(given) > 1:
+        msg = (
+            f"hierarchy node {node_id!r} lists {given}; give its children once, as "
+            "'children' (columns and nodes), 'items' (columns) or 'factors' (nodes)."
+        )
+        raise SpecificationError(msg)
+    kids = list(spec[given[0]]) if given else []
+    w_spec = spec.get("weights")
+    if spec.get("ahp") is not None:
+        if w_spec is not None:
+            msg = f"hierarchy node {node_id!r} gives both 'weights' and 'ahp'; give one."
+            raise SpecificationError(msg)
+        w_spec = {"ahp": spec["ahp"]}
+    return node_id, kids, w_spec
+
+
 def _parse(
     spec: Any,
     *,
@@ -615,22 +658,11 @@ def _parse(
     root_weights: Any = None,
 ) -> _Node:
     if isinstance(spec, str):
-        node_id, kids, w_spec, op, norm = spec, [], None, default_operator, normalise_weights
+        kids: list[Any] = []
+        node_id, w_spec, op, norm = spec, None, default_operator, normalise_weights
     elif isinstance(spec, Mapping):
-        unknown = set(spec) - {"id", "children", "weights", "operator", "normalise_weights"}
-        if unknown:
-            msg = (
-                f"hierarchy node {spec.get('id', '?')!r} has unknown key(s) {sorted(unknown)}; "
-                "allowed: id, children, weights, operator, normalise_weights."
-            )
-            raise SpecificationError(msg)
-        if "id" not in spec and parent is not None:
-            msg = f"a hierarchy node under {parent!r} has no 'id': {dict(spec)!r}."
-            raise SpecificationError(msg)
-        node_id = str(spec.get("id", ROOT_ID))
-        kids = list(spec.get("children", []))
-        w_spec = spec.get("weights")
-        op = str(spec.get("operator", default_operator))
+        node_id, kids, w_spec = _node_fields(spec, parent)
+        op = str(spec.get("operator") or default_operator)
         norm = bool(spec.get("normalise_weights", normalise_weights))
     else:
         msg = (
@@ -678,7 +710,7 @@ def _parse(
 
 def _as_tree(factors: Any) -> Any:
     """Normalise the accepted shapes of ``factors`` into the nested-node form."""
-    if isinstance(factors, Mapping) and "children" in factors:
+    if isinstance(factors, Mapping) and {"id", "children", "items", "factors"} & set(factors):
         return factors
     if isinstance(factors, Mapping):
         return {
@@ -817,6 +849,11 @@ def fuzzy_evaluate(
            for AHP weights with the CR < 0.1 check, plus ``"allow_inconsistent": true``
            to override it), ``operator`` (overrides ``operator`` for this node) and
            ``normalise_weights``. A leaf is a column name (or ``{"id": column}``).
+           The questionnaire format's spelling is accepted as well: ``items`` (column
+           names) or ``factors`` (child nodes) instead of ``children``, ``ahp: matrix``
+           instead of ``weights: {"ahp": matrix}``, and a ``label`` (ignored here).
+           In form 2, factor names "id", "children", "items" and "factors" are
+           reserved (they mark form 3).
     grades : sequence or mapping
         The comment set V in order, as the answer codes (``[5, 4, 3, 2, 1]``) or a
         mapping code -> label (``{5: "很满意", 4: "满意", ...}``). Grade columns of the

@@ -408,3 +408,49 @@ def test_bad_specification(answers, factors, kwargs, match):
 def test_bad_membership_functions(spec, error, match):
     with pytest.raises(error, match=match):
         function_membership({"x": 50.0}, functions={"x": spec}, grades=["a", "b", "c"])
+
+
+def test_questionnaire_spelling_items_factors_ahp():
+    # The shape the questionnaire's scoring.fuzzy.root declares (items / factors / ahp /
+    # label), e.g. questionnaires/instruments/service_short.yaml, given here as plain data.
+    root = {
+        "id": "overall",
+        "label": {"en": "Service satisfaction"},
+        "ahp": [[1, 0.5, 2], [2, 1, 3], [0.5, 0.333333, 1]],
+        "factors": [
+            {
+                "id": "env",
+                "label": {"en": "Environment"},
+                "weights": [0.6, 0.4],
+                "items": ["q1", "q2"],
+            },
+            {"id": "staff", "label": {"en": "Staff"}, "weights": None, "items": ["q3"]},
+            {"id": "price", "label": {"en": "Charges"}, "items": ["q4"], "factors": []},
+        ],
+    }
+    df = pd.DataFrame({"q1": [5, 4, 3], "q2": [4, 4, 2], "q3": [5, 5, 3], "q4": [2, 3, 3]})
+    res = fuzzy_evaluate(
+        df, factors=root, grades=[5, 4, 3, 2, 1], grade_scores=[100, 80, 60, 40, 20]
+    )
+    from scoring.weights import ahp_weights
+
+    w = ahp_weights(root["ahp"]).weights.to_numpy()
+    r = survey_membership(df, factors=["q1", "q2", "q3", "q4"], grades=[5, 4, 3, 2, 1])
+    env = 0.6 * r.loc["q1"] + 0.4 * r.loc["q2"]
+    expected = w[0] * env + w[1] * r.loc["q3"] + w[2] * r.loc["q4"]
+    assert_allclose(res.B.to_numpy(), expected.to_numpy())
+    assert res.evaluation["node"].tolist() == [
+        "overall",
+        "env",
+        "q1",
+        "q2",
+        "staff",
+        "q3",
+        "price",
+        "q4",
+    ]
+    with pytest.raises(SpecificationError, match="both 'weights' and 'ahp'"):
+        fuzzy_evaluate(df, factors=root | {"weights": [0.2, 0.3, 0.5]}, grades=[5, 4, 3, 2, 1])
+    bad = {"id": "x", "items": ["q1"], "factors": [{"id": "f", "items": ["q2"]}]}
+    with pytest.raises(SpecificationError, match=r"lists \['items', 'factors'\]"):
+        fuzzy_evaluate(df, factors=bad, grades=[5, 4, 3, 2, 1])
