@@ -140,6 +140,7 @@ def build(config: Mapping[str, Any] | None = None) -> dict[str, Any]:
     merged.update(from_environ())
     merged.update(given)
     instance = instance_path(merged)
+    instance.mkdir(parents=True, exist_ok=True)
     merged["INSTANCE_PATH"] = str(instance)
     merged["SQLALCHEMY_URL"] = database_url(merged, instance)
     if not merged.get("SECRET_KEY"):
