@@ -197,7 +197,9 @@ def _expected_answer(mean: np.ndarray, sd: float, lo: int, hi: int) -> np.ndarra
     from scipy.special import ndtr
 
     k = np.arange(lo + 1, hi + 1)
-    return lo + (1.0 - ndtr((k[None, :] - 0.5 - mean[:, None]) / sd)).sum(axis=1)
+    tail: np.ndarray = 1.0 - ndtr((k[None, :] - 0.5 - mean[:, None]) / sd)
+    out: np.ndarray = lo + tail.sum(axis=1)
+    return out
 
 
 def _uuid4(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -505,6 +507,7 @@ class _Generator:
         hi = item.maximum if item.maximum is not None else max(lo, 0.0) + 100.0
         x = np.clip(self.rng.normal((lo + hi) / 2, (hi - lo) / 6, size=self.n), lo, hi)
         skip = self.skipped(item)
+        arr: Any
         if float(lo).is_integer() and float(hi).is_integer():
             arr = pd.array(np.rint(x).astype(np.int64), dtype="Int64")
         else:

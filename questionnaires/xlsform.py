@@ -158,7 +158,7 @@ class _Sheet:
 
         for i, h in enumerate(self.headers):
             if h == header:
-                return get_column_letter(i + 1)
+                return str(get_column_letter(i + 1))
         return None
 
 
@@ -463,7 +463,9 @@ class _Reader:
             problem = Problem("", "has no 'survey' sheet", "name the sheet of questions 'survey'")
             raise QuestionnaireError(self.source, [problem])
         scale_ids = list(tagged)
-        roles_raw = self.manyi.get("roles") if isinstance(self.manyi.get("roles"), dict) else {}
+        roles_raw: dict[str, Any] = (
+            self.manyi["roles"] if isinstance(self.manyi.get("roles"), dict) else {}
+        )
         pages: list[dict[str, Any]] = []
         page: dict[str, Any] | None = None
         in_group = False
@@ -568,7 +570,7 @@ class _Reader:
                 "a group is not ended",
                 "add an 'end group' row",
             )
-        scales = []
+        scales: list[dict[str, Any]] = []
         for sid in scale_ids:
             if sid not in lists:
                 self.problem(
@@ -1117,7 +1119,7 @@ def canonical(data: Mapping[str, Any]) -> dict[str, Any]:
     Two instruments are the same for the XLSForm round trip when their canonical forms
     are equal; see "Normalisation" in the module docstring.
     """
-    out = _strip(json.loads(json.dumps(data)))
+    out: dict[str, Any] = _strip(json.loads(json.dumps(data)))
     out["version"] = str(out.get("version", ""))
     if sorted(out.get("languages", LANGUAGES)) == sorted(LANGUAGES):
         out.pop("languages", None)
