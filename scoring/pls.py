@@ -661,14 +661,30 @@ def _htmt(R: Array, spec: _Spec) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------
 # public entry point
 # --------------------------------------------------------------------------------------
-def _prepare(data: Any, spec: _Spec, missing: str) -> tuple[pd.DataFrame, Array, Array, Array]:
+_ROW_CHUNK = 65_536  # rows per block of the cross-product: small temporaries, cache-friendly
+
+
+def _centred_cross_product(A: Array, mean: Array) -> Array:
+    """``(A − mean)'(A − mean)``, accumulated over row blocks without copying ``A``."""
+    p = A.shape[1]
+    out = np.zeros((p, p))
+    for start in range(0, A.shape[0], _ROW_CHUNK):
+        block = A[start : start + _ROW_CHUNK] - mean
+        out += block.T @ block
+    return out
+
+
+def _prepare(
+    data: Any, spec: _Spec, missing: str
+) -> tuple[pd.DataFrame, Array, Array, Array, Array]:
+    """Rows used, their item matrix (not centred), means, population SDs and S = X'X/n."""
     check_choice("missing", missing, ("listwise", "item_mean"))
     frame = check_frame(data)
     raw = apply_missing_rule(check_numeric(frame, spec.items), missing)
-    X = raw.to_numpy(dtype=np.float64, copy=True)
-    mean = X.mean(axis=0)
-    X -= mean
-    sd = np.sqrt((X * X).mean(axis=0))
+    A = raw.to_numpy(dtype=np.float64)
+    mean = A.mean(axis=0)
+    S = _centred_cross_product(A, mean) / A.shape[0]
+    sd = np.sqrt(np.diag(S))
     const = [
         c for c, s, m in zip(spec.items, sd, mean, strict=True) if not s > 1e-12 * max(1, abs(m))
     ]
@@ -680,7 +696,7 @@ def _prepare(data: Any, spec: _Spec, missing: str) -> tuple[pd.DataFrame, Array,
             f"its block (constant column(s): {const})."
         )
         raise DataError(msg)
-    return raw, X, mean, sd
+    return raw, A, mean, sd, S
 
 
 def _min_rows(spec: _Spec) -> int:
@@ -828,11 +844,11 @@ def fit_pls(
         raise ValueError(msg)
     check_choice("interval", interval, INTERVALS)
 
-    raw, X, mean, sd = _prepare(data, spec, missing)
-    n = X.shape[0]
+    raw, A, mean, sd, S_raw = _prepare(data, spec, missing)
+    n = A.shape[0]
     check_min_rows(n, _min_rows(spec), "fit_pls (the largest regression of the model)")
-    Xa = X / sd if scaled else X
-    S = (Xa.T @ Xa / n)[None]
+    R = S_raw / np.outer(sd, sd)  # item correlations
+    S = (R if scaled else S_raw)[None]
     W, n_iter, conv = _outer_weights(S, spec, tol, max_iter)
     if not conv[0]:
         msg = (
@@ -842,12 +858,12 @@ def fit_pls(
         )
         warnings.warn(msg, ConvergenceWarning, stacklevel=2)
     st = _statistics(S, W, spec)
-    result_parts = _assemble(spec, st, Xa, raw, n, sd, scaled)
+    result_parts = _assemble(spec, st, A, mean, R, raw, n, sd, scaled)
 
     boot = None
     if bootstrap:
         boot = _run_bootstrap(
-            X, spec, st, bootstrap, seed, tol, max_iter, scaled, level, interval, mean, sd
+            A - mean, spec, st, bootstrap, seed, tol, max_iter, scaled, level, interval, mean, sd
         )
     return PlsResult(
         **result_parts,
@@ -876,7 +892,15 @@ def _gof(spec: _Spec, st: _Stats) -> float:
 
 
 def _assemble(
-    spec: _Spec, st: _Stats, Xa: Array, raw: pd.DataFrame, n: int, sd: Array, scaled: bool
+    spec: _Spec,
+    st: _Stats,
+    A: Array,
+    mean: Array,
+    R: Array,
+    raw: pd.DataFrame,
+    n: int,
+    sd: Array,
+    scaled: bool,
 ) -> dict[str, Any]:
     lat = list(spec.latents)
     items = list(spec.items)
@@ -959,12 +983,12 @@ def _assemble(
         ]
     ).set_index("name")
 
-    R: Array = np.corrcoef(Xa, rowvar=False)
     lv_cor = pd.DataFrame(C, index=lat, columns=lat)
     fl_values = C.copy()
     fl_values[np.diag_indices(len(lat))] = np.sqrt(inner["ave"].to_numpy())
     fl = pd.DataFrame(fl_values, index=lat, columns=lat)
-    scores = pd.DataFrame(Xa @ st.W[0], index=raw.index, columns=lat)
+    W = st.W[0] / sd[:, None] if scaled else st.W[0]  # weights per centred raw unit
+    scores = pd.DataFrame(A @ W - mean @ W, index=raw.index, columns=lat)
     return {
         "outer_model": outer,
         "crossloadings": cross,
