@@ -41,6 +41,7 @@ __all__ = [
     "reliability_kwargs",
     "score",
     "servqual_kwargs",
+    "single_item_dimensions",
 ]
 
 
@@ -146,7 +147,18 @@ def reliability_kwargs(q: Questionnaire, *, role: str | None = None) -> dict[str
         if item.dimension is None or (item.roles and r not in item.roles):
             continue
         dims.setdefault(item.dimension, []).append(_column(item, r))
-    return {"dimensions": dims}
+    # alpha, CR and AVE need two items at least: single-item dimensions are left out
+    return {"dimensions": {d: cols for d, cols in dims.items() if len(cols) >= 2}}
+
+
+def single_item_dimensions(q: Questionnaire, *, role: str | None = None) -> list[str]:
+    """Dimensions with one item, which :func:`reliability_kwargs` leaves out."""
+    r = rated_role(q, role)
+    counts: dict[str, int] = {}
+    for item in q.iter_items(type="rating"):
+        if item.dimension is not None and (not item.roles or r in item.roles):
+            counts[item.dimension] = counts.get(item.dimension, 0) + 1
+    return [d for d, n in counts.items() if n == 1]
 
 
 def pca_kwargs(q: Questionnaire, *, role: str | None = None) -> dict[str, Any]:
@@ -164,12 +176,36 @@ def drivers_kwargs(q: Questionnaire, *, role: str | None = None) -> dict[str, An
         )
         raise SpecificationError(msg)
     outcome = q.item(q.scoring.overall).column()
+    excluded = _consequence_columns(q) | {outcome}
+    own = q.item(q.scoring.overall).dimension
     dims = {
-        d: [c for c in cols if c != outcome] for d, cols in dimension_columns(q, role=role).items()
+        d: [c for c in cols if c not in excluded]
+        for d, cols in dimension_columns(q, role=role).items()
+        if d != own
     }
     dims = {d: cols for d, cols in dims.items() if cols}
+    if not dims:
+        msg = f"questionnaire {q.id!r} has no driver dimensions besides the outcome's own."
+        raise SpecificationError(msg)
     cols = [c for v in dims.values() for c in v]
     return {"outcome": outcome, "drivers": dims, "scale": _scale_of(q, cols)}
+
+
+def _consequence_columns(q: Questionnaire) -> set[str]:
+    """Items of the latents downstream of satisfaction in the CSI model (complaints,
+    loyalty): outcomes of satisfaction, so never its drivers."""
+    spec = q.scoring.csi
+    if spec is None:
+        return set()
+    down: set[str] = set()
+    frontier = [spec.satisfaction]
+    while frontier:
+        node = frontier.pop()
+        for a, b in spec.paths:
+            if a == node and b not in down:
+                down.add(b)
+                frontier.append(b)
+    return {c for latent in down for c in spec.blocks.get(latent, ())}
 
 
 def csi_kwargs(q: Questionnaire) -> dict[str, Any]:

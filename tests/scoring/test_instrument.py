@@ -1,0 +1,118 @@
+"""scoring.instrument: scoring arguments derived from questionnaires."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import questionnaires as qn
+from questionnaires.simulate import simulate
+from scoring import instrument as si
+from scoring.errors import SpecificationError
+
+
+@pytest.fixture(scope="module")
+def servqual_data():
+    q = qn.builtin("servqual22")
+    return q, simulate(q, 400, seed=3).data
+
+
+def test_servqual_kwargs_follow_the_instrument():
+    q = qn.builtin("servqual22")
+    kw = si.servqual_kwargs(q)
+    assert list(kw["dimensions"]) == ["tan", "rel", "res", "ass", "emp"]
+    assert kw["dimensions"]["rel"] == ["rel1", "rel2", "rel3", "rel4", "rel5"]
+    assert kw["scale"] == (1, 7)
+    assert kw["weights"] == {d: f"imp_{d}" for d in kw["dimensions"]}
+
+
+def test_rated_role_defaults():
+    assert si.rated_role(qn.builtin("servqual22")) == "perception"
+    assert si.rated_role(qn.builtin("servqual22_manager")) == "manager_estimate"
+    assert si.rated_role(qn.builtin("service_short")) is None
+    with pytest.raises(SpecificationError, match="role must be one of"):
+        si.rated_role(qn.builtin("servqual22"), "standard")
+
+
+def test_recode_reversed_only_touches_reversed_items():
+    q = qn.builtin("service_short")
+    data = simulate(q, 50, seed=1).data
+    rev = si.reversed_columns(q)
+    assert rev, "service_short has reverse-coded items"
+    out = si.recode_reversed(q, data)
+    for col in rev:
+        scale = next(i.scale for i in q.items if col in i.columns())
+        expected = scale.min + scale.max - pd.to_numeric(data[col])
+        np.testing.assert_array_equal(out[col].astype(float), expected.astype(float))
+    others = [c for c in q.columns(meta=False) if c not in rev]
+    pd.testing.assert_frame_equal(out[others], data[others])
+
+
+def test_drivers_exclude_outcome_dimension_and_consequences():
+    kw = si.drivers_kwargs(qn.builtin("acsi"))
+    assert kw["outcome"] == "sat1"
+    assert set(kw["drivers"]) == {"ce", "pq", "pv"}  # not sat itself, not complaints/loyalty
+
+
+def test_reliability_skips_single_item_dimensions():
+    q = qn.builtin("acsi")
+    assert "cc" not in si.reliability_kwargs(q)["dimensions"]
+    assert si.single_item_dimensions(q) == ["cc"]
+
+
+def test_gap_cause_scales_by_gap():
+    causes = si.gap_cause_scales(qn.builtin("servqual22_staff"))
+    assert set(causes) == {"behaviour", "promotion"}
+    assert all(cols for scales in causes.values() for cols in scales.values())
+
+
+def test_fuzzy_kwargs_mirror_the_hierarchy():
+    q = qn.builtin("service_short")
+    kw = si.fuzzy_kwargs(q, language="zh-Hans")
+    assert list(kw["grades"].values())[0] in {"很满意", "很不满意"}
+    assert len(kw["grade_scores"]) == len(kw["grades"])
+    root = kw["factors"]
+    assert root["children"]
+    assert all(isinstance(c, dict) for c in root["children"])
+
+
+def test_score_equals_direct_call(servqual_data):
+    from scoring.servqual import servqual
+
+    q, data = servqual_data
+    via = si.score(q, "servqual", data)
+    direct = servqual(data, **si.servqual_kwargs(q))
+    pd.testing.assert_frame_equal(via.summary(), direct.summary())
+
+
+@pytest.mark.parametrize(
+    ("ident", "method"),
+    [
+        ("servqual22", "reliability"),
+        ("servqual22", "pca"),
+        ("servqual22", "drivers"),
+        ("service_short", "fuzzy"),
+        ("acsi", "csi"),
+        ("ccsi", "csi"),
+    ],
+)
+def test_every_declared_method_runs_on_simulated_data(ident, method):
+    q = qn.builtin(ident)
+    res = si.score(q, method, simulate(q, 300, seed=2).data)
+    assert not res.summary().empty
+    assert res.to_dict()["type"].endswith("Result")
+
+
+def test_unknown_method():
+    q = qn.builtin("servqual22")
+    with pytest.raises(ValueError, match="method must be one of"):
+        si.score(q, "magic", pd.DataFrame())
+
+
+def test_missing_sections_are_named():
+    q = qn.builtin("servqual22")
+    with pytest.raises(SpecificationError, match="no 'scoring.csi' section"):
+        si.csi_kwargs(q)
+    with pytest.raises(SpecificationError, match="no 'scoring.fuzzy' section"):
+        si.fuzzy_kwargs(q)

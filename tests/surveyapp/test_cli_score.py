@@ -1,0 +1,110 @@
+"""`manyi score METHOD DATA --questionnaire ...`."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import questionnaires as qn
+from questionnaires.simulate import simulate
+from scoring import instrument as si
+from surveyapp.cli import main
+
+
+@pytest.fixture(scope="module")
+def servqual_csv(tmp_path_factory):
+    q = qn.builtin("servqual22")
+    data = simulate(q, 300, seed=5).data
+    path = tmp_path_factory.mktemp("data") / "servqual.csv"
+    data.to_csv(path, index=False, encoding="utf-8-sig")
+    return path
+
+
+@pytest.fixture
+def cli():
+    return CliRunner()
+
+
+def test_servqual_json_matches_library(cli, servqual_csv):
+    res = cli.invoke(
+        main, ["score", "servqual", str(servqual_csv), "-q", "servqual22", "--format", "json"]
+    )
+    assert res.exit_code == 0, res.output
+    got = json.loads(res.output)
+    q = qn.builtin("servqual22")
+    frame = pd.read_csv(servqual_csv, encoding="utf-8-sig")
+    frame.index = frame.index + 2  # the CLI labels rows as the file's line numbers
+    direct = si.score(q, "servqual", frame)
+    assert got == json.loads(json.dumps(direct.to_dict()))
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv"])
+def test_servqual_other_formats(cli, servqual_csv, fmt, tmp_path):
+    out = tmp_path / f"r.{fmt}"
+    args = ["score", "servqual", str(servqual_csv), "-q", "servqual22", "--format", fmt]
+    res = cli.invoke(main, [*args, "-o", str(out), "--segment", "branch"])
+    assert res.exit_code == 0, res.output
+    text = out.read_text("utf-8-sig")
+    assert "rel" in text
+    assert "gap" in text
+
+
+def test_xlsx_and_sav_inputs(cli, servqual_csv, tmp_path):
+    import pyreadstat
+
+    frame = pd.read_csv(servqual_csv, encoding="utf-8-sig")
+    item_cols = [c for c in frame.columns if c not in qn.META_COLUMNS]
+    xlsx = tmp_path / "d.xlsx"
+    frame.to_excel(xlsx, index=False)
+    sav = tmp_path / "d.sav"
+    numeric = frame[[c for c in item_cols if pd.api.types.is_numeric_dtype(frame[c])]]
+    pyreadstat.write_sav(numeric, str(sav))
+    for path in (xlsx, sav):
+        res = cli.invoke(main, ["score", "reliability", str(path), "-q", "servqual22"])
+        assert res.exit_code == 0, res.output
+        assert "tan" in res.output
+
+
+def test_out_of_range_names_column_and_file_row(cli, servqual_csv, tmp_path):
+    frame = pd.read_csv(servqual_csv, encoding="utf-8-sig")
+    frame.loc[6, "rel2_p"] = 9  # file row 8: header is row 1
+    bad = tmp_path / "bad.csv"
+    frame.to_csv(bad, index=False)
+    res = cli.invoke(main, ["score", "servqual", str(bad), "-q", "servqual22"])
+    assert res.exit_code == 2
+    assert "'rel2_p'" in res.output
+    assert "row 8" in res.output
+    assert "Traceback" not in res.output
+
+
+def test_missing_file_and_bad_weights(cli, servqual_csv, tmp_path):
+    res = cli.invoke(main, ["score", "servqual", str(tmp_path / "no.csv"), "-q", "servqual22"])
+    assert res.exit_code == 2
+    assert "no such data file" in res.output
+    res = cli.invoke(
+        main, ["score", "servqual", str(servqual_csv), "-q", "servqual22", "--weights", "tan"]
+    )
+    assert res.exit_code == 2
+    assert "--weights must look like" in res.output
+
+
+def test_csi_on_the_public_mobile_data_with_uppercase_columns(cli, reference_dir):
+    mobi = reference_dir / "extra" / "mobi.csv"
+    res = cli.invoke(main, ["score", "csi", str(mobi), "-q", "ecsi_mobile", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    got = json.loads(res.output)
+    assert got["type"] == "CsiResult"
+
+
+@pytest.mark.parametrize(
+    ("ident", "method"), [("service_short", "fuzzy"), ("service_short", "pca"), ("acsi", "drivers")]
+)
+def test_other_methods_run(cli, tmp_path, ident, method):
+    q = qn.builtin(ident)
+    path = tmp_path / "d.csv"
+    simulate(q, 250, seed=1).data.to_csv(path, index=False)
+    res = cli.invoke(main, ["score", method, str(path), "-q", ident])
+    assert res.exit_code == 0, res.output
