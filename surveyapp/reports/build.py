@@ -1,0 +1,1379 @@
+"""The report's data: pure functions from frames, questionnaires and results to plain dicts.
+
+Nothing here touches the database, Flask or files: every function takes tidy frames (the
+export format), :class:`questionnaires.Questionnaire` objects and scoring results, and
+returns JSON-safe dicts that the pages (:mod:`surveyapp.reports.views`), the charts
+(:mod:`surveyapp.reports.charts`) and the shareable report (:mod:`surveyapp.reports.render`)
+all read. Every number comes from :mod:`scoring`; this module only selects, labels,
+ranks and arranges.
+
+Sections (one function each, assembled by :func:`full_report`):
+
+- :func:`five_gaps` -- the five-gap dashboard (Parasuraman, Zeithaml & Berry, 1985):
+  per dimension a waterfall E -> M -> S -> D -> P, the promotion gap D - C beside it,
+  the largest contributors, gap-cause scales next to their gap (Zeithaml, Berry &
+  Parasuraman, 1988), items, and what data would complete the missing gaps;
+- :func:`servqual_view` -- E and P with confidence intervals, items sorted by gap with
+  significance marks, weighted vs. unweighted score, zone of tolerance;
+- :func:`importance_performance_view` -- what to fix first (Martilla & James, 1977);
+- :func:`waves_view` -- index and gaps per wave, Welch tests between consecutive waves;
+- :func:`methods_view` -- every applicable method side by side, Kendall's W of the
+  dimension rankings, a method card per method;
+- :func:`data_quality` -- suspect responses and the headline figures without them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+import questionnaires as qn
+from scoring._results import jsonable
+from scoring.errors import ScoringError
+from scoring.instrument import (
+    dimension_columns,
+    gap_cause_scales,
+    recode_reversed,
+    servqual_kwargs,
+)
+
+__all__ = [
+    "GAPS",
+    "LEVELS",
+    "GapSources",
+    "data_quality",
+    "five_gaps",
+    "full_report",
+    "importance_performance_view",
+    "kendall_w",
+    "methods_view",
+    "run_methods",
+    "servqual_view",
+    "significance_mark",
+    "suspects",
+    "waves_view",
+]
+
+T = qn.Text
+
+#: The levels of the five-gap model: code -> (column suffix, label, audiences that give it).
+LEVELS: dict[str, tuple[str, qn.Text, tuple[str, ...]]] = {
+    "E": ("_e", T("顾客期望", "Customer expectation"), ("customer",)),
+    "M": ("_m", T("管理者对顾客期望的认知", "Managers' view of expectations"), ("manager",)),
+    "S": ("_s", T("服务质量标准", "Service-quality standard"), ("manager",)),
+    "D": ("_d", T("实际提供的服务", "Service delivered"), ("audit", "staff")),
+    "C": ("_c", T("对顾客的承诺", "Promised to customers"), ("audit", "staff")),
+    "P": ("_p", T("顾客感知", "Customer perception"), ("customer",)),
+}
+
+#: gap -> (minuend level, subtrahend level, label). Waterfall order first, then promotion.
+GAPS: dict[str, tuple[str, str, qn.Text]] = {
+    "understanding": ("M", "E", T("理解差距", "Understanding gap")),
+    "procedure": ("S", "M", T("程序差距", "Procedure gap")),
+    "behaviour": ("D", "S", T("行为差距", "Behaviour gap")),
+    "perception": ("P", "D", T("感受差距", "Perception gap")),
+    "promotion": ("D", "C", T("促销差距", "Promotion gap")),
+}
+WATERFALL = ("understanding", "procedure", "behaviour", "perception")
+CUSTOMER_GAP = T("顾客差距（P − E）", "Customer gap (P − E)")
+
+AUDIENCE_INSTRUMENT = {
+    "customer": "servqual22",
+    "manager": "servqual22_manager",
+    "staff": "servqual22_staff",
+    "audit": "servqual22_audit",
+}
+AUDIENCE_LABEL = {
+    "customer": T("顾客", "customers"),
+    "manager": T("管理者", "managers"),
+    "staff": T("一线员工", "contact staff"),
+    "audit": T("服务审核（神秘顾客）", "a service audit (mystery shopper)"),
+}
+
+
+def _t(text: qn.Text | None, language: str, fallback: str = "") -> str:
+    return text.get(language) if text is not None else fallback
+
+
+def _num(frame: pd.DataFrame, col: str) -> np.ndarray:
+    """A column as float64 with NaN for missing (nullable integer columns included)."""
+    return pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _describe(x: np.ndarray, confidence: float) -> dict[str, float]:
+    """n, mean, sd and t interval of the finite entries of ``x``."""
+    x = x[np.isfinite(x)]
+    n = int(x.size)
+    mean = float(x.mean()) if n else math.nan
+    sd = float(x.std(ddof=1)) if n > 1 else math.nan
+    half = (
+        float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n) if n > 1 else math.nan
+    )
+    return {"n": n, "mean": mean, "sd": sd, "ci_low": mean - half, "ci_high": mean + half}
+
+
+def _welch(a: Mapping[str, float], b: Mapping[str, float], confidence: float) -> dict[str, Any]:
+    """Difference a - b of two independent means: Welch interval and test."""
+    diff = a["mean"] - b["mean"]
+    if a["n"] < 2 or b["n"] < 2:
+        return {"diff": diff, "ci_low": math.nan, "ci_high": math.nan, "t": math.nan, "p": math.nan}
+    va, vb = a["sd"] ** 2 / a["n"], b["sd"] ** 2 / b["n"]
+    se = math.sqrt(va + vb)
+    if se == 0:
+        return {"diff": diff, "ci_low": diff, "ci_high": diff, "t": math.nan, "p": math.nan}
+    df = (va + vb) ** 2 / (va**2 / (a["n"] - 1) + vb**2 / (b["n"] - 1))
+    half = float(stats.t.ppf(0.5 + confidence / 2, df)) * se
+    t = diff / se
+    p = float(2 * stats.t.sf(abs(t), df))
+    return {"diff": diff, "ci_low": diff - half, "ci_high": diff + half, "t": t, "p": p}
+
+
+def significance_mark(p: float | None) -> str:
+    """``***`` p < .001, ``**`` p < .01, ``*`` p < .05, else ``""`` (NaN/None -> ``""``).
+
+    >>> [significance_mark(p) for p in (0.0004, 0.004, 0.04, 0.4, None)]
+    ['***', '**', '*', '', '']
+    """
+    if p is None or not math.isfinite(p):
+        return ""
+    return "***" if p < 0.001 else "**" if p < 0.01 else "*" if p < 0.05 else ""
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return jsonable(frame.to_dict(orient="records"))  # type: ignore[no-any-return]
+
+
+def _dim_labels(q: qn.Questionnaire, language: str) -> dict[str, str]:
+    return {d.id: d.label.get(language) for d in q.dimensions}
+
+
+def _item_texts(q: qn.Questionnaire, language: str) -> dict[str, str]:
+    return {i.id: i.text.get(language) for i in q.items}
+
+
+def _filter(frame: pd.DataFrame, segment: tuple[str, str] | None) -> pd.DataFrame:
+    if segment is None or segment[0] not in frame.columns:
+        return frame
+    col, value = segment
+    return frame.loc[frame[col].astype("string").eq(value).fillna(False).to_numpy(bool)]
+
+
+def segment_options(
+    q: qn.Questionnaire, frame: pd.DataFrame, language: str
+) -> list[dict[str, Any]]:
+    """The segment items of ``q`` with the levels present in ``frame`` and their counts."""
+    out = []
+    for item in q.segments:
+        if item.id not in frame.columns:
+            continue
+        counts = frame[item.id].astype("string").value_counts()
+        levels = [
+            {"code": c.code, "label": c.label.get(language), "n": int(counts.get(c.code, 0))}
+            for c in item.choices
+        ]
+        out.append({"id": item.id, "label": item.text.get(language), "levels": levels})
+    return out
+
+
+# ------------------------------------------------------------------------------ five gaps
+
+
+@dataclass(frozen=True, slots=True)
+class GapSources:
+    """The linked frames of one gap study; any but the customer one may be missing.
+
+    Each frame is the tidy export of its instrument (customers: E/P, managers: M/S and
+    the understanding/procedure cause scales, staff: D/C and the behaviour/promotion
+    cause scales, audit: D/C). ``delivered`` chooses where D and C come from when both
+    staff and audit data exist (``"audit"`` by default: an observer's rating).
+    """
+
+    customer: tuple[qn.Questionnaire, pd.DataFrame]
+    manager: tuple[qn.Questionnaire, pd.DataFrame] | None = None
+    staff: tuple[qn.Questionnaire, pd.DataFrame] | None = None
+    audit: tuple[qn.Questionnaire, pd.DataFrame] | None = None
+    delivered: str = "audit"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def source_of(self, level: str) -> str | None:
+        """The audience whose frame gives ``level`` (or None when no frame has it)."""
+        audiences = LEVELS[level][2]
+        if level in ("D", "C"):
+            order = ("audit", "staff") if self.delivered == "audit" else ("staff", "audit")
+            audiences = order
+        for aud in audiences:
+            src = getattr(self, aud)
+            if src is not None and any(c.endswith(LEVELS[level][0]) for c in src[1].columns):
+                return aud
+        return None
+
+
+def _role_stats(
+    frame: pd.DataFrame, items: Mapping[str, list[str]], suffix: str, confidence: float
+) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
+    """Per item and per dimension statistics of one role (pairwise: answered items only).
+
+    A respondent's dimension level is the mean of the items they answered in it; the
+    dimension statistics describe those respondent means.
+    """
+    per_item: dict[str, dict[str, float]] = {}
+    per_dim: dict[str, dict[str, float]] = {}
+    for dim, ids in items.items():
+        cols = [i for i in ids if f"{i}{suffix}" in frame.columns]
+        if not cols:
+            continue
+        mat = np.column_stack([_num(frame, f"{i}{suffix}") for i in cols])
+        for j, i in enumerate(cols):
+            per_item[i] = _describe(mat[:, j], confidence)
+        answered = np.isfinite(mat).sum(axis=1)
+        sums = np.where(np.isfinite(mat), mat, 0.0).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            row = np.where(answered > 0, sums / np.maximum(answered, 1), np.nan)
+        per_dim[dim] = _describe(row, confidence)
+    return per_item, per_dim
+
+
+def _cause_scales(
+    q: qn.Questionnaire, frame: pd.DataFrame, confidence: float, language: str
+) -> dict[str, list[dict[str, Any]]]:
+    from scoring.reliability import cronbach_alpha
+
+    out: dict[str, list[dict[str, Any]]] = {}
+    scored = recode_reversed(q, frame)
+    for gap, scales in gap_cause_scales(q).items():
+        for scale_id, cols in scales.items():
+            cols = [c for c in cols if c in scored.columns]
+            if not cols:
+                continue
+            mat = np.column_stack([_num(scored, c) for c in cols])
+            answered = np.isfinite(mat).sum(axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                row = np.where(
+                    answered > 0, np.nansum(mat, axis=1) / np.maximum(answered, 1), np.nan
+                )
+            st = _describe(row, confidence)
+            alpha = math.nan
+            if len(cols) > 1 and st["n"] > 2:
+                try:
+                    alpha = cronbach_alpha(scored[cols], confidence=confidence).alpha
+                except (ScoringError, ValueError):
+                    alpha = math.nan
+            dim = q.dimension(scale_id)
+            out.setdefault(gap, []).append(
+                {
+                    "scale": scale_id,
+                    "label": dim.label.get(language),
+                    "description": _t(dim.description, language),
+                    "items": cols,
+                    "alpha": alpha,
+                    **st,
+                }
+            )
+    return out
+
+
+def _paired_gap(
+    q: qn.Questionnaire,
+    frame: pd.DataFrame,
+    dims: Mapping[str, list[str]],
+    hi: str,
+    lo: str,
+    confidence: float,
+) -> dict[str, Any] | None:
+    """SERVQUAL-style paired gap ``hi - lo`` of two roles of one frame (scoring.servqual)."""
+    from scoring.servqual import ROLE_SUFFIXES, servqual
+
+    pair = {"perception": LEVELS[hi][0], "expectation": LEVELS[lo][0]}
+    suffixes = {**ROLE_SUFFIXES, **pair}
+    dims = {
+        d: [i for i in ids if all(f"{i}{s}" in frame.columns for s in pair.values())]
+        for d, ids in dims.items()
+    }
+    dims = {d: ids for d, ids in dims.items() if ids}
+    if not dims or len(frame) < 2:
+        return None
+    res = servqual(
+        frame,
+        dimensions=dims,
+        scale=_scale(q),
+        suffixes=suffixes,
+        model="servqual",
+        confidence=confidence,
+    )
+    return {
+        "dimensions": res.dimensions.set_index("dimension"),
+        "items": res.items.set_index("item"),
+    }
+
+
+def _scale(q: qn.Questionnaire) -> tuple[int, int]:
+    for item in q.iter_items(type="rating"):
+        if item.roles and item.scale is not None:
+            return (item.scale.min, item.scale.max)
+    return (1, 7)
+
+
+def five_gaps(
+    sources: GapSources,
+    *,
+    segment: tuple[str, str] | None = None,
+    language: str = "en",
+    confidence: float = 0.95,
+    servqual_result: Any = None,
+) -> dict[str, Any]:
+    """The five-gap dashboard's data.
+
+    Parameters
+    ----------
+    sources
+        The linked frames (:class:`GapSources`).
+    segment
+        ``(column, code)``: keep only the rows of that segment level, in every frame that
+        has the column (frames without it are used whole, and the result says so).
+    language
+        Language of labels (``"zh-Hans"`` or ``"en"``).
+    confidence
+        Level of every interval.
+    servqual_result
+        The customer frame's :func:`scoring.servqual.servqual` result (computed when
+        None); its dimension gaps are the "customer gap" shown beside each waterfall.
+
+    Returns
+    -------
+    dict
+        ``dimensions`` (one entry per service dimension: ``levels`` E, M, S, D, C, P with
+        n and interval, ``gaps`` with interval and test, ``waterfall`` steps, the
+        customer gap and ``exact`` -- whether the four gaps sum to P - E), ``items``
+        (the same per item, for the drill-down), ``contributors`` (gap x dimension
+        ranked by how much they pull P below E), ``causes`` (gap -> cause scales),
+        ``missing`` (gaps that cannot be shown and what data would complete them),
+        ``sources`` (audience -> n), ``segment`` and ``unfiltered``.
+
+    Notes
+    -----
+    Levels are means of respondents' dimension means (items they answered), per
+    audience. The four waterfall gaps telescope, so
+    ``P - E = (M - E) + (S - M) + (D - S) + (P - D)`` holds exactly for the level means
+    (Parasuraman, Zeithaml & Berry, 1985, *Journal of Marketing* 49(4)). Gaps within one
+    audience (S - M, D - C) are paired (:func:`scoring.servqual.servqual` on the two
+    roles); gaps across audiences (M - E, D - S, P - D) compare independent samples
+    with Welch's interval and test.
+    """
+    from scoring.servqual import servqual
+
+    q_c, customer = sources.customer
+    frames: dict[str, pd.DataFrame] = {}
+    unfiltered: list[str] = []
+    for aud in ("customer", "manager", "staff", "audit"):
+        src = getattr(sources, aud)
+        if src is None:
+            continue
+        f = src[1]
+        if segment is not None and segment[0] not in f.columns:
+            unfiltered.append(aud)
+        frames[aud] = _filter(f, segment)
+    if len(frames["customer"]) < 2:
+        msg = (
+            f"segment {segment[0]} = {segment[1]!r} has {len(frames['customer'])} customer "
+            "response(s); the five-gap breakdown needs at least 2: choose another level."
+            if segment is not None
+            else "the customer survey has fewer than 2 responses; the five gaps need more."
+        )
+        raise ValueError(msg)
+    dims_items = servqual_kwargs(q_c)["dimensions"]
+    labels = _dim_labels(q_c, language)
+    texts = _item_texts(q_c, language)
+
+    level_item: dict[str, dict[str, dict[str, float]]] = {}
+    level_dim: dict[str, dict[str, dict[str, float]]] = {}
+    level_source: dict[str, str | None] = {}
+    for level, (suffix, _label, _aud) in LEVELS.items():
+        aud_used = sources.source_of(level)
+        level_source[level] = aud_used
+        if aud_used is None:
+            continue
+        level_item[level], level_dim[level] = _role_stats(
+            frames[aud_used], dims_items, suffix, confidence
+        )
+
+    # paired gaps inside one audience (scoring.servqual on the two roles)
+    if servqual_result is None or segment is not None:
+        servqual_result = servqual(
+            frames["customer"], **servqual_kwargs(q_c), confidence=confidence
+        )
+    paired: dict[str, dict[str, Any] | None] = {
+        "customer": {
+            "dimensions": servqual_result.dimensions.set_index("dimension"),
+            "items": servqual_result.items.set_index("item"),
+        }
+    }
+    for gap in ("procedure", "promotion"):
+        hi, lo = GAPS[gap][0], GAPS[gap][1]
+        aud = level_source.get(hi)
+        if aud is not None and level_source.get(lo) == aud:
+            q_aud = getattr(sources, aud)[0]
+            paired[gap] = _paired_gap(q_aud, frames[aud], dims_items, hi, lo, confidence)
+        else:
+            paired[gap] = None
+
+    def gap_entry(
+        gap: str, key: str, lv_stats: dict[str, dict[str, dict[str, float]]], kind: str
+    ) -> dict[str, Any] | None:
+        hi, lo, label = GAPS[gap]
+        if key not in lv_stats.get(hi, {}) or key not in lv_stats.get(lo, {}):
+            return None
+        a, b = lv_stats[hi][key], lv_stats[lo][key]
+        entry: dict[str, Any] = {
+            "gap": gap,
+            "label": label.get(language),
+            "formula": f"{hi} − {lo}",
+        }
+        pr = paired.get(gap)
+        if pr is not None and key in pr[kind].index:
+            row = pr[kind].loc[key]
+            # the paired estimate is the mean of within-respondent differences
+            entry |= {
+                "value": a["mean"] - b["mean"],
+                "paired_mean": float(row["gap"]),
+                "ci_low": float(row["ci_low"]),
+                "ci_high": float(row["ci_high"]),
+                "p": float(row["p_holm"]) if "p_holm" in row.index else math.nan,
+                "test": "paired",
+            }
+        else:
+            w = _welch(a, b, confidence)
+            entry |= {
+                "value": w["diff"],
+                "ci_low": w["ci_low"],
+                "ci_high": w["ci_high"],
+                "p": w["p"],
+                "test": "welch",
+            }
+        entry["mark"] = significance_mark(entry["p"])
+        return entry
+
+    def block(key: str, lv: dict[str, dict[str, dict[str, float]]], kind: str) -> dict[str, Any]:
+        levels = {
+            code: (
+                {**lv[code][key], "label": LEVELS[code][1].get(language)}
+                if key in lv.get(code, {})
+                else None
+            )
+            for code in LEVELS
+        }
+        gaps = {g: gap_entry(g, key, lv, kind) for g in GAPS}
+        steps = []
+        if levels["E"] is not None:
+            running = levels["E"]["mean"]
+            steps.append(
+                {
+                    "step": "E",
+                    "label": levels["E"]["label"],
+                    "kind": "absolute",
+                    "value": running,
+                    "total": running,
+                }
+            )
+            for g in WATERFALL:
+                if gaps[g] is None:
+                    break
+                running += gaps[g]["value"]
+                steps.append(
+                    {
+                        "step": g,
+                        "label": gaps[g]["label"],
+                        "kind": "relative",
+                        "value": gaps[g]["value"],
+                        "total": running,
+                    }
+                )
+        complete = all(gaps[g] is not None for g in WATERFALL)
+        cust = paired["customer"][kind]
+        customer = None
+        if key in cust.index:
+            row = cust.loc[key]
+            customer = {
+                "value": float(row["gap"]),
+                "ci_low": float(row["ci_low"]),
+                "ci_high": float(row["ci_high"]),
+                "n": int(row["n"]),
+                "expectation": float(row["expectation"]),
+                "perception": float(row["perception"]),
+            }
+            if kind == "items":
+                customer["p"] = float(row["p_holm"])
+                customer["mark"] = significance_mark(float(row["p_holm"]))
+        exact = None
+        if complete and levels["P"] is not None and levels["E"] is not None:
+            total = sum(gaps[g]["value"] for g in WATERFALL)
+            exact = bool(abs(total - (levels["P"]["mean"] - levels["E"]["mean"])) < 1e-9)
+            steps.append(
+                {
+                    "step": "P",
+                    "label": levels["P"]["label"],
+                    "kind": "total",
+                    "value": levels["P"]["mean"],
+                    "total": levels["P"]["mean"],
+                }
+            )
+        return {
+            "levels": levels,
+            "gaps": gaps,
+            "waterfall": steps,
+            "complete": complete,
+            "exact": exact,
+            "customer_gap": customer,
+        }
+
+    dimensions = []
+    for dim in dims_items:
+        entry = block(dim, level_dim, "dimensions")
+        entry |= {"dimension": dim, "label": labels.get(dim, dim), "items": dims_items[dim]}
+        dimensions.append(entry)
+    items = []
+    for dim, ids in dims_items.items():
+        for i in ids:
+            entry = block(i, level_item, "items")
+            entry |= {
+                "item": i,
+                "dimension": dim,
+                "dimension_label": labels.get(dim, dim),
+                "text": texts.get(i, i),
+            }
+            items.append(entry)
+
+    contributors = []
+    for d in dimensions:
+        for g in (*WATERFALL, "promotion"):
+            e = d["gaps"][g]
+            if e is not None:
+                contributors.append(
+                    {
+                        "dimension": d["dimension"],
+                        "dimension_label": d["label"],
+                        "gap": g,
+                        "gap_label": e["label"],
+                        "value": e["value"],
+                        "ci_low": e["ci_low"],
+                        "ci_high": e["ci_high"],
+                        "mark": e["mark"],
+                    }
+                )
+    contributors.sort(key=lambda r: (r["value"], r["dimension"], r["gap"]))
+    for rank, r in enumerate(contributors, 1):
+        r["rank"] = rank
+
+    causes: dict[str, list[dict[str, Any]]] = {}
+    for aud in ("manager", "staff"):
+        src = getattr(sources, aud)
+        if src is not None:
+            for gap, rows in _cause_scales(src[0], frames[aud], confidence, language).items():
+                causes.setdefault(gap, []).extend(rows)
+
+    missing = []
+    for gap, (hi, lo, label) in GAPS.items():
+        absent = [lv for lv in (hi, lo) if level_source.get(lv) is None]
+        if not absent:
+            continue
+        needs = []
+        for lv in absent:
+            auds = LEVELS[lv][2]
+            needs.append(
+                {
+                    "level": lv,
+                    "level_label": LEVELS[lv][1].get(language),
+                    "audiences": [AUDIENCE_LABEL[a].get(language) for a in auds],
+                    "instruments": [AUDIENCE_INSTRUMENT[a] for a in auds],
+                    "column": f"<item>{LEVELS[lv][0]}",
+                }
+            )
+        missing.append(
+            {"gap": gap, "label": label.get(language), "formula": f"{hi} − {lo}", "needs": needs}
+        )
+    for gap in ("understanding", "procedure", "behaviour", "promotion"):
+        if gap not in causes and not any(m["gap"] == gap for m in missing):
+            aud = "manager" if gap in ("understanding", "procedure") else "staff"
+            if getattr(sources, aud) is None:
+                missing.append(
+                    {
+                        "gap": gap,
+                        "label": GAPS[gap][2].get(language),
+                        "formula": "causes",
+                        "causes_only": True,
+                        "needs": [
+                            {
+                                "level": "causes",
+                                "level_label": "",
+                                "audiences": [AUDIENCE_LABEL[aud].get(language)],
+                                "instruments": [AUDIENCE_INSTRUMENT[aud]],
+                                "column": "",
+                            }
+                        ],
+                    }
+                )
+    return jsonable(
+        {
+            "dimensions": dimensions,
+            "items": items,
+            "contributors": contributors,
+            "causes": causes,
+            "missing": missing,
+            "sources": {aud: int(len(f)) for aud, f in frames.items()},
+            "level_sources": level_source,
+            "segment": list(segment) if segment else None,
+            "unfiltered": unfiltered,
+            "confidence": confidence,
+            "scale": list(_scale(q_c)),
+        }
+    )
+
+
+# ------------------------------------------------------------------------------ SERVQUAL
+
+
+def servqual_view(
+    q: qn.Questionnaire,
+    data: pd.DataFrame,
+    *,
+    result: Any = None,
+    language: str = "en",
+    confidence: float = 0.95,
+) -> dict[str, Any]:
+    """SERVQUAL view: E and P per dimension with intervals, items sorted by gap.
+
+    E and P intervals come from :func:`scoring.servqual.servqual` run in its SERVPERF
+    form on the expectation and on the perception columns (an interval of the mean
+    rating); gaps, tests and weighted scores from the SERVQUAL run ``result``.
+    """
+    from scoring.servqual import ROLE_SUFFIXES, servqual
+
+    kw = servqual_kwargs(q)
+    if result is None:
+        result = servqual(data, **kw, confidence=confidence)
+    labels = _dim_labels(q, language)
+    texts = _item_texts(q, language)
+    ci: dict[str, pd.DataFrame] = {}
+    for role, suffix in (("expectation", "_e"), ("perception", "_p")):
+        base = {k: v for k, v in kw.items() if k != "weights"}
+        if all(f"{i}{suffix}" in data.columns for ids in kw["dimensions"].values() for i in ids):
+            sfx = {**ROLE_SUFFIXES, "perception": suffix}
+            r = servqual(data, **base, model="servperf", suffixes=sfx, confidence=confidence)
+            ci[role] = r.dimensions.set_index("dimension")
+    dims = []
+    for row in result.dimensions.itertuples(index=False):
+        entry = {
+            "dimension": row.dimension,
+            "label": labels.get(row.dimension, row.dimension),
+            "n": row.n,
+            "expectation": row.expectation,
+            "perception": row.perception,
+            "gap": row.gap,
+            "ci_low": row.ci_low,
+            "ci_high": row.ci_high,
+        }
+        for role, frame in ci.items():
+            if row.dimension in frame.index:
+                entry[f"{role}_ci_low"] = frame.loc[row.dimension, "ci_low"]
+                entry[f"{role}_ci_high"] = frame.loc[row.dimension, "ci_high"]
+        dims.append(entry)
+    items = result.items.sort_values(["gap", "item"]).copy()
+    items["text"] = items["item"].map(texts)
+    items["dimension_label"] = items["dimension"].map(labels)
+    items["mark"] = [significance_mark(p) for p in items["p_holm"]]
+    overall = {
+        r.measure: {"n": r.n, "mean": r.mean, "ci_low": r.ci_low, "ci_high": r.ci_high}
+        for r in result.overall.itertuples(index=False)
+    }
+    weights = None
+    if result.weights is not None:
+        w = result.weights.copy()
+        w["label"] = w["dimension"].map(labels)
+        weights = _records(w)
+    zot = None
+    if result.zone_of_tolerance is not None:
+        zot = _records(result.zone_of_tolerance)
+    return jsonable(
+        {
+            "model": result.model,
+            "dimensions": dims,
+            "items": _records(
+                items[
+                    [
+                        "item",
+                        "text",
+                        "dimension",
+                        "dimension_label",
+                        "n",
+                        "expectation",
+                        "perception",
+                        "gap",
+                        "ci_low",
+                        "ci_high",
+                        "p_holm",
+                        "mark",
+                    ]
+                ]
+            ),
+            "overall": overall,
+            "weighted": overall.get(f"{result.model}_weighted"),
+            "unweighted": overall.get(result.model),
+            "weights": weights,
+            "zone_of_tolerance": zot,
+            "missing_rule": result.missing_rule,
+            "n": result.n_respondents,
+            "confidence": confidence,
+        }
+    )
+
+
+# ------------------------------------------------------------------------------ what to fix first
+
+
+def importance_performance_view(
+    q: qn.Questionnaire,
+    *,
+    drivers: Any = None,
+    csi: Any = None,
+    language: str = "en",
+) -> dict[str, Any] | None:
+    """The importance-performance map: from the driver model, else from the CSI model.
+
+    Importance is the driver model's (relative-weight based) importance or the CSI
+    total effects on satisfaction; performance the 0-100 mean of each driver
+    (:func:`scoring.drivers.importance_performance`). Returns None when neither result
+    is given.
+    """
+    if drivers is not None:
+        ipa, source = drivers.importance_performance, "drivers"
+        labels = _dim_labels(q, language)
+    elif csi is not None:
+        ipa, source = csi.importance_performance, "csi"
+        spec = q.scoring.csi
+        labels = {k: v.get(language) for k, v in spec.labels.items()} if spec else {}
+    else:
+        return None
+    frame = ipa.reset_index()
+    frame = frame.rename(columns={frame.columns[0]: "driver"})
+    frame["label"] = frame["driver"].map(lambda d: labels.get(d, d))
+    cuts = {
+        "importance": float(frame["importance"].mean()),
+        "performance": float(frame["performance"].mean()),
+    }
+    rows = _records(frame.sort_values("priority"))
+    return jsonable({"source": source, "rows": rows, "cuts": cuts})
+
+
+# ------------------------------------------------------------------------------ waves
+
+
+def _satisfaction_index(q: qn.Questionnaire, frame: pd.DataFrame) -> np.ndarray | None:
+    """Per-respondent 0-100 overall satisfaction: ``(x - min) / (max - min) * 100``."""
+    if q.scoring.overall is None:
+        return None
+    item = q.item(q.scoring.overall)
+    if item.scale is None or item.id not in frame.columns:
+        return None
+    lo, hi = item.scale.min, item.scale.max
+    return (_num(frame, item.id) - lo) / (hi - lo) * 100.0
+
+
+def waves_view(
+    q: qn.Questionnaire,
+    data: pd.DataFrame,
+    *,
+    segment: str | None = None,
+    language: str = "en",
+    confidence: float = 0.95,
+    order: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """The index and the gaps per wave, and Welch tests of change between waves.
+
+    Each wave (the ``wave`` column, in ``order`` or sorted) is scored by
+    :func:`scoring.servqual.servqual`; the satisfaction index is the overall item on
+    0-100 (ACSI convention ``(x - min) / (max - min) * 100``). Consecutive waves are
+    compared with Welch's t on respondents' scores. With ``segment``, the same per
+    segment level.
+    """
+    from scoring.servqual import servqual
+
+    kw = servqual_kwargs(q)
+    labels = _dim_labels(q, language)
+    waves = (
+        list(order) if order is not None else sorted(str(w) for w in data["wave"].dropna().unique())
+    )
+
+    def series_for(frame: pd.DataFrame) -> dict[str, Any]:
+        per_wave = []
+        stats_prev: dict[str, dict[str, float]] | None = None
+        for w in waves:
+            part = frame.loc[frame["wave"].astype("string").eq(w).fillna(False).to_numpy(bool)]
+            entry: dict[str, Any] = {"wave": w, "n": int(len(part))}
+            measures: dict[str, dict[str, float]] = {}
+            if len(part) >= 2:
+                try:
+                    r = servqual(part, **kw, confidence=confidence)
+                except ScoringError as exc:
+                    entry["error"] = str(exc)
+                else:
+                    sc = r.scores
+                    measures["servqual"] = _describe(sc["overall"].to_numpy(float), confidence)
+                    if "weighted" in sc.columns:
+                        measures["servqual_weighted"] = _describe(
+                            sc["weighted"].to_numpy(float), confidence
+                        )
+                    for d in kw["dimensions"]:
+                        measures[d] = _describe(sc[d].to_numpy(float), confidence)
+                idx = _satisfaction_index(q, part)
+                if idx is not None:
+                    measures["index"] = _describe(idx, confidence)
+            entry["measures"] = measures
+            if stats_prev is not None:
+                entry["change"] = {
+                    k: _welch(v, stats_prev[k], confidence)
+                    | {"mark": significance_mark(_welch(v, stats_prev[k], confidence)["p"])}
+                    for k, v in measures.items()
+                    if k in stats_prev
+                }
+            per_wave.append(entry)
+            stats_prev = measures if measures else stats_prev
+        return {"waves": per_wave}
+
+    out: dict[str, Any] = {
+        "waves": waves,
+        "measures": {
+            "index": T("满意度指数（0–100）", "Satisfaction index (0–100)").get(language),
+            "servqual": T("SERVQUAL 总分（P − E）", "SERVQUAL score (P − E)").get(language),
+            "servqual_weighted": T("加权 SERVQUAL", "Weighted SERVQUAL").get(language),
+            **labels,
+        },
+        "all": series_for(data),
+        "segments": None,
+    }
+    if segment is not None and segment in data.columns:
+        item = next((i for i in q.segments if i.id == segment), None)
+        names = {c.code: c.label.get(language) for c in item.choices} if item else {}
+        out["segments"] = {
+            "segment": segment,
+            "levels": [
+                {
+                    "code": code,
+                    "label": names.get(code, code),
+                    **series_for(_filter(data, (segment, code))),
+                }
+                for code in (names or sorted(data[segment].dropna().astype(str).unique()))
+            ],
+        }
+    return jsonable(out)
+
+
+# ------------------------------------------------------------------------------ methods
+
+
+def kendall_w(rankings: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
+    """Kendall's coefficient of concordance W of m rankings of the same n objects.
+
+    ``rankings`` maps a rater (method) to object -> score; scores are ranked (average
+    ranks for ties) and only the objects every rater scored are used.
+
+    Notes
+    -----
+    W = 12 S / (m² (n³ − n) − m T), with S the sum of squared deviations of the rank
+    sums from their mean and T = Σ (t³ − t) over groups of tied ranks (Kendall & Babington
+    Smith, 1939). The chi-squared test uses m (n − 1) W with n − 1 degrees of freedom.
+
+    Examples
+    --------
+    >>> kendall_w({"a": {"x": 1, "y": 2, "z": 3}, "b": {"x": 1, "y": 2, "z": 3}})["w"]
+    1.0
+    >>> round(kendall_w({"a": {"x": 1, "y": 2, "z": 3}, "b": {"x": 3, "y": 2, "z": 1}})["w"], 6)
+    0.0
+    """
+    raters = [r for r in rankings if rankings[r]]
+    common = sorted(set.intersection(*(set(rankings[r]) for r in raters))) if raters else []
+    m, n = len(raters), len(common)
+    if m < 2 or n < 2:
+        return {"w": math.nan, "m": m, "n": n, "chi2": math.nan, "p": math.nan}
+    ranks = np.array([stats.rankdata([rankings[r][o] for o in common]) for r in raters])
+    rsum = ranks.sum(axis=0)
+    s = float(((rsum - rsum.mean()) ** 2).sum())
+    ties = 0.0
+    for row in ranks:
+        _, counts = np.unique(row, return_counts=True)
+        ties += float((counts**3 - counts).sum())
+    denom = m**2 * (n**3 - n) - m * ties
+    w = 12 * s / denom if denom > 0 else math.nan
+    chi2 = m * (n - 1) * w
+    p = float(stats.chi2.sf(chi2, n - 1)) if math.isfinite(chi2) else math.nan
+    return {"w": w, "m": m, "n": n, "chi2": chi2, "p": p}
+
+
+METHOD_CARDS: dict[str, dict[str, qn.Text]] = {
+    "servqual": {
+        "name": T("SERVQUAL 差距模型", "SERVQUAL gap model"),
+        "formula": T(
+            "Q = P − E；维度得分 = 维度内各题差距的均值",
+            "Q = P − E per item; dimension score = mean of its item gaps",
+        ),
+        "ranks": T("维度差距（越大越好）", "dimension gap (higher is better)"),
+    },
+    "index": {
+        "name": T("调查表式指数", "Questionnaire index"),
+        "formula": T(
+            "指数 = (均值 − 最小值) / (最大值 − 最小值) × 100",
+            "index = (mean − min) / (max − min) × 100",
+        ),
+        "ranks": T("维度指数（0–100）", "dimension index (0–100)"),
+    },
+    "fuzzy": {
+        "name": T("模糊综合评价", "Fuzzy comprehensive evaluation"),
+        "formula": T("B = A ∘ R；S = B · cᵀ", "B = A ∘ R; S = B · cᵀ"),
+        "ranks": T("一级因素得分", "first-level factor score"),
+    },
+    "pca": {
+        "name": T("主成分分析指数", "Principal component index"),
+        "formula": T(
+            "F = Σ (λₖ / Σλ) · Fₖ；维度得分 = 按主成分权重加权的题项均值（0–100）",
+            "F = Σ (λₖ / Σλ) · Fₖ; dimension score = PCA-weighted item means (0–100)",
+        ),
+        "ranks": T("主成分加权的维度得分", "PCA-weighted dimension score"),
+    },
+    "csi": {
+        "name": T("顾客满意度指数模型（PLS）", "Customer satisfaction index model (PLS)"),
+        "formula": T(
+            "指数 = 100 · (Σ wᵢ x̄ᵢ − 最小值) / (最大值 − 最小值)",
+            "index = 100 · (Σ wᵢ x̄ᵢ − min) / (max − min)",
+        ),
+        "ranks": T("潜变量指数（0–100）", "latent index (0–100)"),
+    },
+    "drivers": {
+        "name": T("驱动因素模型", "Driver model"),
+        "formula": T(
+            "总体满意度 = β₀ + Σ βₖ · 维度ₖ + ε（HC3 稳健标准误）",
+            "overall = β₀ + Σ βₖ · dimensionₖ + ε (HC3 robust errors)",
+        ),
+        "ranks": T("相对重要性", "relative importance"),
+    },
+}
+
+#: methods whose dimension scores are performance levels (ranked in Kendall's W)
+RANKED_METHODS = ("servqual", "index", "fuzzy", "pca", "csi")
+
+
+def _applicable(q: qn.Questionnaire) -> list[str]:
+    out = []
+    has_ep = {"expectation", "perception"} <= set(q.roles_used)
+    if has_ep or "perception" in q.roles_used:
+        out.append("servqual")
+    try:
+        from scoring import index as _index  # noqa: F401
+    except ImportError:  # pragma: no cover - depends on the scoring package's state
+        pass
+    else:
+        if dimension_columns(q):
+            out.append("index")
+    if q.scoring.fuzzy is not None:
+        out.append("fuzzy")
+    if sum(len(v) for v in dimension_columns(q).values()) >= 3:
+        out.append("pca")
+    if q.scoring.csi is not None:
+        out.append("csi")
+    if q.scoring.overall is not None and dimension_columns(q):
+        out.append("drivers")
+    if dimension_columns(q):
+        out.append("reliability")
+    return out
+
+
+def run_methods(
+    q: qn.Questionnaire,
+    data: pd.DataFrame,
+    *,
+    methods: Sequence[str] | None = None,
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+    runner: Callable[[str, Mapping[str, Any]], Any] | None = None,
+) -> dict[str, Any]:
+    """Score ``data`` by every applicable method (or ``methods``); method -> result or error.
+
+    ``runner(method, params)`` computes one result (the web app passes the stored-run
+    cache of :mod:`surveyapp.reports.runs`); by default :func:`scoring.instrument.score`.
+    A method that fails maps to the ``ScoringError`` message (a str).
+    """
+    from scoring.instrument import score
+
+    chosen = list(methods) if methods is not None else _applicable(q)
+    params = params or {}
+
+    def default(method: str, p: Mapping[str, Any]) -> Any:
+        if method == "index":
+            return _run_index(q, data, **p)
+        return score(q, method, data, **p)
+
+    run = runner or default
+    out: dict[str, Any] = {}
+    for method in chosen:
+        try:
+            out[method] = run(method, dict(params.get(method, {})))
+        except (ScoringError, ValueError) as exc:
+            out[method] = str(exc)
+    return out
+
+
+def _run_index(q: qn.Questionnaire, data: pd.DataFrame, **params: Any) -> Any:
+    """The questionnaire index through :func:`scoring.instrument.score` (once it knows it)."""
+    from scoring.instrument import score
+
+    return score(q, "index", data, **params)
+
+
+def _dimension_scores(q: qn.Questionnaire, method: str, result: Any) -> dict[str, float]:
+    """Dimension -> performance score of one method's result (for the rankings)."""
+    if method == "servqual":
+        return dict(zip(result.dimensions["dimension"], result.dimensions["gap"], strict=True))
+    if method == "pca":
+        w = result.weights.set_index("item")["weight"]
+        means = result.means
+        item_of = {c: i for i in q.items for c in i.columns()}
+        out = {}
+        for dim, cols in dimension_columns(q).items():
+            cols = [c for c in cols if c in w.index]
+            if not cols:
+                continue
+            scale = item_of[cols[0]].scale
+            lo, hi = (scale.min, scale.max) if scale else (0.0, 1.0)
+            ww = w.loc[cols].to_numpy(float)
+            mm = means.loc[cols].to_numpy(float)
+            if ww.sum() > 0:
+                out[dim] = float((ww @ mm / ww.sum() - lo) / (hi - lo) * 100)
+        return out
+    if method == "fuzzy":
+        ev = result.evaluation
+        first = ev.loc[ev["level"] == 1]
+        return dict(zip(first["node"].astype(str), first["score"].astype(float), strict=True))
+    if method == "csi":
+        # CSI latents are named like the dimensions (CE <-> ce) in the built-in instruments
+        dims = {d.id.lower(): d.id for d in q.dimensions}
+        ind = result.indices["index"]
+        return {dims.get(str(k).lower(), str(k)): float(v) for k, v in ind.items()}
+    if method == "index":
+        frame = getattr(result, "dimensions", None)
+        if isinstance(frame, pd.DataFrame):
+            val = "index" if "index" in frame.columns else "mean"
+            return dict(zip(frame["dimension"].astype(str), frame[val].astype(float), strict=True))
+    return {}
+
+
+def _n_used(method: str, result: Any) -> int | None:
+    for attr in ("n_respondents", "n", "n_obs"):
+        v = getattr(result, attr, None)
+        if isinstance(v, int | np.integer):
+            return int(v)
+    if method == "csi":
+        return int(len(result.respondent_index))
+    return None
+
+
+def _params_of(method: str, result: Any) -> dict[str, Any]:
+    keys = {
+        "servqual": ("model", "confidence", "scale"),
+        "pca": ("retain", "n_components", "score_convention"),
+        "fuzzy": ("operator", "normalised", "grade"),
+        "csi": ("model", "target"),
+        "drivers": ("cov_type", "outcome"),
+        "reliability": ("loadings_source", "thresholds"),
+        "index": ("scale",),
+    }.get(method, ())
+    return jsonable({k: getattr(result, k) for k in keys if hasattr(result, k)})
+
+
+def methods_view(
+    q: qn.Questionnaire,
+    data: pd.DataFrame,
+    results: Mapping[str, Any],
+    *,
+    language: str = "en",
+    excluded: int = 0,
+) -> dict[str, Any]:
+    """Methods side by side: dimension rankings per method, Kendall's W, method cards.
+
+    ``results`` maps a method to its result (or an error message) as :func:`run_methods`
+    returns them. ``excluded`` is the number of rows left out before scoring
+    (quarantined or filtered), shown on every card.
+    """
+    labels = _dim_labels(q, language)
+    rel = results.get("reliability")
+    alphas: dict[str, float] = {}
+    if rel is not None and not isinstance(rel, str):
+        alphas = dict(zip(rel.dimensions["dimension"], rel.dimensions["alpha"], strict=True))
+    scores: dict[str, dict[str, float]] = {}
+    cards = []
+    for method, res in results.items():
+        if method == "reliability":
+            continue
+        text = METHOD_CARDS.get(method, {})
+        card: dict[str, Any] = {
+            "method": method,
+            "name": _t(text.get("name"), language, method),
+            "formula": _t(text.get("formula"), language),
+            "ranks": _t(text.get("ranks"), language),
+        }
+        if isinstance(res, str):
+            card["error"] = res
+            cards.append(card)
+            continue
+        n_used = _n_used(method, res)
+        card |= {
+            "n": n_used,
+            "n_data": int(len(data)),
+            "dropped": (int(len(data)) - n_used) if n_used is not None else None,
+            "excluded": excluded,
+            "missing": getattr(res, "missing_rule", None) or getattr(res, "missing", None),
+            "parameters": _params_of(method, res),
+        }
+        if method in RANKED_METHODS:
+            s = _dimension_scores(q, method, res)
+            if s:
+                scores[method] = s
+        card["reliability"] = [
+            {"dimension": d, "label": labels.get(d, d), "alpha": a}
+            for d, a in alphas.items()
+            if method in ("servqual", "index", "pca", "drivers", "fuzzy")
+        ]
+        cards.append(card)
+    objects = sorted({o for s in scores.values() for o in s})
+    table = []
+    for o in objects:
+        row: dict[str, Any] = {"dimension": o, "label": labels.get(o, o)}
+        for method, s in scores.items():
+            if o in s:
+                rank = int(stats.rankdata([-v for v in s.values()])[list(s).index(o)])
+                row[method] = {"score": s[o], "rank": rank}
+        table.append(row)
+    comparable = {m: s for m, s in scores.items() if len(s) >= 2}
+    common = set.intersection(*(set(s) for s in comparable.values())) if comparable else set()
+    agree = {m: s for m, s in comparable.items() if set(s) & common}
+    return jsonable(
+        {
+            "methods": list(scores),
+            "table": table,
+            "kendall": kendall_w({m: {o: -v for o, v in s.items()} for m, s in agree.items()}),
+            "cards": cards,
+        }
+    )
+
+
+# ------------------------------------------------------------------------------ data quality
+
+
+def _rating_matrix(q: qn.Questionnaire, data: pd.DataFrame, role: str | None) -> np.ndarray:
+    cols = [
+        c
+        for i in q.iter_items(type="rating")
+        for c in (
+            [i.column(role)]
+            if role and role in i.roles
+            else []
+            if i.roles
+            else []
+            if role
+            else [i.column()]
+        )
+        if c in data.columns
+    ]
+    if not cols:
+        return np.empty((len(data), 0))
+    return np.column_stack([_num(data, c) for c in cols])
+
+
+def suspects(
+    q: qn.Questionnaire,
+    data: pd.DataFrame,
+    *,
+    min_seconds: float | None = None,
+    flags: Mapping[str, Mapping[str, Any]] | None = None,
+    min_items: int = 5,
+) -> pd.DataFrame:
+    """Flag suspect responses; one boolean column per reason, index = ``data``'s index.
+
+    Reasons: ``too_fast`` (``duration_s`` below ``min_seconds``, default a third of the
+    median duration), ``straight_lining`` (every answered rating of a role -- at least
+    ``min_items`` -- the same value), ``identical_ep`` (E equals P on every item answered
+    in both, at least ``min_items``), ``honeypot`` (the app's flag in ``flags``, mapping
+    ``response_id`` -> the stored reasons), ``flagged`` (the export's ``suspect`` column
+    for reasons not listed here).
+    """
+    n = len(data)
+    out = pd.DataFrame(index=data.index)
+    if "duration_s" in data.columns:
+        dur = _num(data, "duration_s")
+        limit = min_seconds
+        if limit is None:
+            med = np.nanmedian(dur) if np.isfinite(dur).any() else math.nan
+            limit = med / 3 if math.isfinite(med) else None
+        out["too_fast"] = (dur < limit) if limit is not None else np.zeros(n, bool)
+    else:
+        out["too_fast"] = np.zeros(n, bool)
+    straight = np.zeros(n, bool)
+    roles = q.roles_used or (None,)
+    for role in (*roles, None) if q.roles_used else roles:
+        mat = _rating_matrix(q, data, role)
+        if mat.shape[1] < min_items:
+            continue
+        answered = np.isfinite(mat).sum(axis=1)
+        with np.errstate(invalid="ignore"):
+            spread = np.nanmax(np.where(np.isfinite(mat), mat, -np.inf), axis=1) - np.nanmin(
+                np.where(np.isfinite(mat), mat, np.inf), axis=1
+            )
+        straight |= (answered >= min_items) & (spread == 0)
+    out["straight_lining"] = straight
+    ident = np.zeros(n, bool)
+    if {"expectation", "perception"} <= set(q.roles_used):
+        e = _rating_matrix(q, data, "expectation")
+        p = _rating_matrix(q, data, "perception")
+        both = np.isfinite(e) & np.isfinite(p)
+        ident = (both.sum(axis=1) >= min_items) & ((e == p) | ~both).all(axis=1)
+    out["identical_ep"] = ident
+    honeypot = np.zeros(n, bool)
+    if flags and "response_id" in data.columns:
+        ids = data["response_id"].astype(str).to_numpy()
+        honeypot = np.array([bool(flags.get(i, {}).get("honeypot")) for i in ids])
+    out["honeypot"] = honeypot
+    if "suspect" in data.columns:
+        flagged = data["suspect"].astype("boolean").fillna(False).to_numpy(bool)
+        out["flagged"] = flagged & ~out.any(axis=1).to_numpy(bool)
+    else:
+        out["flagged"] = np.zeros(n, bool)
+    return out
+
+
+def _headline(
+    q: qn.Questionnaire, data: pd.DataFrame, results: Mapping[str, Any]
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"n": int(len(data))}
+    sq = results.get("servqual")
+    if sq is not None and not isinstance(sq, str):
+        ov = sq.overall.set_index("measure")
+        for m in ("servqual", "servqual_weighted", "servperf"):
+            if m in ov.index:
+                out[m] = float(ov.loc[m, "mean"])
+        out["dimensions"] = dict(zip(sq.dimensions["dimension"], sq.dimensions["gap"], strict=True))
+    idx = _satisfaction_index(q, data)
+    if idx is not None and np.isfinite(idx).any():
+        out["index"] = float(np.nanmean(idx))
+    return out
+
+
+def data_quality(
+    q: qn.Questionnaire,
+    data: pd.DataFrame,
+    *,
+    results: Mapping[str, Any] | None = None,
+    min_seconds: float | None = None,
+    flags: Mapping[str, Mapping[str, Any]] | None = None,
+    language: str = "en",
+) -> dict[str, Any]:
+    """The data-quality panel: suspect counts by reason and the headline figures with
+    and without the suspect responses (SERVQUAL re-run on the clean rows)."""
+    from scoring.servqual import servqual
+
+    flagged = suspects(q, data, min_seconds=min_seconds, flags=flags)
+    any_suspect = flagged.any(axis=1).to_numpy(bool)
+    reasons = {
+        "too_fast": T("作答过快", "Too fast"),
+        "straight_lining": T("所有题目同一答案", "Straight-lining"),
+        "identical_ep": T("期望与感知完全相同", "Identical E and P"),
+        "honeypot": T("触发蜜罐字段", "Honeypot filled"),
+        "flagged": T("系统标记的其他可疑", "Other app flags"),
+    }
+    counts = [
+        {"reason": r, "label": reasons[r].get(language), "n": int(flagged[r].sum())}
+        for r in flagged.columns
+    ]
+    results = results or {}
+    with_all = _headline(q, data, results)
+    clean = data.loc[~any_suspect]
+    without: dict[str, Any] = {"n": int(len(clean))}
+    if "servqual" in results and not isinstance(results["servqual"], str) and len(clean) > 1:
+        try:
+            r = servqual(clean, **servqual_kwargs(q))
+        except ScoringError as exc:
+            without["error"] = str(exc)
+        else:
+            without = _headline(q, clean, {"servqual": r})
+    elif len(clean):
+        without = _headline(q, clean, {})
+    ids = (
+        data.loc[any_suspect, "response_id"].astype(str).tolist()[:200]
+        if ("response_id" in data.columns)
+        else []
+    )
+    return jsonable(
+        {
+            "n": int(len(data)),
+            "n_suspect": int(any_suspect.sum()),
+            "share": float(any_suspect.mean()) if len(data) else math.nan,
+            "counts": counts,
+            "with": with_all,
+            "without": without,
+            "examples": ids,
+            "min_seconds": min_seconds,
+        }
+    )
+
+
+# ------------------------------------------------------------------------------ all of it
+
+
+def full_report(
+    q: qn.Questionnaire,
+    data: pd.DataFrame,
+    *,
+    gap_sources: GapSources | None = None,
+    segment: tuple[str, str] | None = None,
+    wave_segment: str | None = None,
+    language: str = "en",
+    min_seconds: float | None = None,
+    flags: Mapping[str, Mapping[str, Any]] | None = None,
+    runner: Callable[[str, Mapping[str, Any]], Any] | None = None,
+    title: str | None = None,
+    excluded: int = 0,
+) -> dict[str, Any]:
+    """Every section of the report for one customer survey (each method computed once)."""
+    results = run_methods(q, data, runner=runner)
+    sq = results.get("servqual")
+    sq_ok = sq is not None and not isinstance(sq, str)
+    report: dict[str, Any] = {
+        "title": title or q.title.get(language),
+        "questionnaire": q.id,
+        "language": language,
+        "n": int(len(data)),
+        "dimension_labels": _dim_labels(q, language),
+        "segments": segment_options(q, data, language),
+        "errors": {m: r for m, r in results.items() if isinstance(r, str)},
+    }
+    if sq_ok:
+        sources = gap_sources or GapSources(customer=(q, data))
+        report["five_gaps"] = five_gaps(
+            sources, segment=segment, language=language, servqual_result=sq
+        )
+        report["servqual"] = servqual_view(q, data, result=sq, language=language)
+    drv = results.get("drivers")
+    csi = results.get("csi")
+    report["importance_performance"] = importance_performance_view(
+        q,
+        drivers=drv if drv is not None and not isinstance(drv, str) else None,
+        csi=csi if csi is not None and not isinstance(csi, str) else None,
+        language=language,
+    )
+    if "wave" in data.columns and sq_ok:
+        report["waves"] = waves_view(q, data, segment=wave_segment, language=language)
+    report["methods"] = methods_view(q, data, results, language=language, excluded=excluded)
+    report["data_quality"] = data_quality(
+        q, data, results=results, min_seconds=min_seconds, flags=flags, language=language
+    )
+    return report

@@ -1,0 +1,296 @@
+"""Report data (surveyapp.reports.build) on simulated frames with a known truth."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+from scipy import stats
+
+import questionnaires as qn
+from questionnaires.simulate import simulate
+from scoring.instrument import score, servqual_kwargs
+from scoring.servqual import servqual
+from surveyapp.reports import build as b
+
+AUDIENCES = b.AUDIENCE_INSTRUMENT
+
+
+@pytest.fixture(scope="module")
+def instruments() -> dict[str, qn.Questionnaire]:
+    return {a: qn.builtin(i) for a, i in AUDIENCES.items()}
+
+
+@pytest.fixture(scope="module")
+def world(instruments: dict[str, qn.Questionnaire]) -> dict[str, object]:
+    """One simulated world: the four audiences drawn with one seed share the levels."""
+    sims = {
+        a: simulate(q, 4000 if a == "customer" else 1500, seed=11, straightliner_rate=0.0)
+        for a, q in instruments.items()
+    }
+    return sims
+
+
+def _sources(instruments, world, *, use=("manager", "staff", "audit")) -> b.GapSources:
+    kw = {a: (instruments[a], world[a].data) for a in use}
+    return b.GapSources(customer=(instruments["customer"], world["customer"].data), **kw)
+
+
+def test_waterfall_telescopes_and_recovers_the_simulated_gaps(instruments, world) -> None:
+    rep = b.five_gaps(_sources(instruments, world))
+    assert rep["missing"] == []
+    truth_c = world["customer"].truth.expected
+    truth_m = world["manager"].truth.expected
+    truth_d = world["audit"].truth.expected
+    for d in rep["dimensions"]:
+        dim = d["dimension"]
+        assert d["complete"]
+        assert d["exact"]
+        steps = d["waterfall"]
+        assert [s["step"] for s in steps] == ["E", *b.WATERFALL, "P"]
+        # each running total is the previous one plus the gap
+        assert_allclose(
+            steps[-2]["total"], d["levels"]["E"]["mean"] + sum(s["value"] for s in steps[1:-1])
+        )
+        assert_allclose(steps[-2]["total"], d["levels"]["P"]["mean"], atol=1e-12)
+        # the simulation's expected answers (scale points) within sampling error
+        assert_allclose(d["levels"]["E"]["mean"], truth_c[dim]["expectation"], atol=0.06)
+        assert_allclose(d["levels"]["M"]["mean"], truth_m[dim]["manager_estimate"], atol=0.1)
+        assert_allclose(d["levels"]["S"]["mean"], truth_m[dim]["standard"], atol=0.1)
+        assert_allclose(d["levels"]["D"]["mean"], truth_d[dim]["delivered"], atol=0.1)
+        assert_allclose(
+            d["gaps"]["promotion"]["value"],
+            truth_d[dim]["delivered"] - truth_d[dim]["promised"],
+            atol=0.1,
+        )
+    assert rep["level_sources"] == {
+        "E": "customer",
+        "M": "manager",
+        "S": "manager",
+        "D": "audit",
+        "C": "audit",
+        "P": "customer",
+    }
+
+
+def test_levels_and_customer_gap_equal_independent_computations(instruments, world) -> None:
+    q = instruments["customer"]
+    data = world["customer"].data
+    rep = b.five_gaps(_sources(instruments, world))
+    sq = servqual(data, **servqual_kwargs(q)).dimensions.set_index("dimension")
+    man = world["manager"].data
+    dims = servqual_kwargs(q)["dimensions"]
+    for d in rep["dimensions"]:
+        dim = d["dimension"]
+        assert_allclose(d["customer_gap"]["value"], sq.loc[dim, "gap"], rtol=1e-12)
+        assert_allclose(d["customer_gap"]["ci_low"], sq.loc[dim, "ci_low"], rtol=1e-12)
+        # M: mean over managers of their mean over answered items (pandas, by hand)
+        m_cols = [f"{i}_m" for i in dims[dim]]
+        by_hand = man[m_cols].astype("Float64").mean(axis=1, skipna=True).mean()
+        assert_allclose(d["levels"]["M"]["mean"], float(by_hand), rtol=1e-12)
+        assert d["levels"]["M"]["n"] == int(man[m_cols].notna().any(axis=1).sum())
+    # cross-audience gap: Welch's test as scipy computes it
+    e = data[[f"{i}_e" for i in dims["tan"]]].astype("Float64").mean(axis=1).dropna()
+    m = man[[f"{i}_m" for i in dims["tan"]]].astype("Float64").mean(axis=1).dropna()
+    ref = stats.ttest_ind(m.to_numpy(float), e.to_numpy(float), equal_var=False)
+    tan = next(d for d in rep["dimensions"] if d["dimension"] == "tan")
+    assert tan["gaps"]["understanding"]["test"] == "welch"
+    assert_allclose(tan["gaps"]["understanding"]["p"], ref.pvalue, rtol=1e-8)
+    assert tan["gaps"]["procedure"]["test"] == "paired"
+
+
+def test_items_drill_down_and_contributors(instruments, world) -> None:
+    rep = b.five_gaps(_sources(instruments, world), language="zh-Hans")
+    assert len(rep["items"]) == 22
+    rel1 = next(i for i in rep["items"] if i["item"] == "rel1")
+    assert rel1["dimension_label"] == "可靠性"
+    assert rel1["text"] == instruments["customer"].item("rel1").text.zh_hans
+    assert rel1["exact"]
+    values = [c["value"] for c in rep["contributors"]]
+    assert values == sorted(values)
+    assert [c["rank"] for c in rep["contributors"]] == list(range(1, 26))
+    # every gap-cause scale of the manager and staff instruments is next to its gap
+    assert {s["scale"] for s in rep["causes"]["understanding"]} == {"mro", "upc", "lom"}
+    assert {s["scale"] for s in rep["causes"]["promotion"]} == {"hco", "otp"}
+    for rows in rep["causes"].values():
+        for r in rows:
+            assert 1 <= r["mean"] <= 7
+            assert r["ci_low"] < r["mean"] < r["ci_high"]
+
+
+def test_missing_sources_are_named_with_the_data_that_completes_them(instruments, world) -> None:
+    only_customer = b.five_gaps(_sources(instruments, world, use=()))
+    assert [m["gap"] for m in only_customer["missing"]] == list(b.GAPS)
+    und = only_customer["missing"][0]
+    assert und["needs"][0]["instruments"] == ["servqual22_manager"]
+    assert und["needs"][0]["column"] == "<item>_m"
+    d = only_customer["dimensions"][0]
+    assert [s["step"] for s in d["waterfall"]] == ["E"]
+    assert not d["complete"]
+    assert d["exact"] is None
+    assert d["customer_gap"] is not None  # P - E is always there
+
+    with_manager = b.five_gaps(_sources(instruments, world, use=("manager",)))
+    missing = {m["gap"] for m in with_manager["missing"]}
+    assert missing == {"behaviour", "perception", "promotion"}
+    beh = next(m for m in with_manager["missing"] if m["gap"] == "behaviour")
+    assert beh["needs"][0]["instruments"] == ["servqual22_audit", "servqual22_staff"]
+    # staff only: D and C come from the staff frame
+    staff = b.five_gaps(_sources(instruments, world, use=("manager", "staff")))
+    assert staff["level_sources"]["D"] == "staff"
+    assert staff["missing"] == []
+
+
+def test_segment_filter(instruments, world) -> None:
+    data = world["customer"].data
+    rep = b.five_gaps(_sources(instruments, world), segment=("branch", "east"))
+    assert rep["sources"]["customer"] == int((data["branch"] == "east").sum())
+    assert rep["sources"]["manager"] == int((world["manager"].data["branch"] == "east").sum())
+    assert rep["unfiltered"] == []
+    east = data.loc[(data["branch"] == "east").fillna(False)]
+    ref = servqual(east, **servqual_kwargs(instruments["customer"])).dimensions
+    got = [d["customer_gap"]["value"] for d in rep["dimensions"]]
+    assert_allclose(got, ref["gap"].to_numpy(float), rtol=1e-12)
+    by_type = b.five_gaps(_sources(instruments, world), segment=("customer_type", "individual"))
+    assert set(by_type["unfiltered"]) == {"manager", "staff", "audit"}
+    with pytest.raises(ValueError, match="branch = 'nowhere' has 0 customer"):
+        b.five_gaps(_sources(instruments, world), segment=("branch", "nowhere"))
+
+
+def test_kendall_w_matches_friedman() -> None:
+    rng = np.random.default_rng(0)
+    scores = rng.normal(size=(4, 6))
+    scores[1, 2] = scores[1, 3]  # a tie
+    rankings = {f"m{k}": {f"d{j}": scores[k, j] for j in range(6)} for k in range(4)}
+    got = b.kendall_w(rankings)
+    chi2, p = stats.friedmanchisquare(*scores.T)
+    assert_allclose(got["w"], chi2 / (4 * 5), rtol=1e-10)
+    assert_allclose(got["p"], p, rtol=1e-10)
+    assert math.isnan(b.kendall_w({"a": {"x": 1.0, "y": 2.0}})["w"])
+
+
+def test_servqual_view(instruments, world) -> None:
+    q = instruments["customer"]
+    data = world["customer"].data
+    view = b.servqual_view(q, data)
+    gaps = [r["gap"] for r in view["items"]]
+    assert gaps == sorted(gaps)
+    for r in view["items"]:
+        assert r["mark"] == b.significance_mark(r["p_holm"])
+    for d in view["dimensions"]:
+        assert d["expectation_ci_low"] < d["expectation"] < d["expectation_ci_high"]
+        assert d["perception_ci_low"] < d["perception"] < d["perception_ci_high"]
+    res = servqual(data, **servqual_kwargs(q)).overall.set_index("measure")
+    assert_allclose(view["weighted"]["mean"], res.loc["servqual_weighted", "mean"])
+    assert_allclose(view["unweighted"]["mean"], res.loc["servqual", "mean"])
+    assert view["zone_of_tolerance"] is None
+
+
+def test_waves_and_change_test(instruments) -> None:
+    q = instruments["customer"]
+    a = simulate(q, 600, seed=1, wave="2026-Q1").data
+    c = simulate(q, 500, seed=2, wave="2026-Q2").data
+    data = pd.concat([a, c], ignore_index=True)
+    view = b.waves_view(q, data, segment="branch")
+    assert view["waves"] == ["2026-Q1", "2026-Q2"]
+    q1, q2 = view["all"]["waves"]
+    assert "change" not in q1
+    kw = servqual_kwargs(q)
+    s1 = servqual(a, **kw).scores["overall"].to_numpy(float)
+    s2 = servqual(c, **kw).scores["overall"].to_numpy(float)
+    ref = stats.ttest_ind(s2[~np.isnan(s2)], s1[~np.isnan(s1)], equal_var=False)
+    assert_allclose(q2["change"]["servqual"]["p"], ref.pvalue, rtol=1e-8)
+    assert_allclose(q2["change"]["servqual"]["diff"], np.nanmean(s2) - np.nanmean(s1))
+    assert_allclose(
+        q1["measures"]["index"]["mean"], np.nanmean((a["sat"].astype(float) - 1) / 9 * 100)
+    )
+    levels = view["segments"]["levels"]
+    assert [lv["code"] for lv in levels] == [c.code for c in q.item("branch").choices]
+    assert sum(lv["waves"][0]["n"] for lv in levels) <= 600
+
+
+def test_data_quality_finds_the_planted_suspects(instruments) -> None:
+    q = instruments["customer"]
+    sim = simulate(q, 800, seed=5, straightliner_rate=0.05)
+    data = sim.data.copy()
+    # plant: one copy of E into P (identical E and P), one too-fast response
+    ecols = [c for c in data.columns if c.endswith("_e") and c[:-2] + "_p" in data.columns]
+    data.loc[3, [c[:-2] + "_p" for c in ecols]] = data.loc[3, ecols].to_numpy()
+    data.loc[4, "duration_s"] = 1
+    flags = b.suspects(q, data, flags={data.loc[5, "response_id"]: {"honeypot": True}})
+    straight = set(data.loc[flags["straight_lining"], "response_id"])
+    assert set(sim.truth.straightliners) <= straight
+    assert flags.loc[3, "identical_ep"]
+    assert flags.loc[4, "too_fast"]
+    assert flags.loc[5, "honeypot"]
+    results = {"servqual": score(q, "servqual", data)}
+    panel = b.data_quality(
+        q, data, results=results, flags={data.loc[5, "response_id"]: {"honeypot": True}}
+    )
+    assert panel["n_suspect"] == int(flags.any(axis=1).sum())
+    clean = data.loc[~flags.any(axis=1)]
+    ref = servqual(clean, **servqual_kwargs(q)).overall.set_index("measure")
+    assert_allclose(panel["without"]["servqual"], ref.loc["servqual", "mean"])
+    assert panel["without"]["n"] == len(clean)
+    assert_allclose(panel["with"]["servqual"], results["servqual"].overall["mean"].iloc[0])
+
+
+def test_methods_side_by_side(instruments, world) -> None:
+    q = instruments["customer"]
+    data = world["customer"].data
+    results = b.run_methods(q, data, methods=["servqual", "pca", "drivers", "reliability"])
+    view = b.methods_view(q, data, results, language="zh-Hans")
+    assert view["methods"] == ["servqual", "pca"]
+    assert 0 <= view["kendall"]["w"] <= 1
+    assert view["kendall"]["m"] == 2
+    pca = results["pca"]
+    w = pca.weights.set_index("item")["weight"]
+    cols = [f"{i}_p" for i in servqual_kwargs(q)["dimensions"]["tan"]]
+    expected = (w[cols] @ pca.means[cols] / w[cols].sum() - 1) / 6 * 100
+    tan = next(r for r in view["table"] if r["dimension"] == "tan")
+    assert_allclose(tan["pca"]["score"], expected)
+    cards = {c["method"]: c for c in view["cards"]}
+    assert cards["servqual"]["name"] == "SERVQUAL 差距模型"
+    assert cards["pca"]["n"] == pca.n
+    assert cards["pca"]["dropped"] == len(data) - pca.n
+    assert "listwise" in cards["pca"]["missing"]
+    assert len(cards["servqual"]["reliability"]) == 5
+
+
+def test_methods_on_fuzzy_and_csi_instruments() -> None:
+    q = qn.builtin("service_short")
+    data = simulate(q, 400, seed=2).data
+    results = b.run_methods(q, data, methods=["fuzzy", "pca"])
+    view = b.methods_view(q, data, results)
+    assert set(view["table"][0]) >= {"fuzzy", "pca"}
+    assert view["kendall"]["n"] == len(q.dimension_items())
+    acsi = qn.builtin("acsi")
+    res = b.run_methods(acsi, simulate(acsi, 300, seed=2).data, methods=["csi"])
+    ipa = b.importance_performance_view(acsi, csi=res["csi"])
+    assert ipa is not None
+    assert ipa["source"] == "csi"
+    assert [r["priority"] for r in ipa["rows"]] == sorted(r["priority"] for r in ipa["rows"])
+
+
+def test_full_report_is_json_safe(instruments, world) -> None:
+    import json
+
+    rep = b.full_report(
+        instruments["customer"],
+        world["customer"].data.head(500),
+        gap_sources=_sources(instruments, world),
+        language="zh-Hans",
+    )
+    text = json.dumps(rep, allow_nan=False, ensure_ascii=False)
+    assert "可靠性" in text
+    assert {
+        "five_gaps",
+        "servqual",
+        "importance_performance",
+        "methods",
+        "data_quality",
+        "waves",
+    } <= set(rep)
