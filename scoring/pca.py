@@ -131,22 +131,28 @@ def _prepare(
     df = check_frame(data)
     cols = [c for c in df.columns if c not in exclude] if items is None else list(items)
     check_columns(df, cols)
-    x = np.empty((len(df), len(cols)), dtype="float64", order="F")
-    for j, c in enumerate(cols):
-        x[:, j] = column_floats(df, c)
-    nan = np.isnan(x)
-    empty = [c for j, c in enumerate(cols) if nan[:, j].all()]
+    # Two passes over the columns (views where they are float64 already): find the
+    # missing cells, then copy only the rows used into one Fortran-ordered matrix.
+    n = len(df)
+    keep = np.ones(n, dtype=bool)
+    empty = []
+    for c in cols:
+        miss = np.isnan(column_floats(df, c))
+        if miss.all():
+            empty.append(c)
+        elif missing == "listwise" and miss.any():
+            keep &= ~miss
     if empty:
         msg = f"data column(s) {empty} have no answers at all; drop them or collect data."
         raise InsufficientDataError(msg)
-    keep = np.ones(len(df), dtype=bool)
-    if nan.any():
-        if missing == "listwise":
-            keep = np.asarray(~nan.any(axis=1))
-            x = np.asfortranarray(x[keep])
-        else:
-            means = np.nanmean(x, axis=0)
-            x[nan] = np.take(means, np.nonzero(nan)[1])
+    all_rows = bool(keep.all())
+    x = np.empty((n if all_rows else int(keep.sum()), len(cols)), dtype="float64", order="F")
+    for j, c in enumerate(cols):
+        v = column_floats(df, c)
+        x[:, j] = v if all_rows else v[keep]
+        if missing == "item_mean":
+            col = x[:, j]
+            col[np.isnan(col)] = np.nanmean(col)
     return df, cols, x, keep
 
 
@@ -473,7 +479,7 @@ def pca_index(
     index = df.index[keep]
     composite = pd.Series(f[:, -1], index=index, name="F")
     score_frame = pd.DataFrame(f, index=index, columns=[f"F{i + 1}" for i in range(k)] + ["F"])
-    score_frame["rank"] = composite.rank(ascending=False, method="min").astype("int64")
+    score_frame["rank"] = _rank_desc(f[:, -1])
 
     kmo_res = _kmo_from_corr(r, cols)
     chi2, bdf, bp = _bartlett_from_corr(r, n)
@@ -497,7 +503,7 @@ def pca_index(
     )
     weight = coef / coef.sum() if coef.sum() != 0 else np.full(p, np.nan)
     weights = pd.DataFrame({"item": cols, "coefficient": coef, "weight": weight})
-    weights["rank"] = weights["weight"].rank(ascending=False, method="min").astype("int64")
+    weights["rank"] = _rank_desc(weight)
     segments = None
     if segment is not None:
         segments = _segment_table(df[segment].to_numpy()[keep], f[:, -1])
@@ -525,6 +531,26 @@ def pca_index(
     )
 
 
+def _rank_desc(values: np.ndarray) -> np.ndarray:
+    """Ranks with 1 = largest; ties share the smallest rank (pandas' method="min").
+
+    One ``numpy.argsort`` instead of ``Series.rank``, which is several times slower on a
+    million respondents. NaN (an undefined weight) ranks last.
+    """
+    neg = -np.asarray(values, dtype="float64")
+    order = np.argsort(neg)
+    s = neg[order]
+    n = len(s)
+    starts = np.ones(n, dtype=bool)
+    if n > 1:
+        starts[1:] = s[1:] != s[:-1]
+    first = np.where(starts, np.arange(n), 0)
+    np.maximum.accumulate(first, out=first)
+    ranks = np.empty(n, dtype=np.int64)
+    ranks[order] = first + 1
+    return ranks
+
+
 def _segment_table(labels: np.ndarray, f: np.ndarray) -> pd.DataFrame:
     """Mean composite per segment (rows without a segment are left out), ranked."""
     codes, uniq = pd.factorize(labels, sort=True)
@@ -532,5 +558,5 @@ def _segment_table(labels: np.ndarray, f: np.ndarray) -> pd.DataFrame:
     cnt = np.bincount(codes[ok], minlength=len(uniq))
     tot = np.bincount(codes[ok], weights=f[ok], minlength=len(uniq))
     out = pd.DataFrame({"segment": [py_label(u) for u in uniq], "n": cnt, "F": tot / cnt})
-    out["rank"] = out["F"].rank(ascending=False, method="min").astype("int64")
+    out["rank"] = _rank_desc(out["F"].to_numpy())
     return out

@@ -216,3 +216,12 @@ def test_bad_options(survey, kwargs, match):
 def test_item_without_answers(survey):
     with pytest.raises(InsufficientDataError, match=r"\['q7'\] have no answers"):
         pca_index(survey.assign(q7=np.nan), segment="store")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(-3, 3).map(float), min_size=1, max_size=30))
+def test_rank_matches_pandas_min_method(values):
+    from scoring.pca import _rank_desc
+
+    expected = pd.Series(values).rank(ascending=False, method="min").astype("int64")
+    assert _rank_desc(np.asarray(values)).tolist() == expected.tolist()
