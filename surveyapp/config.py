@@ -25,6 +25,8 @@ DEFAULTS: dict[str, Any] = {
     # storage
     "DATABASE_URL": None,  # None -> sqlite:///<instance>/manyi.sqlite
     "SQLITE_BUSY_TIMEOUT_MS": 30_000,
+    "DB_POOL_SIZE": 5,  # PostgreSQL connections kept per process
+    "DB_MAX_OVERFLOW": 10,
     "CREATE_TABLES": None,  # None -> only when TESTING; otherwise Alembic (manyi db upgrade)
     # respondent side
     "MIN_SECONDS": 30.0,  # a completed response faster than this is flagged too_fast

@@ -29,7 +29,15 @@ from sqlalchemy.pool import NullPool
 class Database:
     """An engine plus the session factories of one app."""
 
-    def __init__(self, url: str, *, busy_timeout_ms: int = 30_000, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        busy_timeout_ms: int = 30_000,
+        pool_size: int = 5,
+        max_overflow: int = 10,
+        echo: bool = False,
+    ) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo}
@@ -40,6 +48,8 @@ class Database:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": busy_timeout_ms / 1000}
         else:
             kwargs["pool_pre_ping"] = True
+            kwargs["pool_size"] = pool_size
+            kwargs["max_overflow"] = max_overflow
         self.engine: Engine = create_engine(url, **kwargs)
         if self.is_sqlite:
             _sqlite_events(self.engine, busy_timeout_ms)
@@ -76,7 +86,10 @@ def _sqlite_events(engine: Engine, busy_timeout_ms: int) -> None:
 
 def init_app(app: Flask) -> Database:
     db = Database(
-        app.config["SQLALCHEMY_URL"], busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"]
+        app.config["SQLALCHEMY_URL"],
+        busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"],
+        pool_size=int(app.config["DB_POOL_SIZE"]),
+        max_overflow=int(app.config["DB_MAX_OVERFLOW"]),
     )
     app.extensions["manyi_db"] = db
 
@@ -99,6 +112,18 @@ def session() -> Session:
     if "db_session" not in g:
         g.db_session = get_db().sessions()
     return g.db_session  # type: ignore[no-any-return]
+
+
+def release() -> None:
+    """End the request's read transaction and give its connection back to the pool.
+
+    Called before a write transaction, so a request never holds two pooled connections
+    at once (with many parallel requests that would exhaust the pool). Loaded objects
+    stay usable (``expire_on_commit=False``).
+    """
+    s = g.get("db_session")
+    if s is not None:
+        s.commit()
 
 
 def create_all(db: Database) -> None:

@@ -148,6 +148,13 @@ def _store(
 ) -> Outcome:
     response_id, values, language = save.response_id, save.values, save.language
     now = m.utcnow()
+    locked_invitation = None
+    if invitation is not None:
+        # lock the token first: every transaction of one invitation then runs in turn
+        # (on PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers). Locking it
+        # late would deadlock: each insert of a response takes a key-share lock on the
+        # invitation through the foreign key, which a later FOR UPDATE waits for.
+        locked_invitation = s.get(m.Invitation, invitation.id, with_for_update=True)
     resp = s.scalars(
         select(m.Response).where(m.Response.response_id == response_id).with_for_update()
     ).one_or_none()
@@ -213,7 +220,8 @@ def _store(
         resp.submitted_at = now
         if invitation is not None:
             resp.completed_invitation_id = invitation.id
-            s.get(m.Invitation, invitation.id, with_for_update=True).used_at = now  # type: ignore[union-attr]
+            if locked_invitation is not None:
+                locked_invitation.used_at = now
         minimum = survey.min_seconds
         if minimum is None:
             minimum = float(current_app.config["MIN_SECONDS"])
@@ -445,6 +453,7 @@ def _post(survey: m.Survey, invitation: m.Invitation | None, action_url: str) ->
             honeypot=bool(request.form.get("website", "").strip()),
             page_reached=min(reached, len(q.pages) - 1),
         )
+        dbm.release()
         outcome = store_page(dbm.get_db(), survey, invitation, save)
     except _Mismatch:
         abort(400)

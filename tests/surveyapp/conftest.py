@@ -10,8 +10,10 @@ skipped with the reason, except in CI (``CI=true``), where that is a failure.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -143,3 +145,18 @@ VALID = {
 def post_page(client: FlaskClient, url: str, rid: str, data: dict[str, str], **extra: str) -> Any:
     form = {"response_id": rid, "page": "0", "action": "submit", **data, **extra}
     return client.post(url, data=form)
+
+
+@contextmanager
+def live_server(app: Flask) -> Iterator[str]:
+    """Serve ``app`` on a free loopback port with a threaded WSGI server; yield its URL."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
