@@ -198,6 +198,21 @@ def fuzzy_compose(
 # ---------------------------------------------------------------------- membership matrix
 
 
+_RESULT_COLUMNS = {
+    "segment",
+    "node",
+    "parent",
+    "level",
+    "kind",
+    "weight",
+    "n",
+    "grade",
+    "ratio",
+    "alpha",
+    "score",
+}
+
+
 def _grade_table(grades: Any) -> tuple[list[Any], list[str]]:
     """Answer codes and string labels of the comment set, in comment-set order."""
     if isinstance(grades, Mapping):
@@ -214,6 +229,13 @@ def _grade_table(grades: Any) -> tuple[list[Any], list[str]]:
         raise SpecificationError(msg)
     if len(codes) < 2:
         msg = f"grades needs at least two grades; got {codes!r}."
+        raise SpecificationError(msg)
+    clash = sorted(set(labels) & _RESULT_COLUMNS)
+    if clash:
+        msg = (
+            f"grade label(s) {clash} clash with result columns {sorted(_RESULT_COLUMNS)}; "
+            "give the grades other labels (grades={code: label})."
+        )
         raise SpecificationError(msg)
     if len(set(labels)) != len(labels) or len(set(map(repr, codes))) != len(codes):
         msg = f"grades must be distinct; got {codes!r} with labels {labels!r}."
@@ -1007,7 +1029,7 @@ def fuzzy_evaluate(
     for col in leaves:
         if col in given:
             rows[col] = np.tile(given[col], (n_seg + 1, 1))
-            counts_n[col] = np.zeros(n_seg + 1)
+            counts_n[col] = np.full(n_seg + 1, np.nan)  # given rows: no respondents counted
 
     # --- compose bottom-up
     values: dict[str, np.ndarray] = {}

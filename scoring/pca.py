@@ -137,7 +137,16 @@ def _prepare(
     keep = np.ones(n, dtype=bool)
     empty = []
     for c in cols:
-        miss = np.isnan(column_floats(df, c))
+        v = column_floats(df, c)
+        miss = np.isnan(v)
+        inf = np.isinf(v)
+        if inf.any():
+            r = int(np.flatnonzero(inf)[0])
+            msg = (
+                f"data column {c!r} row {py_label(df.index[r])!r} holds {v[r]}; indicators "
+                "must be finite numbers. Clean the data or leave the cell empty."
+            )
+            raise DataError(msg)
         if miss.all():
             empty.append(c)
         elif missing == "listwise" and miss.any():

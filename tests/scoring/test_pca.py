@@ -225,3 +225,10 @@ def test_rank_matches_pandas_min_method(values):
 
     expected = pd.Series(values).rank(ascending=False, method="min").astype("int64")
     assert _rank_desc(np.asarray(values)).tolist() == expected.tolist()
+
+
+def test_infinite_value(survey):
+    bad = survey.copy()
+    bad.loc[9, "q4"] = np.inf
+    with pytest.raises(DataError, match=r"column 'q4' row 9 holds inf"):
+        pca_index(bad, segment="store")
