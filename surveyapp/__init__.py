@@ -3,7 +3,7 @@
 >>> app = create_app({"TESTING": True, "DATABASE_URL": "sqlite://", "SECRET_KEY": "x",
 ...                   "INSTANCE_PATH": "/tmp/manyi-doctest"})
 >>> sorted(bp for bp in app.blueprints)
-['survey']
+['api', 'auth', 'research', 'survey']
 """
 
 from __future__ import annotations
@@ -40,6 +40,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     security.init_app(app)
     i18n.init_app(app)
     survey.init_app(app)
+    from surveyapp import research  # researchers' side: accounts, pages, JSON API
+
+    research.init_app(app)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

@@ -1,0 +1,313 @@
+"""The JSON API under ``/api/v1``: surveys, responses and exports.
+
+Authentication is by token only: ``Authorization: Bearer <token>`` (issue one with
+``manyi users token EMAIL``); the session cookie is ignored here, which is why the API
+needs no CSRF token. Roles apply as on the pages (:mod:`surveyapp.auth`). Errors are JSON
+``{"error": ..., "status": ...}``. The OpenAPI 3 description is at
+``/api/v1/openapi.json``; a test keeps its paths equal to the registered routes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint, Flask, abort, request, url_for
+from sqlalchemy import func, select
+from werkzeug.exceptions import HTTPException
+
+from surveyapp import audit, exports
+from surveyapp import db as dbm
+from surveyapp import models as m
+from surveyapp.auth import acting_user, requires
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+MAX_LIMIT = 1000
+
+
+def _iso(value: Any) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
+
+
+def _survey(survey_id: int) -> m.Survey:
+    from surveyapp.research import get_or_404
+
+    return get_or_404(dbm.session(), m.Survey, survey_id)  # type: ignore[no-any-return]
+
+
+def survey_json(sv: m.Survey, stats: dict[str, int] | None = None) -> dict[str, Any]:
+    q = sv.questionnaire()
+    out: dict[str, Any] = {
+        "id": sv.id,
+        "slug": sv.slug,
+        "title": sv.title or q.title.get("en"),
+        "questionnaire": {"id": q.id, "version": q.version, "hash": sv.snapshot.content_hash},
+        "audience": sv.audience,
+        "wave": sv.wave,
+        "study": sv.study.slug if sv.study else None,
+        "status": sv.status,
+        "state": sv.state(),
+        "access": sv.access,
+        "languages": list(sv.languages),
+        "opens_at": _iso(sv.opens_at),
+        "closes_at": _iso(sv.closes_at),
+        "link": url_for("survey.anonymous", slug=sv.slug, _external=True),
+    }
+    if stats is not None:
+        out["counts"] = stats
+    return out
+
+
+def response_json(resp: m.Response) -> dict[str, Any]:
+    values = {}
+    for col, value in sorted(resp.values().items()):
+        values[col] = int(value) if isinstance(value, float) and value.is_integer() else value
+    return {
+        "id": resp.id,
+        "response_id": resp.response_id,
+        "survey": resp.survey.slug,
+        "status": resp.status,
+        "language": resp.language,
+        "suspect": sorted(k for k, v in (resp.suspect or {}).items() if v),
+        "quarantined": resp.quarantined,
+        "segments": dict(resp.segments or {}),
+        "started_at": _iso(resp.started_at),
+        "submitted_at": _iso(resp.submitted_at),
+        "duration_s": resp.duration_s,
+        "values": values,
+    }
+
+
+# -- routes -------------------------------------------------------------------------------------
+@bp.get("/openapi.json")
+@requires("view")
+def openapi() -> Any:
+    return openapi_spec()
+
+
+@bp.get("/me")
+@requires("view")
+def me() -> Any:
+    user = acting_user()
+    if user is None:  # pragma: no cover - requires() refused it
+        abort(401)
+    return {"id": user.id, "email": user.email, "name": user.name, "role": user.role}
+
+
+@bp.get("/surveys")
+@requires("view")
+def surveys() -> Any:
+    from surveyapp.research import survey_stats
+
+    rows = list(dbm.session().scalars(select(m.Survey).order_by(m.Survey.id)))
+    stats = survey_stats([sv.id for sv in rows])
+    return {"items": [survey_json(sv, stats[sv.id]) for sv in rows]}
+
+
+@bp.get("/surveys/<int:survey_id>")
+@requires("view")
+def survey(survey_id: int) -> Any:
+    from surveyapp.research import survey_stats
+
+    sv = _survey(survey_id)
+    out = survey_json(sv, survey_stats([sv.id])[sv.id])
+    out["columns"] = list(sv.questionnaire().columns())
+    return out
+
+
+def _set_status(survey_id: int, status: str, action: str) -> Any:
+    from surveyapp.research import get_or_404
+
+    with dbm.get_db().write() as ws:
+        sv = get_or_404(ws, m.Survey, survey_id)
+        sv.status = status
+        audit.record(ws, action, sv, detail={"via": "api"})
+    return survey_json(_survey(survey_id))
+
+
+@bp.post("/surveys/<int:survey_id>/open")
+@requires("manage")
+def survey_open(survey_id: int) -> Any:
+    return _set_status(survey_id, "open", "opened")
+
+
+@bp.post("/surveys/<int:survey_id>/close")
+@requires("manage")
+def survey_close(survey_id: int) -> Any:
+    return _set_status(survey_id, "closed", "closed")
+
+
+@bp.get("/surveys/<int:survey_id>/responses")
+@requires("view")
+def responses(survey_id: int) -> Any:
+    """Responses in id order, ``limit`` at a time; ``next`` is the ``after`` of the next page."""
+    _survey(survey_id)
+    status = request.args.get("status", "complete")
+    if status not in ("complete", "partial", "all"):
+        return _error(f"status must be one of complete, partial, all; got {status!r}.", 400)
+    limit = request.args.get("limit", 100, type=int)
+    after = request.args.get("after", 0, type=int)
+    if limit is None or not 1 <= limit <= MAX_LIMIT:
+        return _error(f"limit must be a whole number from 1 to {MAX_LIMIT}.", 400)
+    if after is None or after < 0:
+        return _error("after must be a whole number (the 'next' of the previous page).", 400)
+    r = m.Response
+    conds: list[Any] = [r.survey_id == survey_id, r.id > after]
+    if status != "all":
+        conds.append(r.status == status)
+    if request.args.get("quarantined", "0") not in ("1", "true", "yes"):
+        conds.append(r.quarantined.is_(False))
+    s = dbm.session()
+    rows = list(s.scalars(select(r).where(*conds).order_by(r.id).limit(limit)))
+    total = s.scalar(select(func.count()).select_from(r).where(*conds[:1], *conds[2:]))
+    return {
+        "items": [response_json(x) for x in rows],
+        "total": total,
+        "next": rows[-1].id if len(rows) == limit else None,
+    }
+
+
+@bp.get("/responses/<response_id>")
+@requires("view")
+def response(response_id: str) -> Any:
+    resp = dbm.session().scalar(
+        select(m.Response).where(m.Response.response_id == response_id[:36])
+    )
+    if resp is None:
+        abort(404)
+    return response_json(resp)
+
+
+@bp.get("/surveys/<int:survey_id>/export.<fmt>")
+@requires("export")
+def export(survey_id: int, fmt: str) -> Any:
+    from surveyapp.research import export_response
+
+    sv = _survey(survey_id)
+    if fmt not in exports.FORMATS:
+        return _error(f"format must be one of {', '.join(exports.FORMATS)}; got {fmt!r}.", 404)
+    return export_response([sv.id], fmt, sv.slug, request.args)
+
+
+# -- errors ---------------------------------------------------------------------------------------
+def _error(message: str, status: int) -> Any:
+    return {"error": message, "status": status}, status
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> Any:
+    return _error(exc.description or exc.name, exc.code or 500)
+
+
+# -- OpenAPI --------------------------------------------------------------------------------------
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _op(summary: str, permission: str, params: list[str] | None = None, **extra: Any) -> Any:
+    op: dict[str, Any] = {
+        "summary": summary,
+        "description": f"Needs the permission `{permission}`.",
+        "responses": {
+            "200": extra.pop("ok", {"description": "OK", "content": {"application/json": {}}}),
+            "401": {
+                "description": "No or unknown token",
+                "content": {"application/json": {"schema": _ERROR}},
+            },
+            "403": {
+                "description": "The role lacks the permission",
+                "content": {"application/json": {"schema": _ERROR}},
+            },
+        },
+    }
+    parameters = []
+    for name in params or []:
+        schema = {"type": "integer"} if name in ("survey_id",) else {"type": "string"}
+        if name == "fmt":
+            schema = {"type": "string", "enum": list(exports.FORMATS)}
+        parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
+    for name, schema, text in extra.pop("query", []):
+        parameters.append({"name": name, "in": "query", "schema": schema, "description": text})
+    if parameters:
+        op["parameters"] = parameters
+    op.update(extra)
+    return op
+
+
+def openapi_spec() -> dict[str, Any]:
+    """The OpenAPI 3.1 description of this API."""
+    page_q = [
+        ("status", {"type": "string", "enum": ["complete", "partial", "all"]}, "default complete"),
+        ("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}, "default 100"),
+        ("after", {"type": "integer"}, "the 'next' of the previous page"),
+        ("quarantined", {"type": "boolean"}, "include quarantined responses"),
+    ]
+    export_q = [
+        ("partial", {"type": "boolean"}, "include partial responses"),
+        ("quarantined", {"type": "boolean"}, "include quarantined responses"),
+        ("lang", {"type": "string", "enum": ["zh-Hans", "en"]}, "language of labels"),
+    ]
+    files = {
+        "description": "The export file",
+        "content": {exports.MEDIA_TYPES[f].split(";")[0]: {} for f in exports.FORMATS},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "manyi API",
+            "version": "1",
+            "description": "Surveys, responses and exports of manyi (满意). Authenticate with "
+            "'Authorization: Bearer <token>' (manyi users token EMAIL).",
+        },
+        "servers": [{"url": "/api/v1"}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "properties": {"error": {"type": "string"}, "status": {"type": "integer"}},
+                    "required": ["error", "status"],
+                }
+            },
+        },
+        "security": [{"bearer": []}],
+        "paths": {
+            "/openapi.json": {"get": _op("This description", "view")},
+            "/me": {"get": _op("The token's user", "view")},
+            "/surveys": {"get": _op("All surveys with their response counts", "view")},
+            "/surveys/{survey_id}": {
+                "get": _op("One survey with its export columns", "view", ["survey_id"])
+            },
+            "/surveys/{survey_id}/open": {"post": _op("Open the survey", "manage", ["survey_id"])},
+            "/surveys/{survey_id}/close": {
+                "post": _op("Close the survey", "manage", ["survey_id"])
+            },
+            "/surveys/{survey_id}/responses": {
+                "get": _op("Responses, a page at a time", "view", ["survey_id"], query=page_q)
+            },
+            "/responses/{response_id}": {
+                "get": _op("One response by its response_id", "view", ["response_id"])
+            },
+            "/surveys/{survey_id}/export.{fmt}": {
+                "get": _op(
+                    "The tidy export (CSV, XLSX or SPSS .sav)",
+                    "export",
+                    ["survey_id", "fmt"],
+                    query=export_q,
+                    ok=files,
+                )
+            },
+        },
+    }
+
+
+def rule_to_openapi(rule: str) -> str:
+    """``/api/v1/surveys/<int:survey_id>`` -> ``/surveys/{survey_id}``."""
+    path = rule.removeprefix(bp.url_prefix or "")
+    return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", path)
+
+
+def init_app(app: Flask) -> None:
+    from surveyapp.security import csrf
+
+    csrf.exempt(bp)  # token-authenticated; the cookie session is never used here
+    app.register_blueprint(bp)

@@ -1,0 +1,349 @@
+"""Accounts of the researchers' side: login, roles, permissions, API tokens.
+
+Roles and what they may do (:data:`ROLE_PERMISSIONS`):
+
+============  ==============================================================
+viewer        ``view``: survey lists, responses, reports
+researcher    ``view``, ``manage`` (create / open / close surveys, invitations,
+              quarantine and restore), ``export``
+admin         everything, plus ``delete`` (logged) and ``users``
+============  ==============================================================
+
+Every view of the ``research`` and ``api`` blueprints is wrapped in :func:`requires`,
+which refuses an anonymous request (a redirect to the login page, or 401 from the API) and
+a user without the permission (403). The wrapper leaves the permission on the view
+(``view.required_permission``) so a test can check that *every* route has one.
+
+Passwords are hashed with Argon2id (argon2-cffi); a hash made with weaker parameters is
+upgraded at the next login. API tokens are random 256-bit secrets; only their SHA-256 is
+stored (``User.api_token_hash``): a fast hash is enough for a secret that cannot be
+guessed, and it lets a request find its user by an indexed lookup. The API accepts only
+``Authorization: Bearer <token>``, never the session cookie, so the API needs no CSRF token
+and a page on another site cannot act through a logged-in browser.
+
+Sessions expire: ``LOGIN_LIFETIME_HOURS`` after login (default 12) and after
+``LOGIN_IDLE_MINUTES`` without a request (default 60). Login attempts are rate-limited per
+client address by ``LOGIN_RATE_LIMIT`` (default ``10/minute;100/hour``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from functools import wraps
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import lazy_gettext as _l
+from flask_login import LoginManager, current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, Length
+
+from surveyapp import audit
+from surveyapp import db as dbm
+from surveyapp import models as m
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ROLES: tuple[str, ...] = ("viewer", "researcher", "admin")  # in increasing power
+PERMISSIONS: tuple[str, ...] = ("view", "manage", "export", "delete", "users")
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    "viewer": frozenset({"view"}),
+    "researcher": frozenset({"view", "manage", "export"}),
+    "admin": frozenset(PERMISSIONS),
+}
+MIN_PASSWORD = 10
+API_BLUEPRINTS = frozenset({"api"})
+
+_hasher = PasswordHasher()
+# verified against when the e-mail is unknown, so a wrong address costs the same time
+_DUMMY_HASH = _hasher.hash("manyi-dummy-password")
+
+bp = Blueprint("auth", __name__, url_prefix="/research")
+login_manager = LoginManager()
+
+
+# -- passwords and tokens -----------------------------------------------------------------
+def check_password_strength(password: str) -> None:
+    """Raise ``ValueError`` unless ``password`` has at least :data:`MIN_PASSWORD` characters."""
+    if len(password) < MIN_PASSWORD:
+        msg = f"password must have at least {MIN_PASSWORD} characters; got {len(password)}."
+        raise ValueError(msg)
+
+
+def hash_password(password: str) -> str:
+    """Argon2id hash of ``password`` (checked with :func:`check_password_strength`)."""
+    check_password_strength(password)
+    return _hasher.hash(password)
+
+
+def verify_password(user: m.User | None, password: str) -> bool:
+    """True when ``password`` is the user's; constant work whether or not the user exists."""
+    stored = user.password_hash if user is not None else _DUMMY_HASH
+    try:
+        _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    return user is not None
+
+
+def needs_rehash(user: m.User) -> bool:
+    try:
+        return _hasher.check_needs_rehash(user.password_hash)
+    except InvalidHashError:  # pragma: no cover - hashes are always ours
+        return True
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 (hex) of an API token: what ``User.api_token_hash`` stores."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_api_token() -> tuple[str, str]:
+    """A fresh API token and its hash: ``(token, hash)``; show the token once, store the hash."""
+    token = "manyi_" + secrets.token_urlsafe(32)
+    return token, hash_token(token)
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user(s: Any, email: str) -> m.User | None:
+    return s.scalar(select(m.User).where(func.lower(m.User.email) == normalise_email(email)))  # type: ignore[no-any-return]
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        msg = f"role must be one of {', '.join(ROLES)}; got {role!r}."
+        raise ValueError(msg)
+    return role
+
+
+# -- the user objects Flask-Login sees ----------------------------------------------------
+class AccountUser:
+    """A logged-in account as Flask-Login needs it (a detached copy of the row's fields)."""
+
+    is_authenticated = True
+    is_anonymous = False
+
+    def __init__(self, row: m.User) -> None:
+        self.id = row.id
+        self.email = row.email
+        self.name = row.name
+        self.role = row.role
+        self.is_active = bool(row.active)
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    def can(self, permission: str) -> bool:
+        return allowed(self.role, permission)
+
+    @property
+    def label(self) -> str:
+        return self.name or self.email
+
+
+def allowed(role: str, need: str) -> bool:
+    """Whether ``role`` grants ``need`` (a permission, or a role meaning "at least that role")."""
+    if need in ROLES:
+        return role in ROLES and ROLES.index(role) >= ROLES.index(need)
+    return need in ROLE_PERMISSIONS.get(role, frozenset())
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> AccountUser | None:
+    try:
+        pk = int(user_id)
+    except ValueError:
+        return None
+    row = dbm.session().get(m.User, pk)
+    if row is None or not row.active:
+        return None
+    return AccountUser(row)
+
+
+def _token_user() -> AccountUser | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    row = dbm.session().scalar(
+        select(m.User).where(m.User.api_token_hash == hash_token(token.strip()))
+    )
+    if row is None or not row.active:
+        return None
+    return AccountUser(row)
+
+
+def acting_user() -> AccountUser | None:
+    """The user of this request: the API token's on the API, the session's elsewhere."""
+    if "acting_user" in g:
+        return g.acting_user  # type: ignore[no-any-return]
+    if request.blueprint in API_BLUEPRINTS:
+        user = _token_user()
+    else:
+        user = current_user if current_user.is_authenticated else None
+    g.acting_user = user
+    return user  # type: ignore[no-any-return]
+
+
+def _refuse_anonymous() -> Any:
+    if request.blueprint in API_BLUEPRINTS:
+        body = {"error": "authentication required", "status": 401}
+        return body, 401, {"WWW-Authenticate": 'Bearer realm="manyi"'}
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def requires(need: str) -> Callable[[F], F]:
+    """Refuse the view to anonymous users and to users whose role lacks ``need``.
+
+    ``need`` is a permission (:data:`PERMISSIONS`) or a role (:data:`ROLES`, meaning that
+    role or a stronger one).
+    """
+    if need not in PERMISSIONS and need not in ROLES:
+        msg = f"requires() needs a permission {PERMISSIONS} or a role {ROLES}; got {need!r}."
+        raise ValueError(msg)
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            user = acting_user()
+            if user is None:
+                return _refuse_anonymous()
+            if not user.can(need):
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapper.required_permission = need  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+# -- session expiry -----------------------------------------------------------------------
+def _expire_sessions() -> None:
+    if request.blueprint in API_BLUEPRINTS or not current_user.is_authenticated:
+        return
+    now = time.time()
+    cfg = current_app.config
+    lifetime = float(cfg["LOGIN_LIFETIME_HOURS"]) * 3600
+    idle = float(cfg["LOGIN_IDLE_MINUTES"]) * 60
+    auth_at = float(session.get("auth_at", 0))
+    seen_at = float(session.get("seen_at", 0))
+    if now - auth_at > lifetime or now - seen_at > idle:
+        logout_user()
+        for key in ("auth_at", "seen_at"):
+            session.pop(key, None)
+        g.pop("acting_user", None)
+        flash(str(_l("Your session has expired; please log in again.")), "info")
+        return
+    session["seen_at"] = now
+
+
+# -- pages ---------------------------------------------------------------------------------
+class LoginForm(FlaskForm):
+    email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=320)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1000)])
+
+
+def _safe_next(target: str | None) -> str:
+    default = url_for("research.dashboard")
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    if "\\" in target:
+        return default
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    form = LoginForm()
+    if form.validate_on_submit():
+        s = dbm.session()
+        row = find_user(s, form.email.data or "")
+        ok = verify_password(row, form.password.data or "")
+        if ok and row is not None and row.active:
+            with dbm.get_db().write() as ws:
+                u = ws.get(m.User, row.id)
+                if u is None:  # deleted between the read and the write
+                    abort(409)
+                u.last_login_at = m.utcnow()
+                if needs_rehash(u):
+                    u.password_hash = _hasher.hash(form.password.data or "")
+                audit.record(ws, "logged_in", u, user_id=u.id)
+            session.clear()  # a fresh session: no fixation of a pre-login session
+            session.permanent = True
+            login_user(AccountUser(row))
+            now = time.time()
+            session["auth_at"] = now
+            session["seen_at"] = now
+            return redirect(_safe_next(request.args.get("next")), code=303)
+        with dbm.get_db().write() as ws:
+            detail = {"email": normalise_email(form.email.data or "")[:100]}
+            audit.record(ws, "login_failed", object_type="user", detail=detail, user_id=None)
+        flash(str(_l("The e-mail or the password is wrong.")), "error")
+        return render_template("research/login.html", form=form), 401
+    status = 422 if request.method == "POST" else 200
+    return render_template("research/login.html", form=form), status
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Any:
+    logout_user()
+    session.clear()
+    flash(str(_l("You are logged out.")), "info")
+    return redirect(url_for("auth.login"), code=303)
+
+
+def init_app(app: Flask) -> None:
+    """Set up Flask-Login, session expiry and the rate-limited login page."""
+    from flask_limiter import Limiter
+
+    app.config.setdefault("LOGIN_LIFETIME_HOURS", 12)
+    app.config.setdefault("LOGIN_IDLE_MINUTES", 60)
+    app.config.setdefault("LOGIN_RATE_LIMIT", "10/minute;100/hour")
+    app.permanent_session_lifetime = timedelta(hours=float(app.config["LOGIN_LIFETIME_HOURS"]))
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "basic"
+    app.before_request(_expire_sessions)
+    app.register_blueprint(bp)
+
+    limiter: Limiter = app.extensions["manyi_limiter"]
+
+    def rate() -> str:
+        return str(current_app.config["LOGIN_RATE_LIMIT"])
+
+    app.view_functions["auth.login"] = limiter.limit(rate, methods=["POST"])(
+        app.view_functions["auth.login"]
+    )
+
+    @app.context_processor
+    def _user() -> dict[str, Any]:
+        user = current_user if current_user.is_authenticated else None
+        return {"account": user}

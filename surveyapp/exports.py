@@ -1,0 +1,742 @@
+"""Responses out of the database: the tidy frame and the CSV / XLSX / SPSS writers.
+
+The tidy frame (ARCHITECTURE.md) is the one hand-over point between storage and scoring:
+one row per response, the columns :data:`questionnaires.META_COLUMNS` followed by
+``Questionnaire.columns(meta=False)`` (the export column rule, README "Export column
+names"), then one ``seg_<name>`` column per segment carried by the invitations (from the
+recipients CSV). :func:`responses_frame` returns it; the scoring runs call it.
+
+Values in the frame: answers to ratings, numbers, allocations and multiple choices are
+``float64`` (NaN when missing); single choices hold their choice *code* and free texts the
+text (pandas' string dtype). ``started_at``/``submitted_at`` are UTC datetimes,
+``duration_s`` seconds. ``suspect`` lists the response's quality flags joined by ``;``
+(``too_fast;honeypot``), with ``quarantined`` added when a quarantined response is
+included; it is empty for a clean response.
+
+The writers read the database in chunks of responses (ordered by primary key, so each
+chunk is one index range scan), so the CSV export's memory does not grow with the number
+of responses; the XLSX writer streams rows into openpyxl's write-only workbook (its
+sheet XML goes to a temporary file). SPSS ``.sav`` needs the whole frame for pyreadstat.
+
+Spreadsheet formulas: a text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a
+carriage return is written with a leading apostrophe in CSV and XLSX (OWASP's advice for
+CSV injection), so a respondent's ``=HYPERLINK(...)`` stays text when a researcher opens
+the file. Numbers are never changed (a negative number is not a formula).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+import questionnaires as qn
+from surveyapp import models as m
+
+Format = Literal["csv", "xlsx", "sav"]
+FORMATS: tuple[str, ...] = ("csv", "xlsx", "sav")
+MEDIA_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "sav": "application/x-spss-sav",
+}
+CHUNK = 2000  # responses per database round trip
+XLSX_MAX_ROWS = 1_048_575  # Excel's limit minus the header row
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_SEGMENT_NAME = re.compile(r"[^A-Za-z0-9_]")
+_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+META_LABELS: dict[str, qn.Text] = {
+    "response_id": qn.Text("答卷编号", "Response id"),
+    "survey": qn.Text("调查", "Survey"),
+    "wave": qn.Text("轮次", "Wave"),
+    "audience": qn.Text("对象", "Audience"),
+    "language": qn.Text("作答语言", "Language of the answers"),
+    "status": qn.Text("状态", "Status"),
+    "suspect": qn.Text("可疑标记", "Quality flags"),
+    "started_at": qn.Text("开始时间 (UTC)", "Started at (UTC)"),
+    "submitted_at": qn.Text("提交时间 (UTC)", "Submitted at (UTC)"),
+    "duration_s": qn.Text("用时（秒）", "Duration (seconds)"),
+}
+CHOSEN = {0: qn.Text("未选", "Not chosen"), 1: qn.Text("已选", "Chosen")}
+
+
+# -- the columns ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Column:
+    """One column of the export: its name, kind, label and value labels."""
+
+    name: str
+    kind: Literal["meta", "number", "code", "text", "segment"]
+    label: str
+    # stored value -> label; for "code" columns the keys are the choice codes
+    value_labels: dict[Any, str] = field(default_factory=dict)
+    # "code" columns: choice code -> numeric code in SPSS
+    numeric_codes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def numeric(self) -> bool:
+        return self.kind == "number"
+
+
+def neutralise(value: str) -> str:
+    """A text cell that a spreadsheet would run as a formula, made inert with a leading ``'``.
+
+    >>> neutralise("=1+1"), neutralise("-5 days"), neutralise("ok")
+    ("'=1+1", "'-5 days", 'ok')
+    """
+    if value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def segment_column(name: str) -> str:
+    """Export column of the invitation segment ``name``: ``seg_<name>``, SPSS-safe.
+
+    >>> segment_column("region"), segment_column("分行 code")
+    ('seg_region', 'seg_____code')
+    """
+    return ("seg_" + _SEGMENT_NAME.sub("_", name))[:64]
+
+
+def _clip(text: str, limit: int = 250) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def item_columns(q: qn.Questionnaire, language: str) -> list[Column]:
+    """The answer columns of ``q`` with labels in ``language`` (``zh-Hans`` or ``en``)."""
+    out: list[Column] = []
+    sep = "：" if language.startswith("zh") else ": "
+    for item in q.items:
+        text = item.text.get(language)
+        if item.type == "rating" or item.type == "number":
+            labels = {}
+            if item.scale is not None:
+                labels = {int(v): t.get(language) for v, t in item.scale.labels.items()}
+            if item.roles:
+                for role in item.roles:
+                    role_text = q.roles[role].get(language) if role in q.roles else role
+                    out.append(
+                        Column(
+                            qn.role_column(item.id, role),
+                            "number",
+                            _clip(f"{text}{sep}{role_text}"),
+                            labels,
+                        )
+                    )
+            else:
+                out.append(Column(item.id, "number", _clip(text), labels))
+        elif item.type == "single_choice":
+            codes = [c.code for c in item.choices]
+            if all(re.fullmatch(r"-?\d{1,9}", c) for c in codes):
+                numeric = {c: int(c) for c in codes}
+            else:
+                numeric = {c: i for i, c in enumerate(codes, start=1)}
+            labels = {c.code: c.label.get(language) for c in item.choices}
+            out.append(Column(item.id, "code", _clip(text), labels, numeric))
+        elif item.type in ("multiple_choice", "allocation"):
+            chosen = {k: v.get(language) for k, v in CHOSEN.items()}
+            for c in item.choices:
+                vl = chosen if item.type == "multiple_choice" else {}
+                label = _clip(f"{text}{sep}{c.label.get(language)}")
+                out.append(Column(f"{item.id}_{c.code}", "number", label, vl))
+        else:  # free text
+            out.append(Column(item.id, "text", _clip(text)))
+    return out
+
+
+def _meta_columns(language: str) -> list[Column]:
+    kinds = {"duration_s": "number"}
+    return [
+        Column(name, kinds.get(name, "meta"), META_LABELS[name].get(language))  # type: ignore[arg-type]
+        for name in qn.META_COLUMNS
+    ]
+
+
+@dataclass
+class Layout:
+    """Every column of one export and the surveys it covers."""
+
+    columns: list[Column]
+    surveys: dict[int, tuple[str, str | None, str]]  # id -> (slug, wave, audience)
+    segments: dict[str, str]  # segment name -> column
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+def layout(s: Session, survey_ids: Sequence[int], *, language: str = "zh-Hans") -> Layout:
+    """The columns of an export of ``survey_ids`` (in order; all must exist).
+
+    Surveys of different instruments (the audiences of a gap study) export the union of
+    their columns, in the order of the first survey that has each column.
+    """
+    ids = list(dict.fromkeys(int(i) for i in survey_ids))
+    if not ids:
+        msg = "survey_ids must name at least one survey; got an empty list."
+        raise ValueError(msg)
+    surveys = {sv.id: sv for sv in s.scalars(select(m.Survey).where(m.Survey.id.in_(ids)))}
+    missing = [i for i in ids if i not in surveys]
+    if missing:
+        msg = f"survey_ids name surveys that do not exist: {missing}."
+        raise ValueError(msg)
+    columns = _meta_columns(language)
+    seen = {c.name for c in columns}
+    for i in ids:
+        for col in item_columns(surveys[i].questionnaire(), language):
+            if col.name not in seen:
+                seen.add(col.name)
+                columns.append(col)
+    names: set[str] = set()
+    for seg in s.scalars(select(m.Invitation.segments).where(m.Invitation.survey_id.in_(ids))):
+        names.update(str(k) for k in (seg or {}))
+    segments: dict[str, str] = {}
+    for name in sorted(names):
+        col = segment_column(name)
+        while col in seen:  # a segment named like an answer column: keep both
+            col = (col + "_")[:64] if len(col) < 64 else col[:-1] + "x"
+        seen.add(col)
+        segments[name] = col
+        columns.append(Column(col, "segment", _clip(name)))
+    info = {i: (surveys[i].slug, surveys[i].wave, surveys[i].audience) for i in ids}
+    return Layout(columns, info, segments)
+
+
+# -- reading in chunks ------------------------------------------------------------------------
+@dataclass
+class Chunk:
+    """Up to :data:`CHUNK` responses: text columns as object arrays, numbers as one matrix."""
+
+    n: int
+    texts: dict[str, np.ndarray]  # column -> object array (str or None)
+    numbers: np.ndarray  # n x len(number columns), float64 with NaN
+    number_names: list[str]
+    started: np.ndarray  # datetime64[ns] UTC (naive values)
+    submitted: np.ndarray
+
+
+def _filters(
+    survey_ids: Sequence[int], include_partial: bool, include_quarantined: bool
+) -> list[Any]:
+    conds: list[Any] = [m.Response.survey_id.in_(list(survey_ids))]
+    if not include_partial:
+        conds.append(m.Response.status == "complete")
+    if not include_quarantined:
+        conds.append(m.Response.quarantined.is_(False))
+    return conds
+
+
+def count_responses(
+    s: Session,
+    survey_ids: Sequence[int],
+    *,
+    include_partial: bool = False,
+    include_quarantined: bool = False,
+) -> int:
+    """How many responses an export of these surveys holds."""
+    conds = _filters(survey_ids, include_partial, include_quarantined)
+    return int(s.scalar(select(func.count()).select_from(m.Response).where(*conds)) or 0)
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        value = json.loads(value or "{}")
+    return dict(value or {})
+
+
+def _suspect(flags: Any, quarantined: bool) -> str:
+    names = [k for k, v in sorted(_as_dict(flags).items()) if v]
+    if quarantined:
+        names.append("quarantined")
+    return ";".join(names)
+
+
+def _datetimes(values: list[Any]) -> np.ndarray:
+    stamps = pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="mixed")
+    return stamps.dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
+
+
+def iter_chunks(
+    s: Session,
+    lay: Layout,
+    *,
+    include_partial: bool = False,
+    include_quarantined: bool = False,
+    chunk_size: int = CHUNK,
+) -> Iterator[Chunk]:
+    """The selected responses of ``lay.surveys``, :data:`CHUNK` at a time, in id order."""
+    conds = _filters(list(lay.surveys), include_partial, include_quarantined)
+    number_names = [c.name for c in lay.columns if c.kind == "number" and c.name != "duration_s"]
+    text_names = [c.name for c in lay.columns if c.kind in ("code", "text")]
+    num_index = pd.Index(number_names)
+    text_set = set(text_names)
+    last = 0
+    r = m.Response
+    while True:
+        rows = s.execute(
+            select(
+                r.id,
+                r.response_id,
+                r.survey_id,
+                r.language,
+                r.status,
+                r.suspect,
+                r.quarantined,
+                r.started_at,
+                r.submitted_at,
+                r.segments,
+            )
+            .where(*conds, r.id > last)
+            .order_by(r.id)
+            .limit(chunk_size)
+        ).all()
+        if not rows:
+            return
+        n = len(rows)
+        pks = np.fromiter((row[0] for row in rows), dtype=np.int64, count=n)
+        lo, hi = int(pks[0]), int(pks[-1])
+        last = hi
+        texts: dict[str, np.ndarray] = {}
+        texts["response_id"] = np.array([row[1] for row in rows], dtype=object)
+        info = [lay.surveys[row[2]] for row in rows]
+        texts["survey"] = np.array([i[0] for i in info], dtype=object)
+        texts["wave"] = np.array([i[1] for i in info], dtype=object)
+        texts["audience"] = np.array([i[2] for i in info], dtype=object)
+        texts["language"] = np.array([row[3] for row in rows], dtype=object)
+        texts["status"] = np.array([row[4] for row in rows], dtype=object)
+        texts["suspect"] = np.array([_suspect(row[5], row[6]) for row in rows], dtype=object)
+        for name, col in lay.segments.items():
+            texts[col] = np.array(
+                [_segment_value(_as_dict(row[9]).get(name)) for row in rows], dtype=object
+            )
+        started = _datetimes([row[7] for row in rows])
+        submitted = _datetimes([row[8] for row in rows])
+
+        numbers = np.full((n, len(number_names)), np.nan)
+        a = m.Answer
+        answer_range = (a.response_pk >= lo, a.response_pk <= hi)
+        num_rows = s.execute(
+            select(a.response_pk, a.column, a.num).where(*answer_range, a.num.is_not(None))
+        ).all()
+        if num_rows and number_names:
+            apk, acol, anum = zip(*num_rows, strict=True)
+            ri = np.searchsorted(pks, np.asarray(apk, dtype=np.int64))
+            ri_ok = ri < n
+            ri_ok[ri_ok] = pks[ri[ri_ok]] == np.asarray(apk, dtype=np.int64)[ri_ok]
+            ci = num_index.get_indexer(acol)
+            ok = ri_ok & (ci >= 0)
+            numbers[ri[ok], ci[ok]] = np.asarray(anum, dtype=np.float64)[ok]
+        for name in text_names:
+            texts[name] = np.full(n, None, dtype=object)
+        if text_names:
+            pos = {int(p): i for i, p in enumerate(pks)}
+            for pk, col, txt in s.execute(
+                select(a.response_pk, a.column, a.text).where(*answer_range, a.text.is_not(None))
+            ):
+                i = pos.get(pk)
+                if i is not None and col in text_set:
+                    texts[col][i] = txt
+        yield Chunk(n, texts, numbers, number_names, started, submitted)
+        if n < chunk_size:
+            return
+
+
+def _segment_value(value: Any) -> str | None:
+    if value is None:
+        return None
+    return str(value)
+
+
+# -- the frame ------------------------------------------------------------------------------
+def chunk_frame(chunk: Chunk, lay: Layout) -> pd.DataFrame:
+    """One chunk as a tidy frame with the columns of ``lay``."""
+    data: dict[str, Any] = {}
+    num_pos = {name: j for j, name in enumerate(chunk.number_names)}
+    started = pd.DatetimeIndex(chunk.started).tz_localize("UTC")
+    submitted = pd.DatetimeIndex(chunk.submitted).tz_localize("UTC")
+    for col in lay.columns:
+        name = col.name
+        if name == "started_at":
+            data[name] = started
+        elif name == "submitted_at":
+            data[name] = submitted
+        elif name == "duration_s":
+            data[name] = (submitted - started).total_seconds().to_numpy(dtype=np.float64)
+        elif name in num_pos:
+            data[name] = chunk.numbers[:, num_pos[name]]
+        else:
+            data[name] = pd.array(chunk.texts[name], dtype="str")
+    return pd.DataFrame(data, columns=lay.names)
+
+
+def responses_frame(
+    session: Session,
+    survey_ids: Iterable[int],
+    *,
+    include_partial: bool = False,
+    include_quarantined: bool = False,
+) -> pd.DataFrame:
+    """The tidy response frame of ``survey_ids`` (see the module docstring for the columns).
+
+    Parameters
+    ----------
+    session
+        A SQLAlchemy session on the app's database.
+    survey_ids
+        The surveys (waves, audiences) to include; rows are in order of storage.
+    include_partial
+        Also include responses that were saved but never submitted.
+    include_quarantined
+        Also include quarantined responses (their ``suspect`` cell says ``quarantined``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per response, columns ``META_COLUMNS``, the answer columns, ``seg_<name>``.
+
+    Raises
+    ------
+    ValueError
+        When ``survey_ids`` is empty or names a survey that does not exist.
+    """
+    lay = layout(session, list(survey_ids))
+    frames = [
+        chunk_frame(c, lay)
+        for c in iter_chunks(
+            session, lay, include_partial=include_partial, include_quarantined=include_quarantined
+        )
+    ]
+    if not frames:
+        return _empty_frame(lay)
+    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+
+
+def _empty_frame(lay: Layout) -> pd.DataFrame:
+    data: dict[str, Any] = {}
+    for col in lay.columns:
+        if col.name in ("started_at", "submitted_at"):
+            data[col.name] = pd.DatetimeIndex([], tz="UTC")
+        elif col.kind == "number":
+            data[col.name] = np.array([], dtype=np.float64)
+        else:
+            data[col.name] = pd.array([], dtype="str")
+    return pd.DataFrame(data, columns=lay.names)
+
+
+# -- CSV ------------------------------------------------------------------------------------
+def _csv_text(value: str) -> str:
+    value = neutralise(value)
+    if any(ch in value for ch in ',"\r\n'):
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
+def _format_numbers(matrix: np.ndarray) -> np.ndarray:
+    """Numbers as CSV text: whole numbers without ``.0``, others by ``repr``, NaN empty."""
+    out = np.full(matrix.shape, "", dtype=object)
+    finite = np.isfinite(matrix)
+    whole = finite & (np.abs(matrix) < 1e15)
+    whole[whole] = matrix[whole] == np.round(matrix[whole])
+    if whole.any():
+        out[whole] = matrix[whole].astype(np.int64).astype(str).astype(object)
+    other = finite & ~whole
+    if other.any():
+        out[other] = [repr(float(v)) for v in matrix[other]]
+    return out
+
+
+def _format_stamps(values: np.ndarray) -> np.ndarray:
+    out = np.datetime_as_string(values.astype("datetime64[s]"), unit="s").astype(object)
+    out = out + "Z"
+    out[np.isnat(values)] = ""
+    return out
+
+
+def _chunk_cells(chunk: Chunk, lay: Layout, *, excel: bool) -> np.ndarray:
+    """The chunk as an ``n x columns`` object array of CSV-ready cells."""
+    cells = np.empty((chunk.n, len(lay.columns)), dtype=object)
+    numbers = _format_numbers(chunk.numbers)
+    num_pos = {name: j for j, name in enumerate(chunk.number_names)}
+    duration = (chunk.submitted - chunk.started) / np.timedelta64(1, "s")
+    for j, col in enumerate(lay.columns):
+        name = col.name
+        if name == "started_at":
+            cells[:, j] = _format_stamps(chunk.started)
+        elif name == "submitted_at":
+            cells[:, j] = _format_stamps(chunk.submitted)
+        elif name == "duration_s":
+            cells[:, j] = _format_numbers(duration.reshape(-1, 1))[:, 0]
+        elif name in num_pos:
+            cells[:, j] = numbers[:, num_pos[name]]
+        else:
+            fmt = _csv_text if excel else str
+            cells[:, j] = [("" if v is None else fmt(v)) for v in chunk.texts[name]]
+    return cells
+
+
+def iter_csv(
+    s: Session,
+    survey_ids: Sequence[int],
+    *,
+    include_partial: bool = False,
+    include_quarantined: bool = False,
+    chunk_size: int = CHUNK,
+) -> Iterator[bytes]:
+    """The export as CSV bytes, chunk by chunk: UTF-8 with a BOM (Excel then reads Chinese
+    correctly), a header row of column names, CRLF line ends (RFC 4180)."""
+    for part, _n in _csv_parts(
+        s,
+        survey_ids,
+        include_partial=include_partial,
+        include_quarantined=include_quarantined,
+        chunk_size=chunk_size,
+    ):
+        yield part
+
+
+def _csv_parts(
+    s: Session,
+    survey_ids: Sequence[int],
+    *,
+    include_partial: bool,
+    include_quarantined: bool,
+    chunk_size: int = CHUNK,
+) -> Iterator[tuple[bytes, int]]:
+    lay = layout(s, survey_ids)
+    yield ("\ufeff" + ",".join(lay.names) + "\r\n").encode("utf-8"), 0
+    for chunk in iter_chunks(
+        s,
+        lay,
+        include_partial=include_partial,
+        include_quarantined=include_quarantined,
+        chunk_size=chunk_size,
+    ):
+        cells = _chunk_cells(chunk, lay, excel=True)
+        text = "\r\n".join([",".join(row) for row in cells.tolist()]) + "\r\n"
+        yield text.encode("utf-8"), chunk.n
+
+
+# -- XLSX -----------------------------------------------------------------------------------
+def _xlsx_text(value: str) -> str:
+    return neutralise(_ILLEGAL_XML.sub("", value))
+
+
+def write_xlsx(
+    s: Session,
+    survey_ids: Sequence[int],
+    out: Any,
+    *,
+    language: str = "zh-Hans",
+    include_partial: bool = False,
+    include_quarantined: bool = False,
+) -> int:
+    """Write the export as an XLSX workbook to ``out`` (a path or a binary file).
+
+    Sheet ``responses`` holds the data (numbers as numbers, UTC datetimes as Excel dates);
+    sheet ``columns`` the codebook: each column's label and its value labels. Returns the
+    number of responses written. More rows than Excel can hold is a ``ValueError``.
+    """
+    from openpyxl import Workbook
+
+    lay = layout(s, survey_ids, language=language)
+    n = count_responses(
+        s,
+        list(lay.surveys),
+        include_partial=include_partial,
+        include_quarantined=include_quarantined,
+    )
+    if n > XLSX_MAX_ROWS:
+        msg = (
+            f"the export holds {n} responses; an XLSX sheet holds at most {XLSX_MAX_ROWS}. "
+            "Export CSV or SPSS .sav instead, or one wave at a time."
+        )
+        raise ValueError(msg)
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("responses")
+    ws.append(lay.names)
+    written = 0
+    for chunk in iter_chunks(
+        s, lay, include_partial=include_partial, include_quarantined=include_quarantined
+    ):
+        frame = chunk_frame(chunk, lay)
+        for name in ("started_at", "submitted_at"):
+            frame[name] = frame[name].dt.tz_localize(None)
+        columns = []
+        for col in lay.columns:
+            series = frame[col.name]
+            if col.kind == "number":
+                values = series.to_numpy(dtype=object)
+                values[pd.isna(series).to_numpy()] = None
+            elif col.name in ("started_at", "submitted_at"):
+                values = np.array(
+                    [None if pd.isna(v) else v.to_pydatetime() for v in series], dtype=object
+                )
+            else:
+                values = np.array(
+                    [None if pd.isna(v) else _xlsx_text(v) for v in series], dtype=object
+                )
+            columns.append(values)
+        for row in zip(*columns, strict=True):
+            ws.append(row)
+        written += chunk.n
+    codebook = wb.create_sheet("columns")
+    codebook.append(["column", "label", "values"])
+    for col in lay.columns:
+        values = "; ".join(f"{k} = {v}" for k, v in col.value_labels.items())
+        codebook.append([col.name, _xlsx_text(col.label), _xlsx_text(values) or None])
+    wb.save(out)
+    return written
+
+
+# -- SPSS -----------------------------------------------------------------------------------
+def sav_frame(frame: pd.DataFrame, lay: Layout) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The frame as pyreadstat writes it, plus the labels: single choices as numeric codes.
+
+    Returns ``(frame, meta)`` with ``meta`` holding ``column_labels`` and
+    ``variable_value_labels`` for :func:`pyreadstat.write_sav`.
+    """
+    out: dict[str, Any] = {}
+    value_labels: dict[str, dict[float, str]] = {}
+    for col in lay.columns:
+        series = frame[col.name]
+        if col.name in ("started_at", "submitted_at"):
+            out[col.name] = series.dt.tz_localize(None).astype("datetime64[ns]")
+        elif col.kind == "number":
+            out[col.name] = series.astype(np.float64)
+            if col.value_labels:
+                value_labels[col.name] = {float(k): v for k, v in col.value_labels.items()}
+        elif col.kind == "code":
+            codes = series.map(col.numeric_codes, na_action="ignore")
+            unknown = series.notna() & codes.isna()
+            if unknown.any():
+                bad = sorted(set(series[unknown]))[:5]
+                msg = f"column {col.name!r} holds codes that are not its choices: {bad}."
+                raise ValueError(msg)
+            out[col.name] = codes.astype(np.float64)
+            value_labels[col.name] = {
+                float(col.numeric_codes[c]): label for c, label in col.value_labels.items()
+            }
+        else:
+            out[col.name] = series.astype(object).where(series.notna(), "").astype(object)
+    data = pd.DataFrame(out, columns=lay.names)
+    meta = {
+        "column_labels": {c.name: c.label for c in lay.columns},
+        "variable_value_labels": value_labels,
+    }
+    return data, meta
+
+
+def write_sav(
+    s: Session,
+    survey_ids: Sequence[int],
+    path: str | Path,
+    *,
+    language: str = "zh-Hans",
+    include_partial: bool = False,
+    include_quarantined: bool = False,
+) -> int:
+    """Write the export as an SPSS ``.sav`` file with variable and value labels.
+
+    Single choices become numeric codes (the codes themselves when they are whole numbers,
+    else 1, 2, ... in the order of the choices) labelled with the choice texts; rating
+    columns carry their scale's point labels; multiple-choice columns 0/1 labelled
+    "not chosen"/"chosen". Returns the number of responses written.
+    """
+    import pyreadstat
+
+    lay = layout(s, survey_ids, language=language)
+    frames = [
+        chunk_frame(c, lay)
+        for c in iter_chunks(
+            s, lay, include_partial=include_partial, include_quarantined=include_quarantined
+        )
+    ]
+    frame = pd.concat(frames, ignore_index=True) if frames else _empty_frame(lay)
+    data, meta = sav_frame(frame, lay)
+    pyreadstat.write_sav(
+        data,
+        str(path),
+        column_labels=meta["column_labels"],
+        variable_value_labels=meta["variable_value_labels"],
+    )
+    return len(frame)
+
+
+# -- one entry point ----------------------------------------------------------------------------
+def write_export(
+    s: Session,
+    survey_ids: Sequence[int],
+    fmt: str,
+    path: str | Path,
+    *,
+    language: str = "zh-Hans",
+    include_partial: bool = False,
+    include_quarantined: bool = False,
+) -> int:
+    """Write the export of ``survey_ids`` in ``fmt`` to ``path`` (whole or not at all).
+
+    The file is written next to ``path`` under a temporary name and moved into place at
+    the end, so a failure never leaves a partial export. Returns the number of responses.
+    """
+    if fmt not in FORMATS:
+        msg = f"format must be one of {', '.join(FORMATS)}; got {fmt!r}."
+        raise ValueError(msg)
+    target = Path(path)
+    kw = {"include_partial": include_partial, "include_quarantined": include_quarantined}
+    with tempfile.NamedTemporaryFile(
+        dir=target.parent, prefix=f".{target.name}.", suffix=f".{fmt}", delete=False
+    ) as tmp:
+        tmp_path = Path(tmp.name)
+        try:
+            if fmt == "csv":
+                n = 0
+                for part, k in _csv_parts(s, survey_ids, **kw):
+                    tmp.write(part)
+                    n += k
+            elif fmt == "xlsx":
+                n = write_xlsx(s, survey_ids, tmp, language=language, **kw)
+        except BaseException:
+            tmp.close()
+            tmp_path.unlink(missing_ok=True)
+            raise
+    try:
+        if fmt == "sav":
+            n = write_sav(s, survey_ids, tmp_path, language=language, **kw)
+        tmp_path.replace(target)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+    return n
+
+
+def export_filename(slug: str, fmt: str, *, when: Any = None) -> str:
+    """``<slug>-responses-<YYYYmmdd>.<fmt>``, safe for a Content-Disposition header."""
+    stamp = (when or m.utcnow()).strftime("%Y%m%d")
+    safe = re.sub(r"[^A-Za-z0-9_-]", "_", slug)[:60]
+    return f"{safe}-responses-{stamp}.{fmt}"
+
+
+__all__ = [
+    "FORMATS",
+    "Column",
+    "count_responses",
+    "item_columns",
+    "iter_csv",
+    "layout",
+    "neutralise",
+    "responses_frame",
+    "segment_column",
+    "write_export",
+    "write_sav",
+    "write_xlsx",
+]

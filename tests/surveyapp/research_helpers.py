@@ -1,0 +1,87 @@
+"""Helpers of the researchers' side tests: accounts, logins, responses stored directly."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from surveyapp import models as m
+from surveyapp.auth import hash_password
+
+PASSWORD = "correct horse battery"
+ROLES = ("admin", "researcher", "viewer")
+
+ANSWERS = {
+    "tan1_e": 6.0,
+    "tan1_p": 5.0,
+    "rel1_e": 7.0,
+    "rel1_p": 4.0,
+    "imp_tan": 40.0,
+    "imp_rel": 60.0,
+    "sat": 4.0,
+    "branch": "sh",
+    "channel_app": 0.0,
+    "channel_web": 1.0,
+    "comment": "很好",
+}
+"""A complete response to the minimal questionnaire, by export column."""
+
+
+def add_user(app: Flask, email: str, role: str, password: str = PASSWORD) -> int:
+    with app.app_context(), app.extensions["manyi_db"].write() as s:
+        user = m.User(email=email, role=role, password_hash=hash_password(password))
+        s.add(user)
+        s.flush()
+        return user.id
+
+
+def login(client: FlaskClient, email: str, password: str = PASSWORD) -> Any:
+    return client.post("/research/login", data={"email": email, "password": password})
+
+
+def add_response(
+    app: Flask,
+    survey_id: int,
+    values: dict[str, float | str] | None = None,
+    *,
+    status: str = "complete",
+    invitation_id: int | None = None,
+    suspect: dict[str, bool] | None = None,
+    segments: dict[str, str] | None = None,
+    quarantined: bool = False,
+    seconds: float = 120.0,
+) -> int:
+    """Store a response directly (as the respondent pages would); return its primary key."""
+    values = ANSWERS if values is None else values
+    with app.app_context(), app.extensions["manyi_db"].write() as s:
+        now = m.utcnow()
+        resp = m.Response(
+            response_id=str(uuid.uuid4()),
+            survey_id=survey_id,
+            invitation_id=invitation_id,
+            completed_invitation_id=invitation_id if status == "complete" else None,
+            status=status,
+            language="zh-Hans",
+            started_at=now - timedelta(seconds=seconds),
+            updated_at=now,
+            submitted_at=now if status == "complete" else None,
+            segments=dict(segments or {}),
+            suspect=dict(suspect or {}),
+            quarantined=quarantined,
+        )
+        s.add(resp)
+        s.flush()
+        for col, v in values.items():
+            s.add(
+                m.Answer(
+                    response_pk=resp.id,
+                    column=col,
+                    num=None if isinstance(v, str) else float(v),
+                    text=v if isinstance(v, str) else None,
+                )
+            )
+        return resp.id

@@ -1,0 +1,174 @@
+"""Accounts: hashing, login, roles, session expiry, login rate limit, audit of logins."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from sqlalchemy import select
+
+from surveyapp import models as m
+from surveyapp.auth import (
+    ROLE_PERMISSIONS,
+    allowed,
+    hash_password,
+    hash_token,
+    new_api_token,
+    requires,
+)
+from tests.surveyapp.conftest import make_app
+from tests.surveyapp.research_helpers import PASSWORD, add_user, login
+
+pytest_plugins = ["tests.surveyapp.conftest_research"]
+
+
+def test_password_hash_is_argon2_and_salted():
+    a, b = hash_password(PASSWORD), hash_password(PASSWORD)
+    assert a.startswith("$argon2id$")
+    assert a != b
+    assert PASSWORD not in a
+
+
+def test_short_password_is_refused():
+    with pytest.raises(ValueError, match="at least 10 characters"):
+        hash_password("short")
+
+
+def test_token_hash_is_stable_and_token_is_random():
+    t1, h1 = new_api_token()
+    t2, _ = new_api_token()
+    assert t1 != t2
+    assert hash_token(t1) == h1
+    assert len(t1) > 40
+
+
+@pytest.mark.parametrize(
+    ("role", "need", "ok"),
+    [
+        ("viewer", "view", True),
+        ("viewer", "export", False),
+        ("viewer", "manage", False),
+        ("researcher", "export", True),
+        ("researcher", "delete", False),
+        ("researcher", "researcher", True),
+        ("researcher", "admin", False),
+        ("admin", "delete", True),
+        ("admin", "viewer", True),
+        ("nobody", "view", False),
+    ],
+)
+def test_role_grants(role, need, ok):
+    assert allowed(role, need) is ok
+
+
+def test_admin_has_every_permission():
+    assert ROLE_PERMISSIONS["admin"] >= ROLE_PERMISSIONS["researcher"] >= ROLE_PERMISSIONS["viewer"]
+
+
+def test_requires_refuses_unknown_permission():
+    with pytest.raises(ValueError, match="requires"):
+        requires("fly")
+
+
+def test_login_success_redirects_and_is_audited(app, client, users):
+    r = login(client, users["researcher"])
+    assert r.status_code == 303
+    assert r.headers["Location"].endswith("/research/")
+    assert client.get("/research/").status_code == 200
+    with app.app_context():
+        s = app.extensions["manyi_db"].sessions()
+        actions = s.scalars(select(m.AuditLog.action)).all()
+        user = s.scalar(select(m.User).where(m.User.email == users["researcher"]))
+    assert "logged_in" in actions
+    assert user.last_login_at is not None
+
+
+def test_login_is_case_insensitive_on_email(client, users):
+    assert login(client, users["viewer"].upper()).status_code == 303
+
+
+@pytest.mark.parametrize("email", ["viewer@example.org", "nobody@example.org"])
+def test_wrong_password_or_unknown_user_same_answer(app, client, users, email):
+    r = login(client, email, "wrong password!!")
+    assert r.status_code == 401
+    assert 'class="flash flash--error"' in r.get_data(as_text=True)
+    assert client.get("/research/").status_code == 302
+    with app.app_context():
+        s = app.extensions["manyi_db"].sessions()
+        assert "login_failed" in s.scalars(select(m.AuditLog.action)).all()
+
+
+def test_inactive_user_cannot_log_in(app, client):
+    uid = add_user(app, "gone@example.org", "admin")
+    with app.app_context(), app.extensions["manyi_db"].write() as s:
+        s.get(m.User, uid).active = False
+    assert login(client, "gone@example.org").status_code == 401
+
+
+def test_next_parameter_only_local(client, users):
+    r = client.post(
+        "/research/login?next=https://evil.example/x",
+        data={"email": users["viewer"], "password": PASSWORD},
+    )
+    assert r.headers["Location"].endswith("/research/")
+    client.post("/research/logout")
+    r = client.post(
+        "/research/login?next=/research/studies",
+        data={"email": users["viewer"], "password": PASSWORD},
+    )
+    assert r.headers["Location"].endswith("/research/studies")
+
+
+def test_anonymous_is_sent_to_login(client):
+    r = client.get("/research/studies")
+    assert r.status_code == 302
+    assert "/research/login?next=" in r.headers["Location"]
+
+
+def test_logout_ends_session(client, users):
+    login(client, users["viewer"])
+    assert client.post("/research/logout").status_code == 303
+    assert client.get("/research/").status_code == 302
+
+
+def test_session_expires_when_idle(app, client, users):
+    login(client, users["viewer"])
+    with client.session_transaction() as sess:
+        sess["seen_at"] = time.time() - 3600 * 2
+    r = client.get("/research/")
+    assert r.status_code == 302
+    assert client.get("/research/").status_code == 302  # stays logged out
+
+
+def test_session_expires_after_lifetime(app, client, users):
+    login(client, users["viewer"])
+    with client.session_transaction() as sess:
+        sess["auth_at"] = time.time() - 3600 * 13
+    assert client.get("/research/").status_code == 302
+
+
+def test_session_cookie_is_not_permanent_forever(app, client, users):
+    r = login(client, users["viewer"])
+    cookie = r.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie
+    assert "Expires=" in cookie
+    assert app.permanent_session_lifetime.total_seconds() == 12 * 3600
+
+
+def test_login_is_rate_limited(tmp_path):
+    app = make_app(
+        {"DATABASE": tmp_path / "t.sqlite"}, RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3/minute"
+    )
+    client = app.test_client()
+    codes = [login(client, "x@example.org", "wrong password!!").status_code for _ in range(5)]
+    assert codes[:3] == [401, 401, 401]
+    assert codes[3:] == [429, 429]
+
+
+def test_login_form_needs_csrf(tmp_path):
+    app = make_app({"DATABASE": tmp_path / "t.sqlite"}, WTF_CSRF_ENABLED=True)
+    add_user(app, "v@example.org", "viewer")
+    client = app.test_client()
+    r = login(client, "v@example.org")
+    assert r.status_code in (400, 422)
+    assert client.get("/research/").status_code == 302
