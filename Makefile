@@ -38,7 +38,7 @@ test-fast:
 lint:
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
-	$(PYTHON) -m codespell questionnaires scoring surveyapp tests bench README.md
+	codespell questionnaires scoring surveyapp tests bench README.md
 
 typecheck:
 	$(PYTHON) -m mypy --strict scoring
