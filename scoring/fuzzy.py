@@ -992,6 +992,10 @@ def fuzzy_evaluate(
     leaves = list(root.leaves)
     given = _given_rows(membership, labels)
     fn_cols = [x for x in leaves if functions and x in functions]
+    stray = [k for k in (functions or {}) if k not in leaves]
+    if stray:
+        msg = f"functions names column(s) {stray} that are not items of the hierarchy {leaves}."
+        raise SpecificationError(msg)
     survey_cols = [x for x in leaves if x not in given and x not in fn_cols]
     df: pd.DataFrame | None = None
     seg_labels: list[Any] = []

@@ -383,6 +383,7 @@ def test_item_nobody_answered(answers):
             r"CR = .* >= 0\.1",
         ),
         (["q1", "q2"], {"grades": [5]}, "at least two grades"),
+        (["q1"], {"functions": {"wait": {"thresholds": [1, 2, 3, 4, 5]}}}, r"\['wait'\] that are"),
         (["q1", "q2"], {"grades": {5: "score", 4: "rest"}}, r"\['score'\] clash with result"),
         (["q1", "q2"], {"grade_scores": [1, 2]}, "one finite score per grade"),
         (["q1", "q2"], {"operator": "max_min"}, "operator must be one of"),
