@@ -35,6 +35,9 @@ __all__ = [
     "drivers_kwargs",
     "fuzzy_kwargs",
     "gap_cause_scales",
+    "gaps_inputs",
+    "index_kwargs",
+    "nps_column",
     "pca_kwargs",
     "recode_reversed",
     "rated_role",
@@ -161,6 +164,78 @@ def single_item_dimensions(q: Questionnaire, *, role: str | None = None) -> list
     return [d for d, n in counts.items() if n == 1]
 
 
+def index_kwargs(q: Questionnaire, *, role: str | None = None) -> dict[str, Any]:
+    """Arguments of :func:`scoring.index.questionnaire_index`: dimensions, scale, reversed."""
+    dims = dimension_columns(q, role=role)
+    if not dims:
+        msg = f"questionnaire {q.id!r} has no rating items in dimensions to index."
+        raise SpecificationError(msg)
+    cols = [c for v in dims.values() for c in v]
+    rev = set(reversed_columns(q))
+    return {
+        "dimensions": dims,
+        "scale": _scale_of(q, cols),
+        "reverse": [c for c in cols if c in rev],
+    }
+
+
+def nps_column(q: Questionnaire) -> str:
+    """The likelihood-to-recommend column (``scoring.recommend``)."""
+    if q.scoring.recommend is None:
+        msg = (
+            f"questionnaire {q.id!r} declares no likelihood-to-recommend item "
+            "('scoring.recommend')."
+        )
+        raise SpecificationError(msg)
+    return q.item(q.scoring.recommend).column()
+
+
+def gaps_inputs(
+    *,
+    customers: tuple[Questionnaire, pd.DataFrame] | None = None,
+    managers: tuple[Questionnaire, pd.DataFrame] | None = None,
+    staff: tuple[Questionnaire, pd.DataFrame] | None = None,
+) -> dict[str, Any]:
+    """Keyword arguments of :func:`scoring.gaps.service_gaps` from linked data sets.
+
+    Each source is ``(questionnaire, tidy frame)``; the service dimensions and item ids
+    come from the first source given (the audiences share item ids), cause scales from
+    every source, and reverse-coded cause items are recoded first.
+    """
+    sources = {"customers": customers, "managers": managers, "staff": staff}
+    given = {k: v for k, v in sources.items() if v is not None}
+    if not given:
+        msg = "give at least one data set: customers, managers or staff/audit."
+        raise SpecificationError(msg)
+    first = next(iter(given.values()))[0]
+    dims: dict[str, list[str]] = {}
+    role_cols: list[str] = []
+    for item in first.iter_items(type="rating"):
+        if item.dimension in _service_dims(first) and item.roles:
+            dims.setdefault(str(item.dimension), []).append(item.id)
+            role_cols.extend(item.columns())
+    if not dims:
+        msg = f"questionnaire {first.id!r} has no items rated in roles, so no gaps."
+        raise SpecificationError(msg)
+    kwargs: dict[str, Any] = {"dimensions": dims, "scale": _scale_of(first, role_cols)}
+    causes: dict[str, dict[str, list[str]]] = {}
+    cause_range: tuple[int, int] | None = None
+    for name, (q, frame) in given.items():
+        kwargs[name] = recode_reversed(q, frame)
+        for gap, scales in gap_cause_scales(q).items():
+            causes.setdefault(gap, {}).update(scales)
+            cols = [c for v in scales.values() for c in v]
+            rng = _scale_of(q, cols)
+            if cause_range is not None and rng != cause_range:
+                msg = "gap-cause scales are on different rating scales; score them separately."
+                raise SpecificationError(msg)
+            cause_range = rng
+    if causes:
+        kwargs["cause_scales"] = causes
+        kwargs["cause_scale_range"] = cause_range
+    return kwargs
+
+
 def pca_kwargs(q: Questionnaire, *, role: str | None = None) -> dict[str, Any]:
     """Arguments of :func:`scoring.pca.pca_index`: the service items in the rated role."""
     items = [c for cols in dimension_columns(q, role=role).values() for c in cols]
@@ -283,6 +358,7 @@ def score(
     """
     builders: Mapping[str, Any] = {
         "servqual": lambda: servqual_kwargs(q),
+        "index": lambda: index_kwargs(q, role=params.pop("role", None)),
         "reliability": lambda: reliability_kwargs(q, role=params.pop("role", None)),
         "pca": lambda: pca_kwargs(q, role=params.pop("role", None)),
         "drivers": lambda: drivers_kwargs(q, role=params.pop("role", None)),
@@ -299,6 +375,10 @@ def score(
         from scoring.servqual import servqual
 
         return servqual(frame, **kwargs)
+    if method == "index":
+        from scoring.index import questionnaire_index
+
+        return questionnaire_index(frame, **kwargs)
     if method == "reliability":
         from scoring.reliability import reliability
 

@@ -161,6 +161,128 @@ def _parse_weights(text: str) -> dict[str, float]:
     return out
 
 
+@score_group.command("index")
+@click.argument("data", type=click.Path(dir_okay=False))
+@_questionnaire_option
+@click.option("--role", help="Role whose ratings to use (default: perception, else the first).")
+@click.option("--top-box", type=click.IntRange(1, 5), default=2, show_default=True)
+@click.option(
+    "--missing", type=click.Choice(["pairwise", "listwise", "item_mean"]), default="pairwise"
+)
+@_common
+def index_cmd(
+    data: str,
+    questionnaire: str,
+    role: str | None,
+    top_box: int,
+    missing: str,
+    fmt: str,
+    out: str | None,
+) -> None:
+    """Questionnaire index: item and dimension means, top-box shares, 0-100 index, NPS."""
+    with user_errors():
+        from scoring import instrument
+
+        q, frame = _load(data, questionnaire)
+        result = instrument.score(q, "index", frame, role=role, top_box=top_box, missing=missing)
+        emit(result, fmt, out)
+        if q.scoring.recommend is not None:
+            from scoring.index import nps
+
+            column = instrument.nps_column(q)
+            emit(nps(frame[column]), fmt, _sibling(out, "nps"))
+
+
+@score_group.command("gaps")
+@click.argument("data", nargs=-1, required=True, metavar="AUDIENCE=FILE...")
+@click.option(
+    "--questionnaire",
+    "-q",
+    "questionnaires_",
+    multiple=True,
+    metavar="[AUDIENCE=]ID_OR_FILE",
+    help="Instrument per audience, e.g. -q servqual22 -q manager=servqual22_manager. "
+    "Default for an audience without one: the built-in servqual22 family.",
+)
+@click.option(
+    "--missing", type=click.Choice(["pairwise", "listwise", "item_mean"]), default="pairwise"
+)
+@_common
+def gaps_cmd(
+    data: tuple[str, ...],
+    questionnaires_: tuple[str, ...],
+    missing: str,
+    fmt: str,
+    out: str | None,
+) -> None:
+    """The five service-quality gaps from linked data sets, one file per audience.
+
+    Give each file as AUDIENCE=FILE with AUDIENCE one of customer, manager, staff, audit
+    (e.g. customer=c.csv manager=m.xlsx staff=s.sav); a file without the prefix takes its
+    audience from its 'audience' column.
+    """
+    with user_errors():
+        import questionnaires as qn
+        from scoring import instrument
+        from scoring.gaps import service_gaps
+        from surveyapp.datafiles import read_table
+
+        chosen: dict[str, Any] = {}
+        for spec in questionnaires_:
+            audience, sep, ident = spec.rpartition("=")
+            q = qn.resolve(ident)
+            chosen[audience if sep else q.audience] = q
+        defaults = {
+            "customer": "servqual22",
+            "manager": "servqual22_manager",
+            "staff": "servqual22_staff",
+            "audit": "servqual22_audit",
+        }
+        sources: dict[str, Any] = {}
+        for spec in data:
+            audience, sep, path = spec.partition("=")
+            if not sep:
+                audience, path = _audience_of(spec, read_table(spec)), spec
+            if audience not in defaults:
+                msg = f"{spec}: audience must be one of {', '.join(defaults)}; got {audience!r}."
+                raise UsageProblem(msg)
+            if audience in sources:
+                msg = f"two data files for the {audience} audience; give one per audience."
+                raise UsageProblem(msg)
+            q = chosen.get(audience) or qn.builtin(defaults[audience])
+            sources[audience] = (q, _read_for(path, q))
+        if "staff" in sources and "audit" in sources:
+            msg = (
+                "give staff or audit data, not both: delivered (D) and promised (C) levels "
+                "must come from one source."
+            )
+            raise UsageProblem(msg)
+        kwargs = instrument.gaps_inputs(
+            customers=sources.get("customer"),
+            managers=sources.get("manager"),
+            staff=sources.get("staff") or sources.get("audit"),
+        )
+        result = service_gaps(**kwargs, missing=missing)
+    emit(result, fmt, out)
+
+
+def _read_for(path: str, q: Any) -> pd.DataFrame:
+    from surveyapp.datafiles import read_responses
+
+    return read_responses(path, q)
+
+
+def _audience_of(path: str, frame: pd.DataFrame) -> str:
+    values = frame["audience"].dropna().unique() if "audience" in frame.columns else []
+    if len(values) != 1:
+        msg = (
+            f"{path}: cannot tell its audience (no single value in an 'audience' column); "
+            "write it as AUDIENCE=FILE."
+        )
+        raise UsageProblem(msg)
+    return str(values[0])
+
+
 @score_group.command("reliability")
 @click.argument("data", type=click.Path(dir_okay=False))
 @_questionnaire_option

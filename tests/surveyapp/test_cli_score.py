@@ -108,3 +108,59 @@ def test_other_methods_run(cli, tmp_path, ident, method):
     simulate(q, 250, seed=1).data.to_csv(path, index=False)
     res = cli.invoke(main, ["score", method, str(path), "-q", ident])
     assert res.exit_code == 0, res.output
+
+
+def test_index_prints_index_and_nps(cli, servqual_csv):
+    res = cli.invoke(main, ["score", "index", str(servqual_csv), "-q", "servqual22"])
+    assert res.exit_code == 0, res.output
+    assert "index" in res.output
+    assert "nps" in res.output
+
+
+@pytest.fixture(scope="module")
+def gap_files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("gaps")
+    out = {}
+    for audience, ident, n in [
+        ("customer", "servqual22", 200),
+        ("manager", "servqual22_manager", 30),
+        ("staff", "servqual22_staff", 60),
+    ]:
+        q = qn.builtin(ident)
+        path = folder / f"{audience}.csv"
+        simulate(q, n, seed=7).data.to_csv(path, index=False)
+        out[audience] = path
+    return out
+
+
+def test_gaps_from_three_audiences(cli, gap_files):
+    args = ["score", "gaps", f"customer={gap_files['customer']}", str(gap_files["manager"])]
+    args += [f"staff={gap_files['staff']}", "--format", "json"]
+    res = cli.invoke(main, args)
+    assert res.exit_code == 0, res.output
+    got = json.loads(res.output)
+    assert got["type"] == "GapsResult"
+    from scoring.gaps import service_gaps
+
+    sources = {}
+    for audience, ident in [
+        ("customers", "servqual22"),
+        ("managers", "servqual22_manager"),
+        ("staff", "servqual22_staff"),
+    ]:
+        q = qn.builtin(ident)
+        frame = pd.read_csv(gap_files[audience.rstrip("s") if audience != "staff" else "staff"])
+        frame.index = frame.index + 2
+        sources[audience] = (q, frame)
+    direct = service_gaps(**si.gaps_inputs(**sources))
+    assert got == json.loads(json.dumps(direct.to_dict()))
+
+
+def test_gaps_bad_audience_and_duplicates(cli, gap_files):
+    res = cli.invoke(main, ["score", "gaps", f"boss={gap_files['manager']}"])
+    assert res.exit_code == 2
+    assert "audience must be one of" in res.output
+    dup = [f"staff={gap_files['staff']}", f"audit={gap_files['staff']}"]
+    res = cli.invoke(main, ["score", "gaps", *dup])
+    assert res.exit_code == 2
+    assert "not both" in res.output
