@@ -6,12 +6,31 @@ paths, weights) and returns a tidy DataFrame or a frozen result object with
 ``summary()``, ``to_frame()`` and ``to_dict()``.
 
 >>> import scoring as sc
->>> sorted(set(sc.__all__))[:3]
-['ConvergenceWarning', 'DataError', 'InsufficientDataError']
+>>> "servqual" in sc.__all__ and "fit_csi" in sc.__all__
+True
 """
 
 from __future__ import annotations
 
+from scoring import instrument
+from scoring.csi import (
+    ACSI,
+    CCSI,
+    CSI_MODELS,
+    ECSI,
+    CsiModel,
+    CsiResult,
+    fit_csi,
+)
+from scoring.drivers import (
+    DriverResult,
+    OrdinalResult,
+    driver_analysis,
+    importance_performance,
+    ordinal_drivers,
+    relative_weights,
+    shapley_importance,
+)
 from scoring.errors import (
     ConvergenceWarning,
     DataError,
@@ -20,14 +39,129 @@ from scoring.errors import (
     SingularMatrixError,
     SpecificationError,
 )
+from scoring.fuzzy import (
+    OPERATORS,
+    FuzzyResult,
+    function_membership,
+    fuzzy_compose,
+    fuzzy_evaluate,
+    survey_membership,
+)
+from scoring.gaps import (
+    GAPS,
+    GapsResult,
+    service_gaps,
+)
+from scoring.index import (
+    IndexResult,
+    NpsResult,
+    customer_rates,
+    nps,
+    nps_from_counts,
+    questionnaire_index,
+)
+from scoring.pca import (
+    KmoResult,
+    PcaResult,
+    bartlett_sphericity,
+    kmo,
+    pca_index,
+)
+from scoring.pls import (
+    PlsBootstrap,
+    PlsResult,
+    fit_pls,
+)
+from scoring.reliability import (
+    AlphaResult,
+    ReliabilityResult,
+    average_variance_extracted,
+    composite_reliability,
+    cronbach_alpha,
+    one_factor_loadings,
+    reliability,
+)
+from scoring.servqual import (
+    ROLE_SUFFIXES,
+    ServqualResult,
+    servqual,
+    servqual_gaps,
+)
+from scoring.weights import (
+    SAATY_RANDOM_INDEX,
+    AhpResult,
+    AllocationResult,
+    EntropyResult,
+    ahp_weights,
+    allocation_weights,
+    as_weights,
+    entropy_weights,
+    given_weights,
+)
 
 __all__ = [
+    "ACSI",
+    "AhpResult",
+    "AllocationResult",
+    "AlphaResult",
+    "CCSI",
+    "CSI_MODELS",
     "ConvergenceWarning",
+    "CsiModel",
+    "CsiResult",
     "DataError",
+    "DriverResult",
+    "ECSI",
+    "EntropyResult",
+    "FuzzyResult",
+    "GAPS",
+    "GapsResult",
+    "IndexResult",
     "InsufficientDataError",
+    "KmoResult",
+    "NpsResult",
+    "OPERATORS",
+    "OrdinalResult",
+    "PcaResult",
+    "PlsBootstrap",
+    "PlsResult",
+    "ROLE_SUFFIXES",
+    "ReliabilityResult",
+    "SAATY_RANDOM_INDEX",
     "ScoringError",
+    "ServqualResult",
     "SingularMatrixError",
     "SpecificationError",
+    "ahp_weights",
+    "allocation_weights",
+    "as_weights",
+    "average_variance_extracted",
+    "bartlett_sphericity",
+    "composite_reliability",
+    "cronbach_alpha",
+    "customer_rates",
+    "driver_analysis",
+    "entropy_weights",
+    "fit_csi",
+    "fit_pls",
+    "function_membership",
+    "fuzzy_compose",
+    "fuzzy_evaluate",
+    "given_weights",
+    "importance_performance",
+    "instrument",
+    "kmo",
+    "nps",
+    "nps_from_counts",
+    "one_factor_loadings",
+    "ordinal_drivers",
+    "pca_index",
+    "questionnaire_index",
+    "relative_weights",
+    "reliability",
+    "service_gaps",
+    "servqual",
+    "servqual_gaps",
+    "shapley_importance",
+    "survey_membership",
 ]
-
-# Each method module adds its public names below (one block per module, kept sorted).
