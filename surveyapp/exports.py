@@ -26,6 +26,7 @@ the file. Numbers are never changed (a negative number is not a formula).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import tempfile
@@ -36,7 +37,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
 import questionnaires as qn
@@ -197,9 +198,18 @@ def layout(s: Session, survey_ids: Sequence[int], *, language: str = "zh-Hans") 
             if col.name not in seen:
                 seen.add(col.name)
                 columns.append(col)
+    # segment names: those of the invitations, and any a response carries (imports)
     names: set[str] = set()
-    for seg in s.scalars(select(m.Invitation.segments).where(m.Invitation.survey_id.in_(ids))):
-        names.update(str(k) for k in (seg or {}))
+    for seg in s.scalars(
+        select(cast(m.Invitation.segments, String))
+        .where(m.Invitation.survey_id.in_(ids))
+        .distinct()
+    ):
+        names.update(str(k) for k in _as_dict(seg))
+    for seg in s.scalars(
+        select(cast(m.Response.segments, String)).where(m.Response.survey_id.in_(ids)).distinct()
+    ):
+        names.update(str(k) for k in _as_dict(seg))
     segments: dict[str, str] = {}
     for name in sorted(names):
         col = segment_column(name)
@@ -565,30 +575,36 @@ def write_xlsx(
     ws = wb.create_sheet("responses")
     ws.append(lay.names)
     written = 0
-    for chunk in iter_chunks(
-        s, lay, include_partial=include_partial, include_quarantined=include_quarantined
-    ):
-        frame = chunk_frame(chunk, lay)
-        for name in ("started_at", "submitted_at"):
-            frame[name] = frame[name].dt.tz_localize(None)
-        columns = []
-        for col in lay.columns:
-            series = frame[col.name]
-            if col.kind == "number":
-                values = series.to_numpy(dtype=object)
-                values[pd.isna(series).to_numpy()] = None
-            elif col.name in ("started_at", "submitted_at"):
-                values = np.array(
-                    [None if pd.isna(v) else v.to_pydatetime() for v in series], dtype=object
-                )
-            else:
-                values = np.array(
-                    [None if pd.isna(v) else _xlsx_text(v) for v in series], dtype=object
-                )
-            columns.append(values)
-        for row in zip(*columns, strict=True):
-            ws.append(row)
-        written += chunk.n
+    try:
+        for chunk in iter_chunks(
+            s, lay, include_partial=include_partial, include_quarantined=include_quarantined
+        ):
+            frame = chunk_frame(chunk, lay)
+            for name in ("started_at", "submitted_at"):
+                frame[name] = frame[name].dt.tz_localize(None)
+            columns = []
+            for col in lay.columns:
+                series = frame[col.name]
+                if col.kind == "number":
+                    values = series.to_numpy(dtype=object)
+                    values[pd.isna(series).to_numpy()] = None
+                elif col.name in ("started_at", "submitted_at"):
+                    values = np.array(
+                        [None if pd.isna(v) else v.to_pydatetime() for v in series], dtype=object
+                    )
+                else:
+                    values = np.array(
+                        [None if pd.isna(v) else _xlsx_text(v) for v in series], dtype=object
+                    )
+                columns.append(values)
+            for row in zip(*columns, strict=True):
+                ws.append(row)
+            written += chunk.n
+    except BaseException:
+        # finish openpyxl's row writer now, or it writes into a closed file when collected
+        with contextlib.suppress(Exception):
+            ws.close()
+        raise
     codebook = wb.create_sheet("columns")
     codebook.append(["column", "label", "values"])
     for col in lay.columns:
