@@ -453,8 +453,9 @@ class _Builder:
         recommend = ref("recommend", ("rating",))
         importance = ref("importance", ("allocation",))
         rating_columns = {c for i in items if i.type == "rating" for c in i.columns()}
-        csi = self.csi(raw.get("csi"), columns, rating_columns) if raw.get("csi") else None
-        fuzzy = self.fuzzy(raw.get("fuzzy"), by_id) if raw.get("fuzzy") else None
+        raw_csi, raw_fuzzy = raw.get("csi"), raw.get("fuzzy")
+        csi = self.csi(raw_csi, columns, rating_columns) if raw_csi else None
+        fuzzy = self.fuzzy(raw_fuzzy, by_id) if raw_fuzzy else None
         methods = tuple(raw.get("methods") or ())
         needs = {"csi": csi, "fuzzy": fuzzy}
         for m, spec in needs.items():

@@ -347,7 +347,8 @@ class Questionnaire:
 
     def to_dict(self) -> dict[str, Any]:
         """The instrument as plain data (the YAML it was loaded from, normalised)."""
-        return json.loads(json.dumps(_thaw(self.raw)))
+        data: dict[str, Any] = json.loads(json.dumps(_thaw(self.raw)))
+        return data
 
 
 def _thaw(obj: Any) -> Any:
