@@ -473,7 +473,8 @@ def _post(survey: m.Survey, invitation: m.Invitation | None, action_url: str) ->
         code = outcome.resume_code or ""
         link = url_for("survey.resume", code=code, _external=True)
         return _message("saved", survey, 200, code=format_code(code), link=link)
-    target = page_index + 1 if action == "next" else max(page_index - 1, 0)
+    target = page_index + 1 if action == "next" else page_index - 1
+    target = min(max(target, 0), len(q.pages) - 1)  # "next" on the last page stays there
     form = forms.page_form(q, target, stored=outcome.values)
     return _render_page(survey, form, target, rid, start_token, action_url)
 
