@@ -1,0 +1,207 @@
+"""``manyi serve``, ``manyi demo`` and ``manyi db upgrade|current``.
+
+The instance folder (SQLite database, secret key) is ``$MANYI_INSTANCE`` or ``./instance``
+in the current directory; ``DATABASE_URL`` points elsewhere (PostgreSQL). ``serve`` runs
+gunicorn when it is installed (production: several worker processes) and Werkzeug's
+threaded server otherwise or with ``--dev``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from surveyapp.cli._common import UsageProblem
+
+DEMO_SLUG = "servqual-demo"
+DEMO_INSTRUMENTS = ("servqual22", "service_short")
+
+
+def _app(**config: Any) -> Any:
+    from surveyapp import create_app
+
+    try:
+        return create_app(config or None)
+    except ValueError as exc:  # a bad MANYI_* value names itself
+        raise UsageProblem(str(exc)) from None
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _upgrade(app: Any) -> str:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from surveyapp import db as dbm
+
+    database = app.extensions["manyi_db"]
+    try:
+        dbm.upgrade(database)
+        return str(dbm.current_revision(database))
+    except SQLAlchemyError as exc:
+        msg = (
+            f"cannot migrate the database {_safe_url(database.url)}: "
+            f"{str(exc.orig or exc).strip().splitlines()[0]}. Check DATABASE_URL and that the "
+            "server is running."
+        )
+        raise UsageProblem(msg) from None
+
+
+def _check_schema(app: Any) -> None:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from surveyapp import db as dbm
+
+    database = app.extensions["manyi_db"]
+    try:
+        current = dbm.current_revision(database)
+    except SQLAlchemyError as exc:
+        msg = f"cannot open the database {_safe_url(database.url)}: {exc.orig or exc}"
+        raise UsageProblem(msg) from None
+    if current != dbm.head_revision():
+        msg = (
+            f"the database {_safe_url(database.url)} is at schema {current or '(empty)'}, "
+            f"not {dbm.head_revision()}; run `manyi db upgrade` first."
+        )
+        raise UsageProblem(msg)
+
+
+# -- db ------------------------------------------------------------------------------------
+@click.group("db")
+def db_group() -> None:
+    """Create or migrate the database (DATABASE_URL, default: SQLite in ./instance)."""
+
+
+@db_group.command("upgrade")
+def upgrade_cmd() -> None:
+    """Bring the database schema to the newest version (Alembic)."""
+    app = _app()
+    revision = _upgrade(app)
+    click.echo(f"database {_safe_url(app.config['SQLALCHEMY_URL'])} at schema {revision}")
+
+
+@db_group.command("current")
+def current_cmd() -> None:
+    """Print the schema version of the database."""
+    from surveyapp import db as dbm
+
+    app = _app()
+    current = dbm.current_revision(app.extensions["manyi_db"])
+    click.echo(f"{current or '(empty)'} (newest: {dbm.head_revision()})")
+
+
+# -- serve ----------------------------------------------------------------------------------
+def _serve(app: Any, host: str, port: int, workers: int, dev: bool) -> None:
+    try:
+        import gunicorn.app.base  # noqa: F401
+    except ImportError:  # pragma: no cover - gunicorn is a dependency, but not on Windows
+        dev = True
+    if dev:
+        from werkzeug.serving import run_simple
+
+        run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+        return
+    _Gunicorn(host, port, workers).run()
+
+
+class _Gunicorn:
+    """gunicorn with each worker building its own app (own database connections)."""
+
+    def __init__(self, host: str, port: int, workers: int) -> None:
+        from gunicorn.app.base import BaseApplication
+
+        class App(BaseApplication):  # type: ignore[misc]
+            def load_config(self) -> None:
+                self.cfg.set("bind", f"{host}:{port}")
+                self.cfg.set("workers", workers)
+                self.cfg.set("accesslog", "-")
+                self.cfg.set("graceful_timeout", 10)
+
+            def load(self) -> Any:
+                from surveyapp import create_app
+
+                return create_app()
+
+        self._app = App()
+
+    def run(self) -> None:
+        self._app.run()
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option("--dev", is_flag=True, help="Werkzeug's threaded server (one process).")
+def serve_cmd(host: str, port: int, workers: int, dev: bool) -> None:
+    """Serve the survey app (gunicorn with --workers processes, or Werkzeug with --dev)."""
+    app = _app()
+    _check_schema(app)
+    click.echo(f"serving on http://{host}:{port}/ (instance folder {app.instance_path})")
+    _serve(app, host, port, workers, dev)
+
+
+# -- demo -----------------------------------------------------------------------------------
+def create_demo(app: Any, n: int, seed: int) -> tuple[str, int, bool]:
+    """The demo survey (created once) with ``n`` simulated responses: (slug, count, new)."""
+    from sqlalchemy import func, select
+
+    import questionnaires as qn
+    from questionnaires.simulate import simulate
+    from surveyapp import models as m
+    from surveyapp.survey import create_survey, import_frame
+
+    database = app.extensions["manyi_db"]
+    with database.sessions() as s:
+        existing = s.scalar(select(m.Survey).where(m.Survey.slug == DEMO_SLUG))
+        if existing is not None:
+            count = s.scalar(
+                select(func.count())
+                .select_from(m.Response)
+                .where(m.Response.survey_id == existing.id)
+            )
+            return DEMO_SLUG, int(count or 0), False
+    ident = next(i for i in DEMO_INSTRUMENTS if i in qn.builtin_ids())
+    q = qn.builtin(ident)
+    with database.write() as s:
+        study = m.Study(slug="demo", name="Demo study / 演示研究")
+        s.add(study)
+        survey = create_survey(s, q, slug=DEMO_SLUG, wave="demo", study=study)
+    with database.sessions() as s:
+        survey = s.get(m.Survey, survey.id)
+        _ = survey.snapshot
+    stored = 0
+    if n:
+        sim = simulate(q, n, seed=seed, survey=DEMO_SLUG, wave="demo")
+        stored = import_frame(database, survey, sim.data, source="simulated")
+    return DEMO_SLUG, stored, True
+
+
+@click.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--responses", "n", default=200, show_default=True, type=click.IntRange(0, 1_000_000))
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--no-serve", is_flag=True, help="Create the demo and exit.")
+@click.option("--dev", is_flag=True, help="Werkzeug's threaded server (one process).")
+def demo_cmd(host: str, port: int, n: int, seed: int, no_serve: bool, dev: bool) -> None:
+    """Create a demo SERVQUAL survey with simulated responses, then serve it.
+
+    The database and secret key go to ./instance (or $MANYI_INSTANCE); running it again
+    reuses the demo survey.
+    """
+    app = _app()
+    _upgrade(app)
+    slug, count, new = create_demo(app, n, seed)
+    what = "created with" if new else "already there, with"
+    click.echo(f"demo survey {what} {count} responses")
+    click.echo(f"answer it at http://{host}:{port}/s/{slug}")
+    if not no_serve:
+        _serve(app, host, port, 2, dev)
+
+
+COMMANDS = [db_group, serve_cmd, demo_cmd]
