@@ -312,6 +312,13 @@ def _paired_gap(
     }
 
 
+def _scale_for(q: qn.Questionnaire, columns: Sequence[str]) -> tuple[int, int]:
+    """The one rating scale of ``columns`` (the first column's scale)."""
+    item_of = {c: i for i in q.items for c in i.columns()}
+    scale = item_of[columns[0]].scale if columns else None
+    return (scale.min, scale.max) if scale is not None else (1, 7)
+
+
 def _scale(q: qn.Questionnaire) -> tuple[int, int]:
     for item in q.iter_items(type="rating"):
         if item.roles and item.scale is not None:
@@ -970,13 +977,8 @@ def _applicable(q: qn.Questionnaire) -> list[str]:
     has_ep = {"expectation", "perception"} <= set(q.roles_used)
     if has_ep or "perception" in q.roles_used:
         out.append("servqual")
-    try:
-        from scoring import index as _index  # noqa: F401
-    except ImportError:  # pragma: no cover - depends on the scoring package's state
-        pass
-    else:
-        if dimension_columns(q):
-            out.append("index")
+    if dimension_columns(q):
+        out.append("index")
     if q.scoring.fuzzy is not None:
         out.append("fuzzy")
     if sum(len(v) for v in dimension_columns(q).values()) >= 3:
@@ -1025,10 +1027,26 @@ def run_methods(
 
 
 def _run_index(q: qn.Questionnaire, data: pd.DataFrame, **params: Any) -> Any:
-    """The questionnaire index through :func:`scoring.instrument.score` (once it knows it)."""
-    from scoring.instrument import score
+    """The questionnaire index: :func:`scoring.instrument.score` once it knows ``"index"``,
+    else :func:`scoring.index.questionnaire_index` with the adapter's helpers (the
+    service items in the rated role; reverse-coded items reversed by the index itself)."""
+    from scoring import instrument
+    from scoring.index import questionnaire_index
 
-    return score(q, "index", data, **params)
+    try:
+        return instrument.score(q, "index", data, **params)
+    except ValueError as exc:
+        if "method must be one of" not in str(exc):
+            raise
+    dims = dimension_columns(q)
+    cols = [c for v in dims.values() for c in v]
+    kwargs: dict[str, Any] = {
+        "dimensions": dims,
+        "scale": _scale_for(q, cols),
+        "reverse": [c for c in instrument.reversed_columns(q) if c in cols],
+    }
+    kwargs.update(params)
+    return questionnaire_index(data, **kwargs)
 
 
 def _dimension_scores(q: qn.Questionnaire, method: str, result: Any) -> dict[str, float]:
@@ -1242,13 +1260,31 @@ def suspects(
     if flags and "response_id" in data.columns:
         ids = data["response_id"].astype(str).to_numpy()
         honeypot = np.array([bool(flags.get(i, {}).get("honeypot")) for i in ids])
+    app_flags = _app_flags(data)
+    honeypot |= np.array(["honeypot" in f for f in app_flags], dtype=bool)
+    out["too_fast"] |= np.array(["too_fast" in f for f in app_flags], dtype=bool)
     out["honeypot"] = honeypot
-    if "suspect" in data.columns:
-        flagged = data["suspect"].astype("boolean").fillna(False).to_numpy(bool)
-        out["flagged"] = flagged & ~out.any(axis=1).to_numpy(bool)
-    else:
-        out["flagged"] = np.zeros(n, bool)
+    other = np.array([bool(f - {"too_fast", "honeypot", "quarantined"}) for f in app_flags], bool)
+    out["flagged"] = other & ~out.any(axis=1).to_numpy(bool)
     return out
+
+
+def _app_flags(data: pd.DataFrame) -> list[set[str]]:
+    """The app's quality flags per row from the export's ``suspect`` column.
+
+    The database export joins the flag names with ``;`` (``too_fast;honeypot``); a
+    simulated or older file holds a boolean (``True`` -> ``{"flagged"}``).
+    """
+    if "suspect" not in data.columns:
+        return [set() for _ in range(len(data))]
+    col = data["suspect"]
+    if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
+        flags = col.astype("boolean").fillna(False).to_numpy(bool)
+        return [{"flagged"} if f else set() for f in flags]
+    return [
+        {p.strip() for p in str(v).split(";") if p.strip()} if isinstance(v, str) else set()
+        for v in col.astype(object).where(col.notna(), None)
+    ]
 
 
 def _headline(
