@@ -51,6 +51,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.utils import secure_filename
 from wtforms import RadioField, SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 import questionnaires as qn
@@ -293,16 +294,16 @@ def study(study_id: int) -> Any:
 
 
 # -- creating a survey -------------------------------------------------------------------------
-def _builtin_choices() -> list[tuple[str, str]]:
+def _builtin_choices() -> list[SelectChoice]:
     lang = current_language()
-    return [("", _("— upload a file instead —"))] + [
-        (i, f"{qn.builtin(i).title.get(lang)} ({i})") for i in qn.builtin_ids()
+    return [SelectChoice("", _("— upload a file instead —"))] + [
+        SelectChoice(i, f"{qn.builtin(i).title.get(lang)} ({i})") for i in qn.builtin_ids()
     ]
 
 
-def _study_choices() -> list[tuple[str, str]]:
+def _study_choices() -> list[SelectChoice]:
     rows = dbm.session().scalars(select(m.Study).order_by(m.Study.name))
-    return [("", _("— none —"))] + [(str(st.id), st.name) for st in rows]
+    return [SelectChoice("", _("— none —"))] + [SelectChoice(str(st.id), st.name) for st in rows]
 
 
 class SurveyForm(FlaskForm):
@@ -321,14 +322,14 @@ class SurveyForm(FlaskForm):
     access = RadioField(
         _l("Access"),
         choices=[
-            ("invitation", _l("Personal invitations (one response per link)")),
-            ("anonymous", _l("Anonymous link")),
+            SelectChoice("invitation", _l("Personal invitations (one response per link)")),
+            SelectChoice("anonymous", _l("Anonymous link")),
         ],
         default="invitation",
     )
     languages = SelectMultipleField(
         _l("Languages"),
-        choices=[("zh-Hans", "中文"), ("en", "English")],
+        choices=[SelectChoice("zh-Hans", "中文"), SelectChoice("en", "English")],
         default=["zh-Hans", "en"],
     )
 
@@ -350,6 +351,7 @@ def survey_new() -> Any:
         try:
             if upload and getattr(upload, "filename", ""):
                 data = upload.read(UPLOAD_MAX_BYTES + 1)
+                upload.close()  # a large upload is a temporary file: release it now
                 q = load_upload(upload.filename, data)
             elif form.builtin.data:
                 q = qn.builtin(form.builtin.data)
@@ -668,9 +670,9 @@ def invitations_create(survey_id: int) -> Any:
     _survey(survey_id)
     try:
         if upload is not None and upload.filename:
-            rows = parse_recipients(
-                upload.read(MAX_INVITATION_BYTES + 1), secure_filename(upload.filename)
-            )
+            data = upload.read(MAX_INVITATION_BYTES + 1)
+            upload.close()
+            rows = parse_recipients(data, secure_filename(upload.filename))
         elif count_raw:
             if not count_raw.isdigit() or not 1 <= int(count_raw) <= MAX_INVITATIONS:
                 raise InvitationError(

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 
+from surveyapp import db as dbm
 from surveyapp import models as m
 from surveyapp.auth import hash_password
 
@@ -85,3 +86,15 @@ def add_response(
                 )
             )
         return resp.id
+
+
+def migrated_database(tmp_path: Any, monkeypatch: Any) -> tuple[str, dbm.Database]:
+    """A SQLite database in ``tmp_path`` brought to the head revision, and the environment
+    of the ``manyi`` CLI pointed at it."""
+    url = f"sqlite:///{tmp_path / 'manyi.sqlite'}"
+    monkeypatch.setenv("MANYI_INSTANCE", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("SECRET_KEY", "cli-test")
+    database = dbm.Database(url)
+    dbm.upgrade(database)
+    return url, database

@@ -9,22 +9,16 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 import questionnaires as qn
-from surveyapp import db as dbm
 from surveyapp import models as m
 from surveyapp.cli import main
 from surveyapp.survey import create_survey
 from tests.surveyapp.conftest import DATA, make_app
-from tests.surveyapp.research_helpers import ANSWERS, add_response
+from tests.surveyapp.research_helpers import ANSWERS, add_response, migrated_database
 
 
 @pytest.fixture
 def stored(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'manyi.sqlite'}"
-    monkeypatch.setenv("MANYI_INSTANCE", str(tmp_path))
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("SECRET_KEY", "cli-test")
-    database = dbm.Database(url)
-    dbm.upgrade(database)
+    url, database = migrated_database(tmp_path, monkeypatch)
     database.dispose()
     app = make_app({"DATABASE_URL": url, "CREATE_TABLES": False, "INSTANCE_PATH": tmp_path})
     with app.app_context(), app.extensions["manyi_db"].write() as s:

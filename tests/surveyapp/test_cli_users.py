@@ -6,22 +6,17 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from surveyapp import db as dbm
 from surveyapp import models as m
 from surveyapp.auth import hash_token, verify_password
 from surveyapp.cli import main
+from tests.surveyapp.research_helpers import migrated_database
 
 PW = "a long enough password"
 
 
 @pytest.fixture
 def env(tmp_path, monkeypatch):
-    url = f"sqlite:///{tmp_path / 'manyi.sqlite'}"
-    monkeypatch.setenv("MANYI_INSTANCE", str(tmp_path))
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.setenv("SECRET_KEY", "cli-test")
-    database = dbm.Database(url)
-    dbm.upgrade(database)
+    _url, database = migrated_database(tmp_path, monkeypatch)
     yield database
     database.dispose()
 
