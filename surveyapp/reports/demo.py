@@ -1,148 +1,133 @@
-"""A demo gap study for the reports: linked customer, manager, staff and audit surveys.
+"""Demo data for the reports: linked manager, staff and audit surveys of a gap study.
 
-:func:`seed_gap_study` stores simulated responses (:func:`questionnaires.simulate.simulate`,
-one seed for all audiences so they describe one world) as ordinary ``Response`` and
-``Answer`` rows (``source="simulated"``), so the dashboards read them through the same
-export path as real answers. Customers answer in two waves, the other audiences in the
-latest one. Simulated straight-liners carry the app's ``too_fast`` flag, and a handful of
-responses the ``honeypot`` flag, so the data-quality panel has something to show.
+The five-gap dashboard needs more than the customer survey: managers (M, S and the causes
+of the understanding and procedure gaps), contact staff (D, C and the causes of the
+behaviour and promotion gaps) and a service audit (D, C). :func:`add_linked_audiences`
+adds those surveys to a customer survey's study and wave, with responses simulated by
+:func:`questionnaires.simulate.simulate` with the *same seed* as the customer data, so
+all audiences describe one world (the simulation draws each dimension's levels from the
+seed and the dimension id). ``manyi demo`` calls it for its demo survey.
+:func:`seed_gap_study` builds a complete study (two customer waves plus the linked
+audiences) for tests and benchmarks. Responses are stored through
+:func:`surveyapp.survey.import_frame`, i.e. validated like web posts, one transaction per
+survey; a few customer responses get the ``honeypot`` flag so the data-quality panel has
+every kind of suspect to show.
 """
 
 from __future__ import annotations
 
-import math
-from datetime import UTC, datetime
-from typing import Any
-
-import numpy as np
-import pandas as pd
-from sqlalchemy import insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
 
 import questionnaires as qn
 from questionnaires.simulate import simulate
 from surveyapp import models as m
+from surveyapp.db import Database
 from surveyapp.reports.build import AUDIENCE_INSTRUMENT
 
-__all__ = ["seed_gap_study", "store_frame"]
+__all__ = ["add_linked_audiences", "seed_gap_study"]
 
 DEMO_WAVES = ("2026-Q1", "2026-Q2")
 DEMO_SIZES = {"customer": 600, "manager": 40, "staff": 120, "audit": 60}
+HONEYPOT_SHARE = 0.005
 
 
-def _stamp(value: Any) -> datetime:
-    ts = pd.Timestamp(value)
-    ts = ts.tz_localize(UTC) if ts.tzinfo is None else ts.tz_convert(UTC)
-    return ts.to_pydatetime()  # type: ignore[no-any-return]
+def _import(db: Database, survey_id: int, n: int, seed: int) -> list[str]:
+    """Simulate ``n`` responses to the survey's instrument and store them; their ids."""
+    from surveyapp.survey import import_frame
+
+    with db.sessions() as s:
+        survey = s.get(m.Survey, survey_id)
+        assert survey is not None  # created by the caller
+        q = survey.questionnaire()  # loads the snapshot while the session is open
+    data = simulate(q, n, seed=seed, survey=survey.slug, wave=survey.wave or "demo").data
+    import_frame(db, survey, data, source="simulated")
+    return [str(r) for r in data["response_id"]]
 
 
-def store_frame(
-    s: Session,
-    survey: m.Survey,
-    frame: pd.DataFrame,
-    *,
-    flags: dict[str, dict[str, bool]] | None = None,
-) -> int:
-    """Store the rows of a tidy frame (the export format of ``survey``'s instrument) as
-    completed responses with ``source="simulated"``; returns the number stored."""
-    q = survey.questionnaire()
-    kinds: dict[str, str] = {}
-    for item in q.items:
-        for col in item.columns():
-            kinds[col] = "text" if item.type in ("single_choice", "text") else "num"
-    flags = flags or {}
-    responses = []
-    for row in frame[list(qn.META_COLUMNS)].itertuples(index=False):
-        rid = str(row.response_id)
-        suspect = dict(flags.get(rid, {}))
-        if bool(row.suspect) and not suspect:
-            suspect = {"too_fast": True}
-        responses.append(
-            {
-                "response_id": rid,
-                "survey_id": survey.id,
-                "status": "complete",
-                "language": str(row.language),
-                "started_at": _stamp(row.started_at),
-                "updated_at": _stamp(row.submitted_at),
-                "submitted_at": _stamp(row.submitted_at),
-                "page_reached": len(q.pages),
-                "segments": {},
-                "suspect": suspect,
-                "quarantined": False,
-                "source": "simulated",
-            }
-        )
-    s.execute(insert(m.Response), responses)
-    pks = dict(
+def _mark_honeypots(db: Database, response_ids: list[str]) -> None:
+    k = max(1, round(len(response_ids) * HONEYPOT_SHARE))
+    with db.write() as s:
         s.execute(
-            select(m.Response.response_id, m.Response.id).where(m.Response.survey_id == survey.id)
-        ).all()
-    )
-    answers = []
-    ids = frame["response_id"].astype(str).to_numpy()
-    for col, kind in kinds.items():
-        if col not in frame.columns:
-            continue
-        values = frame[col]
-        present = values.notna().to_numpy(bool)
-        if kind == "num":
-            nums = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-            for rid, v in zip(ids[present], nums[present], strict=True):
-                answers.append({"response_pk": pks[rid], "column": col, "num": float(v)})
-        else:
-            texts = values.astype(object).to_numpy()
-            for rid, v in zip(ids[present], texts[present], strict=True):
-                answers.append({"response_pk": pks[rid], "column": col, "text": str(v)})
-    for start in range(0, len(answers), 20_000):
-        s.execute(insert(m.Answer), answers[start : start + 20_000])
-    return len(responses)
+            update(m.Response)
+            .where(m.Response.response_id.in_(response_ids[:k]))
+            .values(suspect={"honeypot": True})
+        )
+
+
+def add_linked_audiences(
+    db: Database,
+    customer_survey_id: int,
+    *,
+    seed: int,
+    sizes: dict[str, int] | None = None,
+) -> list[int]:
+    """Add manager, staff and audit surveys with simulated answers to the study and wave of
+    a customer survey (those already there are kept); returns the new surveys' ids."""
+    from surveyapp.survey import create_survey
+
+    sizes = {**DEMO_SIZES, **(sizes or {})}
+    created: list[tuple[int, str]] = []
+    with db.write() as s:
+        customer = s.get(m.Survey, customer_survey_id)
+        if customer is None or customer.study_id is None:
+            msg = f"survey {customer_survey_id} is not part of a study; link it to one first."
+            raise ValueError(msg)
+        have = set(
+            s.scalars(
+                select(m.Survey.audience).where(
+                    m.Survey.study_id == customer.study_id, m.Survey.wave == customer.wave
+                )
+            )
+        )
+        for audience, instrument in AUDIENCE_INSTRUMENT.items():
+            if audience in have:
+                continue
+            sv = create_survey(
+                s,
+                qn.builtin(instrument),
+                slug=f"{customer.slug}-{audience}"[:64],
+                wave=customer.wave,
+                study=customer.study,
+                status="closed",
+            )
+            created.append((sv.id, audience))
+    for survey_id, audience in created:
+        _import(db, survey_id, sizes[audience], seed)
+    return [i for i, _ in created]
 
 
 def seed_gap_study(
-    s: Session,
+    db: Database,
     *,
     seed: int = 7,
     sizes: dict[str, int] | None = None,
     waves: tuple[str, ...] = DEMO_WAVES,
     slug: str = "demo-gap",
-) -> m.Study:
-    """Create the study ``slug`` with linked surveys and simulated answers (in ``s``'s
-    transaction); an existing study of that slug is returned unchanged."""
+) -> int:
+    """A study ``slug`` with a customer survey per wave (the later one with another seed)
+    and the linked audiences in the latest wave; returns the study id (created once)."""
     from surveyapp.survey import create_survey
 
-    found = s.scalar(select(m.Study).where(m.Study.slug == slug))
-    if found is not None:
-        return found  # type: ignore[no-any-return]
     sizes = {**DEMO_SIZES, **(sizes or {})}
-    study = m.Study(
-        slug=slug,
-        name="演示：服务质量差距研究 / Demo: service-quality gap study",
-        description="Simulated customers, managers, staff and a service audit (manyi demo).",
-    )
-    s.add(study)
-    s.flush()
-    for k, wave in enumerate(waves):
-        latest = k == len(waves) - 1
-        for audience, instrument in AUDIENCE_INSTRUMENT.items():
-            if audience != "customer" and not latest:
-                continue
-            q = qn.builtin(instrument)
-            survey = create_survey(
-                s,
-                q,
-                slug=f"{slug}-{audience}-{wave}".lower(),
-                wave=wave,
-                study=study,
-                status="closed",
-            )
-            # a later wave improves a little: another seed, a stronger perception
-            sim = simulate(q, sizes[audience], seed=seed + k, survey=survey.slug, wave=wave)
-            frame = sim.data
-            flags: dict[str, dict[str, bool]] = {}
-            if audience == "customer":
-                n_honey = max(1, math.ceil(len(frame) * 0.005))
-                for rid in frame["response_id"].iloc[:n_honey].astype(str):
-                    flags[rid] = {"honeypot": True}
-            store_frame(s, survey, frame, flags=flags)
-    return study
+    with db.write() as s:
+        found = s.scalar(select(m.Study).where(m.Study.slug == slug))
+        if found is not None:
+            return int(found.id)
+        study = m.Study(
+            slug=slug,
+            name="演示：服务质量差距研究 / Demo: service-quality gap study",
+            description="Simulated customers, managers, staff and a service audit.",
+        )
+        s.add(study)
+        s.flush()
+        q = qn.builtin(AUDIENCE_INSTRUMENT["customer"])
+        ids = [
+            create_survey(s, q, slug=f"{slug}-{w}".lower(), wave=w, study=study, status="closed").id
+            for w in waves
+        ]
+        study_id = int(study.id)
+    for k, survey_id in enumerate(ids):
+        rids = _import(db, survey_id, sizes["customer"], seed + k)
+        _mark_honeypots(db, rids)
+    add_linked_audiences(db, ids[-1], seed=seed + len(ids) - 1, sizes=sizes)
+    return study_id

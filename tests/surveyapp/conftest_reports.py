@@ -12,12 +12,9 @@ from flask import Flask
 from sqlalchemy import select
 
 import questionnaires as qn
-from questionnaires.simulate import simulate
 from surveyapp import models as m
-from surveyapp.reports.demo import seed_gap_study, store_frame
-from surveyapp.survey import create_survey
-
-SMALL = {"customer": 240, "manager": 30, "staff": 60, "audit": 30}
+from surveyapp.reports.demo import seed_gap_study
+from tests.surveyapp.reports_helpers import SMALL, store
 
 
 @pytest.fixture
@@ -25,21 +22,20 @@ def gap_study(app: Flask) -> dict[str, Any]:
     """The demo study (small sizes) plus an unrelated survey ``other`` with its own data.
 
     Returns ``{"study": id, "customer": id of the latest customer wave, "first": id of the
-    first wave, "manager"/"staff"/"audit": ids, "other": id}``.
+    first wave, "manager"/"staff"/"audit": ids, "other": id, "other_ids": response ids}``.
     """
     db = app.extensions["manyi_db"]
-    with app.app_context(), db.write() as s:
-        study = seed_gap_study(s, sizes=SMALL)
-        surveys = s.scalars(select(m.Survey).where(m.Survey.study_id == study.id)).all()
-        out: dict[str, Any] = {"study": study.id}
-        for sv in sorted(surveys, key=lambda x: x.wave or ""):
+    study_id = seed_gap_study(db, sizes=SMALL)
+    out: dict[str, Any] = {"study": study_id}
+    with db.sessions() as s:
+        surveys = s.scalars(select(m.Survey).where(m.Survey.study_id == study_id)).all()
+        for sv in sorted(surveys, key=lambda x: (x.wave or "", x.id)):
             out[sv.audience] = sv.id
             if sv.audience == "customer" and "first" not in out:
                 out["first"] = sv.id
-        q = qn.builtin("servqual22")
-        other = create_survey(s, q, slug="other-company", wave="2026-Q2", status="closed")
-        data = simulate(q, 80, seed=99, survey="other-company", wave="2026-Q2").data
-        store_frame(s, other, data)
-        out["other"] = other.id
-        out["other_ids"] = set(data["response_id"].astype(str))
+    out["other"] = store(app, qn.builtin("servqual22"), "other-company", 80, 99, wave="2026-Q2")
+    with db.sessions() as s:
+        out["other_ids"] = set(
+            s.scalars(select(m.Response.response_id).where(m.Response.survey_id == out["other"]))
+        )
     return out

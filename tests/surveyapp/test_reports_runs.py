@@ -14,8 +14,7 @@ from scoring.instrument import score
 from surveyapp import exports
 from surveyapp import models as m
 from surveyapp.reports import runs
-from surveyapp.reports.demo import store_frame
-from surveyapp.survey import create_survey
+from tests.surveyapp.reports_helpers import store
 
 pytest_plugins = ["tests.surveyapp.conftest_research", "tests.surveyapp.conftest_reports"]
 
@@ -25,7 +24,7 @@ def _frame(app: Flask, survey_id: int) -> tuple[m.Survey, Any]:
     with db.sessions() as s:
         sv = s.get(m.Survey, survey_id)
         assert sv is not None
-        sv.snapshot  # noqa: B018 - load before the session closes
+        sv.questionnaire()  # load the snapshot before the session closes
         return sv, exports.responses_frame(s, [survey_id])
 
 
@@ -66,10 +65,9 @@ def test_unchanged_run_is_not_recomputed(app, gap_study, monkeypatch) -> None:
         )
     assert created
     assert other.id != first.id
-    q = sv.questionnaire()
-    with app.app_context(), db.write() as s:
-        survey = s.get(m.Survey, sv.id)
-        store_frame(s, survey, simulate(q, 1, seed=123, survey=sv.slug).data)
+    from surveyapp.survey import import_frame
+
+    import_frame(db, sv, simulate(sv.questionnaire(), 1, seed=123, survey=sv.slug).data)
     sv2, frame2 = _frame(app, sv.id)
     assert runs.frame_hash(frame2) != runs.frame_hash(frame)
     with app.app_context():
@@ -119,13 +117,7 @@ def test_parameters_convert_and_seed_the_bootstrap() -> None:
 
 
 def _acsi_survey(app: Flask, n: int) -> tuple[m.Survey, Any]:
-    db = app.extensions["manyi_db"]
-    q = qn.builtin("acsi")
-    with app.app_context(), db.write() as s:
-        sv = create_survey(s, q, slug="acsi", wave="2026-Q1", status="closed")
-        store_frame(s, sv, simulate(q, n, seed=4, survey="acsi").data)
-        sid = sv.id
-    return _frame(app, sid)
+    return _frame(app, store(app, qn.builtin("acsi"), "acsi", n, 4, wave="2026-Q1"))
 
 
 def test_bootstrap_runs_in_the_background_with_progress(app) -> None:

@@ -1,0 +1,199 @@
+"""The shareable report: one self-contained HTML file, and a PDF.
+
+The HTML file carries everything inline -- the stylesheet, Plotly's bundled JavaScript,
+``reports.js`` and the chart data in ``<script type="application/json">`` blocks -- so it
+opens from a mail attachment or a USB stick with no network. The PDF is the same page
+without scripts, drawn by WeasyPrint, with the waterfalls as inline SVG and every chart's
+table; its text is set in Noto Sans CJK (Debian's ``fonts-noto-cjk``), which WeasyPrint
+subsets and embeds, so Chinese renders on any reader. Without that font the PDF is
+refused with a message that says how to install it, rather than written with empty boxes.
+
+Both are rendered by a Jinja environment of their own (no Flask app needed, so
+``manyi report --data FILE`` works without a database) with the app's zh-Hans catalogue.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from surveyapp.reports import charts
+
+__all__ = ["FontMissingError", "cjk_font", "labels", "render_html", "render_pdf"]
+
+HERE = Path(__file__).resolve().parent
+APP = HERE.parent
+TEMPLATES = APP / "templates"
+STATIC = APP / "static"
+CJK_FONT_DIRS = (
+    Path("/usr/share/fonts/opentype/noto"),
+    Path("/usr/share/fonts/noto-cjk"),
+    Path("/usr/share/fonts/google-noto-cjk"),
+)
+CJK_FONT_FILES = ("NotoSansCJK-Regular.ttc", "NotoSansCJKsc-Regular.otf", "NotoSansSC-Regular.otf")
+
+
+class FontMissingError(RuntimeError):
+    """The CJK font the PDF needs is not installed."""
+
+
+def labels(_: Callable[[str], str]) -> dict[str, str]:
+    """UI strings of the charts and tables, translated by the gettext ``_``."""
+    return {
+        "step": _("Step"),
+        "value": _("Value"),
+        "running": _("Running level"),
+        "contributors": _("Largest contributors to the customer gap"),
+        "rank": _("Rank"),
+        "dimension": _("Dimension"),
+        "gap": _("Gap"),
+        "ci": _("95% interval"),
+        "expectation": _("Expectation (E)"),
+        "perception": _("Perception (P)"),
+        "servqual_title": _("Expectation and perception per dimension"),
+        "ipa_title": _("Importance–performance map"),
+        "performance": _("Performance (0–100)"),
+        "importance": _("Importance"),
+        "priority": _("Priority"),
+        "driver": _("Driver"),
+        "quadrant": _("Quadrant"),
+        "q:concentrate here": _("Concentrate here"),
+        "q:keep up the good work": _("Keep up the good work"),
+        "q:low priority": _("Low priority"),
+        "q:possible overkill": _("Possible overkill"),
+        "wave": _("Wave"),
+        "change": _("Change since the previous wave"),
+        "methods_title": _("Dimension rank by method (1 = best)"),
+        "quality_title": _("Suspect responses by reason"),
+        "reason": _("Reason"),
+    }
+
+
+def method_names(report: Mapping[str, Any]) -> dict[str, str]:
+    cards = (report.get("methods") or {}).get("cards", [])
+    return {c["method"]: c["name"] for c in cards}
+
+
+@lru_cache(maxsize=4)
+def _translations(language: str) -> Any:
+    from babel.support import NullTranslations, Translations
+
+    if language.lower().startswith("zh"):
+        return Translations.load(str(APP / "translations"), ["zh_Hans"])
+    return NullTranslations()
+
+
+@lru_cache(maxsize=4)
+def _environment(language: str) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(_translations(language), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+def _gettext(language: str) -> Callable[[str], str]:
+    return _translations(language).gettext  # type: ignore[no-any-return]
+
+
+def context(
+    report: Mapping[str, Any], language: str, gettext: Callable[[str], str]
+) -> dict[str, Any]:
+    """What the section templates need besides the report: labels and charts."""
+    lab = labels(gettext)
+    return {
+        "report": report,
+        "lang": language,
+        "labels": lab,
+        "charts": charts.all_charts(dict(report), lab, method_names(report)),
+        "names": method_names(report),
+    }
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def _inline_js(text: str) -> str:
+    # a "</script" inside the code would end the element early
+    return text.replace("</script", "<\\/script").replace("<!--", "<\\!--")
+
+
+def render_html(report: Mapping[str, Any], *, language: str = "zh-Hans") -> str:
+    """The self-contained HTML report (styles, Plotly, data and script inline)."""
+    env = _environment(language)
+    tpl = env.get_template("reports/standalone.html")
+    return tpl.render(
+        **context(report, language, _gettext(language)),
+        pdf=False,
+        css=_read(STATIC / "css" / "manyi.css") + "\n" + _read(STATIC / "reports.css"),
+        plotly_js=_inline_js(_read(charts.plotly_js_path())),
+        reports_js=_inline_js(_read(STATIC / "reports.js")),
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        svg=charts.waterfall_svg,
+    )
+
+
+def cjk_font() -> Path:
+    """The Noto CJK font file the PDF embeds; :class:`FontMissingError` when absent."""
+    for folder in CJK_FONT_DIRS:
+        for name in CJK_FONT_FILES:
+            if (folder / name).is_file():
+                return folder / name
+    msg = (
+        "the PDF report needs a Chinese font (Noto Sans CJK) and none is installed; on "
+        "Debian or Ubuntu run `apt-get install fonts-noto-cjk` (or `make browser-deps` as "
+        "root), or download the HTML report instead."
+    )
+    raise FontMissingError(msg)
+
+
+def render_pdf(report: Mapping[str, Any], *, language: str = "zh-Hans") -> bytes:
+    """The report as PDF (WeasyPrint), with the CJK font embedded."""
+    font = cjk_font()
+    import logging
+
+    from weasyprint import HTML
+
+    # WeasyPrint warns on CSS it ignores (e.g. the screen-only rules); not a user problem
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.ERROR)
+    env = _environment(language)
+    tpl = env.get_template("reports/standalone.html")
+    page = tpl.render(
+        **context(report, language, _gettext(language)),
+        pdf=True,
+        css=_read(STATIC / "reports.css") + _pdf_css(font),
+        plotly_js="",
+        reports_js="",
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        svg=charts.waterfall_svg,
+    )
+    return HTML(string=page, base_url=str(STATIC)).write_pdf()  # type: ignore[no-any-return]
+
+
+def _pdf_css(font: Path) -> str:
+    return (
+        "\n@font-face { font-family: 'manyi-cjk'; src: url('" + font.as_uri() + "'); }\n"
+        "@page { size: A4; margin: 16mm 14mm; }\n"
+        "body { font-family: 'manyi-cjk', 'Noto Sans CJK SC', sans-serif; font-size: 10pt; }\n"
+        ".chart__plot, .no-print { display: none !important; }\n"
+        "details { display: block; } details > summary { display: none; }\n"
+        "table { page-break-inside: auto; } tr { page-break-inside: avoid; }\n"
+        "section.report-section { page-break-before: always; }\n"
+        "section.report-section:first-of-type { page-break-before: avoid; }\n"
+    )
+
+
+def report_json(report: Mapping[str, Any]) -> str:
+    return json.dumps(report, ensure_ascii=False, allow_nan=False)
