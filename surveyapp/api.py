@@ -122,7 +122,7 @@ def _set_status(survey_id: int, status: str, action: str) -> Any:
         sv = get_or_404(ws, m.Survey, survey_id)
         sv.status = status
         audit.record(ws, action, sv, detail={"via": "api"})
-    return survey_json(_survey(survey_id))
+        return survey_json(sv)
 
 
 @bp.post("/surveys/<int:survey_id>/open")
