@@ -324,80 +324,84 @@ def fit_csi(
     segment_weights: SegmentWeights = "pooled",
     tol: float = 1e-6,
     max_iter: int = 100,
+    labels: Mapping[str, str] | None = None,
 ) -> CsiResult:
     """Fit a customer satisfaction index model and compute its 0–100 indices.
 
-    Parameters
-    ----------
-    data : DataFrame
-        One row per response with the items of ``blocks`` (and ``segment``).
-    blocks : mapping of str to list of str
-        Latent -> item columns (a questionnaire's scoring section).
-    paths : sequence of (from, to) pairs, optional
-        Structural model; defaults to the paths of ``model`` among the latents present.
-    model : {"acsi", "ecsi", "ccsi"}, CsiModel or None
-        Built-in model (:data:`ACSI`, :data:`ECSI`, :data:`CCSI`). Latents of the model
-        missing from ``blocks`` are left out with their paths (listed in
-        ``dropped_latents``).
-    target : str, optional
-        The satisfaction latent (default: the model's, else ``"SAT"``).
-    scale : (min, max) or mapping of latent to (min, max)
-        The items' own answer scale (e.g. (0, 10) or (1, 10)); answers outside raise.
-    modes, scheme, scaled, missing, tol, max_iter
-        Passed to :func:`scoring.pls.fit_pls`. ``scaled`` defaults to False, the ACSI
-        practice and the setting of the published plspm example.
-    bootstrap, seed, level, interval
-        Bootstrap resamples for intervals of every PLS estimate and of the indices.
-    segment : str, optional
-        Column whose groups get their own indices.
-    segment_weights : {"pooled", "separate"}
-        ``pooled``: the whole sample's weights applied to each segment's item means
-        (comparable measurement across segments); ``separate``: one PLS model per
-        segment (as ACSI does per company; needs enough rows in each).
+        Parameters
+        ----------
+        data : DataFrame
+            One row per response with the items of ``blocks`` (and ``segment``).
+        blocks : mapping of str to list of str
+            Latent -> item columns (a questionnaire's scoring section).
+        paths : sequence of (from, to) pairs, optional
+            Structural model; defaults to the paths of ``model`` among the latents present.
+        model : {"acsi", "ecsi", "ccsi"}, CsiModel or None
+            Built-in model (:data:`ACSI`, :data:`ECSI`, :data:`CCSI`). Latents of the model
+            missing from ``blocks`` are left out with their paths (listed in
+            ``dropped_latents``).
+        target : str, optional
+            The satisfaction latent (default: the model's, else ``"SAT"``).
+        scale : (min, max) or mapping of latent to (min, max)
+            The items' own answer scale (e.g. (0, 10) or (1, 10)); answers outside raise.
+        modes, scheme, scaled, missing, tol, max_iter
+            Passed to :func:`scoring.pls.fit_pls`. ``scaled`` defaults to False, the ACSI
+            practice and the setting of the published plspm example.
+        bootstrap, seed, level, interval
+            Bootstrap resamples for intervals of every PLS estimate and of the indices.
+        segment : str, optional
+            Column whose groups get their own indices.
+        segment_weights : {"pooled", "separate"}
+            ``pooled``: the whole sample's weights applied to each segment's item means
+            (comparable measurement across segments); ``separate``: one PLS model per
+            segment (as ACSI does per company; needs enough rows in each).
+    labels : mapping of str to str, optional
+        Display label per latent (e.g. the questionnaire's, in the reader's language);
+        defaults to the built-in model's English labels, else the latent name.
 
-    Returns
-    -------
-    CsiResult
+        Returns
+        -------
+        CsiResult
 
-    Raises
-    ------
-    SpecificationError
-        Unknown model latent, missing target, or an invalid path model.
-    DataError
-        Non-numeric or out-of-scale answers, constant items, missing columns.
+        Raises
+        ------
+        SpecificationError
+            Unknown model latent, missing target, or an invalid path model.
+        DataError
+            Non-numeric or out-of-scale answers, constant items, missing columns.
 
-    Notes
-    -----
-    With outer weights ``w`` (per unit of the item's own scale: ``w/sd`` when the PLS
-    model is fitted on standardized items) rescaled to ``ŵ_i = w_i / Σ w`` within each
-    block, the index is ``100 · (Σ ŵ_i x̄_i − min) / (max − min)`` (ACSI convention,
-    Fornell et al. 1996; plspm's ``rescale``). The importance of a driver is its total
-    effect on the target latent; performance is its index.
+        Notes
+        -----
+        With outer weights ``w`` (per unit of the item's own scale: ``w/sd`` when the PLS
+        model is fitted on standardized items) rescaled to ``ŵ_i = w_i / Σ w`` within each
+        block, the index is ``100 · (Σ ŵ_i x̄_i − min) / (max − min)`` (ACSI convention,
+        Fornell et al. 1996; plspm's ``rescale``). The importance of a driver is its total
+        effect on the target latent; performance is its index.
 
-    References
-    ----------
-    .. [1] Fornell, C., Johnson, M. D., Anderson, E. W., Cha, J., & Bryant, B. E. (1996).
-       The American Customer Satisfaction Index: Nature, purpose, and findings.
-       *Journal of Marketing*, 60(4), 7-18.
-    .. [2] Cassel, C., & Eklöf, J. A. (2001). Modelling customer satisfaction and
-       loyalty on aggregate levels: Experience from the ECSI pilot study. *Total
-       Quality Management*, 12(7-8), 834-841.
-    .. [3] 赵平 (Zhao, P.) (2003). 中国顾客满意指数指南. 北京: 中国标准出版社.
+        References
+        ----------
+        .. [1] Fornell, C., Johnson, M. D., Anderson, E. W., Cha, J., & Bryant, B. E. (1996).
+           The American Customer Satisfaction Index: Nature, purpose, and findings.
+           *Journal of Marketing*, 60(4), 7-18.
+        .. [2] Cassel, C., & Eklöf, J. A. (2001). Modelling customer satisfaction and
+           loyalty on aggregate levels: Experience from the ECSI pilot study. *Total
+           Quality Management*, 12(7-8), 834-841.
+        .. [3] 赵平 (Zhao, P.) (2003). 中国顾客满意指数指南. 北京: 中国标准出版社.
 
-    Examples
-    --------
-    >>> import numpy as np, pandas as pd
-    >>> from scoring.csi import fit_csi
-    >>> rng = np.random.default_rng(1)
-    >>> q = rng.normal(size=200)
-    >>> s = 0.7 * q + 0.7 * rng.normal(size=200)
-    >>> cols = {f"q{i}": q for i in (1, 2, 3)} | {f"s{i}": s for i in (1, 2)}
-    >>> df = pd.DataFrame({k: np.clip(np.round(7 + 1.5 * v + rng.normal(size=200)), 1, 10)
-    ...                    for k, v in cols.items()})
-    >>> res = fit_csi(df, blocks={"QUAL": ["q1", "q2", "q3"], "SAT": ["s1", "s2"]},
-    ...               paths=[("QUAL", "SAT")], scale=(1, 10))
-    >>> res.indices["index"].round(1).tolist()
-    [64.9, 64.8]
+        Examples
+        --------
+        >>> import numpy as np, pandas as pd
+        >>> from scoring.csi import fit_csi
+        >>> rng = np.random.default_rng(1)
+        >>> q = rng.normal(size=200)
+        >>> s = 0.7 * q + 0.7 * rng.normal(size=200)
+        >>> cols = {f"q{i}": q for i in (1, 2, 3)} | {f"s{i}": s for i in (1, 2)}
+        >>> df = pd.DataFrame({k: np.clip(np.round(7 + 1.5 * v + rng.normal(size=200)), 1, 10)
+        ...                    for k, v in cols.items()})
+        >>> res = fit_csi(df, blocks={"QUAL": ["q1", "q2", "q3"], "SAT": ["s1", "s2"]},
+        ...               paths=[("QUAL", "SAT")], scale=(1, 10))
+        >>> res.indices["index"].round(1).tolist()
+        [64.9, 64.8]
     """
     frame = check_frame(data)
     spec, edges, goal, dropped = _resolve_model(model, blocks, paths, target)
@@ -463,10 +467,11 @@ def fit_csi(
 
     effects = pls.effects
     to_goal = effects[effects["to"] == goal].set_index("from")["total"]
-    labels = spec.latents if spec is not None else {}
+    model_labels = spec.latents if spec is not None else {}
+    given = dict(labels or {})
     table = pd.DataFrame(
         {
-            "label": [labels.get(lv, (lv, lv))[0] for lv in lat],
+            "label": [given.get(lv, model_labels.get(lv, (lv, lv))[0]) for lv in lat],
             "index": point[lat].to_numpy(),
             "r_squared": pls.inner_summary.loc[lat, "r_squared"].to_numpy(),
             "total_effect": [float(to_goal.get(lv, np.nan)) for lv in lat],

@@ -283,7 +283,7 @@ def _consequence_columns(q: Questionnaire) -> set[str]:
     return {c for latent in down for c in spec.blocks.get(latent, ())}
 
 
-def csi_kwargs(q: Questionnaire) -> dict[str, Any]:
+def csi_kwargs(q: Questionnaire, *, language: str = "en") -> dict[str, Any]:
     """Arguments of :func:`scoring.csi.fit_csi`: blocks, paths, model, target and scales."""
     spec = q.scoring.csi
     if spec is None:
@@ -294,6 +294,7 @@ def csi_kwargs(q: Questionnaire) -> dict[str, Any]:
         "blocks": blocks,
         "paths": [list(p) for p in spec.paths],
         "target": spec.satisfaction,
+        "labels": {k: t.get(language) for k, t in spec.labels.items()},
         "scale": {k: _scale_of(q, v) for k, v in blocks.items()},
     }
     if spec.model in ("acsi", "ecsi", "ccsi"):
@@ -362,7 +363,7 @@ def score(
         "reliability": lambda: reliability_kwargs(q, role=params.pop("role", None)),
         "pca": lambda: pca_kwargs(q, role=params.pop("role", None)),
         "drivers": lambda: drivers_kwargs(q, role=params.pop("role", None)),
-        "csi": lambda: csi_kwargs(q),
+        "csi": lambda: csi_kwargs(q, language=params.pop("language", "en")),
         "fuzzy": lambda: fuzzy_kwargs(q, language=params.pop("language", "en")),
     }
     if method not in builders:

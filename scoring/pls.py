@@ -691,7 +691,7 @@ def _prepare(
     if const:
         c = const[0]
         msg = (
-            f"data column {c!r} is constant (every used answer is {raw[c].iloc[0]!r}); a "
+            f"data column {c!r} is constant (every used answer is {float(raw[c].iloc[0]):g}); a "
             "constant item carries no information and has no correlation. Drop it from "
             f"its block (constant column(s): {const})."
         )

@@ -386,6 +386,7 @@ def pca_cmd(
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--scheme", type=click.Choice(["centroid", "factorial", "path"]), default="centroid")
 @click.option("--segment", "-s", multiple=True, help="Indices per level of this column.")
+@click.option("--language", type=click.Choice(["en", "zh-Hans"]), default="en")
 @_common
 def csi_cmd(
     data: str,
@@ -394,6 +395,7 @@ def csi_cmd(
     seed: int,
     scheme: str,
     segment: tuple[str, ...],
+    language: str,
     fmt: str,
     out: str | None,
 ) -> None:
@@ -410,6 +412,7 @@ def csi_cmd(
             seed=seed,
             scheme=scheme,
             segment=_one_segment(segment),
+            language=language,
         )
     emit(result, fmt, out)
 
