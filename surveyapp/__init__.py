@@ -3,7 +3,7 @@
 >>> app = create_app({"TESTING": True, "DATABASE_URL": "sqlite://", "SECRET_KEY": "x",
 ...                   "INSTANCE_PATH": "/tmp/manyi-doctest"})
 >>> sorted(bp for bp in app.blueprints)
-['api', 'auth', 'research', 'survey']
+['api', 'auth', 'reports', 'research', 'survey']
 """
 
 from __future__ import annotations
@@ -43,6 +43,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from surveyapp import research  # researchers' side: accounts, pages, JSON API
 
     research.init_app(app)
+    from surveyapp.reports import views as reports  # dashboards, scoring runs, reports
+
+    reports.init_app(app)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

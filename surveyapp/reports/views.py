@@ -1,0 +1,436 @@
+"""The ``reports`` blueprint: scoring runs from the web, dashboards, shareable reports.
+
+URLs (prefix ``/research/reports``; every view is wrapped in :func:`surveyapp.auth.requires`)
+
+``/``                                   surveys with reports (view)
+``/surveys/<id>``                       dashboard: five gaps (segment filter), SERVQUAL, what
+                                        to fix first, waves, methods, data quality (view)
+``/surveys/<id>/items/<item>``          one item's five-gap drill-down (view)
+``/surveys/<id>/runs``                  stored runs and the run form (view; POST: manage)
+``/runs/<id>``, ``/runs/<id>.json``     one run, its progress (view)
+``/runs/<id>/delete``                   delete a run, logged (POST: manage)
+``/surveys/<id>/report.html|pdf``       the shareable report (view; logged as exported)
+``/plotly.min.js``                      Plotly's bundled JavaScript (view)
+
+A report reads only the surveys of its own study: the survey itself, the other waves of
+the same instrument, and the manager / staff / audit surveys of the same wave. Data come
+from :func:`surveyapp.exports.responses_frame` (complete, not quarantined responses).
+Charts are drawn by ``static/reports.js`` from JSON blocks: no inline script.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import pandas as pd
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from scoring.errors import ScoringError
+from surveyapp import audit, exports
+from surveyapp import db as dbm
+from surveyapp import models as m
+from surveyapp.auth import acting_user, requires
+from surveyapp.i18n import current_language
+from surveyapp.reports import build, charts, render, runs
+
+bp = Blueprint("reports", __name__, url_prefix="/research/reports")
+
+RUN_PAGE = 50
+
+
+# -- data ----------------------------------------------------------------------------------
+def _survey(survey_id: int) -> m.Survey:
+    sv = dbm.session().get(m.Survey, survey_id)
+    if sv is None:
+        abort(404)
+    return sv
+
+
+def linked_surveys(sv: m.Survey) -> tuple[list[m.Survey], dict[str, m.Survey]]:
+    """The waves of ``sv``'s instrument in its study (in wave order), and the manager /
+    staff / audit surveys of its wave: nothing outside the study."""
+    if sv.study_id is None:
+        return [sv], {}
+    s = dbm.session()
+    same_study = s.scalars(
+        select(m.Survey).where(m.Survey.study_id == sv.study_id).order_by(m.Survey.id)
+    ).all()
+    qid = sv.snapshot.questionnaire_id
+    waves = [
+        x for x in same_study if x.audience == sv.audience and x.snapshot.questionnaire_id == qid
+    ]
+    waves.sort(key=lambda x: (x.wave or "", x.id))
+    linked: dict[str, m.Survey] = {}
+    if sv.audience == "customer":
+        for x in same_study:
+            if x.audience in ("manager", "staff", "audit") and x.wave == sv.wave:
+                linked[x.audience] = x  # the newest one of an audience wins
+    return waves, linked
+
+
+def _frame(survey_ids: list[int]) -> pd.DataFrame:
+    return exports.responses_frame(dbm.session(), survey_ids)
+
+
+def _quarantined(survey_id: int) -> int:
+    return int(
+        dbm.session().scalar(
+            select(func.count())
+            .select_from(m.Response)
+            .where(
+                m.Response.survey_id == survey_id,
+                m.Response.quarantined.is_(True),
+                m.Response.status == "complete",
+            )
+        )
+        or 0
+    )
+
+
+def _parse_segment(q: Any, raw: str | None) -> tuple[str, str] | None:
+    if not raw:
+        return None
+    col, _sep, code = raw.partition("=")
+    item = next((i for i in q.segments if i.id == col), None)
+    if item is None or code not in {c.code for c in item.choices}:
+        msg = _("Unknown segment %(s)s; choose one from the list.", s=raw[:80])
+        raise ValueError(msg)
+    return (col, code)
+
+
+def _user_id() -> int | None:
+    user = acting_user()
+    return user.id if user is not None else None
+
+
+def survey_report(
+    sv: m.Survey, *, segment: tuple[str, str] | None, language: str
+) -> dict[str, Any]:
+    """The full report of a survey (stored as a run; unchanged inputs are not rebuilt)."""
+    q = sv.questionnaire()
+    waves, linked = linked_surveys(sv)
+    wave_ids = [w.id for w in waves]
+    frame_all = _frame(wave_ids)
+    data = frame_all.loc[
+        frame_all["survey"].astype("string").eq(sv.slug).fillna(False).to_numpy(bool)
+    ]
+    data = data.reset_index(drop=True)
+    linked_frames = {aud: (x.questionnaire(), _frame([x.id])) for aud, x in linked.items()}
+    sources = build.GapSources(customer=(q, data), **linked_frames)
+    wave_segment = q.segments[0].id if q.segments else None
+    params = {"segment": list(segment) if segment else None, "language": language}
+    surveys = [sv, *[x for x in waves if x.id != sv.id], *linked.values()]
+    frames = [data, frame_all, *[f for _q, f in linked_frames.values()]]
+
+    def make() -> dict[str, Any]:
+        rep = build.full_report(
+            q,
+            data,
+            gap_sources=sources,
+            segment=segment,
+            language=language,
+            wave_segment=wave_segment,
+            title=sv.title or q.title.get(language),
+            excluded=_quarantined(sv.id),
+        )
+        if len(waves) > 1 and rep.get("servqual"):
+            rep["waves"] = build.waves_view(
+                q,
+                frame_all,
+                segment=wave_segment,
+                language=language,
+                order=[w.wave or w.slug for w in waves],
+            )
+        rep["survey"] = {"id": sv.id, "slug": sv.slug, "wave": sv.wave}
+        return rep
+
+    return runs.stored_report(
+        dbm.get_db(),
+        section="full",
+        surveys=surveys,
+        frames=frames,
+        params=params,
+        build=make,
+        user_id=_user_id(),
+    )
+
+
+def _page_context(report: dict[str, Any], language: str) -> dict[str, Any]:
+    return render.context(report, language, _)
+
+
+# -- pages ---------------------------------------------------------------------------------
+@bp.route("/")
+@requires("view")
+def index() -> Any:
+    s = dbm.session()
+    surveys = s.scalars(
+        select(m.Survey).order_by(m.Survey.study_id, m.Survey.wave, m.Survey.id)
+    ).all()
+    counts = dict(
+        s.execute(
+            select(m.Response.survey_id, func.count())
+            .where(m.Response.status == "complete", m.Response.quarantined.is_(False))
+            .group_by(m.Response.survey_id)
+        ).all()
+    )
+    return render_template(
+        "reports/index.html", surveys=surveys, counts=counts, lang=current_language()
+    )
+
+
+@bp.route("/surveys/<int:survey_id>")
+@requires("view")
+def dashboard(survey_id: int) -> Any:
+    sv = _survey(survey_id)
+    lang = current_language()
+    q = sv.questionnaire()
+    raw = request.args.get("segment", "")
+    try:
+        segment = _parse_segment(q, raw)
+        report = survey_report(sv, segment=segment, language=lang)
+    except (ValueError, ScoringError) as exc:
+        flash(str(exc), "error")
+        if raw:
+            return redirect(url_for("reports.dashboard", survey_id=survey_id), code=303)
+        return render_template(
+            "reports/dashboard.html",
+            survey=sv,
+            report=None,
+            q=q,
+            segment_value="",
+            lang=lang,
+            **_empty(),
+        ), 422
+    return render_template(
+        "reports/dashboard.html",
+        survey=sv,
+        q=q,
+        segment_value=raw,
+        **_page_context(report, lang),
+        item_url=lambda item: url_for(
+            "reports.item", survey_id=sv.id, item_id=item, segment=raw or None
+        ),
+    )
+
+
+def _empty() -> dict[str, Any]:
+    return {"charts": {}, "labels": render.labels(_), "names": {}}
+
+
+@bp.route("/surveys/<int:survey_id>/items/<item_id>")
+@requires("view")
+def item(survey_id: int, item_id: str) -> Any:
+    sv = _survey(survey_id)
+    lang = current_language()
+    q = sv.questionnaire()
+    raw = request.args.get("segment", "")
+    try:
+        segment = _parse_segment(q, raw)
+        report = survey_report(sv, segment=segment, language=lang)
+    except (ValueError, ScoringError) as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("reports.dashboard", survey_id=survey_id), code=303)
+    fg = report.get("five_gaps") or {}
+    entry = next((i for i in fg.get("items", []) if i["item"] == item_id), None)
+    if entry is None:
+        abort(404)
+    lab = render.labels(_)
+    chart = charts.waterfall(entry, lab) if entry["waterfall"] else None
+    return render_template(
+        "reports/item.html",
+        survey=sv,
+        entry=entry,
+        fig=chart,
+        fg=fg,
+        labels=lab,
+        segment_value=raw,
+        lang=lang,
+    )
+
+
+# -- runs ----------------------------------------------------------------------------------
+@bp.route("/surveys/<int:survey_id>/runs")
+@requires("view")
+def run_list(survey_id: int) -> Any:
+    sv = _survey(survey_id)
+    rows = (
+        dbm.session()
+        .scalars(
+            select(m.ScoringRun)
+            .where(m.ScoringRun.survey_id == sv.id, m.ScoringRun.method.not_like("report:%"))
+            .order_by(m.ScoringRun.id.desc())
+            .limit(RUN_PAGE)
+        )
+        .all()
+    )
+    users = dict(dbm.session().execute(select(m.User.id, m.User.email)).all())
+    q = sv.questionnaire()
+    return render_template(
+        "reports/runs.html",
+        survey=sv,
+        runs=rows,
+        users=users,
+        methods=_methods_for(q),
+        parameters=runs.PARAMETERS,
+        segments=[i.id for i in q.segments],
+        lang=current_language(),
+    )
+
+
+def _methods_for(q: Any) -> list[str]:
+    applicable = build._applicable(q)
+    return [mth for mth in runs.METHODS if mth in applicable]
+
+
+@bp.route("/surveys/<int:survey_id>/runs", methods=["POST"])
+@requires("manage")
+def run_create(survey_id: int) -> Any:
+    sv = _survey(survey_id)
+    q = sv.questionnaire()
+    method = request.form.get("method", "")
+    raw = {
+        k.removeprefix(f"{method}-"): v
+        for k, v in request.form.items()
+        if k.startswith(f"{method}-")
+    }
+    try:
+        params = runs.validate_params(method, raw, segments=[i.id for i in q.segments])
+    except ValueError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("reports.run_list", survey_id=sv.id), code=303)
+    frame = _frame([sv.id])
+    budget = float(current_app.config.get("REPORT_RUN_BUDGET_S", runs.DEFAULT_BUDGET_S))
+    run, created = runs.get_or_start(
+        dbm.get_db(),
+        survey=sv,
+        frame=frame,
+        method=method,
+        params=params,
+        user_id=_user_id(),
+        budget_s=budget,
+    )
+    if not created:
+        flash(
+            _("These data were already scored with these parameters; here is the stored run."),
+            "info",
+        )
+    return redirect(url_for("reports.run_detail", run_id=run.id), code=303)
+
+
+def _run(run_id: int) -> m.ScoringRun:
+    row = dbm.session().get(m.ScoringRun, run_id)
+    if row is None or row.survey_id is None:
+        abort(404)
+    return row
+
+
+@bp.route("/runs/<int:run_id>")
+@requires("view")
+def run_detail(run_id: int) -> Any:
+    row = _run(run_id)
+    sv = _survey(row.survey_id)  # type: ignore[arg-type]
+    tables = []
+    if row.result:
+        for key, value in row.result.items():
+            if isinstance(value, dict) and {"columns", "data"} <= set(value):
+                tables.append((key, value))
+    scalars = {
+        k: v
+        for k, v in (row.result or {}).items()
+        if not isinstance(v, dict | list) and k != "type"
+    }
+    creator = dbm.session().get(m.User, row.created_by_id) if row.created_by_id else None
+    return render_template(
+        "reports/run.html",
+        run=row,
+        survey=sv,
+        tables=tables,
+        scalars=scalars,
+        creator=creator,
+        lang=current_language(),
+    )
+
+
+@bp.route("/runs/<int:run_id>.json")
+@requires("view")
+def run_progress(run_id: int) -> Any:
+    row = _run(run_id)
+    return {"id": row.id, "status": row.status, "progress": row.progress, "error": row.error}
+
+
+@bp.route("/runs/<int:run_id>/delete", methods=["POST"])
+@requires("manage")
+def run_delete(run_id: int) -> Any:
+    row = _run(run_id)
+    survey_id = row.survey_id
+    runs.delete_run(dbm.get_db(), row.id, user_id=_user_id())
+    flash(_("The run was deleted."), "info")
+    return redirect(url_for("reports.run_list", survey_id=survey_id), code=303)
+
+
+# -- downloads -----------------------------------------------------------------------------
+@bp.route("/surveys/<int:survey_id>/report.<fmt>")
+@requires("view")
+def download(survey_id: int, fmt: str) -> Any:
+    if fmt not in ("html", "pdf"):
+        abort(404)
+    sv = _survey(survey_id)
+    lang = current_language()
+    try:
+        segment = _parse_segment(sv.questionnaire(), request.args.get("segment", ""))
+        report = survey_report(sv, segment=segment, language=lang)
+        if fmt == "html":
+            body: bytes = render.render_html(report, language=lang).encode("utf-8")
+            mime = "text/html; charset=utf-8"
+        else:
+            body = render.render_pdf(report, language=lang)
+            mime = "application/pdf"
+    except (ValueError, ScoringError, render.FontMissingError) as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("reports.dashboard", survey_id=survey_id), code=303)
+    with dbm.get_db().write() as ws:
+        audit.record(
+            ws,
+            "exported",
+            object_type="survey",
+            object_id=sv.id,
+            detail={"report": fmt, "segment": request.args.get("segment") or None},
+        )
+    name = f"manyi-report-{sv.slug}.{fmt}"
+    resp = Response(body, mimetype=mime)
+    resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    return resp
+
+
+@bp.route("/plotly.min.js")
+@requires("view")
+def plotly_js() -> Any:
+    resp = Response(_plotly_bytes(), mimetype="text/javascript")
+    resp.headers["Cache-Control"] = "private, max-age=86400"
+    return resp
+
+
+@lru_cache(maxsize=1)
+def _plotly_bytes() -> bytes:
+    return charts.plotly_js_path().read_bytes()
+
+
+def init_app(app: Flask) -> None:
+    """Register the blueprint (``REPORT_RUN_BUDGET_S``: time budget of background runs)."""
+    app.config.setdefault("REPORT_RUN_BUDGET_S", runs.DEFAULT_BUDGET_S)
+    app.register_blueprint(bp)

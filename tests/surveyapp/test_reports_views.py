@@ -1,0 +1,189 @@
+"""The reports blueprint: roles, dashboards equal to the scoring API, no cross-survey leaks."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from numpy.testing import assert_allclose
+
+from scoring.instrument import servqual_kwargs
+from scoring.servqual import servqual
+from surveyapp import exports
+from surveyapp import models as m
+
+pytest_plugins = ["tests.surveyapp.conftest_research", "tests.surveyapp.conftest_reports"]
+
+
+def _frame(app, survey_id: int) -> Any:
+    with app.extensions["manyi_db"].sessions() as s:
+        return exports.responses_frame(s, [survey_id])
+
+
+def _values(html: str, attr: str) -> dict[str, float]:
+    """``data-<attr>="key"`` elements' first ``data-value`` inside them, in order."""
+    out = {}
+    for key, block in re.findall(rf'data-{attr}="([^"]+)"(.*?)</(?:article|tr)>', html, re.S):
+        found = re.search(r'class="customer-gap" data-value="([^"]+)"', block) or re.search(
+            r'data-value="([^"]+)"', block
+        )
+        if found and key not in out:
+            out[key] = float(found.group(1))
+    return out
+
+
+def test_dashboard_numbers_equal_the_scoring_api(app, gap_study, client_as) -> None:
+    c = client_as("viewer")
+    r = c.get(f"/research/reports/surveys/{gap_study['customer']}?lang=en")
+    assert r.status_code == 200, r.get_data(as_text=True)[:2000]
+    html = r.get_data(as_text=True)
+    frame = _frame(app, gap_study["customer"])
+    with app.app_context():
+        sv = app.extensions["manyi_db"].sessions().get(m.Survey, gap_study["customer"])
+        q = sv.questionnaire()
+    ref = servqual(frame, **servqual_kwargs(q))
+    dims = ref.dimensions.set_index("dimension")["gap"]
+    shown = _values(html, "dimension")
+    assert set(shown) == set(dims.index)
+    for d, v in shown.items():
+        assert_allclose(v, dims[d], rtol=1e-12)
+    items = ref.items.set_index("item")["gap"]
+    for it, v in _values(html, "item").items():
+        assert_allclose(v, items[it], rtol=1e-12)
+    assert "data-missing-gap" not in html  # all four audiences are there
+    assert "<script>" not in html  # CSP: no inline script
+    assert 'type="application/json"' in html
+    assert f'data-source="customer">{len(frame)}<' in html
+    # the stored section is reused: a second request builds nothing new
+    with app.extensions["manyi_db"].sessions() as s:
+        before = s.query(m.ScoringRun).count()
+    assert c.get(f"/research/reports/surveys/{gap_study['customer']}?lang=en").status_code == 200
+    with app.extensions["manyi_db"].sessions() as s:
+        assert s.query(m.ScoringRun).count() == before
+
+
+def test_segment_filter_and_item_drill_down(app, gap_study, client_as) -> None:
+    c = client_as("viewer")
+    sid = gap_study["customer"]
+    r = c.get(f"/research/reports/surveys/{sid}?segment=branch=east&lang=zh-Hans")
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200
+    assert 'data-segment="branch=east"' in html
+    frame = _frame(app, sid)
+    east = frame.loc[(frame["branch"] == "east").fillna(False)]
+    assert f'data-source="customer">{len(east)}<' in html
+    with app.app_context():
+        q = app.extensions["manyi_db"].sessions().get(m.Survey, sid).questionnaire()
+    ref = servqual(east, **servqual_kwargs(q)).items.set_index("item")
+    r = c.get(f"/research/reports/surveys/{sid}/items/rel1?segment=branch=east")
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200
+    got = float(re.search(r'class="customer-gap" data-value="([^"]+)"', page).group(1))
+    assert_allclose(got, ref.loc["rel1", "gap"], rtol=1e-12)
+    assert "可靠性" in page
+    bad = c.get(f"/research/reports/surveys/{sid}?segment=branch=mars")
+    assert bad.status_code == 303
+    assert c.get(f"/research/reports/surveys/{sid}/items/nope").status_code == 404
+
+
+def test_missing_sources_are_explained(gap_study, client_as) -> None:
+    html = (
+        client_as("viewer")
+        .get(f"/research/reports/surveys/{gap_study['other']}?lang=en")
+        .get_data(as_text=True)
+    )
+    for gap in ("understanding", "procedure", "behaviour", "perception", "promotion"):
+        assert f'data-missing-gap="{gap}"' in html
+    assert "servqual22_manager" in html
+
+
+@pytest.mark.parametrize("role", ["viewer", "researcher", "admin"])
+def test_everyone_logged_in_can_read(gap_study, client_as, role: str) -> None:
+    c = client_as(role)
+    sid = gap_study["customer"]
+    for url in (
+        "/research/reports/",
+        f"/research/reports/surveys/{sid}/runs",
+        "/research/reports/plotly.min.js",
+    ):
+        assert c.get(url).status_code == 200, url
+
+
+def test_viewer_cannot_run_or_delete(app, gap_study, client_as) -> None:
+    sid = gap_study["customer"]
+    viewer, researcher = client_as("viewer"), client_as("researcher")
+    assert (
+        viewer.post(
+            f"/research/reports/surveys/{sid}/runs", data={"method": "servqual"}
+        ).status_code
+        == 403
+    )
+    r = researcher.post(
+        f"/research/reports/surveys/{sid}/runs",
+        data={"method": "servqual", "servqual-confidence": "0.9"},
+    )
+    assert r.status_code == 303
+    run_url = r.headers["Location"]
+    run_id = int(run_url.rstrip("/").rsplit("/", 1)[1])
+    page = viewer.get(run_url).get_data(as_text=True)
+    assert 'data-status="done"' in page
+    assert "Delete this run" not in page
+    assert "删除" not in page
+    assert viewer.get(f"/research/reports/runs/{run_id}.json").json["status"] == "done"
+    assert viewer.post(f"/research/reports/runs/{run_id}/delete").status_code == 403
+    # the same run again is not recomputed
+    again = researcher.post(
+        f"/research/reports/surveys/{sid}/runs",
+        data={"method": "servqual", "servqual-confidence": "0.9"},
+    )
+    assert again.headers["Location"] == run_url
+    bad = researcher.post(
+        f"/research/reports/surveys/{sid}/runs",
+        data={"method": "servqual", "servqual-confidence": "7"},
+        follow_redirects=True,
+    )
+    assert "confidence must lie between 0.5 and 0.999" in bad.get_data(as_text=True)
+    assert researcher.post(f"/research/reports/runs/{run_id}/delete").status_code == 303
+    assert viewer.get(run_url).status_code == 404
+    with app.extensions["manyi_db"].sessions() as s:
+        actions = {a.action for a in s.query(m.AuditLog).filter_by(object_type="scoring_run")}
+    assert actions == {"created", "deleted"}
+
+
+def test_anonymous_is_sent_to_login(gap_study, client_as) -> None:
+    c = client_as(None)
+    sid = gap_study["customer"]
+    for url in (
+        f"/research/reports/surveys/{sid}",
+        f"/research/reports/surveys/{sid}/report.html",
+        "/research/reports/plotly.min.js",
+    ):
+        r = c.get(url)
+        assert r.status_code == 302
+        assert "/research/login" in r.headers["Location"]
+    assert (
+        c.post(f"/research/reports/surveys/{sid}/runs", data={"method": "servqual"}).status_code
+        == 302
+    )
+
+
+def test_reports_never_leak_another_survey(app, gap_study, client_as) -> None:
+    c = client_as("viewer")
+    own = c.get(f"/research/reports/surveys/{gap_study['customer']}/report.html")
+    assert own.status_code == 200
+    assert own.headers["Content-Disposition"].startswith("attachment")
+    text = own.get_data(as_text=True)
+    assert "other-company" not in text
+    other = c.get(f"/research/reports/surveys/{gap_study['other']}/report.html").get_data(
+        as_text=True
+    )
+    assert "demo-gap" not in other
+    assert 'data-source="customer">80<' in other
+    assert 'data-source="manager"' not in other
+    with app.extensions["manyi_db"].sessions() as s:
+        for run in s.query(m.ScoringRun).filter_by(survey_id=gap_study["other"]):
+            examples = (run.result or {}).get("data_quality", {}).get("examples", [])
+            assert set(examples) <= gap_study["other_ids"]
+        logged = s.query(m.AuditLog).filter_by(action="exported", object_type="survey").count()
+    assert logged == 2
