@@ -23,7 +23,7 @@ from typing import Any
 from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import StaticPool
 
 
 class Database:
@@ -42,10 +42,13 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
-            # a file database: one connection per checkout is cheap, and NullPool avoids
-            # sharing pysqlite connections between threads
-            kwargs["poolclass"] = NullPool
+            # pooled: opening a connection runs the PRAGMAs, and closing the last one
+            # checkpoints the WAL, both too slow per request. A pooled connection is used
+            # by one thread at a time, so check_same_thread can be off. An in-memory
+            # database would be a new empty one per connection: keep it to one.
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": busy_timeout_ms / 1000}
+            if url in ("sqlite://", "sqlite:///:memory:"):
+                kwargs["poolclass"] = StaticPool
         else:
             kwargs["pool_pre_ping"] = True
             kwargs["pool_size"] = pool_size

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -108,7 +107,8 @@ class QuestionnaireSnapshot(Base):
     questionnaire_id: Mapped[str] = mapped_column(String(100), index=True)
     version: Mapped[str] = mapped_column(String(50))
     audience: Mapped[str] = mapped_column(String(20))
-    content: Mapped[str] = mapped_column(Text)  # canonical JSON of Questionnaire.to_dict()
+    # canonical JSON of Questionnaire.to_dict(); parsed once per process (cached by hash)
+    content: Mapped[str] = mapped_column(Text)
     source: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -126,12 +126,18 @@ class QuestionnaireSnapshot(Base):
 
     def questionnaire(self) -> qn.Questionnaire:
         """The instrument (validated again on first use; cached by content hash)."""
-        return _load_snapshot(self.content_hash, self.content)
+        q = _SNAPSHOTS.get(self.content_hash)
+        if q is None:
+            q = qn.from_dict(json.loads(self.content), source=f"snapshot {self.content_hash[:12]}")
+            if len(_SNAPSHOTS) >= _SNAPSHOT_CACHE_SIZE:
+                _SNAPSHOTS.pop(next(iter(_SNAPSHOTS)))
+            _SNAPSHOTS[self.content_hash] = q
+        return q
 
 
-@lru_cache(maxsize=64)
-def _load_snapshot(content_hash: str, content: str) -> qn.Questionnaire:
-    return qn.from_dict(json.loads(content), source=f"snapshot {content_hash[:12]}")
+# content hash -> instrument; snapshots never change, so the cache never goes stale
+_SNAPSHOTS: dict[str, qn.Questionnaire] = {}
+_SNAPSHOT_CACHE_SIZE = 64
 
 
 class Study(Base):

@@ -44,7 +44,7 @@ from flask import (
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
@@ -143,93 +143,120 @@ class _Mismatch(Exception):
     """The posted response id belongs to another survey or invitation."""
 
 
+_R = m.Response.__table__
+_A = m.Answer.__table__
+_I = m.Invitation.__table__
+
+
 def _store(
     s: Session, survey: m.Survey, invitation: m.Invitation | None, save: PageSave
 ) -> Outcome:
-    response_id, values, language = save.response_id, save.values, save.language
-    now = m.utcnow()
-    locked_invitation = None
-    if invitation is not None:
+    # SQLAlchemy Core rather than the ORM: this is the hot path of every submission, and
+    # the unit of work costs more than the statements themselves.
+    conn = s.connection()
+    rid, now = save.response_id, m.utcnow()
+    inv_id = invitation.id if invitation is not None else None
+    if inv_id is not None:
         # lock the token first: every transaction of one invitation then runs in turn
         # (on PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers). Locking it
         # late would deadlock: each insert of a response takes a key-share lock on the
         # invitation through the foreign key, which a later FOR UPDATE waits for.
-        locked_invitation = s.get(m.Invitation, invitation.id, with_for_update=True)
-    resp = s.scalars(
-        select(m.Response).where(m.Response.response_id == response_id).with_for_update()
-    ).one_or_none()
-    if resp is not None:
-        if resp.survey_id != survey.id or resp.invitation_id != (invitation and invitation.id):
+        conn.execute(select(_I.c.id).where(_I.c.id == inv_id).with_for_update())
+    row = conn.execute(
+        select(
+            _R.c.id,
+            _R.c.survey_id,
+            _R.c.invitation_id,
+            _R.c.status,
+            _R.c.resume_code,
+            _R.c.page_reached,
+            _R.c.suspect,
+            _R.c.started_at,
+        )  # fmt: skip
+        .where(_R.c.response_id == rid)
+        .with_for_update()
+    ).first()
+    if row is not None:
+        if row.survey_id != survey.id or row.invitation_id != inv_id:
             raise _Mismatch
-        if resp.status == "complete":
-            return Outcome("already_complete", response_id, resp.resume_code)
-    if invitation is not None:
-        winner = s.scalar(
-            select(m.Response.response_id).where(
-                m.Response.completed_invitation_id == invitation.id
-            )
+        if row.status == "complete":
+            return Outcome("already_complete", rid, row.resume_code)
+    if inv_id is not None:
+        winner = conn.execute(
+            select(_R.c.response_id).where(_R.c.completed_invitation_id == inv_id)
+        ).scalar()
+        if winner is not None and winner != rid:
+            return Outcome("invitation_used", rid)
+
+    answers = {c: v for c, v in save.values.items() if v is not None}
+    if row is None:
+        stored = dict(answers)
+        suspect = {"honeypot": True} if save.honeypot else {}
+        started = min(save.started_at, now)
+        code = new_resume_code()
+    else:
+        conn.execute(
+            delete(_A).where(_A.c.response_pk == row.id, _A.c.column.in_(list(save.values)))
         )
-        if winner is not None and winner != response_id:
-            return Outcome("invitation_used", response_id)
-    if resp is None:
-        resp = m.Response(
-            response_id=response_id,
-            survey_id=survey.id,
-            invitation_id=invitation.id if invitation else None,
-            status="partial",
-            language=language,
-            started_at=min(save.started_at, now),
-            updated_at=now,
-            page_reached=0,
-            resume_code=new_resume_code(),
-            segments=dict(invitation.segments) if invitation else {},
-            suspect={},
-            quarantined=False,
-            source=save.source,
-        )
-        s.add(resp)
-        s.flush()  # a concurrent insert of the same response_id fails here -> retry
-    resp.language = language
-    resp.updated_at = now
-    resp.page_reached = max(resp.page_reached, save.page_reached)
-    if save.honeypot and not resp.suspect.get("honeypot"):
-        resp.suspect = {**resp.suspect, "honeypot": True}
-    s.execute(
-        delete(m.Answer).where(m.Answer.response_pk == resp.id, m.Answer.column.in_(list(values)))
-    )
-    rows = [
-        {
-            "response_pk": resp.id,
-            "column": col,
-            "num": None if isinstance(v, str) else float(v),
-            "text": v if isinstance(v, str) else None,
-        }
-        for col, v in values.items()
-        if v is not None
-    ]
-    if rows:
-        s.execute(insert(m.Answer), rows)
-    stored = _stored_values(s, resp.id)
+        stored = {**_stored_values(s, row.id), **answers}
+        suspect = dict(row.suspect or {})
+        if save.honeypot:
+            suspect["honeypot"] = True
+        started, code = row.started_at, row.resume_code
+    fields: dict[str, Any] = {
+        "language": save.language,
+        "updated_at": now,
+        "page_reached": max(row.page_reached if row is not None else 0, save.page_reached),
+    }
+    kind, page = "saved", 0
     if save.final:
-        q = survey.questionnaire()
-        missing = [(p, c) for p, c in required_columns(q) if c not in stored]
+        missing = [p for p, c in required_columns(survey.questionnaire()) if c not in stored]
         if missing:
-            # the page itself was valid and stays saved; the respondent is sent back
-            return Outcome("missing", response_id, resp.resume_code, stored, page=missing[0][0])
-        resp.status = "complete"
-        resp.submitted_at = now
-        if invitation is not None:
-            resp.completed_invitation_id = invitation.id
-            if locked_invitation is not None:
-                locked_invitation.used_at = now
-        minimum = survey.min_seconds
-        if minimum is None:
-            minimum = float(current_app.config["MIN_SECONDS"])
-        if (now - resp.started_at).total_seconds() < minimum:
-            resp.suspect = {**resp.suspect, "too_fast": True}
-        s.flush()  # the unique completed_invitation_id is checked here -> retry
-        return Outcome("completed", response_id, resp.resume_code, stored)
-    return Outcome("saved", response_id, resp.resume_code, stored)
+            # the page itself was valid and is saved; the respondent is sent back
+            kind, page = "missing", missing[0]
+        else:
+            kind = "completed"
+            minimum = survey.min_seconds
+            if minimum is None:
+                minimum = float(current_app.config["MIN_SECONDS"])
+            if (now - started).total_seconds() < minimum:
+                suspect["too_fast"] = True
+            fields |= {"status": "complete", "submitted_at": now}
+            fields["completed_invitation_id"] = inv_id  # UNIQUE: a racing twin fails here
+    fields["suspect"] = suspect
+    if row is None:
+        # a concurrent insert of the same response_id fails here -> store_page retries
+        pk = conn.execute(
+            insert(_R)
+            .values(
+                response_id=rid,
+                survey_id=survey.id,
+                invitation_id=inv_id,
+                status=fields.pop("status", "partial"),
+                started_at=started,
+                resume_code=code,
+                segments=dict(invitation.segments) if invitation is not None else {},
+                quarantined=False,
+                source=save.source,
+                **fields,
+            )  # fmt: skip
+            .returning(_R.c.id)
+        ).scalar_one()
+    else:
+        pk = row.id
+        conn.execute(update(_R).where(_R.c.id == pk).values(**fields))
+    rows = [
+        {"response_pk": pk, "column": c, "num": None if isinstance(v, str) else float(v),
+         "text": v if isinstance(v, str) else None}
+        for c, v in answers.items()
+    ]  # fmt: skip
+    for start in range(0, len(rows), 500):
+        # one multi-row INSERT per chunk: on PostgreSQL an executemany would send one
+        # statement per row
+        conn.execute(insert(_A).values(rows[start : start + 500]))
+    if kind == "completed" and inv_id is not None:
+        conn.execute(update(_I).where(_I.c.id == inv_id).values(used_at=now))
+    return Outcome(kind, rid, code, stored, page=page)
 
 
 def get_or_create_snapshot(s: Session, q: Questionnaire) -> m.QuestionnaireSnapshot:

@@ -1,0 +1,400 @@
+"""Submission throughput: manyi under gunicorn against a bare Flask endpoint, side by side.
+
+``python bench/bench_submit.py [--seconds 10] [--clients 16] [--workers 2] [--no-postgres]``
+
+Both servers run under gunicorn with the same number of sync workers on loopback, and
+take the same form: the whole SERVQUAL instrument (22 items rated as E and P, a 5-way
+allocation, overall ratings, segments, a comment: 61 answer fields) on one page.
+
+- **manyi**: ``surveyapp.create_app()`` with CSRF (each client fetches a page once for
+  its cookie and token), the rate limiter in the request path (with a limit too high to
+  trigger), full server-side validation, and the page stored as one Response row plus
+  one Answer row per value in one transaction, completed on submit.
+- **baseline**: a bare Flask endpoint that stores the posted form as one JSON row with
+  one INSERT (no validation, no CSRF).
+
+The load generator is a thread pool of ``--clients`` keep-alive-free HTTP clients
+(``http.client``) posting for ``--seconds`` each, after a one-second warm-up. Every
+acknowledged submission (303 for manyi, 200 for the baseline) is counted and compared
+with what the database holds afterwards: lost = acknowledged but not stored, doubled =
+stored more than once. Printed: throughput, p50/p99 latency, the ratio to the
+baseline, and the peak RSS (VmHWM) of the busiest worker process. Goal: manyi >= 70 % of
+the baseline's throughput, zero lost or doubled. Runs on SQLite (WAL, in a temporary
+instance folder) and, unless ``--no-postgres`` or unreachable, on PostgreSQL
+(``--postgres URL``, a temporary database is created and dropped).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SLUG = "bench"
+
+
+# -- the baseline server (imported by gunicorn from this file) --------------------------
+def baseline_app() -> Any:
+    """A bare Flask app: POST /submit stores the form as one JSON row in one INSERT."""
+    from flask import Flask, request
+    from sqlalchemy import text
+
+    engine = _create_engine(os.environ["BENCH_URL"])
+    app = Flask("baseline")
+
+    @app.post("/submit")
+    def submit() -> tuple[str, int]:
+        form = request.form.to_dict()
+        with engine.begin() as conn:
+            conn.execute(
+                text("INSERT INTO baseline (response_id, data) VALUES (:r, :d)"),
+                {"r": form.get("response_id", ""), "d": json.dumps(form)},
+            )
+        return "ok", 200
+
+    return app
+
+
+def _create_engine(url: str) -> Any:
+    """An engine like the app's: SQLite in WAL with a busy timeout, or pooled PostgreSQL."""
+    from sqlalchemy import create_engine, event
+    from sqlalchemy.pool import NullPool
+
+    if not url.startswith("sqlite"):
+        return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _rec: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    return engine
+
+
+# -- the form -----------------------------------------------------------------------------
+def one_page_servqual() -> Any:
+    import questionnaires as qn
+
+    data = qn.builtin("servqual22").to_dict()
+    items = [i for p in data["pages"] for i in p["items"]]
+    data["pages"] = [{"id": "all", "title": data["title"], "items": items}]
+    return qn.from_dict(data, source="servqual22 (one page)")
+
+
+def form_values(q: Any) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for k, item in enumerate(q.items):
+        if item.type == "rating":
+            for j, col in enumerate(item.columns()):
+                out[f"a-{col}"] = str(item.scale.min + (k + j) % item.scale.n_points)
+        elif item.type == "allocation":
+            n = len(item.choices)
+            shares = [item.total // n] * n
+            shares[0] += item.total - sum(shares)
+            out.update({f"a-{c}": str(v) for c, v in zip(item.columns(), shares, strict=True)})
+        elif item.type == "single_choice":
+            out[f"a-{item.id}"] = item.choices[0].code
+        elif item.type == "multiple_choice":
+            out[f"a-{item.columns()[0]}"] = "y"
+        elif item.type == "text":
+            out[f"a-{item.id}"] = "服务很好，谢谢 / good service"
+    return out
+
+
+# -- servers ------------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    name: str
+    proc: subprocess.Popen[bytes]
+    port: int
+
+    def worker_peak_rss_mib(self) -> float:
+        """Largest VmHWM among the gunicorn workers (children of the master)."""
+        peaks = []
+        for status in Path("/proc").glob("[0-9]*/status"):
+            try:
+                text = status.read_text()
+            except OSError:
+                continue
+            if re.search(rf"^PPid:\s+{self.proc.pid}$", text, re.M):
+                found = re.search(r"^VmHWM:\s+(\d+) kB", text, re.M)
+                if found:
+                    peaks.append(int(found.group(1)) / 1024)
+        return max(peaks, default=float("nan"))
+
+    def stop(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        self.proc.wait(timeout=30)
+
+
+def start(name: str, target: str, env: dict[str, str], workers: int) -> Server:
+    port = _free_port()
+    cmd = [
+        sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind",
+        f"127.0.0.1:{port}", "--pythonpath", f"{ROOT / 'bench'},{ROOT}", "--log-level",
+        "warning", target,
+    ]  # fmt: skip
+    proc = subprocess.Popen(cmd, env={**os.environ, **env}, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                msg = f"{name} server did not start"
+                raise RuntimeError(msg) from None
+            time.sleep(0.2)
+    return Server(name, proc, port)
+
+
+# -- load ---------------------------------------------------------------------------------
+@dataclass
+class Load:
+    acked: list[str]
+    latencies: list[float]
+    errors: int
+    seconds: float
+
+
+def _request(port: int, method: str, path: str, body: str = "", headers: Any = None) -> Any:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        r = conn.getresponse()
+        data = r.read()
+        return r.status, r.getheader("Set-Cookie"), data.decode("utf-8", "replace")
+    finally:
+        conn.close()
+
+
+def _client_session(server: Server, manyi: bool) -> tuple[str, dict[str, str]]:
+    if not manyi:
+        return "/submit", {}
+    status, cookie, html = _request(server.port, "GET", f"/s/{SLUG}")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    if status != 200 or not token or not cookie:
+        msg = f"could not open the survey page (status {status})"
+        raise RuntimeError(msg)
+    return f"/s/{SLUG}", {"csrf_token": token.group(1), "Cookie": cookie.split(";", 1)[0]}
+
+
+def run_load(server: Server, form: dict[str, str], seconds: float, clients: int) -> Load:
+    manyi = server.name == "manyi"
+    ok_status = 303 if manyi else 200
+    acked: list[str] = []
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    sessions = [_client_session(server, manyi) for _ in range(clients)]
+    warmup_end = time.monotonic() + 1.0
+    end = warmup_end + seconds
+
+    def client(k: int) -> None:
+        nonlocal errors
+        path, sess = sessions[k]
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        if "Cookie" in sess:
+            headers["Cookie"] = sess["Cookie"]
+        while True:
+            now = time.monotonic()
+            if now >= end:
+                return
+            rid = str(uuid.uuid4())
+            data = {**form, "response_id": rid, "page": "0", "action": "submit"}
+            if "csrf_token" in sess:
+                data["csrf_token"] = sess["csrf_token"]
+            t0 = time.perf_counter()
+            try:
+                status, _c, _b = _request(
+                    server.port, "POST", path, urllib.parse.urlencode(data), headers
+                )
+            except OSError:
+                status = -1
+            dt = time.perf_counter() - t0
+            with lock:
+                if status == ok_status:
+                    acked.append(rid)  # stored even in warm-up: counted for loss
+                    if now >= warmup_end:
+                        latencies.append(dt)
+                else:
+                    errors += 1
+
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(client, range(clients)))
+    return Load(acked, latencies, errors, seconds)
+
+
+def _pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))] * 1000 if s else float("nan")
+
+
+# -- one backend -----------------------------------------------------------------------------
+def bench_backend(label: str, url: str, instance: Path, args: argparse.Namespace) -> list[str]:
+    from sqlalchemy import text
+
+    from surveyapp import create_app
+    from surveyapp import db as dbm
+    from surveyapp.survey import create_survey
+
+    q = one_page_servqual()
+    env = {
+        "MANYI_INSTANCE": str(instance),
+        "DATABASE_URL": url,
+        "SECRET_KEY": "bench-secret",
+        "MANYI_SUBMIT_RATE_LIMIT": "100000000/minute",
+        "MANYI_MIN_SECONDS": "0",
+        "BENCH_URL": url,
+    }
+    os.environ.update({k: env[k] for k in ("MANYI_INSTANCE", "DATABASE_URL", "SECRET_KEY")})
+    app = create_app()
+    database = app.extensions["manyi_db"]
+    dbm.upgrade(database)
+    with database.write() as s:
+        create_survey(s, q, slug=SLUG)
+    engine = _create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE baseline (id INTEGER PRIMARY KEY, response_id "
+                          "VARCHAR(36) NOT NULL, data TEXT NOT NULL)"))  # fmt: skip
+        if not url.startswith("sqlite"):
+            conn.execute(text("CREATE SEQUENCE baseline_seq OWNED BY baseline.id"))
+            conn.execute(text("ALTER TABLE baseline ALTER id SET DEFAULT nextval('baseline_seq')"))
+    form = form_values(q)
+    rows = []
+    results: dict[str, tuple[Load, float]] = {}
+    # side by side: baseline, manyi, baseline, manyi ... (--rounds), best round of each
+    for _ in range(args.rounds):
+        for name, target in (("baseline", "bench_submit:baseline_app()"),
+                             ("manyi", "surveyapp:create_app()")):  # fmt: skip
+            server = start(name, target, env, args.workers)
+            try:
+                load = run_load(server, form, args.seconds, args.clients)
+                rss = server.worker_peak_rss_mib()
+            finally:
+                server.stop()
+            prev = results.get(name)
+            if prev is None or len(load.latencies) > len(prev[0].latencies):
+                results[name] = (load, rss)
+            acked_all = results.setdefault(f"{name}-acked", (Load([], [], 0, 0), 0))[0]
+            acked_all.acked.extend(load.acked)
+            acked_all.errors += load.errors
+
+    with engine.connect() as conn:
+        stored = {
+            "manyi": conn.execute(
+                text("SELECT response_id FROM response WHERE status = 'complete'")
+            )
+            .scalars()
+            .all(),
+            "baseline": conn.execute(text("SELECT response_id FROM baseline")).scalars().all(),
+        }
+        n_answers = conn.execute(text("SELECT count(*) FROM answer")).scalar()
+    engine.dispose()
+    database.dispose()
+    n_fields = len(q.columns(meta=False))
+    thr = {k: len(results[k][0].latencies) / args.seconds for k in ("baseline", "manyi")}
+    for name in ("baseline", "manyi"):
+        load, rss = results[name]
+        acked = set(results[f"{name}-acked"][0].acked)
+        got = stored[name]
+        lost = len(acked - set(got))
+        doubled = len(got) - len(set(got))
+        rows.append(
+            f"| {label} | {name} | {thr[name]:.0f}/s | {_pct(load.latencies, 50):.1f} ms | "
+            f"{_pct(load.latencies, 99):.1f} ms | {len(acked)} | {len(got)} | {lost} | "
+            f"{doubled} | {results[f'{name}-acked'][0].errors} | {rss:.0f} MiB |"
+        )
+    ratio = thr["manyi"] / thr["baseline"] if thr["baseline"] else float("nan")
+    rows.append(f"| {label} | **manyi / baseline** | **{ratio:.0%}** | | | | | | | | |")
+    expected_answers = len(stored["manyi"]) * n_fields
+    if n_answers != expected_answers:
+        rows.append(f"| {label} | answers stored {n_answers} != {expected_answers} expected |")
+    return rows
+
+
+def _postgres_database(admin_url: str) -> tuple[str, Any] | None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            name = f"manyi_bench_{uuid.uuid4().hex[:10]}"
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - report and go on with SQLite only
+        print(f"PostgreSQL at {admin_url} unreachable ({type(exc).__name__}); skipped")
+        return None
+    return admin_url.rsplit("/", 1)[0] + f"/{name}", (admin, name)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--no-postgres", action="store_true")
+    args = parser.parse_args()
+    print(
+        f"{args.clients} clients, {args.workers} gunicorn workers each, {args.seconds:.0f} s "
+        f"per run after 1 s warm-up, {args.rounds} alternating rounds (best shown), "
+        f"{os.cpu_count()} CPUs"
+    )
+    header = (
+        "| backend | server | throughput | p50 | p99 | acknowledged | stored | lost | doubled "
+        "| errors | worker peak RSS |\n|---|---|---|---|---|---|---|---|---|---|---|"
+    )
+    rows: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        instance = Path(tmp) / "sqlite"
+        rows += bench_backend("SQLite", f"sqlite:///{instance / 'bench.sqlite'}", instance, args)
+        if not args.no_postgres:
+            made = _postgres_database(args.postgres)
+            if made is not None:
+                url, (admin, name) = made
+                try:
+                    rows += bench_backend("PostgreSQL", url, Path(tmp) / "pg", args)
+                finally:
+                    from sqlalchemy import text
+
+                    with admin.connect() as conn:
+                        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                    admin.dispose()
+    print(header)
+    print("\n".join(rows))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"load generator peak RSS: {peak:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
