@@ -78,6 +78,22 @@ def _describe(values: np.ndarray, confidence: float) -> dict[str, float]:
     n = int(x.size)
     mean = float(x.mean()) if n else math.nan
     sd = float(x.std(ddof=1)) if n > 1 else math.nan
+    return _interval(n, mean, sd, confidence)
+
+
+def _describe_counts(values: np.ndarray, counts: np.ndarray, confidence: float) -> dict[str, float]:
+    """:func:`_describe` of a sample given as distinct whole-number ``values`` and counts.
+
+    The mean is exact (sums of whole numbers below 2**53), so it equals the mean of the
+    expanded sample to the last bit; the sd differs from numpy's by rounding only.
+    """
+    n = int(counts.sum())
+    mean = float(counts @ values) / n if n else math.nan
+    sd = math.sqrt(float(counts @ (values - mean) ** 2) / (n - 1)) if n > 1 else math.nan
+    return _interval(n, mean, sd, confidence)
+
+
+def _interval(n: int, mean: float, sd: float, confidence: float) -> dict[str, float]:
     se = sd / math.sqrt(n) if n > 1 else math.nan
     half = float(stats.t.ppf(0.5 + confidence / 2.0, n - 1)) * se if n > 1 else math.nan
     return {"n": n, "mean": mean, "sd": sd, "se": se, "ci_low": mean - half, "ci_high": mean + half}
@@ -109,6 +125,7 @@ def _wilcoxon(d: np.ndarray) -> tuple[float, float]:
     the normal approximation with tie correction (scipy's ``method="approx"``, no
     continuity correction), computed here from counts -- O(n) for integer differences.
     (scipy would run a permutation test for small tied samples, too slow per item.)
+    This is the general path; whole-number items use :func:`_wilcoxon_hist`.
     """
     nz = d[d != 0]
     n = int(nz.size)
@@ -124,6 +141,37 @@ def _wilcoxon(d: np.ndarray) -> tuple[float, float]:
     else:
         _, inv, counts = np.unique(a, return_inverse=True, return_counts=True)
         pos = np.bincount(inv[nz > 0], minlength=counts.size)
+    return _signed_rank_normal(counts, pos, n)
+
+
+def _wilcoxon_hist(gaps: np.ndarray, counts: np.ndarray) -> tuple[float, float]:
+    """:func:`_wilcoxon` of the sample with ``counts[i]`` differences equal to ``gaps[i]``.
+
+    ``gaps`` are distinct whole numbers in increasing order (a histogram of integer
+    differences, e.g. from ``numpy.bincount``). Ranks of ``|d|`` come from the counts per
+    distinct ``|d|``: exact, and O(number of distinct values) instead of O(n).
+    """
+    nonzero = counts > 0
+    g, c = gaps[nonzero & (gaps != 0)].astype(np.int64), counts[nonzero & (gaps != 0)]
+    n = int(c.sum())
+    if n == 0:
+        return math.nan, math.nan
+    a = np.abs(g)
+    if n <= 50 and int(c.max()) == 1 and np.unique(a).size == n:
+        res = stats.wilcoxon(g.astype("float64"), method="exact")
+        return float(res.statistic), float(res.pvalue)
+    # the same arrays as the general path's bincount of |d| (length max|d| + 1)
+    abs_counts = np.bincount(a, weights=c, minlength=int(a.max()) + 1).astype(np.int64)
+    pos = np.bincount(a[g > 0], weights=c[g > 0], minlength=abs_counts.size).astype(np.int64)
+    return _signed_rank_normal(abs_counts, pos, n)
+
+
+def _signed_rank_normal(counts: np.ndarray, pos: np.ndarray, n: int) -> tuple[float, float]:
+    """Normal approximation of the signed-rank test from counts per distinct ``|d|``.
+
+    ``counts[i]`` differences share the i-th smallest ``|d|`` (their mid-rank), ``pos[i]``
+    of them are positive; tie-corrected variance, no continuity correction.
+    """
     counts = counts.astype("float64")
     before = np.cumsum(counts) - counts
     avg_rank = before + (counts + 1.0) / 2.0
@@ -165,25 +213,27 @@ def _welch_anova(n: np.ndarray, mean: np.ndarray, var: np.ndarray) -> tuple[floa
     return f, float(k - 1), df2, float(stats.f.sf(f, k - 1, df2))
 
 
-def _kruskal(x: np.ndarray, codes: np.ndarray, k: int) -> tuple[float, float]:
+def _kruskal(groups: Sequence[np.ndarray]) -> tuple[float, float]:
     """Kruskal-Wallis H with tie correction (scipy's convention).
 
-    Rank sums come from unstable sorts (of all scores, then of each group, counting each
-    distinct value with ``searchsorted``), several times faster for a million discrete
-    scores than ``scipy.stats.rankdata``'s stable argsort.
+    ``groups`` are the sorted finite scores of each level that has any. Rank sums come
+    from one sort of the pooled scores (distinct values, their counts and mid-ranks) and
+    ``searchsorted`` of the distinct values in each sorted group -- several times faster
+    for a million discrete scores than ``scipy.stats.rankdata``'s stable argsort.
     """
-    n = x.size
+    k = len(groups)
+    n = sum(g.size for g in groups)
     if k < 2 or n < 2:
         return math.nan, math.nan
-    srt = np.sort(x)
+    srt = np.concatenate(groups)
+    srt.sort()
     starts = np.flatnonzero(np.r_[True, srt[1:] != srt[:-1]])
     uniq = srt[starts]
     ties = np.diff(np.r_[starts, n]).astype("float64")
     mid_rank = starts + (ties + 1.0) / 2.0
     rsum, nk = np.zeros(k), np.zeros(k)
-    for g in range(k):
+    for g, sg in enumerate(groups):
         # rank sum of group g = sum over distinct values of (count in g) * mid-rank
-        sg = np.sort(x[codes == g])
         count = np.searchsorted(sg, uniq, side="right") - np.searchsorted(sg, uniq, side="left")
         rsum[g], nk[g] = float(count @ mid_rank), float(sg.size)
     h = 12.0 / (n * (n + 1.0)) * float(np.sum(rsum**2 / nk)) - 3.0 * (n + 1.0)
@@ -288,15 +338,90 @@ class _Columns:
 
 def _column(df: pd.DataFrame, col: str, scale: tuple[float, float], name: str) -> np.ndarray:
     """A numeric column as a float64 array (a view when already float64), range checked."""
+    arr = _floats(df, col, name)
+    _check_scale(df, col, arr, scale, name)
+    return arr
+
+
+def _check_scale(
+    df: pd.DataFrame, col: str, arr: np.ndarray, scale: tuple[float, float], name: str
+) -> None:
+    # fmin/fmax skip NaN without copying the answered cells
+    if arr.size and (np.fmin.reduce(arr) < scale[0] or np.fmax.reduce(arr) > scale[1]):
+        check_range(pd.DataFrame({col: arr}, index=df.index), scale[0], scale[1], name)
+
+
+def _floats(df: pd.DataFrame, col: str, name: str) -> np.ndarray:
     s = df[col]
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
-        arr = s.to_numpy(dtype="float64", na_value=np.nan)
-    else:
-        arr = check_numeric(df, [col], name)[col].to_numpy()
-    valid = arr[~np.isnan(arr)] if np.isnan(arr).any() else arr
-    if valid.size and (valid.min() < scale[0] or valid.max() > scale[1]):
+        return np.asarray(s.to_numpy(dtype="float64", na_value=np.nan))
+    return np.asarray(check_numeric(df, [col], name)[col].to_numpy())
+
+
+def _item_column(
+    df: pd.DataFrame,
+    col: str,
+    scale: tuple[float, float],
+    name: str,
+    impute: bool,
+    want_ints: bool = True,
+) -> tuple[np.ndarray, _Ints | None]:
+    """A rating column as float64 (range checked, imputed under ``item_mean``) and, when
+    it holds whole numbers only (and ``want_ints``), as :class:`_Ints`."""
+    arr = _floats(df, col, name)
+    ints = _small_ints(arr, scale) if want_ints else None
+    if ints is None:
+        _check_scale(df, col, arr, scale, name)
+    elif ints.low < scale[0] or ints.high > scale[1]:
         check_range(pd.DataFrame({col: arr}, index=df.index), scale[0], scale[1], name)
-    return np.asarray(arr)
+    if impute and np.isnan(arr).any():
+        return np.where(np.isnan(arr), np.nanmean(arr), arr), None
+    return arr, ints
+
+
+# Whole-number items on a scale inside [-_INT_LIMIT, _INT_LIMIT] take the integer path:
+# int16 codes, per-respondent sums in integers, item statistics from a histogram of the
+# differences. Its limit keeps P - E plus the histogram offset inside int16.
+_INT_LIMIT = 8000
+
+
+@dataclass(frozen=True, slots=True)
+class _Ints:
+    """A whole-number column as int16 ``codes`` (undefined where ``nan``), its NaN mask
+    (None when complete) and the smallest and largest answer."""
+
+    codes: np.ndarray
+    nan: np.ndarray | None
+    low: int
+    high: int
+
+
+def _small_ints(arr: np.ndarray, scale: tuple[float, float]) -> _Ints | None:
+    """``arr`` as :class:`_Ints` when every answer is a whole number inside ``scale``.
+
+    None when the column holds fractions or values outside int16 (the float path then
+    checks the range and reports them); a whole number outside ``scale`` is reported
+    here, with the same message as the float path.
+    """
+    if not -_INT_LIMIT <= scale[0] < scale[1] <= _INT_LIMIT:
+        return None
+    with np.errstate(invalid="ignore"):  # NaN and huge values cast to garbage, caught below
+        codes = arr.astype(np.int16)
+    n_exact = int(np.count_nonzero(codes == arr))
+    nan = None
+    if n_exact < arr.size:
+        nan = np.isnan(arr)
+        if n_exact + int(np.count_nonzero(nan)) < arr.size:
+            return None
+    if nan is None:
+        low, high = int(codes.min()), int(codes.max())
+    else:
+        answered = ~nan
+        low = int(codes.min(where=answered, initial=_INT_LIMIT))
+        high = int(codes.max(where=answered, initial=-_INT_LIMIT))
+        if low > high:  # no answers at all: nothing to check
+            low, high = math.ceil(scale[0]), math.floor(scale[1])
+    return _Ints(codes, nan, low, high)
 
 
 def _role_columns(items: list[str], role: str, suffixes: Mapping[str, str]) -> list[str]:
@@ -444,45 +569,64 @@ def _score(
     servqual_model = cols.expectation is not None
     zot = cols.adequate is not None and cols.desired is not None
 
-    def get(col: str) -> np.ndarray:
-        arr = _column(df, col, scale, name)
-        if missing == "item_mean" and np.isnan(arr).any():
-            arr = np.where(np.isnan(arr), np.nanmean(arr), arr)
-        return arr
+    impute = missing == "item_mean"
 
-    # per-respondent dimension sums, accumulated item by item
+    def get(col: str, ints: bool = True) -> tuple[np.ndarray, _Ints | None]:
+        return _item_column(df, col, scale, name, impute, ints)
+
+    # per-respondent dimension sums, accumulated item by item: in integers for
+    # whole-number items, in floats (allocated when first needed) for the others
     k = len(dim_names)
-    acc_names = ["score", "e", "p"] + (["msa", "mss", "ade", "des", "zp"] if zot else [])
-    sums = {a: np.zeros((n, k), order="F") for a in acc_names}
-    counts = np.zeros((n, k), order="F")
+    widest = max(len(its) for its in dims.values())
+    bound = max(abs(scale[0]), abs(scale[1])) * widest
+    int_type = np.int16 if bound < _INT_LIMIT * 4 and widest < 2**14 else np.int32
+    isums = {a: np.zeros((n, k), dtype=int_type, order="F") for a in ("e", "p")}
+    counts = np.zeros((n, k), dtype=np.int32 if widest >= 2**14 else np.int16, order="F")
+    fsums: dict[str, np.ndarray] = {}
+
+    def fsum(key: str) -> np.ndarray:
+        if key not in fsums:
+            fsums[key] = np.zeros((n, k), order="F")
+        return fsums[key]
+
     zcounts = np.zeros((n, k), order="F") if zot else None
     item_rows: list[dict[str, Any]] = []
     zot_rows: list[dict[str, Any]] = []
     for j, item in enumerate(items):
         d = dim_index[dim_of[item]]
-        p = get(cols.perception[j])
-        e = get(cols.expectation[j]) if cols.expectation is not None else None
-        score = p - e if e is not None else p  # Q = P - E (Parasuraman et al., 1988)
-        ok = ~np.isnan(score)
-        if not ok.all():
-            score = np.where(ok, score, 0.0)
-        sums["score"][:, d] += score
-        sums["p"][:, d] += np.where(ok, p, 0.0) if not ok.all() else p
-        if e is not None:
-            sums["e"][:, d] += np.where(ok, e, 0.0) if not ok.all() else e
-        counts[:, d] += ok
-        sv, pv = score[ok], p[ok]
-        st_score = _describe(sv, confidence)
+        p, p_int = get(cols.perception[j])
+        e, e_int = get(cols.expectation[j]) if cols.expectation is not None else (None, None)
+        if p_int is not None and (e is None or e_int is not None):
+            gaps, hist, mean_e, mean_p = _int_item(p_int, e_int, isums, counts, d)
+            st_score = _describe_counts(gaps.astype("float64"), hist, confidence)
+            want_wilcoxon = servqual_model and st_score["n"] > 1
+            wilcoxon = _wilcoxon_hist(gaps, hist) if want_wilcoxon else (math.nan, math.nan)
+        else:
+            score = p - e if e is not None else p  # Q = P - E (Parasuraman et al., 1988)
+            ok = ~np.isnan(score)
+            if not ok.all():
+                score = np.where(ok, score, 0.0)
+            fsum("score")[:, d] += score
+            fsum("p")[:, d] += np.where(ok, p, 0.0) if not ok.all() else p
+            if e is not None:
+                fsum("e")[:, d] += np.where(ok, e, 0.0) if not ok.all() else e
+            counts[:, d] += ok
+            sv = score[ok]
+            st_score = _describe(sv, confidence)
+            mean_e = float(e[ok].mean()) if e is not None and ok.any() else math.nan
+            mean_p = float(p[ok].mean()) if ok.any() else math.nan
+            want_wilcoxon = servqual_model and st_score["n"] > 1
+            wilcoxon = _wilcoxon(sv) if want_wilcoxon else (math.nan, math.nan)
         row: dict[str, Any] = {
             "item": item,
             "dimension": dim_of[item],
             "n": st_score["n"],
-            "expectation": float(e[ok].mean()) if e is not None and ok.any() else math.nan,
-            "perception": float(pv.mean()) if ok.any() else math.nan,
+            "expectation": mean_e,
+            "perception": mean_p,
             "gap": st_score["mean"] if servqual_model else math.nan,
             **{key: st_score[key] for key in ("sd", "se", "ci_low", "ci_high")},
         }
-        if servqual_model and st_score["n"] > 1:
+        if want_wilcoxon:
             with np.errstate(divide="ignore", invalid="ignore"):
                 t = (
                     st_score["mean"] / st_score["se"]
@@ -495,22 +639,32 @@ def _score(
             row["p_value"] = (
                 float(2 * stats.t.sf(abs(t), st_score["n"] - 1)) if not math.isnan(t) else math.nan
             )
-            row["wilcoxon_stat"], row["wilcoxon_p"] = _wilcoxon(sv)
+            row["wilcoxon_stat"], row["wilcoxon_p"] = wilcoxon
         else:
             row |= {"t": math.nan, "df": math.nan, "p_value": math.nan}
             row |= {"wilcoxon_stat": math.nan, "wilcoxon_p": math.nan}
         item_rows.append(row)
         if zot and cols.adequate is not None and cols.desired is not None and zcounts is not None:
-            ade, des = get(cols.adequate[j]), get(cols.desired[j])
+            ade, des = get(cols.adequate[j], False)[0], get(cols.desired[j], False)[0]
             msa, mss = p - des, p - ade  # Parasuraman, Zeithaml & Berry (1994)
             zok = ~(np.isnan(msa) | np.isnan(mss))
             parts = {"msa": msa, "mss": mss, "ade": ade, "des": des, "zp": p}
             for key, arr in parts.items():
-                sums[key][:, d] += np.where(zok, arr, 0.0)
+                fsum(key)[:, d] += np.where(zok, arr, 0.0)
             zcounts[:, d] += zok
             zot_rows.append(
                 _zot_row("item", item, {k_: a[zok] for k_, a in parts.items()}, confidence)
             )
+
+    def total(key: str) -> np.ndarray:
+        """Per-respondent dimension sums of ``score``, ``e`` or ``p`` (both paths)."""
+        if key == "score":
+            out = np.subtract(isums["p"], isums["e"], dtype="float64")
+        else:
+            out = isums[key].astype("float64")
+        if key in fsums:
+            out += fsums[key]
+        return out
 
     items_df = pd.DataFrame(item_rows)
     items_df["p_holm"] = _holm(items_df["p_value"].to_numpy(dtype="float64"))
@@ -555,9 +709,9 @@ def _score(
         )
         raise InsufficientDataError(msg)
 
-    dim_score = _nan_ratio(sums["score"], counts)
-    dim_e = _nan_ratio(sums["e"], counts)
-    dim_p = _nan_ratio(sums["p"], counts)
+    dim_score = _nan_ratio(total("score"), counts)
+    dim_e = _nan_ratio(total("e"), counts)
+    dim_p = _nan_ratio(total("p"), counts)
     dim_rows = []
     for dname in dim_names:
         j = dim_index[dname]
@@ -602,7 +756,7 @@ def _score(
 
     zot_df = None
     if zot and zcounts is not None:
-        zdims = {key: _nan_ratio(sums[key], zcounts) for key in ("msa", "mss", "ade", "des", "zp")}
+        zdims = {key: _nan_ratio(fsums[key], zcounts) for key in ("msa", "mss", "ade", "des", "zp")}
         for dname in dim_names:
             j = dim_index[dname]
             zok = zcounts[:, j] > 0
@@ -613,8 +767,8 @@ def _score(
             overall_rows.append({"measure": key, **_describe(_row_mean(zdims[key]), confidence)})
         zot_df = pd.DataFrame(zot_rows)
 
+    seg_df, seg_tests = _segments(df, segment, score_cols, confidence) if segment else (None, None)
     scores = pd.DataFrame(score_cols, index=df.index)
-    seg_df, seg_tests = _segments(df, segment, scores, confidence) if segment else (None, None)
     return ServqualResult(
         model=label,
         items=items_df,
@@ -631,6 +785,49 @@ def _score(
         confidence=confidence,
         scale=(float(scale[0]), float(scale[1])),
     )
+
+
+def _int_item(
+    p: _Ints,
+    e: _Ints | None,
+    isums: Mapping[str, np.ndarray],
+    counts: np.ndarray,
+    d: int,
+) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """One whole-number item: add its answered pairs to the respondents' sums of
+    dimension ``d`` and return the histogram of its gaps (distinct gaps, counts) and its
+    mean expectation and perception over the answered pairs.
+
+    Every item statistic follows from the histogram, so no float copy of the column is
+    made; the means are exact, as sums of whole numbers are.
+    """
+    masks = [m for m in (p.nan, None if e is None else e.nan) if m is not None]
+    missing = masks[0] if len(masks) == 1 else (masks[0] | masks[1]) if masks else None
+    lo = p.low - (e.high if e is not None else 0)
+    hi = p.high - (e.low if e is not None else 0)
+    # Q = P - E (Parasuraman et al., 1988), shifted to 0..hi-lo for bincount
+    code = p.codes - e.codes if e is not None else p.codes.copy()
+    code -= np.int16(lo)
+    size = hi - lo + 1
+    if missing is None:
+        hist = np.bincount(code, minlength=size)
+        isums["p"][:, d] += p.codes
+        e_answered = e.codes if e is not None else None
+        counts[:, d] += 1
+    else:
+        ok = ~missing
+        np.copyto(code, np.int16(size), where=missing)
+        hist = np.bincount(code, minlength=size + 1)[:size]
+        isums["p"][:, d] += np.where(ok, p.codes, np.int16(0))
+        e_answered = np.where(ok, e.codes, np.int16(0)) if e is not None else None
+        counts[:, d] += ok
+    gaps = np.arange(lo, hi + 1, dtype=np.int64)
+    n = int(hist.sum())
+    if e_answered is None or n == 0:
+        return gaps, hist, math.nan, float(hist @ gaps) / n if n else math.nan
+    isums["e"][:, d] += e_answered
+    sum_e = int(e_answered.sum())
+    return gaps, hist, sum_e / n, (sum_e + int(hist @ gaps)) / n
 
 
 def _row_mean(x: np.ndarray) -> np.ndarray:
@@ -659,15 +856,25 @@ def _zot_row(
     }
 
 
+def _factorize(values: pd.Series) -> tuple[np.ndarray, np.ndarray | pd.Index]:
+    """Codes (-1 for an empty cell) and sorted levels of a segment column."""
+    if pd.api.types.is_string_dtype(values.dtype) and not isinstance(
+        values.dtype, pd.CategoricalDtype
+    ):
+        # the object array behind a string column factorizes about twice as fast
+        return pd.factorize(values.to_numpy(), sort=True)
+    return pd.factorize(values, sort=True)
+
+
 def _segments(
-    df: pd.DataFrame, segment: list[str], scores: pd.DataFrame, confidence: float
+    df: pd.DataFrame, segment: list[str], scores: Mapping[str, np.ndarray], confidence: float
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows, tests = [], []
     for col in segment:
-        codes, levels = pd.factorize(df[col], sort=True)
+        codes, levels = _factorize(df[col])
         k = len(levels)
-        sizes = np.bincount(codes[codes >= 0], minlength=k)
-        lonely = [levels[int(i)] for i in np.nonzero(sizes == 1)[0]]
+        sizes = np.bincount(codes + 1, minlength=k + 1)  # [empty cells, level 0, ...]
+        lonely = [levels[int(i)] for i in np.nonzero(sizes[1:] == 1)[0]]
         if lonely:
             msg = (
                 f"segment column {col!r} has level(s) {list(map(str, lonely))} with a single "
@@ -675,13 +882,21 @@ def _segments(
                 "level with another one or drop those rows before scoring."
             )
             raise InsufficientDataError(msg)
-        for score in scores.columns:
-            x = scores[score].to_numpy()
-            ok = (codes >= 0) & ~np.isnan(x)
-            c, v = codes[ok], x[ok]
-            nk = np.bincount(c, minlength=k).astype("float64")
-            mean = _nan_ratio(np.bincount(c, weights=v, minlength=k), nk)
-            ss = np.bincount(c, weights=(v - mean[c]) ** 2, minlength=k)
+        # rows grouped by level once (radix sort of small codes); each score is then
+        # gathered in that order and every level is a contiguous slice
+        small = codes.astype(np.int16 if k < 2**15 else np.int64)
+        order = np.argsort(small, kind="stable")[sizes[0] :]
+        bounds = np.cumsum(sizes[1:]) - sizes[1:]
+        for score, x in scores.items():
+            groups = []
+            for part in np.split(x[order], bounds[1:]):
+                part.sort()  # respondents without this score (NaN) sort last
+                if part.size and np.isnan(part[-1]):
+                    part = part[: int(np.searchsorted(part, np.nan))]
+                groups.append(part)
+            nk = np.array([g.size for g in groups], dtype="float64")
+            mean = _nan_ratio(np.array([g.sum() for g in groups]), nk)
+            ss = np.array([float(((g - m) ** 2).sum()) for g, m in zip(groups, mean, strict=True)])
             var = _nan_ratio(ss, nk - 1)
             se = np.sqrt(var / nk)
             with np.errstate(invalid="ignore"):
@@ -702,14 +917,13 @@ def _segments(
                 )
             present = nk > 0
             f, df1, df2, pw = _welch_anova(nk[present], mean[present], var[present])
-            remap = np.cumsum(present) - 1
-            h, pk = _kruskal(v, remap[c], int(present.sum()))
+            h, pk = _kruskal([g for g in groups if g.size])
             tests.append(
                 {
                     "segment": col,
                     "score": score,
                     "levels": int(present.sum()),
-                    "n": int(v.size),
+                    "n": int(nk.sum()),
                     "welch_f": f,
                     "welch_df1": df1,
                     "welch_df2": df2,

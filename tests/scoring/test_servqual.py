@@ -15,7 +15,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from scoring.errors import DataError, InsufficientDataError, SpecificationError
-from scoring.servqual import servqual, servqual_gaps
+from scoring.servqual import _wilcoxon, _wilcoxon_hist, servqual, servqual_gaps
 
 RATER = {
     "tangibles": ["tan1", "tan2", "tan3", "tan4"],
@@ -310,6 +310,62 @@ def test_equal_weights_equal_unweighted(p, data, w):
     assert_allclose(res.scores["weighted"], res.scores["overall"], atol=1e-12)
     fixed = servqual_gaps(pf, ef, dimensions=dims, weights={d: w for d in dims})
     assert_allclose(fixed.scores["weighted"], fixed.scores["overall"], atol=1e-12)
+
+
+@pytest.mark.parametrize(("size", "spread"), [(400, 3), (40, 2), (9, 6), (1, 1)])
+def test_integer_wilcoxon_path_matches_general_path_and_scipy(size, spread):
+    # whole-number differences with ties and zeros: the histogram path (_wilcoxon_hist)
+    # and the general path (_wilcoxon, from the raw differences) against scipy
+    rng = np.random.default_rng(size)
+    d = rng.integers(-spread, spread + 1, size=size).astype("float64")
+    gaps, counts = np.unique(d, return_counts=True)
+    fast = _wilcoxon_hist(gaps.astype(np.int64), counts)
+    assert_allclose(fast, _wilcoxon(d), rtol=1e-12, atol=0)
+    if np.count_nonzero(d) == 0:
+        assert np.isnan(fast).all()
+        return
+    nonzero = np.abs(d[d != 0])
+    exact = nonzero.size <= 50 and np.unique(nonzero).size == nonzero.size
+    ref = stats.wilcoxon(d, method="exact" if exact else "approx", correction=False)
+    assert fast[0] == pytest.approx(ref.statistic, rel=1e-12)
+    assert fast[1] == pytest.approx(ref.pvalue, rel=1e-12)
+
+
+def test_integer_path_matches_float_path(simulated):
+    # Shifting E and P by 0.25 keeps every gap but sends the items through the float
+    # path; the integer path (whole numbers, int16 sums, histograms) must agree.
+    df = simulated.astype({"tan1_p": "float64", "rel2_e": "float64", "emp5_p": "float64"})
+    df.loc[[0, 5], "tan1_p"] = np.nan
+    df.loc[[1, 5], "rel2_e"] = np.nan
+    df.loc[df.index[::3], "emp5_p"] = np.nan
+    roles = [c for c in df.columns if c.endswith(("_e", "_p"))]
+    shifted = df.assign(**{c: df[c] + 0.25 for c in roles})
+    kwargs = {
+        "dimensions": RATER,
+        "scale": (1, 8),
+        "weights": {d: f"imp_{d}" for d in RATER},
+        "segment": "region",
+    }
+    for missing in ("pairwise", "listwise"):
+        a = servqual(df, missing=missing, **kwargs)
+        b = servqual(shifted, missing=missing, **kwargs)
+        for name in ("items", "dimensions", "overall", "scores", "segments", "segment_tests"):
+            x, y = getattr(a, name), getattr(b, name)
+            if name == "overall":  # E and P means move with the shift; the gaps do not
+                x, y = x.iloc[:2], y.iloc[:2]
+            num = x.select_dtypes("number").columns.drop(
+                ["expectation", "perception"], errors="ignore"
+            )
+            assert_allclose(x[num], y[num], rtol=1e-12, atol=1e-12, err_msg=name)
+        for role in ("expectation", "perception"):
+            assert_allclose(a.items[role] + 0.25, b.items[role], rtol=1e-12)
+            assert_allclose(a.dimensions[role] + 0.25, b.dimensions[role], rtol=1e-12)
+
+
+def test_whole_number_out_of_range_with_missing_answers(small):
+    df = small.assign(a_p=[np.nan, 8.0, 6.0])
+    with pytest.raises(DataError, match=r"'a_p' must hold answers in \[1, 7\]; row 'r2'"):
+        servqual(df, dimensions={"da": ["a"], "db": ["b"]})
 
 
 @pytest.fixture
