@@ -31,6 +31,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    has_request_context,
     redirect,
     render_template,
     request,
@@ -113,6 +114,8 @@ def _parse_segment(q: Any, raw: str | None) -> tuple[str, str] | None:
 
 
 def _user_id() -> int | None:
+    if not has_request_context():  # the CLI
+        return None
     user = acting_user()
     return user.id if user is not None else None
 

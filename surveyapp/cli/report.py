@@ -1,0 +1,175 @@
+"""``manyi report``: the shareable report (HTML or PDF) from the shell.
+
+``manyi report SURVEY --out FILE.html|pdf`` reports on a stored survey exactly as the
+web page does (its waves and the linked manager / staff / audit surveys of its study).
+``manyi report --data FILE --questionnaire ID --out FILE`` reports on a data file without
+a database; ``--linked AUDIENCE FILE QUESTIONNAIRE`` adds the manager, staff or audit data
+of a gap study (repeat per audience).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from surveyapp.cli._common import UsageProblem, user_errors
+
+AUDIENCES = ("manager", "staff", "audit")
+
+
+def _segment(q: Any, raw: str | None) -> tuple[str, str] | None:
+    if not raw:
+        return None
+    col, _sep, code = raw.partition("=")
+    item = next((i for i in q.segments if i.id == col), None)
+    if item is None or code not in {c.code for c in item.choices}:
+        choices = [f"{i.id}={c.code}" for i in q.segments for c in i.choices]
+        msg = f"--segment must be one of {', '.join(choices) or 'none (no segments)'}; got {raw!r}."
+        raise UsageProblem(msg)
+    return (col, code)
+
+
+def _from_files(
+    data: Path,
+    questionnaire: str,
+    linked: tuple[tuple[str, str, str], ...],
+    segment: str | None,
+    language: str,
+) -> dict[str, Any]:
+    import questionnaires as qn
+    from surveyapp.datafiles import read_responses
+    from surveyapp.reports import build
+
+    with user_errors():
+        q = qn.resolve(questionnaire)
+        frame = read_responses(data, q)
+        sources: dict[str, Any] = {}
+        for audience, path, qid in linked:
+            if audience not in AUDIENCES:
+                msg = f"--linked AUDIENCE must be one of {', '.join(AUDIENCES)}; got {audience!r}."
+                raise UsageProblem(msg)
+            lq = qn.resolve(qid)
+            sources[audience] = (lq, read_responses(path, lq))
+        seg = _segment(q, segment)
+        gap_sources = build.GapSources(customer=(q, frame), **sources)
+        wave_segment = q.segments[0].id if q.segments else None
+        return build.full_report(
+            q,
+            frame,
+            gap_sources=gap_sources,
+            segment=seg,
+            language=language,
+            wave_segment=wave_segment,
+        )
+
+
+def _from_database(survey: str, segment: str | None, language: str) -> dict[str, Any]:
+    from sqlalchemy import select
+
+    from surveyapp import audit
+    from surveyapp import models as m
+    from surveyapp.cli.users import app_database
+    from surveyapp.reports.views import survey_report
+
+    with app_database() as database:
+        from surveyapp import db as dbm
+
+        s = dbm.session()
+        found = s.scalar(select(m.Survey).where(m.Survey.slug == survey))
+        if found is None and survey.isdigit():
+            found = s.get(m.Survey, int(survey))
+        if found is None:
+            slugs = ", ".join(s.scalars(select(m.Survey.slug).order_by(m.Survey.id).limit(20)))
+            msg = f"no survey {survey!r}; surveys: {slugs or 'none yet'}."
+            raise UsageProblem(msg)
+        seg = _segment(found.questionnaire(), segment)
+        with user_errors():
+            report = survey_report(found, segment=seg, language=language)
+        with database.write() as ws:
+            audit.record(
+                ws,
+                "exported",
+                object_type="survey",
+                object_id=found.id,
+                detail={"report": "cli", "segment": segment},
+            )
+        return report
+
+
+@click.command("report")
+@click.argument("survey", required=False)
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="FILE.html (self-contained, opens offline) or FILE.pdf.",
+)
+@click.option(
+    "--data",
+    "data",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Report on this data file (CSV/XLSX/SAV) instead of a stored survey.",
+)
+@click.option("--questionnaire", help="Instrument of --data: built-in id or a YAML/XLSForm file.")
+@click.option(
+    "--linked",
+    multiple=True,
+    nargs=3,
+    type=(str, click.Path(exists=True), str),
+    metavar="AUDIENCE FILE QUESTIONNAIRE",
+    help="With --data: manager, staff or audit data of the gap study.",
+)
+@click.option("--segment", help="Five gaps for one segment level only, e.g. branch=east.")
+@click.option(
+    "--language", type=click.Choice(["zh-Hans", "en"]), default="zh-Hans", show_default=True
+)
+def report_cmd(
+    survey: str | None,
+    out: Path,
+    data: Path | None,
+    questionnaire: str | None,
+    linked: tuple[tuple[str, str, str], ...],
+    segment: str | None,
+    language: str,
+) -> None:
+    """Write the report of SURVEY (its link code or number), or of --data, to FILE."""
+    from surveyapp.reports import render
+
+    fmt = out.suffix.lower().lstrip(".")
+    if fmt not in ("html", "pdf"):
+        msg = f"--out must end in .html or .pdf; got {out.name!r}."
+        raise UsageProblem(msg)
+    if not out.parent.is_dir():
+        msg = f"the folder {str(out.parent)!r} does not exist; create it or choose another --out."
+        raise UsageProblem(msg)
+    if (survey is None) == (data is None):
+        msg = "give either SURVEY (a stored survey) or --data FILE --questionnaire ID."
+        raise UsageProblem(msg)
+    if data is not None and not questionnaire:
+        msg = "--data needs --questionnaire (a built-in id such as servqual22, or a file)."
+        raise UsageProblem(msg)
+    if linked and data is None:
+        msg = "--linked goes with --data; a stored survey finds its linked surveys itself."
+        raise UsageProblem(msg)
+    if data is not None:
+        report = _from_files(data, str(questionnaire), linked, segment, language)
+    else:
+        report = _from_database(str(survey), segment, language)
+    try:
+        body = (
+            render.render_pdf(report, language=language)
+            if fmt == "pdf"
+            else render.render_html(report, language=language).encode("utf-8")
+        )
+    except render.FontMissingError as exc:
+        raise UsageProblem(str(exc)) from None
+    tmp = out.with_name(out.name + ".part")
+    tmp.write_bytes(body)
+    tmp.replace(out)  # whole or not at all
+    click.echo(f"wrote {out} ({len(body) // 1024} KiB, {report['n']} responses)")
+
+
+COMMANDS = [report_cmd]
