@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, current_app
+from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
@@ -84,10 +84,7 @@ def init_app(app: Flask) -> None:
 def limit_submissions(app: Flask, endpoints: list[str]) -> None:
     """Rate-limit the POSTs of ``endpoints`` by ``SUBMIT_RATE_LIMIT`` per client address."""
     limiter: Limiter = app.extensions["manyi_limiter"]
-
-    def rate() -> str:
-        return str(current_app.config["SUBMIT_RATE_LIMIT"])
-
+    rate = str(app.config["SUBMIT_RATE_LIMIT"])  # parsed once, not per request
     for endpoint in endpoints:
         view: Callable[..., Any] = app.view_functions[endpoint]
         app.view_functions[endpoint] = limiter.limit(rate, methods=["POST"])(view)
