@@ -438,8 +438,8 @@ def _formdata_from(q: Questionnaire, page_index: int, stored: dict[str, forms.Va
     return data
 
 
-def _post(survey: m.Survey, invitation: m.Invitation | None, action_url: str) -> Any:
-    q = survey.questionnaire()
+def _posted_position(q: Questionnaire) -> tuple[str, int, str]:
+    """The posted response id, page index and start token (400 if malformed)."""
     rid = request.form.get("response_id", "").strip().lower()
     if not UUID_RE.match(rid):
         abort(400)
@@ -449,7 +449,12 @@ def _post(survey: m.Survey, invitation: m.Invitation | None, action_url: str) ->
         abort(400)
     if not 0 <= page_index < len(q.pages):
         abort(400)
-    start_token = request.form.get("started", "")
+    return rid, page_index, request.form.get("started", "")
+
+
+def _post(survey: m.Survey, invitation: m.Invitation | None, action_url: str) -> Any:
+    q = survey.questionnaire()
+    rid, page_index, start_token = _posted_position(q)
     action = request.form.get("action", "next")
     if action.startswith("lang:"):
         # switch language without saving: show the same page with what was typed
@@ -619,8 +624,40 @@ def _error_page(code: int, detail: Any = None) -> Any:
 
 @bp.app_errorhandler(CSRFError)
 def _csrf_error(exc: CSRFError) -> Any:
+    if request.method == "POST" and request.endpoint in ("survey.anonymous", "survey.invited"):
+        # a respondent whose session cookie expired or was lost must not lose the page:
+        # show it again with what was typed and a fresh token; nothing is stored
+        page = _page_after_csrf_failure()
+        if page is not None:
+            return page
     detail = _l("The form has expired. Go back, reload the page and send it again.")
     return _error_page(400, detail), 400
+
+
+def _page_after_csrf_failure() -> Any | None:
+    args = request.view_args or {}
+    s = dbm.session()
+    if "slug" in args:
+        survey = s.scalar(select(m.Survey).where(m.Survey.slug == str(args["slug"])[:64]))
+        url = url_for("survey.anonymous", slug=args["slug"])
+    else:
+        token = str(args.get("token", ""))[:64]
+        invitation = s.scalar(select(m.Invitation).where(m.Invitation.token == token))
+        survey = invitation.survey if invitation is not None else None
+        url = url_for("survey.invited", token=token)
+    if survey is None or survey.state() != "open":
+        return None
+    set_language_for(survey.languages)
+    q = survey.questionnaire()
+    try:
+        rid, page_index, start_token = _posted_position(q)
+    except HTTPException:
+        return None
+    form = forms.page_form(q, page_index, request.form, partial=True)
+    notice = str(
+        _l("Your session had expired, so this page is not saved yet. Check it and send it again.")
+    )
+    return _render_page(survey, form, page_index, rid, start_token, url, status=400, notice=notice)
 
 
 @bp.app_errorhandler(HTTPException)

@@ -51,6 +51,15 @@ def test_security_headers_and_a_strict_csp(app, client, minimal):
         assert css.headers["X-Content-Type-Options"] == "nosniff"
 
 
+def test_oversized_post_gets_a_friendly_413(app, client, minimal):
+    add_survey(app, minimal)
+    r = post_page(
+        client, "/s/demo?lang=en", str(uuid.uuid4()), VALID | {"a-comment": "x" * 2_000_000}
+    )
+    assert r.status_code == 413
+    assert "Too much data" in r.text
+
+
 def test_hsts_when_configured(tmp_path):
     app = make_app({"DATABASE": tmp_path / "t.sqlite"}, HSTS=True)
     assert "max-age" in app.test_client().get("/").headers["Strict-Transport-Security"]
@@ -71,14 +80,22 @@ def test_csrf_is_required_on_every_form(tmp_path, minimal):
     app = make_app({"DATABASE": tmp_path / "t.sqlite"}, WTF_CSRF_ENABLED=True)
     add_survey(app, minimal)
     client = app.test_client()
-    r = post_page(client, "/s/demo?lang=en", str(uuid.uuid4()), VALID)
+    rid = str(uuid.uuid4())
+    r = post_page(client, "/s/demo?lang=en", rid, VALID)
+    # the page comes back with what was typed and a fresh token; nothing is stored
+    assert r.status_code == 400
+    assert "session had expired" in r.text
+    assert re.search(r'value="6" id="a-tan1_e-6"\s*checked', r.text)
+    assert f'value="{rid}"' in r.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', r.text).group(1)
+    with app.extensions["manyi_db"].sessions() as s:
+        assert s.scalar(select(func.count()).select_from(m.Response)) == 0
+    r = post_page(client, "/s/demo", rid, VALID, csrf_token=token)
+    assert r.status_code == 303
+    r = post_page(client, "/s/nothing?lang=en", rid, VALID)
     assert r.status_code == 400
     assert "The form has expired" in r.text
     assert client.post("/resume", data={"code": "ABCD2345"}).status_code == 400
-    html = client.get("/s/demo").text
-    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-    r = post_page(client, "/s/demo", str(uuid.uuid4()), VALID, csrf_token=token)
-    assert r.status_code == 303
     with app.extensions["manyi_db"].sessions() as s:
         assert s.scalar(select(func.count()).select_from(m.Response)) == 1
 
