@@ -216,32 +216,42 @@ def _welch_anova(n: np.ndarray, mean: np.ndarray, var: np.ndarray) -> tuple[floa
 def _kruskal(groups: Sequence[np.ndarray]) -> tuple[float, float]:
     """Kruskal-Wallis H with tie correction (scipy's convention).
 
-    ``groups`` are the sorted finite scores of each level that has any. Rank sums come
-    from one sort of the pooled scores (distinct values, their counts and mid-ranks) and
-    ``searchsorted`` of the distinct values in each sorted group -- several times faster
-    for a million discrete scores than ``scipy.stats.rankdata``'s stable argsort.
+    ``groups`` are the sorted finite scores of each level that has any. Each group's
+    distinct values and counts are merged into the pooled distinct values, their tie
+    counts and mid-ranks; a group's rank sum is its counts times those mid-ranks. Only
+    distinct values are sorted -- much faster for a million discrete scores than
+    ``scipy.stats.rankdata``'s stable argsort of them all.
     """
     k = len(groups)
     n = sum(g.size for g in groups)
     if k < 2 or n < 2:
         return math.nan, math.nan
-    srt = np.concatenate(groups)
-    srt.sort()
-    starts = np.flatnonzero(np.r_[True, srt[1:] != srt[:-1]])
-    uniq = srt[starts]
-    ties = np.diff(np.r_[starts, n]).astype("float64")
-    mid_rank = starts + (ties + 1.0) / 2.0
-    rsum, nk = np.zeros(k), np.zeros(k)
-    for g, sg in enumerate(groups):
-        # rank sum of group g = sum over distinct values of (count in g) * mid-rank
-        count = np.searchsorted(sg, uniq, side="right") - np.searchsorted(sg, uniq, side="left")
-        rsum[g], nk[g] = float(count @ mid_rank), float(sg.size)
+    distinct = [_distinct_sorted(g) for g in groups]
+    uniq = np.unique(np.concatenate([values for values, _ in distinct]))
+    places = [np.searchsorted(uniq, values) for values, _ in distinct]
+    ties = np.zeros(uniq.size)
+    for (_, counts), at in zip(distinct, places, strict=True):
+        ties[at] += counts
+    mid_rank = (np.cumsum(ties) - ties) + (ties + 1.0) / 2.0
+    # np.sum of products, not ``@``: BLAS dot may wake threads that compete for busy cores
+    rsum = np.array(
+        [float(np.sum(c * mid_rank[at])) for (_, c), at in zip(distinct, places, strict=True)]
+    )
+    nk = np.array([float(g.size) for g in groups])
     h = 12.0 / (n * (n + 1.0)) * float(np.sum(rsum**2 / nk)) - 3.0 * (n + 1.0)
     corr = 1.0 - float(np.sum(ties**3 - ties)) / (float(n) ** 3 - n)
     if corr <= 0:
         return math.nan, math.nan
     h /= corr
     return h, float(stats.chi2.sf(h, k - 1))
+
+
+def _distinct_sorted(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values of a sorted array and how often each occurs."""
+    if x.size == 0:
+        return x, np.zeros(0)
+    starts = np.flatnonzero(np.r_[True, x[1:] != x[:-1]])
+    return x[starts], np.diff(np.r_[starts, x.size]).astype("float64")
 
 
 # ---------------------------------------------------------------------------- result
@@ -387,8 +397,8 @@ _INT_LIMIT = 8000
 
 @dataclass(frozen=True, slots=True)
 class _Ints:
-    """A whole-number column as int16 ``codes`` (undefined where ``nan``), its NaN mask
-    (None when complete) and the smallest and largest answer."""
+    """A whole-number column as int16 ``codes`` (0 where ``nan``), its NaN mask (None
+    when complete) and the smallest and largest answer."""
 
     codes: np.ndarray
     nan: np.ndarray | None
@@ -397,31 +407,29 @@ class _Ints:
 
 
 def _small_ints(arr: np.ndarray, scale: tuple[float, float]) -> _Ints | None:
-    """``arr`` as :class:`_Ints` when every answer is a whole number inside ``scale``.
+    """``arr`` as :class:`_Ints` when every answer is a whole number inside int16.
 
-    None when the column holds fractions or values outside int16 (the float path then
-    checks the range and reports them); a whole number outside ``scale`` is reported
-    here, with the same message as the float path.
+    None when the column holds fractions or larger values (the float path then checks
+    the range and reports them); the caller checks ``low`` and ``high`` against the scale.
     """
     if not -_INT_LIMIT <= scale[0] < scale[1] <= _INT_LIMIT:
         return None
-    with np.errstate(invalid="ignore"):  # NaN and huge values cast to garbage, caught below
+    # fmin/fmax skip NaN; beyond int16 the cast would wrap
+    low, high = np.fmin.reduce(arr), np.fmax.reduce(arr)
+    if np.isnan(low):  # no answers at all: nothing to check
+        low, high = math.ceil(scale[0]), math.floor(scale[1])
+    elif not -_INT_LIMIT <= low <= high <= _INT_LIMIT:
+        return None
+    with np.errstate(invalid="ignore"):  # NaN casts to an arbitrary value, zeroed below
         codes = arr.astype(np.int16)
-    n_exact = int(np.count_nonzero(codes == arr))
+    n_exact = int(np.count_nonzero(codes.astype("float64") == arr))
     nan = None
     if n_exact < arr.size:
         nan = np.isnan(arr)
         if n_exact + int(np.count_nonzero(nan)) < arr.size:
             return None
-    if nan is None:
-        low, high = int(codes.min()), int(codes.max())
-    else:
-        answered = ~nan
-        low = int(codes.min(where=answered, initial=_INT_LIMIT))
-        high = int(codes.max(where=answered, initial=-_INT_LIMIT))
-        if low > high:  # no answers at all: nothing to check
-            low, high = math.ceil(scale[0]), math.floor(scale[1])
-    return _Ints(codes, nan, low, high)
+        codes[nan] = 0
+    return _Ints(codes, nan, int(low), int(high))
 
 
 def _role_columns(items: list[str], role: str, suffixes: Mapping[str, str]) -> list[str]:
@@ -498,23 +506,35 @@ def _check_weights(weights: Any, dims: list[str]) -> _Weights | None:
     raise SpecificationError(msg)
 
 
-def _allocation_matrix(
-    df: pd.DataFrame, spec: _Weights, dims: list[str], normalise: bool, tol: float
-) -> np.ndarray:
+def _weight_columns(
+    df: pd.DataFrame, spec: _Weights | None, dims: list[str], normalise: bool
+) -> tuple[list[np.ndarray] | list[float], np.ndarray | None, str]:
+    """Per-dimension weights (shares of 1), the rows with a complete allocation, source.
+
+    Allocation weights are 1-D arrays, 0 in rows with an incomplete allocation (whose
+    weighted score is NaN); fixed weights are numbers and every row is complete.
+    """
+    if spec is None:
+        return [], None, ""
+    if spec.kind == "fixed":
+        return [spec.fixed[d] for d in dims], np.ones(len(df), dtype=bool), "fixed"
     cols = [spec.columns[d] for d in dims]
     check_columns(df, cols, "data (allocation columns)")
-    w = np.column_stack([_column(df, c, (0.0, math.inf), "data") for c in cols])
-    complete = ~np.isnan(w).any(axis=1)
-    total = w.sum(axis=1)
+    w = [_column(df, c, (0.0, math.inf), "data") for c in cols]
+    incomplete = np.isnan(w[0])
+    total = w[0].copy()
+    for col in w[1:]:
+        incomplete |= np.isnan(col)
+        total += col
+    complete = ~incomplete
     if normalise:
         zero = complete & (total <= 0)
         if zero.any():
             row = df.index[int(np.argmax(zero))]
             msg = f"allocation columns {cols} sum to 0 in row {row!r}; cannot normalise."
             raise DataError(msg)
-        w = w / total[:, None]
     else:
-        bad = complete & (np.abs(total - 100.0) > tol)
+        bad = complete & (np.abs(total - 100.0) > 1e-6)
         if bad.any():
             r = int(np.argmax(bad))
             msg = (
@@ -523,9 +543,12 @@ def _allocation_matrix(
                 "normalise_weights=True to rescale each row to its own total."
             )
             raise DataError(msg)
-        w = w / 100.0
-    w[~complete] = np.nan
-    return w
+    shares = []
+    for col in w:
+        share = col / total if normalise else col / 100.0
+        share[incomplete] = 0.0
+        shares.append(share)
+    return shares, complete, "allocation"
 
 
 # ---------------------------------------------------------------------------- core
@@ -656,14 +679,14 @@ def _score(
                 _zot_row("item", item, {k_: a[zok] for k_, a in parts.items()}, confidence)
             )
 
-    def total(key: str) -> np.ndarray:
-        """Per-respondent dimension sums of ``score``, ``e`` or ``p`` (both paths)."""
+    def total(key: str, j: int) -> np.ndarray:
+        """Respondents' sums of ``score``, ``e`` or ``p`` in dimension ``j`` (both paths)."""
         if key == "score":
-            out = np.subtract(isums["p"], isums["e"], dtype="float64")
+            out = np.subtract(isums["p"][:, j], isums["e"][:, j], dtype="float64")
         else:
-            out = isums[key].astype("float64")
+            out = isums[key][:, j].astype("float64")
         if key in fsums:
-            out += fsums[key]
+            out += fsums[key][:, j]
         return out
 
     items_df = pd.DataFrame(item_rows)
@@ -709,50 +732,69 @@ def _score(
         )
         raise InsufficientDataError(msg)
 
-    dim_score = _nan_ratio(total("score"), counts)
-    dim_e = _nan_ratio(total("e"), counts)
-    dim_p = _nan_ratio(total("p"), counts)
+    # One dimension at a time on 1-D arrays: (n, k) float temporaries of a million rows
+    # exceed malloc's mmap ceiling and would be page-faulted afresh on every use.
+    label = "servqual" if servqual_model else "servperf"
+    w_cols, complete, source = _weight_columns(df, weights, dim_names, normalise_weights)
+    n_dims: np.ndarray = np.zeros(n, dtype=np.int16 if k < 2**15 else np.int64)
+    row_sums = {key: np.zeros(n) for key in ("score", "e", "p")}
+    weighted = np.zeros(n) if weights is not None else None
+    score_cols: dict[str, np.ndarray] = {}
     dim_rows = []
-    for dname in dim_names:
-        j = dim_index[dname]
-        st_d = _describe(dim_score[:, j], confidence)
+    for j, dname in enumerate(dim_names):
+        has = counts[:, j] > 0
+        n_has = int(np.count_nonzero(has))
+        means = {}
+        for key in ("score", "e", "p"):
+            # the ratio is 0 where nobody answered (sum 0), NaN is set below
+            ratio = total(key, j)
+            np.divide(ratio, counts[:, j], out=ratio, where=has)
+            row_sums[key] += ratio
+            means[key] = float(ratio.sum()) / n_has  # numpy.nanmean of the NaN version
+            if key == "score":
+                dim_score = ratio
+        np.add(n_dims, has, out=n_dims)
+        if n_has < n:
+            dim_score[~has] = np.nan
+        st_d = _describe(dim_score if n_has == n else dim_score[has], confidence)
         dim_rows.append(
             {
                 "dimension": dname,
                 "n": st_d["n"],
-                "expectation": float(np.nanmean(dim_e[:, j])) if servqual_model else math.nan,
-                "perception": float(np.nanmean(dim_p[:, j])),
+                "expectation": means["e"] if servqual_model else math.nan,
+                "perception": means["p"],
                 "gap": st_d["mean"] if servqual_model else math.nan,
                 **{key: st_d[key] for key in ("sd", "se", "ci_low", "ci_high")},
             }
         )
+        score_cols[dname] = dim_score
+        if weighted is not None:  # sum_d (w_d / 100) * gap_d per respondent
+            weighted += w_cols[j] * dim_score
     dims_df = pd.DataFrame(dim_rows)
 
     # overall: unweighted = mean of the respondent's dimension scores
-    dim_ok = ~np.isnan(dim_score)
-    n_dims = dim_ok.sum(axis=1)
-    overall = _nan_ratio(np.where(dim_ok, dim_score, 0.0).sum(axis=1), n_dims)
-    label = "servqual" if servqual_model else "servperf"
+    overall = _nan_ratio(row_sums["score"], n_dims)
     overall_rows = [{"measure": label, **_describe(overall, confidence)}]
-    score_cols: dict[str, np.ndarray] = {d: dim_score[:, dim_index[d]] for d in dim_names}
     score_cols["overall"] = overall
 
     weights_df = None
-    if weights is not None:
-        if weights.kind == "allocation":
-            w = _allocation_matrix(df, weights, dim_names, normalise_weights, 1e-6)
-            source = "allocation"
-        else:
-            w = np.broadcast_to(np.asarray([weights.fixed[d] for d in dim_names]), (n, k))
-            source = "fixed"
-        weighted = np.sum(w * dim_score, axis=1)  # sum_d (w_d / 100) * gap_d per respondent
+    if weighted is not None and complete is not None:
+        weighted[~complete] = np.nan
         overall_rows.append({"measure": f"{label}_weighted", **_describe(weighted, confidence)})
         score_cols["weighted"] = weighted
-        mean_w = np.nanmean(w, axis=0) if not np.isnan(w).all() else np.full(k, np.nan)
+        n_complete = int(np.count_nonzero(complete))
+        # the mean allocation of respondents with a complete allocation (zero elsewhere)
+        mean_w = (
+            [float(np.sum(w)) / n_complete if isinstance(w, np.ndarray) else w for w in w_cols]
+            if n_complete
+            else [math.nan] * k
+        )
         weights_df = pd.DataFrame({"dimension": dim_names, "weight": mean_w, "source": source})
     if servqual_model:
-        overall_rows.append({"measure": "expectation", **_describe(_row_mean(dim_e), confidence)})
-    overall_rows.append({"measure": "perception", **_describe(_row_mean(dim_p), confidence)})
+        e_row = _nan_ratio(row_sums["e"], n_dims)
+        overall_rows.append({"measure": "expectation", **_describe(e_row, confidence)})
+    p_row = _nan_ratio(row_sums["p"], n_dims)
+    overall_rows.append({"measure": "perception", **_describe(p_row, confidence)})
 
     zot_df = None
     if zot and zcounts is not None:
@@ -768,7 +810,8 @@ def _score(
         zot_df = pd.DataFrame(zot_rows)
 
     seg_df, seg_tests = _segments(df, segment, score_cols, confidence) if segment else (None, None)
-    scores = pd.DataFrame(score_cols, index=df.index)
+    # copy=False: one block per column instead of a consolidated copy of all of them
+    scores = pd.DataFrame(score_cols, index=df.index, copy=False)
     return ServqualResult(
         model=label,
         items=items_df,
@@ -816,10 +859,11 @@ def _int_item(
         counts[:, d] += 1
     else:
         ok = ~missing
-        np.copyto(code, np.int16(size), where=missing)
+        code[missing] = size
         hist = np.bincount(code, minlength=size + 1)[:size]
-        isums["p"][:, d] += np.where(ok, p.codes, np.int16(0))
-        e_answered = np.where(ok, e.codes, np.int16(0)) if e is not None else None
+        # codes are 0 where their own answer is missing, ``ok`` also clears the partner's
+        isums["p"][:, d] += p.codes * ok
+        e_answered = e.codes * ok if e is not None else None
         counts[:, d] += ok
     gaps = np.arange(lo, hi + 1, dtype=np.int64)
     n = int(hist.sum())
