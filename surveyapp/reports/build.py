@@ -35,7 +35,7 @@ from scipy import stats
 
 import questionnaires as qn
 from scoring._results import jsonable
-from scoring.errors import ScoringError
+from scoring.errors import InsufficientDataError, ScoringError
 from scoring.instrument import (
     dimension_columns,
     gap_cause_scales,
@@ -291,21 +291,29 @@ def _paired_gap(
 
     pair = {"perception": LEVELS[hi][0], "expectation": LEVELS[lo][0]}
     suffixes = {**ROLE_SUFFIXES, **pair}
-    dims = {
-        d: [i for i in ids if all(f"{i}{s}" in frame.columns for s in pair.values())]
-        for d, ids in dims.items()
-    }
+
+    def paired(i: str) -> bool:
+        cols = [f"{i}{s}" for s in pair.values()]
+        if not all(c in frame.columns for c in cols):
+            return False
+        return int((frame[cols[0]].notna() & frame[cols[1]].notna()).sum()) >= 2
+
+    # items without two answered pairs (a small segment) get the Welch comparison instead
+    dims = {d: [i for i in ids if paired(i)] for d, ids in dims.items()}
     dims = {d: ids for d, ids in dims.items() if ids}
     if not dims or len(frame) < 2:
         return None
-    res = servqual(
-        frame,
-        dimensions=dims,
-        scale=_scale(q),
-        suffixes=suffixes,
-        model="servqual",
-        confidence=confidence,
-    )
+    try:
+        res = servqual(
+            frame,
+            dimensions=dims,
+            scale=_scale(q),
+            suffixes=suffixes,
+            model="servqual",
+            confidence=confidence,
+        )
+    except InsufficientDataError:
+        return None
     return {
         "dimensions": res.dimensions.set_index("dimension"),
         "items": res.items.set_index("item"),

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import html
 import math
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 __all__ = [
     "PLOTLY_JS",
+    "plotly_css",
     "all_charts",
     "five_gap_charts",
     "plotly_js_path",
@@ -48,6 +50,50 @@ def plotly_js_path() -> Path:
 
 
 PLOTLY_JS = "plotly.min.js"
+
+
+def _js_string(text: str, i: int) -> tuple[str, int]:
+    """The JavaScript string literal starting at ``text[i]`` and the index after it."""
+    quote = text[i]
+    out = []
+    i += 1
+    while text[i] != quote:
+        if text[i] == "\\":
+            i += 1
+        out.append(text[i])
+        i += 1
+    return "".join(out), i + 1
+
+
+@lru_cache(maxsize=1)
+def plotly_css() -> str:
+    """Plotly's own stylesheet, as a file.
+
+    plotly.js injects its CSS rules (modebar, hover labels, the absolutely positioned
+    SVG layers) into a ``<style>`` element at run time, which a CSP without
+    ``'unsafe-inline'`` styles blocks. The rules are one object literal in the bundled
+    script (``src/css/plotcss.js``); this reads them from the installed copy and writes
+    them with plotly's own selector substitution (``X`` -> ``.js-plotly-plot .plotly``,
+    ``Y`` -> ``.plotly-notifier``), so the page links them as a same-origin stylesheet
+    that always matches the script's version.
+    """
+    text = plotly_js_path().read_text(encoding="utf-8")
+    start = text.find('"X,X div"')
+    if start < 0:  # pragma: no cover - a plotly.js that ships its CSS differently
+        return ""
+    rules = []
+    i = start
+    while text[i] in "'\"":
+        key, i = _js_string(text, i)
+        if text[i] != ":":  # pragma: no cover - unexpected shape
+            break
+        value, i = _js_string(text, i + 1)
+        selector = key.replace("X", ".js-plotly-plot .plotly").replace("Y", ".plotly-notifier")
+        rules.append(f"{selector}{{{value}}}")
+        if text[i] != ",":
+            break
+        i += 1
+    return "\n".join(rules) + "\n"
 
 
 def _fmt(v: Any, digits: int = 2) -> str:
@@ -120,6 +166,7 @@ def waterfall(dim: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
         # the promotion gap is a difference, drawn on its own axis around zero
         data[1]["yaxis"] = "y2"
         span = max(abs(promo["value"]) * 3, 0.5)
+        layout["margin"] = {"l": 50, "r": 50, "t": 50, "b": 90}
         layout["yaxis2"] = {
             "overlaying": "y",
             "side": "right",

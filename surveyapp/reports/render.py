@@ -136,7 +136,13 @@ def render_html(report: Mapping[str, Any], *, language: str = "zh-Hans") -> str:
     return tpl.render(
         **context(report, language, _gettext(language)),
         pdf=False,
-        css=_read(STATIC / "css" / "manyi.css") + "\n" + _read(STATIC / "reports.css"),
+        css="\n".join(
+            (
+                _read(STATIC / "css" / "manyi.css"),
+                charts.plotly_css(),
+                _read(STATIC / "reports.css"),
+            )
+        ),
         plotly_js=_inline_js(_read(charts.plotly_js_path())),
         reports_js=_inline_js(_read(STATIC / "reports.js")),
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

@@ -10,7 +10,7 @@ URLs (prefix ``/research/reports``; every view is wrapped in :func:`surveyapp.au
 ``/runs/<id>``, ``/runs/<id>.json``     one run, its progress (view)
 ``/runs/<id>/delete``                   delete a run, logged (POST: manage)
 ``/surveys/<id>/report.html|pdf``       the shareable report (view; logged as exported)
-``/plotly.min.js``                      Plotly's bundled JavaScript (view)
+``/plotly.min.js``, ``/plotly.css``     Plotly's bundled JavaScript and its CSS (view)
 
 A report reads only the surveys of its own study: the survey itself, the other waves of
 the same instrument, and the manager / staff / audit surveys of the same wave. Data come
@@ -424,6 +424,14 @@ def download(survey_id: int, fmt: str) -> Any:
 @requires("view")
 def plotly_js() -> Any:
     resp = Response(_plotly_bytes(), mimetype="text/javascript")
+    resp.headers["Cache-Control"] = "private, max-age=86400"
+    return resp
+
+
+@bp.route("/plotly.css")
+@requires("view")
+def plotly_css() -> Any:
+    resp = Response(charts.plotly_css(), mimetype="text/css")
     resp.headers["Cache-Control"] = "private, max-age=86400"
     return resp
 

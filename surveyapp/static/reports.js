@@ -20,8 +20,10 @@
           fig.layout.margin.l = 140;
         }
       }
+      // no mode bar: its per-chart colours are inline styles, which the CSP refuses;
+      // Plotly's own rules come from the linked plotly.css (id plotly.js-style-global)
       window.Plotly.newPlot(target, fig.data, fig.layout, {
-        responsive: true, displaylogo: false, modeBarButtonsToRemove: ["sendDataToCloud"]
+        responsive: true, displaylogo: false, displayModeBar: false
       });
       target.setAttribute("data-drawn", "1");
     });
