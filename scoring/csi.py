@@ -325,6 +325,7 @@ def fit_csi(
     tol: float = 1e-6,
     max_iter: int = 100,
     labels: Mapping[str, str] | None = None,
+    consistent: bool = False,
 ) -> CsiResult:
     """Fit a customer satisfaction index model and compute its 0–100 indices.
 
@@ -358,6 +359,12 @@ def fit_csi(
     labels : mapping of str to str, optional
         Display label per latent (e.g. the questionnaire's, in the reader's language);
         defaults to the built-in model's English labels, else the latent name.
+    consistent : bool
+        Estimate the structural model by consistent PLS (PLSc; passed to
+        :func:`scoring.pls.fit_pls`): paths, R² and total effects (hence ``r_squared``,
+        ``total_effect`` and the importance–performance table) are corrected for
+        measurement error; the indices are unchanged (they use the outer weights).
+        Separate per-segment fits use plain PLS, as only their weights are used.
 
         Returns
         -------
@@ -376,7 +383,11 @@ def fit_csi(
         model is fitted on standardized items) rescaled to ``ŵ_i = w_i / Σ w`` within each
         block, the index is ``100 · (Σ ŵ_i x̄_i − min) / (max − min)`` (ACSI convention,
         Fornell et al. 1996; plspm's ``rescale``). The importance of a driver is its total
-        effect on the target latent; performance is its index.
+        effect on the target latent; performance is its index. With ``consistent=True``
+        the composite correlations are disattenuated by Dijkstra and Henseler's ρ_A,
+        ``r_ij / √(ρ_A,i ρ_A,j)``, before the path regressions, which removes the
+        attenuation of PLS paths under measurement error (single-item and mode-B blocks
+        are taken as error-free; see :func:`scoring.pls.fit_pls`).
 
         References
         ----------
@@ -387,6 +398,8 @@ def fit_csi(
            loyalty on aggregate levels: Experience from the ECSI pilot study. *Total
            Quality Management*, 12(7-8), 834-841.
         .. [3] 赵平 (Zhao, P.) (2003). 中国顾客满意指数指南. 北京: 中国标准出版社.
+        .. [4] Dijkstra, T. K., & Henseler, J. (2015). Consistent partial least squares
+           path modeling. *MIS Quarterly*, 39(2), 297-316.
 
         Examples
         --------
@@ -431,6 +444,7 @@ def fit_csi(
         seed=seed,
         level=level,
         interval=interval,
+        consistent=consistent,
         **fit_args,
     )
     items = list(pls.outer_model.index)

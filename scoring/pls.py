@@ -6,7 +6,9 @@ with plspm to machine precision. Every step of the iteration is written in terms
 item covariance matrix ``S = X'X / n`` (``X`` centred, optionally scaled), which is
 algebraically identical to plspm's data-matrix version but needs one pass over the data:
 a 1,000,000-row model costs one matrix product, and a bootstrap is a stack of covariance
-matrices solved together.
+matrices solved together. ``consistent=True`` adds Dijkstra and Henseler's (2015)
+consistent PLS (PLSc), which corrects the path coefficients of reflective (mode A) blocks
+for measurement error.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from scoring._validation import (
 )
 from scoring.errors import ConvergenceWarning, DataError, SingularMatrixError, SpecificationError
 
-__all__ = ["PlsBootstrap", "PlsResult", "fit_pls"]
+__all__ = ["HeywoodCaseError", "PlsBootstrap", "PlsResult", "fit_pls"]
 
 Mode = Literal["A", "B"]
 Scheme = Literal["centroid", "factorial", "path"]
@@ -46,6 +48,19 @@ MODES: tuple[str, ...] = ("A", "B")
 INTERVALS: tuple[str, ...] = ("percentile", "bca")
 # Rows of the bootstrap count matrix processed at once (memory: chunk * n * 8 bytes).
 _CHUNK_CELLS = 4_000_000
+# Slack for rounding when PLSc checks reliabilities and loadings against 1 and the
+# corrected latent correlation matrix for positive semi-definiteness.
+_HEYWOOD_SLACK = 1e-10
+
+
+class HeywoodCaseError(DataError):
+    """Consistent PLS (``consistent=True``) gave an inadmissible solution.
+
+    Raised when a mode-A block's reliability ρ_A is not in (0, 1] or the disattenuated
+    latent correlation matrix is not positive semi-definite (e.g. a corrected
+    correlation beyond ±1): the measurement-error correction does not describe the data
+    (Dijkstra & Henseler 2015).
+    """
 
 
 # --------------------------------------------------------------------------------------
@@ -306,9 +321,59 @@ class _Stats:
     r2: Array  # (B, L)
     total: Array  # (B, L, L)
     W: Array  # (B, p, L)
+    rho_a: Array  # (B, L): Dijkstra-Henseler rho_A (NaN for mode B; 1 for single items)
+    admissible: Array  # (B,) bool: False for a PLSc Heywood case (always True for PLS)
 
 
-def _statistics(S: Array, W: Array, spec: _Spec) -> _Stats:
+def _rho_a(S: Array, W: Array, sd_x: Array, spec: _Spec) -> tuple[Array, Array]:
+    """ρ_A per block and consistent loadings ĉ·w (Dijkstra & Henseler 2015a, eq. 7 and 10).
+
+    Works in the metric the weights were estimated in (``S`` on the analysis scale:
+    correlations when scaled, covariances of the centred items otherwise), where mode-A
+    weights are proportional to the loadings and the composite ``Xw`` has unit variance.
+    Loadings are returned standardized (divided by the item SD). Mode-B blocks get NaN
+    (no consistent loadings); single items get ρ_A = 1 and loading ±1.
+    """
+    B, p, L = W.shape
+    rho = np.ones((B, L))
+    lam = np.full((B, p), np.nan)
+    for j, sl in enumerate(spec.slices):
+        if spec.modes[j] != "A":
+            rho[:, j] = np.nan
+            continue
+        w = W[:, sl, j]
+        if w.shape[1] == 1:
+            lam[:, sl] = np.sign(w)
+            continue
+        Sb = S[:, sl, sl]
+        ww = (w * w).sum(axis=1)
+        diag = np.einsum("bii->bi", Sb)
+        off = np.einsum("bi,bij,bj->b", w, Sb, w) - (diag * w * w).sum(axis=1)  # w'(S - diag S)w
+        den = ww**2 - (w**4).sum(axis=1)  # w'(ww' - diag(ww'))w
+        with np.errstate(divide="ignore", invalid="ignore"):
+            c2 = off / den  # squared correction factor ĉ²
+            rho[:, j] = ww**2 * c2
+            lam[:, sl] = w * np.sqrt(c2)[:, None] / sd_x[:, sl]
+    return rho, lam
+
+
+def _disattenuate(C: Array, rho: Array, spec: _Spec) -> tuple[Array, Array]:
+    """Corrected latent correlations C_ij/√(ρ_i ρ_j) and an admissibility flag per entry."""
+    B, L, _ = C.shape
+    mode_a = np.array([m == "A" for m in spec.modes])
+    rel = np.where(mode_a, rho, 1.0)  # mode B: the composite is the construct
+    ok = np.all((rel > 0) & (rel <= 1 + _HEYWOOD_SLACK), axis=1)  # False for NaN too
+    q = np.sqrt(np.where(ok[:, None], rel, 1.0))
+    Cc = C / q[:, :, None] / q[:, None, :]
+    Cc[:, np.arange(L), np.arange(L)] = 1.0
+    if ok.any():
+        low = np.linalg.eigvalsh(Cc[ok])[:, 0]
+        ok[np.flatnonzero(ok)] = low >= -_HEYWOOD_SLACK
+    Cc[~ok] = np.eye(L)  # placeholders: inadmissible entries are dropped or refused
+    return Cc, ok
+
+
+def _statistics(S: Array, W: Array, spec: _Spec, consistent: bool = False) -> _Stats:
     B, p, L = W.shape
     sd_x = np.sqrt(np.einsum("bii->bi", S))
     xl = (S @ W) / sd_x[:, :, None]  # cor(X, LV): composites have unit variance
@@ -323,6 +388,12 @@ def _statistics(S: Array, W: Array, spec: _Spec) -> _Stats:
     weights = W[:, mask]
     loadings = xl[:, mask]
     C = np.swapaxes(W, 1, 2) @ S @ W
+    rho, lam = _rho_a(S, W, sd_x, spec)
+    admissible = np.ones(B, dtype=bool)
+    if consistent:
+        # PLSc: disattenuate the composite correlations, then regress on them.
+        C, admissible = _disattenuate(C, rho, spec)
+        loadings = np.where(np.isnan(lam), loadings, lam)
     path = np.zeros((B, L, L))
     r2 = np.zeros((B, L))
     for k, pr in enumerate(spec.preds):
@@ -335,7 +406,7 @@ def _statistics(S: Array, W: Array, spec: _Spec) -> _Stats:
         r2[:, k] = (beta * C[:, P, k]).sum(axis=1)
     eye = np.eye(L)
     total = np.linalg.inv(eye - path) - eye
-    return _Stats(weights, xl, loadings, C, path, r2, total, W)
+    return _Stats(weights, xl, loadings, C, path, r2, total, W, rho, admissible)
 
 
 def _stat_vectors(st: _Stats, spec: _Spec) -> dict[str, Array]:
@@ -457,9 +528,12 @@ class PlsBootstrap(Result):
     Attributes
     ----------
     n_resamples : int
-        Resamples used (those whose iterations converged).
+        Resamples used (those whose iterations converged and, for PLSc, whose solution
+        is admissible).
     n_discarded : int
-        Resamples dropped because the iterations did not converge.
+        Resamples dropped because the iterations did not converge or (PLSc) the
+        solution was a Heywood case (what :class:`HeywoodCaseError` refuses in the full
+        sample); each kind emits a warning with its count.
     seed : int or None
         Seed of :func:`numpy.random.default_rng` that drew the resamples.
     level : float
@@ -525,14 +599,17 @@ class PlsResult(Result):
     outer_model : DataFrame
         One row per item (index ``name``): ``block``, ``weight`` (outer weight; scores
         are ``X @ weight`` on the centred, or standardized when ``scaled``, items),
-        ``loading``, ``communality`` (loading²), ``redundancy`` (communality × R² of
-        the block's latent).
+        ``loading`` (PLSc: the consistent loading for mode-A blocks), ``communality``
+        (loading²), ``redundancy`` (communality × R² of the block's latent).
     crossloadings : DataFrame
         Correlation of every item with every latent, plus the item's ``block``.
     paths : DataFrame
         One row per path (index ``"FROM -> TO"``): ``from``, ``to``, ``estimate``,
         ``std_error``, ``t``, ``p_value`` of the OLS of each endogenous latent on its
-        predecessors (plspm's ``inner_model``).
+        predecessors (plspm's ``inner_model``). PLSc: the estimates come from the
+        disattenuated correlations; ``std_error`` is the bootstrap SD (NaN without a
+        bootstrap), ``t = estimate / std_error`` and ``p_value`` is two-sided on
+        ``n − k − 1`` df.
     path_matrix : DataFrame
         Path coefficients, rows = to, columns = from.
     inner_summary : DataFrame
@@ -543,14 +620,17 @@ class PlsResult(Result):
         latents joined by a directed path.
     unidim : DataFrame
         Per block: ``mode``, ``mvs``, ``cronbach_alpha`` (standardized),
-        ``dillon_goldstein_rho``, ``composite_reliability`` (from the PLS loadings),
-        ``eig_1st``, ``eig_2nd`` (eigenvalues of the block's correlation matrix).
+        ``dillon_goldstein_rho``, ``composite_reliability`` (from the reported
+        loadings), ``rho_a`` (Dijkstra–Henseler ρ_A from the outer weights; 1 for a
+        single item, NaN for mode B; computed for either estimator), ``eig_1st``,
+        ``eig_2nd`` (eigenvalues of the block's correlation matrix).
     htmt : DataFrame
         Heterotrait–monotrait ratios between latents.
     fornell_larcker : DataFrame
         Latent correlations with √AVE on the diagonal.
     latent_correlations : DataFrame
-        Correlations between latent scores.
+        Correlations between latent scores (PLSc: disattenuated, the matrix the paths
+        are estimated from).
     scores : DataFrame
         Latent scores (mean 0, population variance 1), indexed like the rows used.
     gof : float
@@ -566,6 +646,8 @@ class PlsResult(Result):
     item_means, item_sds : Series
         Raw-scale mean and population SD of each item (rows used).
     bootstrap : PlsBootstrap or None
+    estimator : {"pls", "plsc"}
+        ``"plsc"`` when fitted with ``consistent=True``.
     """
 
     outer_model: pd.DataFrame
@@ -590,6 +672,7 @@ class PlsResult(Result):
     item_means: pd.Series
     item_sds: pd.Series
     bootstrap: PlsBootstrap | None = None
+    estimator: str = "pls"
 
     def summary(self) -> pd.DataFrame:
         """Path coefficients with R² of the target and, if run, bootstrap intervals."""
@@ -610,7 +693,7 @@ class PlsResult(Result):
 # --------------------------------------------------------------------------------------
 # descriptive blocks: unidimensionality, HTMT
 # --------------------------------------------------------------------------------------
-def _unidim(R: Array, loadings: Array, spec: _Spec) -> pd.DataFrame:
+def _unidim(R: Array, loadings: Array, rho_a: Array, spec: _Spec) -> pd.DataFrame:
     rows = []
     for j, sl in enumerate(spec.slices):
         Rb = R[sl, sl]
@@ -634,6 +717,7 @@ def _unidim(R: Array, loadings: Array, spec: _Spec) -> pd.DataFrame:
                 "cronbach_alpha": alpha,
                 "dillon_goldstein_rho": rho,
                 "composite_reliability": cr,
+                "rho_a": rho_a[j],
                 "eig_1st": ev[0],
                 "eig_2nd": ev[1] if k > 1 else 0.0,
             }
@@ -722,8 +806,9 @@ def fit_pls(
     seed: int | None = None,
     level: float = 0.95,
     interval: Interval = "percentile",
+    consistent: bool = False,
 ) -> PlsResult:
-    """Fit a PLS path model (Wold/Lohmöller algorithm, as R's plspm).
+    """Fit a PLS path model (Wold/Lohmöller algorithm, as R's plspm), optionally PLSc.
 
     Parameters
     ----------
@@ -758,10 +843,15 @@ def fit_pls(
     interval : {"percentile", "bca"}
         Percentile or bias-corrected and accelerated intervals (BCa's acceleration
         comes from a delete-one jackknife).
+    consistent : bool
+        Consistent PLS (PLSc): correct the latent correlations, paths, R², effects and
+        loadings of mode-A blocks for measurement error (see Notes). The weights,
+        scores and indices built on them are those of PLS.
 
     Returns
     -------
     PlsResult
+        ``estimator`` says which estimator was used (``"pls"`` or ``"plsc"``).
 
     Raises
     ------
@@ -774,6 +864,11 @@ def fit_pls(
         Fewer rows than the regressions need.
     SingularMatrixError
         Perfectly collinear items in a mode-B block or collinear latents.
+    HeywoodCaseError
+        ``consistent=True`` and the corrected solution is inadmissible: a mode-A ρ_A
+        outside (0, 1] or a disattenuated latent correlation matrix that is not
+        positive semi-definite (e.g. a correlation beyond ±1). The message names the
+        block or the pair of latents.
 
     Notes
     -----
@@ -799,6 +894,34 @@ def fit_pls(
     latents)``. Bootstrap resamples are drawn as row counts and fitted together on
     their covariance stacks; resamples that do not converge are dropped and counted.
 
+    Consistent PLS (``consistent=True``; Dijkstra & Henseler 2015a, b) starts from the
+    converged PLS weights ``w`` of each mode-A block, scaled as in the paper so that
+    the composite has unit variance (``w'Sw = 1``), and computes
+
+    ``ρ_A = (w'w)² · w'(S − diag S)w / w'(ww' − diag(ww'))w``
+
+    and the consistent loadings ``λ = ĉ·w = w·√ρ_A / (w'w)`` (``ĉ² = ρ_A / (w'w)²``;
+    reported standardized, divided by the item SD). ``S`` is the block's item matrix
+    on the analysis scale: the correlation matrix when ``scaled`` (the paper's setting)
+    and the covariance matrix of the centred items when ``scaled=False``, because only
+    in the metric the weights were estimated in are mode-A weights proportional to the
+    loadings, which makes ``ρ_A`` consistent. A single-item block has ``ρ_A = 1`` (its
+    measurement error is not estimable: the item is taken as the construct); mode-B
+    blocks are composites and are not corrected (reliability 1, PLS loadings kept). The
+    composite correlations ``r_ij`` are disattenuated to ``r_ij / √(ρ_A,i ρ_A,j)``;
+    each endogenous latent is regressed by OLS on that matrix (``β = R_PP⁻¹ r_Pk``,
+    ``R² = β'r_Pk``) and effects follow from these paths. Communality, redundancy, AVE,
+    composite reliability and GoF use the consistent loadings and R²; weights, scores,
+    cross-loadings and HTMT stay those of PLS. The OLS standard errors do not apply to
+    corrected paths, so ``paths.std_error`` is the bootstrap SD when ``bootstrap > 0``
+    and NaN otherwise. Heywood rule: when a mode-A ``ρ_A`` falls outside (0, 1] or the
+    disattenuated latent correlation matrix is not positive semi-definite (rounding
+    slack 1e-10; this covers corrected correlations beyond ±1 and R² above 1) the fit
+    raises :class:`HeywoodCaseError`, and bootstrap resamples in that state are dropped
+    and counted in ``n_discarded`` with a warning (as cSEM's default
+    ``.handle_inadmissibles = "drop"``). A consistent loading beyond ±1 only warns: the
+    paths do not use the loadings.
+
     References
     ----------
     .. [1] Lohmöller, J.-B. (1989). *Latent Variable Path Modeling with Partial Least
@@ -812,6 +935,11 @@ def fit_pls(
        *Journal of the Academy of Marketing Science*, 43(1), 115-135.
     .. [5] Efron, B. (1987). Better bootstrap confidence intervals. *Journal of the
        American Statistical Association*, 82(397), 171-185.
+    .. [6] Dijkstra, T. K., & Henseler, J. (2015a). Consistent partial least squares
+       path modeling. *MIS Quarterly*, 39(2), 297-316.
+    .. [7] Dijkstra, T. K., & Henseler, J. (2015b). Consistent and asymptotically
+       normal PLS estimators for linear structural equations. *Computational
+       Statistics & Data Analysis*, 81, 10-23.
 
     Examples
     --------
@@ -828,6 +956,17 @@ def fit_pls(
     [0.602, 0.046]
     >>> round(float(res.inner_summary.loc["SAT", "r_squared"]), 3)
     0.362
+
+    The items measure their latents with error (loadings about 0.89), so the PLS path
+    is attenuated; PLSc corrects it to near the latents' own sample correlation
+    (``np.corrcoef(quality, sat)[0, 1]`` is 0.637):
+
+    >>> plsc = fit_pls(df, blocks={"QUAL": ["q1", "q2", "q3"], "SAT": ["s1", "s2", "s3"]},
+    ...                paths=[("QUAL", "SAT")], consistent=True)
+    >>> plsc.estimator, round(float(plsc.paths.loc["QUAL -> SAT", "estimate"]), 3)
+    ('plsc', 0.651)
+    >>> plsc.unidim["rho_a"].round(3).tolist()
+    [0.931, 0.919]
     """
     spec = _build_spec(blocks, paths, modes, scheme)
     if not (isinstance(tol, int | float) and tol > 0):
@@ -843,6 +982,9 @@ def fit_pls(
         msg = f"level must lie strictly between 0 and 1; got {level!r}."
         raise ValueError(msg)
     check_choice("interval", interval, INTERVALS)
+    if not isinstance(consistent, bool | np.bool_):
+        msg = f"consistent must be True or False; got {consistent!r}."
+        raise ValueError(msg)
 
     raw, A, mean, sd, S_raw = _prepare(data, spec, missing)
     n = A.shape[0]
@@ -857,14 +999,30 @@ def fit_pls(
             "check for blocks whose items are nearly uncorrelated."
         )
         warnings.warn(msg, ConvergenceWarning, stacklevel=2)
-    st = _statistics(S, W, spec)
-    result_parts = _assemble(spec, st, A, mean, R, raw, n, sd, scaled)
+    st = _statistics(S, W, spec, bool(consistent))
+    if not st.admissible[0]:
+        raise HeywoodCaseError(_heywood_message(spec, st, S[0], st.W[0]))
+    if consistent:
+        _warn_loadings_beyond_one(spec, st)
 
     boot = None
     if bootstrap:
         boot = _run_bootstrap(
-            A - mean, spec, st, bootstrap, seed, tol, max_iter, scaled, level, interval, mean, sd
+            A - mean,
+            spec,
+            st,
+            bootstrap,
+            seed,
+            tol,
+            max_iter,
+            scaled,
+            level,
+            interval,
+            mean,
+            sd,
+            bool(consistent),
         )
+    result_parts = _assemble(spec, st, A, mean, R, raw, n, sd, scaled, boot, bool(consistent))
     return PlsResult(
         **result_parts,
         gof=_gof(spec, st),
@@ -878,6 +1036,55 @@ def fit_pls(
         item_means=pd.Series(mean, index=list(spec.items), name="mean"),
         item_sds=pd.Series(sd, index=list(spec.items), name="sd"),
         bootstrap=boot,
+        estimator="plsc" if consistent else "pls",
+    )
+
+
+def _warn_loadings_beyond_one(spec: _Spec, st: _Stats) -> None:
+    """PLSc loadings beyond ±1: the paths stand, the block's factor model is doubtful."""
+    lam = st.loadings[0]
+    big = [i for i in range(len(lam)) if abs(lam[i]) > 1 + _HEYWOOD_SLACK]
+    if big:
+        shown = ", ".join(f"{spec.items[i]!r} {lam[i]:.4g}" for i in big)
+        msg = (
+            f"fit_pls(consistent=True): consistent loading(s) beyond ±1 ({shown}), a "
+            "Heywood case in the measurement model (negative error variance). Paths and "
+            "R² use only rho_A and are not affected; check the block's items (an item "
+            "whose weight comes mostly from other blocks' latents inflates its loading)."
+        )
+        warnings.warn(msg, UserWarning, stacklevel=3)
+
+
+def _heywood_message(spec: _Spec, st: _Stats, S: Array, W: Array) -> str:
+    """Name what makes the PLSc solution inadmissible (first problem found)."""
+    lat = spec.latents
+    rho = st.rho_a[0]
+    head = "fit_pls(consistent=True): Heywood case, "
+    fix = (
+        " The correction for measurement error does not fit these data: check the block(s) "
+        "named (too few, weakly or unevenly correlated items; see unidim['rho_a'] of a "
+        "consistent=False fit), or fit with consistent=False."
+    )
+    for j, m in enumerate(spec.modes):
+        if m == "A" and not 0 < rho[j] <= 1 + _HEYWOOD_SLACK:
+            return (
+                f"{head}block {lat[j]!r} has reliability rho_A = {rho[j]:.4g}, outside (0, 1]."
+                + fix
+            )
+    C = np.swapaxes(W, 0, 1) @ S @ W
+    q = np.sqrt(np.where(np.array([m == "A" for m in spec.modes]), rho, 1.0))
+    Cc = C / np.outer(q, q)
+    np.fill_diagonal(Cc, 0.0)
+    a, b = np.unravel_index(int(np.argmax(np.abs(Cc))), Cc.shape)
+    if abs(Cc[a, b]) > 1:
+        return (
+            f"{head}the corrected correlation of latents {lat[a]!r} and {lat[b]!r} is "
+            f"{Cc[a, b]:.4g} (composite correlation {C[a, b]:.4g} / sqrt(rho_A "
+            f"{q[a] ** 2:.4g} x {q[b] ** 2:.4g})), beyond ±1." + fix
+        )
+    return (
+        f"{head}the corrected latent correlation matrix is not positive semi-definite "
+        "(no set of latent variables has these correlations)." + fix
     )
 
 
@@ -901,6 +1108,8 @@ def _assemble(
     n: int,
     sd: Array,
     scaled: bool,
+    boot: PlsBootstrap | None,
+    consistent: bool,
 ) -> dict[str, Any]:
     lat = list(spec.latents)
     items = list(spec.items)
@@ -924,17 +1133,24 @@ def _assemble(
     cross.insert(0, "block", block_of)
 
     C = st.lv_cor[0]
+    boot_se = None if boot is None else boot.paths["std_error"]
     rows = []
     for k, pr in enumerate(spec.preds):
         if not pr:
             continue
         P = list(pr)
         df_res = n - len(P) - 1
-        inv = np.linalg.inv(C[np.ix_(P, P)])
-        se = np.sqrt((1 - r2[k]) / df_res * np.diag(inv))
+        if consistent:  # OLS standard errors ignore the correction: bootstrap or nothing
+            se = np.array(
+                [np.nan if boot_se is None else float(boot_se[f"{lat[j]} -> {lat[k]}"]) for j in P]
+            )
+        else:
+            inv = np.linalg.inv(C[np.ix_(P, P)])
+            se = np.sqrt((1 - r2[k]) / df_res * np.diag(inv))
         for i, j in enumerate(P):
             est = st.path[0, k, j]
-            t = est / se[i]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t = est / se[i]
             rows.append(
                 {
                     "name": f"{lat[j]} -> {lat[k]}",
@@ -996,7 +1212,7 @@ def _assemble(
         "path_matrix": pd.DataFrame(direct, index=lat, columns=lat),
         "inner_summary": inner,
         "effects": eff,
-        "unidim": _unidim(R, st.loadings[0], spec),
+        "unidim": _unidim(R, st.loadings[0], st.rho_a[0], spec),
         "htmt": _htmt(R, spec),
         "fornell_larcker": fl,
         "latent_correlations": lv_cor,
@@ -1030,18 +1246,20 @@ def _run_bootstrap(
     interval: str,
     mean: Array,
     sd: Array,
+    consistent: bool,
 ) -> PlsBootstrap:
     n = X.shape[0]
     rng = np.random.default_rng(seed)
     chunk = max(1, _CHUNK_CELLS // max(n, 1))
     parts: list[dict[str, Array]] = []
-    n_bad = 0
+    n_bad = n_heywood = 0
     for start in range(0, size, chunk):
         counts = _bootstrap_counts(n, min(chunk, size - start), rng)
         Sb, mb, sdb = _resample_cov(X, counts, scaled)
-        part, bad = _fit_stack(Sb, mb, sdb, spec, tol, max_iter, mean)
+        part, bad, heywood = _fit_stack(Sb, mb, sdb, spec, tol, max_iter, mean, consistent)
         parts.append(part)
         n_bad += bad
+        n_heywood += heywood
     reps = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     if n_bad:
         msg = (
@@ -1049,10 +1267,23 @@ def _run_bootstrap(
             f"max_iter={max_iter} iterations and were dropped."
         )
         warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+    if n_heywood:
+        msg = (
+            f"fit_pls bootstrap (consistent=True): {n_heywood} of {size} resamples were "
+            "inadmissible (Heywood case: rho_A outside (0, 1] or corrected latent "
+            "correlations not positive semi-definite) and were dropped."
+        )
+        warnings.warn(msg, UserWarning, stacklevel=3)
+    if not reps["weights"].shape[0]:
+        msg = (
+            f"fit_pls bootstrap: none of the {size} resamples gave a usable fit; "
+            "see the warnings above."
+        )
+        raise DataError(msg)
     jack = None
     if interval == "bca":
         Sj, mj, sdj = _jackknife_cov(X, scaled)
-        jack, _ = _fit_stack(Sj, mj, sdj, spec, tol, max_iter, mean, keep_all=True)
+        jack = _fit_stack(Sj, mj, sdj, spec, tol, max_iter, mean, consistent, keep_all=True)[0]
     orig = _stat_vectors(st, spec)
     orig["item_means"] = mean[None]
     orig["item_sds"] = sd[None]
@@ -1069,7 +1300,7 @@ def _run_bootstrap(
     }
     return PlsBootstrap(
         n_resamples=int(reps["weights"].shape[0]),
-        n_discarded=n_bad,
+        n_discarded=n_bad + n_heywood,
         seed=seed,
         level=level,
         interval=interval,
@@ -1091,18 +1322,33 @@ def _fit_stack(
     tol: float,
     max_iter: int,
     mean: Array,
+    consistent: bool,
     *,
     keep_all: bool = False,
-) -> tuple[dict[str, Array], int]:
-    """Fit a stack of resampled covariance matrices; drop non-converged entries."""
+) -> tuple[dict[str, Array], int, int]:
+    """Fit a stack of resampled covariance matrices.
+
+    Drops entries that did not converge and (PLSc) inadmissible ones; returns the
+    statistics and the two counts. With ``keep_all`` nothing is dropped, and the
+    statistics of inadmissible entries are NaN.
+    """
     ok = np.all(sd > 0, axis=1)  # a resample can make an item constant
     W = np.zeros((S.shape[0], S.shape[1], len(spec.latents)))
     conv = np.zeros(S.shape[0], dtype=bool)
     if ok.any():
         W[ok], _, conv[ok] = _outer_weights(S[ok], spec, tol, max_iter)
-    good = conv if not keep_all else np.ones_like(conv)
-    st = _statistics(S[good], W[good], spec)
+    rows = np.arange(len(conv)) if keep_all else np.flatnonzero(conv)
+    st = _statistics(S[rows], W[rows], spec, consistent)
+    adm = st.admissible
     out = _stat_vectors(st, spec)
-    out["item_means"] = m[good] + mean
-    out["item_sds"] = sd[good]
-    return out, int((~good).sum())
+    if keep_all:
+        for v in out.values():
+            v[~adm] = np.nan
+        n_conv = n_adm = 0
+    else:
+        out = {k: v[adm] for k, v in out.items()}
+        rows = rows[adm]
+        n_conv, n_adm = int((~conv).sum()), int((~adm).sum())
+    out["item_means"] = m[rows] + mean
+    out["item_sds"] = sd[rows]
+    return out, n_conv, n_adm
