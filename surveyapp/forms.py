@@ -122,7 +122,7 @@ def _fmt(x: float) -> str:
 
 
 # -- form classes -------------------------------------------------------------------------
-class PageFormBase(Form):
+class PageFormBase(Form):  # type: ignore[misc]  # wtforms ships no type hints
     """A questionnaire page; ``partial`` relaxes required answers (save and resume)."""
 
     partial = False
@@ -303,9 +303,9 @@ def _predicate(item: Item) -> Callable[[Value], bool]:
         total = item.total or 100
         return lambda v: isinstance(v, float) and v.is_integer() and 0 <= v <= total
     if item.type == "number":
-        lo = -math.inf if item.minimum is None else item.minimum
-        hi = math.inf if item.maximum is None else item.maximum
-        return lambda v: isinstance(v, float) and math.isfinite(v) and lo <= v <= hi
+        low: float = -math.inf if item.minimum is None else item.minimum
+        high: float = math.inf if item.maximum is None else item.maximum
+        return lambda v: isinstance(v, float) and math.isfinite(v) and low <= v <= high
     limit = item.max_length or 2000
     return lambda v: (
         isinstance(v, str) and 0 < len(v) <= limit and not _CONTROL.search(v) and v == v.strip()

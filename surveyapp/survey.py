@@ -29,7 +29,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from flask import (
     Blueprint,
@@ -44,7 +44,7 @@ from flask import (
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
@@ -143,9 +143,9 @@ class _Mismatch(Exception):
     """The posted response id belongs to another survey or invitation."""
 
 
-_R = m.Response.__table__
-_A = m.Answer.__table__
-_I = m.Invitation.__table__
+_R = cast(Table, m.Response.__table__)
+_A = cast(Table, m.Answer.__table__)
+_I = cast(Table, m.Invitation.__table__)
 
 
 def _store(
@@ -250,10 +250,12 @@ def _store(
          "text": v if isinstance(v, str) else None}
         for c, v in answers.items()
     ]  # fmt: skip
-    for start in range(0, len(rows), 500):
-        # one multi-row INSERT per chunk: on PostgreSQL an executemany would send one
-        # statement per row
-        conn.execute(insert(_A).values(rows[start : start + 500]))
+    if rows:
+        # executemany with RETURNING: SQLAlchemy sends it as batched multi-row INSERTs
+        # ("insertmanyvalues") from a cached statement, on SQLite and PostgreSQL alike; a
+        # literal multi-row .values() would be compiled anew on every request, and a
+        # plain executemany is one statement per row on psycopg
+        conn.execute(insert(_A).returning(_A.c.id), rows)
     if kind == "completed" and inv_id is not None:
         conn.execute(update(_I).where(_I.c.id == inv_id).values(used_at=now))
     return Outcome(kind, rid, code, stored, page=page)
@@ -336,7 +338,7 @@ def _stored_values(s: Session, response_pk: int) -> dict[str, forms.Value]:
             m.Answer.response_pk == response_pk
         )
     ).all()
-    return {c: (t if t is not None else float(n)) for c, n, t in rows}
+    return {c: (t if t is not None else float(n or 0.0)) for c, n, t in rows}
 
 
 # -- request helpers ----------------------------------------------------------------------
@@ -425,7 +427,9 @@ def _resume_response(resp: m.Response, action_url: str) -> Any:
     return _render_page(survey, form, index, resp.response_id, token, action_url)
 
 
-def _formdata_from(q: Questionnaire, page_index: int, stored: dict[str, forms.Value]) -> MultiDict:
+def _formdata_from(
+    q: Questionnaire, page_index: int, stored: dict[str, forms.Value]
+) -> MultiDict[str, str]:
     """Stored answers as posted form data, to validate them like a fresh post."""
     form = forms.page_form(q, page_index, stored=stored)
     data: MultiDict[str, str] = MultiDict()
