@@ -399,7 +399,7 @@ def fit_csi(
            Quality Management*, 12(7-8), 834-841.
         .. [3] 赵平 (Zhao, P.) (2003). 中国顾客满意指数指南. 北京: 中国标准出版社.
         .. [4] Dijkstra, T. K., & Henseler, J. (2015). Consistent partial least squares
-           path modeling. *MIS Quarterly*, 39(2), 297-316.
+           path modeling. *Management Information Systems Quarterly* (MISQ), 39(2), 297-316.
 
         Examples
         --------

@@ -936,7 +936,7 @@ def fit_pls(
     .. [5] Efron, B. (1987). Better bootstrap confidence intervals. *Journal of the
        American Statistical Association*, 82(397), 171-185.
     .. [6] Dijkstra, T. K., & Henseler, J. (2015a). Consistent partial least squares
-       path modeling. *MIS Quarterly*, 39(2), 297-316.
+       path modeling. *Management Information Systems Quarterly* (MISQ), 39(2), 297-316.
     .. [7] Dijkstra, T. K., & Henseler, J. (2015b). Consistent and asymptotically
        normal PLS estimators for linear structural equations. *Computational
        Statistics & Data Analysis*, 81, 10-23.

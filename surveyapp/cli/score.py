@@ -387,6 +387,12 @@ def pca_cmd(
 @click.option("--scheme", type=click.Choice(["centroid", "factorial", "path"]), default="centroid")
 @click.option("--segment", "-s", multiple=True, help="Indices per level of this column.")
 @click.option("--language", type=click.Choice(["en", "zh-Hans"]), default="en")
+@click.option(
+    "--consistent",
+    is_flag=True,
+    help="Consistent PLS (PLSc): correct paths, R² and effects for measurement error "
+    "(standard errors need --bootstrap).",
+)
 @_common
 def csi_cmd(
     data: str,
@@ -396,6 +402,7 @@ def csi_cmd(
     scheme: str,
     segment: tuple[str, ...],
     language: str,
+    consistent: bool,
     fmt: str,
     out: str | None,
 ) -> None:
@@ -413,6 +420,7 @@ def csi_cmd(
             scheme=scheme,
             segment=_one_segment(segment),
             language=language,
+            consistent=consistent,
         )
     emit(result, fmt, out)
 

@@ -164,3 +164,23 @@ def test_gaps_bad_audience_and_duplicates(cli, gap_files):
     res = cli.invoke(main, ["score", "gaps", *dup])
     assert res.exit_code == 2
     assert "not both" in res.output
+
+
+def test_csi_consistent_flag_fits_plsc(cli, tmp_path):
+    q = qn.builtin("ccsi")
+    data = simulate(q, 400, seed=2).data
+    path = tmp_path / "ccsi.csv"
+    data.to_csv(path, index=False)
+    args = ["score", "csi", str(path), "-q", "ccsi", "--format", "json"]
+    res = cli.invoke(main, [*args, "--consistent", "--bootstrap", "50", "--seed", "3"])
+    assert res.exit_code == 0, res.output
+    got = json.loads(res.output)
+    assert got["pls"]["estimator"] == "plsc"
+    frame = pd.read_csv(path)
+    frame.index = frame.index + 2  # the CLI labels rows as the file's line numbers
+    direct = si.score(q, "csi", frame, bootstrap=50, seed=3, consistent=True)
+    assert direct.pls.estimator == "plsc"
+    assert got == json.loads(json.dumps(direct.to_dict()))
+    plain = cli.invoke(main, args)
+    assert plain.exit_code == 0, plain.output
+    assert json.loads(plain.output)["pls"]["estimator"] == "pls"
