@@ -68,6 +68,7 @@ from scoring.pca import (
     pca_index,
 )
 from scoring.pls import (
+    HeywoodCaseError,
     PlsBootstrap,
     PlsResult,
     fit_pls,
@@ -116,6 +117,7 @@ __all__ = [
     "FuzzyResult",
     "GAPS",
     "GapsResult",
+    "HeywoodCaseError",
     "IndexResult",
     "InsufficientDataError",
     "KmoResult",

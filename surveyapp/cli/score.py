@@ -262,7 +262,8 @@ def gaps_cmd(
             managers=sources.get("manager"),
             staff=sources.get("staff") or sources.get("audit"),
         )
-        result = service_gaps(**kwargs, missing=missing)
+        kwargs["missing"] = missing
+        result = service_gaps(**kwargs)
     emit(result, fmt, out)
 
 
@@ -273,7 +274,9 @@ def _read_for(path: str, q: Any) -> pd.DataFrame:
 
 
 def _audience_of(path: str, frame: pd.DataFrame) -> str:
-    values = frame["audience"].dropna().unique() if "audience" in frame.columns else []
+    values: list[Any] = (
+        list(frame["audience"].dropna().unique()) if "audience" in frame.columns else []
+    )
     if len(values) != 1:
         msg = (
             f"{path}: cannot tell its audience (no single value in an 'audience' column); "
@@ -473,7 +476,9 @@ def _ordinal(q: Any, frame: pd.DataFrame, role: str | None, link: str) -> Any:
         }
     )
     scores[outcome] = prepared[outcome]
-    return ordinal_drivers(scores, outcome=outcome, drivers=list(dims), link=link)
+    return ordinal_drivers(
+        scores, outcome=outcome, drivers=list(dims), link="probit" if link == "probit" else "logit"
+    )
 
 
 COMMANDS = [score_group]
