@@ -103,7 +103,10 @@ def _t(text: qn.Text | None, language: str, fallback: str = "") -> str:
 
 def _num(frame: pd.DataFrame, col: str) -> np.ndarray:
     """A column as float64 with NaN for missing (nullable integer columns included)."""
-    return pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    values = frame[col]
+    if not pd.api.types.is_numeric_dtype(values):
+        values = pd.to_numeric(values, errors="coerce")
+    return values.to_numpy(dtype=float, na_value=np.nan)
 
 
 def _describe(x: np.ndarray, confidence: float) -> dict[str, float]:
@@ -239,6 +242,47 @@ def _role_stats(
     return per_item, per_dim
 
 
+def customer_levels(
+    q: qn.Questionnaire, data: pd.DataFrame, confidence: float = 0.95
+) -> dict[str, dict[str, pd.DataFrame]]:
+    """E and P per item and dimension with intervals: :func:`scoring.servqual.servqual`
+    in its SERVPERF form on the expectation and on the perception columns.
+
+    Returns role (``"E"``, ``"P"``) -> ``{"items": ..., "dimensions": ...}`` indexed by
+    item / dimension with ``n, mean, sd, ci_low, ci_high`` (a respondent's dimension level
+    is the mean of the items they answered). Shared by the five gaps and the SERVQUAL view.
+    """
+    from scoring.servqual import ROLE_SUFFIXES, servqual
+
+    kw = {k: v for k, v in servqual_kwargs(q).items() if k != "weights"}
+    out: dict[str, dict[str, pd.DataFrame]] = {}
+    for code in ("E", "P"):
+        suffix = LEVELS[code][0]
+        if not all(
+            f"{i}{suffix}" in data.columns for ids in kw["dimensions"].values() for i in ids
+        ):
+            continue
+        r = servqual(
+            data,
+            **kw,
+            model="servperf",
+            suffixes={**ROLE_SUFFIXES, "perception": suffix},
+            confidence=confidence,
+        )
+        cols = ["n", "perception", "sd", "ci_low", "ci_high"]
+        out[code] = {
+            "items": r.items.set_index("item")[cols].rename(columns={"perception": "mean"}),
+            "dimensions": r.dimensions.set_index("dimension")[cols].rename(
+                columns={"perception": "mean"}
+            ),
+        }
+    return out
+
+
+def _stats_of(frame: pd.DataFrame) -> dict[str, dict[str, float]]:
+    return {str(k): {c: float(v) for c, v in row.items()} for k, row in frame.iterrows()}
+
+
 def _cause_scales(
     q: qn.Questionnaire, frame: pd.DataFrame, confidence: float, language: str
 ) -> dict[str, list[dict[str, Any]]]:
@@ -341,6 +385,7 @@ def five_gaps(
     language: str = "en",
     confidence: float = 0.95,
     servqual_result: Any = None,
+    levels: Mapping[str, Mapping[str, pd.DataFrame]] | None = None,
 ) -> dict[str, Any]:
     """The five-gap dashboard's data.
 
@@ -358,6 +403,8 @@ def five_gaps(
     servqual_result
         The customer frame's :func:`scoring.servqual.servqual` result (computed when
         None); its dimension gaps are the "customer gap" shown beside each waterfall.
+    levels
+        :func:`customer_levels` of the customer frame (computed when None or filtered).
 
     Returns
     -------
@@ -408,10 +455,16 @@ def five_gaps(
     level_item: dict[str, dict[str, dict[str, float]]] = {}
     level_dim: dict[str, dict[str, dict[str, float]]] = {}
     level_source: dict[str, str | None] = {}
+    if levels is None or segment is not None:
+        levels = customer_levels(q_c, frames["customer"], confidence)
     for level, (suffix, _label, _aud) in LEVELS.items():
         aud_used = sources.source_of(level)
         level_source[level] = aud_used
         if aud_used is None:
+            continue
+        if aud_used == "customer" and level in levels:
+            level_item[level] = _stats_of(levels[level]["items"])
+            level_dim[level] = _stats_of(levels[level]["dimensions"])
             continue
         level_item[level], level_dim[level] = _role_stats(
             frames[aud_used], dims_items, suffix, confidence
@@ -659,6 +712,7 @@ def servqual_view(
     result: Any = None,
     language: str = "en",
     confidence: float = 0.95,
+    levels: Mapping[str, Mapping[str, pd.DataFrame]] | None = None,
 ) -> dict[str, Any]:
     """SERVQUAL view: E and P per dimension with intervals, items sorted by gap.
 
@@ -666,20 +720,20 @@ def servqual_view(
     form on the expectation and on the perception columns (an interval of the mean
     rating); gaps, tests and weighted scores from the SERVQUAL run ``result``.
     """
-    from scoring.servqual import ROLE_SUFFIXES, servqual
+    from scoring.servqual import servqual
 
     kw = servqual_kwargs(q)
     if result is None:
         result = servqual(data, **kw, confidence=confidence)
     labels = _dim_labels(q, language)
     texts = _item_texts(q, language)
-    ci: dict[str, pd.DataFrame] = {}
-    for role, suffix in (("expectation", "_e"), ("perception", "_p")):
-        base = {k: v for k, v in kw.items() if k != "weights"}
-        if all(f"{i}{suffix}" in data.columns for ids in kw["dimensions"].values() for i in ids):
-            sfx = {**ROLE_SUFFIXES, "perception": suffix}
-            r = servqual(data, **base, model="servperf", suffixes=sfx, confidence=confidence)
-            ci[role] = r.dimensions.set_index("dimension")
+    if levels is None:
+        levels = customer_levels(q, data, confidence)
+    ci = {
+        role: levels[code]["dimensions"]
+        for code, role in (("E", "expectation"), ("P", "perception"))
+        if code in levels
+    }
     dims = []
     for row in result.dimensions.itertuples(index=False):
         entry = {
@@ -798,6 +852,28 @@ def _satisfaction_index(q: qn.Questionnaire, frame: pd.DataFrame) -> np.ndarray 
     return (_num(frame, item.id) - lo) / (hi - lo) * 100.0
 
 
+def _respondent_scores(
+    q: qn.Questionnaire, data: pd.DataFrame, result: Any, confidence: float
+) -> pd.DataFrame:
+    """Per-respondent SERVQUAL scores (dimensions, overall, weighted) and the 0-100
+    satisfaction index, aligned with ``data``'s rows.
+
+    Under the pairwise rule a respondent's scores do not depend on the other rows, so
+    the means over any subset (a wave, a segment level, the non-suspect rows) equal a
+    separate :func:`scoring.servqual.servqual` run on that subset; this is how every
+    breakdown is computed from one run.
+    """
+    from scoring.servqual import servqual
+
+    if result is None:
+        result = servqual(data, **servqual_kwargs(q), confidence=confidence)
+    scores = result.scores.reindex(data.index)
+    idx = _satisfaction_index(q, data)
+    if idx is not None:
+        scores = scores.assign(index=idx)
+    return scores
+
+
 def waves_view(
     q: qn.Questionnaire,
     data: pd.DataFrame,
@@ -806,59 +882,50 @@ def waves_view(
     language: str = "en",
     confidence: float = 0.95,
     order: Sequence[str] | None = None,
+    result: Any = None,
 ) -> dict[str, Any]:
     """The index and the gaps per wave, and Welch tests of change between waves.
 
-    Each wave (the ``wave`` column, in ``order`` or sorted) is scored by
-    :func:`scoring.servqual.servqual`; the satisfaction index is the overall item on
+    ``data`` holds every wave (the ``wave`` column, in ``order`` or sorted); it is scored
+    once by :func:`scoring.servqual.servqual` (or ``result``, a pairwise run on exactly
+    ``data``) and each wave and segment level is described from respondents' scores
+    (see :func:`_respondent_scores`). The satisfaction index is the overall item on
     0-100 (ACSI convention ``(x - min) / (max - min) * 100``). Consecutive waves are
-    compared with Welch's t on respondents' scores. With ``segment``, the same per
-    segment level.
+    compared with Welch's t on respondents' scores; with ``segment``, the same per level.
     """
-    from scoring.servqual import servqual
-
-    kw = servqual_kwargs(q)
+    if result is not None and result.missing != "pairwise":
+        result = None  # subsets of a listwise or imputed run are not subset runs
+    scores = _respondent_scores(q, data, result, confidence)
+    columns = {c: scores[c].to_numpy(dtype=float) for c in scores.columns}
+    renamed = {"overall": "servqual", "weighted": "servqual_weighted"}
     labels = _dim_labels(q, language)
-    waves = (
-        list(order) if order is not None else sorted(str(w) for w in data["wave"].dropna().unique())
-    )
+    wave_col = data["wave"].astype("string")
+    waves = list(order) if order is not None else sorted(str(w) for w in wave_col.dropna().unique())
+    in_wave = {w: wave_col.eq(w).fillna(False).to_numpy(bool) for w in waves}
 
-    def series_for(frame: pd.DataFrame) -> dict[str, Any]:
+    def series_for(mask: np.ndarray) -> dict[str, Any]:
         per_wave = []
         stats_prev: dict[str, dict[str, float]] | None = None
         for w in waves:
-            part = frame.loc[frame["wave"].astype("string").eq(w).fillna(False).to_numpy(bool)]
-            entry: dict[str, Any] = {"wave": w, "n": int(len(part))}
+            rows = in_wave[w] & mask
+            entry: dict[str, Any] = {"wave": w, "n": int(rows.sum())}
             measures: dict[str, dict[str, float]] = {}
-            if len(part) >= 2:
-                try:
-                    r = servqual(part, **kw, confidence=confidence)
-                except ScoringError as exc:
-                    entry["error"] = str(exc)
-                else:
-                    sc = r.scores
-                    measures["servqual"] = _describe(sc["overall"].to_numpy(float), confidence)
-                    if "weighted" in sc.columns:
-                        measures["servqual_weighted"] = _describe(
-                            sc["weighted"].to_numpy(float), confidence
-                        )
-                    for d in kw["dimensions"]:
-                        measures[d] = _describe(sc[d].to_numpy(float), confidence)
-                idx = _satisfaction_index(q, part)
-                if idx is not None:
-                    measures["index"] = _describe(idx, confidence)
+            if entry["n"] >= 2:
+                for col, values in columns.items():
+                    measures[renamed.get(col, col)] = _describe(values[rows], confidence)
             entry["measures"] = measures
             if stats_prev is not None:
-                entry["change"] = {
-                    k: _welch(v, stats_prev[k], confidence)
-                    | {"mark": significance_mark(_welch(v, stats_prev[k], confidence)["p"])}
-                    for k, v in measures.items()
-                    if k in stats_prev
-                }
+                change = {}
+                for k, v in measures.items():
+                    if k in stats_prev:
+                        test = _welch(v, stats_prev[k], confidence)
+                        change[k] = test | {"mark": significance_mark(test["p"])}
+                entry["change"] = change
             per_wave.append(entry)
             stats_prev = measures if measures else stats_prev
         return {"waves": per_wave}
 
+    everyone = np.ones(len(data), dtype=bool)
     out: dict[str, Any] = {
         "waves": waves,
         "measures": {
@@ -867,19 +934,20 @@ def waves_view(
             "servqual_weighted": T("加权 SERVQUAL", "Weighted SERVQUAL").get(language),
             **labels,
         },
-        "all": series_for(data),
+        "all": series_for(everyone),
         "segments": None,
     }
     if segment is not None and segment in data.columns:
         item = next((i for i in q.segments if i.id == segment), None)
         names = {c.code: c.label.get(language) for c in item.choices} if item else {}
+        seg_col = data[segment].astype("string")
         out["segments"] = {
             "segment": segment,
             "levels": [
                 {
                     "code": code,
                     "label": names.get(code, code),
-                    **series_for(_filter(data, (segment, code))),
+                    **series_for(seg_col.eq(code).fillna(False).to_numpy(bool)),
                 }
                 for code in (names or sorted(data[segment].dropna().astype(str).unique()))
             ],
@@ -1213,7 +1281,7 @@ def _rating_matrix(q: qn.Questionnaire, data: pd.DataFrame, role: str | None) ->
     ]
     if not cols:
         return np.empty((len(data), 0))
-    return np.column_stack([_num(data, c) for c in cols])
+    return np.vstack([_num(data, c) for c in cols]).T
 
 
 def suspects(
@@ -1245,54 +1313,59 @@ def suspects(
     else:
         out["too_fast"] = np.zeros(n, bool)
     straight = np.zeros(n, bool)
-    roles = q.roles_used or (None,)
-    for role in (*roles, None) if q.roles_used else roles:
-        mat = _rating_matrix(q, data, role)
-        if mat.shape[1] < min_items:
+    roles = (*q.roles_used, None) if q.roles_used else (None,)
+    # items x respondents: every reduction below runs over whole rows of length n
+    mats = {role: _rating_matrix(q, data, role).T for role in roles}
+    for mat in mats.values():
+        if mat.shape[0] < min_items:
             continue
-        answered = np.isfinite(mat).sum(axis=1)
-        with np.errstate(invalid="ignore"):
-            spread = np.nanmax(np.where(np.isfinite(mat), mat, -np.inf), axis=1) - np.nanmin(
-                np.where(np.isfinite(mat), mat, np.inf), axis=1
-            )
+        answered = (~np.isnan(mat)).sum(axis=0)
+        spread = np.fmax.reduce(mat, axis=0) - np.fmin.reduce(mat, axis=0)
         straight |= (answered >= min_items) & (spread == 0)
     out["straight_lining"] = straight
     ident = np.zeros(n, bool)
     if {"expectation", "perception"} <= set(q.roles_used):
-        e = _rating_matrix(q, data, "expectation")
-        p = _rating_matrix(q, data, "perception")
-        both = np.isfinite(e) & np.isfinite(p)
-        ident = (both.sum(axis=1) >= min_items) & ((e == p) | ~both).all(axis=1)
+        e, p = mats["expectation"], mats["perception"]
+        both = ~np.isnan(e) & ~np.isnan(p)
+        ident = (both.sum(axis=0) >= min_items) & ((e == p) | ~both).all(axis=0)
     out["identical_ep"] = ident
     honeypot = np.zeros(n, bool)
     if flags and "response_id" in data.columns:
-        ids = data["response_id"].astype(str).to_numpy()
-        honeypot = np.array([bool(flags.get(i, {}).get("honeypot")) for i in ids])
-    app_flags = _app_flags(data)
-    honeypot |= np.array(["honeypot" in f for f in app_flags], dtype=bool)
-    out["too_fast"] |= np.array(["too_fast" in f for f in app_flags], dtype=bool)
-    out["honeypot"] = honeypot
-    other = np.array([bool(f - {"too_fast", "honeypot", "quarantined"}) for f in app_flags], bool)
-    out["flagged"] = other & ~out.any(axis=1).to_numpy(bool)
+        marked = [rid for rid, f in flags.items() if f.get("honeypot")]
+        honeypot = data["response_id"].astype(str).isin(marked).to_numpy(bool)
+    app = _app_flags(data)
+    out["too_fast"] |= app["too_fast"]
+    out["honeypot"] = honeypot | app["honeypot"]
+    out["flagged"] = app["other"] & ~out.any(axis=1).to_numpy(bool)
     return out
 
 
-def _app_flags(data: pd.DataFrame) -> list[set[str]]:
-    """The app's quality flags per row from the export's ``suspect`` column.
+def _app_flags(data: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The app's quality flags from the export's ``suspect`` column, per row.
 
     The database export joins the flag names with ``;`` (``too_fast;honeypot``); a
-    simulated or older file holds a boolean (``True`` -> ``{"flagged"}``).
+    simulated or older file holds a boolean (``True`` counts as another flag).
+    Returns ``too_fast``, ``honeypot`` and ``other`` (any other flag but ``quarantined``).
     """
+    n = len(data)
+    none = np.zeros(n, bool)
     if "suspect" not in data.columns:
-        return [set() for _ in range(len(data))]
+        return {"too_fast": none, "honeypot": none, "other": none}
     col = data["suspect"]
     if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
-        flags = col.astype("boolean").fillna(False).to_numpy(bool)
-        return [{"flagged"} if f else set() for f in flags]
-    return [
-        {p.strip() for p in str(v).split(";") if p.strip()} if isinstance(v, str) else set()
-        for v in col.astype(object).where(col.notna(), None)
-    ]
+        flagged = col.astype("boolean").fillna(False).to_numpy(bool)
+        return {"too_fast": none, "honeypot": none, "other": flagged}
+    text = col.astype("string").fillna("")
+
+    def has(name: str) -> np.ndarray:
+        return text.str.contains(rf"(?:^|;)\s*{name}\s*(?:;|$)", regex=True).to_numpy(bool)
+
+    rest = text.str.replace(r"\b(?:too_fast|honeypot|quarantined)\b|[;\s]", "", regex=True)
+    return {
+        "too_fast": has("too_fast"),
+        "honeypot": has("honeypot"),
+        "other": rest.str.len().gt(0).to_numpy(bool),
+    }
 
 
 def _headline(
@@ -1342,13 +1415,27 @@ def data_quality(
     with_all = _headline(q, data, results)
     clean = data.loc[~any_suspect]
     without: dict[str, Any] = {"n": int(len(clean))}
-    if "servqual" in results and not isinstance(results["servqual"], str) and len(clean) > 1:
-        try:
-            r = servqual(clean, **servqual_kwargs(q))
-        except ScoringError as exc:
-            without["error"] = str(exc)
+    sq = results.get("servqual")
+    if sq is not None and not isinstance(sq, str) and len(clean) > 1:
+        if sq.missing == "pairwise":
+            # respondents' scores do not depend on the other rows: the clean rows' means
+            # are what a run on the clean rows gives (see _respondent_scores)
+            scores = _respondent_scores(q, data, sq, 0.95).loc[~any_suspect]
+            without |= {
+                "servqual": float(scores["overall"].mean()),
+                "dimensions": {d: float(scores[d].mean()) for d in sq.dimensions["dimension"]},
+            }
+            if "weighted" in scores.columns:
+                without["servqual_weighted"] = float(scores["weighted"].mean())
+            if "index" in scores.columns:
+                without["index"] = float(scores["index"].mean())
         else:
-            without = _headline(q, clean, {"servqual": r})
+            try:
+                r = servqual(clean, **servqual_kwargs(q))
+            except ScoringError as exc:
+                without["error"] = str(exc)
+            else:
+                without = _headline(q, clean, {"servqual": r})
     elif len(clean):
         without = _headline(q, clean, {})
     ids = (
@@ -1402,10 +1489,11 @@ def full_report(
     }
     if sq_ok:
         sources = gap_sources or GapSources(customer=(q, data))
+        levels = customer_levels(q, data)
         report["five_gaps"] = five_gaps(
-            sources, segment=segment, language=language, servqual_result=sq
+            sources, segment=segment, language=language, servqual_result=sq, levels=levels
         )
-        report["servqual"] = servqual_view(q, data, result=sq, language=language)
+        report["servqual"] = servqual_view(q, data, result=sq, language=language, levels=levels)
     drv = results.get("drivers")
     csi = results.get("csi")
     report["importance_performance"] = importance_performance_view(
@@ -1415,7 +1503,7 @@ def full_report(
         language=language,
     )
     if "wave" in data.columns and sq_ok:
-        report["waves"] = waves_view(q, data, segment=wave_segment, language=language)
+        report["waves"] = waves_view(q, data, segment=wave_segment, language=language, result=sq)
     report["methods"] = methods_view(q, data, results, language=language, excluded=excluded)
     report["data_quality"] = data_quality(
         q, data, results=results, min_seconds=min_seconds, flags=flags, language=language
