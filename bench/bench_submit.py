@@ -4,7 +4,7 @@
 
 Both servers run under gunicorn with the same number of sync workers on loopback, and
 take the same form: the whole SERVQUAL instrument (22 items rated as E and P, a 5-way
-allocation, overall ratings, segments, a comment: 61 answer fields) on one page.
+allocation, overall ratings, segments, a comment: 55 answer fields) on one page.
 
 - **manyi**: ``surveyapp.create_app()`` with CSRF (each client fetches a page once for
   its cookie and token), the rate limiter in the request path (with a limit too high to
