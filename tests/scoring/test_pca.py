@@ -171,6 +171,27 @@ def test_missing_rules(survey):
         pca_index(holes, segment="store", missing="pairwise")
 
 
+def test_blocked_correlation_and_scores_match_direct_computation():
+    # 20,000 rows x 30 items span several row blocks of the cross-product (about 4,400
+    # rows each); rows with a missing answer are skipped by the gather.
+    rng = np.random.default_rng(7)
+    n, p = 20_000, 30
+    x = rng.normal(size=(n, 1)) + rng.normal(size=(n, p)) + np.arange(p)
+    df = pd.DataFrame(np.rint(x), columns=[f"q{j}" for j in range(p)])
+    df.iloc[rng.integers(0, n, size=300), 3] = np.nan
+    res = pca_index(df, retain="fixed", n_components=3)
+    used = df.dropna()
+    z = (used - used.mean()) / used.std(ddof=1)
+    r = np.corrcoef(used.to_numpy(), rowvar=False)
+    assert res.n == len(used)
+    assert_allclose(res.means, used.mean(), rtol=1e-12)
+    assert_allclose(res.sds, used.std(ddof=1), rtol=1e-12)
+    assert_allclose(res.components["eigenvalue"], np.linalg.eigvalsh(r)[::-1], rtol=1e-10)
+    u = res.eigenvectors.to_numpy()
+    assert_allclose(res.scores[["F1", "F2", "F3"]], z.to_numpy() @ u, atol=1e-10)
+    assert res.scores.index.equals(used.index)
+
+
 # ------------------------------------------------------------------------- bad input
 
 
