@@ -42,18 +42,22 @@ def main() -> None:
     sizes = {"customer": args.rows, "manager": 400, "staff": 1000, "audit": 400}
     t0 = time.perf_counter()
     frames = {a: simulate(q, sizes[a], seed=args.seed).data for a, q in qs.items()}
-    print(f"simulated {args.rows:,} customers (+ linked audiences) in "
-          f"{time.perf_counter() - t0:.1f} s")
+    print(
+        f"simulated {args.rows:,} customers (+ linked audiences) in "
+        f"{time.perf_counter() - t0:.1f} s"
+    )
     q, data = qs["customer"], frames["customer"]
-    sources = build.GapSources(customer=(q, data),
-                               **{a: (qs[a], frames[a]) for a in ("manager", "staff", "audit")})
+    sources = build.GapSources(
+        customer=(q, data), **{a: (qs[a], frames[a]) for a in ("manager", "staff", "audit")}
+    )
 
     def scoring() -> object:
         return build.run_methods(q, data)
 
     def report() -> str:
-        rep = build.full_report(q, data, gap_sources=sources, language="zh-Hans",
-                                wave_segment="branch")
+        rep = build.full_report(
+            q, data, gap_sources=sources, language="zh-Hans", wave_segment="branch"
+        )
         return render.render_html(rep, language="zh-Hans")
 
     best = {"scoring": float("inf"), "report": float("inf")}
@@ -69,14 +73,18 @@ def main() -> None:
     ratio = best["report"] / best["scoring"]
     print(f"scoring alone (5 methods)      {best['scoring']:8.2f} s")
     print(f"full report + HTML ({size / 1e6:.1f} MB) {best['report']:8.2f} s")
-    print(f"ratio report / scoring         {ratio:8.2f}   (goal <= 1.50: "
-          f"{'met' if ratio <= 1.5 else 'NOT met'})")
+    print(
+        f"ratio report / scoring         {ratio:8.2f}   (goal <= 1.50: "
+        f"{'met' if ratio <= 1.5 else 'NOT met'})"
+    )
     if args.pdf:
         rep = build.full_report(q, data, gap_sources=sources, language="zh-Hans")
         start = time.perf_counter()
         pdf = render.render_pdf(rep, language="zh-Hans")
-        print(f"PDF rendering alone            {time.perf_counter() - start:8.2f} s "
-              f"({len(pdf) / 1e6:.1f} MB)")
+        print(
+            f"PDF rendering alone            {time.perf_counter() - start:8.2f} s "
+            f"({len(pdf) / 1e6:.1f} MB)"
+        )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS                       {peak:8.0f} MB")
 

@@ -16,8 +16,6 @@ from surveyapp import models as m
 from surveyapp.reports import runs
 from tests.surveyapp.reports_helpers import store
 
-pytest_plugins = ["tests.surveyapp.conftest_research", "tests.surveyapp.conftest_reports"]
-
 
 def _frame(app: Flask, survey_id: int) -> tuple[m.Survey, Any]:
     db = app.extensions["manyi_db"]

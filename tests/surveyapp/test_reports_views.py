@@ -13,8 +13,6 @@ from scoring.servqual import servqual
 from surveyapp import exports
 from surveyapp import models as m
 
-pytest_plugins = ["tests.surveyapp.conftest_research", "tests.surveyapp.conftest_reports"]
-
 
 def _frame(app, survey_id: int) -> Any:
     with app.extensions["manyi_db"].sessions() as s:
