@@ -160,3 +160,8 @@ def live_server(app: Flask) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def any_client(any_app: Flask) -> FlaskClient:
+    return any_app.test_client()

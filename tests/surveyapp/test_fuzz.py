@@ -51,8 +51,9 @@ ACTIONS = ["submit"] * 5 + ["save", "save", "next", "back", "lang:en", "x"]
 )
 @given(post=posts, action=st.sampled_from(ACTIONS))
 def test_generated_posts_never_500_and_never_store_invalid_values(
-    app, client, minimal, post, action
+    any_app, any_client, minimal, post, action
 ):
+    app, client = any_app, any_client
     extra, drop, from_valid, meta = post
     if not getattr(app, "_fuzz_survey", False):
         add_survey(app, minimal)

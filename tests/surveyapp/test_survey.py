@@ -83,7 +83,8 @@ def test_first_page_renders_fieldsets_matrix_and_a_fresh_uuid(app, client, minim
     assert responses(app) == []  # showing a page stores nothing
 
 
-def test_valid_submit_stores_every_value_once(app, client, minimal):
+def test_valid_submit_stores_every_value_once(any_app, any_client, minimal):
+    app, client = any_app, any_client
     add_survey(app, minimal)
     rid = rid_of(client.get("/s/demo?lang=en").text)
     r = post_page(client, "/s/demo", rid, VALID)
@@ -99,7 +100,8 @@ def test_valid_submit_stores_every_value_once(app, client, minimal):
     assert resp.resume_code
 
 
-def test_double_submit_is_idempotent_and_keeps_the_first_values(app, client, minimal):
+def test_double_submit_is_idempotent_and_keeps_the_first_values(any_app, any_client, minimal):
+    app, client = any_app, any_client
     add_survey(app, minimal)
     rid = str(uuid.uuid4())
     assert post_page(client, "/s/demo", rid, VALID).status_code == 303
@@ -124,8 +126,9 @@ def test_double_submit_is_idempotent_and_keeps_the_first_values(app, client, min
     ],
 )
 def test_invalid_page_shows_the_error_at_the_item_and_writes_nothing(
-    app, client, minimal, change, item, message
+    any_app, any_client, minimal, change, item, message
 ):
+    app, client = any_app, any_client
     add_survey(app, minimal)
     r = post_page(client, "/s/demo?lang=en", str(uuid.uuid4()), VALID | change)
     assert r.status_code == 422
@@ -150,7 +153,8 @@ def test_optional_items_may_stay_empty(app, client, minimal):
     assert values["channel_web"] == 0.0
 
 
-def test_save_and_resume_by_link_and_code(app, client, minimal):
+def test_save_and_resume_by_link_and_code(any_app, any_client, minimal):
+    app, client = any_app, any_client
     add_survey(app, minimal)
     rid = str(uuid.uuid4())
     partial = {"a-tan1_e": "3", "a-comment": "later"}
@@ -183,7 +187,8 @@ def test_bad_resume_codes(app, client, minimal):
     assert client.get("/r/ABCD2345?lang=en").status_code == 404
 
 
-def test_pages_progress_back_and_missing_earlier_page(app, client, minimal):
+def test_pages_progress_back_and_missing_earlier_page(any_app, any_client, minimal):
+    app, client = any_app, any_client
     q = two_pages(minimal)
     add_survey(app, q)
     html = client.get("/s/demo?lang=en").text
@@ -234,7 +239,8 @@ def test_survey_limited_to_one_language(app, client, minimal):
     assert '<html lang="en">' in client.get("/s/demo?lang=zh-Hans").text
 
 
-def test_invitation_one_completed_response(app, client, minimal):
+def test_invitation_one_completed_response(any_app, any_client, minimal):
+    app, client = any_app, any_client
     _, [token] = add_survey(app, minimal, invitations=1)
     assert client.get("/s/demo?lang=en").status_code == 403  # needs the personal link
     html = client.get(f"/i/{token}").text
