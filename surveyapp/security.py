@@ -45,8 +45,9 @@ HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    # resume links and invitation tokens are in URLs: never leak them to other sites
-    "Referrer-Policy": "no-referrer",
+    # resume links and invitation tokens are in URLs: never leak them to other sites.
+    # Not "no-referrer": over HTTPS Flask-WTF's CSRF check requires a same-origin Referer
+    "Referrer-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",

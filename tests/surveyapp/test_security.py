@@ -44,7 +44,7 @@ def test_security_headers_and_a_strict_csp(app, client, minimal):
     assert "unsafe-eval" not in csp
     assert r.headers["X-Frame-Options"] == "DENY"
     assert r.headers["X-Content-Type-Options"] == "nosniff"
-    assert r.headers["Referrer-Policy"] == "no-referrer"
+    assert r.headers["Referrer-Policy"] == "same-origin"
     assert r.headers["Cache-Control"] == "no-store"
     assert "Strict-Transport-Security" not in r.headers
     with client.get("/static/css/manyi.css") as css:
@@ -58,6 +58,23 @@ def test_oversized_post_gets_a_friendly_413(app, client, minimal):
     )
     assert r.status_code == 413
     assert "Too much data" in r.text
+
+
+def test_csrf_over_https_with_a_same_origin_referer(tmp_path, minimal):
+    # behind HTTPS Flask-WTF also checks the Referer, which our policy still sends
+    app = make_app({"DATABASE": tmp_path / "t.sqlite"}, WTF_CSRF_ENABLED=True)
+    add_survey(app, minimal)
+    client = app.test_client()
+    html = client.get("/s/demo", base_url="https://survey.example").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    data = {"response_id": str(uuid.uuid4()), "page": "0", "action": "submit", "csrf_token": token}
+    r = client.post(
+        "/s/demo",
+        data=data | VALID,
+        base_url="https://survey.example",
+        headers={"Referer": "https://survey.example/s/demo"},
+    )
+    assert r.status_code == 303
 
 
 def test_hsts_when_configured(tmp_path):
