@@ -68,6 +68,8 @@ def test_csrf_over_https_with_a_same_origin_referer(tmp_path, minimal):
     html = client.get("/s/demo", base_url="https://survey.example").text
     token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
     data = {"response_id": str(uuid.uuid4()), "page": "0", "action": "submit", "csrf_token": token}
+    no_referer = client.post("/s/demo", data=data | VALID, base_url="https://survey.example")
+    assert no_referer.status_code == 400  # what "no-referrer" would do to every respondent
     r = client.post(
         "/s/demo",
         data=data | VALID,
