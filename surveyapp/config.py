@@ -31,6 +31,7 @@ DEFAULTS: dict[str, Any] = {
     # respondent side
     "MIN_SECONDS": 30.0,  # a completed response faster than this is flagged too_fast
     "SUBMIT_RATE_LIMIT": "120/minute;2000/hour",  # per client address, on answer posts
+    "RESUME_RATE_LIMIT": "30/minute;300/hour",  # per client address, resume-code look-ups
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_ENABLED": True,
     "DEFAULT_LANGUAGE": "zh-Hans",

@@ -82,10 +82,12 @@ def init_app(app: Flask) -> None:
         return response
 
 
-def limit_submissions(app: Flask, endpoints: list[str]) -> None:
-    """Rate-limit the POSTs of ``endpoints`` by ``SUBMIT_RATE_LIMIT`` per client address."""
+def limit(app: Flask, endpoints: list[str], setting: str, methods: list[str]) -> None:
+    """Rate-limit ``methods`` of ``endpoints`` per client address by the config ``setting``
+    (``SUBMIT_RATE_LIMIT`` for answer posts, ``RESUME_RATE_LIMIT`` for resume-code look-ups,
+    which would otherwise let anyone guess codes)."""
     limiter: Limiter = app.extensions["manyi_limiter"]
-    rate = str(app.config["SUBMIT_RATE_LIMIT"])  # parsed once, not per request
+    rate = str(app.config[setting])  # parsed once, not per request
     for endpoint in endpoints:
         view: Callable[..., Any] = app.view_functions[endpoint]
-        app.view_functions[endpoint] = limiter.limit(rate, methods=["POST"])(view)
+        app.view_functions[endpoint] = limiter.limit(rate, methods=methods)(view)

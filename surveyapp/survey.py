@@ -687,7 +687,9 @@ def init_app(app: Flask) -> None:
     from surveyapp import security
 
     app.register_blueprint(bp)
-    security.limit_submissions(app, ["survey.anonymous", "survey.invited", "survey.resume_form"])
+    posts = ["survey.anonymous", "survey.invited", "survey.resume_form"]
+    security.limit(app, posts, "SUBMIT_RATE_LIMIT", ["POST"])
+    security.limit(app, ["survey.resume"], "RESUME_RATE_LIMIT", ["GET"])
 
 
 # -- bulk import (simulated or imported data in the export format) -------------------------

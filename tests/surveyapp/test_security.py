@@ -136,6 +136,15 @@ def test_submissions_are_rate_limited(tmp_path, minimal, lang, text):
     assert client.get("/s/demo").status_code == 200  # reading is not limited
 
 
+def test_resume_code_lookups_are_rate_limited(tmp_path, minimal):
+    app = make_app(
+        {"DATABASE": tmp_path / "t.sqlite"}, RATELIMIT_ENABLED=True, RESUME_RATE_LIMIT="5/minute"
+    )
+    client = app.test_client()
+    codes = [client.get(f"/r/ABCD{n:04d}").status_code for n in range(6)]
+    assert codes == [404] * 5 + [429]
+
+
 def test_rate_limits_in_redis_when_configured(tmp_path, minimal):
     redis = pytest.importorskip("redis")
     url = "redis://127.0.0.1:6379/15"
