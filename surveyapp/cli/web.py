@@ -33,6 +33,11 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def _reason(exc: Exception) -> str:
+    """The driver's message of a database error (its first line), else the error's."""
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+
+
 def _upgrade(app: Any) -> str:
     from sqlalchemy.exc import SQLAlchemyError
 
