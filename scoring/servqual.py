@@ -13,7 +13,12 @@ Both return a :class:`ServqualResult`. The private helpers ``_describe`` and
 
 Implementation note: the computation runs column by column on numpy views of the frame
 (one item at a time, accumulating per-respondent dimension sums), so that a million
-responses never need a second copy of the whole frame.
+responses never need a second copy of the whole frame. Items whose answers are whole
+numbers (the usual Likert data) take an integer path: int16 codes, per-respondent sums in
+integers, and every item statistic (means, sd, t, Wilcoxon) from a histogram of the
+differences P - E -- the same numbers as the float path, which other items take. After
+the items, each dimension is finished on 1-D arrays (no (n, k) float temporaries), and
+segment statistics gather each score once in level order (a radix sort of the codes).
 """
 
 from __future__ import annotations
