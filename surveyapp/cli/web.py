@@ -50,7 +50,7 @@ def _upgrade(app: Any) -> str:
     except SQLAlchemyError as exc:
         msg = (
             f"cannot migrate the database {_safe_url(database.url)}: "
-            f"{str(exc.orig or exc).strip().splitlines()[0]}. Check DATABASE_URL and that the "
+            f"{_reason(exc)}. Check DATABASE_URL and that the "
             "server is running."
         )
         raise UsageProblem(msg) from None
@@ -65,7 +65,7 @@ def _check_schema(app: Any) -> None:
     try:
         current = dbm.current_revision(database)
     except SQLAlchemyError as exc:
-        msg = f"cannot open the database {_safe_url(database.url)}: {exc.orig or exc}"
+        msg = f"cannot open the database {_safe_url(database.url)}: {_reason(exc)}"
         raise UsageProblem(msg) from None
     if current != dbm.head_revision():
         msg = (
