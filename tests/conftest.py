@@ -9,6 +9,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Fixture modules shared by several test packages; pytest only honours pytest_plugins in
+# the root conftest, and loading them here once keeps assertion rewriting working.
+pytest_plugins = ["tests.surveyapp.conftest_research", "tests.surveyapp.conftest_reports"]
+
 
 def _reference_dir() -> Path:
     env = os.environ.get("MANYI_REFERENCE_DIR")

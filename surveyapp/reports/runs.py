@@ -335,6 +335,14 @@ def _child(
         conn.close()
 
 
+def _over_budget(budget: float) -> str:
+    return (
+        f"the run exceeded its time budget of {budget:g} s and was stopped; "
+        "use fewer bootstrap samples or ask an administrator for a longer "
+        "REPORT_RUN_BUDGET_S."
+    )
+
+
 def _supervise(
     db: Database, run_id: int, payload: tuple[str, pd.DataFrame, str, dict[str, Any]], budget: float
 ) -> None:
@@ -358,7 +366,10 @@ def _supervise(
                     break
                 if kind == "estimate":
                     estimate = max(float(value), 0.1)
-                    continue
+                    if time.monotonic() - start <= budget:
+                        continue
+                    error = _over_budget(budget)
+                    break
                 if kind == "done":
                     result = value
                 else:
@@ -366,11 +377,7 @@ def _supervise(
                 break
             elapsed = time.monotonic() - start
             if elapsed > budget:
-                error = (
-                    f"the run exceeded its time budget of {budget:g} s and was stopped; "
-                    "use fewer bootstrap samples or ask an administrator for a longer "
-                    "REPORT_RUN_BUDGET_S."
-                )
+                error = _over_budget(budget)
                 break
             if not proc.is_alive() and not parent.poll(0):
                 error = f"the scoring process stopped (exit code {proc.exitcode})"

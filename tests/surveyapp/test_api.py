@@ -12,8 +12,6 @@ from surveyapp import models as m
 from surveyapp.api import rule_to_openapi
 from tests.surveyapp.research_helpers import login
 
-pytest_plugins = ["tests.surveyapp.conftest_research"]
-
 
 def bearer(token):
     return {"Authorization": f"Bearer {token}"}

@@ -19,8 +19,6 @@ from surveyapp.auth import (
 from tests.surveyapp.conftest import make_app
 from tests.surveyapp.research_helpers import PASSWORD, add_user, login
 
-pytest_plugins = ["tests.surveyapp.conftest_research"]
-
 
 def test_password_hash_is_argon2_and_salted():
     a, b = hash_password(PASSWORD), hash_password(PASSWORD)

@@ -14,9 +14,7 @@ import pytest
 from surveyapp.auth import ROLES, allowed
 from tests.surveyapp.conftest import make_app
 
-pytest_plugins = ["tests.surveyapp.conftest_research"]
-
-GUARDED_BLUEPRINTS = ("research", "api")
+GUARDED_BLUEPRINTS = ("research", "api", "reports")
 PUBLIC_ENDPOINTS = {"auth.login", "auth.logout", "static", "healthz"}
 
 
@@ -61,7 +59,9 @@ def _url(app, rule, data):
         "study_id": data["study_id"],
         "pk": data["responses"][0],
         "response_id": data["response_uuid"],
-        "fmt": "csv",
+        "fmt": "html" if rule.endpoint == "reports.download" else "csv",
+        "run_id": data["run_id"],
+        "item_id": "tan1",
     }
     return app.url_map.bind("localhost").build(
         rule.endpoint, {k: v for k, v in values.items() if k in rule.arguments}
@@ -78,7 +78,24 @@ def data(app, survey_with_data):
         s.flush()
         s.get(m.Survey, survey_with_data["id"]).study_id = study.id
         resp = s.get(m.Response, survey_with_data["responses"][0])
-        return {**survey_with_data, "study_id": study.id, "response_uuid": resp.response_id}
+        run = m.ScoringRun(
+            survey_id=survey_with_data["id"],
+            method="index",
+            parameters={},
+            parameters_hash="0" * 64,
+            snapshot_hash="0" * 64,
+            data_hash="0" * 64,
+            status="done",
+            result={},
+        )
+        s.add(run)
+        s.flush()
+        return {
+            **survey_with_data,
+            "study_id": study.id,
+            "response_uuid": resp.response_id,
+            "run_id": run.id,
+        }
 
 
 @pytest.mark.parametrize(

@@ -15,8 +15,6 @@ from surveyapp import exports
 from surveyapp.survey import create_survey
 from tests.surveyapp.research_helpers import ANSWERS, add_response
 
-pytest_plugins = ["tests.surveyapp.conftest_research"]
-
 EVIL = '=HYPERLINK("http://evil")'
 
 

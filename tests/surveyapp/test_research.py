@@ -19,8 +19,6 @@ from surveyapp.survey import create_survey
 from tests.surveyapp.conftest import DATA, make_app
 from tests.surveyapp.research_helpers import add_response, add_user
 
-pytest_plugins = ["tests.surveyapp.conftest_research"]
-
 XSS = "<script>alert(1)</script>"
 
 
