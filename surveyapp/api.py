@@ -221,7 +221,7 @@ def _op(summary: str, permission: str, params: list[str] | None = None, **extra:
     }
     parameters = []
     for name in params or []:
-        schema = {"type": "integer"} if name in ("survey_id",) else {"type": "string"}
+        schema: dict[str, Any] = {"type": "integer"} if name == "survey_id" else {"type": "string"}
         if name == "fmt":
             schema = {"type": "string", "enum": list(exports.FORMATS)}
         parameters.append({"name": name, "in": "path", "required": True, "schema": schema})

@@ -172,7 +172,7 @@ def allowed(role: str, need: str) -> bool:
     return need in ROLE_PERMISSIONS.get(role, frozenset())
 
 
-@login_manager.user_loader
+@login_manager.user_loader  # type: ignore[untyped-decorator]
 def _load_user(user_id: str) -> AccountUser | None:
     try:
         pk = int(user_id)
@@ -206,7 +206,7 @@ def acting_user() -> AccountUser | None:
     else:
         user = current_user if current_user.is_authenticated else None
     g.acting_user = user
-    return user  # type: ignore[no-any-return]
+    return user
 
 
 def _refuse_anonymous() -> Any:
@@ -263,7 +263,7 @@ def _expire_sessions() -> None:
 
 
 # -- pages ---------------------------------------------------------------------------------
-class LoginForm(FlaskForm):
+class LoginForm(FlaskForm):  # type: ignore[misc]
     email = EmailField(_l("E-mail"), validators=[DataRequired(), Length(max=320)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1000)])
 
@@ -339,7 +339,7 @@ def init_app(app: Flask) -> None:
     def rate() -> str:
         return str(current_app.config["LOGIN_RATE_LIMIT"])
 
-    app.view_functions["auth.login"] = limiter.limit(rate, methods=["POST"])(
+    app.view_functions["auth.login"] = limiter.limit(rate, methods=["POST"])(  # type: ignore[assignment]
         app.view_functions["auth.login"]
     )
 

@@ -104,7 +104,7 @@ def segment_column(name: str) -> str:
     """Export column of the invitation segment ``name``: ``seg_<name>``, SPSS-safe.
 
     >>> segment_column("region"), segment_column("分行 code")
-    ('seg_region', 'seg_____code')
+    ('seg_region', 'seg____code')
     """
     return ("seg_" + _SEGMENT_NAME.sub("_", name))[:64]
 
@@ -142,8 +142,8 @@ def item_columns(q: qn.Questionnaire, language: str) -> list[Column]:
                 numeric = {c: int(c) for c in codes}
             else:
                 numeric = {c: i for i, c in enumerate(codes, start=1)}
-            labels = {c.code: c.label.get(language) for c in item.choices}
-            out.append(Column(item.id, "code", _clip(text), labels, numeric))
+            code_labels: dict[Any, str] = {c.code: c.label.get(language) for c in item.choices}
+            out.append(Column(item.id, "code", _clip(text), code_labels, numeric))
         elif item.type in ("multiple_choice", "allocation"):
             chosen = {k: v.get(language) for k, v in CHOSEN.items()}
             for c in item.choices:
@@ -212,12 +212,12 @@ def layout(s: Session, survey_ids: Sequence[int], *, language: str = "zh-Hans") 
         names.update(str(k) for k in _as_dict(seg))
     segments: dict[str, str] = {}
     for name in sorted(names):
-        col = segment_column(name)
-        while col in seen:  # a segment named like an answer column: keep both
-            col = (col + "_")[:64] if len(col) < 64 else col[:-1] + "x"
-        seen.add(col)
-        segments[name] = col
-        columns.append(Column(col, "segment", _clip(name)))
+        seg_col = segment_column(name)
+        while seg_col in seen:  # a segment named like an answer column: keep both
+            seg_col = (seg_col + "_")[:64] if len(seg_col) < 64 else seg_col[:-1] + "x"
+        seen.add(seg_col)
+        segments[name] = seg_col
+        columns.append(Column(seg_col, "segment", _clip(name)))
     info = {i: (surveys[i].slug, surveys[i].wave, surveys[i].audience) for i in ids}
     return Layout(columns, info, segments)
 
@@ -384,14 +384,16 @@ def _answers(
         ci[starts[ci] != pos] = -1
         text_rows = json.loads(text_json) if text_json else []
         return triples[:, 0].astype(np.int64), ci, triples[:, 2], text_rows
-    rows = s.execute(select(a.response_pk, a.column, a.num).where(*in_range, a.num.is_not(None)))
-    apk, acol, anum = zip(*rows, strict=True) if (rows := rows.all()) else ((), (), ())
+    rows = s.execute(
+        select(a.response_pk, a.column, a.num).where(*in_range, a.num.is_not(None))
+    ).all()
+    apk, acol, anum = zip(*rows, strict=True) if rows else ((), (), ())
     text_rows = list(
         s.execute(select(a.response_pk, a.column, a.text).where(*in_range, a.text.is_not(None)))
     )
     return (
         np.asarray(apk, dtype=np.int64),
-        columns.get_indexer(list(acol)) if acol else np.array([], dtype=np.int64),
+        columns.get_indexer(pd.Index(acol)) if acol else np.array([], dtype=np.int64),
         np.asarray(anum, dtype=np.float64),
         text_rows,
     )
@@ -647,8 +649,8 @@ def write_xlsx(
     codebook = wb.create_sheet("columns")
     codebook.append(["column", "label", "values"])
     for col in lay.columns:
-        values = "; ".join(f"{k} = {v}" for k, v in col.value_labels.items())
-        codebook.append([col.name, _xlsx_text(col.label), _xlsx_text(values) or None])
+        described = "; ".join(f"{k} = {v}" for k, v in col.value_labels.items())
+        codebook.append([col.name, _xlsx_text(col.label), _xlsx_text(described) or None])
     wb.save(out)
     return written
 

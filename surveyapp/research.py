@@ -217,7 +217,7 @@ def dashboard() -> Any:
 
 
 # -- studies -------------------------------------------------------------------------------
-class StudyForm(FlaskForm):
+class StudyForm(FlaskForm):  # type: ignore[misc]
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
     slug = StringField(
         _l("Short code"),
@@ -306,7 +306,7 @@ def _study_choices() -> list[SelectChoice]:
     return [SelectChoice("", _("— none —"))] + [SelectChoice(str(st.id), st.name) for st in rows]
 
 
-class SurveyForm(FlaskForm):
+class SurveyForm(FlaskForm):  # type: ignore[misc]
     builtin = SelectField(_l("Built-in questionnaire"), validators=[Optional()])
     upload = FileField(_l("Or upload a questionnaire (YAML or XLSForm .xlsx)"))
     title = StringField(_l("Title (optional)"), validators=[Optional(), Length(max=300)])
@@ -550,7 +550,7 @@ def parse_recipients(data: bytes, filename: str = "recipients.csv") -> list[dict
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
-        dialect = csv.excel  # type: ignore[assignment]
+        dialect = csv.excel
     reader = csv.reader(io.StringIO(text), dialect)
     try:
         header = next(reader)
@@ -773,9 +773,10 @@ def responses(survey_id: int) -> Any:
     wave_id = request.args.get("wave", type=int)
     if wave_id is not None and wave_id != sv.id:
         if any(w.id == wave_id for w in waves):
-            args = request.args.to_dict()
+            args: dict[str, Any] = request.args.to_dict()
             args.pop("wave", None)
-            return redirect(url_for("research.responses", survey_id=wave_id, **args))
+            args["survey_id"] = wave_id
+            return redirect(url_for("research.responses", **args))
     status = request.args.get("status", "all")
     if status not in STATUS_FILTERS:
         status = "all"
