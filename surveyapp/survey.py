@@ -749,7 +749,7 @@ def import_frame(
         )
     with db.write() as s:
         for start in range(0, len(responses), batch):
-            s.execute(insert(m.Response), responses[start : start + batch])
+            s.connection().execute(insert(_R), responses[start : start + batch])
         ids = dict(
             s.execute(
                 select(m.Response.response_id, m.Response.id).where(
@@ -767,7 +767,7 @@ def import_frame(
             for rid, col, v in answers
         ]
         for start in range(0, len(rows), batch * 20):
-            s.execute(insert(m.Answer), rows[start : start + batch * 20])
+            s.connection().execute(insert(_A), rows[start : start + batch * 20])
     return len(responses)
 
 
