@@ -183,7 +183,36 @@ def create_demo(app: Any, n: int, seed: int) -> tuple[str, int, bool]:
     if n:
         sim = simulate(q, n, seed=seed, survey=DEMO_SLUG, wave="demo")
         stored = import_frame(database, survey, sim.data, source="simulated")
+        # the manager, staff and audit surveys of the same study and wave, so the
+        # five-gap dashboard has every source
+        from surveyapp.reports.demo import add_linked_audiences
+
+        add_linked_audiences(database, survey.id, seed=seed)
     return DEMO_SLUG, stored, True
+
+
+DEMO_USER = "demo@manyi.local"
+
+
+def demo_login(app: Any) -> str:
+    """Create the demo administrator, or give it a fresh password; return the password.
+
+    Only the hash is stored, so a new random password is set and printed on every run.
+    """
+    import secrets
+
+    from surveyapp import models as m
+    from surveyapp.auth import find_user, hash_password
+
+    password = secrets.token_urlsafe(12)
+    with app.extensions["manyi_db"].write() as s:
+        user = find_user(s, DEMO_USER)
+        if user is None:
+            user = m.User(email=DEMO_USER, name="Demo", role="admin", password_hash="")
+            s.add(user)
+        user.password_hash = hash_password(password)
+        user.active = True
+    return password
 
 
 @click.command("demo")
@@ -205,6 +234,8 @@ def demo_cmd(host: str, port: int, n: int, seed: int, no_serve: bool, dev: bool)
     what = "created with" if new else "already there, with"
     click.echo(f"demo survey {what} {count} responses")
     click.echo(f"answer it at http://{host}:{port}/s/{slug}")
+    password = demo_login(app)
+    click.echo(f"researchers: http://{host}:{port}/research/ as {DEMO_USER}, password {password}")
     if not no_serve:
         _serve(app, host, port, 2, dev)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -70,14 +71,32 @@ def test_demo_is_idempotent_and_stores_valid_responses(instance):
         survey = s.scalar(select(m.Survey).where(m.Survey.slug == "servqual-demo"))
         q = survey.questionnaire()
         assert q.id == "servqual22"
-        responses = s.scalars(select(m.Response)).all()
+        responses = s.scalars(select(m.Response).where(m.Response.survey_id == survey.id)).all()
         assert len(responses) == 40
+        audiences = {x.audience for x in s.scalars(select(m.Survey)).all()}
+        assert audiences == {"customer", "manager", "staff", "audit"}
         checks = column_checks(q)
         for r in responses:
             values = r.values()
             assert all(checks[c](v) for c, v in values.items())
             assert sum(values[c] for c in q.item("imp").columns()) == 100
     assert app.test_client().get("/s/servqual-demo").status_code == 200
+    password = re.search(r"password (\S+)", res.output)
+    assert password is not None
+    client = app.test_client()
+    page = client.get("/research/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    assert token is not None
+    login = client.post(
+        "/research/login",
+        data={
+            "email": "demo@manyi.local",
+            "password": password.group(1),
+            "csrf_token": token.group(1),
+        },
+    )
+    assert login.status_code in (302, 303), login.get_data(as_text=True)[:500]
+    assert client.get("/research/").status_code == 200
 
 
 def _free_port() -> int:
