@@ -11,7 +11,7 @@ The compiled catalogues (``.mo``) are committed next to the ``.po`` sources, so 
 ``.mo`` is missing all the same (a source checkout where someone deleted it), it is
 compiled into the instance folder at start-up. To update after changing strings::
 
-    pybabel extract -F babel.cfg -o /tmp/messages.pot .
+    pybabel extract -F babel.cfg -k _l -o /tmp/messages.pot .
     pybabel update -i /tmp/messages.pot -d surveyapp/translations
     pybabel compile -d surveyapp/translations
 """

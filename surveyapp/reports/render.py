@@ -53,7 +53,7 @@ def labels(_: Callable[[str], str]) -> dict[str, str]:
         "rank": _("Rank"),
         "dimension": _("Dimension"),
         "gap": _("Gap"),
-        "ci": _("95% interval"),
+        "ci": _("95 percent interval"),
         "expectation": _("Expectation (E)"),
         "perception": _("Perception (P)"),
         "servqual_title": _("Expectation and perception per dimension"),
