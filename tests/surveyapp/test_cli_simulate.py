@@ -45,8 +45,11 @@ def test_xlsx_from_a_file(cli: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "r.xlsx"
     res = cli.invoke(main, ["simulate", str(MINIMAL), "-n", "20", "--out", str(out)])
     assert res.exit_code == 0, res.output
-    ws = openpyxl.load_workbook(out, read_only=True)["responses"]
-    rows = list(ws.values)
+    book = openpyxl.load_workbook(out, read_only=True)
+    try:
+        rows = list(book["responses"].values)
+    finally:
+        book.close()  # read-only workbooks keep the file open until closed
     assert list(rows[0]) == list(qn.load(MINIMAL).columns())
     assert len(rows) == 21
 
