@@ -15,6 +15,7 @@ import click
 from surveyapp.cli._common import UsageProblem
 
 DEMO_SLUG = "servqual-demo"
+DEMO_WAVES = ("2026-Q1", "2026-Q2")  # an earlier closed wave, then the open demo wave
 DEMO_INSTRUMENTS = ("servqual22", "service_short")
 
 
@@ -175,14 +176,25 @@ def create_demo(app: Any, n: int, seed: int) -> tuple[str, int, bool]:
     with database.write() as s:
         study = m.Study(slug="demo", name="Demo study / 演示研究")
         s.add(study)
-        survey = create_survey(s, q, slug=DEMO_SLUG, wave="demo", study=study)
+        # an earlier, closed wave first, so the waves view has a change to test
+        earlier = create_survey(
+            s,
+            q,
+            slug=f"{DEMO_SLUG}-{DEMO_WAVES[0].lower()}",
+            wave=DEMO_WAVES[0],
+            study=study,
+            status="closed",
+        )
+        survey = create_survey(s, q, slug=DEMO_SLUG, wave=DEMO_WAVES[1], study=study)
     with database.sessions() as s:
         survey = s.get(m.Survey, survey.id)
         _ = survey.snapshot
     stored = 0
     if n:
-        sim = simulate(q, n, seed=seed, survey=DEMO_SLUG, wave="demo")
+        sim = simulate(q, n, seed=seed, survey=DEMO_SLUG, wave=DEMO_WAVES[1])
         stored = import_frame(database, survey, sim.data, source="simulated")
+        before = simulate(q, n, seed=seed + 1, survey=earlier.slug, wave=DEMO_WAVES[0])
+        import_frame(database, earlier, before.data, source="simulated")
         # the manager, staff and audit surveys of the same study and wave, so the
         # five-gap dashboard has every source
         from surveyapp.reports.demo import add_linked_audiences

@@ -73,8 +73,10 @@ def test_demo_is_idempotent_and_stores_valid_responses(instance):
         assert q.id == "servqual22"
         responses = s.scalars(select(m.Response).where(m.Response.survey_id == survey.id)).all()
         assert len(responses) == 40
-        audiences = {x.audience for x in s.scalars(select(m.Survey)).all()}
-        assert audiences == {"customer", "manager", "staff", "audit"}
+        surveys = s.scalars(select(m.Survey)).all()
+        assert {x.audience for x in surveys} == {"customer", "manager", "staff", "audit"}
+        waves = {x.wave for x in surveys if x.audience == "customer"}
+        assert waves == {"2026-Q1", "2026-Q2"}
         checks = column_checks(q)
         for r in responses:
             values = r.values()
