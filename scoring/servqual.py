@@ -16,7 +16,9 @@ Implementation note: the computation runs column by column on numpy views of the
 responses never need a second copy of the whole frame. Items whose answers are whole
 numbers (the usual Likert data) take an integer path: int16 codes, per-respondent sums in
 integers, and every item statistic (means, sd, t, Wilcoxon) from a histogram of the
-differences P - E -- the same numbers as the float path, which other items take. After
+differences P - E -- the same numbers as the float path, which other items take. The
+gap histogram and the histogram of each role's answers (for ``roles``) come from one
+``bincount`` of the (P, E) answer pairs. After
 the items, each dimension is finished on 1-D arrays (no (n, k) float temporaries), and
 segment statistics gather each score once in level order (a radix sort of the codes).
 """
@@ -92,16 +94,37 @@ def _describe_counts(values: np.ndarray, counts: np.ndarray, confidence: float) 
     The mean is exact (sums of whole numbers below 2**53), so it equals the mean of the
     expanded sample to the last bit; the sd differs from numpy's by rounding only.
     """
+    return _interval(*_moments_counts(values, counts), confidence)
+
+
+def _moments_counts(values: np.ndarray, counts: np.ndarray) -> tuple[int, float, float]:
+    """n, mean and sd of a sample given as ``values`` and how often each occurs."""
     n = int(counts.sum())
     mean = float(counts @ values) / n if n else math.nan
     sd = math.sqrt(float(counts @ (values - mean) ** 2) / (n - 1)) if n > 1 else math.nan
-    return _interval(n, mean, sd, confidence)
+    return n, mean, sd
 
 
 def _interval(n: int, mean: float, sd: float, confidence: float) -> dict[str, float]:
     se = sd / math.sqrt(n) if n > 1 else math.nan
     half = float(stats.t.ppf(0.5 + confidence / 2.0, n - 1)) * se if n > 1 else math.nan
     return {"n": n, "mean": mean, "sd": sd, "se": se, "ci_low": mean - half, "ci_high": mean + half}
+
+
+def _intervals(moments: Sequence[tuple[int, float, float]], confidence: float) -> pd.DataFrame:
+    """:func:`_interval` of many ``(n, mean, sd)`` at once (one t quantile call):
+    the columns ``n, mean, sd, se, ci_low, ci_high``."""
+    n = np.array([m[0] for m in moments], dtype=np.int64)
+    mean = np.array([m[1] for m in moments], dtype="float64")
+    sd = np.array([m[2] for m in moments], dtype="float64")
+    more = n > 1
+    se = np.full(n.shape, np.nan)
+    np.divide(sd, np.sqrt(n), out=se, where=more)
+    half = np.full(n.shape, np.nan)
+    half[more] = stats.t.ppf(0.5 + confidence / 2.0, n[more] - 1) * se[more]
+    return pd.DataFrame(
+        {"n": n, "mean": mean, "sd": sd, "se": se, "ci_low": mean - half, "ci_high": mean + half}
+    )
 
 
 def _welch_interval(
@@ -285,6 +308,17 @@ class ServqualResult(Result):
     scores : pandas.DataFrame
         Per respondent (index of the data after the missing rule): one column per
         dimension, ``overall`` and, with weights, ``weighted``.
+    roles : pandas.DataFrame or None
+        Expectation and perception each on its own, per item and per dimension:
+        ``level`` (``item`` or ``dimension``), ``name``, ``role`` (``expectation``,
+        ``perception``), ``n, mean, sd, se, ci_low, ci_high`` -- what SERVPERF on that
+        one role gives. Under ``pairwise`` a role uses every answer of that role (a
+        respondent's dimension level is the mean of the items they rated in that role,
+        whether or not they rated the other role), so ``n`` and ``mean`` may differ
+        slightly from the item and dimension tables, whose E and P means are over the
+        answered pairs; under ``listwise`` and ``item_mean`` both use the same rows.
+        SERVPERF results have perception rows only. (Overall E and P with their
+        intervals are the ``expectation`` and ``perception`` rows of ``overall``.)
     zone_of_tolerance : pandas.DataFrame or None
         With adequate and desired roles: ``level, name, n, perception, adequate,
         desired, msa, msa_ci_low, msa_ci_high, mss, mss_ci_low, mss_ci_high``.
@@ -320,6 +354,7 @@ class ServqualResult(Result):
     n_respondents: int
     confidence: float
     scale: tuple[float, float]
+    roles: pd.DataFrame | None = None
 
     def summary(self) -> pd.DataFrame:
         """Items, dimensions and overall measures in one tidy table (``level`` column)."""
@@ -617,6 +652,21 @@ def _score(
             fsums[key] = np.zeros((n, k), order="F")
         return fsums[key]
 
+    # each role on its own (ServqualResult.roles): sums of every answer of the role and
+    # how many items each respondent left unanswered in it; SERVPERF's own statistics
+    # already describe P alone
+    miss_type = np.int8 if widest < 2**7 else counts.dtype
+    roles = (
+        (
+            {a: np.zeros((n, k), dtype=int_type, order="F") for a in ("e", "p")},
+            {a: np.zeros((n, k), dtype=miss_type, order="F") for a in ("e", "p")},
+        )
+        if servqual_model
+        else None
+    )
+    role_items: dict[str, list[tuple[int, float, float]]] = {"e": [], "p": []}
+    float_dims: set[int] = set()  # dimensions with float-path items (role sums in fsums)
+
     zcounts = np.zeros((n, k), order="F") if zot else None
     item_rows: list[dict[str, Any]] = []
     zot_rows: list[dict[str, Any]] = []
@@ -625,7 +675,14 @@ def _score(
         p, p_int = get(cols.perception[j])
         e, e_int = get(cols.expectation[j]) if cols.expectation is not None else (None, None)
         if p_int is not None and (e is None or e_int is not None):
-            gaps, hist, mean_e, mean_p = _int_item(p_int, e_int, isums, counts, d)
+            gaps, hist, mean_e, mean_p, role_hists = _int_item(
+                p_int, e_int, isums, counts, d, roles
+            )
+            if roles is not None and e is not None:
+                for key, arr in (("e", e), ("p", p)):
+                    role_items[key].append(
+                        _moments_counts(*role_hists[key]) if role_hists else _moments(arr)
+                    )
             st_score = _describe_counts(gaps.astype("float64"), hist, confidence)
             want_wilcoxon = servqual_model and st_score["n"] > 1
             wilcoxon = _wilcoxon_hist(gaps, hist) if want_wilcoxon else (math.nan, math.nan)
@@ -639,6 +696,13 @@ def _score(
             if e is not None:
                 fsum("e")[:, d] += np.where(ok, e, 0.0) if not ok.all() else e
             counts[:, d] += ok
+            if roles is not None and e is not None:
+                float_dims.add(d)
+                for key, arr in (("e", e), ("p", p)):
+                    answered = ~np.isnan(arr)
+                    fsum(f"role_{key}")[:, d] += np.where(answered, arr, 0.0)
+                    roles[1][key][:, d] += ~answered
+                    role_items[key].append(_moments(arr))
             sv = score[ok]
             st_score = _describe(sv, confidence)
             mean_e = float(e[ok].mean()) if e is not None and ok.any() else math.nan
@@ -746,6 +810,7 @@ def _score(
     weighted = np.zeros(n) if weights is not None else None
     score_cols: dict[str, np.ndarray] = {}
     dim_rows = []
+    role_dims: dict[str, list[tuple[int, float, float]]] = {"e": [], "p": []}
     for j, dname in enumerate(dim_names):
         has = counts[:, j] > 0
         n_has = int(np.count_nonzero(has))
@@ -775,7 +840,16 @@ def _score(
         score_cols[dname] = dim_score
         if weighted is not None:  # sum_d (w_d / 100) * gap_d per respondent
             weighted += w_cols[j] * dim_score
+        if roles is not None:
+            for key in ("e", "p"):
+                extra = fsums[f"role_{key}"][:, j] if j in float_dims else None
+                role_dims[key].append(
+                    _role_level(
+                        roles[0][key][:, j], roles[1][key][:, j], len(dims[dname]), extra, scale
+                    )
+                )
     dims_df = pd.DataFrame(dim_rows)
+    roles_df = _roles_table(items, dim_names, role_items, role_dims, items_df, dims_df, confidence)
 
     # overall: unweighted = mean of the respondent's dimension scores
     overall = _nan_ratio(row_sums["score"], n_dims)
@@ -832,7 +906,42 @@ def _score(
         n_respondents=n,
         confidence=confidence,
         scale=(float(scale[0]), float(scale[1])),
+        roles=roles_df,
     )
+
+
+def _roles_table(
+    items: list[str],
+    dim_names: list[str],
+    role_items: Mapping[str, list[tuple[int, float, float]]],
+    role_dims: Mapping[str, list[tuple[int, float, float]]],
+    items_df: pd.DataFrame,
+    dims_df: pd.DataFrame,
+    confidence: float,
+) -> pd.DataFrame:
+    """:attr:`ServqualResult.roles` from each role's (n, mean, sd) per item and dimension;
+    SERVPERF (no ``role_items``) takes P from the item and dimension tables."""
+    keys: list[tuple[str, str, str]] = []
+    moments: list[tuple[int, float, float]] = []
+    for level, names, per_role, table in (
+        ("item", items, role_items, items_df),
+        ("dimension", dim_names, role_dims, dims_df),
+    ):
+        for key, role in (("e", "expectation"), ("p", "perception")):
+            if per_role[key]:
+                found = per_role[key]
+            elif key == "p":
+                found = list(zip(table["n"], table["perception"], table["sd"], strict=True))
+            else:
+                continue
+            keys += [(level, name, role) for name in names]
+            moments += found
+    out = pd.DataFrame(keys, columns=["level", "name", "role"])
+    return pd.concat([out, _intervals(moments, confidence)], axis=1)
+
+
+#: A per-role histogram: distinct answers and how many respondents gave each.
+_Hist = tuple[np.ndarray, np.ndarray]
 
 
 def _int_item(
@@ -841,42 +950,146 @@ def _int_item(
     isums: Mapping[str, np.ndarray],
     counts: np.ndarray,
     d: int,
-) -> tuple[np.ndarray, np.ndarray, float, float]:
+    roles: tuple[Mapping[str, np.ndarray], Mapping[str, np.ndarray]] | None = None,
+) -> tuple[np.ndarray, np.ndarray, float, float, dict[str, _Hist] | None]:
     """One whole-number item: add its answered pairs to the respondents' sums of
-    dimension ``d`` and return the histogram of its gaps (distinct gaps, counts) and its
-    mean expectation and perception over the answered pairs.
+    dimension ``d`` and return the histogram of its gaps (distinct gaps, counts), its
+    mean expectation and perception over the answered pairs and, when ``roles`` (sums and
+    missing-answer counts per role, for :attr:`ServqualResult.roles`) is given, the
+    histogram of each role's answers (None when the scale is too wide for the joint
+    histogram; the caller then describes the float columns).
 
-    Every item statistic follows from the histogram, so no float copy of the column is
+    Every item statistic follows from the histograms, so no float copy of the column is
     made; the means are exact, as sums of whole numbers are.
     """
     masks = [m for m in (p.nan, None if e is None else e.nan) if m is not None]
     missing = masks[0] if len(masks) == 1 else (masks[0] | masks[1]) if masks else None
     lo = p.low - (e.high if e is not None else 0)
     hi = p.high - (e.low if e is not None else 0)
-    # Q = P - E (Parasuraman et al., 1988), shifted to 0..hi-lo for bincount
-    code = p.codes - e.codes if e is not None else p.codes.copy()
-    code -= np.int16(lo)
     size = hi - lo + 1
+    joint = _joint_hist(p, e) if e is not None and roles is not None else None
+    role_hists = None
+    if joint is not None:
+        hist, role_hists = joint
+    else:
+        # Q = P - E (Parasuraman et al., 1988), shifted to 0..hi-lo for bincount
+        code = p.codes - e.codes if e is not None else p.codes.copy()
+        code -= np.int16(lo)
+        if missing is not None:
+            code[missing] = size
+        hist = np.bincount(code, minlength=size + 1)[:size]
     if missing is None:
-        hist = np.bincount(code, minlength=size)
         isums["p"][:, d] += p.codes
         e_answered = e.codes if e is not None else None
         counts[:, d] += 1
     else:
-        ok = ~missing
-        code[missing] = size
-        hist = np.bincount(code, minlength=size + 1)[:size]
         # codes are 0 where their own answer is missing, ``ok`` also clears the partner's
+        ok = ~missing
         isums["p"][:, d] += p.codes * ok
         e_answered = e.codes * ok if e is not None else None
         counts[:, d] += ok
+    if roles is not None and e is not None:
+        # each role on its own: every answer of it (codes are 0 where unanswered)
+        rsums, rmiss = roles
+        for key, x in (("p", p), ("e", e)):
+            rsums[key][:, d] += x.codes
+            if x.nan is not None:
+                rmiss[key][:, d] += x.nan
     gaps = np.arange(lo, hi + 1, dtype=np.int64)
     n = int(hist.sum())
     if e_answered is None or n == 0:
-        return gaps, hist, math.nan, float(hist @ gaps) / n if n else math.nan
+        return gaps, hist, math.nan, float(hist @ gaps) / n if n else math.nan, role_hists
     isums["e"][:, d] += e_answered
     sum_e = int(e_answered.sum())
-    return gaps, hist, sum_e / n, (sum_e + int(hist @ gaps)) / n
+    return gaps, hist, sum_e / n, (sum_e + int(hist @ gaps)) / n, role_hists
+
+
+def _answer_codes(x: _Ints, offset: int) -> np.ndarray:
+    """``x``'s answers minus ``offset`` (so at least 1), and 0 where unanswered."""
+    if offset == 0:
+        return x.codes  # answers are at least 1 and unanswered cells already 0
+    out = x.codes - np.int16(offset)
+    if x.nan is not None:
+        out[x.nan] = 0
+    return out
+
+
+def _joint_hist(p: _Ints, e: _Ints) -> tuple[np.ndarray, dict[str, _Hist]] | None:
+    """Histogram of the gaps P - E (as :func:`_int_item`'s) and of each role's answers,
+    from one ``bincount`` of the (P, E) answer pairs, a row and a column 0 holding the
+    respondents who left that role unanswered. None when the scales are too wide for
+    int16 pair codes."""
+    off_p = 0 if p.low >= 1 else p.low - 1
+    off_e = 0 if e.low >= 1 else e.low - 1
+    rows, cols = p.high - off_p + 1, e.high - off_e + 1
+    if rows * cols >= 2**15:
+        return None
+    code = _answer_codes(p, off_p) * np.int16(cols)
+    code += _answer_codes(e, off_e)
+    joint = np.bincount(code, minlength=rows * cols).reshape(rows, cols)
+    in_p = slice(p.low - off_p, p.high - off_p + 1)
+    in_e = slice(e.low - off_e, e.high - off_e + 1)
+    pairs = joint[in_p, in_e]
+    # cell (i, j) holds P = p.low + i and E = e.low + j: Q - min(Q) = i - j + e.high - e.low
+    i, j = np.ogrid[: pairs.shape[0], : pairs.shape[1]]
+    where = (i - j + (e.high - e.low)).ravel()
+    size = p.high - p.low + e.high - e.low + 1
+    # float weights are exact here: counts of at most 2**53 respondents
+    hist = np.bincount(where, weights=pairs.ravel(), minlength=size).astype(np.int64)
+    roles = {
+        "p": (np.arange(p.low, p.high + 1, dtype="float64"), joint[in_p, :].sum(axis=1)),
+        "e": (np.arange(e.low, e.high + 1, dtype="float64"), joint[:, in_e].sum(axis=0)),
+    }
+    return hist, roles
+
+
+def _moments(x: np.ndarray) -> tuple[int, float, float]:
+    """n, mean and sd (ddof 1) of the finite entries of ``x``."""
+    x = x[~np.isnan(x)] if np.isnan(x).any() else x
+    n = int(x.size)
+    return (
+        n,
+        float(x.mean()) if n else math.nan,
+        float(x.std(ddof=1)) if n > 1 else math.nan,
+    )
+
+
+def _role_level(
+    sums: np.ndarray,
+    missing: np.ndarray,
+    k_d: int,
+    extra: np.ndarray | None,
+    scale: tuple[float, float],
+) -> tuple[int, float, float]:
+    """n, mean and sd of respondents' mean answer in one role and dimension.
+
+    ``sums`` are the respondents' sums of that role's whole-number answers in the
+    dimension, ``missing`` how many of its ``k_d`` items they left unanswered, ``extra``
+    the float-path items' sums (or None). Without float items the (sum, count) pairs
+    are few, so one ``bincount`` of them gives the distribution of the means.
+    """
+    low = k_d * min(0, math.ceil(scale[0]))
+    high = k_d * max(0, math.floor(scale[1]))
+    width = k_d + 1
+    small = (high - low + 1) * width < 2**15 and np.can_cast(missing.dtype, sums.dtype)
+    if extra is None and small:
+        code = sums - sums.dtype.type(low)
+        code *= width
+        code += k_d
+        code -= missing  # code = (sum - low) * (k_d + 1) + answered
+        hist = np.bincount(code, minlength=(high - low + 1) * width)
+        cells = np.flatnonzero(hist)
+        answered = cells % width
+        cells = cells[answered > 0]
+        answered = answered[answered > 0]
+        values = (cells // width + low) / answered
+        return _moments_counts(values, hist[cells])
+    total = sums.astype("float64")
+    if extra is not None:
+        total += extra
+    answered = k_d - missing.astype(np.int64)
+    has = answered > 0
+    return _moments(total[has] / answered[has])
 
 
 def _row_mean(x: np.ndarray) -> np.ndarray:

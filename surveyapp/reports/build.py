@@ -243,39 +243,46 @@ def _role_stats(
 
 
 def customer_levels(
-    q: qn.Questionnaire, data: pd.DataFrame, confidence: float = 0.95
+    q: qn.Questionnaire,
+    data: pd.DataFrame,
+    confidence: float = 0.95,
+    *,
+    result: Any = None,
 ) -> dict[str, dict[str, pd.DataFrame]]:
-    """E and P per item and dimension with intervals: :func:`scoring.servqual.servqual`
-    in its SERVPERF form on the expectation and on the perception columns.
+    """E and P per item and dimension with intervals, each role on its own: the
+    ``roles`` table of :func:`scoring.servqual.servqual` (what SERVPERF on the
+    expectation or on the perception columns gives).
 
+    ``result`` is a pairwise SERVQUAL run on exactly ``data`` at ``confidence`` (the
+    report's own run); without one, or with another missing rule, ``data`` is scored here.
     Returns role (``"E"``, ``"P"``) -> ``{"items": ..., "dimensions": ...}`` indexed by
     item / dimension with ``n, mean, sd, ci_low, ci_high`` (a respondent's dimension level
-    is the mean of the items they answered). Shared by the five gaps and the SERVQUAL view.
+    is the mean of the items they answered in that role). Shared by the five gaps and the
+    SERVQUAL view.
     """
-    from scoring.servqual import ROLE_SUFFIXES, servqual
+    from scoring.servqual import servqual
 
-    kw = {k: v for k, v in servqual_kwargs(q).items() if k != "weights"}
+    if (
+        result is None
+        or getattr(result, "roles", None) is None
+        or result.missing != "pairwise"
+        or result.confidence != confidence
+    ):
+        # the roles do not depend on the weights: leave them out (no allocation checks)
+        kw = {k: v for k, v in servqual_kwargs(q).items() if k != "weights"}
+        result = servqual(data, **kw, confidence=confidence)
+    cols = ["n", "mean", "sd", "ci_low", "ci_high"]
     out: dict[str, dict[str, pd.DataFrame]] = {}
-    for code in ("E", "P"):
-        suffix = LEVELS[code][0]
-        if not all(
-            f"{i}{suffix}" in data.columns for ids in kw["dimensions"].values() for i in ids
-        ):
+    roles = result.roles
+    for code, role in (("E", "expectation"), ("P", "perception")):
+        mine = roles.loc[roles["role"].eq(role).to_numpy(bool)]
+        if mine.empty:
             continue
-        r = servqual(
-            data,
-            **kw,
-            model="servperf",
-            suffixes={**ROLE_SUFFIXES, "perception": suffix},
-            confidence=confidence,
-        )
-        cols = ["n", "perception", "sd", "ci_low", "ci_high"]
-        out[code] = {
-            "items": r.items.set_index("item")[cols].rename(columns={"perception": "mean"}),
-            "dimensions": r.dimensions.set_index("dimension")[cols].rename(
-                columns={"perception": "mean"}
-            ),
+        by_level = {
+            level: part.set_index("name")[cols].rename_axis(None)
+            for level, part in mine.groupby("level", sort=False)
         }
+        out[code] = {"items": by_level["item"], "dimensions": by_level["dimension"]}
     return out
 
 
@@ -404,7 +411,8 @@ def five_gaps(
         The customer frame's :func:`scoring.servqual.servqual` result (computed when
         None); its dimension gaps are the "customer gap" shown beside each waterfall.
     levels
-        :func:`customer_levels` of the customer frame (computed when None or filtered).
+        :func:`customer_levels` of the customer frame (computed when None or filtered,
+        from the roles table of ``servqual_result``).
 
     Returns
     -------
@@ -455,8 +463,15 @@ def five_gaps(
     level_item: dict[str, dict[str, dict[str, float]]] = {}
     level_dim: dict[str, dict[str, dict[str, float]]] = {}
     level_source: dict[str, str | None] = {}
-    if levels is None or segment is not None:
-        levels = customer_levels(q_c, frames["customer"], confidence)
+    # the customer frame's SERVQUAL run: the customer gap beside each waterfall, and
+    # (its roles table) the E and P levels
+    if servqual_result is None or segment is not None:
+        servqual_result = servqual(
+            frames["customer"], **servqual_kwargs(q_c), confidence=confidence
+        )
+        levels = None
+    if levels is None:
+        levels = customer_levels(q_c, frames["customer"], confidence, result=servqual_result)
     for level, (suffix, _label, _aud) in LEVELS.items():
         aud_used = sources.source_of(level)
         level_source[level] = aud_used
@@ -471,10 +486,6 @@ def five_gaps(
         )
 
     # paired gaps inside one audience (scoring.servqual on the two roles)
-    if servqual_result is None or segment is not None:
-        servqual_result = servqual(
-            frames["customer"], **servqual_kwargs(q_c), confidence=confidence
-        )
     paired: dict[str, dict[str, Any] | None] = {
         "customer": {
             "dimensions": servqual_result.dimensions.set_index("dimension"),
@@ -728,7 +739,7 @@ def servqual_view(
     labels = _dim_labels(q, language)
     texts = _item_texts(q, language)
     if levels is None:
-        levels = customer_levels(q, data, confidence)
+        levels = customer_levels(q, data, confidence, result=result)
     ci = {
         role: levels[code]["dimensions"]
         for code, role in (("E", "expectation"), ("P", "perception"))
@@ -1489,7 +1500,7 @@ def full_report(
     }
     if sq_ok:
         sources = gap_sources or GapSources(customer=(q, data))
-        levels = customer_levels(q, data)
+        levels = customer_levels(q, data, result=sq)
         report["five_gaps"] = five_gaps(
             sources, segment=segment, language=language, servqual_result=sq, levels=levels
         )

@@ -410,3 +410,86 @@ def test_bad_frames_for_servqual_gaps():
         servqual_gaps(p, e, dimensions={"d": ["a", "b"]})
     with pytest.raises(DataError, match="same rows"):
         servqual_gaps(p, p.set_axis([5, 6]), dimensions={"d": ["a", "b"]})
+
+
+def _role_reference(df: pd.DataFrame, role: str) -> dict[tuple[str, str], pd.Series]:
+    """Each role on its own, by hand: every answer of an item; a respondent's dimension
+    level is the mean of the items they answered in that role."""
+    suffix = {"expectation": "_e", "perception": "_p"}[role]
+    out = {}
+    for dim, items in RATER.items():
+        cols = [f"{i}{suffix}" for i in items]
+        for i, c in zip(items, cols, strict=True):
+            out["item", i] = df[c].astype("float64").dropna()
+        out["dimension", dim] = df[cols].astype("float64").mean(axis=1, skipna=True).dropna()
+    return out
+
+
+@pytest.mark.parametrize(
+    ("case", "scale", "kwargs"),
+    [
+        ("whole numbers", (1, 7), {}),
+        ("zero on the scale", (0, 10), {}),
+        ("negative scale", (-3, 3), {}),
+        ("wide scale", (0, 300), {}),
+        ("float items", (1, 7), {}),
+        ("servperf", (1, 7), {"model": "servperf"}),
+        ("listwise", (1, 7), {"missing": "listwise"}),
+    ],
+)
+def test_roles_match_pandas_and_scipy(case, scale, kwargs):
+    rng = np.random.default_rng(7)
+    n = 300
+    cols = {
+        f"{i}_{r}": rng.integers(scale[0], scale[1] + 1, size=n).astype("float64")
+        for items in RATER.values()
+        for i in items
+        for r in "ep"
+    }
+    df = pd.DataFrame(cols).mask(rng.random((n, len(cols))) < 0.08)
+    if case == "float items":  # through the float path, in one dimension mixed with whole numbers
+        df = df.assign(tan1_p=df["tan1_p"] * 0.9 + 0.6, rel2_e=df["rel2_e"] * 0.9 + 0.6)
+    if case != "listwise":
+        df = df.astype({c: "Int16" for c in df.columns[:10]} if case == "whole numbers" else {})
+    res = servqual(df, dimensions=RATER, scale=scale, **kwargs)
+    used = df.dropna() if case == "listwise" else df
+    table = res.roles.set_index(["level", "name", "role"])
+    roles = ["perception"] if case == "servperf" else ["expectation", "perception"]
+    assert list(res.roles.columns) == [
+        "level", "name", "role", "n", "mean", "sd", "se", "ci_low", "ci_high"
+    ]  # fmt: skip
+    assert len(table) == len(roles) * (22 + 5)
+    for role in roles:
+        for (level, name), x in _role_reference(used, role).items():
+            got = table.loc[(level, name, role)]
+            assert got["n"] == len(x)
+            lo, hi = stats.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=stats.sem(x))
+            assert_allclose(
+                got[["mean", "sd", "se", "ci_low", "ci_high"]].to_numpy(float),
+                [x.mean(), x.std(ddof=1), stats.sem(x), lo, hi],
+                rtol=1e-12,
+                err_msg=f"{case}: {level} {name} {role}",
+            )
+    if case == "listwise":  # the same rows as the item table's E and P
+        items = table.xs("item", level="level")
+        assert_allclose(
+            items.xs("expectation", level="role")["mean"], res.items["expectation"], rtol=1e-12
+        )
+    json.dumps(res.to_dict())
+
+
+def test_roles_integer_path_matches_float_path(simulated):
+    df = simulated.astype({"tan1_p": "float64", "rel2_e": "float64"})
+    df.loc[[0, 5], "tan1_p"] = np.nan
+    df.loc[[1, 5, 9], "rel2_e"] = np.nan
+    roles = [c for c in df.columns if c.endswith(("_e", "_p"))]
+    shifted = df.assign(**{c: df[c] + 0.25 for c in roles})
+    a = servqual(df, dimensions=RATER, scale=(1, 8)).roles
+    b = servqual(shifted, dimensions=RATER, scale=(1, 8)).roles
+    pd.testing.assert_frame_equal(
+        a.drop(columns=["mean", "ci_low", "ci_high"]),
+        b.drop(columns=["mean", "ci_low", "ci_high"]),
+        rtol=1e-12,
+    )
+    for col in ("mean", "ci_low", "ci_high"):
+        assert_allclose(a[col] + 0.25, b[col], rtol=1e-12)
