@@ -1,6 +1,7 @@
 """Submission throughput: manyi under gunicorn against a bare Flask endpoint, side by side.
 
-``python bench/bench_submit.py [--seconds 10] [--clients 16] [--workers 2] [--no-postgres]``
+``python bench/bench_submit.py [--seconds 3] [--rounds 6] [--clients 16] [--workers 2]
+[--no-postgres]``
 
 Both servers run under gunicorn with the same number of sync workers on loopback, and
 take the same form: the whole SERVQUAL instrument (22 items rated as E and P, a 5-way
@@ -14,14 +15,19 @@ allocation, overall ratings, segments, a comment: 55 answer fields) on one page.
   one INSERT (no validation, no CSRF).
 
 The load generator is a thread pool of ``--clients`` keep-alive-free HTTP clients
-(``http.client``) posting for ``--seconds`` each, after a one-second warm-up. Every
-acknowledged submission (303 for manyi, 200 for the baseline) is counted and compared
-with what the database holds afterwards: lost = acknowledged but not stored, doubled =
-stored more than once. Printed: throughput, p50/p99 latency, the ratio to the
-baseline, and the peak RSS (VmHWM) of the busiest worker process. Goal: manyi >= 70 % of
-the baseline's throughput, zero lost or doubled. Runs on SQLite (WAL, in a temporary
-instance folder) and, unless ``--no-postgres`` or unreachable, on PostgreSQL
-(``--postgres URL``, a temporary database is created and dropped).
+(``http.client``). Both servers run at the same time (the idle one costs nothing) and
+take the load in turn, in ``--rounds`` rounds of ``--seconds`` each, alternating the
+order (baseline-manyi, manyi-baseline, ...) so that a shared, loaded machine slows both
+alike; each slice starts with a 0.5 s warm-up that is not timed. The ratio is the
+**median over the rounds** of manyi's throughput over the baseline's in the same round.
+Every acknowledged submission (303 for manyi, 200 for the baseline) is counted and
+compared with what the database holds afterwards: lost = acknowledged but not stored,
+doubled = stored more than once. Printed: throughput (median over the rounds), p50/p99
+latency over all rounds, the median ratio with its range, and the peak RSS (VmHWM) of
+the busiest worker process. Goal: manyi >= 70 % of the baseline's throughput, zero lost
+or doubled. Runs on SQLite (WAL, in a temporary instance folder) and, unless
+``--no-postgres`` or unreachable, on PostgreSQL (``--postgres URL``, a temporary
+database is created and dropped).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import re
 import resource
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -208,15 +215,22 @@ def _client_session(server: Server, manyi: bool) -> tuple[str, dict[str, str]]:
     return f"/s/{SLUG}", {"csrf_token": token.group(1), "Cookie": cookie.split(";", 1)[0]}
 
 
-def run_load(server: Server, form: dict[str, str], seconds: float, clients: int) -> Load:
+def run_load(
+    server: Server,
+    form: dict[str, str],
+    seconds: float,
+    sessions: list[tuple[str, dict[str, str]]],
+    warmup: float = 0.5,
+) -> Load:
+    """``len(sessions)`` clients posting ``form`` for ``warmup`` + ``seconds``."""
     manyi = server.name == "manyi"
     ok_status = 303 if manyi else 200
     acked: list[str] = []
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
-    sessions = [_client_session(server, manyi) for _ in range(clients)]
-    warmup_end = time.monotonic() + 1.0
+    clients = len(sessions)
+    warmup_end = time.monotonic() + warmup
     end = warmup_end + seconds
 
     def client(k: int) -> None:
@@ -291,23 +305,23 @@ def bench_backend(label: str, url: str, instance: Path, args: argparse.Namespace
             conn.execute(text("ALTER TABLE baseline ALTER id SET DEFAULT nextval('baseline_seq')"))
     form = form_values(q)
     rows = []
-    results: dict[str, tuple[Load, float]] = {}
-    # side by side: baseline, manyi, baseline, manyi ... (--rounds), best round of each
-    for _ in range(args.rounds):
-        for name, target in (("baseline", "bench_submit:baseline_app()"),
-                             ("manyi", "surveyapp:create_app()")):  # fmt: skip
-            server = start(name, target, env, args.workers)
-            try:
-                load = run_load(server, form, args.seconds, args.clients)
-                rss = server.worker_peak_rss_mib()
-            finally:
-                server.stop()
-            prev = results.get(name)
-            if prev is None or len(load.latencies) > len(prev[0].latencies):
-                results[name] = (load, rss)
-            acked_all = results.setdefault(f"{name}-acked", (Load([], [], 0, 0), 0))[0]
-            acked_all.acked.extend(load.acked)
-            acked_all.errors += load.errors
+    targets = {"baseline": "bench_submit:baseline_app()", "manyi": "surveyapp:create_app()"}
+    servers = {name: start(name, t, env, args.workers) for name, t in targets.items()}
+    loads: dict[str, list[Load]] = {"baseline": [], "manyi": []}
+    try:
+        sessions = {
+            name: [_client_session(srv, name == "manyi") for _ in range(args.clients)]
+            for name, srv in servers.items()
+        }
+        for r in range(args.rounds):
+            order = ("baseline", "manyi") if r % 2 == 0 else ("manyi", "baseline")
+            for name in order:
+                load = run_load(servers[name], form, args.seconds, sessions[name])
+                loads[name].append(load)
+        rss = {name: srv.worker_peak_rss_mib() for name, srv in servers.items()}
+    finally:
+        for srv in servers.values():
+            srv.stop()
 
     with engine.connect() as conn:
         stored = {
@@ -322,20 +336,27 @@ def bench_backend(label: str, url: str, instance: Path, args: argparse.Namespace
     engine.dispose()
     database.dispose()
     n_fields = len(q.columns(meta=False))
-    thr = {k: len(results[k][0].latencies) / args.seconds for k in ("baseline", "manyi")}
+    per_round = {k: [len(ld.latencies) / ld.seconds for ld in v] for k, v in loads.items()}
+    ratios = sorted(
+        m / b for m, b in zip(per_round["manyi"], per_round["baseline"], strict=True) if b
+    )
     for name in ("baseline", "manyi"):
-        load, rss = results[name]
-        acked = set(results[f"{name}-acked"][0].acked)
+        acked = [rid for ld in loads[name] for rid in ld.acked]
+        latencies = [t for ld in loads[name] for t in ld.latencies]
+        errors = sum(ld.errors for ld in loads[name])
         got = stored[name]
-        lost = len(acked - set(got))
+        lost = len(set(acked) - set(got))
         doubled = len(got) - len(set(got))
         rows.append(
-            f"| {label} | {name} | {thr[name]:.0f}/s | {_pct(load.latencies, 50):.1f} ms | "
-            f"{_pct(load.latencies, 99):.1f} ms | {len(acked)} | {len(got)} | {lost} | "
-            f"{doubled} | {results[f'{name}-acked'][0].errors} | {rss:.0f} MiB |"
+            f"| {label} | {name} | {statistics.median(per_round[name]):.0f}/s | "
+            f"{_pct(latencies, 50):.1f} ms | {_pct(latencies, 99):.1f} ms | {len(acked)} | "
+            f"{len(got)} | {lost} | {doubled} | {errors} | {rss[name]:.0f} MiB |"
         )
-    ratio = thr["manyi"] / thr["baseline"] if thr["baseline"] else float("nan")
-    rows.append(f"| {label} | **manyi / baseline** | **{ratio:.0%}** | | | | | | | | |")
+    ratio = statistics.median(ratios) if ratios else float("nan")
+    spread = f"{ratios[0]:.0%}–{ratios[-1]:.0%}" if ratios else ""
+    rows.append(
+        f"| {label} | **manyi / baseline** | **{ratio:.0%}** (rounds {spread}) | | | | | | | | |"
+    )
     expected_answers = len(stored["manyi"]) * n_fields
     if n_answers != expected_answers:
         rows.append(f"| {label} | answers stored {n_answers} != {expected_answers} expected |")
@@ -358,17 +379,17 @@ def _postgres_database(admin_url: str) -> tuple[str, Any] | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--seconds", type=float, default=3.0, help="per slice")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
     print(
-        f"{args.clients} clients, {args.workers} gunicorn workers each, {args.seconds:.0f} s "
-        f"per run after 1 s warm-up, {args.rounds} alternating rounds (best shown), "
-        f"{os.cpu_count()} CPUs"
+        f"{args.clients} clients, {args.workers} gunicorn workers each, {args.rounds} rounds "
+        f"of {args.seconds:g} s per server after 0.5 s warm-up, alternating order, "
+        f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}"
     )
     header = (
         "| backend | server | throughput | p50 | p99 | acknowledged | stored | lost | doubled "

@@ -9,11 +9,17 @@
 - Rate limits (Flask-Limiter): every answer POST is limited per client address by
   ``SUBMIT_RATE_LIMIT``; counters live in memory, or in Redis when
   ``RATELIMIT_STORAGE_URI`` (env ``MANYI_RATELIMIT_STORAGE_URI``) says ``redis://...``,
-  which is what several processes behind a load balancer need.
+  which is what several processes behind a load balancer need. The in-memory counters
+  are :class:`SweptMemoryStorage`: limits' own ``MemoryStorage`` starts a timer thread
+  to expire counters whenever the last one has finished, which under steady load is a
+  new thread for almost every request (~1-3 ms each); here stale counters are swept in
+  the request itself, at most once per ``SWEEP_SECONDS``.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +27,7 @@ from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
+from limits.storage import MemoryStorage
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
@@ -54,6 +61,40 @@ HEADERS = {
 }
 
 
+class SweptMemoryStorage(MemoryStorage):
+    """limits' in-memory storage without a timer thread per request.
+
+    Every counter is still checked for expiry when it is read (``MemoryStorage.get``);
+    the sweep that drops counters nobody reads again (clients that went away), which
+    ``MemoryStorage`` runs in a fresh ``threading.Timer`` 10 ms after any hit, runs
+    inline here at most once per ``SWEEP_SECONDS``.
+    """
+
+    STORAGE_SCHEME = ["manyi-memory"]
+    SWEEP_SECONDS = 5.0
+
+    def __init__(self, uri: str | None = None, **options: Any) -> None:
+        super().__init__(uri, **options)
+        self._sweep_lock = threading.Lock()
+        self._next_sweep = time.monotonic() + self.SWEEP_SECONDS
+
+    # replaces MemoryStorage's private hook, called before every incr/decr/acquire
+    def _MemoryStorage__schedule_expiry(self) -> None:  # noqa: N802 - name-mangled hook
+        now = time.monotonic()
+        if now < self._next_sweep or not self._sweep_lock.acquire(blocking=False):
+            return
+        try:
+            self._next_sweep = now + self.SWEEP_SECONDS
+            self._MemoryStorage__expire_events()  # type: ignore[attr-defined]
+        finally:
+            self._sweep_lock.release()
+
+
+def _storage_uri(uri: str) -> str:
+    """``memory://`` means :class:`SweptMemoryStorage`; other URIs are limits' own."""
+    return "manyi-memory://" if uri.strip() == "memory://" else uri
+
+
 def init_app(app: Flask) -> None:
     csrf.init_app(app)
     proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
@@ -64,7 +105,7 @@ def init_app(app: Flask) -> None:
     app.extensions["manyi_limiter"] = Limiter(
         get_remote_address,
         app=app,
-        storage_uri=app.config["RATELIMIT_STORAGE_URI"],
+        storage_uri=_storage_uri(str(app.config["RATELIMIT_STORAGE_URI"])),
         headers_enabled=True,
     )
 

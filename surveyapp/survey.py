@@ -471,18 +471,23 @@ def _post(survey: m.Survey, invitation: m.Invitation | None, action_url: str) ->
     if action == "submit" and not final:
         action = "next"
     partial = action in ("save", "back")
-    form = forms.page_form(q, page_index, request.form, partial=partial)
-    if not form.validate():
-        notice = str(_l("Some answers need your attention; see the messages below."))
-        return _render_page(
-            survey, form, page_index, rid, start_token, action_url, status=422, notice=notice
-        )
+    # the same checks as the WTForms form, without building it; only a page that fails
+    # them is bound to its form, which decides again and shows the messages
+    values = forms.validated_values(q, page_index, request.form, partial=partial)
+    if values is None:
+        form = forms.page_form(q, page_index, request.form, partial=partial)
+        if not form.validate():
+            notice = str(_l("Some answers need your attention; see the messages below."))
+            return _render_page(
+                survey, form, page_index, rid, start_token, action_url, status=422, notice=notice
+            )
+        values = form.values()
     reached = page_index + 1 if action == "next" else page_index
     try:
         save = PageSave(
             response_id=rid,
             page_index=page_index,
-            values=form.values(),
+            values=values,
             final=final,
             language=current_language(),
             started_at=_started_at(start_token),

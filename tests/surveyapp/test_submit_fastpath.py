@@ -1,0 +1,158 @@
+"""The submission hot path: fast validation agrees with WTForms, caches follow the
+instrument, the in-memory rate-limit storage starts no thread per request."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from werkzeug.datastructures import MultiDict
+
+import questionnaires as qn
+from surveyapp import forms
+from surveyapp.security import SweptMemoryStorage
+from tests.surveyapp.conftest import VALID, add_survey, make_app, post_page
+
+
+def _with_number(q: qn.Questionnaire) -> qn.Questionnaire:
+    """``q`` with a required number item (bounds 0..120) and an optional one on page 0."""
+    data = q.to_dict()
+    items = data["pages"][0]["items"]
+    items.append({"id": "age", "type": "number", "minimum": 0, "maximum": 120,
+                  "text": {"zh-Hans": "年龄", "en": "Age"}})  # fmt: skip
+    items.append({"id": "spend", "type": "number", "required": False,
+                  "text": {"zh-Hans": "花费", "en": "Spend"}})  # fmt: skip
+    return qn.from_dict(data, source="minimal + number")
+
+
+@pytest.fixture(scope="module")
+def wide(minimal: qn.Questionnaire) -> qn.Questionnaire:
+    return _with_number(minimal)
+
+
+@pytest.fixture(scope="module")
+def ctx_app(tmp_path_factory: pytest.TempPathFactory):
+    return make_app({"DATABASE": tmp_path_factory.mktemp("fp") / "t.sqlite"})
+
+
+FIELDS = [*VALID, "a-channel_app", "a-age", "a-spend", "a-unknown"]
+raw_values = st.one_of(
+    st.sampled_from(["1", "4", "5", "7", "8", "40", "60", "100", "0", "bj", "sh", "y", "false"]),
+    st.sampled_from(["", " ", " 7 ", "07", "+3", "-0", "1e2", "4.0", "NaN", "inf", "1e400"]),
+    st.sampled_from(["١", "７", "𝟙", "\x00", "a\r\nb", "\u3000", "\ufeff1", "x" * 2100]),
+    st.sampled_from(["3.5", "-1", "121", "120", ".5", "5.", "9" * 16, "1_0"]),
+    st.integers(-(10**10), 10**10).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(str),
+    st.text(max_size=12),
+)
+posts = st.tuples(
+    st.booleans(),  # start from a valid post
+    st.lists(st.sampled_from(FIELDS), max_size=4),  # dropped fields
+    st.lists(  # added values
+        st.one_of(
+            st.tuples(st.sampled_from(FIELDS), raw_values),
+            st.tuples(  # check boxes: WTForms' false values and look-alikes
+                st.sampled_from(["a-channel_app", "a-channel_web"]),
+                st.sampled_from(["", "false", "False", "0", "off", "y"]),
+            ),
+        ),
+        max_size=5,
+    ),
+)
+
+
+@settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(post=posts, partial=st.booleans())
+def test_fast_validation_agrees_with_wtforms(ctx_app, wide, post, partial):
+    from_valid, dropped, added = post
+    base = {**VALID, "a-age": "33"} if from_valid else {}
+    data: MultiDict[str, str] = MultiDict(
+        [(k, v) for k, v in base.items() if k not in dropped] + list(added)
+    )  # a name given twice: both travel, the first counts (as in a browser post)
+    with ctx_app.test_request_context("/", headers={"Accept-Language": "en"}):
+        form = forms.page_form(wide, 0, data, partial=partial)
+        expected = form.values() if form.validate() else None
+        assert forms.validated_values(wide, 0, data, partial=partial) == expected
+
+
+def test_fast_validation_on_a_valid_servqual_page(ctx_app):
+    import bench.bench_submit as bench
+
+    q = bench.one_page_servqual()
+    data = MultiDict(bench.form_values(q))
+    with ctx_app.test_request_context("/"):
+        form = forms.page_form(q, 0, data)
+        assert form.validate()
+        values = forms.validated_values(q, 0, data)
+    assert values == form.values()
+    assert len(values) == len(q.columns(meta=False))
+
+
+def test_cached_forms_follow_the_instrument(tmp_path, minimal):
+    """Form classes and validation plans are keyed by the instrument's content: a survey
+    whose snapshot changes (same page id, other scale) is checked against the new one."""
+    data = minimal.to_dict()
+    sat = data["scales"][1]
+    sat["max"] = 10  # sat5 -> 1..10
+    sat["labels"] = {type(k)(10) if int(k) == 5 else k: v for k, v in sat["labels"].items()}
+    wider = qn.from_dict(data, source="minimal, sat 1..10")
+    assert wider.content_hash != minimal.content_hash
+    post = MultiDict({**VALID, "a-sat": "9"})
+    app = make_app({"DATABASE": tmp_path / "t.sqlite"})
+    with app.test_request_context("/"):
+        assert forms.validated_values(minimal, 0, post) is None
+        assert forms.validated_values(wider, 0, post)["sat"] == 9.0  # type: ignore[index]
+        assert forms.validated_values(minimal, 0, post) is None
+        assert not forms.page_form(minimal, 0, post).validate()
+        assert forms.page_form(wider, 0, post).validate()
+        assert forms.page_form_class(minimal, minimal.pages[0]) is forms.page_form_class(
+            minimal, minimal.pages[0]
+        )
+
+
+def test_invalid_post_still_gets_messages_and_stores_nothing(tmp_path, minimal):
+    app = make_app({"DATABASE": tmp_path / "t.sqlite"})
+    add_survey(app, minimal)
+    client = app.test_client()
+    r = post_page(client, "/s/demo?lang=en", str(uuid.uuid4()), {**VALID, "a-imp_tan": "41"})
+    assert r.status_code == 422
+    assert "The points must add up to 100; they add up to 101." in r.text
+    r = post_page(client, "/s/demo?lang=en", str(uuid.uuid4()), {**VALID, "a-sat": "6"})
+    assert r.status_code == 422
+    assert "Choose a whole number from 1 to 5." in r.text
+
+
+def test_memory_rate_limit_storage_starts_no_thread_per_hit():
+    storage = SweptMemoryStorage("manyi-memory://")
+    time.sleep(0.05)  # the one timer MemoryStorage starts on construction has run
+    before = threading.active_count()
+    for n in range(300):
+        storage.incr(f"client-{n % 3}", 60)
+        assert threading.active_count() == before
+    assert storage.get("client-0") == 100
+
+
+def test_memory_rate_limit_storage_sweeps_forgotten_counters():
+    storage = SweptMemoryStorage("manyi-memory://")
+    time.sleep(0.05)  # the one timer MemoryStorage starts on construction has run
+    storage.incr("gone", 0.01)
+    time.sleep(0.02)
+    storage.incr("kept", 60)
+    assert "gone" in storage.storage  # not swept yet: at most once per SWEEP_SECONDS
+    storage._next_sweep = 0.0
+    storage.incr("kept", 60)
+    assert "gone" not in storage.storage
+    assert storage.get("kept") == 2
+
+
+def test_memory_uri_selects_the_swept_storage(tmp_path):
+    app = make_app({"DATABASE": tmp_path / "t.sqlite"}, RATELIMIT_ENABLED=True)
+    limiter = app.extensions["manyi_limiter"]
+    with app.app_context():
+        assert isinstance(limiter.storage, SweptMemoryStorage)
