@@ -1,9 +1,9 @@
 """Benchmark: exporting simulated SERVQUAL responses from SQLite (run on demand).
 
 Data: ``questionnaires.simulate.simulate(servqual22, n, seed=0)`` stored in a SQLite file
-the way the respondent pages store it (one ``response`` row and one ``answer`` row per
-non-missing export column: about 54 answers per response). The database is built once per
-size and kept in ``--workdir``.
+the way the respondent pages store it (one ``response`` row with its ``values_json``, and
+one ``answer`` row per non-missing export column: about 54 answers per response). The
+database is built once per size and schema revision and kept in ``--workdir``.
 
 Cases, each in a fresh Python process (so peak memory is the case's own):
 
@@ -15,7 +15,7 @@ Cases, each in a fresh Python process (so peak memory is the case's own):
 
 Time is the best of ``--repeat`` runs, floor and CSV interleaved (floor, csv, floor,
 csv, ...) so both see the same machine load. Peak memory is the growth of the process's
-maximum resident set size during the case (``ru_maxrss`` after minus before), which
+maximum resident set size during the case (``VmHWM`` after minus before), which
 covers numpy and SQLite buffers that tracemalloc would miss; "before" is the current
 RSS just before the case starts (after imports, and for the floor after reading the frame).
 
@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import sqlite3
 import subprocess
 import sys
@@ -49,17 +48,29 @@ def _rss_mib() -> float:
 
 
 def _max_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident set size of this process (``VmHWM``).
+
+    Not ``getrusage().ru_maxrss``: on Linux a child started by ``subprocess`` inherits
+    its parent's peak there, so after the parent built a database every case reported
+    the parent's size.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    msg = "/proc/self/status has no VmHWM line (Linux only)"
+    raise RuntimeError(msg)
 
 
 # -- the database ------------------------------------------------------------------------------
 def build(db: Path, n: int) -> int:
     """Store ``n`` simulated responses in ``db`` (once); return the survey id."""
     import numpy as np
+    import pandas as pd
 
     import questionnaires as qn
     from questionnaires.simulate import simulate
     from surveyapp import create_app
+    from surveyapp import models as m
     from surveyapp.survey import create_survey
 
     app = create_app(
@@ -78,6 +89,15 @@ def build(db: Path, n: int) -> int:
     submitted = data["submitted_at"].str.replace("T", " ").str.rstrip("Z").tolist()
     suspect = np.where(data["suspect"].to_numpy(dtype=bool), '{"straight_lining": true}', "{}")
     segments = json.dumps({})
+    # response.values_json as the respondent pages write it with the answers
+    # (models.encode_values of the response's non-missing columns)
+    records = data[answer_cols].astype(object).to_dict("records")
+    values_json = [
+        m.encode_values(
+            {c: v if isinstance(v, str) else float(v) for c, v in rec.items() if not pd.isna(v)}
+        )
+        for rec in records
+    ]
     rows = [
         (
             str(uuid.UUID(int=i + 1, version=4)),
@@ -92,16 +112,24 @@ def build(db: Path, n: int) -> int:
             sus,
             0,
             "simulated",
+            vj,
         )
-        for i, (lang, st, sub, sus) in enumerate(
-            zip(data["language"].tolist(), started, submitted, suspect.tolist(), strict=True)
+        for i, (lang, st, sub, sus, vj) in enumerate(
+            zip(
+                data["language"].tolist(),
+                started,
+                submitted,
+                suspect.tolist(),
+                values_json,
+                strict=True,
+            )
         )
     ]
     with con:
         con.executemany(
             "INSERT INTO response (response_id, survey_id, status, language, started_at, "
-            "updated_at, submitted_at, page_reached, segments, suspect, quarantined, source) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "updated_at, submitted_at, page_reached, segments, suspect, quarantined, source, "
+            "values_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             rows,
         )
     pks = np.array(
@@ -179,11 +207,13 @@ def main() -> None:
     if args.child:
         child(args.child, args.db, args.out)
         return
+    from surveyapp.db import head_revision
+
     args.workdir.mkdir(parents=True, exist_ok=True)
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
     results = {}
     for n in (args.small, args.n):
-        db = args.workdir / f"export-{n}.sqlite"
+        db = args.workdir / f"export-{n}-schema{head_revision()}.sqlite"
         if not db.exists():
             t = time.perf_counter()
             build(db, n)

@@ -15,8 +15,11 @@ included; it is empty for a clean response.
 
 The writers read the database in chunks of responses (ordered by primary key, so each
 chunk is one index range scan), so the CSV export's memory does not grow with the number
-of responses; the XLSX writer streams rows into openpyxl's write-only workbook (its
-sheet XML goes to a temporary file). SPSS ``.sav`` needs the whole frame for pyreadstat.
+of responses. The answers come from ``response.values_json``, the response's Answer rows
+written again as one JSON object in the same transaction (one row per response instead
+of ~50; bench/README.md "Exports"); a response without it reads its Answer rows. The
+XLSX writer streams rows into openpyxl's write-only workbook (its sheet XML goes to a
+temporary file). SPSS ``.sav`` needs the whole frame for pyreadstat.
 
 Spreadsheet formulas: a text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a
 carriage return is written with a leading apostrophe in CSV and XLSX (OWASP's advice for
@@ -170,6 +173,8 @@ class Layout:
     columns: list[Column]
     surveys: dict[int, tuple[str, str | None, str]]  # id -> (slug, wave, audience)
     segments: dict[str, str]  # segment name -> column
+    # columns that are numbers in one instrument and texts in another (of a gap study)
+    mixed: set[str] = field(default_factory=set)
 
     @property
     def names(self) -> list[str]:
@@ -193,11 +198,14 @@ def layout(s: Session, survey_ids: Sequence[int], *, language: str = "zh-Hans") 
         raise ValueError(msg)
     columns = _meta_columns(language)
     seen = {c.name for c in columns}
+    numeric: dict[str, set[bool]] = {}
     for i in ids:
         for col in item_columns(surveys[i].questionnaire(), language):
+            numeric.setdefault(col.name, set()).add(col.numeric)
             if col.name not in seen:
                 seen.add(col.name)
                 columns.append(col)
+    mixed = {name for name, kinds in numeric.items() if len(kinds) > 1}
     # segment names: those of the invitations, and any a response carries (imports)
     names: set[str] = set()
     for seg in s.scalars(
@@ -219,7 +227,7 @@ def layout(s: Session, survey_ids: Sequence[int], *, language: str = "zh-Hans") 
         segments[name] = seg_col
         columns.append(Column(seg_col, "segment", _clip(name)))
     info = {i: (surveys[i].slug, surveys[i].wave, surveys[i].audience) for i in ids}
-    return Layout(columns, info, segments)
+    return Layout(columns, info, segments, mixed)
 
 
 # -- reading in chunks ------------------------------------------------------------------------
@@ -286,12 +294,16 @@ def iter_chunks(
     include_quarantined: bool = False,
     chunk_size: int = CHUNK,
 ) -> Iterator[Chunk]:
-    """The selected responses of ``lay.surveys``, :data:`CHUNK` at a time, in id order."""
+    """The selected responses of ``lay.surveys``, :data:`CHUNK` at a time, in id order.
+
+    The answers come from ``response.values_json`` (one JSON object per response, written
+    with its Answer rows): one index range scan of the response table per chunk, and one
+    ``json.loads`` (in C) of the chunk's objects joined into an array. Responses whose
+    ``values_json`` is NULL (answers written through the ORM) read their Answer rows.
+    """
     conds = _filters(list(lay.surveys), include_partial, include_quarantined)
     number_names = [c.name for c in lay.columns if c.kind == "number" and c.name != "duration_s"]
     text_names = [c.name for c in lay.columns if c.kind in ("code", "text")]
-    num_index = pd.Index(number_names)
-    text_set = set(text_names)
     last = 0
     r = m.Response
     while True:
@@ -302,11 +314,12 @@ def iter_chunks(
                 r.survey_id,
                 r.language,
                 r.status,
-                r.suspect,
+                cast(r.suspect, String),  # JSON parsed only when not empty
                 r.quarantined,
                 r.started_at,
                 r.submitted_at,
-                r.segments,
+                cast(r.segments, String),
+                r.values_json,
             )
             .where(*conds, r.id > last)
             .order_by(r.id)
@@ -315,9 +328,7 @@ def iter_chunks(
         if not rows:
             return
         n = len(rows)
-        pks = np.fromiter((row[0] for row in rows), dtype=np.int64, count=n)
-        lo, hi = int(pks[0]), int(pks[-1])
-        last = hi
+        last = rows[-1][0]
         texts: dict[str, np.ndarray] = {}
         texts["response_id"] = np.array([row[1] for row in rows], dtype=object)
         info = [lay.surveys[row[2]] for row in rows]
@@ -334,69 +345,58 @@ def iter_chunks(
         started = _datetimes([row[7] for row in rows])
         submitted = _datetimes([row[8] for row in rows])
 
-        numbers = np.full((n, len(number_names)), np.nan)
-        apk, ci, anum, text_rows = _answers(s, lo, hi, num_index)
-        ri = np.searchsorted(pks, apk)
-        ok = (ri < n) & (ci >= 0)
-        ok[ok] = pks[ri[ok]] == apk[ok]  # answers of responses outside the selection
-        numbers[ri[ok], ci[ok]] = anum[ok]
+        values: list[dict[str, Any]] = json.loads(
+            "[" + ",".join([row[10] if row[10] is not None else "{}" for row in rows]) + "]"
+        )
+        unknown = [i for i, row in enumerate(rows) if row[10] is None]
+        if unknown:
+            _answer_rows(s, [rows[i][0] for i in unknown], [values[i] for i in unknown])
+        numbers = _number_matrix(values, number_names, lay.mixed)
         for name in text_names:
-            texts[name] = np.full(n, None, dtype=object)
-        if text_names:
-            pos = {int(p): i for i, p in enumerate(pks)}
-            for pk, col, txt in text_rows:
-                i = pos.get(pk)
-                if i is not None and col in text_set:
-                    texts[col][i] = txt
+            if name in lay.mixed:  # a number under this name in another instrument
+                texts[name] = np.array(
+                    [v if isinstance(v := d.get(name), str) else None for d in values],
+                    dtype=object,
+                )
+            else:
+                texts[name] = np.array([d.get(name) for d in values], dtype=object)
         yield Chunk(n, texts, numbers, number_names, started, submitted)
         if n < chunk_size:
             return
 
 
-def _answers(
-    s: Session, lo: int, hi: int, columns: pd.Index
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Any]]:
-    """The answers of responses ``lo..hi``: numeric ones as arrays (response pk, index in
-    ``columns`` or -1, value), text ones as ``(pk, column, text)`` rows.
-
-    On SQLite one scan of the answer index does it: the database packs the numeric
-    answers into one text (``group_concat``; each number printed with 17 significant
-    digits, so it reads back exactly) that numpy parses in C, and the text answers into
-    one JSON array. A Python tuple per answer would cost more than the rest of the export
-    together. Other databases go through ordinary rows.
-    """
+def _answer_rows(s: Session, pks: list[int], into: list[dict[str, Any]]) -> None:
+    """Fill ``into`` (one dict per response of ``pks``) from the Answer rows."""
     a = m.Answer
-    in_range = (a.response_pk >= lo, a.response_pk <= hi)
-    if s.get_bind().dialect.name == "sqlite":
-        names = "|" + "|".join(columns) + "|"
-        position = func.instr(names, "|" + a.column + "|")
-        numeric = func.group_concat(
-            func.printf("%d %d %.17g", a.response_pk, position, a.num), " "
-        ).filter(a.num.is_not(None))
-        textual = func.json_group_array(func.json_array(a.response_pk, a.column, a.text)).filter(
-            a.text.is_not(None)
+    by_pk = dict(zip(pks, into, strict=True))
+    for start in range(0, len(pks), 500):  # bound the IN list
+        rows = s.execute(
+            select(a.response_pk, a.column, a.num, a.text).where(
+                a.response_pk.in_(pks[start : start + 500])
+            )
         )
-        packed, text_json = s.execute(select(numeric, textual).where(*in_range)).one()
-        triples = np.fromstring(packed or "", dtype=np.float64, sep=" ").reshape(-1, 3)
-        starts = np.cumsum([1] + [len(c) + 1 for c in columns[:-1]])  # instr() is 1-based
-        pos = triples[:, 1].astype(np.int64)
-        ci = np.minimum(np.searchsorted(starts, pos), len(starts) - 1)
-        ci[starts[ci] != pos] = -1
-        text_rows = json.loads(text_json) if text_json else []
-        return triples[:, 0].astype(np.int64), ci, triples[:, 2], text_rows
-    rows = s.execute(
-        select(a.response_pk, a.column, a.num).where(*in_range, a.num.is_not(None))
-    ).all()
-    apk, acol, anum = zip(*rows, strict=True) if rows else ((), (), ())
-    text_rows = list(
-        s.execute(select(a.response_pk, a.column, a.text).where(*in_range, a.text.is_not(None)))
-    )
-    return (
-        np.asarray(apk, dtype=np.int64),
-        columns.get_indexer(pd.Index(acol)) if acol else np.array([], dtype=np.int64),
-        np.asarray(anum, dtype=np.float64),
-        text_rows,
-    )
+        for pk, column, num, text in rows:
+            by_pk[pk][column] = text if text is not None else num
+
+
+def _number_matrix(values: list[dict[str, Any]], names: list[str], mixed: set[str]) -> np.ndarray:
+    """The numeric answers as an ``n x names`` float64 matrix, NaN where missing."""
+    nan = np.nan
+    if mixed.isdisjoint(names):
+        # every value under these names is a number (the write paths store the instrument's
+        # types), so numpy converts the rows at once
+        return np.array([[d.get(c, nan) for c in names] for d in values], dtype=np.float64).reshape(
+            len(values), len(names)
+        )
+    return np.array(
+        [[_number(d.get(c)) if c in mixed else d.get(c, nan) for c in names] for d in values],
+        dtype=np.float64,
+    ).reshape(len(values), len(names))
+
+
+def _number(value: Any) -> float:
+    # a text under a name that is a number column in the export: not a number
+    return float(value) if isinstance(value, int | float) else np.nan
 
 
 def _segment_value(value: Any) -> str | None:

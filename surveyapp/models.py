@@ -23,6 +23,7 @@ not tables. The tables and the guarantees they carry:
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,6 +40,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    update,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -257,6 +260,9 @@ class Response(Base):
     suspect: Mapped[dict[str, Any]] = mapped_column(default=dict)  # e.g. {"too_fast": true}
     quarantined: Mapped[bool] = mapped_column(Boolean, default=False)
     source: Mapped[str] = mapped_column(String(20), default="web")  # web | simulated | import
+    # the Answer rows again as {column: value} (encode_values), written in the same
+    # transaction, so an export reads one row per response; NULL -> read the Answer rows
+    values_json: Mapped[str | None] = mapped_column(Text)
 
     survey: Mapped[Survey] = relationship()
     invitation: Mapped[Invitation | None] = relationship(foreign_keys=[invitation_id])
@@ -295,6 +301,32 @@ class Answer(Base):
     @property
     def value(self) -> float | str:
         return self.text if self.text is not None else float(self.num)  # type: ignore[arg-type]
+
+
+def encode_values(values: Mapping[str, float | str]) -> str:
+    """``Response.values_json`` of ``values`` (column -> number or text): sorted keys, whole
+    numbers without ``.0``, other numbers exact (``repr``).
+
+    >>> encode_values({"q2": "好", "q1": 4.0, "w": 0.25})
+    '{"q1":4,"q2":"好","w":0.25}'
+    """
+    out = {
+        c: v if isinstance(v, str) or not float(v).is_integer() or abs(v) > 2**53 else int(v)
+        for c, v in values.items()
+    }
+    return json.dumps(out, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+@event.listens_for(Answer, "after_insert")
+@event.listens_for(Answer, "after_update")
+@event.listens_for(Answer, "after_delete")
+def _answer_written(mapper: Any, connection: Any, target: Answer) -> None:
+    # An Answer written through the ORM (tests, scripts) leaves the response's
+    # values_json unknown: NULL, so exports read its Answer rows. The Core write paths
+    # (survey._store, survey.import_frame) write values_json themselves.
+    connection.execute(
+        update(Response).where(Response.id == target.response_pk).values(values_json=None)
+    )
 
 
 class User(Base):

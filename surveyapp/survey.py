@@ -224,6 +224,7 @@ def _store(
             fields |= {"status": "complete", "submitted_at": now}
             fields["completed_invitation_id"] = inv_id  # UNIQUE: a racing twin fails here
     fields["suspect"] = suspect
+    fields["values_json"] = m.encode_values(stored)  # the answers after this page
     if row is None:
         # a concurrent insert of the same response_id fails here -> store_page retries
         pk = conn.execute(
@@ -722,6 +723,7 @@ def import_frame(
     for row_no, row in enumerate(frame.itertuples(index=False), start=1):
         rec = row._asdict()
         rid = str(rec["response_id"])
+        values: dict[str, forms.Value] = {}
         for col, fn in checks.items():
             raw = rec[col]
             if raw is None or raw is pd.NA or (isinstance(raw, float) and raw != raw):
@@ -731,6 +733,7 @@ def import_frame(
                 msg = f"row {row_no}, column {col!r}: {raw!r} is not a valid answer."
                 raise ValueError(msg)
             answers.append((rid, col, value))
+            values[col] = value
         started = _timestamp(rec.get("started_at"), now)
         submitted = _timestamp(rec.get("submitted_at"), None)
         status = str(rec.get("status") or "complete")
@@ -750,6 +753,7 @@ def import_frame(
                 "suspect": {"flagged": True} if suspect is True else {},
                 "quarantined": False,
                 "source": source,
+                "values_json": m.encode_values(values),
             }
         )
     with db.write() as s:
