@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special, stats
 
 import questionnaires as qn
 from scoring._results import jsonable
@@ -39,7 +39,6 @@ from scoring.errors import InsufficientDataError, ScoringError
 from scoring.instrument import (
     dimension_columns,
     gap_cause_scales,
-    recode_reversed,
     servqual_kwargs,
 )
 
@@ -109,15 +108,20 @@ def _num(frame: pd.DataFrame, col: str) -> np.ndarray:
     return values.to_numpy(dtype=float, na_value=np.nan)
 
 
+def _t_quantile(confidence: float, df: float) -> float:
+    """``scipy.stats.t.ppf(0.5 + confidence / 2, df)``: the same ufunc, called directly
+    (the distribution object's argument checks cost ~40 times the computation, and the
+    report asks for hundreds of quantiles)."""
+    return float(special.stdtrit(df, 0.5 + confidence / 2))
+
+
 def _describe(x: np.ndarray, confidence: float) -> dict[str, float]:
     """n, mean, sd and t interval of the finite entries of ``x``."""
     x = x[np.isfinite(x)]
     n = int(x.size)
     mean = float(x.mean()) if n else math.nan
     sd = float(x.std(ddof=1)) if n > 1 else math.nan
-    half = (
-        float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n) if n > 1 else math.nan
-    )
+    half = _t_quantile(confidence, n - 1) * sd / math.sqrt(n) if n > 1 else math.nan
     return {"n": n, "mean": mean, "sd": sd, "ci_low": mean - half, "ci_high": mean + half}
 
 
@@ -131,9 +135,9 @@ def _welch(a: Mapping[str, float], b: Mapping[str, float], confidence: float) ->
     if se == 0:
         return {"diff": diff, "ci_low": diff, "ci_high": diff, "t": math.nan, "p": math.nan}
     df = (va + vb) ** 2 / (va**2 / (a["n"] - 1) + vb**2 / (b["n"] - 1))
-    half = float(stats.t.ppf(0.5 + confidence / 2, df)) * se
+    half = _t_quantile(confidence, df) * se
     t = diff / se
-    p = float(2 * stats.t.sf(abs(t), df))
+    p = float(2 * special.stdtr(df, -abs(t)))  # = 2 * scipy.stats.t.sf(|t|, df)
     return {"diff": diff, "ci_low": diff - half, "ci_high": diff + half, "t": t, "p": p}
 
 
@@ -164,7 +168,26 @@ def _filter(frame: pd.DataFrame, segment: tuple[str, str] | None) -> pd.DataFram
     if segment is None or segment[0] not in frame.columns:
         return frame
     col, value = segment
-    return frame.loc[frame[col].astype("string").eq(value).fillna(False).to_numpy(bool)]
+    return frame.loc[_Levels(frame[col]).mask(value)]
+
+
+class _Levels:
+    """A column's cells as text, factorized once: a mask per level without a string
+    comparison over every row for each level (empty cells belong to no level)."""
+
+    def __init__(self, column: pd.Series) -> None:
+        text = column if isinstance(column.dtype, pd.StringDtype) else column.astype("string")
+        # the object array behind the text factorizes about twice as fast as the Series
+        self.codes, uniques = pd.factorize(text.to_numpy())
+        self.index = {str(u): k for k, u in enumerate(uniques)}
+
+    def mask(self, value: str) -> np.ndarray:
+        k = self.index.get(value)
+        return self.codes == k if k is not None else np.zeros(self.codes.size, dtype=bool)
+
+    def counts(self) -> dict[str, int]:
+        n = np.bincount(self.codes[self.codes >= 0], minlength=len(self.index))
+        return {level: int(n[k]) for level, k in self.index.items()}
 
 
 def segment_options(
@@ -175,9 +198,9 @@ def segment_options(
     for item in q.segments:
         if item.id not in frame.columns:
             continue
-        counts = frame[item.id].astype("string").value_counts()
+        counts = _Levels(frame[item.id]).counts()
         levels = [
-            {"code": c.code, "label": c.label.get(language), "n": int(counts.get(c.code, 0))}
+            {"code": c.code, "label": c.label.get(language), "n": counts.get(c.code, 0)}
             for c in item.choices
         ]
         out.append({"id": item.id, "label": item.text.get(language), "levels": levels})
@@ -287,22 +310,43 @@ def customer_levels(
 
 
 def _stats_of(frame: pd.DataFrame) -> dict[str, dict[str, float]]:
-    return {str(k): {c: float(v) for c, v in row.items()} for k, row in frame.iterrows()}
+    table = frame.astype("float64").to_dict(orient="index")
+    return {str(k): v for k, v in table.items()}
 
 
 def _cause_scales(
     q: qn.Questionnaire, frame: pd.DataFrame, confidence: float, language: str
 ) -> dict[str, list[dict[str, Any]]]:
-    from scoring.reliability import cronbach_alpha
+    # Cronbach's alpha from the item covariance matrix, as scoring.reliability computes it
+    from scoring.reliability import _alpha_from_cov
 
     out: dict[str, list[dict[str, Any]]] = {}
-    scored = recode_reversed(q, frame)
-    for gap, scales in gap_cause_scales(q).items():
-        for scale_id, cols in scales.items():
-            cols = [c for c in cols if c in scored.columns]
+    scales = gap_cause_scales(q)
+    used = list(dict.fromkeys(c for s in scales.values() for cs in s.values() for c in cs))
+    item_of = {c: i for i in q.iter_items(type="rating") for c in i.columns()}
+    values = {}
+    for c in used:
+        if c not in frame.columns:
+            continue
+        values[c] = x = _num(frame, c)
+        item = item_of.get(c)
+        if item is not None and item.reverse and item.scale is not None:
+            # reverse-coded: min + max - x, as scoring.instrument.recode_reversed (which
+            # copies the frame and works through pandas column by column: 10x slower)
+            values[c] = item.scale.min + item.scale.max - x
+    # Every scale's alpha from one pairwise covariance matrix of all cause items: each
+    # entry uses the rows that answered both items, so a scale's block equals what
+    # scoring.reliability.cronbach_alpha(missing="pairwise") computes for that scale
+    # alone (a NaN entry -- two items never answered together -- gives a NaN alpha where
+    # it raises; so does a total score without variance).
+    cov = pd.DataFrame(values, copy=False).cov().to_numpy()
+    at = {c: j for j, c in enumerate(values)}
+    for gap, by_scale in scales.items():
+        for scale_id, cols in by_scale.items():
+            cols = [c for c in cols if c in values]
             if not cols:
                 continue
-            mat = np.column_stack([_num(scored, c) for c in cols])
+            mat = np.column_stack([values[c] for c in cols])
             answered = np.isfinite(mat).sum(axis=1)
             with np.errstate(invalid="ignore", divide="ignore"):
                 row = np.where(
@@ -311,10 +355,8 @@ def _cause_scales(
             st = _describe(row, confidence)
             alpha = math.nan
             if len(cols) > 1 and st["n"] > 2:
-                try:
-                    alpha = cronbach_alpha(scored[cols], confidence=confidence).alpha
-                except (ScoringError, ValueError):
-                    alpha = math.nan
+                block = [at[c] for c in cols]
+                alpha = _alpha_from_cov(cov[np.ix_(block, block)])
             dim = q.dimension(scale_id)
             out.setdefault(gap, []).append(
                 {
@@ -347,7 +389,8 @@ def _paired_gap(
         cols = [f"{i}{s}" for s in pair.values()]
         if not all(c in frame.columns for c in cols):
             return False
-        return int((frame[cols[0]].notna() & frame[cols[1]].notna()).sum()) >= 2
+        a, b = (_num(frame, c) for c in cols)
+        return int(np.count_nonzero(~np.isnan(a) & ~np.isnan(b))) >= 2
 
     # items without two answered pairs (a small segment) get the Welch comparison instead
     dims = {d: [i for i in ids if paired(i)] for d, ids in dims.items()}
@@ -907,23 +950,26 @@ def waves_view(
     if result is not None and result.missing != "pairwise":
         result = None  # subsets of a listwise or imputed run are not subset runs
     scores = _respondent_scores(q, data, result, confidence)
-    columns = {c: scores[c].to_numpy(dtype=float) for c in scores.columns}
     renamed = {"overall": "servqual", "weighted": "servqual_weighted"}
+    measure_names = [renamed.get(c, c) for c in scores.columns]
+    # measures x respondents: each wave / level gathers its rows once for every measure
+    matrix = np.vstack([scores[c].to_numpy(dtype=float) for c in scores.columns])
     labels = _dim_labels(q, language)
-    wave_col = data["wave"].astype("string")
-    waves = list(order) if order is not None else sorted(str(w) for w in wave_col.dropna().unique())
-    in_wave = {w: wave_col.eq(w).fillna(False).to_numpy(bool) for w in waves}
+    wave_col = _Levels(data["wave"])
+    waves = list(order) if order is not None else sorted(wave_col.index)
+    in_wave = {w: wave_col.mask(w) for w in waves}
 
     def series_for(mask: np.ndarray) -> dict[str, Any]:
         per_wave = []
         stats_prev: dict[str, dict[str, float]] | None = None
         for w in waves:
-            rows = in_wave[w] & mask
-            entry: dict[str, Any] = {"wave": w, "n": int(rows.sum())}
+            rows = np.flatnonzero(in_wave[w] & mask)
+            entry: dict[str, Any] = {"wave": w, "n": int(rows.size)}
             measures: dict[str, dict[str, float]] = {}
             if entry["n"] >= 2:
-                for col, values in columns.items():
-                    measures[renamed.get(col, col)] = _describe(values[rows], confidence)
+                part = matrix.take(rows, axis=1)
+                for name, values in zip(measure_names, part, strict=True):
+                    measures[name] = _describe(values, confidence)
             entry["measures"] = measures
             if stats_prev is not None:
                 change = {}
@@ -951,16 +997,12 @@ def waves_view(
     if segment is not None and segment in data.columns:
         item = next((i for i in q.segments if i.id == segment), None)
         names = {c.code: c.label.get(language) for c in item.choices} if item else {}
-        seg_col = data[segment].astype("string")
+        seg_col = _Levels(data[segment])
         out["segments"] = {
             "segment": segment,
             "levels": [
-                {
-                    "code": code,
-                    "label": names.get(code, code),
-                    **series_for(seg_col.eq(code).fillna(False).to_numpy(bool)),
-                }
-                for code in (names or sorted(data[segment].dropna().astype(str).unique()))
+                {"code": code, "label": names.get(code, code), **series_for(seg_col.mask(code))}
+                for code in (names or sorted(seg_col.index))
             ],
         }
     return jsonable(out)
@@ -1275,24 +1317,15 @@ def methods_view(
 # ------------------------------------------------------------------------------ data quality
 
 
-def _rating_matrix(q: qn.Questionnaire, data: pd.DataFrame, role: str | None) -> np.ndarray:
-    cols = [
-        c
-        for i in q.iter_items(type="rating")
-        for c in (
-            [i.column(role)]
-            if role and role in i.roles
-            else []
-            if i.roles
-            else []
-            if role
-            else [i.column()]
-        )
-        if c in data.columns
-    ]
-    if not cols:
-        return np.empty((len(data), 0))
-    return np.vstack([_num(data, c) for c in cols]).T
+def _rating_columns(q: qn.Questionnaire, data: pd.DataFrame, role: str | None) -> dict[str, str]:
+    """Item id -> column of the rating items in ``role`` (None: the items without roles)."""
+    out = {}
+    for i in q.iter_items(type="rating"):
+        if (role in i.roles) if role else not i.roles:
+            col = i.column(role) if role else i.column()
+            if col in data.columns:
+                out[i.id] = col
+    return out
 
 
 def suspects(
@@ -1323,22 +1356,41 @@ def suspects(
         out["too_fast"] = (dur < limit) if limit is not None else np.zeros(n, bool)
     else:
         out["too_fast"] = np.zeros(n, bool)
+    # Column by column on 1-D arrays (each stays in cache): running per-respondent
+    # highest and lowest answer and answer count per role, no items x respondents copies.
     straight = np.zeros(n, bool)
     roles = (*q.roles_used, None) if q.roles_used else (None,)
-    # items x respondents: every reduction below runs over whole rows of length n
-    mats = {role: _rating_matrix(q, data, role).T for role in roles}
-    for mat in mats.values():
-        if mat.shape[0] < min_items:
+    columns = {role: _rating_columns(q, data, role) for role in roles}
+    values: dict[str, np.ndarray] = {}
+    for cols in columns.values():
+        if len(cols) < min_items:
             continue
-        answered = (~np.isnan(mat)).sum(axis=0)
-        spread = np.fmax.reduce(mat, axis=0) - np.fmin.reduce(mat, axis=0)
-        straight |= (answered >= min_items) & (spread == 0)
+        answered = np.zeros(n, dtype=np.int32)
+        high = np.full(n, np.nan)
+        low = np.full(n, np.nan)
+        for col in cols.values():
+            x = values[col] = _num(data, col)
+            answered += ~np.isnan(x)
+            np.fmax(high, x, out=high)
+            np.fmin(low, x, out=low)
+        straight |= (answered >= min_items) & (high == low)
     out["straight_lining"] = straight
     ident = np.zeros(n, bool)
     if {"expectation", "perception"} <= set(q.roles_used):
-        e, p = mats["expectation"], mats["perception"]
-        both = ~np.isnan(e) & ~np.isnan(p)
-        ident = (both.sum(axis=0) >= min_items) & ((e == p) | ~both).all(axis=0)
+        pairs = [
+            (col, columns["perception"][i])
+            for i, col in columns["expectation"].items()
+            if i in columns["perception"]
+        ]
+        n_both = np.zeros(n, dtype=np.int32)
+        differ = np.zeros(n, bool)
+        for e_col, p_col in pairs:
+            e = values[e_col] if e_col in values else _num(data, e_col)
+            p = values[p_col] if p_col in values else _num(data, p_col)
+            both = ~np.isnan(e) & ~np.isnan(p)
+            n_both += both
+            differ |= both & (e != p)
+        ident = (n_both >= min_items) & ~differ
     out["identical_ep"] = ident
     honeypot = np.zeros(n, bool)
     if flags and "response_id" in data.columns:
@@ -1366,16 +1418,19 @@ def _app_flags(data: pd.DataFrame) -> dict[str, np.ndarray]:
     if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
         flagged = col.astype("boolean").fillna(False).to_numpy(bool)
         return {"too_fast": none, "honeypot": none, "other": flagged}
-    text = col.astype("string").fillna("")
+    # the patterns run on the few distinct flag texts, not on every row
+    codes, distinct = pd.factorize(col.astype("string").fillna("").to_numpy())
+    text = pd.Series(distinct, dtype="string")
 
     def has(name: str) -> np.ndarray:
-        return text.str.contains(rf"(?:^|;)\s*{name}\s*(?:;|$)", regex=True).to_numpy(bool)
+        found = text.str.contains(rf"(?:^|;)\s*{name}\s*(?:;|$)", regex=True)
+        return found.to_numpy(bool)[codes]
 
     rest = text.str.replace(r"\b(?:too_fast|honeypot|quarantined)\b|[;\s]", "", regex=True)
     return {
         "too_fast": has("too_fast"),
         "honeypot": has("honeypot"),
-        "other": rest.str.len().gt(0).to_numpy(bool),
+        "other": rest.str.len().gt(0).to_numpy(bool)[codes],
     }
 
 
@@ -1424,31 +1479,36 @@ def data_quality(
     ]
     results = results or {}
     with_all = _headline(q, data, results)
-    clean = data.loc[~any_suspect]
-    without: dict[str, Any] = {"n": int(len(clean))}
+    n_clean = int(len(data) - np.count_nonzero(any_suspect))
+    without: dict[str, Any] = {"n": n_clean}
     sq = results.get("servqual")
-    if sq is not None and not isinstance(sq, str) and len(clean) > 1:
+    if sq is not None and not isinstance(sq, str) and n_clean > 1:
         if sq.missing == "pairwise":
             # respondents' scores do not depend on the other rows: the clean rows' means
             # are what a run on the clean rows gives (see _respondent_scores)
-            scores = _respondent_scores(q, data, sq, 0.95).loc[~any_suspect]
+            scores = _respondent_scores(q, data, sq, 0.95)
+            clean_mean = {
+                c: _describe(scores[c].to_numpy(dtype=float)[~any_suspect], 0.95)["mean"]
+                for c in scores.columns
+            }
             without |= {
-                "servqual": float(scores["overall"].mean()),
-                "dimensions": {d: float(scores[d].mean()) for d in sq.dimensions["dimension"]},
+                "servqual": clean_mean["overall"],
+                "dimensions": {d: clean_mean[d] for d in sq.dimensions["dimension"]},
             }
             if "weighted" in scores.columns:
-                without["servqual_weighted"] = float(scores["weighted"].mean())
+                without["servqual_weighted"] = clean_mean["weighted"]
             if "index" in scores.columns:
-                without["index"] = float(scores["index"].mean())
+                without["index"] = clean_mean["index"]
         else:
+            clean = data.loc[~any_suspect]
             try:
                 r = servqual(clean, **servqual_kwargs(q))
             except ScoringError as exc:
                 without["error"] = str(exc)
             else:
                 without = _headline(q, clean, {"servqual": r})
-    elif len(clean):
-        without = _headline(q, clean, {})
+    elif n_clean:
+        without = _headline(q, data.loc[~any_suspect], {})
     ids = (
         data.loc[any_suspect, "response_id"].astype(str).tolist()[:200]
         if ("response_id" in data.columns)
