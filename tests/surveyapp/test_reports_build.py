@@ -294,3 +294,83 @@ def test_full_report_is_json_safe(instruments, world) -> None:
         "data_quality",
         "waves",
     } <= set(rep)
+
+
+def test_customer_levels_equal_servperf_on_each_role(instruments, world) -> None:
+    """E and P levels come from the SERVQUAL run's roles table: the numbers SERVPERF on
+    the expectation and on the perception columns gives (what the report ran before)."""
+    from scoring.servqual import ROLE_SUFFIXES
+
+    q = instruments["customer"]
+    data = world["customer"].data
+    kw = {k: v for k, v in servqual_kwargs(q).items() if k != "weights"}
+    levels = b.customer_levels(q, data, result=servqual(data, **servqual_kwargs(q)))
+    for code, suffix in (("E", "_e"), ("P", "_p")):
+        ref = servqual(
+            data, **kw, model="servperf", suffixes={**ROLE_SUFFIXES, "perception": suffix}
+        )
+        tables = {"items": ref.items.set_index("item"), "dimensions": ref.dimensions}
+        tables["dimensions"] = tables["dimensions"].set_index("dimension")
+        for kind, expected in tables.items():
+            got = levels[code][kind]
+            assert list(got.index) == list(expected.index)
+            assert (got["n"] == expected["n"]).all()
+            assert_allclose(
+                got[["mean", "sd", "ci_low", "ci_high"]].to_numpy(float),
+                expected[["perception", "sd", "ci_low", "ci_high"]].to_numpy(float),
+                rtol=1e-12,
+            )
+    # a listwise run describes other rows: the levels are computed afresh, pairwise
+    listwise = servqual(data, **servqual_kwargs(q), missing="listwise")
+    again = b.customer_levels(q, data, result=listwise)
+    pd.testing.assert_frame_equal(again["E"]["dimensions"], levels["E"]["dimensions"])
+
+
+def test_cause_scales_equal_cronbach_alpha_of_each_scale(instruments, world) -> None:
+    from scoring.errors import InsufficientDataError
+    from scoring.instrument import gap_cause_scales, recode_reversed
+    from scoring.reliability import cronbach_alpha
+
+    rep = b.five_gaps(_sources(instruments, world))
+    checked = 0
+    for aud in ("manager", "staff"):
+        q, frame = instruments[aud], world[aud].data
+        scored = recode_reversed(q, frame)
+        for gap, scales in gap_cause_scales(q).items():
+            for scale_id, cols in scales.items():
+                row = next(r for r in rep["causes"][gap] if r["scale"] == scale_id)
+                assert_allclose(row["alpha"], cronbach_alpha(scored[cols]).alpha, rtol=1e-12)
+                by_hand = scored[cols].astype("Float64").mean(axis=1).dropna()
+                assert_allclose(row["mean"], float(by_hand.mean()), rtol=1e-12)
+                assert row["n"] == len(by_hand)
+                checked += 1
+    assert checked == 16
+    # two items never answered together: cronbach_alpha refuses, the scale shows no alpha
+    q, frame = instruments["manager"], world["manager"].data.copy()
+    scale_id, cols = next(iter(gap_cause_scales(q)["understanding"].items()))
+    frame.loc[frame.index[: len(frame) // 2], cols[0]] = pd.NA
+    frame.loc[frame.index[len(frame) // 2 :], cols[1]] = pd.NA
+    causes = b.five_gaps(_sources(instruments, world | {"manager": _Sim(frame)}))["causes"]
+    row = next(r for r in causes["understanding"] if r["scale"] == scale_id)
+    assert row["alpha"] is None
+    with pytest.raises(InsufficientDataError, match="fewer than 2"):
+        cronbach_alpha(recode_reversed(q, frame)[cols])
+
+
+class _Sim:
+    def __init__(self, data: pd.DataFrame) -> None:
+        self.data = data
+
+
+def test_app_flags_from_the_exported_text(instruments) -> None:
+    q = instruments["customer"]
+    data = simulate(q, 60, seed=3, straightliner_rate=0.0).data
+    texts = ["too_fast;honeypot", "", None, "quarantined", "speeder", "honeypot", "too_fast"]
+    data["suspect"] = pd.Series(texts + [""] * (60 - len(texts)), dtype="string")
+    flags = b.suspects(q, data, min_seconds=0)
+    assert flags.loc[0, ["too_fast", "honeypot"]].all()
+    assert flags.loc[5, "honeypot"]
+    assert not flags.loc[5, "too_fast"]
+    assert flags.loc[6, "too_fast"]
+    assert flags.loc[4, "flagged"]
+    assert not flags.loc[[1, 2, 3], ["too_fast", "honeypot", "flagged"]].to_numpy().any()
