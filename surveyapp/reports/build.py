@@ -294,24 +294,24 @@ def customer_levels(
         # the roles do not depend on the weights: leave them out (no allocation checks)
         kw = {k: v for k, v in servqual_kwargs(q).items() if k != "weights"}
         result = servqual(data, **kw, confidence=confidence)
-    cols = ["n", "mean", "sd", "ci_low", "ci_high"]
-    out: dict[str, dict[str, pd.DataFrame]] = {}
     roles = result.roles
-    for code, role in (("E", "expectation"), ("P", "perception")):
-        mine = roles.loc[roles["role"].eq(role).to_numpy(bool)]
-        if mine.empty:
-            continue
-        by_level = {
-            level: part.set_index("name")[cols].rename_axis(None)
-            for level, part in mine.groupby("level", sort=False)
-        }
-        out[code] = {"items": by_level["item"], "dimensions": by_level["dimension"]}
+    table = roles[["n", "mean", "sd", "ci_low", "ci_high"]].set_axis(
+        roles["name"].to_numpy(), axis=0
+    )
+    role, level = roles["role"].to_numpy(), roles["level"].to_numpy()
+    out: dict[str, dict[str, pd.DataFrame]] = {}
+    for code, name in (("E", "expectation"), ("P", "perception")):
+        if (role == name).any():
+            out[code] = {
+                "items": table.loc[(role == name) & (level == "item")],
+                "dimensions": table.loc[(role == name) & (level == "dimension")],
+            }
     return out
 
 
 def _stats_of(frame: pd.DataFrame) -> dict[str, dict[str, float]]:
     table = frame.astype("float64").to_dict(orient="index")
-    return {str(k): v for k, v in table.items()}
+    return {str(k): {str(c): float(v) for c, v in row.items()} for k, row in table.items()}
 
 
 def _cause_scales(
@@ -1328,6 +1328,15 @@ def _rating_columns(q: qn.Questionnaire, data: pd.DataFrame, role: str | None) -
     return out
 
 
+def _screen_values(data: pd.DataFrame, col: str) -> np.ndarray:
+    """A rating column for the suspect screens, NaN where unanswered: float32 when it
+    holds whole numbers only (exact below 2**24, half the memory traffic of float64)."""
+    column = data[col]
+    if pd.api.types.is_integer_dtype(column.dtype):
+        return column.to_numpy(dtype=np.float32, na_value=np.nan)
+    return _num(data, col)
+
+
 def suspects(
     q: qn.Questionnaire,
     data: pd.DataFrame,
@@ -1366,13 +1375,12 @@ def suspects(
         if len(cols) < min_items:
             continue
         answered = np.zeros(n, dtype=np.int32)
-        high = np.full(n, np.nan)
-        low = np.full(n, np.nan)
+        high = low = None
         for col in cols.values():
-            x = values[col] = _num(data, col)
+            x = values[col] = _screen_values(data, col)
             answered += ~np.isnan(x)
-            np.fmax(high, x, out=high)
-            np.fmin(low, x, out=low)
+            high = x.copy() if high is None else np.fmax(high, x, out=high)
+            low = x.copy() if low is None else np.fmin(low, x, out=low)
         straight |= (answered >= min_items) & (high == low)
     out["straight_lining"] = straight
     ident = np.zeros(n, bool)
@@ -1385,8 +1393,8 @@ def suspects(
         n_both = np.zeros(n, dtype=np.int32)
         differ = np.zeros(n, bool)
         for e_col, p_col in pairs:
-            e = values[e_col] if e_col in values else _num(data, e_col)
-            p = values[p_col] if p_col in values else _num(data, p_col)
+            e = values[e_col] if e_col in values else _screen_values(data, e_col)
+            p = values[p_col] if p_col in values else _screen_values(data, p_col)
             both = ~np.isnan(e) & ~np.isnan(p)
             n_both += both
             differ |= both & (e != p)
