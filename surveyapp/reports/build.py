@@ -125,6 +125,27 @@ def _describe(x: np.ndarray, confidence: float) -> dict[str, float]:
     return {"n": n, "mean": mean, "sd": sd, "ci_low": mean - half, "ci_high": mean + half}
 
 
+def _describe_columns(mat: np.ndarray, confidence: float) -> list[dict[str, float]]:
+    """:func:`_describe` of every column of ``mat`` at once (one t quantile call)."""
+    ok = np.isfinite(mat)
+    n = ok.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(ok, mat, 0.0).sum(axis=0) / n
+        sd = np.sqrt((np.where(ok, mat - mean, 0.0) ** 2).sum(axis=0) / (n - 1))
+        sd[n < 2] = np.nan
+        half = special.stdtrit(n - 1, 0.5 + confidence / 2) * sd / np.sqrt(n)
+    return [
+        {
+            "n": int(k),
+            "mean": float(m),
+            "sd": float(d),
+            "ci_low": float(m - h),
+            "ci_high": float(m + h),
+        }
+        for k, m, d, h in zip(n, mean, sd, half, strict=True)
+    ]
+
+
 def _welch(a: Mapping[str, float], b: Mapping[str, float], confidence: float) -> dict[str, Any]:
     """Difference a - b of two independent means: Welch interval and test."""
     diff = a["mean"] - b["mean"]
@@ -255,8 +276,7 @@ def _role_stats(
         if not cols:
             continue
         mat = np.column_stack([_num(frame, f"{i}{suffix}") for i in cols])
-        for j, i in enumerate(cols):
-            per_item[i] = _describe(mat[:, j], confidence)
+        per_item |= dict(zip(cols, _describe_columns(mat, confidence), strict=True))
         answered = np.isfinite(mat).sum(axis=1)
         sums = np.where(np.isfinite(mat), mat, 0.0).sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -967,7 +987,7 @@ def waves_view(
             entry: dict[str, Any] = {"wave": w, "n": int(rows.size)}
             measures: dict[str, dict[str, float]] = {}
             if entry["n"] >= 2:
-                part = matrix.take(rows, axis=1)
+                part = matrix if rows.size == matrix.shape[1] else matrix.take(rows, axis=1)
                 for name, values in zip(measure_names, part, strict=True):
                     measures[name] = _describe(values, confidence)
             entry["measures"] = measures
