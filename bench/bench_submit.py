@@ -8,9 +8,10 @@ take the same form: the whole SERVQUAL instrument (22 items rated as E and P, a 
 allocation, overall ratings, segments, a comment: 55 answer fields) on one page.
 
 - **manyi**: ``surveyapp.create_app()`` with CSRF (each client fetches a page once for
-  its cookie and token), the rate limiter in the request path (with a limit too high to
-  trigger), full server-side validation, and the page stored as one Response row plus
-  one Answer row per value in one transaction, completed on submit.
+  its cookie and token, and keeps any cookie a response sets, as a browser does), the
+  rate limiter in the request path (with a limit too high to trigger), full server-side
+  validation, and the page stored as one Response row plus one Answer row per value in
+  one transaction, completed on submit.
 - **baseline**: a bare Flask endpoint that stores the posted form as one JSON row with
   one INSERT (no validation, no CSRF).
 
@@ -249,11 +250,13 @@ def run_load(
                 data["csrf_token"] = sess["csrf_token"]
             t0 = time.perf_counter()
             try:
-                status, _c, _b = _request(
+                status, cookie, _b = _request(
                     server.port, "POST", path, urllib.parse.urlencode(data), headers
                 )
             except OSError:
-                status = -1
+                status, cookie = -1, None
+            if cookie:  # keep what the server set, as a browser does
+                headers["Cookie"] = cookie.split(";", 1)[0]
             dt = time.perf_counter() - t0
             with lock:
                 if status == ok_status:

@@ -10,10 +10,12 @@ import uuid
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select, update
 from werkzeug.datastructures import MultiDict
 
 import questionnaires as qn
 from surveyapp import forms
+from surveyapp import models as m
 from surveyapp.security import SweptMemoryStorage
 from tests.surveyapp.conftest import VALID, add_survey, make_app, post_page
 
@@ -156,3 +158,31 @@ def test_memory_uri_selects_the_swept_storage(tmp_path):
     limiter = app.extensions["manyi_limiter"]
     with app.app_context():
         assert isinstance(limiter.storage, SweptMemoryStorage)
+
+
+def test_survey_settings_are_read_on_every_request(tmp_path, minimal):
+    """The POST path reads the survey row each time (only the immutable snapshot is
+    cached): closing, reopening or switching access takes effect on the next request."""
+    app = make_app({"DATABASE": tmp_path / "t.sqlite"})
+    survey_id, _ = add_survey(app, minimal)
+    client = app.test_client()
+    db = app.extensions["manyi_db"]
+
+    def set_survey(**values: object) -> None:
+        with db.write() as s:
+            s.execute(update(m.Survey).where(m.Survey.id == survey_id).values(**values))
+
+    assert post_page(client, "/s/demo", str(uuid.uuid4()), VALID).status_code == 303
+    set_survey(status="closed")
+    assert post_page(client, "/s/demo", str(uuid.uuid4()), VALID).status_code == 410
+    set_survey(status="open", access="invitation")
+    assert post_page(client, "/s/demo", str(uuid.uuid4()), VALID).status_code == 403
+    set_survey(access="anonymous", status="draft")
+    assert post_page(client, "/s/demo", str(uuid.uuid4()), VALID).status_code == 404
+    set_survey(status="open", min_seconds=0.0)
+    rid = str(uuid.uuid4())
+    assert post_page(client, "/s/demo", rid, VALID).status_code == 303
+    with db.sessions() as s:
+        stored = s.scalars(select(m.Response).where(m.Response.status == "complete")).all()
+        assert len(stored) == 2
+        assert next(r for r in stored if r.response_id == rid).suspect == {}  # not too fast
