@@ -18,9 +18,9 @@ numbers (the usual Likert data) take an integer path: int16 codes, per-responden
 integers, and every item statistic (means, sd, t, Wilcoxon) from a histogram of the
 differences P - E -- the same numbers as the float path, which other items take. The
 gap histogram and the histogram of each role's answers (for ``roles``) come from one
-``bincount`` of the (P, E) answer pairs. After
-the items, each dimension is finished on 1-D arrays (no (n, k) float temporaries), and
-segment statistics gather each score once in level order (a radix sort of the codes).
+``bincount`` of the (P, E) answer pairs. After the items, each dimension is finished on
+1-D arrays (no (n, k) float temporaries), and segment statistics gather each score once
+in level order (a radix sort of the codes).
 """
 
 from __future__ import annotations
