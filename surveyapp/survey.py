@@ -44,7 +44,7 @@ from flask import (
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import Table, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
@@ -392,14 +392,15 @@ _SURVEY_BY_SLUG = (
 _SNAPSHOT_OBJECTS: dict[str, m.QuestionnaireSnapshot] = {}
 
 
-def _snapshot(s: Session, content_hash: str) -> m.QuestionnaireSnapshot:
+def _snapshot(conn: Connection, content_hash: str) -> m.QuestionnaireSnapshot:
     snap = _SNAPSHOT_OBJECTS.get(content_hash)
     if snap is None:
-        snap = s.scalars(
-            select(m.QuestionnaireSnapshot).where(
-                m.QuestionnaireSnapshot.content_hash == content_hash
-            )
-        ).one()
+        with Session(bind=conn, expire_on_commit=False) as s:
+            snap = s.scalars(
+                select(m.QuestionnaireSnapshot).where(
+                    m.QuestionnaireSnapshot.content_hash == content_hash
+                )
+            ).one()
         if len(_SNAPSHOT_OBJECTS) >= 64:
             _SNAPSHOT_OBJECTS.pop(next(iter(_SNAPSHOT_OBJECTS)))
         _SNAPSHOT_OBJECTS[content_hash] = snap
@@ -409,18 +410,21 @@ def _snapshot(s: Session, content_hash: str) -> m.QuestionnaireSnapshot:
 def _survey_by_slug(slug: str) -> m.Survey:
     """The survey of ``slug`` as read now (404 if absent or a draft).
 
-    Read with one Core select (its row and its snapshot's hash) and returned as a
-    transient ``Survey`` holding the cached snapshot: every request sees the survey's
-    current status, dates and settings, without the ORM load of the survey and of the
-    snapshot's whole instrument text, which cost twice the query.
+    Read with one Core select (its row and its snapshot's hash) on a connection of its
+    own, returned to the pool at once (a POST then holds no read transaction while it
+    validates and writes), and returned as a transient ``Survey`` holding the cached
+    snapshot: every request sees the survey's current status, dates and settings,
+    without an ORM session or the load of the snapshot's whole instrument text, which
+    cost twice the query.
     """
-    s = dbm.session()
-    row = s.connection().execute(_SURVEY_BY_SLUG, {"slug": slug[:64]}).first()
-    if row is None or row.status == "draft":
-        abort(404)
-    values = row._mapping
+    with dbm.get_db().engine.connect() as conn:
+        row = conn.execute(_SURVEY_BY_SLUG, {"slug": slug[:64]}).first()
+        if row is None or row.status == "draft":
+            abort(404)
+        values = row._mapping
+        snapshot = _snapshot(conn, values[_Q.c.content_hash])
     survey = m.Survey(**{c.key: values[c] for c in _S.c})
-    survey.snapshot = _snapshot(s, values[_Q.c.content_hash])
+    survey.snapshot = snapshot
     return survey
 
 
