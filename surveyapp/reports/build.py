@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -41,6 +41,9 @@ from scoring.instrument import (
     gap_cause_scales,
     servqual_kwargs,
 )
+
+if TYPE_CHECKING:
+    from scoring.servqual import ServqualResult
 
 __all__ = [
     "GAPS",
@@ -174,7 +177,13 @@ def significance_mark(p: float | None) -> str:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return jsonable(frame.to_dict(orient="records"))  # type: ignore[no-any-return]
+    # jsonable maps a list of mappings to a list of str-keyed dicts
+    return cast(list[dict[str, Any]], jsonable(frame.to_dict(orient="records")))
+
+
+def _json_dict(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """``jsonable`` of a mapping: always a dict with string keys."""
+    return cast(dict[str, Any], jsonable(obj))
 
 
 def _dim_labels(q: qn.Questionnaire, language: str) -> dict[str, str]:
@@ -549,18 +558,17 @@ def five_gaps(
         )
 
     # paired gaps inside one audience (scoring.servqual on the two roles)
-    paired: dict[str, dict[str, Any] | None] = {
-        "customer": {
-            "dimensions": servqual_result.dimensions.set_index("dimension"),
-            "items": servqual_result.items.set_index("item"),
-        }
+    customer_paired: dict[str, pd.DataFrame] = {
+        "dimensions": servqual_result.dimensions.set_index("dimension"),
+        "items": servqual_result.items.set_index("item"),
     }
+    paired: dict[str, dict[str, Any] | None] = {}
     for gap in ("procedure", "promotion"):
         hi, lo = GAPS[gap][0], GAPS[gap][1]
-        aud = level_source.get(hi)
-        if aud is not None and level_source.get(lo) == aud:
-            q_aud = getattr(sources, aud)[0]
-            paired[gap] = _paired_gap(q_aud, frames[aud], dims_items, hi, lo, confidence)
+        pair_aud = level_source.get(hi)
+        if pair_aud is not None and level_source.get(lo) == pair_aud:
+            q_aud = getattr(sources, pair_aud)[0]
+            paired[gap] = _paired_gap(q_aud, frames[pair_aud], dims_items, hi, lo, confidence)
         else:
             paired[gap] = None
 
@@ -601,7 +609,7 @@ def five_gaps(
         return entry
 
     def block(key: str, lv: dict[str, dict[str, dict[str, float]]], kind: str) -> dict[str, Any]:
-        levels = {
+        levels: dict[str, dict[str, Any] | None] = {
             code: (
                 {**lv[code][key], "label": LEVELS[code][1].get(language)}
                 if key in lv.get(code, {})
@@ -610,36 +618,42 @@ def five_gaps(
             for code in LEVELS
         }
         gaps = {g: gap_entry(g, key, lv, kind) for g in GAPS}
+        # the waterfall gaps up to the first one that cannot be shown
+        chain: list[tuple[str, dict[str, Any]]] = []
+        for g in WATERFALL:
+            gap_e = gaps[g]
+            if gap_e is None:
+                break
+            chain.append((g, gap_e))
+        complete = len(chain) == len(WATERFALL)
         steps = []
-        if levels["E"] is not None:
-            running = levels["E"]["mean"]
+        level_e, level_p = levels["E"], levels["P"]
+        if level_e is not None:
+            running = level_e["mean"]
             steps.append(
                 {
                     "step": "E",
-                    "label": levels["E"]["label"],
+                    "label": level_e["label"],
                     "kind": "absolute",
                     "value": running,
                     "total": running,
                 }
             )
-            for g in WATERFALL:
-                if gaps[g] is None:
-                    break
-                running += gaps[g]["value"]
+            for g, gap_e in chain:
+                running += gap_e["value"]
                 steps.append(
                     {
                         "step": g,
-                        "label": gaps[g]["label"],
+                        "label": gap_e["label"],
                         "kind": "relative",
-                        "value": gaps[g]["value"],
+                        "value": gap_e["value"],
                         "total": running,
                     }
                 )
-        complete = all(gaps[g] is not None for g in WATERFALL)
-        cust = paired["customer"][kind]
-        customer = None
+        cust = customer_paired[kind]
+        customer: dict[str, Any] | None = None
         if key in cust.index:
-            row = cust.loc[key]
+            row = cust.loc[key].to_dict()  # the index is unique: one dimension or item
             customer = {
                 "value": float(row["gap"]),
                 "ci_low": float(row["ci_low"]),
@@ -652,16 +666,16 @@ def five_gaps(
                 customer["p"] = float(row["p_holm"])
                 customer["mark"] = significance_mark(float(row["p_holm"]))
         exact = None
-        if complete and levels["P"] is not None and levels["E"] is not None:
-            total = sum(gaps[g]["value"] for g in WATERFALL)
-            exact = bool(abs(total - (levels["P"]["mean"] - levels["E"]["mean"])) < 1e-9)
+        if complete and level_p is not None and level_e is not None:
+            total = sum(gap_e["value"] for _g, gap_e in chain)
+            exact = bool(abs(total - (level_p["mean"] - level_e["mean"])) < 1e-9)
             steps.append(
                 {
                     "step": "P",
-                    "label": levels["P"]["label"],
+                    "label": level_p["label"],
                     "kind": "total",
-                    "value": levels["P"]["mean"],
-                    "total": levels["P"]["mean"],
+                    "value": level_p["mean"],
+                    "total": level_p["mean"],
                 }
             )
         return {
@@ -718,7 +732,7 @@ def five_gaps(
             for gap, rows in _cause_scales(src[0], frames[aud], confidence, language).items():
                 causes.setdefault(gap, []).extend(rows)
 
-    missing = []
+    missing: list[dict[str, Any]] = []
     for gap, (hi, lo, label) in GAPS.items():
         absent = [lv for lv in (hi, lo) if level_source.get(lv) is None]
         if not absent:
@@ -759,7 +773,7 @@ def five_gaps(
                         ],
                     }
                 )
-    return jsonable(
+    return _json_dict(
         {
             "dimensions": dimensions,
             "items": items,
@@ -841,7 +855,7 @@ def servqual_view(
     zot = None
     if result.zone_of_tolerance is not None:
         zot = _records(result.zone_of_tolerance)
-    return jsonable(
+    return _json_dict(
         {
             "model": result.model,
             "dimensions": dims,
@@ -909,7 +923,7 @@ def importance_performance_view(
         "performance": float(frame["performance"].mean()),
     }
     rows = _records(frame.sort_values("priority"))
-    return jsonable({"source": source, "rows": rows, "cuts": cuts})
+    return _json_dict({"source": source, "rows": rows, "cuts": cuts})
 
 
 # ------------------------------------------------------------------------------ waves
@@ -927,7 +941,7 @@ def _satisfaction_index(q: qn.Questionnaire, frame: pd.DataFrame) -> np.ndarray 
 
 
 def _respondent_scores(
-    q: qn.Questionnaire, data: pd.DataFrame, result: Any, confidence: float
+    q: qn.Questionnaire, data: pd.DataFrame, result: ServqualResult | None, confidence: float
 ) -> pd.DataFrame:
     """Per-respondent SERVQUAL scores (dimensions, overall, weighted) and the 0-100
     satisfaction index, aligned with ``data``'s rows.
@@ -1025,7 +1039,7 @@ def waves_view(
                 for code in (names or sorted(seg_col.index))
             ],
         }
-    return jsonable(out)
+    return _json_dict(out)
 
 
 # ------------------------------------------------------------------------------ methods
@@ -1255,7 +1269,7 @@ def _params_of(method: str, result: Any) -> dict[str, Any]:
         "reliability": ("loadings_source", "thresholds"),
         "index": ("scale",),
     }.get(method, ())
-    return jsonable({k: getattr(result, k) for k in keys if hasattr(result, k)})
+    return _json_dict({k: getattr(result, k) for k in keys if hasattr(result, k)})
 
 
 def methods_view(
@@ -1324,7 +1338,7 @@ def methods_view(
     comparable = {m: s for m, s in scores.items() if len(s) >= 2}
     common = set.intersection(*(set(s) for s in comparable.values())) if comparable else set()
     agree = {m: s for m, s in comparable.items() if set(s) & common}
-    return jsonable(
+    return _json_dict(
         {
             "methods": list(scores),
             "table": table,
@@ -1542,7 +1556,7 @@ def data_quality(
         if ("response_id" in data.columns)
         else []
     )
-    return jsonable(
+    return _json_dict(
         {
             "n": int(len(data)),
             "n_suspect": int(any_suspect.sum()),

@@ -508,7 +508,7 @@ def waterfall_svg(dim: dict[str, Any], *, width: int = 640, height: int = 240) -
     promo = dim["gaps"].get("promotion")
     if not steps:
         return ""
-    totals = [s["total"] for s in steps]
+    totals: list[float] = [s["total"] for s in steps]
     starts = [0.0] + totals[:-1]
     lo = min(min(totals), min(starts[1:] or totals)) - 0.3
     hi = max(totals) + 0.3

@@ -29,7 +29,7 @@ import multiprocessing as mp
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -194,6 +194,15 @@ def is_long(params: Mapping[str, Any]) -> bool:
 # ------------------------------------------------------------------------------ lookup
 
 
+class _RunKeys(TypedDict):
+    """The inputs that identify a stored run (see :func:`find_run`)."""
+
+    method: str
+    snapshot_hash: str
+    data_hash: str
+    parameters_hash: str
+
+
 def find_run(
     s: Session,
     *,
@@ -205,21 +214,20 @@ def find_run(
     study_id: int | None = None,
 ) -> m.ScoringRun | None:
     """The newest stored run with exactly these inputs that did not fail (or None)."""
-    return s.scalar(  # type: ignore[no-any-return]
-        select(m.ScoringRun)
-        .where(
-            m.ScoringRun.method == method,
-            m.ScoringRun.snapshot_hash == snapshot_hash,
-            m.ScoringRun.data_hash == data_hash,
-            m.ScoringRun.parameters_hash == parameters_hash,
-            m.ScoringRun.survey_id.is_(None)
-            if survey_id is None
-            else m.ScoringRun.survey_id == survey_id,
-            True if study_id is None else m.ScoringRun.study_id == study_id,
-            m.ScoringRun.status != "failed",
-        )
-        .order_by(m.ScoringRun.id.desc())
-        .limit(1)
+    conditions = [
+        m.ScoringRun.method == method,
+        m.ScoringRun.snapshot_hash == snapshot_hash,
+        m.ScoringRun.data_hash == data_hash,
+        m.ScoringRun.parameters_hash == parameters_hash,
+        m.ScoringRun.survey_id.is_(None)
+        if survey_id is None
+        else m.ScoringRun.survey_id == survey_id,
+        m.ScoringRun.status != "failed",
+    ]
+    if study_id is not None:
+        conditions.append(m.ScoringRun.study_id == study_id)
+    return s.scalar(
+        select(m.ScoringRun).where(*conditions).order_by(m.ScoringRun.id.desc()).limit(1)
     )
 
 
@@ -240,7 +248,7 @@ def get_or_start(
     ``failed`` with the scoring error's message); a long one is ``queued``/``running``.
     """
     q = survey.questionnaire()
-    keys = {
+    keys: _RunKeys = {
         "method": method,
         "snapshot_hash": survey.snapshot.content_hash,
         "data_hash": frame_hash(frame),
@@ -443,7 +451,7 @@ def stored_report(
     method = f"report:{section}"[:30]
     snap = hashlib.sha256("|".join(s.snapshot.content_hash for s in surveys).encode()).hexdigest()
     data = hashlib.sha256("|".join(frame_hash(f) for f in frames).encode()).hexdigest()
-    keys = {
+    keys: _RunKeys = {
         "method": method,
         "snapshot_hash": snap,
         "data_hash": data,
@@ -452,7 +460,7 @@ def stored_report(
     with db.sessions() as s:
         found = find_run(s, **keys, survey_id=main.id)
         if found is not None and found.status == "done" and found.result is not None:
-            return found.result  # type: ignore[no-any-return]
+            return found.result
     result = build()
     with db.write() as ws:
         ws.add(

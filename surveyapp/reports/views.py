@@ -133,7 +133,12 @@ def survey_report(
     ]
     data = data.reset_index(drop=True)
     linked_frames = {aud: (x.questionnaire(), _frame([x.id])) for aud, x in linked.items()}
-    sources = build.GapSources(customer=(q, data), **linked_frames)
+    sources = build.GapSources(
+        customer=(q, data),
+        manager=linked_frames.get("manager"),
+        staff=linked_frames.get("staff"),
+        audit=linked_frames.get("audit"),
+    )
     wave_segment = q.segments[0].id if q.segments else None
     params = {"segment": list(segment) if segment else None, "language": language}
     surveys = [sv, *[x for x in waves if x.id != sv.id], *linked.values()]
@@ -335,18 +340,19 @@ def run_create(survey_id: int) -> Any:
     return redirect(url_for("reports.run_detail", run_id=run.id), code=303)
 
 
-def _run(run_id: int) -> m.ScoringRun:
+def _run(run_id: int) -> tuple[m.ScoringRun, int]:
+    """The run and its survey's id (404 for a missing run or one of no survey)."""
     row = dbm.session().get(m.ScoringRun, run_id)
     if row is None or row.survey_id is None:
         abort(404)
-    return row
+    return row, row.survey_id
 
 
 @bp.route("/runs/<int:run_id>")
 @requires("view")
 def run_detail(run_id: int) -> Any:
-    row = _run(run_id)
-    sv = _survey(row.survey_id)  # type: ignore[arg-type]
+    row, survey_id = _run(run_id)
+    sv = _survey(survey_id)
     tables = []
     if row.result:
         for key, value in row.result.items():
@@ -372,15 +378,14 @@ def run_detail(run_id: int) -> Any:
 @bp.route("/runs/<int:run_id>.json")
 @requires("view")
 def run_progress(run_id: int) -> Any:
-    row = _run(run_id)
+    row, _survey_id = _run(run_id)
     return {"id": row.id, "status": row.status, "progress": row.progress, "error": row.error}
 
 
 @bp.route("/runs/<int:run_id>/delete", methods=["POST"])
 @requires("manage")
 def run_delete(run_id: int) -> Any:
-    row = _run(run_id)
-    survey_id = row.survey_id
+    row, survey_id = _run(run_id)
     runs.delete_run(dbm.get_db(), row.id, user_id=_user_id())
     flash(_("The run was deleted."), "info")
     return redirect(url_for("reports.run_list", survey_id=survey_id), code=303)

@@ -189,3 +189,33 @@ def test_delete_is_logged(app, gap_study) -> None:
         assert s.get(m.ScoringRun, run.id) is None
         logged = s.query(m.AuditLog).filter_by(object_type="scoring_run", action="deleted").all()
         assert [a.object_id for a in logged] == [str(run.id)]
+
+
+def test_find_run_matches_survey_and_study_exactly(app, gap_study) -> None:
+    db = app.extensions["manyi_db"]
+    sv, frame = _frame(app, gap_study["customer"])
+    assert sv.study_id is not None
+    with app.app_context():
+        run, _ = runs.get_or_start(
+            db, survey=sv, frame=frame, method="servqual", params={}, user_id=None
+        )
+    keys: Any = {
+        "method": "servqual",
+        "snapshot_hash": run.snapshot_hash,
+        "data_hash": run.data_hash,
+        "parameters_hash": run.parameters_hash,
+    }
+    with db.sessions() as s:
+
+        def found(**where: Any) -> int | None:
+            hit = runs.find_run(s, **keys, **where)
+            return None if hit is None else hit.id
+
+        assert found(survey_id=sv.id) == run.id  # any study
+        assert found(survey_id=sv.id, study_id=sv.study_id) == run.id
+        assert found(survey_id=sv.id, study_id=sv.study_id + 1) is None
+        assert found(survey_id=sv.id + 1000) is None
+        assert found(survey_id=None) is None  # the run has a survey
+        s.get(m.ScoringRun, run.id).status = "failed"
+        s.flush()
+        assert found(survey_id=sv.id) is None  # failed runs are never reused
