@@ -59,6 +59,18 @@ def _load(data: str, questionnaire: str) -> tuple[Any, pd.DataFrame]:
     return q, read_responses(data, q)
 
 
+def _score_and_emit(
+    data: str, questionnaire: str, method: str, fmt: str, out: str | None, **params: Any
+) -> None:
+    """Load DATA for the questionnaire, score it by ``method`` and print the result."""
+    with user_errors():
+        from scoring import instrument
+
+        q, frame = _load(data, questionnaire)
+        result = instrument.score(q, method, frame, **params)
+    emit(result, fmt, out)
+
+
 def emit(result: Any, fmt: str, out: str | None) -> None:
     """Print or write a scoring result in the chosen format."""
     if fmt == "json":
@@ -298,12 +310,7 @@ def reliability_cmd(
     data: str, questionnaire: str, role: str | None, missing: str, fmt: str, out: str | None
 ) -> None:
     """Cronbach's alpha, composite reliability and AVE per dimension."""
-    with user_errors():
-        from scoring import instrument
-
-        q, frame = _load(data, questionnaire)
-        result = instrument.score(q, "reliability", frame, role=role, missing=missing)
-    emit(result, fmt, out)
+    _score_and_emit(data, questionnaire, "reliability", fmt, out, role=role, missing=missing)
 
 
 @score_group.command("fuzzy")
@@ -327,15 +334,10 @@ def fuzzy_cmd(
     out: str | None,
 ) -> None:
     """Fuzzy comprehensive evaluation over the instrument's factor hierarchy."""
-    with user_errors():
-        from scoring import instrument
-
-        q, frame = _load(data, questionnaire)
-        params: dict[str, Any] = {"language": language, "segment": _one_segment(segment)}
-        if operator:
-            params["operator"] = operator
-        result = instrument.score(q, "fuzzy", frame, **params)
-    emit(result, fmt, out)
+    params: dict[str, Any] = {"language": language, "segment": _one_segment(segment)}
+    if operator:
+        params["operator"] = operator
+    _score_and_emit(data, questionnaire, "fuzzy", fmt, out, **params)
 
 
 @score_group.command("pca")
@@ -365,21 +367,18 @@ def pca_cmd(
     out: str | None,
 ) -> None:
     """Principal-component satisfaction index, with KMO and Bartlett's test."""
-    with user_errors():
-        from scoring import instrument
-
-        q, frame = _load(data, questionnaire)
-        result = instrument.score(
-            q,
-            "pca",
-            frame,
-            role=role,
-            retain=retain,
-            cumulative=cumulative,
-            n_components=n_components,
-            segment=_one_segment(segment),
-        )
-    emit(result, fmt, out)
+    _score_and_emit(
+        data,
+        questionnaire,
+        "pca",
+        fmt,
+        out,
+        role=role,
+        retain=retain,
+        cumulative=cumulative,
+        n_components=n_components,
+        segment=_one_segment(segment),
+    )
 
 
 @score_group.command("csi")
@@ -410,22 +409,19 @@ def csi_cmd(
     out: str | None,
 ) -> None:
     """Customer satisfaction index (ACSI/ECSI/CCSI) by PLS path modelling."""
-    with user_errors():
-        from scoring import instrument
-
-        q, frame = _load(data, questionnaire)
-        result = instrument.score(
-            q,
-            "csi",
-            frame,
-            bootstrap=bootstrap,
-            seed=seed,
-            scheme=scheme,
-            segment=_one_segment(segment),
-            language=language,
-            consistent=consistent,
-        )
-    emit(result, fmt, out)
+    _score_and_emit(
+        data,
+        questionnaire,
+        "csi",
+        fmt,
+        out,
+        bootstrap=bootstrap,
+        seed=seed,
+        scheme=scheme,
+        segment=_one_segment(segment),
+        language=language,
+        consistent=consistent,
+    )
 
 
 @score_group.command("drivers")
