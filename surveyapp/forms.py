@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -213,7 +213,7 @@ def _item_problem(item: Item, data: list[Any], partial: bool) -> str | None:
     return None
 
 
-def _item_values(item: Item, columns: list[str], data: list[Any]) -> dict[str, Value | None]:
+def _item_values(item: Item, columns: Sequence[str], data: list[Any]) -> dict[str, Value | None]:
     """Column -> value to store of a valid item (``data``: its fields' data, in order)."""
     if item.type == "multiple_choice":
         return {c: 1.0 if d else 0.0 for c, d in zip(columns, data, strict=True)}
@@ -305,7 +305,7 @@ def page_form_class(q: Questionnaire, page: Page) -> type[PageFormBase]:
 @dataclass(frozen=True)
 class _ItemPlan:
     item: Item
-    columns: list[str]
+    columns: tuple[str, ...]
     fields: tuple[tuple[str, Answered | None, _Check | None], ...]  # (HTML name, ...)
 
 
