@@ -277,6 +277,18 @@ def _pct(values: list[float], p: float) -> float:
 
 
 # -- one backend -----------------------------------------------------------------------------
+def _server_env(url: str, instance: Path) -> dict[str, str]:
+    """Both apps' configuration: rate limit in the path but never reached, no too-fast flag."""
+    return {
+        "MANYI_INSTANCE": str(instance),
+        "DATABASE_URL": url,
+        "SECRET_KEY": "bench-secret",
+        "MANYI_SUBMIT_RATE_LIMIT": "100000000/minute",
+        "MANYI_MIN_SECONDS": "0",
+        "BENCH_URL": url,
+    }
+
+
 def bench_backend(label: str, url: str, instance: Path, args: argparse.Namespace) -> list[str]:
     from sqlalchemy import text
 
@@ -285,14 +297,7 @@ def bench_backend(label: str, url: str, instance: Path, args: argparse.Namespace
     from surveyapp.survey import create_survey
 
     q = one_page_servqual()
-    env = {
-        "MANYI_INSTANCE": str(instance),
-        "DATABASE_URL": url,
-        "SECRET_KEY": "bench-secret",
-        "MANYI_SUBMIT_RATE_LIMIT": "100000000/minute",
-        "MANYI_MIN_SECONDS": "0",
-        "BENCH_URL": url,
-    }
+    env = _server_env(url, instance)
     os.environ.update({k: env[k] for k in ("MANYI_INSTANCE", "DATABASE_URL", "SECRET_KEY")})
     app = create_app()
     database = app.extensions["manyi_db"]
@@ -380,6 +385,100 @@ def _postgres_database(admin_url: str) -> tuple[str, Any] | None:
     return admin_url.rsplit("/", 1)[0] + f"/{name}", (admin, name)
 
 
+def in_process(label: str, url: str, instance: Path, pairs: int, profile: bool) -> str:
+    """Server side alone: both apps' WSGI callables called in this process, alternating.
+
+    Each call gets a prebuilt environ (a fresh response id for manyi, with its CSRF token
+    and session cookie); the median per-submission time of each and the median of the
+    paired ratios are returned. ``profile`` prints manyi's cProfile instead of timing.
+    """
+    from sqlalchemy import text
+    from werkzeug.test import EnvironBuilder
+
+    from surveyapp import create_app
+    from surveyapp import db as dbm
+    from surveyapp.survey import create_survey
+
+    q = one_page_servqual()
+    os.environ.update(_server_env(url, instance))
+    app = create_app()
+    database = app.extensions["manyi_db"]
+    dbm.upgrade(database)
+    with database.write() as s:
+        create_survey(s, q, slug=SLUG)
+    with database.engine.begin() as conn:
+        conn.execute(text("CREATE TABLE baseline (id INTEGER PRIMARY KEY, response_id "
+                          "VARCHAR(36) NOT NULL, data TEXT NOT NULL)"))  # fmt: skip
+        if not url.startswith("sqlite"):
+            conn.execute(text("CREATE SEQUENCE baseline_seq OWNED BY baseline.id"))
+            conn.execute(text("ALTER TABLE baseline ALTER id SET DEFAULT nextval('baseline_seq')"))
+    base = baseline_app()
+    client = app.test_client()
+    html = client.get(f"/s/{SLUG}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert token is not None
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    form = form_values(q)
+
+    def environ(path: str, manyi: bool) -> dict[str, Any]:
+        data = {**form, "response_id": str(uuid.uuid4()), "page": "0", "action": "submit"}
+        headers = {}
+        if manyi:
+            data["csrf_token"] = token.group(1)
+            headers["Cookie"] = f"session={cookie.value}"
+        return EnvironBuilder(
+            path=path, method="POST", data=urllib.parse.urlencode(data), headers=headers,
+            content_type="application/x-www-form-urlencoded",
+            environ_base={"REMOTE_ADDR": "127.0.0.1"},
+        ).get_environ()  # fmt: skip
+
+    def call(wsgi: Any, env: dict[str, Any], ok: str) -> float:
+        status: list[str] = []
+        t0 = time.perf_counter()
+        body = wsgi(env, lambda s, h, e=None: status.append(s))
+        b"".join(body)
+        if hasattr(body, "close"):
+            body.close()
+        dt = time.perf_counter() - t0
+        if not status[0].startswith(ok):
+            msg = f"unexpected status {status[0]}"
+            raise RuntimeError(msg)
+        return dt
+
+    for _ in range(50):  # warm-up
+        call(app, environ(f"/s/{SLUG}", True), "303")
+        call(base, environ("/submit", False), "200")
+    if profile:
+        import cProfile
+        import pstats
+
+        envs = [environ(f"/s/{SLUG}", True) for _ in range(pairs)]
+        prof = cProfile.Profile()
+        prof.enable()
+        for env in envs:
+            call(app, env, "303")
+        prof.disable()
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(60)
+        return ""
+    times: dict[str, list[float]] = {"manyi": [], "baseline": []}
+    ratios = []
+    for k in range(pairs):
+        e_m, e_b = environ(f"/s/{SLUG}", True), environ("/submit", False)
+        if k % 2:
+            tb, tm = call(base, e_b, "200"), call(app, e_m, "303")
+        else:
+            tm, tb = call(app, e_m, "303"), call(base, e_b, "200")
+        times["manyi"].append(tm)
+        times["baseline"].append(tb)
+        ratios.append(tm / tb)
+    database.dispose()
+    return (
+        f"| {label} | {statistics.median(times['manyi']) * 1e3:.2f} ms | "
+        f"{statistics.median(times['baseline']) * 1e3:.2f} ms | {statistics.median(ratios):.2f} |"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="per slice")
@@ -388,7 +487,33 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument(
+        "--in-process", type=int, metavar="PAIRS", default=0,
+        help="time the WSGI callables in this process instead (PAIRS alternating calls)",
+    )  # fmt: skip
+    parser.add_argument("--profile", action="store_true", help="with --in-process: cProfile")
     args = parser.parse_args()
+    if args.in_process:
+        print(
+            "| backend | manyi | baseline | manyi / baseline (median of pairs) |\n|---|---|---|---|"
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            print(in_process("SQLite", f"sqlite:///{Path(tmp) / 'bench.sqlite'}", Path(tmp),
+                             args.in_process, args.profile))  # fmt: skip
+            if not args.no_postgres:
+                made = _postgres_database(args.postgres)
+                if made is not None:
+                    url, (admin, name) = made
+                    try:
+                        print(in_process("PostgreSQL", url, Path(tmp) / "pg", args.in_process,
+                                         args.profile))  # fmt: skip
+                    finally:
+                        from sqlalchemy import text
+
+                        with admin.connect() as conn:
+                            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                        admin.dispose()
+        return
     print(
         f"{args.clients} clients, {args.workers} gunicorn workers each, {args.rounds} rounds "
         f"of {args.seconds:g} s per server after 0.5 s warm-up, alternating order, "

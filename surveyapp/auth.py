@@ -74,6 +74,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
 }
 MIN_PASSWORD = 10
 API_BLUEPRINTS = frozenset({"api"})
+SKIP_EXPIRY = API_BLUEPRINTS | {"survey"}
 
 _hasher = PasswordHasher()
 # verified against when the e-mail is unknown, so a wrong address costs the same time
@@ -244,7 +245,9 @@ def requires(need: str) -> Callable[[F], F]:
 
 # -- session expiry -----------------------------------------------------------------------
 def _expire_sessions() -> None:
-    if request.blueprint in API_BLUEPRINTS or not current_user.is_authenticated:
+    # respondent pages (the survey blueprint) have no login; skipping them spares every
+    # submission loading the anonymous user
+    if request.blueprint in SKIP_EXPIRY or not current_user.is_authenticated:
         return
     now = time.time()
     cfg = current_app.config

@@ -90,6 +90,10 @@ class SweptMemoryStorage(MemoryStorage):
             self._sweep_lock.release()
 
 
+# configuration of limits that only the app-wide before_request check enforces
+APP_WIDE_LIMITS = ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META")
+
+
 def _storage_uri(uri: str) -> str:
     """``memory://`` means :class:`SweptMemoryStorage`; other URIs are limits' own."""
     return "manyi-memory://" if uri.strip() == "memory://" else uri
@@ -102,12 +106,21 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
         )
-    app.extensions["manyi_limiter"] = Limiter(
+    limiter = Limiter(
         get_remote_address,
         app=app,
         storage_uri=_storage_uri(str(app.config["RATELIMIT_STORAGE_URI"])),
         headers_enabled=True,
     )
+    app.extensions["manyi_limiter"] = limiter
+    if not any(app.config.get(k) for k in APP_WIDE_LIMITS):
+        # Flask-Limiter checks every request twice: app-wide in a before_request hook
+        # (default, application, blueprint and meta limits) and again in each route
+        # decorator (the route's own limits). manyi sets only route limits, so the hook
+        # resolves an empty set on every request; the decorators are the one check.
+        # (absent when RATELIMIT_ENABLED is off: Flask-Limiter then registers nothing)
+        hooks = app.before_request_funcs.get(None, [])
+        hooks[:] = [f for f in hooks if f != limiter._check_request_limit]
 
     @app.after_request
     def _headers(response: Response) -> Response:

@@ -45,6 +45,8 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
@@ -141,12 +143,12 @@ def store_page(
     invitation) rolls the transaction back and tries again; the second attempt sees the
     committed winner and answers accordingly.
     """
-    last_error: IntegrityError | None = None
+    last_error: IntegrityError | _Retry | None = None
     for _ in range(STORE_ATTEMPTS):
         try:
             with db.write() as s:
                 return _store(s, survey, invitation, save)
-        except IntegrityError as exc:
+        except (IntegrityError, _Retry) as exc:
             last_error = exc
     msg = "could not store the page after retries"
     raise RuntimeError(msg) from last_error
@@ -154,6 +156,10 @@ def store_page(
 
 class _Mismatch(Exception):
     """The posted response id belongs to another survey or invitation."""
+
+
+class _Retry(Exception):
+    """The transaction saw a state that a new one resolves; store_page tries again."""
 
 
 _R = cast(Table, m.Response.__table__)
@@ -188,7 +194,11 @@ _DELETE_ANSWERS = delete(_A).where(
 _STORED_ANSWERS = select(_A.c.column, _A.c.num, _A.c.text).where(
     _A.c.response_pk == bindparam("pk")
 )
-_INSERT_RESPONSE = insert(_R).returning(_R.c.id)
+_INSERT_NEW_RESPONSE = {
+    "sqlite": sqlite_insert(_R).on_conflict_do_nothing(index_elements=["response_id"]),
+    "postgresql": pg_insert(_R).on_conflict_do_nothing(index_elements=["response_id"]),
+}
+_INSERT_NEW_RESPONSE = {k: v.returning(_R.c.id) for k, v in _INSERT_NEW_RESPONSE.items()}
 _UPDATE_RESPONSE = update(_R).where(_R.c.id == bindparam("b_pk"))
 # executemany with RETURNING: SQLAlchemy sends it as batched multi-row INSERTs
 # ("insertmanyvalues"), on SQLite and PostgreSQL alike; a plain executemany is one
@@ -203,43 +213,79 @@ def _store(
     # SQLAlchemy Core rather than the ORM: this is the hot path of every submission, and
     # the unit of work costs more than the statements themselves.
     conn = s.connection()
-    rid, now = save.response_id, m.utcnow()
+    now = m.utcnow()
     inv_id = invitation.id if invitation is not None else None
+    fresh = True
     if inv_id is not None:
         # lock the token first: every transaction of one invitation then runs in turn
         # (on PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers). Locking it
         # late would deadlock: each insert of a response takes a key-share lock on the
         # invitation through the foreign key, which a later FOR UPDATE waits for.
         conn.execute(_LOCK_INVITATION, {"inv": inv_id})
-    row = conn.execute(_RESPONSE_BY_ID, {"rid": rid}).first()
-    if row is not None:
-        if row.survey_id != survey.id or row.invitation_id != inv_id:
-            raise _Mismatch
-        if row.status == "complete":
-            return Outcome("already_complete", rid, row.resume_code)
-    if inv_id is not None:
-        winner = conn.execute(_INVITATION_WINNER, {"inv": inv_id}).scalar()
-        if winner is not None and winner != rid:
-            return Outcome("invitation_used", rid)
+        fresh = conn.execute(_INVITATION_WINNER, {"inv": inv_id}).scalar() is None
+    if fresh:
+        # the usual case, a response's first save: insert it straight away (one statement
+        # instead of a locking look-up first); a response id already stored inserts
+        # nothing and takes the update path below
+        outcome = _insert_new(conn, survey, invitation, save, now)
+        if outcome is not None:
+            return outcome
+    return _store_existing(s, survey, invitation, save, now)
 
+
+def _insert_new(
+    conn: Connection,
+    survey: m.Survey,
+    invitation: m.Invitation | None,
+    save: PageSave,
+    now: datetime,
+) -> Outcome | None:
+    """Insert the response of a first save; None if its response id is already stored."""
     answers = {c: v for c, v in save.values.items() if v is not None}
-    if row is None:
-        stored = dict(answers)
-        suspect = {"honeypot": True} if save.honeypot else {}
-        started = min(save.started_at, now)
-        code = new_resume_code()
-    else:
-        conn.execute(_DELETE_ANSWERS, {"pk": row.id, "cols": list(save.values)})
-        stored = {**_stored_values(s, row.id), **answers}
-        suspect = dict(row.suspect or {})
-        if save.honeypot:
-            suspect["honeypot"] = True
-        started, code = row.started_at, row.resume_code
-    fields: dict[str, Any] = {
-        "language": save.language,
-        "updated_at": now,
-        "page_reached": max(row.page_reached if row is not None else 0, save.page_reached),
+    started = min(save.started_at, now)
+    code = new_resume_code()
+    fields: dict[str, Any] = {"language": save.language, "updated_at": now}
+    fields["page_reached"] = save.page_reached
+    suspect = {"honeypot": True} if save.honeypot else {}
+    inv_id = invitation.id if invitation is not None else None
+    kind, page = _finish(survey, save, answers, started, now, suspect, fields, inv_id)
+    params = {
+        "response_id": save.response_id,
+        "survey_id": survey.id,
+        "invitation_id": inv_id,
+        "status": fields.pop("status", "partial"),
+        "started_at": started,
+        "resume_code": code,
+        "segments": dict(invitation.segments) if invitation is not None else {},
+        "quarantined": False,
+        "source": save.source,
+        **fields,
     }
+    # ON CONFLICT (response_id) only: any other unique clash (a completed invitation's
+    # twin, a resume code) still fails, and store_page retries
+    statement = _INSERT_NEW_RESPONSE[conn.dialect.name]
+    pk = conn.execute(statement, params).scalar()
+    if pk is None:
+        return None
+    _insert_answers(conn, pk, answers, kind, inv_id, now)
+    return Outcome(kind, save.response_id, code, answers, page=page)
+
+
+def _finish(
+    survey: m.Survey,
+    save: PageSave,
+    stored: dict[str, forms.Value],
+    started: datetime,
+    now: datetime,
+    suspect: dict[str, Any],
+    fields: dict[str, Any],
+    inv_id: int | None,
+) -> tuple[str, int]:
+    """Complete the response in ``fields`` if this is a final save with nothing missing.
+
+    Sets status, submission time, the invitation it completes, the too-fast flag in
+    ``suspect``, ``suspect`` and ``values_json``; returns the outcome's kind and page.
+    """
     kind, page = "saved", 0
     if save.final:
         missing = [p for p, c in _required(survey.questionnaire()) if c not in stored]
@@ -257,24 +303,17 @@ def _store(
             fields["completed_invitation_id"] = inv_id  # UNIQUE: a racing twin fails here
     fields["suspect"] = suspect
     fields["values_json"] = m.encode_values(stored)  # the answers after this page
-    if row is None:
-        # a concurrent insert of the same response_id fails here -> store_page retries
-        params = {
-            "response_id": rid,
-            "survey_id": survey.id,
-            "invitation_id": inv_id,
-            "status": fields.pop("status", "partial"),
-            "started_at": started,
-            "resume_code": code,
-            "segments": dict(invitation.segments) if invitation is not None else {},
-            "quarantined": False,
-            "source": save.source,
-            **fields,
-        }
-        pk = conn.execute(_INSERT_RESPONSE, params).scalar_one()
-    else:
-        pk = row.id
-        conn.execute(_UPDATE_RESPONSE, {"b_pk": pk, **fields})
+    return kind, page
+
+
+def _insert_answers(
+    conn: Connection,
+    pk: int,
+    answers: dict[str, forms.Value],
+    kind: str,
+    inv_id: int | None,
+    now: datetime,
+) -> None:
     rows = [
         {"response_pk": pk, "column": c, "num": None if isinstance(v, str) else float(v),
          "text": v if isinstance(v, str) else None}
@@ -284,7 +323,46 @@ def _store(
         conn.execute(_INSERT_ANSWERS, rows)
     if kind == "completed" and inv_id is not None:
         conn.execute(_INVITATION_USED, {"b_inv": inv_id, "used_at": now})
-    return Outcome(kind, rid, code, stored, page=page)
+
+
+def _store_existing(
+    s: Session,
+    survey: m.Survey,
+    invitation: m.Invitation | None,
+    save: PageSave,
+    now: datetime,
+) -> Outcome:
+    """A later save of a stored response (or a first one that lost a race)."""
+    conn = s.connection()
+    rid = save.response_id
+    inv_id = invitation.id if invitation is not None else None
+    row = conn.execute(_RESPONSE_BY_ID, {"rid": rid}).first()
+    if row is not None:
+        if row.survey_id != survey.id or row.invitation_id != inv_id:
+            raise _Mismatch
+        if row.status == "complete":
+            return Outcome("already_complete", rid, row.resume_code)
+    if inv_id is not None:
+        winner = conn.execute(_INVITATION_WINNER, {"inv": inv_id}).scalar()
+        if winner is not None and winner != rid:
+            return Outcome("invitation_used", rid)
+    if row is None:
+        # gone since the insert found it (a rolled-back twin): start over in a new
+        # transaction, which sees the current state
+        msg = "response vanished between insert and look-up"
+        raise _Retry(msg)
+    answers = {c: v for c, v in save.values.items() if v is not None}
+    conn.execute(_DELETE_ANSWERS, {"pk": row.id, "cols": list(save.values)})
+    stored = {**_stored_values(s, row.id), **answers}
+    suspect = dict(row.suspect or {})
+    if save.honeypot:
+        suspect["honeypot"] = True
+    fields: dict[str, Any] = {"language": save.language, "updated_at": now}
+    fields["page_reached"] = max(row.page_reached, save.page_reached)
+    kind, page = _finish(survey, save, stored, row.started_at, now, suspect, fields, inv_id)
+    conn.execute(_UPDATE_RESPONSE, {"b_pk": row.id, **fields})
+    _insert_answers(conn, row.id, answers, kind, inv_id, now)
+    return Outcome(kind, rid, row.resume_code, stored, page=page)
 
 
 def get_or_create_snapshot(s: Session, q: Questionnaire) -> m.QuestionnaireSnapshot:

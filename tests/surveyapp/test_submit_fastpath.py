@@ -186,3 +186,70 @@ def test_survey_settings_are_read_on_every_request(tmp_path, minimal):
         stored = s.scalars(select(m.Response).where(m.Response.status == "complete")).all()
         assert len(stored) == 2
         assert next(r for r in stored if r.response_id == rid).suspect == {}  # not too fast
+
+
+def test_rate_limit_is_checked_once_per_request_and_still_enforced(tmp_path, minimal):
+    app = make_app(
+        {"DATABASE": tmp_path / "t.sqlite"}, RATELIMIT_ENABLED=True, SUBMIT_RATE_LIMIT="3/minute"
+    )
+    add_survey(app, minimal)
+    limiter = app.extensions["manyi_limiter"]
+    calls = []
+    check = limiter._check_request_limit
+
+    def counted(*a, **k):
+        calls.append(k.get("in_middleware"))
+        return check(*a, **k)
+
+    limiter._check_request_limit = counted
+    client = app.test_client()
+    statuses = [
+        post_page(client, "/s/demo", str(uuid.uuid4()), VALID).status_code for _ in range(4)
+    ]
+    assert statuses == [303, 303, 303, 429]
+    assert calls == [False] * 4  # the route decorator's check only, once each
+    assert "X-RateLimit-Limit" not in client.get("/s/demo").headers  # GET: not limited
+
+
+def test_app_wide_limits_keep_flask_limiters_request_hook(tmp_path, minimal):
+    app = make_app(
+        {"DATABASE": tmp_path / "t.sqlite"}, RATELIMIT_ENABLED=True, RATELIMIT_DEFAULT="2/minute"
+    )
+    add_survey(app, minimal)
+    client = app.test_client()
+    assert [client.get("/s/demo").status_code for _ in range(3)] == [200, 200, 429]
+
+
+def test_respondent_submission_loads_no_user(tmp_path, minimal):
+    app = make_app({"DATABASE": tmp_path / "t.sqlite"})
+    add_survey(app, minimal)
+    manager = app.login_manager
+    loaded = []
+    loader = manager._user_callback
+    manager._user_callback = lambda uid: loaded.append(uid) or loader(uid)
+    client = app.test_client()
+    with client.session_transaction() as sess:
+        sess["_user_id"] = "999"  # a login cookie: not looked up to store an answer
+    assert post_page(client, "/s/demo", str(uuid.uuid4()), VALID).status_code == 303
+    assert loaded == []
+
+
+def test_second_save_of_a_response_updates_it(tmp_path, minimal):
+    """A first save inserts with ON CONFLICT DO NOTHING; the next save of the same id
+    conflicts, inserts nothing and updates the stored response instead."""
+    app = make_app({"DATABASE": tmp_path / "t.sqlite"}, MIN_SECONDS=0.0)
+    add_survey(app, minimal)
+    client = app.test_client()
+    rid = str(uuid.uuid4())
+    first = {k: v for k, v in VALID.items() if k != "a-sat"}
+    assert post_page(client, "/s/demo", rid, first, action="save").status_code == 200
+    assert post_page(client, "/s/demo", rid, {**VALID, "a-sat": "2"}).status_code == 303
+    assert post_page(client, "/s/demo", rid, VALID).status_code == 303  # already complete
+    db = app.extensions["manyi_db"]
+    with db.sessions() as s:
+        (resp,) = s.scalars(select(m.Response)).all()
+        answers = {a.column: a.num if a.text is None else a.text for a in resp.answers}
+    assert resp.status == "complete"
+    assert answers["sat"] == 2.0
+    assert resp.values_json == m.encode_values(answers)
+    assert len(answers) == len(VALID) + 1  # the unticked channel_app is stored as 0
