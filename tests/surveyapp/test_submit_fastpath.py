@@ -253,3 +253,28 @@ def test_second_save_of_a_response_updates_it(tmp_path, minimal):
     assert answers["sat"] == 2.0
     assert resp.values_json == m.encode_values(answers)
     assert len(answers) == len(VALID) + 1  # the unticked channel_app is stored as 0
+
+
+@pytest.mark.parametrize(
+    "values",
+    [{"comment": "仅文字 only text"}, {"tan1_e": 6.0, "imp_tan": 0.1 + 0.2}, {}],
+    ids=["texts-only", "numbers-only", "nothing"],
+)
+def test_answers_of_one_kind_are_stored_as_sent(any_app, minimal, values):
+    """The answers travel as arrays on PostgreSQL: an all-NULL array still stores."""
+    from datetime import timedelta
+
+    from surveyapp.survey import PageSave, create_survey, store_page
+
+    db = any_app.extensions["manyi_db"]
+    with any_app.app_context(), db.write() as s:
+        survey = create_survey(s, minimal, slug="kinds")
+    survey.questionnaire()
+    save = PageSave(str(uuid.uuid4()), 0, values, False, "en", m.utcnow() - timedelta(minutes=1))
+    with any_app.app_context():
+        assert store_page(db, survey, None, save).kind == "saved"
+    with db.sessions() as s:
+        (resp,) = s.scalars(select(m.Response)).all()
+        stored = {a.column: a.value for a in resp.answers}
+    assert stored == values
+    assert resp.values_json == m.encode_values(values)
