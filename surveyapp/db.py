@@ -21,8 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event, make_url
+from flask import Flask, current_app, g, has_app_context
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -64,9 +64,46 @@ class Database:
         self._writer_lock = _WriterLock(url) if self.is_sqlite else None
 
     @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection for reads that need no transaction of their own.
+
+        SQLite: a pooled connection, given back at the end. PostgreSQL, in a request: the
+        request's one connection (checked out, and pinged, once), in autocommit, so each
+        read is one round trip without BEGIN and ROLLBACK; a later :meth:`write` of the
+        request runs its transaction on the same connection; it goes back to the pool
+        when the request ends.
+        """
+        if self.is_sqlite or not has_app_context():
+            with self.engine.connect() as conn:
+                yield conn
+            return
+        conn = self._request_connection(create=True)
+        assert conn is not None
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            yield conn
+        finally:
+            conn.rollback()  # ends SQLAlchemy's autobegun transaction; nothing is sent
+
+    def _request_connection(self, *, create: bool) -> Connection | None:
+        if not has_app_context():
+            return None
+        conns: dict[int, Connection] = g.setdefault("db_connections", {})
+        conn = conns.get(id(self))
+        if conn is None and create:
+            conn = conns[id(self)] = self.engine.connect()
+        return conn
+
+    @contextmanager
     def write(self) -> Iterator[Session]:
         """One write transaction: commit at the end, roll back on any exception."""
         if self._writer_lock is None:
+            conn = self._request_connection(create=False)
+            if conn is not None:  # the request already holds a connection: use it
+                conn.execution_options(isolation_level=self.engine.dialect.default_isolation_level)
+                with Session(bind=conn, expire_on_commit=False) as s, s.begin():
+                    yield s
+                return
             with self.write_sessions() as s, s.begin():
                 yield s
             return
@@ -153,6 +190,8 @@ def init_app(app: Flask) -> Database:
         s = g.pop("db_session", None)
         if s is not None:
             s.close()
+        for conn in g.pop("db_connections", {}).values():
+            conn.close()
 
     return db
 

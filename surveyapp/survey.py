@@ -502,14 +502,15 @@ def _snapshot(conn: Connection, content_hash: str) -> m.QuestionnaireSnapshot:
 def _survey_by_slug(slug: str) -> m.Survey:
     """The survey of ``slug`` as read now (404 if absent or a draft).
 
-    Read with one Core select (its row and its snapshot's hash) on a connection of its
-    own, returned to the pool at once (a POST then holds no read transaction while it
-    validates and writes), and returned as a transient ``Survey`` holding the cached
+    Read with one Core select (its row and its snapshot's hash) outside any transaction
+    (:meth:`Database.read`: on SQLite a connection given back at once, on PostgreSQL the
+    request's one connection in autocommit), so a POST holds no read transaction while
+    it validates and writes, and returned as a transient ``Survey`` holding the cached
     snapshot: every request sees the survey's current status, dates and settings,
     without an ORM session or the load of the snapshot's whole instrument text, which
     cost twice the query.
     """
-    with dbm.get_db().engine.connect() as conn:
+    with dbm.get_db().read() as conn:
         row = conn.execute(_SURVEY_BY_SLUG, {"slug": slug[:64]}).first()
         if row is None or row.status == "draft":
             abort(404)

@@ -278,3 +278,24 @@ def test_answers_of_one_kind_are_stored_as_sent(any_app, minimal, values):
         stored = {a.column: a.value for a in resp.answers}
     assert stored == values
     assert resp.values_json == m.encode_values(values)
+
+
+def test_submission_checks_out_one_connection_on_postgres(any_app, minimal):
+    """On PostgreSQL the survey read (autocommit) and the write transaction share the
+    request's one pooled connection; SQLite takes one for each, given back at once."""
+    from sqlalchemy import event
+
+    add_survey(any_app, minimal)
+    db = any_app.extensions["manyi_db"]
+    checkouts = []
+    event.listen(db.engine, "checkout", lambda *_a: checkouts.append(1))
+    client = any_app.test_client()
+    rid = str(uuid.uuid4())
+    assert post_page(client, "/s/demo", rid, VALID).status_code == 303
+    assert len(checkouts) == (2 if db.is_sqlite else 1)
+    assert db.engine.pool.checkedout() == 0  # given back when the request ended
+    assert post_page(client, "/s/nope", rid, VALID).status_code == 404
+    assert db.engine.pool.checkedout() == 0
+    with db.sessions() as s:
+        (resp,) = s.scalars(select(m.Response)).all()
+        assert (resp.response_id, resp.status, len(resp.answers)) == (rid, "complete", 11)
