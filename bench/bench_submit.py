@@ -423,10 +423,10 @@ def in_process(label: str, url: str, instance: Path, pairs: int, profile: bool) 
 
     def environ(path: str, manyi: bool) -> dict[str, Any]:
         data = {**form, "response_id": str(uuid.uuid4()), "page": "0", "action": "submit"}
-        headers = {}
+        headers: list[tuple[str, str]] = []
         if manyi:
             data["csrf_token"] = token.group(1)
-            headers["Cookie"] = f"session={cookie.value}"
+            headers.append(("Cookie", f"session={cookie.value}"))
         return EnvironBuilder(
             path=path, method="POST", data=urllib.parse.urlencode(data), headers=headers,
             content_type="application/x-www-form-urlencoded",

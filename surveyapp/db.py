@@ -77,13 +77,15 @@ class Database:
             with self.engine.connect() as conn:
                 yield conn
             return
-        conn = self._request_connection(create=True)
-        assert conn is not None
-        conn.execution_options(isolation_level="AUTOCOMMIT")
+        shared = self._request_connection(create=True)
+        if shared is None:  # pragma: no cover - has_app_context() was checked above
+            msg = "no request connection outside an app context"
+            raise RuntimeError(msg)
+        shared.execution_options(isolation_level="AUTOCOMMIT")
         try:
-            yield conn
+            yield shared
         finally:
-            conn.rollback()  # ends SQLAlchemy's autobegun transaction; nothing is sent
+            shared.rollback()  # ends SQLAlchemy's autobegun transaction; nothing is sent
 
     def _request_connection(self, *, create: bool) -> Connection | None:
         if not has_app_context():
