@@ -35,6 +35,23 @@ def user_errors() -> Iterator[None]:
         raise UsageProblem(str(text)) from None
 
 
+def find_survey(session: Any, ident: str) -> Any:
+    """The survey whose link code (slug) or number is ``ident``, or a clear UsageProblem
+    that lists the surveys there are."""
+    from sqlalchemy import select
+
+    from surveyapp import models as m
+
+    found = session.scalar(select(m.Survey).where(m.Survey.slug == ident))
+    if found is None and ident.isdigit():
+        found = session.get(m.Survey, int(ident))
+    if found is None:
+        slugs = ", ".join(session.scalars(select(m.Survey.slug).order_by(m.Survey.id).limit(20)))
+        msg = f"no survey {ident!r}; surveys: {slugs or 'none yet'}."
+        raise UsageProblem(msg)
+    return found
+
+
 def echo_err(message: str) -> None:
     click.echo(message, err=True)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from surveyapp.cli._common import UsageProblem, user_errors
+from surveyapp.cli._common import UsageProblem, find_survey, user_errors
 from surveyapp.cli.users import app_database
 
 
@@ -36,10 +36,8 @@ def export_cmd(
     survey: str, fmt: str | None, out: Path, language: str, partial: bool, quarantined: bool
 ) -> None:
     """Export the responses of SURVEY (its link code or its number) to FILE."""
-    from sqlalchemy import select
 
     from surveyapp import audit, exports
-    from surveyapp import models as m
 
     fmt = fmt or out.suffix.lower().lstrip(".")
     if fmt not in exports.FORMATS:
@@ -49,13 +47,7 @@ def export_cmd(
         msg = f"the folder {str(out.parent)!r} does not exist; create it or choose another --out."
         raise UsageProblem(msg)
     with app_database() as database, database.sessions() as s:
-        found = s.scalar(select(m.Survey).where(m.Survey.slug == survey))
-        if found is None and survey.isdigit():
-            found = s.get(m.Survey, int(survey))
-        if found is None:
-            slugs = ", ".join(s.scalars(select(m.Survey.slug).order_by(m.Survey.id).limit(20)))
-            msg = f"no survey {survey!r}; surveys: {slugs or 'none yet'}."
-            raise UsageProblem(msg)
+        found = find_survey(s, survey)
         with user_errors():
             n = exports.write_export(
                 s,

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from surveyapp.cli._common import UsageProblem, user_errors
+from surveyapp.cli._common import UsageProblem, find_survey, user_errors
 
 AUDIENCES = ("manager", "staff", "audit")
 
@@ -66,10 +66,8 @@ def _from_files(
 
 
 def _from_database(survey: str, segment: str | None, language: str) -> dict[str, Any]:
-    from sqlalchemy import select
 
     from surveyapp import audit
-    from surveyapp import models as m
     from surveyapp.cli.users import app_database
     from surveyapp.reports.views import survey_report
 
@@ -77,13 +75,7 @@ def _from_database(survey: str, segment: str | None, language: str) -> dict[str,
         from surveyapp import db as dbm
 
         s = dbm.session()
-        found = s.scalar(select(m.Survey).where(m.Survey.slug == survey))
-        if found is None and survey.isdigit():
-            found = s.get(m.Survey, int(survey))
-        if found is None:
-            slugs = ", ".join(s.scalars(select(m.Survey.slug).order_by(m.Survey.id).limit(20)))
-            msg = f"no survey {survey!r}; surveys: {slugs or 'none yet'}."
-            raise UsageProblem(msg)
+        found = find_survey(s, survey)
         seg = _segment(found.questionnaire(), segment)
         with user_errors():
             report = survey_report(found, segment=seg, language=language)

@@ -146,7 +146,9 @@ def test_report_of_a_stored_survey(tmp_path, monkeypatch) -> None:
     assert f'data-source="customer">{SMALL["customer"]}<' in html
     assert f'data-source="audit">{SMALL["audit"]}<' in html
     assert "2026-Q1" in html  # the earlier wave
-    assert run("nope", "--out", str(out)).exit_code == 2
+    unknown = run("nope", "--out", str(out))
+    assert unknown.exit_code == 2
+    assert "no survey 'nope'; surveys: " in unknown.output
     app = make_app({"DATABASE_URL": url, "CREATE_TABLES": False, "INSTANCE_PATH": tmp_path})
     with app.extensions["manyi_db"].sessions() as s:
         from surveyapp import models as m
