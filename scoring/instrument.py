@@ -20,12 +20,19 @@ Conventions (documented here once, used by the CLI and the web app alike):
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from scoring.csi import fit_csi
+from scoring.drivers import driver_analysis
 from scoring.errors import SpecificationError
+from scoring.fuzzy import fuzzy_evaluate
+from scoring.index import questionnaire_index
+from scoring.pca import pca_index
+from scoring.reliability import reliability
+from scoring.servqual import servqual
 
 if TYPE_CHECKING:  # pragma: no cover
     from questionnaires import FuzzyFactor, Item, Questionnaire
@@ -343,7 +350,29 @@ def gap_cause_scales(q: Questionnaire) -> dict[str, dict[str, list[str]]]:
     return out
 
 
-_NEEDS_RECODE = ("reliability", "pca", "drivers", "fuzzy", "csi")
+def _role(params: dict[str, Any]) -> str | None:
+    role = params.pop("role", None)
+    return None if role is None else str(role)
+
+
+def _language(params: dict[str, Any]) -> str:
+    return str(params.pop("language", "en"))
+
+
+# method -> (scoring function, its arguments from the questionnaire (taking the options
+# the builder consumes out of the caller's params), whether reverse-coded items are
+# recoded first; the index and SERVQUAL receive the reversed list instead)
+_METHODS: dict[
+    str, tuple[Callable[..., Any], Callable[[Any, dict[str, Any]], dict[str, Any]], bool]
+] = {
+    "servqual": (servqual, lambda q, p: servqual_kwargs(q), False),
+    "index": (questionnaire_index, lambda q, p: index_kwargs(q, role=_role(p)), False),
+    "reliability": (reliability, lambda q, p: reliability_kwargs(q, role=_role(p)), True),
+    "pca": (pca_index, lambda q, p: pca_kwargs(q, role=_role(p)), True),
+    "drivers": (driver_analysis, lambda q, p: drivers_kwargs(q, role=_role(p)), True),
+    "csi": (fit_csi, lambda q, p: csi_kwargs(q, language=_language(p)), True),
+    "fuzzy": (fuzzy_evaluate, lambda q, p: fuzzy_kwargs(q, language=_language(p)), True),
+}
 
 
 def score(
@@ -357,45 +386,11 @@ def score(
     ``params`` override or extend the derived keyword arguments (for instance
     ``segment="branch"`` or ``bootstrap=500, seed=1``).
     """
-    builders: Mapping[str, Any] = {
-        "servqual": lambda: servqual_kwargs(q),
-        "index": lambda: index_kwargs(q, role=params.pop("role", None)),
-        "reliability": lambda: reliability_kwargs(q, role=params.pop("role", None)),
-        "pca": lambda: pca_kwargs(q, role=params.pop("role", None)),
-        "drivers": lambda: drivers_kwargs(q, role=params.pop("role", None)),
-        "csi": lambda: csi_kwargs(q, language=params.pop("language", "en")),
-        "fuzzy": lambda: fuzzy_kwargs(q, language=params.pop("language", "en")),
-    }
-    if method not in builders:
-        msg = f"method must be one of {', '.join(repr(m) for m in builders)}; got {method!r}."
+    if method not in _METHODS:
+        msg = f"method must be one of {', '.join(repr(m) for m in _METHODS)}; got {method!r}."
         raise ValueError(msg)
-    kwargs = builders[method]()
+    function, build, recode = _METHODS[method]
+    kwargs = build(q, params)
     kwargs.update(params)
-    frame = recode_reversed(q, data) if method in _NEEDS_RECODE else data
-    if method == "servqual":
-        from scoring.servqual import servqual
-
-        return servqual(frame, **kwargs)
-    if method == "index":
-        from scoring.index import questionnaire_index
-
-        return questionnaire_index(frame, **kwargs)
-    if method == "reliability":
-        from scoring.reliability import reliability
-
-        return reliability(frame, **kwargs)
-    if method == "pca":
-        from scoring.pca import pca_index
-
-        return pca_index(frame, **kwargs)
-    if method == "drivers":
-        from scoring.drivers import driver_analysis
-
-        return driver_analysis(frame, **kwargs)
-    if method == "csi":
-        from scoring.csi import fit_csi
-
-        return fit_csi(frame, **kwargs)
-    from scoring.fuzzy import fuzzy_evaluate
-
-    return fuzzy_evaluate(frame, **kwargs)
+    frame = recode_reversed(q, data) if recode else data
+    return function(frame, **kwargs)
