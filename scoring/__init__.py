@@ -76,6 +76,7 @@ from scoring.pls import (
 from scoring.reliability import (
     AlphaResult,
     ReliabilityResult,
+    alpha_from_covariance,
     average_variance_extracted,
     composite_reliability,
     cronbach_alpha,
@@ -135,6 +136,7 @@ __all__ = [
     "SingularMatrixError",
     "SpecificationError",
     "ahp_weights",
+    "alpha_from_covariance",
     "allocation_weights",
     "as_weights",
     "average_variance_extracted",

@@ -40,6 +40,7 @@ from scoring.errors import (
 )
 
 __all__ = [
+    "alpha_from_covariance",
     "AlphaResult",
     "ReliabilityResult",
     "average_variance_extracted",
@@ -55,8 +56,18 @@ _MAX_ITER = 1000
 Loadings = Mapping[str, float] | pd.Series | Sequence[float] | np.ndarray
 
 
-def _alpha_from_cov(cov: np.ndarray) -> float:
-    # alpha = k/(k-1) * (1 - trace(C) / sum(C))  (Cronbach, 1951)
+def alpha_from_covariance(cov: np.ndarray) -> float:
+    """Cronbach's alpha from an items' covariance (or, for standardized alpha, correlation)
+    matrix: ``k/(k-1) * (1 - trace(C) / sum(C))`` (Cronbach, 1951).
+
+    NaN for fewer than two items or a non-positive total variance. Lets a caller that
+    already has the covariance matrix of many scales (e.g. one per data set) compute each
+    scale's alpha from its block without another pass over the data.
+
+    >>> import numpy as np
+    >>> round(alpha_from_covariance(np.array([[1.0, 0.5], [0.5, 1.0]])), 4)
+    0.6667
+    """
     k = cov.shape[0]
     total = float(cov.sum())
     if k < 2 or total <= 0.0:
@@ -164,10 +175,10 @@ def _alpha_core(values: pd.DataFrame, confidence: float, missing: str) -> AlphaR
             "(every respondent gave the same total); alpha is undefined."
         )
         raise SingularMatrixError(msg)
-    alpha = _alpha_from_cov(cov)
+    alpha = alpha_from_covariance(cov)
     with np.errstate(invalid="ignore", divide="ignore"):
         corr = values.corr().to_numpy()
-        alpha_std = _alpha_from_cov(corr)
+        alpha_std = alpha_from_covariance(corr)
     low, high = feldt_interval(alpha, n, k, confidence)
     rows = []
     for i, item in enumerate(values.columns):
@@ -183,7 +194,7 @@ def _alpha_core(values: pd.DataFrame, confidence: float, missing: str) -> AlphaR
                 "sd": float(math.sqrt(cov[i, i])),
                 # corrected item-total r: item against the sum of the *other* items
                 "item_total_r": cov_rest / denom,
-                "alpha_if_deleted": _alpha_from_cov(cov[np.ix_(rest, rest)]),
+                "alpha_if_deleted": alpha_from_covariance(cov[np.ix_(rest, rest)]),
             }
         )
     return AlphaResult(

@@ -347,7 +347,7 @@ def _cause_scales(
     q: qn.Questionnaire, frame: pd.DataFrame, confidence: float, language: str
 ) -> dict[str, list[dict[str, Any]]]:
     # Cronbach's alpha from the item covariance matrix, as scoring.reliability computes it
-    from scoring.reliability import _alpha_from_cov
+    from scoring.reliability import alpha_from_covariance
 
     out: dict[str, list[dict[str, Any]]] = {}
     scales = gap_cause_scales(q)
@@ -385,7 +385,7 @@ def _cause_scales(
             alpha = math.nan
             if len(cols) > 1 and st["n"] > 2:
                 block = [at[c] for c in cols]
-                alpha = _alpha_from_cov(cov[np.ix_(block, block)])
+                alpha = alpha_from_covariance(cov[np.ix_(block, block)])
             dim = q.dimension(scale_id)
             out.setdefault(gap, []).append(
                 {
