@@ -15,14 +15,17 @@ transaction that commits or rolls back as a whole.
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, g, has_app_context
-from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy import Connection, Engine, Table, create_engine, event, make_url
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -62,30 +65,45 @@ class Database:
         self.write_sessions = sessionmaker(writer, expire_on_commit=False)
 
         self._writer_lock = _WriterLock(url) if self.is_sqlite else None
+        self._driver_tables: dict[str, DriverTable] = {}
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
-        """A connection for reads that need no transaction of their own.
+    def driver(self) -> Iterator[Any]:
+        """The bare DBAPI connection, for the few hand-written statements of the
+        respondents' hot path (:class:`DriverTable`, ``survey.py``), in autocommit: each
+        statement is its own transaction unless the caller begins one.
 
-        SQLite: a pooled connection, given back at the end. PostgreSQL, in a request: the
-        request's one connection (checked out, and pinged, once), in autocommit, so each
-        read is one round trip without BEGIN and ROLLBACK; a later :meth:`write` of the
-        request runs its transaction on the same connection; it goes back to the pool
-        when the request ends.
+        SQLite: a pooled connection (sqlite3 with ``isolation_level=None``), given back at
+        the end. PostgreSQL, in a request: the request's one connection (checked out, and
+        pinged, once), switched to autocommit; a later :meth:`write` of the request runs its
+        transaction on the same connection; it goes back to the pool when the request
+        ends. Outside a request: a pooled connection in autocommit, given back at the end.
         """
-        if self.is_sqlite or not has_app_context():
-            with self.engine.connect() as conn:
-                yield conn
+        if not self.is_sqlite and has_app_context():
+            shared = self._request_connection(create=True)
+            if shared is None:  # pragma: no cover - has_app_context() was checked above
+                msg = "no request connection outside an app context"
+                raise RuntimeError(msg)
+            shared.execution_options(isolation_level="AUTOCOMMIT")
+            yield shared.connection.dbapi_connection
             return
-        shared = self._request_connection(create=True)
-        if shared is None:  # pragma: no cover - has_app_context() was checked above
-            msg = "no request connection outside an app context"
-            raise RuntimeError(msg)
-        shared.execution_options(isolation_level="AUTOCOMMIT")
+        fairy = self.engine.raw_connection()
+        raw = fairy.dbapi_connection
         try:
-            yield shared
+            if not self.is_sqlite:
+                raw.autocommit = True
+            yield raw
         finally:
-            shared.rollback()  # ends SQLAlchemy's autobegun transaction; nothing is sent
+            if not self.is_sqlite:
+                raw.autocommit = False
+            fairy.close()
+
+    def driver_table(self, table: Table) -> DriverTable:
+        """:class:`DriverTable` of ``table`` for this database's dialect (made once)."""
+        found = self._driver_tables.get(table.name)
+        if found is None:
+            found = self._driver_tables[table.name] = DriverTable(table, self.engine.dialect)
+        return found
 
     def _request_connection(self, *, create: bool) -> Connection | None:
         if not has_app_context():
@@ -95,6 +113,19 @@ class Database:
         if conn is None and create:
             conn = conns[id(self)] = self.engine.connect()
         return conn
+
+    @contextmanager
+    def driver_write(self) -> Iterator[Any]:
+        """:meth:`driver`, for a write: on SQLite queued on the writer lock first (the
+        caller's ``BEGIN IMMEDIATE`` then takes SQLite's lock at once, as :meth:`write`
+        does); on PostgreSQL the same as :meth:`driver` (autocommit: a write there must
+        be one statement, which is one transaction)."""
+        if self._writer_lock is None:
+            with self.driver() as raw:
+                yield raw
+            return
+        with self._writer_lock, self.driver() as raw:
+            yield raw
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -114,6 +145,68 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class DriverTable:
+    """SQLAlchemy's own value conversions of one table's column types, for statements
+    run on the bare DBAPI connection (:meth:`Database.driver`).
+
+    The respondents' hot path writes a few rows per submission; going through
+    ``Connection.execute`` (or an ORM session) costs several times what the driver takes
+    to run them (bench/README.md, "Survey submission"). Its statements are written once
+    as SQL with ``:name`` parameters (:func:`driver_sql` puts them in the driver's
+    style), and values pass through the column types' bind and result processors, so
+    they are stored and read exactly as through SQLAlchemy (dates, JSON, booleans).
+    """
+
+    def __init__(self, table: Table, dialect: Dialect) -> None:
+        self.table = table
+        self.dialect = dialect
+        # dialect_impl: the dialect's own type (e.g. SQLite's DATETIME, which stores text)
+        self._bind = {
+            c.key: f
+            for c in table.c
+            if (f := c.type.dialect_impl(dialect).bind_processor(dialect)) is not None
+        }
+        self._results: dict[tuple[Any, ...], list[Callable[[Any], Any] | None]] = {}
+
+    def params(self, values: dict[str, Any]) -> dict[str, Any]:
+        """``values`` (column key -> Python value; other keys pass as they are) for the
+        driver."""
+        out = dict(values)
+        for key, process in self._bind.items():
+            if key in out:
+                out[key] = process(out[key])
+        return out
+
+    def values(self, keys: list[str], description: Any, row: Any) -> dict[str, Any]:
+        """A driver row whose first ``len(keys)`` columns are this table's ``keys``, as
+        Python values (column key -> value)."""
+        codes = tuple(d[1] for d in description[: len(keys)])
+        processors = self._results.get(codes)
+        if processors is None:
+            processors = self._results[codes] = [
+                self.table.c[k].type.dialect_impl(self.dialect).result_processor(
+                    self.dialect, code
+                )
+                for k, code in zip(keys, codes, strict=True)
+            ]
+        return {
+            k: (f(v) if f is not None else v)
+            for k, f, v in zip(keys, processors, row, strict=False)
+        }
+
+
+_NAMED_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+@functools.cache
+def driver_sql(sql: str, dialect_name: str) -> str:
+    """``sql`` with its ``:name`` parameters in the driver's style: sqlite3 takes them as
+    they are, psycopg wants ``%(name)s`` (and a literal ``%`` doubled)."""
+    if dialect_name == "sqlite":
+        return sql
+    return _NAMED_PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
 
 
 class _WriterLock:

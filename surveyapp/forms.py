@@ -307,6 +307,16 @@ class _ItemPlan:
     item: Item
     columns: tuple[str, ...]
     fields: tuple[tuple[str, Answered | None, _Check | None], ...]  # (HTML name, ...)
+    # a rating item: each point of its scale as posted by the page ("1".."7") -> the value
+    # stored; a post of only such texts needs no further check (anything else, e.g.
+    # " 7 " or "07", takes the general checks, which accept or refuse it)
+    points: dict[str, float] | None = None
+
+
+def _points(item: Item) -> dict[str, float] | None:
+    if item.type != "rating" or item.scale is None or item.scale.n_points > 1000:
+        return None
+    return {str(k): float(k) for k in range(item.scale.min, item.scale.max + 1)}
 
 
 def _page_plan(q: Questionnaire, page: Page) -> tuple[_ItemPlan, ...]:
@@ -318,6 +328,7 @@ def _page_plan(q: Questionnaire, page: Page) -> tuple[_ItemPlan, ...]:
                 item,
                 item.columns(),
                 tuple((field_name(c), a, chk) for c, a, chk in _checks_for(item)),
+                _points(item),
             )
             for item in page.items
         )
@@ -340,6 +351,11 @@ def validated_values(
     get = formdata.get
     off = BooleanField.false_values
     for plan in _page_plan(q, q.pages[page_index]):
+        if plan.points is not None:
+            quick = [plan.points.get(get(name)) for name, _a, _c in plan.fields]
+            if None not in quick:
+                out.update(zip(plan.columns, quick, strict=True))
+                continue
         data: list[Any] = []
         for name, answered, check in plan.fields:
             raw = get(name)

@@ -78,7 +78,9 @@ def set_language_for(languages: list[str] | tuple[str, ...], asked: str | None =
     if lang in allowed:
         session["lang"] = lang
     else:
-        lang = current_language() if current_language() in allowed else _choose(allowed)
+        lang = current_language()
+        if lang not in allowed:
+            lang = _choose(allowed)
     g.lang = lang
     g.languages = allowed
     _refresh_babel()

@@ -122,17 +122,18 @@ def init_app(app: Flask) -> None:
         hooks = app.before_request_funcs.get(None, [])
         hooks[:] = [f for f in hooks if f != limiter._check_request_limit]
 
+    headers = dict(HEADERS)
+    if app.config.get("HSTS"):
+        headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    # pages may hold a respondent's answers: no shared or back-button caches
+    html_headers = {**headers, "Cache-Control": "no-store"}
+
     @app.after_request
     def _headers(response: Response) -> Response:
-        for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)
-        if app.config.get("HSTS"):
-            response.headers.setdefault(
-                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
-            )
-        if response.mimetype == "text/html":
-            # pages may hold a respondent's answers: no shared or back-button caches
-            response.headers.setdefault("Cache-Control", "no-store")
+        # each header unless the view set its own (one pass, not a setdefault per name)
+        wanted = html_headers if response.mimetype == "text/html" else headers
+        own = {k.lower() for k in response.headers.keys()}
+        response.headers.extend((k, v) for k, v in wanted.items() if k.lower() not in own)
         return response
 
 

@@ -144,6 +144,10 @@ def store_page(
     invitation) rolls the transaction back and tries again; the second attempt sees the
     committed winner and answers accordingly.
     """
+    if invitation is None and save.page_index == 0:
+        outcome = _insert_first_save(db, survey, save)
+        if outcome is not None:
+            return outcome
     last_error: IntegrityError | _Retry | None = None
     for _ in range(STORE_ATTEMPTS):
         try:
@@ -242,6 +246,35 @@ def _store(
     return _store_existing(s, survey, invitation, save, now)
 
 
+def _new_response(
+    survey: m.Survey, invitation: m.Invitation | None, save: PageSave, now: datetime
+) -> tuple[dict[str, Any], dict[str, forms.Value], str, int]:
+    """The Response row of a first save (column key -> value), its answers, and the
+    outcome's kind and page."""
+    answers = {c: v for c, v in save.values.items() if v is not None}
+    started = min(save.started_at, now)
+    fields: dict[str, Any] = {"language": save.language, "updated_at": now}
+    fields["page_reached"] = save.page_reached
+    suspect = {"honeypot": True} if save.honeypot else {}
+    inv_id = invitation.id if invitation is not None else None
+    kind, page = _finish(survey, save, answers, started, now, suspect, fields, inv_id)
+    row = {
+        "response_id": save.response_id,
+        "survey_id": survey.id,
+        "invitation_id": inv_id,
+        "completed_invitation_id": None,
+        "status": fields.pop("status", "partial"),
+        "started_at": started,
+        "submitted_at": None,
+        "resume_code": new_resume_code(),
+        "segments": dict(invitation.segments) if invitation is not None else {},
+        "quarantined": False,
+        "source": save.source,
+        **fields,
+    }
+    return row, answers, kind, page
+
+
 def _insert_new(
     conn: Connection,
     survey: m.Survey,
@@ -250,34 +283,91 @@ def _insert_new(
     now: datetime,
 ) -> Outcome | None:
     """Insert the response of a first save; None if its response id is already stored."""
-    answers = {c: v for c, v in save.values.items() if v is not None}
-    started = min(save.started_at, now)
-    code = new_resume_code()
-    fields: dict[str, Any] = {"language": save.language, "updated_at": now}
-    fields["page_reached"] = save.page_reached
-    suspect = {"honeypot": True} if save.honeypot else {}
-    inv_id = invitation.id if invitation is not None else None
-    kind, page = _finish(survey, save, answers, started, now, suspect, fields, inv_id)
-    params = {
-        "response_id": save.response_id,
-        "survey_id": survey.id,
-        "invitation_id": inv_id,
-        "status": fields.pop("status", "partial"),
-        "started_at": started,
-        "resume_code": code,
-        "segments": dict(invitation.segments) if invitation is not None else {},
-        "quarantined": False,
-        "source": save.source,
-        **fields,
-    }
+    row, answers, kind, page = _new_response(survey, invitation, save, now)
     # ON CONFLICT (response_id) only: any other unique clash (a completed invitation's
     # twin, a resume code) still fails, and store_page retries
     statement = _INSERT_NEW_RESPONSE[conn.dialect.name]
-    pk = conn.execute(statement, params).scalar()
+    pk = conn.execute(statement, row).scalar()
     if pk is None:
         return None
+    inv_id = invitation.id if invitation is not None else None
     _insert_answers(conn, pk, answers, kind, inv_id, now)
-    return Outcome(kind, save.response_id, code, answers, page=page)
+    return Outcome(kind, save.response_id, row["resume_code"], answers, page=page)
+
+
+# The first save of an anonymous response, on the bare driver (db.DriverTable): the
+# submission's hot path. SQLite: BEGIN IMMEDIATE, this INSERT, the answers by executemany,
+# COMMIT. PostgreSQL: response and answers in ONE statement (data-modifying CTEs), which
+# runs in autocommit as one transaction: a single round trip. Either way a response id
+# already stored inserts nothing (None: store_page takes its general path).
+_NEW_KEYS = (
+    "response_id", "survey_id", "invitation_id", "completed_invitation_id", "status",
+    "language", "started_at", "updated_at", "submitted_at", "page_reached", "resume_code",
+    "segments", "suspect", "quarantined", "source", "values_json",
+)  # fmt: skip
+_NEW_INSERT = (
+    f"INSERT INTO response ({', '.join(_NEW_KEYS)}) "
+    f"VALUES ({', '.join(':' + k for k in _NEW_KEYS)}) "
+    "ON CONFLICT (response_id) DO NOTHING RETURNING id"
+)
+_NEW_SQL = {
+    "sqlite": _NEW_INSERT,
+    "postgresql": (
+        f"WITH r AS ({_NEW_INSERT}), "
+        'a AS (INSERT INTO answer (response_pk, "column", num, text) '
+        "SELECT r.id, v.c, v.n, v.t FROM r, unnest(CAST(:cols AS VARCHAR[]), "
+        "CAST(:nums AS FLOAT8[]), CAST(:texts AS TEXT[])) AS v(c, n, t)) "
+        "SELECT id FROM r"
+    ),
+}
+
+
+def _insert_first_save(db: dbm.Database, survey: m.Survey, save: PageSave) -> Outcome | None:
+    """Store the first save of an anonymous response on the bare driver; None if nothing
+    was stored (its response id exists, or a unique clash such as a resume code): then
+    :func:`store_page` takes the general path, which sees and handles what is there."""
+    dialect = db.engine.dialect.name
+    if dialect not in _NEW_SQL:  # pragma: no cover - manyi runs on SQLite and PostgreSQL
+        return None
+    now = m.utcnow()
+    row, answers, kind, page = _new_response(survey, None, save, now)
+    params = db.driver_table(_R).params(row)
+    sql = dbm.driver_sql(_NEW_SQL[dialect], dialect)
+    integrity_error = db.engine.dialect.loaded_dbapi.IntegrityError
+    with db.driver_write() as raw:
+        if dialect == "postgresql":
+            params["cols"] = list(answers)
+            params["texts"] = [v if isinstance(v, str) else None for v in answers.values()]
+            params["nums"] = [None if isinstance(v, str) else float(v) for v in answers.values()]
+            with raw.cursor() as cur:
+                try:
+                    cur.execute(sql, params)
+                except integrity_error:
+                    return None
+                stored = cur.fetchall()
+        else:
+            raw.execute("BEGIN IMMEDIATE")
+            try:
+                stored = raw.execute(sql, params).fetchall()
+                if stored:
+                    pk = stored[0][0]
+                    raw.executemany(
+                        _INSERT_ANSWERS_SQLITE,
+                        [
+                            (pk, c, None, v) if isinstance(v, str) else (pk, c, float(v), None)
+                            for c, v in answers.items()
+                        ],
+                    )
+                raw.execute("COMMIT")
+            except integrity_error:
+                raw.rollback()
+                return None
+            except BaseException:
+                raw.rollback()
+                raise
+    if not stored:
+        return None
+    return Outcome(kind, save.response_id, row["resume_code"], answers, page=page)
 
 
 def _finish(
@@ -457,8 +547,19 @@ def _stored_values(s: Session, response_pk: int) -> dict[str, forms.Value]:
 
 
 # -- request helpers ----------------------------------------------------------------------
+_SERIALIZERS: dict[Any, URLSafeSerializer] = {}
+
+
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.secret_key, salt="manyi-started-at")  # type: ignore[arg-type]
+    """The start-time signer of the app's secret key (made once per key: building one
+    costs more than signing)."""
+    key = current_app.secret_key
+    found = _SERIALIZERS.get(key)
+    if found is None:
+        if len(_SERIALIZERS) >= 16:
+            _SERIALIZERS.pop(next(iter(_SERIALIZERS)))
+        found = _SERIALIZERS[key] = URLSafeSerializer(key, salt="manyi-started-at")  # type: ignore[arg-type]
+    return found
 
 
 def _start_token(at: float | None = None) -> str:
@@ -474,21 +575,22 @@ def _started_at(token: str | None) -> datetime:
 
 
 _S = cast(Table, m.Survey.__table__)
-_Q = cast(Table, m.QuestionnaireSnapshot.__table__)
+_SURVEY_KEYS = [c.key for c in _S.c]
+# the survey of a slug with its snapshot's content hash, on the bare driver (a hot path)
 _SURVEY_BY_SLUG = (
-    select(_S, _Q.c.content_hash)
-    .join_from(_S, _Q, _S.c.snapshot_id == _Q.c.id)
-    .where(_S.c.slug == bindparam("slug"))
+    f"SELECT {', '.join(f'survey.{c.name}' for c in _S.c)}, questionnaire_snapshot.content_hash "
+    "FROM survey JOIN questionnaire_snapshot ON questionnaire_snapshot.id = survey.snapshot_id "
+    "WHERE survey.slug = :slug"
 )
 # content hash -> snapshot (detached, fully loaded): snapshots never change, and the hash
 # read with every survey row says which one it is, so this cannot serve a stale one
 _SNAPSHOT_OBJECTS: dict[str, m.QuestionnaireSnapshot] = {}
 
 
-def _snapshot(conn: Connection, content_hash: str) -> m.QuestionnaireSnapshot:
+def _snapshot(db: dbm.Database, content_hash: str) -> m.QuestionnaireSnapshot:
     snap = _SNAPSHOT_OBJECTS.get(content_hash)
     if snap is None:
-        with Session(bind=conn, expire_on_commit=False) as s:
+        with db.sessions() as s:
             snap = s.scalars(
                 select(m.QuestionnaireSnapshot).where(
                     m.QuestionnaireSnapshot.content_hash == content_hash
@@ -503,22 +605,30 @@ def _snapshot(conn: Connection, content_hash: str) -> m.QuestionnaireSnapshot:
 def _survey_by_slug(slug: str) -> m.Survey:
     """The survey of ``slug`` as read now (404 if absent or a draft).
 
-    Read with one Core select (its row and its snapshot's hash) outside any transaction
-    (:meth:`Database.read`: on SQLite a connection given back at once, on PostgreSQL the
-    request's one connection in autocommit), so a POST holds no read transaction while
-    it validates and writes, and returned as a transient ``Survey`` holding the cached
-    snapshot: every request sees the survey's current status, dates and settings,
-    without an ORM session or the load of the snapshot's whole instrument text, which
-    cost twice the query.
+    Read with one statement on the bare driver (:meth:`Database.driver`: on SQLite a
+    connection given back at once, on PostgreSQL the request's one connection in
+    autocommit), so a POST holds no read transaction while it validates and writes, and
+    returned as a transient ``Survey`` holding the cached snapshot: every request sees the
+    survey's current status, dates and settings, without an ORM session or the load of
+    the snapshot's whole instrument text.
     """
-    with dbm.get_db().read() as conn:
-        row = conn.execute(_SURVEY_BY_SLUG, {"slug": slug[:64]}).first()
-        if row is None or row.status == "draft":
-            abort(404)
-        values = row._mapping
-        snapshot = _snapshot(conn, values[_Q.c.content_hash])
-    survey = m.Survey(**{c.key: values[c] for c in _S.c})
-    survey.snapshot = snapshot
+    db = dbm.get_db()
+    dialect = db.engine.dialect.name
+    with db.driver() as raw:
+        cur = raw.cursor()
+        try:
+            cur.execute(dbm.driver_sql(_SURVEY_BY_SLUG, dialect), {"slug": slug[:64]})
+            row = cur.fetchone()
+            description = cur.description
+        finally:
+            cur.close()
+    if row is None:
+        abort(404)
+    values = db.driver_table(_S).values(_SURVEY_KEYS, description, row)
+    if values["status"] == "draft":
+        abort(404)
+    survey = m.Survey(**values)
+    survey.snapshot = _snapshot(db, row[len(_SURVEY_KEYS)])
     return survey
 
 
