@@ -459,7 +459,7 @@ def in_process(label: str, url: str, instance: Path, pairs: int, profile: bool) 
         for env in envs:
             call(app, env, "303")
         prof.disable()
-        pstats.Stats(prof).sort_stats("cumulative").print_stats(60)
+        pstats.Stats(prof).sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(60)
         return ""
     times: dict[str, list[float]] = {"manyi": [], "baseline": []}
     ratios = []

@@ -21,13 +21,15 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, has_app_context
 from sqlalchemy import Connection, Engine, Table, create_engine, event, make_url
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
+
+T = TypeVar("T")
 
 
 class Database:
@@ -66,37 +68,64 @@ class Database:
 
         self._writer_lock = _WriterLock(url) if self.is_sqlite else None
         self._driver_tables: dict[str, DriverTable] = {}
+        # PostgreSQL: the pool of on_driver(), in autocommit for good, without pre-ping
+        self._driver_engine: Engine | None = None
+        if not self.is_sqlite:
+            self._driver_engine = create_engine(
+                url,
+                echo=echo,
+                isolation_level="AUTOCOMMIT",
+                pool_size=pool_size,
+                max_overflow=max_overflow,
+            )
 
-    @contextmanager
-    def driver(self) -> Iterator[Any]:
-        """The bare DBAPI connection, for the few hand-written statements of the
-        respondents' hot path (:class:`DriverTable`, ``survey.py``), in autocommit: each
-        statement is its own transaction unless the caller begins one.
+    def on_driver(self, work: Callable[[Any], T], *, write: bool = False) -> T:
+        """``work(connection)`` on the bare DBAPI connection, for the few hand-written
+        statements of the respondents' hot path (:class:`DriverTable`, ``survey.py``).
+        The connection is in autocommit: each statement is its own transaction unless
+        ``work`` begins one.
 
         SQLite: a pooled connection (sqlite3 with ``isolation_level=None``), given back at
-        the end. PostgreSQL, in a request: the request's one connection (checked out, and
-        pinged, once), switched to autocommit; a later :meth:`write` of the request runs its
-        transaction on the same connection; it goes back to the pool when the request
-        ends. Outside a request: a pooled connection in autocommit, given back at the end.
+        the end; ``write`` queues on the writer lock first, so that ``work``'s
+        ``BEGIN IMMEDIATE`` takes SQLite's write lock at once (as :meth:`write` does).
+
+        PostgreSQL: a connection of a pool of its own whose connections stay in
+        autocommit (no switching back and forth), held by the request until it ends (one
+        checkout per request). That pool does not ping a connection before lending it;
+        if it turns out dead (a restarted server), it is dropped and ``work`` runs once
+        more on a new one. ``work`` must therefore be safe to repeat: a read, or a single
+        statement that a unique key makes harmless to send twice. A write there must be
+        one statement, which is one transaction.
         """
-        if not self.is_sqlite and has_app_context():
-            shared = self._request_connection(create=True)
-            if shared is None:  # pragma: no cover - has_app_context() was checked above
-                msg = "no request connection outside an app context"
-                raise RuntimeError(msg)
-            shared.execution_options(isolation_level="AUTOCOMMIT")
-            yield shared.connection.dbapi_connection
-            return
-        fairy = self.engine.raw_connection()
-        raw = fairy.dbapi_connection
-        try:
-            if not self.is_sqlite:
-                raw.autocommit = True
-            yield raw
-        finally:
-            if not self.is_sqlite:
-                raw.autocommit = False
-            fairy.close()
+        if self._driver_engine is None:
+            fairy = self.engine.raw_connection()
+            try:
+                if self._writer_lock is not None and write:
+                    with self._writer_lock:
+                        return work(fairy.dbapi_connection)
+                return work(fairy.dbapi_connection)
+            finally:
+                fairy.close()
+        held = has_app_context()
+        dialect = self._driver_engine.dialect
+        for attempt in (1, 2):
+            fairy = g.get("db_driver") if held else None
+            if fairy is None:
+                fairy = self._driver_engine.raw_connection()
+                if held:
+                    g.db_driver = fairy
+            try:
+                return work(fairy.dbapi_connection)
+            except Exception as exc:
+                if attempt == 2 or not dialect.is_disconnect(exc, fairy.dbapi_connection, None):
+                    raise
+                fairy.invalidate(exc)  # dropped from the pool; try once more on a new one
+                if held:
+                    g.pop("db_driver").close()
+            finally:
+                if not held:
+                    fairy.close()
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def driver_table(self, table: Table) -> DriverTable:
         """:class:`DriverTable` of ``table`` for this database's dialect (made once)."""
@@ -105,38 +134,10 @@ class Database:
             found = self._driver_tables[table.name] = DriverTable(table, self.engine.dialect)
         return found
 
-    def _request_connection(self, *, create: bool) -> Connection | None:
-        if not has_app_context():
-            return None
-        conns: dict[int, Connection] = g.setdefault("db_connections", {})
-        conn = conns.get(id(self))
-        if conn is None and create:
-            conn = conns[id(self)] = self.engine.connect()
-        return conn
-
-    @contextmanager
-    def driver_write(self) -> Iterator[Any]:
-        """:meth:`driver`, for a write: on SQLite queued on the writer lock first (the
-        caller's ``BEGIN IMMEDIATE`` then takes SQLite's lock at once, as :meth:`write`
-        does); on PostgreSQL the same as :meth:`driver` (autocommit: a write there must
-        be one statement, which is one transaction)."""
-        if self._writer_lock is None:
-            with self.driver() as raw:
-                yield raw
-            return
-        with self._writer_lock, self.driver() as raw:
-            yield raw
-
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One write transaction: commit at the end, roll back on any exception."""
         if self._writer_lock is None:
-            conn = self._request_connection(create=False)
-            if conn is not None:  # the request already holds a connection: use it
-                conn.execution_options(isolation_level=self.engine.dialect.default_isolation_level)
-                with Session(bind=conn, expire_on_commit=False) as s, s.begin():
-                    yield s
-                return
             with self.write_sessions() as s, s.begin():
                 yield s
             return
@@ -145,6 +146,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._driver_engine is not None:
+            self._driver_engine.dispose()
 
 
 class DriverTable:
@@ -285,8 +288,9 @@ def init_app(app: Flask) -> Database:
         s = g.pop("db_session", None)
         if s is not None:
             s.close()
-        for conn in g.pop("db_connections", {}).values():
-            conn.close()
+        fairy = g.pop("db_driver", None)
+        if fairy is not None:
+            fairy.close()
 
     return db
 

@@ -296,10 +296,14 @@ def _insert_new(
 
 
 # The first save of an anonymous response, on the bare driver (db.DriverTable): the
-# submission's hot path. SQLite: BEGIN IMMEDIATE, this INSERT, the answers by executemany,
-# COMMIT. PostgreSQL: response and answers in ONE statement (data-modifying CTEs), which
-# runs in autocommit as one transaction: a single round trip. Either way a response id
-# already stored inserts nothing (None: store_page takes its general path).
+# submission's hot path. A response id already stored inserts nothing (then store_page
+# takes its general path). SQLite: BEGIN IMMEDIATE, this INSERT, the answers by the
+# driver's executemany, COMMIT. PostgreSQL: response and answers in ONE statement, run in
+# autocommit as one transaction (one round trip, safe to send twice: see
+# Database.on_driver); the answer rows are read out of the response's values_json
+# (json_each), the same text the response row stores, so the two cannot disagree and
+# the answers cost no parameters of their own (numbers are exact: encode_values writes
+# each float's shortest round-trip text, which float8 reads back to the same double).
 _NEW_KEYS = (
     "response_id", "survey_id", "invitation_id", "completed_invitation_id", "status",
     "language", "started_at", "updated_at", "submitted_at", "page_reached", "resume_code",
@@ -315,8 +319,10 @@ _NEW_SQL = {
     "postgresql": (
         f"WITH r AS ({_NEW_INSERT}), "
         'a AS (INSERT INTO answer (response_pk, "column", num, text) '
-        "SELECT r.id, v.c, v.n, v.t FROM r, unnest(CAST(:cols AS VARCHAR[]), "
-        "CAST(:nums AS FLOAT8[]), CAST(:texts AS TEXT[])) AS v(c, n, t)) "
+        "SELECT r.id, v.key, "
+        "CASE json_typeof(v.value) WHEN 'number' THEN CAST(CAST(v.value AS TEXT) AS FLOAT8) END, "
+        "CASE json_typeof(v.value) WHEN 'string' THEN v.value #>> '{}' END "
+        "FROM r, json_each(CAST(:values_json AS JSON)) AS v) "
         "SELECT id FROM r"
     ),
 }
@@ -334,38 +340,39 @@ def _insert_first_save(db: dbm.Database, survey: m.Survey, save: PageSave) -> Ou
     params = db.driver_table(_R).params(row)
     sql = dbm.driver_sql(_NEW_SQL[dialect], dialect)
     integrity_error = db.engine.dialect.loaded_dbapi.IntegrityError
-    with db.driver_write() as raw:
-        if dialect == "postgresql":
-            params["cols"] = list(answers)
-            params["texts"] = [v if isinstance(v, str) else None for v in answers.values()]
-            params["nums"] = [None if isinstance(v, str) else float(v) for v in answers.values()]
-            with raw.cursor() as cur:
-                try:
-                    cur.execute(sql, params)
-                except integrity_error:
-                    return None
-                stored = cur.fetchall()
-        else:
-            raw.execute("BEGIN IMMEDIATE")
+
+    def on_postgres(raw: Any) -> bool:
+        with raw.cursor() as cur:
             try:
-                stored = raw.execute(sql, params).fetchall()
-                if stored:
-                    pk = stored[0][0]
-                    raw.executemany(
-                        _INSERT_ANSWERS_SQLITE,
-                        [
-                            (pk, c, None, v) if isinstance(v, str) else (pk, c, float(v), None)
-                            for c, v in answers.items()
-                        ],
-                    )
-                raw.execute("COMMIT")
+                cur.execute(sql, params)
             except integrity_error:
-                raw.rollback()
-                return None
-            except BaseException:
-                raw.rollback()
-                raise
-    if not stored:
+                return False
+            return bool(cur.fetchall())
+
+    def on_sqlite(raw: Any) -> bool:
+        raw.execute("BEGIN IMMEDIATE")
+        try:
+            stored = raw.execute(sql, params).fetchall()
+            if stored:
+                pk = stored[0][0]
+                raw.executemany(
+                    _INSERT_ANSWERS_SQLITE,
+                    [
+                        (pk, c, None, v) if isinstance(v, str) else (pk, c, float(v), None)
+                        for c, v in answers.items()
+                    ],
+                )
+            raw.execute("COMMIT")
+        except integrity_error:
+            raw.rollback()
+            return False
+        except BaseException:
+            raw.rollback()
+            raise
+        return bool(stored)
+
+    work = on_postgres if dialect == "postgresql" else on_sqlite
+    if not db.on_driver(work, write=True):
         return None
     return Outcome(kind, save.response_id, row["resume_code"], answers, page=page)
 
@@ -605,23 +612,25 @@ def _snapshot(db: dbm.Database, content_hash: str) -> m.QuestionnaireSnapshot:
 def _survey_by_slug(slug: str) -> m.Survey:
     """The survey of ``slug`` as read now (404 if absent or a draft).
 
-    Read with one statement on the bare driver (:meth:`Database.driver`: on SQLite a
-    connection given back at once, on PostgreSQL the request's one connection in
+    Read with one statement on the bare driver (:meth:`Database.on_driver`: on SQLite a
+    connection given back at once, on PostgreSQL the request's one connection, in
     autocommit), so a POST holds no read transaction while it validates and writes, and
     returned as a transient ``Survey`` holding the cached snapshot: every request sees the
     survey's current status, dates and settings, without an ORM session or the load of
     the snapshot's whole instrument text.
     """
     db = dbm.get_db()
-    dialect = db.engine.dialect.name
-    with db.driver() as raw:
+    sql = dbm.driver_sql(_SURVEY_BY_SLUG, db.engine.dialect.name)
+
+    def read(raw: Any) -> tuple[Any, Any]:
         cur = raw.cursor()
         try:
-            cur.execute(dbm.driver_sql(_SURVEY_BY_SLUG, dialect), {"slug": slug[:64]})
-            row = cur.fetchone()
-            description = cur.description
+            cur.execute(sql, {"slug": slug[:64]})
+            return cur.fetchone(), cur.description
         finally:
             cur.close()
+
+    row, description = db.on_driver(read)
     if row is None:
         abort(404)
     values = db.driver_table(_S).values(_SURVEY_KEYS, description, row)

@@ -281,21 +281,109 @@ def test_answers_of_one_kind_are_stored_as_sent(any_app, minimal, values):
 
 
 def test_submission_checks_out_one_connection_on_postgres(any_app, minimal):
-    """On PostgreSQL the survey read (autocommit) and the write transaction share the
-    request's one pooled connection; SQLite takes one for each, given back at once."""
+    """On PostgreSQL the survey read and the first save run on the request's one
+    connection of the driver pool (autocommit: no BEGIN/COMMIT round trips); SQLite takes
+    a connection for each, given back at once. Nothing stays checked out."""
     from sqlalchemy import event
 
     add_survey(any_app, minimal)
     db = any_app.extensions["manyi_db"]
+    engines = [db.engine] if db._driver_engine is None else [db.engine, db._driver_engine]
     checkouts = []
-    event.listen(db.engine, "checkout", lambda *_a: checkouts.append(1))
+    for engine in engines:
+        event.listen(engine, "checkout", lambda *_a: checkouts.append(1))
     client = any_app.test_client()
     rid = str(uuid.uuid4())
     assert post_page(client, "/s/demo", rid, VALID).status_code == 303
     assert len(checkouts) == (2 if db.is_sqlite else 1)
-    assert db.engine.pool.checkedout() == 0  # given back when the request ended
+    assert all(e.pool.checkedout() == 0 for e in engines)  # given back when the request ended
     assert post_page(client, "/s/nope", rid, VALID).status_code == 404
-    assert db.engine.pool.checkedout() == 0
+    assert all(e.pool.checkedout() == 0 for e in engines)
     with db.sessions() as s:
         (resp,) = s.scalars(select(m.Response)).all()
         assert (resp.response_id, resp.status, len(resp.answers)) == (rid, "complete", 11)
+
+
+def _stored_rows(db) -> list[dict[str, object]]:
+    from sqlalchemy import text
+
+    with db.engine.connect() as conn:
+        rows = conn.execute(text("SELECT * FROM response ORDER BY id")).mappings().all()
+        answers = conn.execute(
+            text('SELECT response_pk, "column", num, text FROM answer ORDER BY "column"')
+        ).all()
+    out = []
+    for row in rows:
+        mine = {c: (n, t) for pk, c, n, t in answers if pk == row["id"]}
+        out.append({**row, "answers": mine})
+    return out
+
+
+def test_driver_path_stores_what_the_general_path_stores(any_app, minimal, monkeypatch):
+    """A first save written on the bare driver (db.DriverTable: SQLAlchemy's own type
+    processing) is the same, column by column and answer by answer, as one written by
+    the general SQLAlchemy path; dates keep SQLite's stored text format."""
+    import re
+
+    from surveyapp import survey as survey_module
+
+    add_survey(any_app, minimal)
+    db = any_app.extensions["manyi_db"]
+    client = any_app.test_client()
+    post = {**VALID, "a-comment": "引号 \"quoted\" 和 \\ backslash"}
+    assert post_page(client, "/s/demo", str(uuid.uuid4()), post).status_code == 303
+    calls = []
+    real = survey_module._insert_first_save
+    monkeypatch.setattr(
+        survey_module, "_insert_first_save", lambda *a: calls.append(real) and None
+    )
+    assert post_page(client, "/s/demo", str(uuid.uuid4()), post).status_code == 303
+    assert len(calls) == 1  # the second one did take the general path
+    fast, general = _stored_rows(db)
+    varying = {"id", "response_id", "resume_code", "started_at", "updated_at", "submitted_at"}
+    assert {k: v for k, v in fast.items() if k not in varying} == {
+        k: v for k, v in general.items() if k not in varying
+    }
+    assert fast["answers"]["comment"] == (None, post["a-comment"])
+    for key in ("started_at", "updated_at", "submitted_at"):
+        assert type(fast[key]) is type(general[key])
+        if db.is_sqlite:  # stored as text: the same format
+            shape = re.sub(r"\d", "9", str(general[key]))
+            assert re.sub(r"\d", "9", str(fast[key])) == shape
+    with db.sessions() as s:
+        responses = s.scalars(select(m.Response).order_by(m.Response.id)).all()
+        assert [r.started_at.tzinfo is not None for r in responses] == [True, True]
+        assert responses[0].suspect == responses[1].suspect == {"too_fast": True}
+
+
+def test_driver_connection_that_died_is_replaced(postgres_url, tmp_path, minimal):
+    """The driver pool does not ping before lending: a connection whose server process
+    is gone fails, is dropped, and the read or write runs once more on a new one; the
+    response is stored once."""
+    from sqlalchemy import create_engine, text
+
+    from tests.surveyapp.conftest import _truncate
+
+    _truncate(postgres_url)
+    app = make_app({"DATABASE_URL": postgres_url, "CREATE_TABLES": False, "INSTANCE_PATH": tmp_path})
+    try:
+        add_survey(app, minimal)
+        db = app.extensions["manyi_db"]
+        client = app.test_client()
+        assert post_page(client, "/s/demo", str(uuid.uuid4()), VALID).status_code == 303
+        pool = db._driver_engine.pool
+        assert pool.checkedin() == 1
+        fairy = db._driver_engine.raw_connection()
+        pid = fairy.dbapi_connection.info.backend_pid
+        fairy.close()
+        admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        admin.dispose()
+        rid = str(uuid.uuid4())
+        assert post_page(client, "/s/demo", rid, VALID).status_code == 303
+        with db.sessions() as s:
+            ids = s.scalars(select(m.Response.response_id)).all()
+        assert len(ids) == 2 and rid in ids
+    finally:
+        app.extensions["manyi_db"].dispose()
