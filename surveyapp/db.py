@@ -1,6 +1,7 @@
 """Database engine and sessions (plain SQLAlchemy 2, no Flask-SQLAlchemy).
 
-SQLite gets WAL, foreign keys and a busy timeout on every connection. pysqlite's own
+SQLite gets WAL (checkpointed every ``SQLITE_WAL_AUTOCHECKPOINT`` pages), foreign keys
+and a busy timeout on every connection. pysqlite's own
 transaction handling is switched off so SQLAlchemy's ``BEGIN`` is what happens; a *write*
 transaction (:meth:`Database.write`) starts with ``BEGIN IMMEDIATE``, which takes SQLite's
 write lock up front. Without it two transactions that read and then write would collide
@@ -10,7 +11,10 @@ and the busy timeout would not help. PostgreSQL needs none of this: rows are loc
 
 In a request, :func:`session` gives one read session per request (closed at teardown);
 state changes go through ``with get_db().write() as s:`` so each page save is exactly one
-transaction that commits or rolls back as a whole.
+transaction that commits or rolls back as a whole. The respondents' hot path (the survey
+read and a response's first save, ``survey.py``) runs a few hand-written statements on
+the bare driver instead (:meth:`Database.on_driver`, :class:`DriverTable`), with the same
+transaction guarantees and SQLAlchemy's own value conversions.
 """
 
 from __future__ import annotations
@@ -24,10 +28,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, has_app_context
-from sqlalchemy import Connection, Engine, Table, create_engine, event, make_url
+from sqlalchemy import Engine, Table, create_engine, event, make_url
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import PoolProxiedConnection, StaticPool
 
 T = TypeVar("T")
 
@@ -40,6 +44,7 @@ class Database:
         url: str,
         *,
         busy_timeout_ms: int = 30_000,
+        wal_autocheckpoint: int = 10_000,
         pool_size: int = 5,
         max_overflow: int = 10,
         echo: bool = False,
@@ -61,7 +66,7 @@ class Database:
             kwargs["max_overflow"] = max_overflow
         self.engine: Engine = create_engine(url, **kwargs)
         if self.is_sqlite:
-            _sqlite_events(self.engine, busy_timeout_ms)
+            _sqlite_events(self.engine, busy_timeout_ms, wal_autocheckpoint)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         writer = self.engine.execution_options(sqlite_immediate=True)
         self.write_sessions = sessionmaker(writer, expire_on_commit=False)
@@ -98,25 +103,25 @@ class Database:
         one statement, which is one transaction.
         """
         if self._driver_engine is None:
-            fairy = self.engine.raw_connection()
+            pooled = self.engine.raw_connection()
             try:
                 if self._writer_lock is not None and write:
                     with self._writer_lock:
-                        return work(fairy.dbapi_connection)
-                return work(fairy.dbapi_connection)
+                        return work(pooled.dbapi_connection)
+                return work(pooled.dbapi_connection)
             finally:
-                fairy.close()
+                pooled.close()
         held = has_app_context()
         dialect = self._driver_engine.dialect
         for attempt in (1, 2):
-            fairy = g.get("db_driver") if held else None
+            fairy: PoolProxiedConnection | None = g.get("db_driver") if held else None
             if fairy is None:
                 fairy = self._driver_engine.raw_connection()
                 if held:
                     g.db_driver = fairy
             try:
                 return work(fairy.dbapi_connection)
-            except Exception as exc:
+            except dialect.loaded_dbapi.Error as exc:
                 if attempt == 2 or not dialect.is_disconnect(exc, fairy.dbapi_connection, None):
                     raise
                 fairy.invalidate(exc)  # dropped from the pool; try once more on a new one
@@ -125,7 +130,8 @@ class Database:
             finally:
                 if not held:
                     fairy.close()
-        raise AssertionError("unreachable")  # pragma: no cover
+        msg = "unreachable"  # pragma: no cover - the loop returns or raises
+        raise AssertionError(msg)  # pragma: no cover
 
     def driver_table(self, table: Table) -> DriverTable:
         """:class:`DriverTable` of ``table`` for this database's dialect (made once)."""
@@ -189,9 +195,7 @@ class DriverTable:
         processors = self._results.get(codes)
         if processors is None:
             processors = self._results[codes] = [
-                self.table.c[k].type.dialect_impl(self.dialect).result_processor(
-                    self.dialect, code
-                )
+                self.table.c[k].type.dialect_impl(self.dialect).result_processor(self.dialect, code)
                 for k, code in zip(keys, codes, strict=True)
             ]
         return {
@@ -257,7 +261,7 @@ class _WriterLock:
             self._thread_lock.release()
 
 
-def _sqlite_events(engine: Engine, busy_timeout_ms: int) -> None:
+def _sqlite_events(engine: Engine, busy_timeout_ms: int, wal_autocheckpoint: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # let SQLAlchemy emit BEGIN itself
@@ -266,6 +270,7 @@ def _sqlite_events(engine: Engine, busy_timeout_ms: int) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA wal_autocheckpoint={int(wal_autocheckpoint)}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -278,6 +283,7 @@ def init_app(app: Flask) -> Database:
     db = Database(
         app.config["SQLALCHEMY_URL"],
         busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"],
+        wal_autocheckpoint=app.config["SQLITE_WAL_AUTOCHECKPOINT"],
         pool_size=int(app.config["DB_POOL_SIZE"]),
         max_overflow=int(app.config["DB_MAX_OVERFLOW"]),
     )

@@ -48,6 +48,15 @@ def test_sqlite_connections_use_wal_and_foreign_keys(app):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 10_000
+
+
+def test_sqlite_checkpoint_interval_is_a_setting(tmp_path):
+    from tests.surveyapp.conftest import make_app
+
+    app = make_app({"DATABASE": tmp_path / "t.sqlite"}, SQLITE_WAL_AUTOCHECKPOINT=500)
+    with app.extensions["manyi_db"].engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 500
 
 
 def test_one_completed_response_per_invitation_is_a_database_rule(any_app, minimal):

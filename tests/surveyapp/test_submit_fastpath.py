@@ -194,21 +194,42 @@ def test_rate_limit_is_checked_once_per_request_and_still_enforced(tmp_path, min
     )
     add_survey(app, minimal)
     limiter = app.extensions["manyi_limiter"]
-    calls = []
+    hits = []
+    strategy = limiter.limiter
+    hit = strategy.hit
+    strategy.hit = lambda item, *key, **kw: hits.append(key) or hit(item, *key, **kw)
+    request_hook = []
     check = limiter._check_request_limit
-
-    def counted(*a, **k):
-        calls.append(k.get("in_middleware"))
-        return check(*a, **k)
-
-    limiter._check_request_limit = counted
+    limiter._check_request_limit = lambda *a, **k: request_hook.append(1) or check(*a, **k)
     client = app.test_client()
     statuses = [
         post_page(client, "/s/demo", str(uuid.uuid4()), VALID).status_code for _ in range(4)
     ]
     assert statuses == [303, 303, 303, 429]
-    assert calls == [False] * 4  # the route decorator's check only, once each
-    assert "X-RateLimit-Limit" not in client.get("/s/demo").headers  # GET: not limited
+    assert hits == [("submit_rate_limit", "127.0.0.1")] * 4  # one counter hit per request
+    assert request_hook == []  # not Flask-Limiter's app-wide hook as well
+    assert client.get("/s/demo").status_code == 200  # GET: not limited
+    refused = client.post("/s/demo", data={"response_id": str(uuid.uuid4())},
+                          headers={"Accept-Language": "en"})  # fmt: skip
+    assert refused.status_code == 429
+    assert "Too many requests" in refused.get_data(as_text=True)  # the friendly page
+
+
+def test_submit_limit_counts_both_answer_routes_and_has_two_windows(tmp_path, minimal):
+    """SUBMIT_RATE_LIMIT may name several limits ("a;b"): each counts every hit and any
+    refuses; anonymous and invitation posts of one address share the budget."""
+    app = make_app(
+        {"DATABASE": tmp_path / "t.sqlite"},
+        RATELIMIT_ENABLED=True,
+        SUBMIT_RATE_LIMIT="100/minute;3/hour",
+    )
+    _, tokens = add_survey(app, minimal, slug="inv", invitations=2)
+    add_survey(app, minimal, slug="demo")
+    client = app.test_client()
+    codes = [post_page(client, "/s/demo", str(uuid.uuid4()), VALID).status_code for _ in range(2)]
+    codes.append(post_page(client, f"/i/{tokens[0]}", str(uuid.uuid4()), VALID).status_code)
+    codes.append(post_page(client, f"/i/{tokens[1]}", str(uuid.uuid4()), VALID).status_code)
+    assert codes == [303, 303, 303, 429]
 
 
 def test_app_wide_limits_keep_flask_limiters_request_hook(tmp_path, minimal):
@@ -330,13 +351,11 @@ def test_driver_path_stores_what_the_general_path_stores(any_app, minimal, monke
     add_survey(any_app, minimal)
     db = any_app.extensions["manyi_db"]
     client = any_app.test_client()
-    post = {**VALID, "a-comment": "引号 \"quoted\" 和 \\ backslash"}
+    post = {**VALID, "a-comment": '引号 "quoted" 和 \\ backslash'}
     assert post_page(client, "/s/demo", str(uuid.uuid4()), post).status_code == 303
     calls = []
     real = survey_module._insert_first_save
-    monkeypatch.setattr(
-        survey_module, "_insert_first_save", lambda *a: calls.append(real) and None
-    )
+    monkeypatch.setattr(survey_module, "_insert_first_save", lambda *a: calls.append(real) and None)
     assert post_page(client, "/s/demo", str(uuid.uuid4()), post).status_code == 303
     assert len(calls) == 1  # the second one did take the general path
     fast, general = _stored_rows(db)
@@ -365,7 +384,8 @@ def test_driver_connection_that_died_is_replaced(postgres_url, tmp_path, minimal
     from tests.surveyapp.conftest import _truncate
 
     _truncate(postgres_url)
-    app = make_app({"DATABASE_URL": postgres_url, "CREATE_TABLES": False, "INSTANCE_PATH": tmp_path})
+    database = {"DATABASE_URL": postgres_url, "CREATE_TABLES": False, "INSTANCE_PATH": tmp_path}
+    app = make_app(database)
     try:
         add_survey(app, minimal)
         db = app.extensions["manyi_db"]
@@ -384,6 +404,7 @@ def test_driver_connection_that_died_is_replaced(postgres_url, tmp_path, minimal
         assert post_page(client, "/s/demo", rid, VALID).status_code == 303
         with db.sessions() as s:
             ids = s.scalars(select(m.Response.response_id)).all()
-        assert len(ids) == 2 and rid in ids
+        assert len(ids) == 2
+        assert rid in ids
     finally:
         app.extensions["manyi_db"].dispose()
