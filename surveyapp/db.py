@@ -80,6 +80,7 @@ class Database:
                 url,
                 echo=echo,
                 isolation_level="AUTOCOMMIT",
+                pool_reset_on_return=None,  # autocommit: no transaction to end on return
                 pool_size=pool_size,
                 max_overflow=max_overflow,
             )

@@ -19,6 +19,14 @@ replaced, and on the last page the response is completed. Because ``response_id`
 unique, a retried or double-clicked submit finds the same row (already complete: the
 thank-you page, nothing written); because ``completed_invitation_id`` is unique, parallel
 completions with one invitation token commit once.
+
+The hot path, a response's first save on an anonymous link (every submission of a
+one-page survey), runs on the bare driver (:func:`_insert_first_save`): on SQLite one
+``BEGIN IMMEDIATE`` transaction, on PostgreSQL a single statement; it may use the survey
+this process read less than :data:`SURVEY_CACHE_SECONDS` ago, and stores the save only
+while the survey row is still the one read (else nothing is written and the request
+starts over with a fresh read). Every other save takes the general path through
+SQLAlchemy. bench/README.md ("Survey submission") has the measurements.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ import re
 import secrets
 import time
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -48,6 +57,7 @@ from sqlalchemy import Connection, Table, bindparam, delete, insert, select, upd
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
@@ -136,18 +146,30 @@ class PageSave:
 
 
 def store_page(
-    db: dbm.Database, survey: m.Survey, invitation: m.Invitation | None, save: PageSave
+    db: dbm.Database,
+    survey: m.Survey,
+    invitation: m.Invitation | None,
+    save: PageSave,
+    *,
+    seen: SurveyRow | None = None,
 ) -> Outcome:
     """Save one validated page in one transaction; complete the response if ``save.final``.
 
     A unique-constraint race (two first saves of one new response, two completions of one
     invitation) rolls the transaction back and tries again; the second attempt sees the
     committed winner and answers accordingly.
+
+    ``seen``: the survey row as it was read for this request. A response's first save is
+    stored only while the row is unchanged; a survey served from the short cache
+    (``seen.cached``) is good for a first save only: anything else raises
+    :class:`SurveyChanged`, and the request starts over with a fresh read.
     """
     if invitation is None and save.page_index == 0:
-        outcome = _insert_first_save(db, survey, save)
+        outcome = _insert_first_save(db, survey, save, seen)
         if outcome is not None:
             return outcome
+    if seen is not None and seen.cached:
+        raise SurveyChanged
     last_error: IntegrityError | _Retry | None = None
     for _ in range(STORE_ATTEMPTS):
         try:
@@ -161,6 +183,21 @@ def store_page(
 
 class _Mismatch(Exception):
     """The posted response id belongs to another survey or invitation."""
+
+
+class SurveyChanged(Exception):
+    """A survey served from the cache was changed (or the save needs more than a first
+    save's fast path): nothing was stored; read the survey again and start over."""
+
+
+@dataclass(frozen=True)
+class SurveyRow:
+    """The survey row as read: the raw row (SQLite) or the row as text (PostgreSQL),
+    compared with the stored row when a page is saved; ``cached``: served from the
+    short cache rather than read for this request."""
+
+    row: Any
+    cached: bool = False
 
 
 class _Retry(Exception):
@@ -314,34 +351,68 @@ _NEW_INSERT = (
     f"VALUES ({', '.join(':' + k for k in _NEW_KEYS)}) "
     "ON CONFLICT (response_id) DO NOTHING RETURNING id"
 )
-_NEW_SQL = {
-    "sqlite": _NEW_INSERT,
-    "postgresql": (
-        f"WITH r AS ({_NEW_INSERT}), "
-        'a AS (INSERT INTO answer (response_pk, "column", num, text) '
-        "SELECT r.id, v.key, "
-        "CASE json_typeof(v.value) WHEN 'number' THEN CAST(CAST(v.value AS TEXT) AS FLOAT8) END, "
-        "CASE json_typeof(v.value) WHEN 'string' THEN v.value #>> '{}' END "
-        "FROM r, json_each(CAST(:values_json AS JSON)) AS v) "
-        "SELECT id FROM r"
-    ),
-}
+_PG_ANSWERS = (
+    'a AS (INSERT INTO answer (response_pk, "column", num, text) '
+    "SELECT r.id, v.key, "
+    "CASE json_typeof(v.value) WHEN 'number' THEN CAST(CAST(v.value AS TEXT) AS FLOAT8) END, "
+    "CASE json_typeof(v.value) WHEN 'string' THEN v.value #>> '{}' END "
+    "FROM r, json_each(CAST(:values_json AS JSON)) AS v) "
+    "SELECT id FROM r"
+)
 
 
-def _insert_first_save(db: dbm.Database, survey: m.Survey, save: PageSave) -> Outcome | None:
+_NEW_SQL: dict[tuple[str, bool], str] = {}
+
+
+def _new_sql(dialect: Dialect, guarded: bool) -> str:
+    """The first save's statement for ``dialect`` (driver parameter style). ``guarded``:
+    on PostgreSQL the response is inserted only while the survey row is still the one
+    read (``:survey_row``, the row as text); SQLite checks that in its transaction."""
+    key = (dialect.name, guarded)
+    if key not in _NEW_SQL:
+        _NEW_SQL[key] = _make_new_sql(dialect, guarded)
+    return _NEW_SQL[key]
+
+
+def _make_new_sql(dialect: Dialect, guarded: bool) -> str:
+    if dialect.name == "sqlite":
+        return dbm.driver_sql(_NEW_INSERT, "sqlite")
+    if not guarded:
+        return dbm.driver_sql(f"WITH r AS ({_NEW_INSERT}), {_PG_ANSWERS}", dialect.name)
+    # INSERT ... SELECT: parameters typed by explicit casts (a SELECT list does not take
+    # the target columns' types, e.g. for a NULL)
+    casts = ", ".join(
+        f"CAST(:{k} AS {_R.c[k].type.dialect_impl(dialect).compile(dialect=dialect)})"
+        for k in _NEW_KEYS
+    )
+    insert = (
+        f"INSERT INTO response ({', '.join(_NEW_KEYS)}) SELECT {casts} "
+        "WHERE EXISTS (SELECT 1 FROM survey WHERE survey.id = :survey_id "
+        "AND CAST(survey AS TEXT) = :survey_row) "
+        "ON CONFLICT (response_id) DO NOTHING RETURNING id"
+    )
+    return dbm.driver_sql(f"WITH r AS ({insert}), {_PG_ANSWERS}", dialect.name)
+
+
+def _insert_first_save(
+    db: dbm.Database, survey: m.Survey, save: PageSave, seen: SurveyRow | None
+) -> Outcome | None:
     """Store the first save of an anonymous response on the bare driver; None if nothing
-    was stored (its response id exists, or a unique clash such as a resume code): then
-    :func:`store_page` takes the general path, which sees and handles what is there."""
-    dialect = db.engine.dialect.name
-    if dialect not in _NEW_SQL:  # pragma: no cover - manyi runs on SQLite and PostgreSQL
+    was stored: its response id exists, a unique clash such as a resume code, or (with
+    ``seen``) the survey row is no longer the one read. :func:`store_page` decides what
+    follows."""
+    dialect = db.engine.dialect
+    if dialect.name not in ("sqlite", "postgresql"):  # pragma: no cover - not supported
         return None
     now = m.utcnow()
     row, answers, kind, page = _new_response(survey, None, save, now)
     params = db.driver_table(_R).params(row)
-    sql = dbm.driver_sql(_NEW_SQL[dialect], dialect)
-    integrity_error = db.engine.dialect.loaded_dbapi.IntegrityError
+    sql = _new_sql(dialect, seen is not None)
+    integrity_error = dialect.loaded_dbapi.IntegrityError
 
     def on_postgres(raw: Any) -> bool:
+        if seen is not None:
+            params["survey_row"] = seen.row
         with raw.cursor() as cur:
             try:
                 cur.execute(sql, params)
@@ -352,6 +423,9 @@ def _insert_first_save(db: dbm.Database, survey: m.Survey, save: PageSave) -> Ou
     def on_sqlite(raw: Any) -> bool:
         raw.execute("BEGIN IMMEDIATE")
         try:
+            if seen is not None and seen.row != _sqlite_survey_row(raw, survey.id):
+                raw.rollback()
+                return False
             stored = raw.execute(sql, params).fetchall()
             if stored:
                 pk = stored[0][0]
@@ -371,7 +445,7 @@ def _insert_first_save(db: dbm.Database, survey: m.Survey, save: PageSave) -> Ou
             raise
         return bool(stored)
 
-    work = on_postgres if dialect == "postgresql" else on_sqlite
+    work = on_postgres if dialect.name == "postgresql" else on_sqlite
     if not db.on_driver(work, write=True):
         return None
     return Outcome(kind, save.response_id, row["resume_code"], answers, page=page)
@@ -583,15 +657,29 @@ def _started_at(token: str | None) -> datetime:
 
 _S = cast(Table, m.Survey.__table__)
 _SURVEY_KEYS = [c.key for c in _S.c]
-# the survey of a slug with its snapshot's content hash, on the bare driver (a hot path)
-_SURVEY_BY_SLUG = (
-    f"SELECT {', '.join(f'survey.{c.name}' for c in _S.c)}, questionnaire_snapshot.content_hash "
-    "FROM survey JOIN questionnaire_snapshot ON questionnaire_snapshot.id = survey.snapshot_id "
-    "WHERE survey.slug = :slug"
+# the survey of a slug with its snapshot's content hash, on the bare driver (a hot path);
+# PostgreSQL also reads the whole row as text, for the first save's guard (_new_sql)
+_SURVEY_SELECT = (
+    f"SELECT {', '.join(f'survey.{c.name}' for c in _S.c)}, questionnaire_snapshot.content_hash"
 )
+_SURVEY_FROM = (
+    " FROM survey JOIN questionnaire_snapshot"
+    " ON questionnaire_snapshot.id = survey.snapshot_id WHERE "
+)
+_SURVEY_BY_SLUG = {
+    "sqlite": _SURVEY_SELECT + _SURVEY_FROM + "survey.slug = :slug",
+    "postgresql": _SURVEY_SELECT + ", CAST(survey AS TEXT)" + _SURVEY_FROM + "survey.slug = :slug",
+}
+_SQLITE_SURVEY_BY_ID = _SURVEY_SELECT + _SURVEY_FROM + "survey.id = :id"
 # content hash -> snapshot (detached, fully loaded): snapshots never change, and the hash
 # read with every survey row says which one it is, so this cannot serve a stale one
 _SNAPSHOT_OBJECTS: dict[str, m.QuestionnaireSnapshot] = {}
+
+
+def _sqlite_survey_row(raw: Any, survey_id: int) -> tuple[Any, ...] | None:
+    """The survey's raw row now (as :func:`_read_survey` reads it), on a driver connection."""
+    row = raw.execute(_SQLITE_SURVEY_BY_ID, {"id": survey_id}).fetchone()
+    return tuple(row) if row is not None else None
 
 
 def _snapshot(db: dbm.Database, content_hash: str) -> m.QuestionnaireSnapshot:
@@ -609,18 +697,45 @@ def _snapshot(db: dbm.Database, content_hash: str) -> m.QuestionnaireSnapshot:
     return snap
 
 
-def _survey_by_slug(slug: str) -> m.Survey:
-    """The survey of ``slug`` as read now (404 if absent or a draft).
+# The short survey cache of the answer posts. Reading the survey costs about a tenth of a
+# submission (on PostgreSQL a round trip); a first-page POST may use a survey read less
+# than SURVEY_CACHE_SECONDS ago by this process, because its save is stored only while
+# the survey row is unchanged (store_page's ``seen``): a survey closed, re-dated or
+# otherwise changed meanwhile is read again and the request decided anew. Per database.
+SURVEY_CACHE_SECONDS = 5.0
+_SURVEY_CACHE: weakref.WeakKeyDictionary[dbm.Database, dict[str, tuple[float, m.Survey, Any]]]
+_SURVEY_CACHE = weakref.WeakKeyDictionary()
+
+
+def _cached_survey(slug: str) -> tuple[m.Survey, SurveyRow] | None:
+    """The survey of ``slug`` from the short cache, if read recently, open now and
+    anonymous (anything else is read afresh, and handled as read)."""
+    found = _SURVEY_CACHE.get(dbm.get_db(), {}).get(slug)
+    if found is None or time.monotonic() - found[0] > SURVEY_CACHE_SECONDS:
+        return None
+    _read_at, survey, row = found
+    if survey.state() != "open" or survey.access != "anonymous":
+        return None
+    return survey, SurveyRow(row, cached=True)
+
+
+def _forget_survey(slug: str) -> None:
+    _SURVEY_CACHE.get(dbm.get_db(), {}).pop(slug, None)
+
+
+def _read_survey(slug: str) -> tuple[m.Survey, SurveyRow]:
+    """The survey of ``slug`` as read now (404 if absent or a draft), and its row.
 
     Read with one statement on the bare driver (:meth:`Database.on_driver`: on SQLite a
     connection given back at once, on PostgreSQL the request's one connection, in
     autocommit), so a POST holds no read transaction while it validates and writes, and
     returned as a transient ``Survey`` holding the cached snapshot: every request sees the
     survey's current status, dates and settings, without an ORM session or the load of
-    the snapshot's whole instrument text.
+    the snapshot's whole instrument text. Remembered in the short cache.
     """
     db = dbm.get_db()
-    sql = dbm.driver_sql(_SURVEY_BY_SLUG, db.engine.dialect.name)
+    dialect = db.engine.dialect.name
+    sql = dbm.driver_sql(_SURVEY_BY_SLUG[dialect], dialect)
 
     def read(raw: Any) -> tuple[Any, Any]:
         cur = raw.cursor()
@@ -637,8 +752,19 @@ def _survey_by_slug(slug: str) -> m.Survey:
     if values["status"] == "draft":
         abort(404)
     survey = m.Survey(**values)
-    survey.snapshot = _snapshot(db, row[len(_SURVEY_KEYS)])
-    return survey
+    n = len(_SURVEY_KEYS)
+    survey.snapshot = _snapshot(db, row[n])
+    seen = tuple(row) if dialect == "sqlite" else row[n + 1]
+    cache = _SURVEY_CACHE.setdefault(db, {})
+    if len(cache) >= 256:
+        cache.pop(next(iter(cache)))
+    cache[slug] = (time.monotonic(), survey, seen)
+    return survey, SurveyRow(seen)
+
+
+def _survey_by_slug(slug: str) -> m.Survey:
+    """The survey of ``slug`` as read now (:func:`_read_survey`)."""
+    return _read_survey(slug)[0]
 
 
 def _message(kind: str, survey: m.Survey | None = None, status: int = 200, **ctx: Any) -> Any:
@@ -732,7 +858,12 @@ def _posted_position(q: Questionnaire) -> tuple[str, int, str]:
     return rid, page_index, request.form.get("started", "")
 
 
-def _post(survey: m.Survey, invitation: m.Invitation | None, action_url: str) -> Any:
+def _post(
+    survey: m.Survey,
+    invitation: m.Invitation | None,
+    action_url: str,
+    seen: SurveyRow | None = None,
+) -> Any:
     q = survey.questionnaire()
     rid, page_index, start_token = _posted_position(q)
     action = request.form.get("action", "next")
@@ -771,7 +902,7 @@ def _post(survey: m.Survey, invitation: m.Invitation | None, action_url: str) ->
             page_reached=min(reached, len(q.pages) - 1),
         )
         dbm.release()
-        outcome = store_page(dbm.get_db(), survey, invitation, save)
+        outcome = store_page(dbm.get_db(), survey, invitation, save, seen=seen)
     except _Mismatch:
         abort(400)
     if outcome.kind in ("completed", "already_complete"):
@@ -804,7 +935,17 @@ def index() -> Any:
 
 @bp.route("/s/<slug>", methods=["GET", "POST"])
 def anonymous(slug: str) -> Any:
-    survey = _survey_by_slug(slug)
+    if request.method == "POST" and request.form.get("page") == "0":
+        hit = _cached_survey(slug)  # a first save: the survey may come from the cache
+        if hit is not None:
+            try:
+                return _anonymous(slug, *hit)
+            except SurveyChanged:  # nothing stored: read it again and start over
+                _forget_survey(slug)
+    return _anonymous(slug, *_read_survey(slug))
+
+
+def _anonymous(slug: str, survey: m.Survey, seen: SurveyRow) -> Any:
     set_language_for(survey.languages)
     closed = _closed_page(survey)
     if closed is not None:
@@ -813,7 +954,7 @@ def anonymous(slug: str) -> Any:
         return _message("invitation_only", survey, 403)
     url = url_for("survey.anonymous", slug=slug)
     if request.method == "POST":
-        return _post(survey, None, url)
+        return _post(survey, None, url, seen)
     return _fresh(survey, url)
 
 

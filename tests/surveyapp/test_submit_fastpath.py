@@ -357,7 +357,9 @@ def test_driver_path_stores_what_the_general_path_stores(any_app, minimal, monke
     real = survey_module._insert_first_save
     monkeypatch.setattr(survey_module, "_insert_first_save", lambda *a: calls.append(real) and None)
     assert post_page(client, "/s/demo", str(uuid.uuid4()), post).status_code == 303
-    assert len(calls) == 1  # the second one did take the general path
+    # nothing stored by the fast path: with the survey from the cache, then read afresh;
+    # then the general path stored it
+    assert len(calls) == 2
     fast, general = _stored_rows(db)
     varying = {"id", "response_id", "resume_code", "started_at", "updated_at", "submitted_at"}
     assert {k: v for k, v in fast.items() if k not in varying} == {
@@ -408,3 +410,48 @@ def test_driver_connection_that_died_is_replaced(postgres_url, tmp_path, minimal
         assert rid in ids
     finally:
         app.extensions["manyi_db"].dispose()
+
+
+def test_first_saves_use_a_recent_survey_read_checked_when_stored(any_app, minimal, monkeypatch):
+    """A first-page POST may use the survey this process read moments ago (no read of its
+    own), but its save is stored only while the survey row is unchanged: a change made
+    meanwhile, through the ORM or plain SQL, takes effect at once. GETs always read."""
+    from sqlalchemy import text
+
+    from surveyapp import survey as survey_module
+
+    survey_id, _ = add_survey(any_app, minimal)
+    db = any_app.extensions["manyi_db"]
+    reads: list[str] = []
+    real = survey_module._read_survey
+    monkeypatch.setattr(
+        survey_module, "_read_survey", lambda slug: reads.append(slug) or real(slug)
+    )
+    client = any_app.test_client()
+
+    def post() -> int:
+        return post_page(client, "/s/demo", str(uuid.uuid4()), VALID).status_code
+
+    assert [post(), post(), post()] == [303, 303, 303]
+    assert len(reads) == 1  # the later two used the survey read by the first
+    with db.write() as s:  # closed through the ORM
+        s.get(m.Survey, survey_id).status = "closed"
+    assert post() == 410
+    assert len(reads) == 2  # the cached survey's save was refused, then read afresh
+    with db.write() as s:  # reopened by plain SQL, without the too-fast flag
+        s.execute(
+            text("UPDATE survey SET status = 'open', min_seconds = 0 WHERE id = :id"),
+            {"id": survey_id},
+        )
+    assert post() == 303
+    assert client.get("/s/demo").status_code == 200
+    assert client.get("/s/demo").status_code == 200
+    assert len(reads) == 5  # a closed survey in the cache is not used; GETs read
+    with db.sessions() as s:
+        stored = s.scalars(select(m.Response).order_by(m.Response.id)).all()
+    assert [r.status for r in stored] == ["complete"] * 4
+    assert [bool(r.suspect) for r in stored] == [True, True, True, False]  # min_seconds 0 seen
+    monkeypatch.setattr(survey_module, "SURVEY_CACHE_SECONDS", -1.0)  # expired on arrival
+    assert post() == 303
+    assert post() == 303
+    assert len(reads) == 7
