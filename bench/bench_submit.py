@@ -390,7 +390,8 @@ def in_process(label: str, url: str, instance: Path, pairs: int, profile: bool) 
 
     Each call gets a prebuilt environ (a fresh response id for manyi, with its CSRF token
     and session cookie); the median per-submission time of each and the median of the
-    paired ratios are returned. ``profile`` prints manyi's cProfile instead of timing.
+    paired ratios are returned. ``profile`` prints manyi's cProfile instead of timing
+    (sorted by cumulative time, or by ``$BENCH_SORT``, e.g. ``tottime``).
     """
     from sqlalchemy import text
     from werkzeug.test import EnvironBuilder
