@@ -159,7 +159,7 @@ class Database:
 
 class DriverTable:
     """SQLAlchemy's own value conversions of one table's column types, for statements
-    run on the bare DBAPI connection (:meth:`Database.driver`).
+    run on the bare DBAPI connection (:meth:`Database.on_driver`).
 
     The respondents' hot path writes a few rows per submission; going through
     ``Connection.execute`` (or an ORM session) costs several times what the driver takes
@@ -193,9 +193,9 @@ class DriverTable:
         """A driver row whose first ``len(keys)`` columns are this table's ``keys``, as
         Python values (column key -> value)."""
         codes = tuple(d[1] for d in description[: len(keys)])
-        processors = self._results.get(codes)
+        processors = self._results.get((*keys, *codes))
         if processors is None:
-            processors = self._results[codes] = [
+            processors = self._results[(*keys, *codes)] = [
                 self.table.c[k].type.dialect_impl(self.dialect).result_processor(self.dialect, code)
                 for k, code in zip(keys, codes, strict=True)
             ]
