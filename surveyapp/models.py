@@ -311,7 +311,7 @@ def encode_values(values: Mapping[str, float | str]) -> str:
     '{"q1":4,"q2":"好","w":0.25}'
     """
     out = {
-        c: int(v) if type(v) is not str and float(v).is_integer() and -(2**53) <= v <= 2**53 else v
+        c: int(v) if not isinstance(v, str) and float(v).is_integer() and abs(v) <= 2**53 else v
         for c, v in values.items()
     }
     return json.dumps(out, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
