@@ -25,9 +25,10 @@ DEFAULTS: dict[str, Any] = {
     # storage
     "DATABASE_URL": None,  # None -> sqlite:///<instance>/manyi.sqlite
     "SQLITE_BUSY_TIMEOUT_MS": 30_000,
-    # WAL pages (4 KiB) before a commit copies them back into the database file: a
-    # checkpoint runs inside a commit, under the write lock, with an fsync; 10,000
-    # (~40 MiB) makes them ten times rarer than SQLite's 1,000 (bench/README.md)
+    # WAL pages (4 KiB) before a commit copies them back into the database file. Such a
+    # checkpoint runs inside a commit, under the write lock, with an fsync; each process
+    # also checkpoints every db.CHECKPOINT_EVERY writes outside the lock, so this (~40 MiB,
+    # SQLite's own default is 1,000) is the backstop (bench/README.md)
     "SQLITE_WAL_AUTOCHECKPOINT": 10_000,
     "DB_POOL_SIZE": 5,  # PostgreSQL connections kept per process
     "DB_MAX_OVERFLOW": 10,

@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import os
 import re
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,6 +35,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import PoolProxiedConnection, StaticPool
 
 T = TypeVar("T")
+CHECKPOINT_EVERY = 500  # SQLite write transactions per process between passive checkpoints
 
 
 class Database:
@@ -72,6 +74,8 @@ class Database:
         self.write_sessions = sessionmaker(writer, expire_on_commit=False)
 
         self._writer_lock = _WriterLock(url) if self.is_sqlite else None
+        self._writes = 0  # write transactions since this process's last checkpoint
+        self._checkpointing = threading.Lock()
         self._driver_tables: dict[str, DriverTable] = {}
         # PostgreSQL: the pool of on_driver(), in autocommit for good, without pre-ping
         self._driver_engine: Engine | None = None
@@ -106,12 +110,14 @@ class Database:
         if self._driver_engine is None:
             pooled = self.engine.raw_connection()
             try:
-                if self._writer_lock is not None and write:
-                    with self._writer_lock:
-                        return work(pooled.dbapi_connection)
-                return work(pooled.dbapi_connection)
+                if self._writer_lock is None or not write:
+                    return work(pooled.dbapi_connection)
+                with self._writer_lock:
+                    result = work(pooled.dbapi_connection)
             finally:
                 pooled.close()
+            self._after_write()
+            return result
         held = has_app_context()
         dialect = self._driver_engine.dialect
         for attempt in (1, 2):
@@ -150,6 +156,29 @@ class Database:
             return
         with self._writer_lock, self.write_sessions() as s, s.begin():
             yield s
+        self._after_write()
+
+    def _after_write(self) -> None:
+        """SQLite: every ``CHECKPOINT_EVERY`` write transactions of this process, copy the
+        WAL back into the database file, after the writer lock is released. A PASSIVE
+        checkpoint runs beside other writers instead of holding them all, as the
+        automatic one does inside a commit (``SQLITE_WAL_AUTOCHECKPOINT``, which stays as
+        the backstop)."""
+        self._writes += 1
+        if self._writes < CHECKPOINT_EVERY or not self._checkpointing.acquire(blocking=False):
+            return
+        try:
+            self._writes = 0
+            pooled = self.engine.raw_connection()
+            try:
+                cursor = pooled.cursor()
+                cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                cursor.fetchall()
+                cursor.close()
+            finally:
+                pooled.close()
+        finally:
+            self._checkpointing.release()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -183,3 +183,30 @@ def test_default_instance_folder_is_in_the_working_directory(monkeypatch, tmp_pa
     monkeypatch.delenv("MANYI_INSTANCE", raising=False)
     monkeypatch.chdir(tmp_path)
     assert cfg.instance_path() == tmp_path.resolve() / "instance"
+
+
+def test_sqlite_wal_is_checkpointed_outside_commits(tmp_path, minimal, monkeypatch):
+    """Every CHECKPOINT_EVERY write transactions a process copies the WAL back (a
+    PASSIVE checkpoint after the writer lock is released), so with SQLite's own
+    checkpoints off the WAL is reused instead of growing with every response."""
+    import uuid
+
+    from surveyapp import db as dbm
+    from tests.surveyapp.conftest import VALID, add_survey, make_app, post_page
+
+    def wal_after(posts: int, every: int) -> int:
+        monkeypatch.setattr(dbm, "CHECKPOINT_EVERY", every)
+        folder = tmp_path / f"every{every}"
+        folder.mkdir()
+        app = make_app({"DATABASE": folder / "t.sqlite"}, SQLITE_WAL_AUTOCHECKPOINT=0)
+        add_survey(app, minimal)
+        client = app.test_client()
+        for _ in range(posts):
+            assert post_page(client, "/s/demo", str(uuid.uuid4()), VALID).status_code == 303
+        size = (folder / "t.sqlite-wal").stat().st_size
+        app.extensions["manyi_db"].dispose()
+        return size
+
+    grown = wal_after(60, every=10_000)  # never checkpointed
+    reused = wal_after(60, every=5)
+    assert reused < grown / 3
