@@ -757,7 +757,7 @@ def _read_survey(slug: str) -> tuple[m.Survey, SurveyRow]:
     seen = tuple(row) if dialect == "sqlite" else row[n + 1]
     cache = _SURVEY_CACHE.setdefault(db, {})
     if len(cache) >= 256:
-        cache.pop(next(iter(cache)))
+        cache.clear()  # atomic, unlike evicting one entry while other threads add theirs
     cache[slug] = (time.monotonic(), survey, seen)
     return survey, SurveyRow(seen)
 
