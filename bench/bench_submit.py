@@ -24,11 +24,12 @@ alike; each slice starts with a 0.5 s warm-up that is not timed. The ratio is th
 Every acknowledged submission (303 for manyi, 200 for the baseline) is counted and
 compared with what the database holds afterwards: lost = acknowledged but not stored,
 doubled = stored more than once. Printed: throughput (median over the rounds), p50/p99
-latency over all rounds, the median ratio with its range, and the peak RSS (VmHWM) of
-the busiest worker process. Goal: manyi >= 70 % of the baseline's throughput, zero lost
-or doubled. Runs on SQLite (WAL, in a temporary instance folder) and, unless
-``--no-postgres`` or unreachable, on PostgreSQL (``--postgres URL``, a temporary
-database is created and dropped).
+latency over all rounds, the median ratio with its range, the peak RSS (VmHWM) of
+the busiest worker process, and the CPU time per acknowledged submission of the server's
+processes, the PostgreSQL server processes and the load generator (from /proc). Goal:
+manyi >= 70 % of the baseline's throughput, zero lost or doubled. Runs on SQLite (WAL, in
+a temporary instance folder) and, unless ``--no-postgres`` or unreachable, on PostgreSQL
+(``--postgres URL``, a temporary database is created and dropped).
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 SLUG = "bench"
+CPU_PARTS = ("server", "database", "client")
 
 
 # -- the baseline server (imported by gunicorn from this file) --------------------------
@@ -164,6 +166,36 @@ class Server:
         self.proc.wait(timeout=30)
 
 
+def _cpu_seconds() -> dict[int, tuple[int, str, float]]:
+    """pid -> (parent pid, command line, user + system CPU seconds) of every process."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        out[int(proc.name)] = (int(fields[1]), cmdline, (int(fields[11]) + int(fields[12])) / tick)
+    return out
+
+
+def cpu_split(server: Server, before: dict[int, Any], after: dict[int, Any]) -> dict[str, float]:
+    """CPU seconds spent between two :func:`_cpu_seconds` snapshots by the server (its
+    gunicorn master and workers), the PostgreSQL server processes, and this process
+    (the load generator)."""
+    split = {"server": 0.0, "database": 0.0, "client": 0.0}
+    for pid, (ppid, cmdline, cpu) in after.items():
+        spent = cpu - (before[pid][2] if pid in before else 0.0)
+        if pid == server.proc.pid or ppid == server.proc.pid:
+            split["server"] += spent
+        elif cmdline.startswith("postgres"):
+            split["database"] += spent
+        elif pid == os.getpid():
+            split["client"] += spent
+    return split
+
+
 def start(name: str, target: str, env: dict[str, str], workers: int) -> Server:
     port = _free_port()
     cmd = [
@@ -192,6 +224,7 @@ class Load:
     latencies: list[float]
     errors: int
     seconds: float
+    cpu: dict[str, float] | None = None  # CPU seconds by server, database and client
 
 
 def _request(port: int, method: str, path: str, body: str = "", headers: Any = None) -> Any:
@@ -324,7 +357,9 @@ def bench_backend(label: str, url: str, instance: Path, args: argparse.Namespace
         for r in range(args.rounds):
             order = ("baseline", "manyi") if r % 2 == 0 else ("manyi", "baseline")
             for name in order:
+                before = _cpu_seconds()
                 load = run_load(servers[name], form, args.seconds, sessions[name])
+                load.cpu = cpu_split(servers[name], before, _cpu_seconds())
                 loads[name].append(load)
         rss = {name: srv.worker_peak_rss_mib() for name, srv in servers.items()}
     finally:
@@ -355,15 +390,18 @@ def bench_backend(label: str, url: str, instance: Path, args: argparse.Namespace
         got = stored[name]
         lost = len(set(acked) - set(got))
         doubled = len(got) - len(set(got))
+        cpu = {k: sum((ld.cpu or {}).get(k, 0.0) for ld in loads[name]) for k in CPU_PARTS}
+        per_request = " + ".join(f"{1e3 * cpu[k] / max(len(acked), 1):.2f}" for k in CPU_PARTS)
         rows.append(
             f"| {label} | {name} | {statistics.median(per_round[name]):.0f}/s | "
             f"{_pct(latencies, 50):.1f} ms | {_pct(latencies, 99):.1f} ms | {len(acked)} | "
-            f"{len(got)} | {lost} | {doubled} | {errors} | {rss[name]:.0f} MiB |"
+            f"{len(got)} | {lost} | {doubled} | {errors} | {rss[name]:.0f} MiB | "
+            f"{per_request} ms |"
         )
     ratio = statistics.median(ratios) if ratios else float("nan")
     spread = f"{ratios[0]:.0%}–{ratios[-1]:.0%}" if ratios else ""
     rows.append(
-        f"| {label} | **manyi / baseline** | **{ratio:.0%}** (rounds {spread}) | | | | | | | | |"
+        f"| {label} | **manyi / baseline** | **{ratio:.0%}** (rounds {spread}) | | | | | | | | | |"
     )
     expected_answers = len(stored["manyi"]) * n_fields
     if n_answers != expected_answers:
@@ -522,7 +560,8 @@ def main() -> None:
     )
     header = (
         "| backend | server | throughput | p50 | p99 | acknowledged | stored | lost | doubled "
-        "| errors | worker peak RSS |\n|---|---|---|---|---|---|---|---|---|---|---|"
+        "| errors | worker peak RSS | CPU per request (server + database + load generator) |"
+        "\n|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     rows: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
