@@ -159,10 +159,12 @@ def store_page(
     invitation) rolls the transaction back and tries again; the second attempt sees the
     committed winner and answers accordingly.
 
-    ``seen``: the survey row as it was read for this request. A response's first save is
-    stored only while the row is unchanged; a survey served from the short cache
-    (``seen.cached``) is good for a first save only: anything else raises
-    :class:`SurveyChanged`, and the request starts over with a fresh read.
+    ``seen``: the survey row as it was read for this request. The fast path stores a
+    response's first save only while that row is unchanged. A survey served from the
+    short cache (``seen.cached``) is used for nothing else: if the fast path did not
+    store the page (the survey changed, the response id is already stored, a unique
+    clash), :class:`SurveyChanged` is raised and the request starts over with a fresh
+    read, which takes the general path where needed (as a freshly read survey does).
     """
     if invitation is None and save.page_index == 0:
         outcome = _insert_first_save(db, survey, save, seen)
