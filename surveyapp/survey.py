@@ -244,18 +244,33 @@ _INSERT_NEW_RESPONSE = {
 }
 _INSERT_NEW_RESPONSE = {k: v.returning(_R.c.id) for k, v in _INSERT_NEW_RESPONSE.items()}
 _UPDATE_RESPONSE = update(_R).where(_R.c.id == bindparam("b_pk"))
-# The answers of a page, SQLite: one prepared statement run by the driver's executemany.
-# (SQLAlchemy's batched multi-row INSERT costs more in its per-row parameter processing
-# than SQLite takes to run it; on PostgreSQL see _INSERT_ANSWERS_PG below.)
+# The answers of a page, SQLite: one prepared statement run by the driver's executemany
+# of _answer_rows. (SQLAlchemy's batched multi-row INSERT costs more in its per-row
+# parameter processing than SQLite takes to run it.)
 _INSERT_ANSWERS_SQLITE = 'INSERT INTO answer (response_pk, "column", num, text) VALUES (?, ?, ?, ?)'
-# PostgreSQL: the answers as three arrays in one short statement. The batched multi-row
-# INSERT above is a ~5 kB SQL text with 3 parameters per row, beyond what psycopg caches
-# its parsing of (4 kB, 50 parameters): parsing it anew took ~0.9 ms per 55-answer page
-_INSERT_ANSWERS_PG = sql_text(
-    'INSERT INTO answer (response_pk, "column", num, text) SELECT :pk, c, n, t FROM '
-    "unnest(CAST(:cols AS VARCHAR[]), CAST(:nums AS FLOAT8[]), CAST(:texts AS TEXT[])) "
-    "AS v(c, n, t)"
+# PostgreSQL: the answer rows of a JSON object {column: value} (encode_values), read by
+# json_each in the statement itself: one short statement and one parameter, where a
+# batched multi-row INSERT is ~5 kB of SQL with 165 parameters (psycopg re-parsed it on
+# every page, ~0.9 ms) and three arrays cost ~0.3 ms to encode. Numbers are exact:
+# encode_values writes each float's shortest round-trip text, which float8 reads back to
+# the same double. ``{pk}`` and ``{source}`` are filled in by the two statements below.
+_PG_ANSWER_ROWS = (
+    'INSERT INTO answer (response_pk, "column", num, text) SELECT {pk}, v.key, '
+    "CASE json_typeof(v.value) WHEN 'number' THEN CAST(CAST(v.value AS TEXT) AS FLOAT8) END, "
+    "CASE json_typeof(v.value) WHEN 'string' THEN v.value #>> '{{}}' END "
+    "FROM {source}json_each(CAST(:{param} AS JSON)) AS v"
 )
+_INSERT_ANSWERS_PG = sql_text(_PG_ANSWER_ROWS.format(pk=":pk", source="", param="answers"))
+
+
+def _answer_rows(pk: int, answers: dict[str, forms.Value]) -> list[tuple[Any, ...]]:
+    """The rows of _INSERT_ANSWERS_SQLITE: (response pk, column, number, text)."""
+    return [
+        (pk, c, None, v) if isinstance(v, str) else (pk, c, float(v), None)
+        for c, v in answers.items()
+    ]
+
+
 _INVITATION_USED = update(_I).where(_I.c.id == bindparam("b_inv"))
 
 
@@ -340,9 +355,7 @@ def _insert_new(
 # driver's executemany, COMMIT. PostgreSQL: response and answers in ONE statement, run in
 # autocommit as one transaction (one round trip, safe to send twice: see
 # Database.on_driver); the answer rows are read out of the response's values_json
-# (json_each), the same text the response row stores, so the two cannot disagree and
-# the answers cost no parameters of their own (numbers are exact: encode_values writes
-# each float's shortest round-trip text, which float8 reads back to the same double).
+# (_PG_ANSWER_ROWS), the same text the response row stores, so the two cannot disagree.
 _NEW_KEYS = (
     "response_id", "survey_id", "invitation_id", "completed_invitation_id", "status",
     "language", "started_at", "updated_at", "submitted_at", "page_reached", "resume_code",
@@ -354,11 +367,7 @@ _NEW_INSERT = (
     "ON CONFLICT (response_id) DO NOTHING RETURNING id"
 )
 _PG_ANSWERS = (
-    'a AS (INSERT INTO answer (response_pk, "column", num, text) '
-    "SELECT r.id, v.key, "
-    "CASE json_typeof(v.value) WHEN 'number' THEN CAST(CAST(v.value AS TEXT) AS FLOAT8) END, "
-    "CASE json_typeof(v.value) WHEN 'string' THEN v.value #>> '{}' END "
-    "FROM r, json_each(CAST(:values_json AS JSON)) AS v) "
+    f"a AS ({_PG_ANSWER_ROWS.format(pk='r.id', source='r, ', param='values_json')}) "
     "SELECT id FROM r"
 )
 
@@ -379,18 +388,20 @@ def _new_sql(dialect: Dialect, guarded: bool) -> str:
 def _make_new_sql(dialect: Dialect, guarded: bool) -> str:
     if dialect.name == "sqlite":
         return dbm.driver_sql(_NEW_INSERT, "sqlite")
-    if not guarded:
-        return dbm.driver_sql(f"WITH r AS ({_NEW_INSERT}), {_PG_ANSWERS}", dialect.name)
-    # INSERT ... SELECT: parameters typed by explicit casts (a SELECT list does not take
-    # the target columns' types, e.g. for a NULL)
+    # INSERT ... SELECT, so that a guard can be its WHERE; the parameters are typed by
+    # explicit casts (a SELECT list does not take the target columns' types, e.g. NULL)
     casts = ", ".join(
         f"CAST(:{k} AS {_R.c[k].type.dialect_impl(dialect).compile(dialect=dialect)})"
         for k in _NEW_KEYS
     )
-    insert = (
-        f"INSERT INTO response ({', '.join(_NEW_KEYS)}) SELECT {casts} "
+    guard = (
         "WHERE EXISTS (SELECT 1 FROM survey WHERE survey.id = :survey_id "
         "AND CAST(survey AS TEXT) = :survey_row) "
+        if guarded
+        else ""
+    )
+    insert = (
+        f"INSERT INTO response ({', '.join(_NEW_KEYS)}) SELECT {casts} {guard}"
         "ON CONFLICT (response_id) DO NOTHING RETURNING id"
     )
     return dbm.driver_sql(f"WITH r AS ({insert}), {_PG_ANSWERS}", dialect.name)
@@ -431,13 +442,7 @@ def _insert_first_save(
             stored = raw.execute(sql, params).fetchall()
             if stored:
                 pk = stored[0][0]
-                raw.executemany(
-                    _INSERT_ANSWERS_SQLITE,
-                    [
-                        (pk, c, None, v) if isinstance(v, str) else (pk, c, float(v), None)
-                        for c, v in answers.items()
-                    ],
-                )
+                raw.executemany(_INSERT_ANSWERS_SQLITE, _answer_rows(pk, answers))
             raw.execute("COMMIT")
         except integrity_error:
             raw.rollback()
@@ -497,18 +502,9 @@ def _insert_answers(
     now: datetime,
 ) -> None:
     if answers and conn.dialect.name == "postgresql":
-        texts = [v if isinstance(v, str) else None for v in answers.values()]
-        nums = [None if isinstance(v, str) else float(v) for v in answers.values()]
-        conn.execute(_INSERT_ANSWERS_PG, {"pk": pk, "cols": list(answers), "nums": nums,
-                                          "texts": texts})  # fmt: skip
+        conn.execute(_INSERT_ANSWERS_PG, {"pk": pk, "answers": m.encode_values(answers)})
     elif answers:
-        # SQLite: the driver's executemany of one prepared statement (a C loop), without
-        # SQLAlchemy's per-row parameter processing of a batched INSERT
-        rows = [
-            (pk, c, None, v) if isinstance(v, str) else (pk, c, float(v), None)
-            for c, v in answers.items()
-        ]
-        conn.exec_driver_sql(_INSERT_ANSWERS_SQLITE, rows)
+        conn.exec_driver_sql(_INSERT_ANSWERS_SQLITE, _answer_rows(pk, answers))
     if kind == "completed" and inv_id is not None:
         conn.execute(_INVITATION_USED, {"b_inv": inv_id, "used_at": now})
 
