@@ -207,12 +207,8 @@ def dashboard(survey_id: int) -> Any:
     sv = _survey(survey_id)
     lang = current_language()
     q = sv.questionnaire()
-    raw = request.args.get("segment", "")
-    try:
-        segment = _parse_segment(q, raw)
-        report = survey_report(sv, segment=segment, language=lang)
-    except (ValueError, ScoringError) as exc:
-        flash(str(exc), "error")
+    report, raw = _segment_report(sv)
+    if report is None:
         if raw:
             return redirect(url_for("reports.dashboard", survey_id=survey_id), code=303)
         return render_template(
@@ -236,6 +232,18 @@ def dashboard(survey_id: int) -> Any:
     )
 
 
+def _segment_report(sv: m.Survey) -> tuple[dict[str, Any] | None, str]:
+    """The survey's report for the request's ``?segment=`` (None once the reason it
+    cannot be built is flashed), and the raw segment value."""
+    raw = request.args.get("segment", "")
+    try:
+        segment = _parse_segment(sv.questionnaire(), raw)
+        return survey_report(sv, segment=segment, language=current_language()), raw
+    except (ValueError, ScoringError) as exc:
+        flash(str(exc), "error")
+        return None, raw
+
+
 def _empty() -> dict[str, Any]:
     return {"charts": {}, "labels": render.labels(_), "names": {}}
 
@@ -245,13 +253,8 @@ def _empty() -> dict[str, Any]:
 def item(survey_id: int, item_id: str) -> Any:
     sv = _survey(survey_id)
     lang = current_language()
-    q = sv.questionnaire()
-    raw = request.args.get("segment", "")
-    try:
-        segment = _parse_segment(q, raw)
-        report = survey_report(sv, segment=segment, language=lang)
-    except (ValueError, ScoringError) as exc:
-        flash(str(exc), "error")
+    report, raw = _segment_report(sv)
+    if report is None:
         return redirect(url_for("reports.dashboard", survey_id=survey_id), code=303)
     fg = report.get("five_gaps") or {}
     entry = next((i for i in fg.get("items", []) if i["item"] == item_id), None)
