@@ -760,11 +760,6 @@ def _read_survey(slug: str) -> tuple[m.Survey, SurveyRow]:
     return survey, SurveyRow(seen)
 
 
-def _survey_by_slug(slug: str) -> m.Survey:
-    """The survey of ``slug`` as read now (:func:`_read_survey`)."""
-    return _read_survey(slug)[0]
-
-
 def _message(kind: str, survey: m.Survey | None = None, status: int = 200, **ctx: Any) -> Any:
     return render_template("survey/message.html", kind=kind, survey=survey, **ctx), status
 
@@ -1019,7 +1014,7 @@ def resume_form() -> Any:
 
 @bp.route("/s/<slug>/thanks")
 def thanks(slug: str) -> Any:
-    survey = _survey_by_slug(slug)
+    survey, _row = _read_survey(slug)
     set_language_for(survey.languages)
     return _message("thanks", survey)
 
