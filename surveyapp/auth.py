@@ -325,7 +325,7 @@ def logout() -> Any:
 
 def init_app(app: Flask) -> None:
     """Set up Flask-Login, session expiry and the rate-limited login page."""
-    from flask_limiter import Limiter
+    from surveyapp import security
 
     app.config.setdefault("LOGIN_LIFETIME_HOURS", 12)
     app.config.setdefault("LOGIN_IDLE_MINUTES", 60)
@@ -337,14 +337,7 @@ def init_app(app: Flask) -> None:
     app.before_request(_expire_sessions)
     app.register_blueprint(bp)
 
-    limiter: Limiter = app.extensions["manyi_limiter"]
-
-    def rate() -> str:
-        return str(current_app.config["LOGIN_RATE_LIMIT"])
-
-    app.view_functions["auth.login"] = limiter.limit(rate, methods=["POST"])(  # type: ignore[assignment]
-        app.view_functions["auth.login"]
-    )
+    security.limit(app, ["auth.login"], "LOGIN_RATE_LIMIT", ["POST"])
 
     @app.context_processor
     def _user() -> dict[str, Any]:

@@ -144,8 +144,9 @@ def init_app(app: Flask) -> None:
 def limit(app: Flask, endpoints: list[str], setting: str, methods: list[str]) -> None:
     """Rate-limit ``methods`` of ``endpoints`` per client address by the config ``setting``
     (``SUBMIT_RATE_LIMIT`` for answer posts, ``RESUME_RATE_LIMIT`` for resume-code look-ups,
-    which would otherwise let anyone guess codes); the endpoints of one setting share one
-    budget per address.
+    which would otherwise let anyone guess codes, ``LOGIN_RATE_LIMIT`` for log-ins); the
+    endpoints of one setting share one budget per address. Every route limit of the app
+    goes through here.
 
     The check runs in a thin view wrapper with Flask-Limiter's own strategy and storage
     (``Limiter.limiter``: the configured in-memory or Redis counters), once per request,
