@@ -108,14 +108,11 @@ class Database:
         one statement, which is one transaction.
         """
         if self._driver_engine is None:
-            pooled = self.engine.raw_connection()
-            try:
-                if self._writer_lock is None or not write:
-                    return work(pooled.dbapi_connection)
-                with self._writer_lock:
-                    result = work(pooled.dbapi_connection)
-            finally:
-                pooled.close()
+            if self._writer_lock is None or not write:
+                return self._on_pooled(work)
+            # the lock first: writers queued on it must not each hold a pooled connection
+            with self._writer_lock:
+                result = self._on_pooled(work)
             self._after_write()
             return result
         held = has_app_context()
@@ -139,6 +136,13 @@ class Database:
                     fairy.close()
         msg = "unreachable"  # pragma: no cover - the loop returns or raises
         raise AssertionError(msg)  # pragma: no cover
+
+    def _on_pooled(self, work: Callable[[Any], T]) -> T:
+        pooled = self.engine.raw_connection()
+        try:
+            return work(pooled.dbapi_connection)
+        finally:
+            pooled.close()
 
     def driver_table(self, table: Table) -> DriverTable:
         """:class:`DriverTable` of ``table`` for this database's dialect (made once)."""

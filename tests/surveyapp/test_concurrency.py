@@ -3,7 +3,8 @@
 50 respondents with their own invitation submit at the same moment, while one more
 invitation token is submitted 10 times in parallel (5 separate browsers with their own
 response ids, 5 double clicks of one browser sharing one id): exactly 51 completed
-responses, each with all its answers. Runs on SQLite and on PostgreSQL.
+responses, each with all its answers. The same on an anonymous link (the submission hot
+path). Runs on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -118,6 +119,45 @@ def test_parallel_submissions_store_each_response_once(csrf_app, minimal):
         assert set(per_response) == {r.id for r in complete}
         inv = s.scalar(select(m.Invitation).where(m.Invitation.token == shared))
         assert inv.used_at is not None
+
+
+def test_parallel_anonymous_submissions_store_each_response_once(csrf_app, minimal):
+    """The same on an anonymous link, whose first saves take the bare-driver path with
+    the short survey cache: 50 respondents at once, and one browser double-clicking 10
+    times: exactly 51 completed responses, each with all its answers."""
+    app = csrf_app
+    add_survey(app, minimal)
+    with live_server(app) as base:
+        jobs: list[tuple[Browser, dict[str, str]]] = []
+        for _ in range(50):
+            b = Browser(base)
+            jobs.append((b, form_of(b.get("/s/demo"))))
+        b = Browser(base)
+        double = form_of(b.get("/s/demo"))
+        jobs.extend((b, double) for _ in range(10))
+        barrier = threading.Barrier(len(jobs))
+
+        def submit(job: tuple[Browser, dict[str, str]]) -> int:
+            browser, data = job
+            barrier.wait()
+            return browser.post("/s/demo", data)
+
+        with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+            statuses = list(pool.map(submit, jobs))
+
+    assert statuses == [303] * 60  # a repeated submit gets the thank-you page too
+    with app.extensions["manyi_db"].sessions() as s:
+        complete = s.scalars(select(m.Response).where(m.Response.status == "complete")).all()
+        assert len(complete) == 51
+        assert len({r.response_id for r in complete}) == 51
+        per_response = dict(
+            s.execute(
+                select(m.Answer.response_pk, func.count()).group_by(m.Answer.response_pk)
+            ).all()
+        )
+        assert all(per_response[r.id] == 11 for r in complete)
+        assert set(per_response) == {r.id for r in complete}
+        assert s.scalar(select(func.count()).select_from(m.Response)) == 51
 
 
 def test_direct_store_race_on_one_new_response_id(any_app, minimal):
