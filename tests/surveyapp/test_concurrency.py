@@ -105,20 +105,27 @@ def test_parallel_submissions_store_each_response_once(csrf_app, minimal):
     assert statuses[:50] == [303] * 50
     assert set(statuses[50:]) <= {303, 409}
     assert 303 in statuses[50:]
+    complete = _completed_with_all_answers(app)
+    assert len(complete) == 51
+    assert len({r.completed_invitation_id for r in complete}) == 51
+    with app.extensions["manyi_db"].sessions() as s:
+        inv = s.scalar(select(m.Invitation).where(m.Invitation.token == shared))
+        assert inv.used_at is not None
+
+
+def _completed_with_all_answers(app) -> list[m.Response]:
+    """The completed responses, after checking that each has all 11 answers and that no
+    other response has any (nothing half-written)."""
     with app.extensions["manyi_db"].sessions() as s:
         complete = s.scalars(select(m.Response).where(m.Response.status == "complete")).all()
-        assert len(complete) == 51
-        assert len({r.completed_invitation_id for r in complete}) == 51
         per_response = dict(
             s.execute(
                 select(m.Answer.response_pk, func.count()).group_by(m.Answer.response_pk)
             ).all()
         )
-        assert all(per_response[r.id] == 11 for r in complete)
-        # nothing half-written: no answers of responses that did not complete
-        assert set(per_response) == {r.id for r in complete}
-        inv = s.scalar(select(m.Invitation).where(m.Invitation.token == shared))
-        assert inv.used_at is not None
+    assert all(per_response[r.id] == 11 for r in complete)
+    assert set(per_response) == {r.id for r in complete}
+    return list(complete)
 
 
 def test_parallel_anonymous_submissions_store_each_response_once(csrf_app, minimal):
@@ -146,17 +153,10 @@ def test_parallel_anonymous_submissions_store_each_response_once(csrf_app, minim
             statuses = list(pool.map(submit, jobs))
 
     assert statuses == [303] * 60  # a repeated submit gets the thank-you page too
+    complete = _completed_with_all_answers(app)
+    assert len(complete) == 51
+    assert len({r.response_id for r in complete}) == 51
     with app.extensions["manyi_db"].sessions() as s:
-        complete = s.scalars(select(m.Response).where(m.Response.status == "complete")).all()
-        assert len(complete) == 51
-        assert len({r.response_id for r in complete}) == 51
-        per_response = dict(
-            s.execute(
-                select(m.Answer.response_pk, func.count()).group_by(m.Answer.response_pk)
-            ).all()
-        )
-        assert all(per_response[r.id] == 11 for r in complete)
-        assert set(per_response) == {r.id for r in complete}
         assert s.scalar(select(func.count()).select_from(m.Response)) == 51
 
 
