@@ -360,9 +360,13 @@ def release() -> None:
 
 
 def create_all(db: Database) -> None:
-    """Create every table directly (tests only; installations use ``manyi db upgrade``)."""
+    """Create every table directly (tests only; installations use ``manyi db upgrade``).
+    PostgreSQL's schema always comes from the migrations (its triggers are only there)."""
     from surveyapp.models import Base
 
+    if db.engine.dialect.name == "postgresql":
+        upgrade(db)
+        return
     Base.metadata.create_all(db.engine)
 
 
