@@ -1,7 +1,7 @@
 """Submission throughput: manyi under gunicorn against a bare Flask endpoint, side by side.
 
 ``python bench/bench_submit.py [--seconds 3] [--rounds 6] [--clients 16] [--workers 2]
-[--no-postgres]``
+[--no-postgres] [--no-sqlite]``
 
 Both servers run under gunicorn with the same number of sync workers on loopback, and
 take the same form: the whole SERVQUAL instrument (22 items rated as E and P, a 5-way
@@ -526,6 +526,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument(
         "--in-process", type=int, metavar="PAIRS", default=0,
         help="time the WSGI callables in this process instead (PAIRS alternating calls)",
@@ -566,7 +567,9 @@ def main() -> None:
     rows: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         instance = Path(tmp) / "sqlite"
-        rows += bench_backend("SQLite", f"sqlite:///{instance / 'bench.sqlite'}", instance, args)
+        if not args.no_sqlite:
+            url = f"sqlite:///{instance / 'bench.sqlite'}"
+            rows += bench_backend("SQLite", url, instance, args)
         if not args.no_postgres:
             made = _postgres_database(args.postgres)
             if made is not None:

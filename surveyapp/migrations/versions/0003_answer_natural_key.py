@@ -41,17 +41,21 @@ depends_on = None
 FK = "fk_answer_response_pk_response"
 
 PG_CREATE = (
+    # one index probe per response (a page's answers all belong to one), whatever the
+    # planner would guess of a transition table's size
     """CREATE FUNCTION answer_response_exists() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    pk integer;
 BEGIN
-    IF (SELECT count(*) FROM (
-            SELECT 1 FROM response WHERE id IN (SELECT response_pk FROM new_answers)
-            FOR KEY SHARE) AS locked)
-       <> (SELECT count(DISTINCT response_pk) FROM new_answers) THEN
-        RAISE foreign_key_violation USING
-            MESSAGE = 'insert or update on table "answer" refers to a missing response',
-            DETAIL = 'Every answer.response_pk must be the id of a row of "response".',
-            TABLE = 'answer', CONSTRAINT = 'fk_answer_response_pk_response';
-    END IF;
+    FOR pk IN SELECT DISTINCT response_pk FROM new_answers LOOP
+        PERFORM FROM response WHERE id = pk FOR KEY SHARE;
+        IF NOT FOUND THEN
+            RAISE foreign_key_violation USING
+                MESSAGE = format('insert or update on table "answer": response %s is missing', pk),
+                DETAIL = 'Every answer.response_pk must be the id of a row of "response".',
+                TABLE = 'answer', CONSTRAINT = 'fk_answer_response_pk_response';
+        END IF;
+    END LOOP;
     RETURN NULL;
 END $$""",
     "CREATE TRIGGER answer_response_exists_insert AFTER INSERT ON answer "
