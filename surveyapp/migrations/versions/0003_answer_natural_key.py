@@ -18,9 +18,9 @@ rules of the foreign key they replace:
 - a response's id never changes.
 
 The cascade reads the answers with a fresh snapshot, so it refuses to run in a REPEATABLE
-READ or SERIALIZABLE transaction, whose snapshot could miss answers committed since it
-began (where a foreign key raises a serialization failure; this raises one too). The
-models name the replaced constraint in ``NOT_ON_POSTGRESQL``; tests in
+READ or SERIALIZABLE transaction (SQLSTATE 55000), whose snapshot could miss answers
+committed since it began; a foreign key there raises a serialization failure when that
+happens. The models name the replaced constraint in ``NOT_ON_POSTGRESQL``; tests in
 ``tests/surveyapp/test_answer_reference.py``.
 
 Revision ID: 0003
@@ -67,10 +67,10 @@ END $$""",
     """CREATE FUNCTION response_delete_answers() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF current_setting('transaction_isolation') <> 'read committed' THEN
-        RAISE serialization_failure USING
+        RAISE object_not_in_prerequisite_state USING
             MESSAGE = 'responses can only be deleted in a READ COMMITTED transaction',
-            HINT = 'Its snapshot could miss answers committed since it began; retry the '
-                   'delete in READ COMMITTED, PostgreSQL''s default.';
+            HINT = 'Its snapshot could miss answers committed since it began; delete '
+                   'them in READ COMMITTED, PostgreSQL''s default.';
     END IF;
     DELETE FROM answer WHERE response_pk IN (SELECT id FROM old_responses);
     RETURN NULL;
