@@ -173,14 +173,7 @@ class Database:
             return
         try:
             self._writes = 0
-            pooled = self.engine.raw_connection()
-            try:
-                cursor = pooled.cursor()
-                cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
-                cursor.fetchall()
-                cursor.close()
-            finally:
-                pooled.close()
+            self._on_pooled(lambda raw: raw.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall())
         finally:
             self._checkpointing.release()
 

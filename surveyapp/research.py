@@ -64,17 +64,9 @@ from surveyapp.i18n import current_language
 bp = Blueprint("research", __name__, url_prefix="/research")
 
 PER_PAGE = 50
-
 MAX_INVITATIONS = 50_000  # per upload
 MAX_INVITATION_BYTES = 5_000_000
 MAX_CELL = 300
-
-
-def _page_count(total: int) -> int:
-    """Pages of PER_PAGE rows needed for ``total`` rows (at least one)."""
-    return max((total + PER_PAGE - 1) // PER_PAGE, 1)
-
-
 UPLOAD_MAX_BYTES = 6_000_000  # a little above the XLSForm limit, so the loader names it
 SEGMENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")
 RECIPIENT_HEADERS = ("email", "recipient", "e-mail", "mail")
@@ -84,6 +76,11 @@ MARKUP = re.compile(
     re.IGNORECASE,
 )
 STATUS_FILTERS = ("complete", "partial", "suspect", "quarantined", "all")
+
+
+def _page_count(total: int) -> int:
+    """Pages of PER_PAGE rows needed for ``total`` rows (at least one)."""
+    return max((total + PER_PAGE - 1) // PER_PAGE, 1)
 
 
 # -- helpers ------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ SQLAlchemy. bench/README.md ("Survey submission") has the measurements.
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 import time
@@ -372,20 +373,11 @@ _PG_ANSWERS = (
 )
 
 
-_NEW_SQL: dict[tuple[str, bool], str] = {}
-
-
+@functools.lru_cache(maxsize=8)  # per engine's dialect and guard: a few in a process
 def _new_sql(dialect: Dialect, guarded: bool) -> str:
     """The first save's statement for ``dialect`` (driver parameter style). ``guarded``:
     on PostgreSQL the response is inserted only while the survey row is still the one
     read (``:survey_row``, the row as text); SQLite checks that in its transaction."""
-    key = (dialect.name, guarded)
-    if key not in _NEW_SQL:
-        _NEW_SQL[key] = _make_new_sql(dialect, guarded)
-    return _NEW_SQL[key]
-
-
-def _make_new_sql(dialect: Dialect, guarded: bool) -> str:
     if dialect.name == "sqlite":
         return dbm.driver_sql(_NEW_INSERT, "sqlite")
     # INSERT ... SELECT, so that a guard can be its WHERE; the parameters are typed by
@@ -626,19 +618,15 @@ def _stored_values(s: Session, response_pk: int) -> dict[str, forms.Value]:
 
 
 # -- request helpers ----------------------------------------------------------------------
-_SERIALIZERS: dict[Any, URLSafeSerializer] = {}
-
-
 def _serializer() -> URLSafeSerializer:
-    """The start-time signer of the app's secret key (made once per key: building one
-    costs more than signing)."""
-    key = current_app.secret_key
-    found = _SERIALIZERS.get(key)
-    if found is None:
-        if len(_SERIALIZERS) >= 16:
-            _SERIALIZERS.pop(next(iter(_SERIALIZERS)))
-        found = _SERIALIZERS[key] = URLSafeSerializer(key, salt="manyi-started-at")  # type: ignore[arg-type]
-    return found
+    return _serializer_of(current_app.secret_key)
+
+
+@functools.lru_cache(maxsize=16)
+def _serializer_of(key: Any) -> URLSafeSerializer:
+    """The start-time signer of a secret key (made once per key: building one costs more
+    than signing)."""
+    return URLSafeSerializer(key, salt="manyi-started-at")
 
 
 def _start_token(at: float | None = None) -> str:

@@ -152,24 +152,17 @@ def test_postgresql_schema_comes_from_the_migrations_only(postgres_url, tmp_path
     with _new_postgres_database() as database:
         with pytest.raises(RuntimeError, match="manyi db upgrade"):
             m.Base.metadata.create_all(database.engine)
-        with database.engine.connect() as conn:
-            assert (
-                conn.execute(
-                    text("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'")
-                ).scalar()
-                == 0
-            )
+        assert _scalar(database, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == 0
         # the tests' CREATE_TABLES runs the migrations there
         app = make_app({"DATABASE_URL": database.url, "INSTANCE_PATH": tmp_path})
         app.extensions["manyi_db"].dispose()
         assert dbm.current_revision(database) == dbm.head_revision()
-        with database.engine.connect() as conn:
-            assert (
-                conn.execute(
-                    text("SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal")
-                ).scalar()
-                == 5
-            )
+        assert _scalar(database, "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal") == 5
+
+
+def _scalar(database: dbm.Database, sql: str) -> Any:
+    with database.engine.connect() as conn:
+        return conn.execute(text(sql)).scalar()
 
 
 @pytest.mark.postgres
