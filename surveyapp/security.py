@@ -19,21 +19,86 @@
 from __future__ import annotations
 
 import functools
+import math
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, abort, request
+import flask
+from flask import Flask, Request, abort, current_app, g, request, session
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_wtf.csrf import CSRFProtect
+from flask_wtf.csrf import CSRFProtect, same_origin
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from limits import parse_many
 from limits.storage import MemoryStorage
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
-csrf = CSRFProtect()
+
+class RememberingCSRFProtect(CSRFProtect):  # type: ignore[misc]
+    """Flask-WTF's CSRF protection, remembering the signed tokens that passed.
+
+    Flask-WTF checks the posted token's signature on every post (a new serializer, key
+    derivation, HMAC, base64, JSON). A respondent posts the same token with every page,
+    and a token that passed once passes again, for the same session token and key, until
+    its time limit. So a pass is remembered with the token's expiry (at most
+    ``REMEMBERED`` tokens), and a later post of it skips only the signature check: the
+    exemptions, methods and, over HTTPS, the Referer check run as in Flask-WTF's
+    :meth:`~flask_wtf.csrf.CSRFProtect.protect`. Anything not remembered, or expired,
+    takes Flask-WTF's own check.
+    """
+
+    REMEMBERED = 4096
+    SALT = "wtf-csrf-token"  # Flask-WTF's, to read a token's signing time
+
+    def __init__(self, app: Flask | None = None) -> None:
+        # (posted token, session token, key, time limit) -> last second it is valid
+        self._passed: dict[tuple[Any, ...], float] = {}
+        super().__init__(app)
+
+    def protect(self, apply_exemptions: bool = False) -> None:
+        cfg = current_app.config
+        if apply_exemptions and (not request.endpoint or self._is_exempt()):
+            return
+        if request.method not in cfg["WTF_CSRF_METHODS"]:
+            return
+        token = self._get_csrf_token()
+        stored = session.get(cfg["WTF_CSRF_FIELD_NAME"])
+        key = (token, stored, cfg.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key,
+               cfg["WTF_CSRF_TIME_LIMIT"])  # fmt: skip
+        last = self._passed.get(key) if token and isinstance(stored, str) else None
+        # whole seconds, as itsdangerous counts a token's age
+        if last is None or int(time.time()) > last:
+            super().protect()  # raises (a 400) unless the post passes
+            self._remember(key)
+            return
+        if request.is_secure and cfg["WTF_CSRF_SSL_STRICT"]:  # as Flask-WTF's protect
+            if not request.referrer:
+                self._error_response("The referrer header is missing.")
+            if not same_origin(request.referrer, f"https://{request.host}/"):
+                self._error_response("The referrer does not match the host.")
+        g.csrf_valid = True
+
+    def _remember(self, key: tuple[Any, ...]) -> None:
+        token, stored, secret, limit = key
+        if not token or not isinstance(stored, str):
+            return
+        try:
+            _, signed_at = URLSafeTimedSerializer(secret, salt=self.SALT).loads(
+                token, return_timestamp=True
+            )
+        except BadSignature:  # not Flask-WTF's salt after all: nothing is remembered
+            return
+        last = math.inf if limit is None else int(signed_at.timestamp()) + int(limit)
+        if len(self._passed) >= self.REMEMBERED:
+            self._passed.clear()  # atomic, unlike evicting one while others add
+        self._passed[key] = last
+
+
+csrf = RememberingCSRFProtect()
 
 CSP = "; ".join(
     [
@@ -92,6 +157,77 @@ class SweptMemoryStorage(MemoryStorage):
             self._sweep_lock.release()
 
 
+class RememberingCookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with each distinct cookie verified once per process.
+
+    Flask builds a new serializer and verifies the cookie (key derivation, HMAC, base64,
+    JSON) on every request: about a tenth of a submission's server time under load
+    (bench/README.md). The verdict depends only on the cookie's text and the keys, apart
+    from its age. So the serializer is built once per key set, and a verified cookie's
+    contents and signing time are remembered (at most ``REMEMBERED`` cookies, per
+    serializer, so a changed ``SECRET_KEY`` verifies afresh); the age is checked on every
+    request, against the same ``permanent_session_lifetime`` Flask uses. Only flat
+    sessions (text, numbers, booleans, None) are remembered: each request gets its own
+    copy, and no value inside it is shared (a session holding a list, such as flashed
+    messages, is verified every time, as by Flask).
+    """
+
+    REMEMBERED = 4096
+
+    def __init__(self) -> None:
+        self._serializers: dict[tuple[Any, ...], URLSafeTimedSerializer | None] = {}
+        # cookie text -> (its serializer, signing time in whole seconds, contents)
+        self._verified: dict[str, tuple[URLSafeTimedSerializer, int, dict[str, Any]]] = {}
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, *(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        found = self._serializers.get(keys, False)
+        if found is False:
+            if len(self._serializers) >= 8:
+                self._serializers.clear()
+            found = self._serializers[keys] = super().get_signing_serializer(app)
+        return found  # type: ignore[return-value]
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        signer = self.get_signing_serializer(app)
+        if signer is None:
+            return None
+        cookie = request.cookies.get(self.get_cookie_name(app))
+        if not cookie:
+            return self.session_class()
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        known = self._verified.get(cookie)
+        # the age as itsdangerous computes it (whole seconds); an older cookie takes the
+        # full check below, which refuses it
+        if known is not None and known[0] is signer and int(time.time()) - known[1] <= max_age:
+            return self.session_class(known[2])
+        try:
+            data, signed_at = signer.loads(cookie, max_age=max_age, return_timestamp=True)
+        except BadSignature:
+            return self.session_class()
+        if isinstance(data, dict) and all(
+            v is None or isinstance(v, str | int | float) for v in data.values()
+        ):
+            if len(self._verified) >= self.REMEMBERED:
+                self._verified.clear()  # atomic, unlike evicting one while others add
+            self._verified[cookie] = (signer, int(signed_at.timestamp()), dict(data))
+        return self.session_class(data)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: flask.Response) -> None:
+        """Flask's, without reading seven cookie settings first when the cookie is not
+        set again (an unchanged session, unless permanent ones are refreshed)."""
+        if not session.modified and not (
+            session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"]
+        ):
+            if session.accessed:  # response.vary.add, without parsing an absent header
+                if "Vary" in response.headers:
+                    response.vary.add("Cookie")
+                else:
+                    response.headers["Vary"] = "Cookie"
+            return
+        super().save_session(app, session, response)
+
+
 # configuration of limits that only the app-wide before_request check enforces
 APP_WIDE_LIMITS = ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META")
 
@@ -102,6 +238,7 @@ def _storage_uri(uri: str) -> str:
 
 
 def init_app(app: Flask) -> None:
+    app.session_interface = RememberingCookieSessions()
     csrf.init_app(app)
     proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
     if proxies:
@@ -125,6 +262,13 @@ def init_app(app: Flask) -> None:
         # (absent when RATELIMIT_ENABLED is off: Flask-Limiter then registers nothing)
         hooks = app.before_request_funcs.get(None, [])
         hooks[:] = [f for f in hooks if f != limiter._check_request_limit]
+        # Its after-request and teardown hooks serve only its own checks (the request
+        # context they keep, the X-RateLimit headers, deductions on a response): the
+        # route limits of limit() use none of them, so they would do nothing per request.
+        own = ("Limiter.__inject_headers", "Limiter.__release_context")
+        for registry in (app.after_request_funcs, app.teardown_request_funcs):
+            funcs = registry.get(None, [])
+            funcs[:] = [f for f in funcs if _qualname(f) not in own]
 
     headers = dict(HEADERS)
     if app.config.get("HSTS"):
@@ -139,6 +283,10 @@ def init_app(app: Flask) -> None:
         own = {k.lower() for k in response.headers.keys()}
         response.headers.extend((k, v) for k, v in wanted.items() if k.lower() not in own)
         return response
+
+
+def _qualname(f: Any) -> str:
+    return str(getattr(getattr(f, "func", f), "__qualname__", ""))
 
 
 def limit(app: Flask, endpoints: list[str], setting: str, methods: list[str]) -> None:
