@@ -279,7 +279,7 @@ def _fields_for(item: Item) -> dict[str, Any]:
 
 
 _CLASSES: dict[tuple[str, str], type[PageFormBase]] = {}
-_PLANS: dict[tuple[str, str], tuple[_ItemPlan, ...]] = {}
+_PLANS: dict[tuple[str, str], _PagePlan] = {}
 _CACHE_SIZE = 256  # pages; instruments are immutable, so entries never go stale
 
 
@@ -319,11 +319,21 @@ def _points(item: Item) -> dict[str, float] | None:
     return {str(k): float(k) for k in range(item.scale.min, item.scale.max + 1)}
 
 
-def _page_plan(q: Questionnaire, page: Page) -> tuple[_ItemPlan, ...]:
+@dataclass(frozen=True)
+class _PagePlan:
+    items: tuple[_ItemPlan, ...]
+    # the rating items with a points table, flattened: every field's (HTML name, points)
+    # and its column, read in one pass when all of them hold one of their points
+    rated: tuple[tuple[str, dict[str, float]], ...]
+    rated_columns: tuple[str, ...]
+    others: tuple[_ItemPlan, ...]  # the items the pass does not cover
+
+
+def _page_plan(q: Questionnaire, page: Page) -> _PagePlan:
     key = (q.content_hash, page.id)
     plan = _PLANS.get(key)
     if plan is None:
-        plan = tuple(
+        items = tuple(
             _ItemPlan(
                 item,
                 item.columns(),
@@ -331,6 +341,13 @@ def _page_plan(q: Questionnaire, page: Page) -> tuple[_ItemPlan, ...]:
                 _points(item),
             )
             for item in page.items
+        )
+        rated = [(p, p.points) for p in items if p.points is not None]
+        plan = _PagePlan(
+            items,
+            tuple((name, points) for p, points in rated for name, _a, _c in p.fields),
+            tuple(c for p, _points in rated for c in p.columns),
+            tuple(p for p in items if p.points is None),
         )
         _remember(_PLANS, key, plan)
     return plan
@@ -348,14 +365,19 @@ def validated_values(
     on unless absent or one of ``BooleanField.false_values``.
     """
     out: dict[str, Value | None] = {}
-    get = formdata.get
+    # each name's first value (WTForms' rule), looked up in a plain dict: a MultiDict's
+    # get is two Python calls per field
+    get: Callable[[str], Any] = (
+        formdata.to_dict() if isinstance(formdata, MultiDict) else formdata
+    ).get
     off = BooleanField.false_values
-    for plan in _page_plan(q, q.pages[page_index]):
-        if plan.points is not None:
-            quick = [plan.points.get(get(name)) for name, _a, _c in plan.fields]
-            if None not in quick:
-                out.update(zip(plan.columns, quick, strict=True))
-                continue
+    page = _page_plan(q, q.pages[page_index])
+    quick = [points.get(get(name)) for name, points in page.rated]
+    items = page.items
+    if None not in quick:  # every rating holds one of its points: no further check
+        out.update(zip(page.rated_columns, quick, strict=True))
+        items = page.others
+    for plan in items:
         data: list[Any] = []
         for name, answered, check in plan.fields:
             raw = get(name)

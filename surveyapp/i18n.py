@@ -18,11 +18,14 @@ compiled into the instance folder at start-up. To update after changing strings:
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, request, session
 from flask_babel import Babel
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 LANGUAGES: dict[str, str] = {"zh-Hans": "中文", "en": "English"}
 BABEL_LOCALE = {"zh-Hans": "zh_Hans", "en": "en"}
@@ -61,13 +64,25 @@ def _choose(allowed: tuple[str, ...] = tuple(LANGUAGES)) -> str:
     remembered = normalise(session.get("lang"))
     if remembered in allowed:
         return str(remembered)
-    best = request.accept_languages.best_match(
-        [*allowed, *(BABEL_LOCALE[a] for a in allowed), "zh", "zh-CN", "zh-TW"]
-    )
-    if normalise(best) in allowed:
-        return str(normalise(best))
+    if request:
+        browser = _browser_language(request.headers.get("Accept-Language", ""), allowed)
+        if browser is not None:
+            return browser
     default = normalise(current_app.config.get("DEFAULT_LANGUAGE"))
     return default if default in allowed else allowed[0]
+
+
+@functools.lru_cache(maxsize=512)
+def _browser_language(header: str, allowed: tuple[str, ...]) -> str | None:
+    """The best of ``allowed`` for an ``Accept-Language`` header, as Werkzeug matches
+    it, or None. Browsers send few distinct headers: each is parsed once per process."""
+    if not header:
+        return None
+    best = parse_accept_header(header, LanguageAccept).best_match(
+        [*allowed, *(BABEL_LOCALE[a] for a in allowed), "zh", "zh-CN", "zh-TW"]
+    )
+    found = normalise(best)
+    return found if found in allowed else None
 
 
 def set_language_for(languages: list[str] | tuple[str, ...], asked: str | None = None) -> str:

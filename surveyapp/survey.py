@@ -37,6 +37,7 @@ import secrets
 import time
 import uuid
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -91,8 +92,23 @@ class Outcome:
     page: int = 0  # for "missing": the first page with an unanswered required item
 
 
+# random bytes below this are used (value modulo the alphabet's size), so that each
+# character is equally likely; the rest are drawn again
+_CODE_BYTE_LIMIT = 256 - 256 % len(CODE_ALPHABET)
+
+
 def new_resume_code() -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    """``CODE_LENGTH`` characters of ``CODE_ALPHABET``, each uniform and independent, from
+    one read of the OS's random source (``secrets.choice`` per character costs a read
+    each)."""
+    code = ""
+    while len(code) < CODE_LENGTH:
+        code += "".join(
+            CODE_ALPHABET[b % len(CODE_ALPHABET)]
+            for b in secrets.token_bytes(2 * CODE_LENGTH)
+            if b < _CODE_BYTE_LIMIT
+        )
+    return code[:CODE_LENGTH]
 
 
 def normalise_code(raw: str) -> str:
@@ -195,9 +211,10 @@ class SurveyChanged(Exception):
 
 @dataclass(frozen=True)
 class SurveyRow:
-    """The survey row as read: the raw row (SQLite) or the row as text (PostgreSQL),
-    compared with the stored row when a page is saved; ``cached``: served from the
-    short cache rather than read for this request."""
+    """The survey row as read: the raw row (SQLite) or its version (PostgreSQL's
+    ``xmin``, as text: every update of a row writes a new version), compared with the
+    stored row when a page is saved; ``cached``: served from the short cache rather than
+    read for this request."""
 
     row: Any
     cached: bool = False
@@ -377,7 +394,7 @@ _PG_ANSWERS = (
 def _new_sql(dialect: Dialect, guarded: bool) -> str:
     """The first save's statement for ``dialect`` (driver parameter style). ``guarded``:
     on PostgreSQL the response is inserted only while the survey row is still the one
-    read (``:survey_row``, the row as text); SQLite checks that in its transaction."""
+    read (``:survey_row``, the row's version); SQLite checks that in its transaction."""
     if dialect.name == "sqlite":
         return dbm.driver_sql(_NEW_INSERT, "sqlite")
     # INSERT ... SELECT, so that a guard can be its WHERE; the parameters are typed by
@@ -388,7 +405,7 @@ def _new_sql(dialect: Dialect, guarded: bool) -> str:
     )
     guard = (
         "WHERE EXISTS (SELECT 1 FROM survey WHERE survey.id = :survey_id "
-        "AND CAST(survey AS TEXT) = :survey_row) "
+        "AND CAST(survey.xmin AS TEXT) = :survey_row) "
         if guarded
         else ""
     )
@@ -634,17 +651,23 @@ def _start_token(at: float | None = None) -> str:
 
 
 def _started_at(token: str | None) -> datetime:
-    try:
-        ts = float(_serializer().loads(token or ""))
-    except (BadSignature, TypeError, ValueError):
-        ts = time.time()
-    return datetime.fromtimestamp(min(ts, time.time()), UTC)
+    """The start time a page's token holds (now if it is missing, forged or unreadable;
+    never later than now)."""
+    now = time.time()
+    ts = now
+    if token:
+        try:
+            ts = float(_serializer().loads(token))
+        except (BadSignature, TypeError, ValueError):
+            pass
+    return datetime.fromtimestamp(min(ts, now), UTC)
 
 
 _S = cast(Table, m.Survey.__table__)
 _SURVEY_KEYS = [c.key for c in _S.c]
 # the survey of a slug with its snapshot's content hash, on the bare driver (a hot path);
-# PostgreSQL also reads the whole row as text, for the first save's guard (_new_sql)
+# PostgreSQL also reads the row's version (xmin), for the first save's guard (_new_sql):
+# cheaper for the database to compare than the whole row as text
 _SURVEY_SELECT = (
     f"SELECT {', '.join(f'survey.{c.name}' for c in _S.c)}, questionnaire_snapshot.content_hash"
 )
@@ -654,7 +677,10 @@ _SURVEY_FROM = (
 )
 _SURVEY_BY_SLUG = {
     "sqlite": _SURVEY_SELECT + _SURVEY_FROM + "survey.slug = :slug",
-    "postgresql": _SURVEY_SELECT + ", CAST(survey AS TEXT)" + _SURVEY_FROM + "survey.slug = :slug",
+    "postgresql": _SURVEY_SELECT
+    + ", CAST(survey.xmin AS TEXT)"
+    + _SURVEY_FROM
+    + "survey.slug = :slug",
 }
 _SQLITE_SURVEY_BY_ID = _SURVEY_SELECT + _SURVEY_FROM + "survey.id = :id"
 # content hash -> snapshot (detached, fully loaded): snapshots never change, and the hash
@@ -842,7 +868,7 @@ def _posted_position(q: Questionnaire) -> tuple[str, int, str]:
 def _post(
     survey: m.Survey,
     invitation: m.Invitation | None,
-    action_url: str,
+    action_url: Callable[[], str],
     seen: SurveyRow | None = None,
 ) -> Any:
     q = survey.questionnaire()
@@ -852,7 +878,7 @@ def _post(
         # switch language without saving: show the same page with what was typed
         set_language_for(survey.languages, action.removeprefix("lang:"))
         form = forms.page_form(q, page_index, request.form, partial=True)
-        return _render_page(survey, form, page_index, rid, start_token, action_url)
+        return _render_page(survey, form, page_index, rid, start_token, action_url())
     if action not in ACTIONS:
         abort(400)
     final = action == "submit" and page_index == len(q.pages) - 1
@@ -867,7 +893,7 @@ def _post(
         if not form.validate():
             notice = str(_l("Some answers need your attention; see the messages below."))
             return _render_page(
-                survey, form, page_index, rid, start_token, action_url, status=422, notice=notice
+                survey, form, page_index, rid, start_token, action_url(), status=422, notice=notice
             )
         values = form.values()
     reached = page_index + 1 if action == "next" else page_index
@@ -896,7 +922,7 @@ def _post(
         form.validate()
         notice = str(_l("Some required questions are not answered yet."))
         return _render_page(
-            survey, form, target, rid, start_token, action_url, status=422, notice=notice
+            survey, form, target, rid, start_token, action_url(), status=422, notice=notice
         )
     if action == "save":
         code = outcome.resume_code or ""
@@ -905,7 +931,7 @@ def _post(
     target = page_index + 1 if action == "next" else page_index - 1
     target = min(max(target, 0), len(q.pages) - 1)  # "next" on the last page stays there
     form = forms.page_form(q, target, stored=outcome.values)
-    return _render_page(survey, form, target, rid, start_token, action_url)
+    return _render_page(survey, form, target, rid, start_token, action_url())
 
 
 # -- routes -------------------------------------------------------------------------------
@@ -933,10 +959,10 @@ def _anonymous(slug: str, survey: m.Survey, seen: SurveyRow) -> Any:
         return closed
     if survey.access != "anonymous":
         return _message("invitation_only", survey, 403)
-    url = url_for("survey.anonymous", slug=slug)
     if request.method == "POST":
-        return _post(survey, None, url, seen)
-    return _fresh(survey, url)
+        # the form's address: needed only to show a page again, not for the redirect
+        return _post(survey, None, functools.partial(url_for, "survey.anonymous", slug=slug), seen)
+    return _fresh(survey, url_for("survey.anonymous", slug=slug))
 
 
 @bp.route("/i/<token>", methods=["GET", "POST"])
@@ -954,7 +980,7 @@ def invited(token: str) -> Any:
         return _message("expired", survey, 410)
     url = url_for("survey.invited", token=token)
     if request.method == "POST":
-        return _post(survey, invitation, url)
+        return _post(survey, invitation, lambda: url)
     done = s.scalar(select(m.Response).where(m.Response.completed_invitation_id == invitation.id))
     if done is not None:
         return _message("used", survey, 200)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -14,7 +15,8 @@ from sqlalchemy import func, select
 
 import questionnaires as qn
 from surveyapp import models as m
-from surveyapp.survey import _serializer
+from surveyapp import survey
+from surveyapp.survey import CODE_ALPHABET, CODE_LENGTH, _serializer
 from tests.surveyapp.conftest import VALID, add_survey, make_app, post_page
 
 
@@ -356,3 +358,18 @@ def test_friendly_500_without_traceback(tmp_path, lang, text):
     assert text in r.text
     assert "secret internal detail" not in r.text
     assert "Traceback" not in r.text
+
+
+def test_resume_codes_draw_each_character_uniformly(monkeypatch):
+    codes = [survey.new_resume_code() for _ in range(3000)]
+    assert {len(c) for c in codes} == {CODE_LENGTH}
+    assert len(set(codes)) == len(codes)
+    counts = Counter("".join(codes))
+    assert set(counts) == set(CODE_ALPHABET)
+    expected = len(codes) * CODE_LENGTH / len(CODE_ALPHABET)  # 800, sd about 28
+    assert all(abs(n - expected) < 200 for n in counts.values())
+    # bytes from 240 up would favour the first 16 characters (256 = 8 * 30 + 16): they
+    # are dropped, and a short draw is topped up by another
+    draws = iter([bytes([255, 250, 240] * 5 + [31]), bytes(range(16))])
+    monkeypatch.setattr(survey.secrets, "token_bytes", lambda n: next(draws))
+    assert survey.new_resume_code() == CODE_ALPHABET[1] + CODE_ALPHABET[:7]
