@@ -164,12 +164,12 @@ class RememberingCookieSessions(SecureCookieSessionInterface):
     JSON) on every request: 0.11 ms of a submission's 1.4 ms in the worker under load
     (bench/README.md, "Fifth pass"). The verdict depends only on the cookie's text and
     the keys, apart from its age. So the serializer is built once per key set, and a
-    verified cookie's contents and signing time are remembered (at most ``REMEMBERED`` cookies, per
-    serializer, so a changed ``SECRET_KEY`` verifies afresh); the age is checked on every
-    request, against the same ``permanent_session_lifetime`` Flask uses. Only flat
-    sessions (text, numbers, booleans, None) are remembered: each request gets its own
-    copy, and no value inside it is shared (a session holding a list, such as flashed
-    messages, is verified every time, as by Flask).
+    verified cookie's contents and signing time are remembered (at most ``REMEMBERED``
+    cookies, per serializer, so a changed ``SECRET_KEY`` verifies afresh); the age is
+    checked on every request, against the same ``permanent_session_lifetime`` Flask uses.
+    Only flat sessions (text, numbers, booleans, None) are remembered: each request gets
+    its own copy, and no value inside it is shared (a session holding a list, such as
+    flashed messages, is verified every time, as by Flask).
     """
 
     REMEMBERED = 4096
