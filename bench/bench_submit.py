@@ -50,7 +50,9 @@ import threading
 import time
 import urllib.parse
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -184,7 +186,7 @@ def cpu_split(server: Server, before: dict[int, Any], after: dict[int, Any]) -> 
     """CPU seconds spent between two :func:`_cpu_seconds` snapshots by the server (its
     gunicorn master and workers), the PostgreSQL server processes, and this process
     (the load generator)."""
-    split = {"server": 0.0, "database": 0.0, "client": 0.0}
+    split = dict.fromkeys(CPU_PARTS, 0.0)
     for pid, (ppid, cmdline, cpu) in after.items():
         spent = cpu - (before[pid][2] if pid in before else 0.0)
         if pid == server.proc.pid or ppid == server.proc.pid:
@@ -325,25 +327,9 @@ def _server_env(url: str, instance: Path) -> dict[str, str]:
 def bench_backend(label: str, url: str, instance: Path, args: argparse.Namespace) -> list[str]:
     from sqlalchemy import text
 
-    from surveyapp import create_app
-    from surveyapp import db as dbm
-    from surveyapp.survey import create_survey
-
-    q = one_page_servqual()
-    env = _server_env(url, instance)
-    os.environ.update({k: env[k] for k in ("MANYI_INSTANCE", "DATABASE_URL", "SECRET_KEY")})
-    app = create_app()
+    env, q, app = prepare(url, instance)
     database = app.extensions["manyi_db"]
-    dbm.upgrade(database)
-    with database.write() as s:
-        create_survey(s, q, slug=SLUG)
     engine = _create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE baseline (id INTEGER PRIMARY KEY, response_id "
-                          "VARCHAR(36) NOT NULL, data TEXT NOT NULL)"))  # fmt: skip
-        if not url.startswith("sqlite"):
-            conn.execute(text("CREATE SEQUENCE baseline_seq OWNED BY baseline.id"))
-            conn.execute(text("ALTER TABLE baseline ALTER id SET DEFAULT nextval('baseline_seq')"))
     form = form_values(q)
     rows = []
     targets = {"baseline": "bench_submit:baseline_app()", "manyi": "surveyapp:create_app()"}
@@ -409,37 +395,19 @@ def bench_backend(label: str, url: str, instance: Path, args: argparse.Namespace
     return rows
 
 
-def _postgres_database(admin_url: str) -> tuple[str, Any] | None:
-    from sqlalchemy import create_engine, text
-
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            name = f"manyi_bench_{uuid.uuid4().hex[:10]}"
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # noqa: BLE001 - report and go on with SQLite only
-        print(f"PostgreSQL at {admin_url} unreachable ({type(exc).__name__}); skipped")
-        return None
-    return admin_url.rsplit("/", 1)[0] + f"/{name}", (admin, name)
-
-
-def in_process(label: str, url: str, instance: Path, pairs: int, profile: bool) -> str:
-    """Server side alone: both apps' WSGI callables called in this process, alternating.
-
-    Each call gets a prebuilt environ (a fresh response id for manyi, with its CSRF token
-    and session cookie); the median per-submission time of each and the median of the
-    paired ratios are returned. ``profile`` prints manyi's cProfile instead of timing
-    (sorted by cumulative time, or by ``$BENCH_SORT``, e.g. ``tottime``).
-    """
+def prepare(url: str, instance: Path) -> tuple[dict[str, str], Any, Any]:
+    """The benchmark's database at ``url``: the schema by the migrations, the one-page
+    survey and the baseline's table. The servers' environment is set in this process too.
+    Returns (that environment, the questionnaire, the manyi app of this process)."""
     from sqlalchemy import text
-    from werkzeug.test import EnvironBuilder
 
     from surveyapp import create_app
     from surveyapp import db as dbm
     from surveyapp.survey import create_survey
 
     q = one_page_servqual()
-    os.environ.update(_server_env(url, instance))
+    env = _server_env(url, instance)
+    os.environ.update(env)
     app = create_app()
     database = app.extensions["manyi_db"]
     dbm.upgrade(database)
@@ -451,6 +419,45 @@ def in_process(label: str, url: str, instance: Path, pairs: int, profile: bool) 
         if not url.startswith("sqlite"):
             conn.execute(text("CREATE SEQUENCE baseline_seq OWNED BY baseline.id"))
             conn.execute(text("ALTER TABLE baseline ALTER id SET DEFAULT nextval('baseline_seq')"))
+    return env, q, app
+
+
+@contextmanager
+def postgres_database(admin_url: str) -> Iterator[str | None]:
+    """The URL of a new database on the PostgreSQL server of ``admin_url``, dropped
+    afterwards; None (reported) if the server is unreachable."""
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"manyi_bench_{uuid.uuid4().hex[:10]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - report and go on without PostgreSQL
+        print(f"PostgreSQL at {admin_url} unreachable ({type(exc).__name__}); skipped")
+        admin.dispose()
+        yield None
+        return
+    try:
+        yield admin_url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def in_process(label: str, url: str, instance: Path, pairs: int, profile: bool) -> str:
+    """Server side alone: both apps' WSGI callables called in this process, alternating.
+
+    Each call gets a prebuilt environ (a fresh response id for manyi, with its CSRF token
+    and session cookie); the median per-submission time of each and the median of the
+    paired ratios are returned. ``profile`` prints manyi's cProfile instead of timing
+    (sorted by cumulative time, or by ``$BENCH_SORT``, e.g. ``tottime``).
+    """
+    from werkzeug.test import EnvironBuilder
+
+    _env, q, app = prepare(url, instance)
+    database = app.extensions["manyi_db"]
     base = baseline_app()
     client = app.test_client()
     html = client.get(f"/s/{SLUG}").get_data(as_text=True)
@@ -541,18 +548,10 @@ def main() -> None:
             print(in_process("SQLite", f"sqlite:///{Path(tmp) / 'bench.sqlite'}", Path(tmp),
                              args.in_process, args.profile))  # fmt: skip
             if not args.no_postgres:
-                made = _postgres_database(args.postgres)
-                if made is not None:
-                    url, (admin, name) = made
-                    try:
+                with postgres_database(args.postgres) as url:
+                    if url is not None:
                         print(in_process("PostgreSQL", url, Path(tmp) / "pg", args.in_process,
                                          args.profile))  # fmt: skip
-                    finally:
-                        from sqlalchemy import text
-
-                        with admin.connect() as conn:
-                            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                        admin.dispose()
         return
     print(
         f"{args.clients} clients, {args.workers} gunicorn workers each, {args.rounds} rounds "
@@ -571,17 +570,9 @@ def main() -> None:
             url = f"sqlite:///{instance / 'bench.sqlite'}"
             rows += bench_backend("SQLite", url, instance, args)
         if not args.no_postgres:
-            made = _postgres_database(args.postgres)
-            if made is not None:
-                url, (admin, name) = made
-                try:
+            with postgres_database(args.postgres) as url:
+                if url is not None:
                     rows += bench_backend("PostgreSQL", url, Path(tmp) / "pg", args)
-                finally:
-                    from sqlalchemy import text
-
-                    with admin.connect() as conn:
-                        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                    admin.dispose()
     print(header)
     print("\n".join(rows))
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -21,6 +21,7 @@ read high. Not a benchmark: it has no baseline and no goal.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import os
@@ -103,45 +104,23 @@ def main() -> None:
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
     args = parser.parse_args()
-    from surveyapp import create_app
-    from surveyapp import db as dbm
-    from surveyapp.survey import create_survey
-
-    with tempfile.TemporaryDirectory() as tmp:
-        made = None
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         if args.sqlite:
-            url = f"sqlite:///{Path(tmp) / 'bench.sqlite'}"
+            url: str | None = f"sqlite:///{Path(tmp) / 'bench.sqlite'}"
         else:
-            made = bs._postgres_database(args.postgres)
-            if made is None:
+            url = stack.enter_context(bs.postgres_database(args.postgres))
+            if url is None:
                 return
-            url = made[0]
+        env, q, app = bs.prepare(url, Path(tmp))
+        app.extensions["manyi_db"].dispose()
+        env["BENCH_STAGES_DIR"] = tmp
+        server = bs.start("manyi", "submit_stages:staged_app()", env, args.workers)
         try:
-            env = bs._server_env(url, Path(tmp))
-            env["BENCH_STAGES_DIR"] = tmp
-            os.environ.update({k: env[k] for k in ("MANYI_INSTANCE", "DATABASE_URL", "SECRET_KEY")})
-            app = create_app()
-            database = app.extensions["manyi_db"]
-            dbm.upgrade(database)
-            q = bs.one_page_servqual()
-            with database.write() as s:
-                create_survey(s, q, slug=bs.SLUG)
-            database.dispose()
-            server = bs.start("manyi", "submit_stages:staged_app()", env, args.workers)
-            try:
-                sessions = [bs._client_session(server, True) for _ in range(args.clients)]
-                load = bs.run_load(server, bs.form_values(q), args.seconds, sessions, warmup=1.0)
-            finally:
-                server.stop()
-            reports = [json.loads(p.read_text()) for p in Path(tmp).glob("*.json")]
+            sessions = [bs._client_session(server, True) for _ in range(args.clients)]
+            load = bs.run_load(server, bs.form_values(q), args.seconds, sessions, warmup=1.0)
         finally:
-            if made is not None:
-                from sqlalchemy import text
-
-                admin, name = made[1]
-                with admin.connect() as conn:
-                    conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-                admin.dispose()
+            server.stop()
+        reports = [json.loads(p.read_text()) for p in Path(tmp).glob("*.json")]
     backend = "SQLite" if args.sqlite else "PostgreSQL"
     print(f"{backend}: {len(load.acked)} submissions in {args.seconds:g} s (+1 s warm-up), "
           f"{args.workers} workers, {args.clients} clients; CPU of the worker thread per "

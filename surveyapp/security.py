@@ -38,6 +38,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
 
+def _keep(store: dict[Any, Any], key: Any, value: Any, limit: int) -> None:
+    """``store[key] = value``, emptying ``store`` first when it holds ``limit`` entries
+    (clearing is atomic, unlike evicting one entry while other threads add theirs)."""
+    if len(store) >= limit:
+        store.clear()
+    store[key] = value
+
+
 class RememberingCSRFProtect(CSRFProtect):  # type: ignore[misc]
     """Flask-WTF's CSRF protection, remembering the signed tokens that passed.
 
@@ -93,9 +101,7 @@ class RememberingCSRFProtect(CSRFProtect):  # type: ignore[misc]
         except BadSignature:  # not Flask-WTF's salt after all: nothing is remembered
             return
         last = math.inf if limit is None else int(signed_at.timestamp()) + int(limit)
-        if len(self._passed) >= self.REMEMBERED:
-            self._passed.clear()  # atomic, unlike evicting one while others add
-        self._passed[key] = last
+        _keep(self._passed, key, last, self.REMEMBERED)
 
 
 csrf = RememberingCSRFProtect()
@@ -183,9 +189,8 @@ class RememberingCookieSessions(SecureCookieSessionInterface):
         keys = (app.secret_key, *(app.config.get("SECRET_KEY_FALLBACKS") or ()))
         found = self._serializers.get(keys, False)
         if found is False:
-            if len(self._serializers) >= 8:
-                self._serializers.clear()
-            found = self._serializers[keys] = super().get_signing_serializer(app)
+            found = super().get_signing_serializer(app)
+            _keep(self._serializers, keys, found, 8)
         return found  # type: ignore[return-value]
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
@@ -208,9 +213,8 @@ class RememberingCookieSessions(SecureCookieSessionInterface):
         if isinstance(data, dict) and all(
             v is None or isinstance(v, str | int | float) for v in data.values()
         ):
-            if len(self._verified) >= self.REMEMBERED:
-                self._verified.clear()  # atomic, unlike evicting one while others add
-            self._verified[cookie] = (signer, int(signed_at.timestamp()), dict(data))
+            remembered = (signer, int(signed_at.timestamp()), dict(data))
+            _keep(self._verified, cookie, remembered, self.REMEMBERED)
         return self.session_class(data)
 
     def save_session(self, app: Flask, session: SessionMixin, response: flask.Response) -> None:

@@ -978,9 +978,9 @@ def invited(token: str) -> Any:
         return closed
     if invitation.expires_at is not None and m.utcnow() >= invitation.expires_at:
         return _message("expired", survey, 410)
-    url = url_for("survey.invited", token=token)
     if request.method == "POST":
-        return _post(survey, invitation, lambda: url)
+        return _post(survey, invitation, functools.partial(url_for, "survey.invited", token=token))
+    url = url_for("survey.invited", token=token)
     done = s.scalar(select(m.Response).where(m.Response.completed_invitation_id == invitation.id))
     if done is not None:
         return _message("used", survey, 200)
