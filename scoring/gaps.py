@@ -27,8 +27,9 @@ from scoring._validation import (
     check_range,
 )
 from scoring.errors import DataError, InsufficientDataError, ScoringError, SpecificationError
+from scoring.inference import mean_interval, welch_test_from_stats
 from scoring.reliability import cronbach_alpha
-from scoring.servqual import ROLE_SUFFIXES, _describe, _welch_interval
+from scoring.servqual import ROLE_SUFFIXES
 
 __all__ = ["GAPS", "GapsResult", "service_gaps"]
 
@@ -153,19 +154,30 @@ def _row_scores(role: _Role, items: list[str]) -> np.ndarray:
 
 def _gap_row(a: _Role, b: _Role, items: list[str], confidence: float) -> dict[str, Any]:
     xa, xb = _row_scores(a, items), _row_scores(b, items)
-    sa, sb = _describe(xa, confidence), _describe(xb, confidence)
+    sa, sb = (
+        mean_interval(xa, confidence=confidence).row(),
+        mean_interval(xb, confidence=confidence).row(),
+    )
     if a.source == b.source:
         # same respondents rated both roles: paired interval from their differences;
         # the estimate stays the difference of role means so the identity is exact
-        sd = _describe(xa - xb, confidence)
+        sd = mean_interval(xa - xb, confidence=confidence).row()
         est = sa["mean"] - sb["mean"]
         half = sd["ci_high"] - sd["mean"]
         out: dict[str, Any] = {"estimate": est, "se": sd["se"], "df": sd["n"] - 1.0}
         out |= {"ci_low": est - half, "ci_high": est + half, "method": "paired"}
     else:
-        w = _welch_interval(sa, sb, confidence)
-        out = {"estimate": w["gap"], "se": w["se"], "df": w["df"]}
-        out |= {"ci_low": w["ci_low"], "ci_high": w["ci_high"], "method": "welch"}
+        w = welch_test_from_stats(
+            n_a=int(sa["n"]),
+            mean_a=sa["mean"],
+            sd_a=sa["sd"],
+            n_b=int(sb["n"]),
+            mean_b=sb["mean"],
+            sd_b=sb["sd"],
+            confidence=confidence,
+        )
+        out = {"estimate": w.estimate, "se": w.se, "df": w.df}
+        out |= {"ci_low": w.ci_low, "ci_high": w.ci_high, "method": "welch"}
     return out | {"n_a": sa["n"], "n_b": sb["n"]}
 
 
@@ -434,7 +446,9 @@ def _causes(
             values = check_numeric(frame, cols, source)
             check_range(values, scale[0], scale[1], source)
             values = apply_missing_rule(values, missing, source)
-            st = _describe(values.mean(axis=1).to_numpy(dtype="float64"), confidence)
+            st = mean_interval(
+                values.mean(axis=1).to_numpy(dtype="float64"), confidence=confidence
+            ).row()
             alpha = math.nan
             if len(cols) > 1:
                 try:
