@@ -25,7 +25,7 @@ Sections (one function each, assembled by :func:`full_report`):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -1117,25 +1117,11 @@ def run_methods(
     *,
     methods: Sequence[str] | None = None,
     params: Mapping[str, Mapping[str, Any]] | None = None,
-    runner: Callable[[str, Mapping[str, Any]], Any] | None = None,
 ) -> dict[str, MethodResult | ScoringError]:
-    """Score ``data`` by every applicable method (or ``methods``); method -> result or error.
-
-    By default :func:`scoring.instrument.run_methods`; ``runner(method, params)`` computes
-    one result instead (the web app passes the stored-run cache of
-    :mod:`surveyapp.reports.runs`). A method that fails maps to its ``ScoringError``.
-    """
+    """Score ``data`` by every applicable method (or ``methods``): method -> its result or
+    its ``ScoringError`` (:func:`scoring.instrument.run_methods`)."""
     chosen = list(methods) if methods is not None else _applicable(q)
-    params = params or {}
-    if runner is None:
-        return instrument.run_methods(q, data, chosen, params)
-    out: dict[str, MethodResult | ScoringError] = {}
-    for method in chosen:
-        try:
-            out[method] = runner(method, dict(params.get(method, {})))
-        except ScoringError as exc:
-            out[method] = exc
-    return out
+    return instrument.run_methods(q, data, chosen, params)
 
 
 # TODO(lead): surveyapp.reports.runs.compute can call scoring.instrument.score for "index"
@@ -1170,7 +1156,7 @@ def methods_view(
 ) -> dict[str, Any]:
     """Methods side by side: dimension rankings per method, Kendall's W, method cards.
 
-    ``results`` maps a method to its result (or an error message) as :func:`run_methods`
+    ``results`` maps a method to its result (or its ``ScoringError``) as :func:`run_methods`
     returns them. ``excluded`` is the number of rows left out before scoring
     (quarantined or filtered), shown on every card.
     """
@@ -1402,12 +1388,11 @@ def full_report(
     language: str = "en",
     min_seconds: float | None = None,
     flags: Mapping[str, Mapping[str, Any]] | None = None,
-    runner: Callable[[str, Mapping[str, Any]], Any] | None = None,
     title: str | None = None,
     excluded: int = 0,
 ) -> dict[str, Any]:
     """Every section of the report for one customer survey (each method computed once)."""
-    results = run_methods(q, data, runner=runner)
+    results = run_methods(q, data)
     sq = _ok(results.get("servqual"))
     sq_ok = isinstance(sq, ServqualResult)
     report: dict[str, Any] = {
