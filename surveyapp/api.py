@@ -2,8 +2,8 @@
 
 Authentication is by token only: ``Authorization: Bearer <token>`` (issue one with
 ``manyi users token EMAIL``); the session cookie is ignored here, which is why the API
-needs no CSRF token. Roles apply as on the pages (:mod:`surveyapp.auth`). Errors are JSON
-``{"error": ..., "status": ...}``. The OpenAPI 3 description is at
+needs no CSRF token. Roles apply as on the pages (:mod:`surveyapp.services.accounts`).
+Errors are JSON ``{"error": ..., "status": ...}``. The OpenAPI 3 description is at
 ``/api/v1/openapi.json``; a test keeps its paths equal to the registered routes. The views
 parse the request, call the services (:mod:`surveyapp.services.studies`,
 :mod:`~surveyapp.services.exports`) and return JSON, as the research pages do.
@@ -15,10 +15,8 @@ import re
 from typing import Any
 
 from flask import Blueprint, Flask, abort, request, url_for
-from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException, NotFound
 
-from surveyapp import db as dbm
 from surveyapp import models as m
 from surveyapp import security
 from surveyapp.auth import acting_user, acting_user_id, requires
@@ -137,15 +135,13 @@ def responses(survey_id: int) -> Any:
         return _error(f"limit must be a whole number from 1 to {MAX_LIMIT}.", 400)
     if after is None or after < 0:
         return _error("after must be a whole number (the 'next' of the previous page).", 400)
-    r = m.Response
-    conds: list[Any] = [r.survey_id == survey_id, r.id > after]
-    if status != "all":
-        conds.append(r.status == status)
-    if request.args.get("quarantined", "0") not in ("1", "true", "yes"):
-        conds.append(r.quarantined.is_(False))
-    s = dbm.session()
-    rows = list(s.scalars(select(r).where(*conds).order_by(r.id).limit(limit)))
-    total = s.scalar(select(func.count()).select_from(r).where(*conds[:1], *conds[2:]))
+    rows, total = studies.responses_after(
+        survey_id,
+        after=after,
+        limit=limit,
+        status=status,
+        include_quarantined=request.args.get("quarantined", "0") in ("1", "true", "yes"),
+    )
     return {
         "items": [response_json(x) for x in rows],
         "total": total,
@@ -156,11 +152,7 @@ def responses(survey_id: int) -> Any:
 @bp.get("/responses/<response_id>")
 @requires("view")
 def response(response_id: str) -> Any:
-    resp = dbm.session().scalar(
-        select(m.Response).where(m.Response.response_id == response_id[:36])
-    )
-    if resp is None:
-        abort(404)
+    resp = studies.response_by_response_id(response_id)
     return response_json(resp)
 
 

@@ -295,6 +295,34 @@ def responses_page(
     return rows, total
 
 
+def responses_after(
+    survey_id: int, *, after: int, limit: int, status: str, include_quarantined: bool
+) -> tuple[list[m.Response], int]:
+    """At most ``limit`` responses with a primary key above ``after``, in key order (a
+    keyset page), and how many there are in all with that ``status`` (``complete``,
+    ``partial`` or ``all``)."""
+    r = m.Response
+    conds: list[Any] = [r.survey_id == survey_id]
+    if status != "all":
+        conds.append(r.status == status)
+    if not include_quarantined:
+        conds.append(r.quarantined.is_(False))
+    s = dbm.session()
+    rows = list(s.scalars(select(r).where(*conds, r.id > after).order_by(r.id).limit(limit)))
+    total = s.scalar(select(func.count()).select_from(r).where(*conds)) or 0
+    return rows, total
+
+
+def response_by_response_id(response_id: str) -> m.Response:
+    """The response with this client-generated id, or :class:`NotFound`."""
+    query = select(m.Response).where(m.Response.response_id == response_id[:36])
+    resp = dbm.session().scalar(query)
+    if resp is None:
+        msg = f"no response {response_id[:36]!r}"
+        raise NotFound(msg)
+    return resp
+
+
 def segment_options(survey_id: int) -> list[str]:
     """``name=value`` of the segments the invitations carry (at most 200, for a filter)."""
     rows = dbm.session().scalars(
