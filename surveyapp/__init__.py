@@ -28,7 +28,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         directly, otherwise the schema comes from Alembic (``manyi db upgrade``).
     """
     from surveyapp import config as cfg
-    from surveyapp import db, i18n, security, survey
+    from surveyapp import db, errors, i18n, security, survey
 
     settings = cfg.build(config)
     app = Flask(__name__, instance_path=settings["INSTANCE_PATH"], instance_relative_config=True)
@@ -38,6 +38,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if app.config["CREATE_TABLES"]:
         db.create_all(database)
     security.init_app(app)
+    errors.init_app(app)
     i18n.init_app(app)
     survey.init_app(app)
     from surveyapp import research  # researchers' side: accounts, pages, JSON API

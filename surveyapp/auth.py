@@ -59,7 +59,7 @@ from sqlalchemy import func, select
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
-from surveyapp import audit
+from surveyapp import audit, security
 from surveyapp import db as dbm
 from surveyapp import models as m
 
@@ -284,6 +284,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@security.rate_limit("LOGIN_RATE_LIMIT")
 def login() -> Any:
     form = LoginForm()
     if form.validate_on_submit():
@@ -325,8 +326,6 @@ def logout() -> Any:
 
 def init_app(app: Flask) -> None:
     """Set up Flask-Login, session expiry and the rate-limited login page."""
-    from surveyapp import security
-
     app.config.setdefault("LOGIN_LIFETIME_HOURS", 12)
     app.config.setdefault("LOGIN_IDLE_MINUTES", 60)
     app.config.setdefault("LOGIN_RATE_LIMIT", "10/minute;100/hour")
@@ -336,8 +335,6 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "basic"
     app.before_request(_expire_sessions)
     app.register_blueprint(bp)
-
-    security.limit(app, ["auth.login"], "LOGIN_RATE_LIMIT", ["POST"])
 
     @app.context_processor
     def _user() -> dict[str, Any]:

@@ -15,7 +15,7 @@ from questionnaires.xlsform import write_xlsform
 from questionnaires.yamlio import dump_yaml
 from surveyapp import models as m
 from surveyapp.research import parse_recipients
-from surveyapp.survey import create_survey
+from surveyapp.services.surveys import create_survey
 from tests.surveyapp.conftest import DATA, make_app
 from tests.surveyapp.research_helpers import add_response, add_user
 
