@@ -15,6 +15,9 @@ Each framework is used as its documentation says:
   look-ups, ``LOGIN_RATE_LIMIT`` on log-ins). Counters live in limits' own storage:
   memory, or Redis when ``RATELIMIT_STORAGE_URI`` (env ``MANYI_RATELIMIT_STORAGE_URI``)
   says ``redis://...``, which is what several processes behind a load balancer need.
+  Like every extension object of that pattern, the limiter holds the settings of the app
+  it was last initialised with (storage, ``RATELIMIT_ENABLED``): one app per process, as
+  gunicorn runs it; tests build their apps one after another.
 """
 
 from __future__ import annotations
