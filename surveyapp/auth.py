@@ -201,6 +201,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@security.rate_limit("LOGIN_RATE_LIMIT")
 def login() -> Any:
     form = LoginForm()
     if form.validate_on_submit():
@@ -238,8 +239,6 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "basic"
     app.before_request(_expire_sessions)
     app.register_blueprint(bp)
-
-    security.limit(app, ["auth.login"], "LOGIN_RATE_LIMIT", ["POST"])
 
     @app.context_processor
     def _user() -> dict[str, Any]:

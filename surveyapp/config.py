@@ -30,8 +30,7 @@ DEFAULTS: dict[str, Any] = {
     # also checkpoints every db.CHECKPOINT_EVERY writes outside the lock, so this (~40 MiB,
     # SQLite's own default is 1,000) is the backstop (bench/README.md)
     "SQLITE_WAL_AUTOCHECKPOINT": 10_000,
-    # PostgreSQL connections kept per pool; a process has two pools (SQLAlchemy's and the
-    # respondents' hot path, db.Database.on_driver), and a request uses at most one of each
+    # PostgreSQL connections kept in a process's pool (a request uses at most one at a time)
     "DB_POOL_SIZE": 5,
     "DB_MAX_OVERFLOW": 10,
     "CREATE_TABLES": None,  # None -> only when TESTING; otherwise Alembic (manyi db upgrade)

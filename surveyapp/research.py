@@ -252,7 +252,7 @@ def _upload_too_large() -> Any:
 
 
 def _create_survey(form: SurveyForm, q: qn.Questionnaire) -> Any:
-    from surveyapp.survey import create_survey
+    from surveyapp.services.surveys import create_survey
 
     user_id = acting_user_id()
     slug = form.slug.data or _new_slug()
@@ -387,7 +387,7 @@ def invitations(survey_id: int) -> Any:
 @bp.route("/surveys/<int:survey_id>/invitations", methods=["POST"])
 @requires("manage")
 def invitations_create(survey_id: int) -> Any:
-    from surveyapp.survey import create_invitations
+    from surveyapp.services.invitations import create_invitations
 
     request.max_content_length = MAX_INVITATION_BYTES + 100_000
     try:
