@@ -230,9 +230,6 @@ def logout() -> Any:
 
 def init_app(app: Flask) -> None:
     """Set up Flask-Login, session expiry and the rate-limited login page."""
-    app.config.setdefault("LOGIN_LIFETIME_HOURS", 12)
-    app.config.setdefault("LOGIN_IDLE_MINUTES", 60)
-    app.config.setdefault("LOGIN_RATE_LIMIT", "10/minute;100/hour")
     app.permanent_session_lifetime = timedelta(hours=float(app.config["LOGIN_LIFETIME_HOURS"]))
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
