@@ -26,12 +26,15 @@ from questionnaires.loader import (
 )
 from questionnaires.model import (
     AUDIENCES,
+    CUSTOMER_GAP,
+    GAP_ROLES,
     GAPS,
     ITEM_TYPES,
     LANGUAGES,
     META_COLUMNS,
     METHODS,
     ROLE_CODES,
+    ROLE_SUFFIXES,
     Choice,
     CsiSpec,
     Dimension,
@@ -49,12 +52,15 @@ from questionnaires.model import (
 
 __all__ = [
     "AUDIENCES",
+    "CUSTOMER_GAP",
+    "GAP_ROLES",
     "GAPS",
     "ITEM_TYPES",
     "LANGUAGES",
     "META_COLUMNS",
     "METHODS",
     "ROLE_CODES",
+    "ROLE_SUFFIXES",
     "Choice",
     "CsiSpec",
     "Dimension",

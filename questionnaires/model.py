@@ -48,7 +48,26 @@ ROLE_CODES: Mapping[str, str] = MappingProxyType(
     }
 )
 
-GAPS: tuple[str, ...] = ("understanding", "procedure", "behaviour", "promotion", "perception")
+#: Column suffix of each rating role in the tidy export (``<item>_<code>``).
+ROLE_SUFFIXES: Mapping[str, str] = MappingProxyType(
+    {role: f"_{code}" for role, code in ROLE_CODES.items()}
+)
+
+#: The five service-quality gaps (Parasuraman, Zeithaml & Berry, 1985): gap -> (minuend
+#: role, subtrahend role); the gap is mean(minuend) - mean(subtrahend).
+GAP_ROLES: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {
+        "understanding": ("manager_estimate", "expectation"),  # M - E
+        "procedure": ("standard", "manager_estimate"),  # S - M
+        "behaviour": ("delivered", "standard"),  # D - S
+        "promotion": ("delivered", "promised"),  # D - C
+        "perception": ("perception", "delivered"),  # P - D
+    }
+)
+GAPS: tuple[str, ...] = tuple(GAP_ROLES)
+#: The customer gap P - E, which the understanding, procedure, behaviour and perception
+#: gaps add up to exactly (the promotion gap stands beside them).
+CUSTOMER_GAP: tuple[str, str] = ("perception", "expectation")
 
 #: Columns of the tidy export that describe the response rather than an answer.
 META_COLUMNS: tuple[str, ...] = (
