@@ -254,6 +254,18 @@ def _gap_row(a: _Role, b: _Role, items: list[str], confidence: float) -> dict[st
     return out | {"n_a": sa["n"], "n_b": sb["n"], "n_pairs": n_pairs}
 
 
+def _absent_note(
+    role: str, frames: Mapping[str, pd.DataFrame], segment: tuple[str, str] | None
+) -> str:
+    """Why a role is absent: no frame of its source, or none left in the segment."""
+    given = [s for s in _SOURCES[role] if s in frames]
+    if not given:
+        return f" (no {_SOURCES[role][0]} data)"
+    if segment is not None and all(len(frames[s]) == 0 for s in given):
+        return f" (no {' or '.join(given)} in segment {segment[0]} = {segment[1]!r})"
+    return ""
+
+
 def _needs(pair: tuple[str, str]) -> str:
     return " and ".join(f"{_LETTER[r]} ({_SOURCE_TEXT[_SOURCES[r][0]]})" for r in pair)
 
@@ -426,7 +438,9 @@ def service_gaps(
             else f"customers has {n} response(s); the five gaps need at least 2."
         )
         raise InsufficientDataError(msg)
-    roles = _load_roles(frames, items, scale, missing, suffixes, delivered)
+    # a source the segment leaves without rows gives no role (its gaps are unavailable)
+    answered = {src: f for src, f in frames.items() if len(f) or not segmented[src]}
+    roles = _load_roles(answered, items, scale, missing, suffixes, delivered)
 
     all_gaps = {**GAPS, "customer": CUSTOMER_GAP}
     item_rows: list[dict[str, Any]] = []
@@ -435,11 +449,7 @@ def service_gaps(
     for gap, (ra, rb) in all_gaps.items():
         absent = [r for r in (ra, rb) if r not in roles]
         if absent:
-            why = ", ".join(
-                f"{_LETTER[r]}"
-                + ("" if any(s in frames for s in _SOURCES[r]) else f" (no {_SOURCES[r][0]} data)")
-                for r in absent
-            )
+            why = ", ".join(f"{_LETTER[r]}{_absent_note(r, frames, segment)}" for r in absent)
             reason = f"{gap}: needs {_needs((ra, rb))}; missing: {why}"
             unavailable.append({"gap": gap, "items": "all", "reason": reason})
             continue
@@ -595,6 +605,11 @@ def _causes(
                 )
                 raise DataError(msg)
             source, frame = found[0]
+            if len(frame) == 0:  # none of this source in the segment: nothing to describe
+                st = _describe(np.empty(0), confidence)
+                row = {"gap": gap, "scale": name, "source": source, "k": len(cols), **st}
+                rows.append(row | {"alpha": math.nan})
+                continue
             values = check_numeric(frame, cols, source)
             check_range(values, scale[0], scale[1], source)
             values = apply_missing_rule(values, missing, source)

@@ -57,6 +57,7 @@ __all__ = [
     "importance_performance_view",
     "kendall_w",
     "methods_view",
+    "parse_segment",
     "run_methods",
     "servqual_view",
     "significance_mark",
@@ -213,6 +214,25 @@ class _Levels:
     def counts(self) -> dict[str, int]:
         n = np.bincount(self.codes[self.codes >= 0], minlength=len(self.index))
         return {level: int(n[k]) for level, k in self.index.items()}
+
+
+def parse_segment(q: qn.Questionnaire, raw: str | None) -> tuple[str, str] | None:
+    """``"item=code"`` -> ``(item, code)`` for a segment item of ``q`` (None when empty).
+
+    Raises ``ValueError`` naming the choices when ``raw`` is not one of them.
+
+    >>> parse_segment(qn.builtin("servqual22"), "branch=east")
+    ('branch', 'east')
+    """
+    if not raw:
+        return None
+    col, _sep, code = raw.partition("=")
+    item = next((i for i in q.segments if i.id == col), None)
+    if item is None or code not in {c.code for c in item.choices}:
+        choices = [f"{i.id}={c.code}" for i in q.segments for c in i.choices]
+        msg = f"segment must be one of {', '.join(choices) or 'none (no segments)'}; got {raw!r}."
+        raise ValueError(msg)
+    return (col, code)
 
 
 def segment_options(
@@ -522,7 +542,10 @@ def five_gaps(
                         "mark": e["mark"],
                     }
                 )
-    contributors.sort(key=lambda r: (r["value"], r["dimension"], r["gap"]))
+    # a gap without a value (None: no estimate) goes last
+    contributors.sort(
+        key=lambda r: (r["value"] is None, r["value"] or 0.0, r["dimension"], r["gap"])
+    )
     for rank, r in enumerate(contributors, 1):
         r["rank"] = rank
 
