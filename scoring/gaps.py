@@ -158,7 +158,9 @@ class _Role:
         answered = ~np.isnan(values)
         count = answered.sum(axis=1)
         total = np.where(answered, values, 0.0).sum(axis=1)
-        return np.divide(total, count, out=np.full(count.shape, np.nan), where=count > 0)
+        out = np.full(count.shape, np.nan)
+        np.divide(total, count, out=out, where=count > 0)
+        return out
 
 
 def _segmented(
