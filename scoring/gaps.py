@@ -145,22 +145,43 @@ class GapsResult(Result):
         return self.dimensions
 
 
-@dataclass(frozen=True, slots=True)
 class _Role:
-    frame: pd.DataFrame  # numeric, missing rule applied; columns = item ids
-    source: str
+    """One role's answers (numeric, missing rule applied; columns = item ids), with the
+    respondent scores and their description cached: the gaps, the levels and the
+    identity ask for the same item sets again."""
+
+    __slots__ = ("_described", "_scores", "at", "frame", "source", "values")
+
+    def __init__(self, frame: pd.DataFrame, source: str) -> None:
+        self.frame = frame
+        self.source = source
+        self.values = frame.to_numpy(dtype="float64")
+        self.at = {c: k for k, c in enumerate(frame.columns)}
+        self._scores: dict[tuple[str, ...], np.ndarray] = {}
+        self._described: dict[tuple[tuple[str, ...], float], dict[str, float]] = {}
 
     def scores(self, items: Sequence[str]) -> np.ndarray:
         """Per respondent mean of the role's answers over ``items`` (NaN if none answered)."""
-        values = self.frame[list(items)].to_numpy(dtype="float64")
-        if values.shape[1] == 1:
-            return values[:, 0]
-        answered = ~np.isnan(values)
-        count = answered.sum(axis=1)
-        total = np.where(answered, values, 0.0).sum(axis=1)
-        out = np.full(count.shape, np.nan)
-        np.divide(total, count, out=out, where=count > 0)
-        return out
+        key = tuple(items)
+        if key not in self._scores:
+            values = self.values[:, [self.at[i] for i in key]]
+            if values.shape[1] == 1:
+                self._scores[key] = values[:, 0]
+            else:
+                answered = ~np.isnan(values)
+                count = answered.sum(axis=1)
+                total = np.where(answered, values, 0.0).sum(axis=1)
+                out = np.full(count.shape, np.nan)
+                np.divide(total, count, out=out, where=count > 0)
+                self._scores[key] = out
+        return self._scores[key]
+
+    def describe(self, items: Sequence[str], confidence: float) -> dict[str, float]:
+        """n, mean, sd, se and t interval of :meth:`scores` over ``items``."""
+        key = (tuple(items), confidence)
+        if key not in self._described:
+            self._described[key] = _describe(self.scores(items), confidence)
+        return self._described[key]
 
 
 def _segmented(
@@ -236,12 +257,11 @@ def _t_test(estimate: float, se: float, df: float) -> tuple[float, float]:
 
 
 def _gap_row(a: _Role, b: _Role, items: list[str], confidence: float) -> dict[str, Any]:
-    xa, xb = a.scores(items), b.scores(items)
-    sa, sb = _describe(xa, confidence), _describe(xb, confidence)
+    sa, sb = a.describe(items, confidence), b.describe(items, confidence)
     if a.source == b.source:
         # same respondents rated both roles: paired interval from their differences;
         # the estimate stays the difference of role means so the identity is exact
-        sd = _describe(xa - xb, confidence)
+        sd = _describe(a.scores(items) - b.scores(items), confidence)
         est = sa["mean"] - sb["mean"]
         half = sd["ci_high"] - sd["mean"]
         out: dict[str, Any] = {"estimate": est, "se": sd["se"], "df": sd["n"] - 1.0}
@@ -293,7 +313,7 @@ def _levels(
         groups += [("dimension", d, [i for i in its if i in have]) for d, its in dims.items()]
         for level, name, its in groups:
             if its:
-                st = _describe(r.scores(its), confidence)
+                st = r.describe(its, confidence)
                 rows.append(
                     {
                         "role": role,
@@ -481,7 +501,7 @@ def service_gaps(
         raise InsufficientDataError(msg)
 
     dim_table = _with_holm(dim_rows, ["gap", "dimension", "items"])
-    identity = _identity(roles, dims, items)
+    identity = _identity(roles, dims, items, confidence)
     ranking = _ranking(dim_table)
     role_rows = [
         {
@@ -523,6 +543,7 @@ def _identity(
     roles: Mapping[str, _Role],
     dims: Mapping[str, list[str]],
     items: list[str],
+    confidence: float,
 ) -> pd.DataFrame:
     cols = ["level", "name", "customer_gap", *DECOMPOSITION, "total", "residual", "exact"]
     if any(r not in roles for r in _IDENTITY_ROLES):
@@ -535,7 +556,7 @@ def _identity(
         if not its:
             continue
         # the same means as the gap estimates (mean of the finite respondent scores)
-        m = {r: _describe(roles[r].scores(its), 0.95)["mean"] for r in _IDENTITY_ROLES}
+        m = {r: roles[r].describe(its, confidence)["mean"] for r in _IDENTITY_ROLES}
         parts = {
             "perception": m["perception"] - m["delivered"],
             "behaviour": m["delivered"] - m["standard"],
