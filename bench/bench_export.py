@@ -155,7 +155,7 @@ def build(db: Path, n: int) -> int:
 # -- one case in a fresh process ---------------------------------------------------------------
 def child(case: str, db: Path, out: Path) -> None:
     from surveyapp import db as dbm
-    from surveyapp import exports
+    from surveyapp.services import exports
 
     database = dbm.Database(f"sqlite:///{db}")
     with database.sessions() as s:

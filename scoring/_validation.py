@@ -24,7 +24,7 @@ def check_choice(name: str, value: Any, choices: Sequence[Any]) -> Any:
     if value not in choices:
         shown = ", ".join(repr(c) for c in choices)
         msg = f"{name} must be one of {shown}; got {value!r}."
-        raise ValueError(msg)
+        raise SpecificationError(msg)
     return value
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from scoring._results import Result
+from scoring._results import Result, parameters_of
 from scoring._validation import check_columns, check_frame, check_numeric, check_range
 from scoring.drivers import importance_performance
 from scoring.errors import InsufficientDataError, SpecificationError
@@ -175,6 +175,25 @@ class CsiResult(Result):
     dropped_latents: list[str]
     pls: PlsResult = field(repr=False)
 
+    def dimension_scores(self) -> pd.Series:
+        """Latent -> 0-100 index (``indices["index"]``)."""
+        ind = self.indices["index"]
+        return pd.Series(
+            ind.to_numpy(dtype="float64"),
+            index=pd.Index([str(k) for k in ind.index], name="dimension"),
+            name="csi",
+        )
+
+    @property
+    def n_used(self) -> int:
+        """Respondents with an index."""
+        return len(self.respondent_index)
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """``model`` and ``target``."""
+        return parameters_of(self, ("model", "target"))
+
     def summary(self) -> pd.DataFrame:
         """The index table: one row per latent."""
         return self.indices.reset_index()
@@ -196,7 +215,7 @@ def _resolve_model(
         if model not in CSI_MODELS:
             shown = ", ".join(repr(k) for k in CSI_MODELS)
             msg = f"model must be one of {shown} or a CsiModel; got {model!r}."
-            raise ValueError(msg)
+            raise SpecificationError(msg)
         spec = CSI_MODELS[model]
     dropped: list[str] = []
     if paths is not None:
@@ -240,7 +259,7 @@ def _scales(
     for lv, (lo, hi) in out.items():
         if not hi > lo:
             msg = f"scale for {lv!r} must be (min, max) with max > min; got {(lo, hi)}."
-            raise ValueError(msg)
+            raise SpecificationError(msg)
     return out
 
 
@@ -427,7 +446,7 @@ def fit_csi(
         check_columns(frame, [segment])
     if segment_weights not in ("pooled", "separate"):
         msg = f"segment_weights must be one of 'pooled', 'separate'; got {segment_weights!r}."
-        raise ValueError(msg)
+        raise SpecificationError(msg)
     fit_args: dict[str, Any] = {
         "paths": edges,
         "modes": modes,

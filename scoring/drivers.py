@@ -20,7 +20,7 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import stats
 
-from scoring._results import Result
+from scoring._results import Result, parameters_of
 from scoring._validation import (
     apply_missing_rule,
     check_choice,
@@ -327,6 +327,16 @@ class DriverResult(Result):
     cov_type: str
     driver_scores: pd.DataFrame = field(repr=False)
 
+    @property
+    def n_used(self) -> int:
+        """Respondents in the regression."""
+        return int(self.n_obs)
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """``cov_type`` and ``outcome``."""
+        return parameters_of(self, ("cov_type", "outcome"))
+
     def summary(self) -> pd.DataFrame:
         """Coefficients joined with the importance measures, one row per driver."""
         return self.coefficients.join(self.importance.drop(columns="std_beta")).reset_index()
@@ -379,7 +389,7 @@ def _performance(
     )
     if not hi > lo:
         msg = f"scale must be (min, max) with max > min; got {(lo, hi)}."
-        raise ValueError(msg)
+        raise SpecificationError(msg)
     return 100 * (means - lo) / (hi - lo)
 
 
@@ -468,7 +478,7 @@ def driver_analysis(
     check_choice("cov_type", cov_type, ("HC3", "HC1", "nonrobust"))
     if not 0 < level < 1:
         msg = f"level must lie strictly between 0 and 1; got {level!r}."
-        raise ValueError(msg)
+        raise SpecificationError(msg)
     y, X = _driver_frame(frame, outcome, drivers, missing)
     n, k = X.shape
     check_min_rows(n, k + 2, f"driver_analysis with {k} driver(s)")

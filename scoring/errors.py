@@ -12,6 +12,7 @@ __all__ = [
     "ConvergenceWarning",
     "DataError",
     "InsufficientDataError",
+    "NoDimensionScoresError",
     "ScoringError",
     "SingularMatrixError",
     "SpecificationError",
@@ -36,6 +37,11 @@ class SpecificationError(ScoringError):
 
 class InsufficientDataError(ScoringError):
     """Too few usable observations for the requested computation."""
+
+
+class NoDimensionScoresError(ScoringError):
+    """The method's result has no score per dimension (a driver model estimates
+    importance, reliability estimates consistency), or lacks the mapping to compute one."""
 
 
 class SingularMatrixError(ScoringError):

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import skfuzzy
 
-from scoring._results import Result
+from scoring._results import Result, parameters_of
 from scoring._validation import (
     check_choice,
     check_columns,
@@ -805,6 +805,25 @@ class FuzzyResult(Result):
     normalised: bool
     missing: str
     n: int
+
+    def dimension_scores(self) -> pd.Series:
+        """First-level factor -> score S = B·cᵀ (NaN without grade scores)."""
+        first = self.evaluation.loc[self.evaluation["level"] == 1]
+        return pd.Series(
+            first["score"].to_numpy(dtype="float64"),
+            index=pd.Index(first["node"].astype(str), name="dimension"),
+            name="fuzzy",
+        )
+
+    @property
+    def n_used(self) -> int:
+        """Respondents in the data (0 when only membership rows were given)."""
+        return int(self.n)
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """``operator`` and ``normalised``."""
+        return parameters_of(self, ("operator", "normalised"))
 
     def summary(self) -> pd.DataFrame:
         """The per-node evaluation of the whole sample (``evaluation``)."""

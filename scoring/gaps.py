@@ -28,8 +28,9 @@ from scoring._validation import (
     check_range,
 )
 from scoring.errors import DataError, InsufficientDataError, ScoringError, SpecificationError
+from scoring.inference import holm, mean_interval, welch_test_from_stats
 from scoring.reliability import cronbach_alpha
-from scoring.servqual import ROLE_SUFFIXES, _describe, _holm, _welch_interval
+from scoring.servqual import ROLE_SUFFIXES
 
 __all__ = ["GAPS", "GapsResult", "service_gaps"]
 
@@ -180,7 +181,7 @@ class _Role:
         """n, mean, sd, se and t interval of :meth:`scores` over ``items``."""
         key = (tuple(items), confidence)
         if key not in self._described:
-            self._described[key] = _describe(self.scores(items), confidence)
+            self._described[key] = mean_interval(self.scores(items), confidence=confidence).row()
         return self._described[key]
 
 
@@ -263,18 +264,27 @@ def _gap_row(a: _Role, b: _Role, items: list[str], confidence: float) -> dict[st
     if a.source == b.source:
         # same respondents rated both roles: paired interval from their differences;
         # the estimate stays the difference of role means so the identity is exact
-        sd = _describe(a.scores(items) - b.scores(items), confidence)
+        sd = mean_interval(a.scores(items) - b.scores(items), confidence=confidence).row()
         est = sa["mean"] - sb["mean"]
         half = sd["ci_high"] - sd["mean"]
         out: dict[str, Any] = {"estimate": est, "se": sd["se"], "df": sd["n"] - 1.0}
         out |= {"ci_low": est - half, "ci_high": est + half, "method": "paired"}
+        out["t"], out["p"] = _t_test(est, out["se"], out["df"])
         n_pairs = float(sd["n"])
     else:
-        w = _welch_interval(sa, sb, confidence)
-        out = {"estimate": w["gap"], "se": w["se"], "df": w["df"]}
-        out |= {"ci_low": w["ci_low"], "ci_high": w["ci_high"], "method": "welch"}
+        w = welch_test_from_stats(
+            n_a=int(sa["n"]),
+            mean_a=sa["mean"],
+            sd_a=sa["sd"],
+            n_b=int(sb["n"]),
+            mean_b=sb["mean"],
+            sd_b=sb["sd"],
+            confidence=confidence,
+        )
+        out = {"estimate": w.estimate, "se": w.se, "df": w.df}
+        out |= {"ci_low": w.ci_low, "ci_high": w.ci_high, "method": "welch"}
+        out |= {"t": w.t, "p": w.p}
         n_pairs = math.nan
-    out["t"], out["p"] = _t_test(out["estimate"], out["se"], out["df"])
     return out | {"n_a": sa["n"], "n_b": sb["n"], "n_pairs": n_pairs}
 
 
@@ -297,11 +307,11 @@ def _needs(pair: tuple[str, str]) -> str:
 def _with_holm(rows: list[dict[str, Any]], key: list[str]) -> pd.DataFrame:
     table = pd.DataFrame(rows, columns=[*key, *_TABLE_COLUMNS, "n_a", "n_b", "n_pairs"])
     p = table["p"].to_numpy(dtype="float64")
-    holm = np.full(p.shape, np.nan)
+    adjusted = np.full(p.shape, np.nan)
     for gap in table["gap"].unique():
         at = (table["gap"] == gap).to_numpy()
-        holm[at] = _holm(p[at])
-    table["p_holm"] = holm
+        adjusted[at] = holm(p[at])
+    table["p_holm"] = adjusted
     return table
 
 
@@ -631,14 +641,16 @@ def _causes(
                 raise DataError(msg)
             source, frame = found[0]
             if len(frame) == 0:  # none of this source in the segment: nothing to describe
-                st = _describe(np.empty(0), confidence)
+                st = mean_interval(np.empty(0), confidence=confidence).row()
                 row = {"gap": gap, "scale": name, "source": source, "k": len(cols), **st}
                 rows.append(row | {"alpha": math.nan})
                 continue
             values = check_numeric(frame, cols, source)
             check_range(values, scale[0], scale[1], source)
             values = apply_missing_rule(values, missing, source)
-            st = _describe(values.mean(axis=1).to_numpy(dtype="float64"), confidence)
+            st = mean_interval(
+                values.mean(axis=1).to_numpy(dtype="float64"), confidence=confidence
+            ).row()
             alpha = math.nan
             if len(cols) > 1:
                 try:

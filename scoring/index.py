@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from scoring._results import Result
+from scoring._results import Result, parameters_of
 from scoring._validation import (
     MISSING_RULES,
     MissingRule,
@@ -31,7 +31,7 @@ from scoring._validation import (
     check_range,
 )
 from scoring.errors import DataError, InsufficientDataError, SpecificationError
-from scoring.servqual import _describe
+from scoring.inference import mean_interval
 
 __all__ = [
     "IndexResult",
@@ -70,6 +70,25 @@ class IndexResult(Result):
     top_box: int
     missing: str
     confidence: float
+
+    def dimension_scores(self) -> pd.Series:
+        """Dimension -> 0-100 index (the mean answer when no scale was given)."""
+        column = "index" if "index" in self.dimensions.columns else "mean"
+        return pd.Series(
+            self.dimensions[column].to_numpy(dtype="float64"),
+            index=pd.Index(self.dimensions["dimension"].astype(str), name="dimension"),
+            name="index",
+        )
+
+    @property
+    def n_used(self) -> int:
+        """Respondents with an overall score."""
+        return int(self.overall["n"].iloc[0]) if len(self.overall) else 0
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """``scale``, ``missing`` and ``confidence``."""
+        return parameters_of(self, ("scale", "missing", "confidence"))
 
     def summary(self) -> pd.DataFrame:
         """Dimensions plus an ``overall`` row."""
@@ -168,7 +187,7 @@ def questionnaire_index(
     item_rows = []
     for dim, its in dims.items():
         for item in its:
-            st = _describe(values[item].to_numpy(dtype="float64"), confidence)
+            st = mean_interval(values[item].to_numpy(dtype="float64"), confidence=confidence).row()
             answered = values[item].dropna()
             item_rows.append(
                 {
@@ -192,7 +211,7 @@ def questionnaire_index(
             msg = f"dimension {dim!r} has no answered items ({its}); check the data or drop it."
             raise InsufficientDataError(msg)
         dim_means[dim] = block.mean(axis=1, skipna=True)
-        st = _describe(dim_means[dim].to_numpy(dtype="float64"), confidence)
+        st = mean_interval(dim_means[dim].to_numpy(dtype="float64"), confidence=confidence).row()
         flat = block.to_numpy(dtype="float64").ravel()
         flat = flat[~np.isnan(flat)]
         dim_rows.append(
@@ -211,7 +230,7 @@ def questionnaire_index(
             )
         )
     overall = pd.DataFrame(dim_means).mean(axis=1, skipna=True)
-    st = _describe(overall.to_numpy(dtype="float64"), confidence)
+    st = mean_interval(overall.to_numpy(dtype="float64"), confidence=confidence).row()
     overall_row = _with_index(
         {
             "n": st["n"],

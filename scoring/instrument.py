@@ -20,14 +20,14 @@ Conventions (documented here once, used by the CLI and the web app alike):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from scoring.csi import fit_csi
 from scoring.drivers import driver_analysis
-from scoring.errors import SpecificationError
+from scoring.errors import ScoringError, SpecificationError
 from scoring.fuzzy import fuzzy_evaluate
 from scoring.index import questionnaire_index
 from scoring.pca import pca_index
@@ -36,6 +36,7 @@ from scoring.servqual import servqual
 
 if TYPE_CHECKING:  # pragma: no cover
     from questionnaires import FuzzyFactor, Item, Questionnaire
+    from scoring._results import MethodResult
 
 __all__ = [
     "csi_kwargs",
@@ -49,6 +50,7 @@ __all__ = [
     "recode_reversed",
     "rated_role",
     "reliability_kwargs",
+    "run_methods",
     "score",
     "servqual_kwargs",
     "single_item_dimensions",
@@ -252,9 +254,16 @@ def gaps_inputs(
 
 
 def pca_kwargs(q: Questionnaire, *, role: str | None = None) -> dict[str, Any]:
-    """Arguments of :func:`scoring.pca.pca_index`: the service items in the rated role."""
-    items = [c for cols in dimension_columns(q, role=role).values() for c in cols]
-    return {"items": items}
+    """Arguments of :func:`scoring.pca.pca_index`: the service items in the rated role, by
+    dimension, and their scale when they share one (for the 0-100 dimension scores)."""
+    dims = dimension_columns(q, role=role)
+    items = [c for cols in dims.values() for c in cols]
+    kwargs: dict[str, Any] = {"items": items, "dimensions": dims}
+    try:
+        kwargs["scale"] = _scale_of(q, items)
+    except SpecificationError:
+        pass  # items on different scales: the index is fine, dimension scores are not
+    return kwargs
 
 
 def drivers_kwargs(q: Questionnaire, *, role: str | None = None) -> dict[str, Any]:
@@ -396,9 +405,56 @@ def score(
     """
     if method not in _METHODS:
         msg = f"method must be one of {', '.join(repr(m) for m in _METHODS)}; got {method!r}."
-        raise ValueError(msg)
+        raise SpecificationError(msg)
     function, build, recode = _METHODS[method]
     kwargs = build(q, params)
     kwargs.update(params)
     frame = recode_reversed(q, data) if recode else data
     return function(frame, **kwargs)
+
+
+def run_methods(
+    q: Questionnaire,
+    data: pd.DataFrame,
+    methods: Sequence[str],
+    params: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, MethodResult | ScoringError]:
+    """Score ``data`` by each of ``methods``: method -> its result, or the error it raised.
+
+    Parameters
+    ----------
+    q : questionnaires.Questionnaire
+        The instrument of ``data``.
+    data : pandas.DataFrame
+        Its tidy export.
+    methods : sequence of str
+        Method names (see :func:`score`).
+    params : mapping, optional
+        Method -> keyword arguments passed to :func:`score`.
+
+    Returns
+    -------
+    dict
+        In the order of ``methods``: a result (every one offers ``dimension_scores()``,
+        ``n_used`` and ``parameters``, see :class:`scoring._results.MethodResult`) or
+        the :class:`~scoring.errors.ScoringError` that method raised, so one failing
+        method does not hide the others. An unknown method name maps to a
+        :class:`~scoring.errors.SpecificationError`.
+
+    Examples
+    --------
+    >>> import questionnaires as qn
+    >>> from questionnaires.simulate import simulate
+    >>> q = qn.builtin("servqual22")
+    >>> out = run_methods(q, simulate(q, 60, seed=1).data, ["servqual", "fuzzy"])
+    >>> out["servqual"].n_used, type(out["fuzzy"]).__name__
+    (60, 'SpecificationError')
+    """
+    params = params or {}
+    out: dict[str, MethodResult | ScoringError] = {}
+    for method in methods:
+        try:
+            out[method] = score(q, method, data, **dict(params.get(method, {})))
+        except ScoringError as exc:
+            out[method] = exc
+    return out

@@ -10,7 +10,7 @@ point; :func:`kmo` and :func:`bartlett_sphericity` are usable on their own.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -20,7 +20,7 @@ import scipy.linalg
 import scipy.stats
 from threadpoolctl import ThreadpoolController
 
-from scoring._results import Result
+from scoring._results import Result, parameters_of
 from scoring._validation import (
     check_choice,
     check_columns,
@@ -29,7 +29,13 @@ from scoring._validation import (
     column_floats,
     py_label,
 )
-from scoring.errors import DataError, InsufficientDataError, SingularMatrixError
+from scoring.errors import (
+    DataError,
+    InsufficientDataError,
+    NoDimensionScoresError,
+    SingularMatrixError,
+    SpecificationError,
+)
 
 __all__ = ["KmoResult", "PcaResult", "bartlett_sphericity", "kmo", "pca_index"]
 
@@ -345,6 +351,11 @@ class PcaResult(Result):
     retain : str
     score_convention : str
     missing : str
+    dimensions : dict or None
+        Dimension -> its items, as given to :func:`pca_index` (for
+        :meth:`dimension_scores`).
+    scale : tuple of float or None
+        The items' rating scale ``(min, max)``, as given.
     """
 
     components: pd.DataFrame
@@ -367,6 +378,43 @@ class PcaResult(Result):
     retain: str
     score_convention: str
     missing: str
+    dimensions: dict[str, list[str]] | None = None
+    scale: tuple[float, float] | None = None
+
+    def dimension_scores(self) -> pd.Series:
+        """Dimension -> PCA-weighted mean of its items on 0-100.
+
+        ``100 · (Σ w_j x̄_j / Σ w_j − min) / (max − min)`` over the dimension's items with
+        their index weights ``w_j``; needs ``dimensions`` and ``scale`` given to
+        :func:`pca_index`. A dimension whose weights do not sum to a positive number is
+        left out.
+        """
+        if self.dimensions is None or self.scale is None:
+            msg = (
+                "PcaResult has no dimension scores: give pca_index dimensions= and scale= "
+                "to score dimensions."
+            )
+            raise NoDimensionScoresError(msg)
+        lo, hi = self.scale
+        w = self.weights.set_index("item")["weight"]
+        out: dict[str, float] = {}
+        for dim, cols in self.dimensions.items():
+            used = [c for c in cols if c in w.index]
+            ww = w.loc[used].to_numpy(dtype="float64")
+            mm = self.means.loc[used].to_numpy(dtype="float64")
+            if used and ww.sum() > 0:
+                out[dim] = float((ww @ mm / ww.sum() - lo) / (hi - lo) * 100)
+        return pd.Series(out, dtype="float64", name="pca").rename_axis("dimension")
+
+    @property
+    def n_used(self) -> int:
+        """Respondents used (see ``missing``)."""
+        return int(self.n)
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """``retain``, ``n_components`` and ``score_convention``."""
+        return parameters_of(self, ("retain", "n_components", "score_convention"))
 
     def summary(self) -> pd.DataFrame:
         """The scree table (``components``)."""
@@ -397,12 +445,12 @@ def _n_keep(vals: np.ndarray, retain: str, cumulative: float, n_components: int 
     if retain == "cumulative":
         if not 0 < cumulative <= 1:
             msg = f"cumulative must be a share in (0, 1]; got {cumulative!r}."
-            raise ValueError(msg)
+            raise SpecificationError(msg)
         cum = np.cumsum(vals) / vals.sum()
         return min(p, int(np.searchsorted(cum, cumulative - 1e-12)) + 1)
     if n_components is None or not 1 <= n_components <= p:
         msg = f"retain='fixed' needs n_components between 1 and {p}; got {n_components!r}."
-        raise ValueError(msg)
+        raise SpecificationError(msg)
     return int(n_components)
 
 
@@ -416,6 +464,8 @@ def pca_index(
     scores: ScoreConvention = "eigenvector",
     missing: MissingPca = "listwise",
     segment: str | None = None,
+    dimensions: Mapping[str, Sequence[str]] | None = None,
+    scale: tuple[float, float] | None = None,
 ) -> PcaResult:
     """Principal-component satisfaction index (主成分分析法).
 
@@ -442,6 +492,11 @@ def pca_index(
     segment : str, optional
         Column of segment labels; ``segments`` gives the mean composite per segment,
         ranked.
+    dimensions : mapping of str to sequence of str, optional
+        Dimension -> its item columns; ``items`` defaults to all of them. Only used by
+        :meth:`PcaResult.dimension_scores`.
+    scale : tuple of float, optional
+        The items' rating scale ``(min, max)``, for the 0-100 dimension scores.
 
     Returns
     -------
@@ -502,11 +557,17 @@ def pca_index(
     """
     check_choice("retain", retain, ("kaiser", "cumulative", "fixed"))
     check_choice("scores", scores, ("eigenvector", "unit_variance"))
+    dims = None if dimensions is None else {str(d): list(c) for d, c in dimensions.items()}
+    if dims is not None and items is None:
+        items = [c for cols in dims.values() for c in cols]
+    if scale is not None and not (len(scale) == 2 and scale[1] > scale[0]):
+        msg = f"scale must be (min, max) with max > min; got {scale!r}."
+        raise SpecificationError(msg)
     if segment is not None:
         check_columns(check_frame(data), [segment])
         if items is not None and segment in items:
             msg = f"segment column {segment!r} is also listed in items; remove it from items."
-            raise ValueError(msg)
+            raise SpecificationError(msg)
     df, cols, x, keep = _prepare(data, items, missing, exclude=[segment] if segment else [])
     r, ms = _correlation(x, cols)  # x is now centred: Z = x / sd
     n, p = x.shape
@@ -518,9 +579,9 @@ def pca_index(
     flip = np.where(np.abs(sums) > 1e-12, sums < 0, largest < 0)
     u[:, flip] *= -1.0
     lam = vals[:k]
-    scale = np.sqrt(lam) if scores == "unit_variance" else np.ones(k)
+    comp_scale = np.sqrt(lam) if scores == "unit_variance" else np.ones(k)
     share_kept = lam / lam.sum()
-    per_comp = u / scale  # F_k = Z @ per_comp[:, k]
+    per_comp = u / comp_scale  # F_k = Z @ per_comp[:, k]
     coef = per_comp @ share_kept
     # (n, k + 1): F1..Fk and F; Z @ M = x @ (M / sd) with x centred
     with _one_blas_thread():
@@ -578,6 +639,8 @@ def pca_index(
         retain=retain,
         score_convention=scores,
         missing=missing,
+        dimensions=dims,
+        scale=None if scale is None else (float(scale[0]), float(scale[1])),
     )
 
 

@@ -971,20 +971,20 @@ def fit_pls(
     spec = _build_spec(blocks, paths, modes, scheme)
     if not (isinstance(tol, int | float) and tol > 0):
         msg = f"tol must be a positive number; got {tol!r}."
-        raise ValueError(msg)
+        raise SpecificationError(msg)
     if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
         msg = f"max_iter must be a positive integer; got {max_iter!r}."
-        raise ValueError(msg)
+        raise SpecificationError(msg)
     if isinstance(bootstrap, bool) or not isinstance(bootstrap, int) or bootstrap < 0:
         msg = f"bootstrap must be a non-negative integer (number of resamples); got {bootstrap!r}."
-        raise ValueError(msg)
+        raise SpecificationError(msg)
     if not 0 < level < 1:
         msg = f"level must lie strictly between 0 and 1; got {level!r}."
-        raise ValueError(msg)
+        raise SpecificationError(msg)
     check_choice("interval", interval, INTERVALS)
     if not isinstance(consistent, bool | np.bool_):
         msg = f"consistent must be True or False; got {consistent!r}."
-        raise ValueError(msg)
+        raise SpecificationError(msg)
 
     raw, A, mean, sd, S_raw = _prepare(data, spec, missing)
     n = A.shape[0]

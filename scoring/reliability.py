@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from scoring._results import Result
+from scoring._results import Result, parameters_of
 from scoring._validation import (
     MissingRule,
     apply_missing_rule,
@@ -492,6 +492,16 @@ class ReliabilityResult(Result):
     thresholds: dict[str, float]
     missing: str
     confidence: float
+
+    @property
+    def n_used(self) -> int:
+        """The most respondents any dimension used (each follows ``missing``)."""
+        return int(self.dimensions["n"].max()) if len(self.dimensions) else 0
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """``loadings_source`` and ``thresholds``."""
+        return parameters_of(self, ("loadings_source", "thresholds"))
 
     def summary(self) -> pd.DataFrame:
         """The dimension table."""

@@ -8,8 +8,8 @@ Public functions:
 - :func:`servqual_gaps` -- the same from explicit perception / expectation frames whose
   columns are the item ids (the notebook form ``servqual_gaps(p, e, dimensions=dims)``).
 
-Both return a :class:`ServqualResult`. The private helpers ``_describe`` and
-``_welch_interval`` are shared with :mod:`scoring.gaps` and :mod:`scoring.index`.
+Both return a :class:`ServqualResult`. Intervals and tests come from
+:mod:`scoring.inference`.
 
 Implementation note: the computation runs column by column on numpy views of the frame
 (one item at a time, accumulating per-respondent dimension sums), so that a million
@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from scoring._results import Result
+from scoring._results import Result, parameters_of
 from scoring._validation import (
     MISSING_RULES,
     MissingRule,
@@ -47,6 +47,14 @@ from scoring._validation import (
     check_range,
 )
 from scoring.errors import DataError, InsufficientDataError, SpecificationError
+from scoring.inference import (
+    holm,
+    intervals_from_stats,
+    kruskal_wallis,
+    mean_interval,
+    welch_anova_from_stats,
+    wilcoxon_signed_rank,
+)
 
 __all__ = ["ROLE_SUFFIXES", "ServqualResult", "servqual", "servqual_gaps"]
 
@@ -74,212 +82,6 @@ MISSING_TEXT = {
         "(allocations are never imputed; a row with a missing allocation has no weighted score)"
     ),
 }
-
-
-# ---------------------------------------------------------------------------- statistics
-
-
-def _describe(values: np.ndarray, confidence: float) -> dict[str, float]:
-    """n, mean, sd, se and t interval of the finite entries of a 1-D array."""
-    x = values[~np.isnan(values)] if np.isnan(values).any() else values
-    n = int(x.size)
-    mean = float(x.mean()) if n else math.nan
-    sd = float(x.std(ddof=1)) if n > 1 else math.nan
-    return _interval(n, mean, sd, confidence)
-
-
-def _describe_counts(values: np.ndarray, counts: np.ndarray, confidence: float) -> dict[str, float]:
-    """:func:`_describe` of a sample given as distinct whole-number ``values`` and counts.
-
-    The mean is exact (sums of whole numbers below 2**53), so it equals the mean of the
-    expanded sample to the last bit; the sd differs from numpy's by rounding only.
-    """
-    return _interval(*_moments_counts(values, counts), confidence)
-
-
-def _moments_counts(values: np.ndarray, counts: np.ndarray) -> tuple[int, float, float]:
-    """n, mean and sd of a sample given as ``values`` and how often each occurs."""
-    n = int(counts.sum())
-    mean = float(counts @ values) / n if n else math.nan
-    sd = math.sqrt(float(counts @ (values - mean) ** 2) / (n - 1)) if n > 1 else math.nan
-    return n, mean, sd
-
-
-def _interval(n: int, mean: float, sd: float, confidence: float) -> dict[str, float]:
-    se = sd / math.sqrt(n) if n > 1 else math.nan
-    half = float(stats.t.ppf(0.5 + confidence / 2.0, n - 1)) * se if n > 1 else math.nan
-    return {"n": n, "mean": mean, "sd": sd, "se": se, "ci_low": mean - half, "ci_high": mean + half}
-
-
-def _intervals(moments: Sequence[tuple[int, float, float]], confidence: float) -> pd.DataFrame:
-    """:func:`_interval` of many ``(n, mean, sd)`` at once (one t quantile call):
-    the columns ``n, mean, sd, se, ci_low, ci_high``."""
-    n = np.array([m[0] for m in moments], dtype=np.int64)
-    mean = np.array([m[1] for m in moments], dtype="float64")
-    sd = np.array([m[2] for m in moments], dtype="float64")
-    more = n > 1
-    se = np.full(n.shape, np.nan)
-    np.divide(sd, np.sqrt(n), out=se, where=more)
-    half = np.full(n.shape, np.nan)
-    half[more] = stats.t.ppf(0.5 + confidence / 2.0, n[more] - 1) * se[more]
-    return pd.DataFrame(
-        {"n": n, "mean": mean, "sd": sd, "se": se, "ci_low": mean - half, "ci_high": mean + half}
-    )
-
-
-def _welch_interval(
-    a: Mapping[str, float], b: Mapping[str, float], confidence: float
-) -> dict[str, float]:
-    """Difference a - b of two independent means with a Welch interval.
-
-    ``se = sqrt(s_a^2/n_a + s_b^2/n_b)``; Welch-Satterthwaite degrees of freedom.
-    """
-    diff = a["mean"] - b["mean"]
-    va = a["sd"] ** 2 / a["n"] if a["n"] > 1 else math.nan
-    vb = b["sd"] ** 2 / b["n"] if b["n"] > 1 else math.nan
-    se = math.sqrt(va + vb)
-    if se > 0:
-        df = (va + vb) ** 2 / (va**2 / (a["n"] - 1) + vb**2 / (b["n"] - 1))
-        half = float(stats.t.ppf(0.5 + confidence / 2.0, df)) * se
-    else:
-        df, half = math.nan, (0.0 if se == 0 else math.nan)
-    return {"gap": diff, "se": se, "df": df, "ci_low": diff - half, "ci_high": diff + half}
-
-
-def _wilcoxon(d: np.ndarray) -> tuple[float, float]:
-    """Wilcoxon signed-rank test of finite paired differences ``d`` (zeros dropped).
-
-    Up to 50 non-zero differences without ties, scipy's exact distribution; otherwise
-    the normal approximation with tie correction (scipy's ``method="approx"``, no
-    continuity correction), computed here from counts -- O(n) for integer differences.
-    (scipy would run a permutation test for small tied samples, too slow per item.)
-    This is the general path; whole-number items use :func:`_wilcoxon_hist`.
-    """
-    nz = d[d != 0]
-    n = int(nz.size)
-    if n == 0:
-        return math.nan, math.nan
-    a = np.abs(nz)
-    if n <= 50 and np.unique(a).size == n:
-        res = stats.wilcoxon(nz, method="exact")
-        return float(res.statistic), float(res.pvalue)
-    if np.all(a == np.round(a)) and a.max() < 1e6:
-        counts = np.bincount(a.astype(np.int64))
-        pos = np.bincount(a[nz > 0].astype(np.int64), minlength=counts.size)
-    else:
-        _, inv, counts = np.unique(a, return_inverse=True, return_counts=True)
-        pos = np.bincount(inv[nz > 0], minlength=counts.size)
-    return _signed_rank_normal(counts, pos, n)
-
-
-def _wilcoxon_hist(gaps: np.ndarray, counts: np.ndarray) -> tuple[float, float]:
-    """:func:`_wilcoxon` of the sample with ``counts[i]`` differences equal to ``gaps[i]``.
-
-    ``gaps`` are distinct whole numbers in increasing order (a histogram of integer
-    differences, e.g. from ``numpy.bincount``). Ranks of ``|d|`` come from the counts per
-    distinct ``|d|``: exact, and O(number of distinct values) instead of O(n).
-    """
-    nonzero = counts > 0
-    g, c = gaps[nonzero & (gaps != 0)].astype(np.int64), counts[nonzero & (gaps != 0)]
-    n = int(c.sum())
-    if n == 0:
-        return math.nan, math.nan
-    a = np.abs(g)
-    if n <= 50 and int(c.max()) == 1 and np.unique(a).size == n:
-        res = stats.wilcoxon(g.astype("float64"), method="exact")
-        return float(res.statistic), float(res.pvalue)
-    # the same arrays as the general path's bincount of |d| (length max|d| + 1)
-    abs_counts = np.bincount(a, weights=c, minlength=int(a.max()) + 1).astype(np.int64)
-    pos = np.bincount(a[g > 0], weights=c[g > 0], minlength=abs_counts.size).astype(np.int64)
-    return _signed_rank_normal(abs_counts, pos, n)
-
-
-def _signed_rank_normal(counts: np.ndarray, pos: np.ndarray, n: int) -> tuple[float, float]:
-    """Normal approximation of the signed-rank test from counts per distinct ``|d|``.
-
-    ``counts[i]`` differences share the i-th smallest ``|d|`` (their mid-rank), ``pos[i]``
-    of them are positive; tie-corrected variance, no continuity correction.
-    """
-    counts = counts.astype("float64")
-    before = np.cumsum(counts) - counts
-    avg_rank = before + (counts + 1.0) / 2.0
-    r_plus = float(np.sum(avg_rank * pos))
-    r_minus = n * (n + 1) / 2.0 - r_plus
-    mean = n * (n + 1) / 4.0
-    var = n * (n + 1) * (2 * n + 1) / 24.0 - float(np.sum(counts**3 - counts)) / 48.0
-    stat = min(r_plus, r_minus)
-    z = (stat - mean) / math.sqrt(var) if var > 0 else math.nan
-    return stat, float(2.0 * stats.norm.sf(abs(z)))
-
-
-def _holm(p: np.ndarray) -> np.ndarray:
-    """Holm (1979) adjusted p-values; NaN p-values stay NaN and do not count."""
-    out = np.full(p.shape, np.nan)
-    ok = np.flatnonzero(~np.isnan(p))
-    m = ok.size
-    if m:
-        # step-down: adj_(i) = max_{j <= i} min(1, (m - j + 1) p_(j)); the same as
-        # statsmodels' multipletests(method="holm"), which collects garbage on every call
-        order = ok[np.argsort(p[ok], kind="stable")]
-        adj = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
-        out[order] = adj
-    return out
-
-
-def _welch_anova(n: np.ndarray, mean: np.ndarray, var: np.ndarray) -> tuple[float, ...]:
-    """Welch's (1951) heteroscedastic one-way ANOVA from group n, mean and variance."""
-    k = n.size
-    if k < 2 or np.any(n < 2) or np.any(var <= 0):
-        return math.nan, math.nan, math.nan, math.nan
-    w = n / var
-    wsum = w.sum()
-    grand = float(np.sum(w * mean) / wsum)
-    a = float(np.sum(w * (mean - grand) ** 2)) / (k - 1)
-    lam = float(np.sum((1 - w / wsum) ** 2 / (n - 1)))
-    f = a / (1 + 2 * (k - 2) / (k**2 - 1) * lam)
-    df2 = (k**2 - 1) / (3 * lam)
-    return f, float(k - 1), df2, float(stats.f.sf(f, k - 1, df2))
-
-
-def _kruskal(groups: Sequence[np.ndarray]) -> tuple[float, float]:
-    """Kruskal-Wallis H with tie correction (scipy's convention).
-
-    ``groups`` are the sorted finite scores of each level that has any. Each group's
-    distinct values and counts are merged into the pooled distinct values, their tie
-    counts and mid-ranks; a group's rank sum is its counts times those mid-ranks. Only
-    distinct values are sorted -- much faster for a million discrete scores than
-    ``scipy.stats.rankdata``'s stable argsort of them all.
-    """
-    k = len(groups)
-    n = sum(g.size for g in groups)
-    if k < 2 or n < 2:
-        return math.nan, math.nan
-    distinct = [_distinct_sorted(g) for g in groups]
-    uniq = np.unique(np.concatenate([values for values, _ in distinct]))
-    places = [np.searchsorted(uniq, values) for values, _ in distinct]
-    ties = np.zeros(uniq.size)
-    for (_, counts), at in zip(distinct, places, strict=True):
-        ties[at] += counts
-    mid_rank = (np.cumsum(ties) - ties) + (ties + 1.0) / 2.0
-    # np.sum of products, not ``@``: BLAS dot may wake threads that compete for busy cores
-    rsum = np.array(
-        [float(np.sum(c * mid_rank[at])) for (_, c), at in zip(distinct, places, strict=True)]
-    )
-    nk = np.array([float(g.size) for g in groups])
-    h = 12.0 / (n * (n + 1.0)) * float(np.sum(rsum**2 / nk)) - 3.0 * (n + 1.0)
-    corr = 1.0 - float(np.sum(ties**3 - ties)) / (float(n) ** 3 - n)
-    if corr <= 0:
-        return math.nan, math.nan
-    h /= corr
-    return h, float(stats.chi2.sf(h, k - 1))
-
-
-def _distinct_sorted(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct values of a sorted array and how often each occurs."""
-    if x.size == 0:
-        return x, np.zeros(0)
-    starts = np.flatnonzero(np.r_[True, x[1:] != x[:-1]])
-    return x[starts], np.diff(np.r_[starts, x.size]).astype("float64")
 
 
 # ---------------------------------------------------------------------------- result
@@ -355,6 +157,25 @@ class ServqualResult(Result):
     confidence: float
     scale: tuple[float, float]
     roles: pd.DataFrame | None = None
+
+    def dimension_scores(self) -> pd.Series:
+        """Dimension -> mean gap (SERVQUAL, P − E) or mean perception (SERVPERF)."""
+        column = "gap" if self.model == "servqual" else "perception"
+        return pd.Series(
+            self.dimensions[column].to_numpy(dtype="float64"),
+            index=pd.Index(self.dimensions["dimension"], name="dimension"),
+            name=self.model,
+        )
+
+    @property
+    def n_used(self) -> int:
+        """Respondents scored (see ``missing_rule``)."""
+        return int(self.n_respondents)
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """``model``, ``confidence`` and ``scale``."""
+        return parameters_of(self, ("model", "confidence", "scale"))
 
     def summary(self) -> pd.DataFrame:
         """Items, dimensions and overall measures in one tidy table (``level`` column)."""
@@ -681,11 +502,13 @@ def _score(
             if roles is not None and e is not None:
                 for key, arr in (("e", e), ("p", p)):
                     role_items[key].append(
-                        _moments_counts(*role_hists[key]) if role_hists else _moments(arr)
+                        _moments(*role_hists[key]) if role_hists else _moments(arr)
                     )
-            st_score = _describe_counts(gaps.astype("float64"), hist, confidence)
+            st_score = mean_interval(
+                gaps.astype("float64"), counts=hist, confidence=confidence
+            ).row()
             want_wilcoxon = servqual_model and st_score["n"] > 1
-            wilcoxon = _wilcoxon_hist(gaps, hist) if want_wilcoxon else (math.nan, math.nan)
+            wilcoxon = wilcoxon_signed_rank(gaps, counts=hist) if want_wilcoxon else None
         else:
             score = p - e if e is not None else p  # Q = P - E (Parasuraman et al., 1988)
             ok = ~np.isnan(score)
@@ -704,11 +527,11 @@ def _score(
                     roles[1][key][:, d] += ~answered
                     role_items[key].append(_moments(arr))
             sv = score[ok]
-            st_score = _describe(sv, confidence)
+            st_score = mean_interval(sv, confidence=confidence).row()
             mean_e = float(e[ok].mean()) if e is not None and ok.any() else math.nan
             mean_p = float(p[ok].mean()) if ok.any() else math.nan
             want_wilcoxon = servqual_model and st_score["n"] > 1
-            wilcoxon = _wilcoxon(sv) if want_wilcoxon else (math.nan, math.nan)
+            wilcoxon = wilcoxon_signed_rank(sv) if want_wilcoxon else None
         row: dict[str, Any] = {
             "item": item,
             "dimension": dim_of[item],
@@ -731,7 +554,8 @@ def _score(
             row["p_value"] = (
                 float(2 * stats.t.sf(abs(t), st_score["n"] - 1)) if not math.isnan(t) else math.nan
             )
-            row["wilcoxon_stat"], row["wilcoxon_p"] = wilcoxon
+            if wilcoxon is not None:
+                row["wilcoxon_stat"], row["wilcoxon_p"] = wilcoxon.statistic, wilcoxon.p
         else:
             row |= {"t": math.nan, "df": math.nan, "p_value": math.nan}
             row |= {"wilcoxon_stat": math.nan, "wilcoxon_p": math.nan}
@@ -759,8 +583,8 @@ def _score(
         return out
 
     items_df = pd.DataFrame(item_rows)
-    items_df["p_holm"] = _holm(items_df["p_value"].to_numpy(dtype="float64"))
-    items_df["wilcoxon_p_holm"] = _holm(items_df["wilcoxon_p"].to_numpy(dtype="float64"))
+    items_df["p_holm"] = holm(items_df["p_value"].to_numpy(dtype="float64"))
+    items_df["wilcoxon_p_holm"] = holm(items_df["wilcoxon_p"].to_numpy(dtype="float64"))
     items_df = items_df[
         [
             "item",
@@ -826,7 +650,9 @@ def _score(
         np.add(n_dims, has, out=n_dims)
         if n_has < n:
             dim_score[~has] = np.nan
-        st_d = _describe(dim_score if n_has == n else dim_score[has], confidence)
+        st_d = mean_interval(
+            dim_score if n_has == n else dim_score[has], confidence=confidence
+        ).row()
         dim_rows.append(
             {
                 "dimension": dname,
@@ -853,13 +679,15 @@ def _score(
 
     # overall: unweighted = mean of the respondent's dimension scores
     overall = _nan_ratio(row_sums["score"], n_dims)
-    overall_rows = [{"measure": label, **_describe(overall, confidence)}]
+    overall_rows = [{"measure": label, **mean_interval(overall, confidence=confidence).row()}]
     score_cols["overall"] = overall
 
     weights_df = None
     if weighted is not None and complete is not None:
         weighted[~complete] = np.nan
-        overall_rows.append({"measure": f"{label}_weighted", **_describe(weighted, confidence)})
+        overall_rows.append(
+            {"measure": f"{label}_weighted", **mean_interval(weighted, confidence=confidence).row()}
+        )
         score_cols["weighted"] = weighted
         n_complete = int(np.count_nonzero(complete))
         # the mean allocation of respondents with a complete allocation (zero elsewhere)
@@ -871,9 +699,13 @@ def _score(
         weights_df = pd.DataFrame({"dimension": dim_names, "weight": mean_w, "source": source})
     if servqual_model:
         e_row = _nan_ratio(row_sums["e"], n_dims)
-        overall_rows.append({"measure": "expectation", **_describe(e_row, confidence)})
+        overall_rows.append(
+            {"measure": "expectation", **mean_interval(e_row, confidence=confidence).row()}
+        )
     p_row = _nan_ratio(row_sums["p"], n_dims)
-    overall_rows.append({"measure": "perception", **_describe(p_row, confidence)})
+    overall_rows.append(
+        {"measure": "perception", **mean_interval(p_row, confidence=confidence).row()}
+    )
 
     zot_df = None
     if zot and zcounts is not None:
@@ -885,7 +717,12 @@ def _score(
                 _zot_row("dimension", dname, {k_: a[zok, j] for k_, a in zdims.items()}, confidence)
             )
         for key in ("msa", "mss"):
-            overall_rows.append({"measure": key, **_describe(_row_mean(zdims[key]), confidence)})
+            overall_rows.append(
+                {
+                    "measure": key,
+                    **mean_interval(_row_mean(zdims[key]), confidence=confidence).row(),
+                }
+            )
         zot_df = pd.DataFrame(zot_rows)
 
     seg_df, seg_tests = _segments(df, segment, score_cols, confidence) if segment else (None, None)
@@ -937,7 +774,8 @@ def _roles_table(
             keys += [(level, name, role) for name in names]
             moments += found
     out = pd.DataFrame(keys, columns=["level", "name", "role"])
-    return pd.concat([out, _intervals(moments, confidence)], axis=1)
+    n, mean, sd = zip(*moments, strict=True) if moments else ((), (), ())
+    return pd.concat([out, intervals_from_stats(n, mean, sd, confidence=confidence)], axis=1)
 
 
 #: A per-role histogram: distinct answers and how many respondents gave each.
@@ -1043,15 +881,11 @@ def _joint_hist(p: _Ints, e: _Ints) -> tuple[np.ndarray, dict[str, _Hist]] | Non
     return hist, roles
 
 
-def _moments(x: np.ndarray) -> tuple[int, float, float]:
-    """n, mean and sd (ddof 1) of the finite entries of ``x``."""
-    x = x[~np.isnan(x)] if np.isnan(x).any() else x
-    n = int(x.size)
-    return (
-        n,
-        float(x.mean()) if n else math.nan,
-        float(x.std(ddof=1)) if n > 1 else math.nan,
-    )
+def _moments(x: np.ndarray, counts: np.ndarray | None = None) -> tuple[int, float, float]:
+    """n, mean and sd (ddof 1) of the finite entries of ``x`` (or of ``x`` repeated
+    ``counts`` times), as :func:`scoring.inference.mean_interval` gives them."""
+    st = mean_interval(x, counts=counts)
+    return st.n, st.mean, st.sd
 
 
 def _role_level(
@@ -1083,7 +917,7 @@ def _role_level(
         cells = cells[answered > 0]
         answered = answered[answered > 0]
         values = (cells // width + low) / answered
-        return _moments_counts(values, hist[cells])
+        return _moments(values, hist[cells])
     total = sums.astype("float64")
     if extra is not None:
         total += extra
@@ -1100,7 +934,10 @@ def _row_mean(x: np.ndarray) -> np.ndarray:
 def _zot_row(
     level: str, name: str, parts: Mapping[str, np.ndarray], confidence: float
 ) -> dict[str, Any]:
-    s_msa, s_mss = _describe(parts["msa"], confidence), _describe(parts["mss"], confidence)
+    s_msa, s_mss = (
+        mean_interval(parts["msa"], confidence=confidence).row(),
+        mean_interval(parts["mss"], confidence=confidence).row(),
+    )
     n = s_msa["n"]
     return {
         "level": level,
@@ -1178,20 +1015,20 @@ def _segments(
                     }
                 )
             present = nk > 0
-            f, df1, df2, pw = _welch_anova(nk[present], mean[present], var[present])
-            h, pk = _kruskal([g for g in groups if g.size])
+            welch = welch_anova_from_stats(nk[present], mean[present], var[present])
+            kruskal = kruskal_wallis([g for g in groups if g.size])
             tests.append(
                 {
                     "segment": col,
                     "score": score,
                     "levels": int(present.sum()),
                     "n": int(nk.sum()),
-                    "welch_f": f,
-                    "welch_df1": df1,
-                    "welch_df2": df2,
-                    "welch_p": pw,
-                    "kruskal_h": h,
-                    "kruskal_p": pk,
+                    "welch_f": welch.f,
+                    "welch_df1": welch.df1,
+                    "welch_df2": welch.df2,
+                    "welch_p": welch.p,
+                    "kruskal_h": kruskal.h,
+                    "kruskal_p": kruskal.p,
                 }
             )
     return pd.DataFrame(rows), pd.DataFrame(tests)

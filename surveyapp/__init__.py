@@ -27,24 +27,26 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         ``{"TESTING": True, "DATABASE": path}``; with ``TESTING`` the tables are created
         directly, otherwise the schema comes from Alembic (``manyi db upgrade``).
     """
+    # lazy: `import surveyapp` (the CLI, scoring notebooks) must not load Flask's extensions
+    from surveyapp import api, auth, db, i18n, research, security, survey
     from surveyapp import config as cfg
-    from surveyapp import db, i18n, security, survey
+    from surveyapp.reports import views as reports
 
     settings = cfg.build(config)
     app = Flask(__name__, instance_path=settings["INSTANCE_PATH"], instance_relative_config=True)
     app.config.update(settings)
 
+    # extensions: storage, then CSRF / sessions / rate limits, then languages
     database = db.init_app(app)
     if app.config["CREATE_TABLES"]:
         db.create_all(database)
     security.init_app(app)
     i18n.init_app(app)
+    # blueprints: respondents, researchers' accounts, pages, JSON API, dashboards
     survey.init_app(app)
-    from surveyapp import research  # researchers' side: accounts, pages, JSON API
-
+    auth.init_app(app)
     research.init_app(app)
-    from surveyapp.reports import views as reports  # dashboards, scoring runs, reports
-
+    api.init_app(app)
     reports.init_app(app)
 
     @app.get("/healthz")

@@ -2,9 +2,11 @@
 
 Authentication is by token only: ``Authorization: Bearer <token>`` (issue one with
 ``manyi users token EMAIL``); the session cookie is ignored here, which is why the API
-needs no CSRF token. Roles apply as on the pages (:mod:`surveyapp.auth`). Errors are JSON
-``{"error": ..., "status": ...}``. The OpenAPI 3 description is at
-``/api/v1/openapi.json``; a test keeps its paths equal to the registered routes.
+needs no CSRF token. Roles apply as on the pages (:mod:`surveyapp.services.accounts`).
+Errors are JSON ``{"error": ..., "status": ...}``. The OpenAPI 3 description is at
+``/api/v1/openapi.json``; a test keeps its paths equal to the registered routes. The views
+parse the request, call the services (:mod:`surveyapp.services.studies`,
+:mod:`~surveyapp.services.exports`) and return JSON, as the research pages do.
 """
 
 from __future__ import annotations
@@ -13,17 +15,17 @@ import re
 from typing import Any
 
 from flask import Blueprint, Flask, abort, request, url_for
-from sqlalchemy import func, select
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 import questionnaires as qn
-from surveyapp import audit, exports
-from surveyapp import db as dbm
 from surveyapp import models as m
-from surveyapp.auth import acting_user, requires
+from surveyapp import security
+from surveyapp.auth import acting_user, acting_user_id, requires
+from surveyapp.downloads import export_download
 from surveyapp.i18n import current_language
 from surveyapp.reports import build
 from surveyapp.reports.views import survey_report
+from surveyapp.services import exports, studies
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_LIMIT = 1000
@@ -31,12 +33,6 @@ MAX_LIMIT = 1000
 
 def _iso(value: Any) -> str | None:
     return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
-
-
-def _survey(survey_id: int) -> m.Survey:
-    from surveyapp.research import get_or_404
-
-    return get_or_404(dbm.session(), m.Survey, survey_id)  # type: ignore[no-any-return]
 
 
 def survey_json(sv: m.Survey, stats: dict[str, int] | None = None) -> dict[str, Any]:
@@ -101,51 +97,39 @@ def me() -> Any:
 @bp.get("/surveys")
 @requires("view")
 def surveys() -> Any:
-    from surveyapp.research import survey_stats
-
-    rows = list(dbm.session().scalars(select(m.Survey).order_by(m.Survey.id)))
-    stats = survey_stats([sv.id for sv in rows])
+    rows = studies.all_surveys()
+    stats = studies.survey_stats([sv.id for sv in rows])
     return {"items": [survey_json(sv, stats[sv.id]) for sv in rows]}
 
 
 @bp.get("/surveys/<int:survey_id>")
 @requires("view")
 def survey(survey_id: int) -> Any:
-    from surveyapp.research import survey_stats
-
-    sv = _survey(survey_id)
-    out = survey_json(sv, survey_stats([sv.id])[sv.id])
+    sv = studies.survey(survey_id)
+    out = survey_json(sv, studies.survey_stats([sv.id])[sv.id])
     out["columns"] = list(sv.questionnaire().columns())
     return out
-
-
-def _set_status(survey_id: int, status: str, action: str) -> Any:
-    from surveyapp.research import get_or_404
-
-    with dbm.get_db().write() as ws:
-        sv = get_or_404(ws, m.Survey, survey_id)
-        sv.status = status
-        audit.record(ws, action, sv, detail={"via": "api"})
-        return survey_json(sv)
 
 
 @bp.post("/surveys/<int:survey_id>/open")
 @requires("manage")
 def survey_open(survey_id: int) -> Any:
-    return _set_status(survey_id, "open", "opened")
+    studies.set_state(survey_id, "open", user_id=acting_user_id(), detail={"via": "api"})
+    return survey_json(studies.survey(survey_id))
 
 
 @bp.post("/surveys/<int:survey_id>/close")
 @requires("manage")
 def survey_close(survey_id: int) -> Any:
-    return _set_status(survey_id, "closed", "closed")
+    studies.set_state(survey_id, "closed", user_id=acting_user_id(), detail={"via": "api"})
+    return survey_json(studies.survey(survey_id))
 
 
 @bp.get("/surveys/<int:survey_id>/responses")
 @requires("view")
 def responses(survey_id: int) -> Any:
     """Responses in id order, ``limit`` at a time; ``next`` is the ``after`` of the next page."""
-    _survey(survey_id)
+    studies.survey(survey_id)
     status = request.args.get("status", "complete")
     if status not in ("complete", "partial", "all"):
         return _error(f"status must be one of complete, partial, all; got {status!r}.", 400)
@@ -155,15 +139,13 @@ def responses(survey_id: int) -> Any:
         return _error(f"limit must be a whole number from 1 to {MAX_LIMIT}.", 400)
     if after is None or after < 0:
         return _error("after must be a whole number (the 'next' of the previous page).", 400)
-    r = m.Response
-    conds: list[Any] = [r.survey_id == survey_id, r.id > after]
-    if status != "all":
-        conds.append(r.status == status)
-    if request.args.get("quarantined", "0") not in ("1", "true", "yes"):
-        conds.append(r.quarantined.is_(False))
-    s = dbm.session()
-    rows = list(s.scalars(select(r).where(*conds).order_by(r.id).limit(limit)))
-    total = s.scalar(select(func.count()).select_from(r).where(*conds[:1], *conds[2:]))
+    rows, total = studies.responses_after(
+        survey_id,
+        after=after,
+        limit=limit,
+        status=status,
+        include_quarantined=request.args.get("quarantined", "0") in ("1", "true", "yes"),
+    )
     return {
         "items": [response_json(x) for x in rows],
         "total": total,
@@ -174,23 +156,20 @@ def responses(survey_id: int) -> Any:
 @bp.get("/responses/<response_id>")
 @requires("view")
 def response(response_id: str) -> Any:
-    resp = dbm.session().scalar(
-        select(m.Response).where(m.Response.response_id == response_id[:36])
-    )
-    if resp is None:
-        abort(404)
+    resp = studies.response_by_response_id(response_id)
     return response_json(resp)
 
 
 @bp.get("/surveys/<int:survey_id>/export.<fmt>")
 @requires("export")
 def export(survey_id: int, fmt: str) -> Any:
-    from surveyapp.research import export_response
-
-    sv = _survey(survey_id)
+    sv = studies.survey(survey_id)
     if fmt not in exports.FORMATS:
         return _error(f"format must be one of {', '.join(exports.FORMATS)}; got {fmt!r}.", 404)
-    return export_response([sv.id], fmt, sv.slug, request.args)
+    try:
+        return export_download([sv.id], fmt, sv.slug)
+    except ValueError as exc:
+        return _error(str(exc), 422)
 
 
 @bp.get("/surveys/<int:survey_id>/report.json")
@@ -198,7 +177,7 @@ def export(survey_id: int, fmt: str) -> Any:
 def report(survey_id: int) -> Any:
     """The survey's report as the dashboard shows it, every number unrounded (the same
     JSON as ``manyi report SURVEY --out FILE.json``)."""
-    sv = _survey(survey_id)
+    sv = studies.survey(survey_id)
     lang = request.args.get("lang")
     language = lang if lang in qn.LANGUAGES else current_language()
     try:
@@ -219,6 +198,11 @@ def _error(message: str, status: int) -> Any:
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException) -> Any:
     return _error(exc.description or exc.name, exc.code or 500)
+
+
+@bp.errorhandler(studies.NotFound)
+def _not_found(exc: studies.NotFound) -> Any:
+    return _http_error(NotFound())
 
 
 # -- OpenAPI --------------------------------------------------------------------------------------
@@ -342,7 +326,5 @@ def rule_to_openapi(rule: str) -> str:
 
 
 def init_app(app: Flask) -> None:
-    from surveyapp.security import csrf
-
-    csrf.exempt(bp)  # token-authenticated; the cookie session is never used here
+    security.csrf.exempt(bp)  # token-authenticated; the cookie session is never used here
     app.register_blueprint(bp)

@@ -4,17 +4,18 @@ A record is written in the *same transaction* as the change it describes
 (``with get_db().write() as s: ...; audit.record(s, "opened", survey)``), so the log and
 the data never disagree: a rolled-back change leaves no record, a committed one always has
 its record. Exports change nothing, so they get a transaction of their own
-(:func:`record_now`). The app never updates or deletes a record.
+(:func:`record_now`). The app never updates or deletes a record. This is a service: the
+caller says who acted (``user_id``); it knows nothing of the request.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import has_request_context
 from sqlalchemy.orm import Session
 
 from surveyapp import models as m
+from surveyapp.db import get_db
 
 ACTIONS = (
     "created",
@@ -34,15 +35,6 @@ ACTIONS = (
 )
 
 
-def _acting_user_id() -> int | None:
-    if not has_request_context():
-        return None
-    from surveyapp.auth import acting_user
-
-    user = acting_user()
-    return user.id if user is not None else None
-
-
 def record(
     s: Session,
     action: str,
@@ -56,8 +48,8 @@ def record(
     """Add one audit record to the session ``s`` (committed with the caller's change).
 
     ``obj`` is a model instance (its table name and primary key are recorded), or give
-    ``object_type`` and ``object_id``. The acting user is the logged-in user or the
-    API-token user of the request unless ``user_id`` is given (the CLI passes ``None``).
+    ``object_type`` and ``object_id``. ``user_id`` is the acting user: the blueprints pass
+    the logged-in or API-token user's id; ``None`` means the shell (the CLI) or the app.
     """
     if action not in ACTIONS:
         msg = f"audit action must be one of {list(ACTIONS)}; got {action!r}."
@@ -69,7 +61,7 @@ def record(
         msg = "audit.record needs an object or an object_type."
         raise ValueError(msg)
     row = m.AuditLog(
-        user_id=user_id if user_id is not None else _acting_user_id(),
+        user_id=user_id,
         action=action,
         object_type=object_type,
         object_id=None if object_id is None else str(object_id)[:64],
@@ -81,7 +73,5 @@ def record(
 
 def record_now(action: str, obj: Any = None, **kwargs: Any) -> None:
     """Write one audit record in a transaction of its own (for actions that change nothing)."""
-    from surveyapp.db import get_db
-
     with get_db().write() as s:
         record(s, action, obj, **kwargs)

@@ -1,25 +1,15 @@
-"""Accounts of the researchers' side: login, roles, permissions, API tokens.
+"""The login side of the researchers' pages: Flask-Login, permissions on views, API tokens.
 
-Roles and what they may do (:data:`ROLE_PERMISSIONS`):
+Roles, permissions, passwords and tokens are the account service's
+(:mod:`surveyapp.services.accounts`); this module asks it who the user of a request is.
 
-============  ==============================================================
-viewer        ``view``: survey lists, responses, reports
-researcher    ``view``, ``manage`` (create / open / close surveys, invitations,
-              quarantine and restore), ``export``
-admin         everything, plus ``delete`` (logged) and ``users``
-============  ==============================================================
+Every view of the ``research``, ``api`` and ``reports`` blueprints is wrapped in
+:func:`requires`, which refuses an anonymous request (a redirect to the login page, or 401
+from the API) and a user without the permission (403). The wrapper leaves the permission on
+the view (``view.required_permission``) so a test can check that *every* route has one.
 
-Every view of the ``research`` and ``api`` blueprints is wrapped in :func:`requires`,
-which refuses an anonymous request (a redirect to the login page, or 401 from the API) and
-a user without the permission (403). The wrapper leaves the permission on the view
-(``view.required_permission``) so a test can check that *every* route has one.
-
-Passwords are hashed with Argon2id (argon2-cffi); a hash made with weaker parameters is
-upgraded at the next login. API tokens are random 256-bit secrets; only their SHA-256 is
-stored (``User.api_token_hash``): a fast hash is enough for a secret that cannot be
-guessed, and it lets a request find its user by an indexed lookup. The API accepts only
-``Authorization: Bearer <token>``, never the session cookie, so the API needs no CSRF token
-and a page on another site cannot act through a logged-in browser.
+The API accepts only ``Authorization: Bearer <token>``, never the session cookie, so the
+API needs no CSRF token and a page on another site cannot act through a logged-in browser.
 
 Sessions expire: ``LOGIN_LIFETIME_HOURS`` after login (default 12) and after
 ``LOGIN_IDLE_MINUTES`` without a request (default 60). Login attempts are rate-limited per
@@ -28,8 +18,6 @@ client address by ``LOGIN_RATE_LIMIT`` (default ``10/minute;100/hour``).
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -37,8 +25,6 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from flask import (
     Blueprint,
     Flask,
@@ -55,90 +41,22 @@ from flask import (
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
-from surveyapp import audit
 from surveyapp import db as dbm
 from surveyapp import models as m
+from surveyapp import security
+from surveyapp.services import accounts
+from surveyapp.services.accounts import PERMISSIONS, ROLES, allowed
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-ROLES: tuple[str, ...] = ("viewer", "researcher", "admin")  # in increasing power
-PERMISSIONS: tuple[str, ...] = ("view", "manage", "export", "delete", "users")
-ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    "viewer": frozenset({"view"}),
-    "researcher": frozenset({"view", "manage", "export"}),
-    "admin": frozenset(PERMISSIONS),
-}
-MIN_PASSWORD = 10
 API_BLUEPRINTS = frozenset({"api"})
 SKIP_EXPIRY = API_BLUEPRINTS | {"survey"}
 
-_hasher = PasswordHasher()
-# verified against when the e-mail is unknown, so a wrong address costs the same time
-_DUMMY_HASH = _hasher.hash("manyi-dummy-password")
-
 bp = Blueprint("auth", __name__, url_prefix="/research")
 login_manager = LoginManager()
-
-
-# -- passwords and tokens -----------------------------------------------------------------
-def check_password_strength(password: str) -> None:
-    """Raise ``ValueError`` unless ``password`` has at least :data:`MIN_PASSWORD` characters."""
-    if len(password) < MIN_PASSWORD:
-        msg = f"password must have at least {MIN_PASSWORD} characters; got {len(password)}."
-        raise ValueError(msg)
-
-
-def hash_password(password: str) -> str:
-    """Argon2id hash of ``password`` (checked with :func:`check_password_strength`)."""
-    check_password_strength(password)
-    return _hasher.hash(password)
-
-
-def verify_password(user: m.User | None, password: str) -> bool:
-    """True when ``password`` is the user's; constant work whether or not the user exists."""
-    stored = user.password_hash if user is not None else _DUMMY_HASH
-    try:
-        _hasher.verify(stored, password)
-    except (VerificationError, InvalidHashError):
-        return False
-    return user is not None
-
-
-def needs_rehash(user: m.User) -> bool:
-    try:
-        return _hasher.check_needs_rehash(user.password_hash)
-    except InvalidHashError:  # pragma: no cover - hashes are always ours
-        return True
-
-
-def hash_token(token: str) -> str:
-    """SHA-256 (hex) of an API token: what ``User.api_token_hash`` stores."""
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def new_api_token() -> tuple[str, str]:
-    """A fresh API token and its hash: ``(token, hash)``; show the token once, store the hash."""
-    token = "manyi_" + secrets.token_urlsafe(32)
-    return token, hash_token(token)
-
-
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
-
-
-def find_user(s: Any, email: str) -> m.User | None:
-    return s.scalar(select(m.User).where(func.lower(m.User.email) == normalise_email(email)))  # type: ignore[no-any-return]
-
-
-def check_role(role: str) -> str:
-    if role not in ROLES:
-        msg = f"role must be one of {', '.join(ROLES)}; got {role!r}."
-        raise ValueError(msg)
-    return role
 
 
 # -- the user objects Flask-Login sees ----------------------------------------------------
@@ -166,23 +84,14 @@ class AccountUser:
         return self.name or self.email
 
 
-def allowed(role: str, need: str) -> bool:
-    """Whether ``role`` grants ``need`` (a permission, or a role meaning "at least that role")."""
-    if need in ROLES:
-        return role in ROLES and ROLES.index(role) >= ROLES.index(need)
-    return need in ROLE_PERMISSIONS.get(role, frozenset())
-
-
 @login_manager.user_loader  # type: ignore[untyped-decorator]
 def _load_user(user_id: str) -> AccountUser | None:
     try:
         pk = int(user_id)
     except ValueError:
         return None
-    row = dbm.session().get(m.User, pk)
-    if row is None or not row.active:
-        return None
-    return AccountUser(row)
+    row = accounts.active_user(dbm.session(), pk)
+    return AccountUser(row) if row is not None else None
 
 
 def _token_user() -> AccountUser | None:
@@ -190,12 +99,8 @@ def _token_user() -> AccountUser | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    row = dbm.session().scalar(
-        select(m.User).where(m.User.api_token_hash == hash_token(token.strip()))
-    )
-    if row is None or not row.active:
-        return None
-    return AccountUser(row)
+    row = accounts.token_user(dbm.session(), token.strip())
+    return AccountUser(row) if row is not None else None
 
 
 def acting_user() -> AccountUser | None:
@@ -208,6 +113,18 @@ def acting_user() -> AccountUser | None:
         user = current_user if current_user.is_authenticated else None
     g.acting_user = user
     return user
+
+
+def acting_user_id() -> int | None:
+    """The id of :func:`acting_user` (what the services record as the actor), or None."""
+    user = acting_user()
+    return user.id if user is not None else None
+
+
+def can(need: str) -> bool:
+    """Whether the user of this request may ``need`` (for templates: hide what is refused)."""
+    user = acting_user()
+    return user is not None and user.can(need)
 
 
 def _refuse_anonymous() -> Any:
@@ -287,18 +204,8 @@ def _safe_next(target: str | None) -> str:
 def login() -> Any:
     form = LoginForm()
     if form.validate_on_submit():
-        s = dbm.session()
-        row = find_user(s, form.email.data or "")
-        ok = verify_password(row, form.password.data or "")
-        if ok and row is not None and row.active:
-            with dbm.get_db().write() as ws:
-                u = ws.get(m.User, row.id)
-                if u is None:  # deleted between the read and the write
-                    abort(409)
-                u.last_login_at = m.utcnow()
-                if needs_rehash(u):
-                    u.password_hash = _hasher.hash(form.password.data or "")
-                audit.record(ws, "logged_in", u, user_id=u.id)
+        row = accounts.log_in(form.email.data or "", form.password.data or "")
+        if row is not None:
             session.clear()  # a fresh session: no fixation of a pre-login session
             session.permanent = True
             login_user(AccountUser(row))
@@ -306,9 +213,6 @@ def login() -> Any:
             session["auth_at"] = now
             session["seen_at"] = now
             return redirect(_safe_next(request.args.get("next")), code=303)
-        with dbm.get_db().write() as ws:
-            detail = {"email": normalise_email(form.email.data or "")[:100]}
-            audit.record(ws, "login_failed", object_type="user", detail=detail, user_id=None)
         flash(str(_l("The e-mail or the password is wrong.")), "error")
         return render_template("research/login.html", form=form), 401
     status = 422 if request.method == "POST" else 200
@@ -325,8 +229,6 @@ def logout() -> Any:
 
 def init_app(app: Flask) -> None:
     """Set up Flask-Login, session expiry and the rate-limited login page."""
-    from surveyapp import security
-
     app.config.setdefault("LOGIN_LIFETIME_HOURS", 12)
     app.config.setdefault("LOGIN_IDLE_MINUTES", 60)
     app.config.setdefault("LOGIN_RATE_LIMIT", "10/minute;100/hour")
@@ -342,4 +244,4 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _user() -> dict[str, Any]:
         user = current_user if current_user.is_authenticated else None
-        return {"account": user}
+        return {"account": user, "can": can}

@@ -35,7 +35,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
         if suffix == ".xlsx":
             return pd.read_excel(p, engine="openpyxl")
         if suffix == ".sav":
-            import pyreadstat
+            import pyreadstat  # lazy: only a .sav file needs pyreadstat, slow to import
 
             frame, _meta = pyreadstat.read_sav(str(p))
             return frame

@@ -24,6 +24,7 @@ class UsageProblem(click.ClickException):
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn the named input errors of questionnaires/scoring into a clean exit 2."""
+    # lazy: questionnaires loads YAML and JSON Schema, which `manyi --help` never needs
     from questionnaires import QuestionnaireError
 
     try:
@@ -38,9 +39,10 @@ def user_errors() -> Iterator[None]:
 def find_survey(session: Any, ident: str) -> Any:
     """The survey whose link code (slug) or number is ``ident``, or a clear UsageProblem
     that lists the surveys there are."""
+    # lazy: SQLAlchemy and the models load only for the commands that use the database
     from sqlalchemy import select
 
-    from surveyapp import models as m
+    from surveyapp import models as m  # lazy: as above
 
     found = session.scalar(select(m.Survey).where(m.Survey.slug == ident))
     if found is None and ident.isdigit():

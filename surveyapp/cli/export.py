@@ -1,6 +1,6 @@
 """``manyi export SURVEY --format csv|xlsx|sav --out FILE``: the tidy export from the CLI.
 
-The same files as the web export (:mod:`surveyapp.exports`), written whole or not at all.
+The same files as the web export (:mod:`surveyapp.services.exports`), written whole or not at all.
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ def export_cmd(
 ) -> None:
     """Export the responses of SURVEY (its link code or its number) to FILE."""
 
-    from surveyapp import audit, exports
+    # lazy: the export service loads pandas and the web app's models, which `manyi --help`
+    # never needs
+    from surveyapp.services import exports
 
     fmt = fmt or out.suffix.lower().lstrip(".")
     if fmt not in exports.FORMATS:
@@ -49,28 +51,13 @@ def export_cmd(
     with app_database() as database, database.sessions() as s:
         found = find_survey(s, survey)
         with user_errors():
-            n = exports.write_export(
-                s,
-                [found.id],
+            n = exports.export_to_file(
+                found.id,
                 fmt,
                 out,
                 language=language,
                 include_partial=partial,
                 include_quarantined=quarantined,
-            )
-        with database.write() as ws:
-            audit.record(
-                ws,
-                "exported",
-                object_type="survey",
-                object_id=found.id,
-                detail={
-                    "format": fmt,
-                    "responses": n,
-                    "via": "cli",
-                    "include_partial": partial,
-                    "include_quarantined": quarantined,
-                },
             )
     click.echo(f"{out}: {n} responses of {found.slug} ({fmt})")
 

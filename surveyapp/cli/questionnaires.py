@@ -18,6 +18,7 @@ def questionnaires_group() -> None:
 @questionnaires_group.command("list")
 def list_cmd() -> None:
     """List the built-in instruments."""
+    # lazy: the instrument loader (YAML, JSON Schema) loads only for the command that runs
     import questionnaires as qn
 
     for ident in qn.builtin_ids():
@@ -33,6 +34,7 @@ def list_cmd() -> None:
 def show_cmd(ident: str, language: str, columns: bool) -> None:
     """Show an instrument (built-in id or file): pages, items and export columns."""
     with user_errors():
+        # lazy: the instrument loader (YAML, JSON Schema) loads only for the command that runs
         import questionnaires as qn
 
         q = qn.resolve(ident)
@@ -64,6 +66,7 @@ def show_cmd(ident: str, language: str, columns: bool) -> None:
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 def validate_cmd(files: tuple[str, ...]) -> None:
     """Validate questionnaire files; print every problem; exit 2 if any file is invalid."""
+    # lazy: the instrument loader (YAML, JSON Schema) loads only for the command that runs
     import questionnaires as qn
 
     bad = 0
@@ -92,16 +95,19 @@ def validate_cmd(files: tuple[str, ...]) -> None:
 def convert_cmd(file: str, target: str, out: str | None) -> None:
     """Convert an instrument (built-in id, YAML or XLSForm) to XLSForm, YAML or JSON."""
     with user_errors():
+        # lazy: the instrument loader (YAML, JSON Schema) loads only for the command that runs
         import questionnaires as qn
 
         q = qn.resolve(file)
         suffix = {"xlsform": ".xlsx", "yaml": ".yaml", "json": ".json"}[target]
         dest = Path(out) if out else Path(Path(file).stem + suffix)
         if target == "xlsform":
+            # lazy: the instrument loader (YAML, JSON Schema) loads only for the command that runs
             from questionnaires.xlsform import write_xlsform
 
             write_xlsform(q, dest)
         elif target == "yaml":
+            # lazy: the instrument loader (YAML, JSON Schema) loads only for the command that runs
             from questionnaires.yamlio import dump_yaml
 
             dest.write_text(dump_yaml(q), encoding="utf-8")

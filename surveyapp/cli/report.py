@@ -23,7 +23,7 @@ AUDIENCES = ("manager", "staff", "audit")
 
 
 def _segment(q: Any, raw: str | None) -> tuple[str, str] | None:
-    from surveyapp.reports.build import parse_segment  # numpy and pandas on use only
+    from surveyapp.reports.build import parse_segment  # lazy: pandas and scipy are slow
 
     try:
         return parse_segment(q, raw)
@@ -39,6 +39,7 @@ def _from_files(
     segment: str | None,
     language: str,
 ) -> dict[str, Any]:
+    # lazy: the report builder loads pandas and scipy, slow for the other commands
     import questionnaires as qn
     from surveyapp.datafiles import read_responses
     from surveyapp.reports import build
@@ -68,13 +69,13 @@ def _from_files(
 
 def _from_database(survey: str, segment: str | None, language: str) -> dict[str, Any]:
 
+    # lazy: the app and the report builder are slow to import for the other commands
     from surveyapp import audit
+    from surveyapp import db as dbm
     from surveyapp.cli.users import app_database
     from surveyapp.reports.views import survey_report
 
     with app_database() as database:
-        from surveyapp import db as dbm
-
         s = dbm.session()
         found = find_survey(s, survey)
         seg = _segment(found.questionnaire(), segment)
@@ -130,8 +131,8 @@ def report_cmd(
     language: str,
 ) -> None:
     """Write the report of SURVEY (its link code or number), or of --data, to FILE."""
-    # scoring and the renderer load numpy, pandas and scipy: on use only, so that the
-    # other commands (and `manyi --help`) start fast
+    # lazy: scoring and the renderer load numpy, pandas and scipy, slow for the other
+    # commands (and `manyi --help`)
     from scoring._results import jsonable
     from surveyapp.reports import render
 

@@ -52,6 +52,7 @@ def _questionnaire_option(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _load(data: str, questionnaire: str) -> tuple[Any, pd.DataFrame]:
+    # lazy: the instrument loader and data readers load only for the command that runs
     import questionnaires as qn
     from surveyapp.datafiles import read_responses
 
@@ -64,6 +65,7 @@ def _score_and_emit(
 ) -> None:
     """Load DATA for the questionnaire, score it by ``method`` and print the result."""
     with user_errors():
+        # lazy: scoring loads scipy and statsmodels (seconds); `manyi --help` never needs them
         from scoring import instrument
 
         q, frame = _load(data, questionnaire)
@@ -138,6 +140,7 @@ def servqual_cmd(
 ) -> None:
     """SERVQUAL gap scores (P - E) per item, dimension and overall."""
     with user_errors():
+        # lazy: scoring loads scipy and statsmodels (seconds); `manyi --help` never needs them
         from scoring import instrument
 
         q, frame = _load(data, questionnaire)
@@ -193,12 +196,14 @@ def index_cmd(
 ) -> None:
     """Questionnaire index: item and dimension means, top-box shares, 0-100 index, NPS."""
     with user_errors():
+        # lazy: scoring loads scipy and statsmodels (seconds); `manyi --help` never needs them
         from scoring import instrument
 
         q, frame = _load(data, questionnaire)
         result = instrument.score(q, "index", frame, role=role, top_box=top_box, missing=missing)
         emit(result, fmt, out)
         if q.scoring.recommend is not None:
+            # lazy: scoring loads scipy and statsmodels (seconds); `manyi --help` never needs them
             from scoring.index import nps
 
             column = instrument.nps_column(q)
@@ -234,6 +239,7 @@ def gaps_cmd(
     audience from its 'audience' column.
     """
     with user_errors():
+        # lazy: scoring loads scipy and statsmodels (seconds); `manyi --help` never needs them
         import questionnaires as qn
         from scoring import instrument
         from scoring.gaps import service_gaps
@@ -280,6 +286,7 @@ def gaps_cmd(
 
 
 def _read_for(path: str, q: Any) -> pd.DataFrame:
+    # lazy: the instrument loader and data readers load only for the command that runs
     from surveyapp.datafiles import read_responses
 
     return read_responses(path, q)
@@ -440,6 +447,7 @@ def drivers_cmd(
 ) -> None:
     """Key-driver analysis: OLS with HC3 errors, relative importance, IPA quadrants."""
     with user_errors():
+        # lazy: scoring loads scipy and statsmodels (seconds); `manyi --help` never needs them
         from scoring import instrument
 
         q, frame = _load(data, questionnaire)
@@ -458,6 +466,7 @@ def _sibling(out: str | None, tag: str) -> str | None:
 
 def _ordinal(q: Any, frame: pd.DataFrame, role: str | None, link: str) -> Any:
     """Ordered logit/probit of the overall item on the dimension scores (item means)."""
+    # lazy: scoring loads scipy and statsmodels (seconds); `manyi --help` never needs them
     from scoring import instrument
     from scoring.drivers import ordinal_drivers
 

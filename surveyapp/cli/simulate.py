@@ -69,6 +69,7 @@ def simulate_cmd(
             msg = f"folder {str(path.parent)!r} of {str(path)!r} does not exist"
             raise UsageProblem(msg)
     with user_errors():
+        # lazy: the instrument loader loads only for the command that runs
         import questionnaires as qn
         from questionnaires.simulate import simulate
 

@@ -19,10 +19,12 @@ from surveyapp.cli._common import UsageProblem, user_errors
 @contextmanager
 def app_database() -> Iterator[Any]:
     """The configured app's :class:`~surveyapp.db.Database`, inside an app context."""
+    # lazy: the web app and SQLAlchemy load only for the commands that use the database,
+    # so `manyi --help` and the file-only commands start quickly
     from sqlalchemy import inspect
 
-    from surveyapp import create_app
-    from surveyapp.db import get_db
+    from surveyapp import create_app  # lazy: as above
+    from surveyapp.db import get_db  # lazy: as above
 
     with user_errors():
         app = create_app()
@@ -37,21 +39,16 @@ def app_database() -> Iterator[Any]:
             database.dispose()
 
 
-def _user(s: Any, email: str) -> Any:
-    from surveyapp.auth import find_user
+def _accounts() -> Any:
+    # lazy: the account service loads SQLAlchemy and argon2, which `manyi --help` never needs
+    from surveyapp.services import accounts
 
-    user = find_user(s, email)
-    if user is None:
-        msg = f"no user with the e-mail {email!r}; see 'manyi users list'."
-        raise UsageProblem(msg)
-    return user
+    return accounts
 
 
-def _check_password(password: str) -> str:
-    from surveyapp.auth import hash_password
-
+def _hash(password: str) -> str:
     with user_errors():
-        return hash_password(password)
+        return _accounts().hash_password(password)  # type: ignore[no-any-return]
 
 
 @click.group("users")
@@ -77,40 +74,25 @@ def users_group() -> None:
 )
 def create_cmd(email: str, role: str, name: str | None, password: str) -> None:
     """Create an account."""
-    from surveyapp import audit
-    from surveyapp import models as m
-    from surveyapp.auth import find_user, normalise_email
-
-    email = normalise_email(email)
-    if "@" not in email or len(email) > 320:
-        msg = f"{email!r} is not an e-mail address."
-        raise UsageProblem(msg)
-    hashed = _check_password(password)
-    with app_database() as database, database.write() as s:
-        if find_user(s, email) is not None:
-            msg = f"a user with the e-mail {email!r} exists; use 'manyi users reset-password'."
-            raise UsageProblem(msg)
-        user = m.User(email=email, name=name, role=role, password_hash=hashed, active=True)
-        s.add(user)
-        s.flush()
-        audit.record(s, "created", user, detail={"role": role, "via": "cli"})
+    accounts = _accounts()
+    with user_errors():
+        email = accounts.check_email(email)
+    hashed = _hash(password)
+    with app_database(), user_errors():
+        accounts.create_user(email, role=role, password_hash=hashed, name=name, via="cli")
     click.echo(f"created {email} ({role})")
 
 
 @users_group.command("list")
 def list_cmd() -> None:
     """List the accounts."""
-    from sqlalchemy import select
-
-    from surveyapp import models as m
-
-    with app_database() as database, database.sessions() as s:
-        users = s.scalars(select(m.User).order_by(m.User.email)).all()
-        for u in users:
-            last = u.last_login_at.strftime("%Y-%m-%d %H:%M") if u.last_login_at else "never"
-            state = "active" if u.active else "inactive"
-            token = "token" if u.api_token_hash else "-"
-            click.echo(f"{u.email:<40} {u.role:<10} {state:<8} {token:<5} last login {last}")
+    with app_database():
+        users = _accounts().list_users()
+    for u in users:
+        last = u.last_login_at.strftime("%Y-%m-%d %H:%M") if u.last_login_at else "never"
+        state = "active" if u.active else "inactive"
+        token = "token" if u.api_token_hash else "-"
+        click.echo(f"{u.email:<40} {u.role:<10} {state:<8} {token:<5} last login {last}")
     if not users:
         click.echo("no users; create one with 'manyi users create EMAIL --role admin'")
 
@@ -120,13 +102,8 @@ def list_cmd() -> None:
 @click.argument("role", type=click.Choice(["admin", "researcher", "viewer"]))
 def set_role_cmd(email: str, role: str) -> None:
     """Change the role of an account."""
-    from surveyapp import audit
-
-    with app_database() as database, database.write() as s:
-        user = _user(s, email)
-        old = user.role
-        user.role = role
-        audit.record(s, "role_changed", user, detail={"from": old, "to": role, "via": "cli"})
+    with app_database(), user_errors():
+        user, old = _accounts().set_role(email, role, via="cli")
     click.echo(f"{user.email}: {old} -> {role}")
 
 
@@ -135,13 +112,9 @@ def set_role_cmd(email: str, role: str) -> None:
 @click.option("--password", prompt="New password", hide_input=True, confirmation_prompt=True)
 def reset_password_cmd(email: str, password: str) -> None:
     """Set a new password for an account."""
-    from surveyapp import audit
-
-    hashed = _check_password(password)
-    with app_database() as database, database.write() as s:
-        user = _user(s, email)
-        user.password_hash = hashed
-        audit.record(s, "password_reset", user, detail={"via": "cli"})
+    hashed = _hash(password)
+    with app_database(), user_errors():
+        user = _accounts().reset_password(email, hashed, via="cli")
     click.echo(f"password of {user.email} changed")
 
 
@@ -149,14 +122,8 @@ def reset_password_cmd(email: str, password: str) -> None:
 @click.argument("email")
 def token_cmd(email: str) -> None:
     """Issue a new API token for an account (replaces the old one); printed once."""
-    from surveyapp import audit
-    from surveyapp.auth import new_api_token
-
-    token, hashed = new_api_token()
-    with app_database() as database, database.write() as s:
-        user = _user(s, email)
-        user.api_token_hash = hashed
-        audit.record(s, "token_issued", user, detail={"via": "cli"})
+    with app_database(), user_errors():
+        token = _accounts().issue_token(email, via="cli")
     click.echo(token)
     click.echo(
         "Keep this token secret; it is shown only once. Send it as "

@@ -214,7 +214,7 @@ def demo_login(app: Any) -> str:
     import secrets
 
     from surveyapp import models as m
-    from surveyapp.auth import find_user, hash_password
+    from surveyapp.services.accounts import find_user, hash_password
 
     password = secrets.token_urlsafe(12)
     with app.extensions["manyi_db"].write() as s:

@@ -25,27 +25,36 @@ Sections (one function each, assembled by :func:`full_report`):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
 
 import questionnaires as qn
+from scoring import instrument
 from scoring._results import jsonable
-from scoring.errors import ScoringError
+from scoring.errors import NoDimensionScoresError, ScoringError
 from scoring.gaps import service_gaps
+from scoring.inference import (
+    MeanDifference,
+    MeanInterval,
+    kendall_w,
+    mean_interval,
+    welch_test_from_stats,
+)
 from scoring.instrument import (
     dimension_columns,
     gap_cause_scales,
     gaps_inputs,
     servqual_kwargs,
 )
+from scoring.screening import screen_responses
+from scoring.servqual import ServqualResult, servqual
 
 if TYPE_CHECKING:
-    from scoring.servqual import ServqualResult
+    from scoring._results import MethodResult
 
 __all__ = [
     "GAPS",
@@ -114,58 +123,29 @@ def _num(frame: pd.DataFrame, col: str) -> np.ndarray:
     return values.to_numpy(dtype=float, na_value=np.nan)
 
 
-def _t_quantile(confidence: float, df: float) -> float:
-    """``scipy.stats.t.ppf(0.5 + confidence / 2, df)``: the same ufunc, called directly
-    (the distribution object's argument checks cost ~40 times the computation, and the
-    report asks for hundreds of quantiles)."""
-    return float(special.stdtrit(df, 0.5 + confidence / 2))
+def _interval_entry(st: MeanInterval) -> dict[str, float]:
+    """The report's fields of a mean with its interval (``n, mean, sd, ci_low, ci_high``)."""
+    return {"n": st.n, "mean": st.mean, "sd": st.sd, "ci_low": st.ci_low, "ci_high": st.ci_high}
 
 
-def _describe(x: np.ndarray, confidence: float) -> dict[str, float]:
-    """n, mean, sd and t interval of the finite entries of ``x``."""
-    x = x[np.isfinite(x)]
-    n = int(x.size)
-    mean = float(x.mean()) if n else math.nan
-    sd = float(x.std(ddof=1)) if n > 1 else math.nan
-    half = _t_quantile(confidence, n - 1) * sd / math.sqrt(n) if n > 1 else math.nan
-    return {"n": n, "mean": mean, "sd": sd, "ci_low": mean - half, "ci_high": mean + half}
+def _change_entry(d: MeanDifference) -> dict[str, Any]:
+    """The report's fields of a difference of means (``diff, ci_low, ci_high, t, p``)."""
+    return {"diff": d.estimate, "ci_low": d.ci_low, "ci_high": d.ci_high, "t": d.t, "p": d.p}
 
 
-def _describe_columns(mat: np.ndarray, confidence: float) -> list[dict[str, float]]:
-    """:func:`_describe` of every column of ``mat`` at once (one t quantile call)."""
-    ok = np.isfinite(mat)
-    n = ok.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(ok, mat, 0.0).sum(axis=0) / n
-        sd = np.sqrt((np.where(ok, mat - mean, 0.0) ** 2).sum(axis=0) / (n - 1))
-        sd[n < 2] = np.nan
-        half = special.stdtrit(n - 1, 0.5 + confidence / 2) * sd / np.sqrt(n)
-    return [
-        {
-            "n": int(k),
-            "mean": float(m),
-            "sd": float(d),
-            "ci_low": float(m - h),
-            "ci_high": float(m + h),
-        }
-        for k, m, d, h in zip(n, mean, sd, half, strict=True)
-    ]
-
-
-def _welch(a: Mapping[str, float], b: Mapping[str, float], confidence: float) -> dict[str, Any]:
-    """Difference a - b of two independent means: Welch interval and test."""
-    diff = a["mean"] - b["mean"]
-    if a["n"] < 2 or b["n"] < 2:
-        return {"diff": diff, "ci_low": math.nan, "ci_high": math.nan, "t": math.nan, "p": math.nan}
-    va, vb = a["sd"] ** 2 / a["n"], b["sd"] ** 2 / b["n"]
-    se = math.sqrt(va + vb)
-    if se == 0:
-        return {"diff": diff, "ci_low": diff, "ci_high": diff, "t": math.nan, "p": math.nan}
-    df = (va + vb) ** 2 / (va**2 / (a["n"] - 1) + vb**2 / (b["n"] - 1))
-    half = _t_quantile(confidence, df) * se
-    t = diff / se
-    p = float(2 * special.stdtr(df, -abs(t)))  # = 2 * scipy.stats.t.sf(|t|, df)
-    return {"diff": diff, "ci_low": diff - half, "ci_high": diff + half, "t": t, "p": p}
+def _welch_entry(
+    a: Mapping[str, float], b: Mapping[str, float], confidence: float
+) -> MeanDifference:
+    """:func:`scoring.inference.welch_test_from_stats` of two :func:`_interval_entry` dicts."""
+    return welch_test_from_stats(
+        n_a=int(a["n"]),
+        mean_a=a["mean"],
+        sd_a=a["sd"],
+        n_b=int(b["n"]),
+        mean_b=b["mean"],
+        sd_b=b["sd"],
+        confidence=confidence,
+    )
 
 
 def significance_mark(p: float | None) -> str:
@@ -290,8 +270,6 @@ def customer_levels(
     item / dimension with ``n, mean, sd, ci_low, ci_high`` (a respondent's dimension level
     is the mean of the items they answered in that role). Used by the SERVQUAL view.
     """
-    from scoring.servqual import servqual
-
     if (
         result is None
         or getattr(result, "roles", None) is None
@@ -645,8 +623,6 @@ def servqual_view(
     form on the expectation and on the perception columns (an interval of the mean
     rating); gaps, tests and weighted scores from the SERVQUAL run ``result``.
     """
-    from scoring.servqual import servqual
-
     kw = servqual_kwargs(q)
     if result is None:
         result = servqual(data, **kw, confidence=confidence)
@@ -755,9 +731,10 @@ def importance_performance_view(
     frame = ipa.reset_index()
     frame = frame.rename(columns={frame.columns[0]: "driver"})
     frame["label"] = frame["driver"].map(lambda d: labels.get(d, d))
+    # the quadrant lines at the grand means (Martilla & James, 1977), as scoring draws them
     cuts = {
-        "importance": float(frame["importance"].mean()),
-        "performance": float(frame["performance"].mean()),
+        "importance": mean_interval(frame["importance"]).mean,
+        "performance": mean_interval(frame["performance"]).mean,
     }
     rows = _records(frame.sort_values("priority"))
     return _json_dict({"source": source, "rows": rows, "cuts": cuts})
@@ -788,8 +765,6 @@ def _respondent_scores(
     separate :func:`scoring.servqual.servqual` run on that subset; this is how every
     breakdown is computed from one run.
     """
-    from scoring.servqual import servqual
-
     if result is None:
         result = servqual(data, **servqual_kwargs(q), confidence=confidence)
     scores = result.scores.reindex(data.index)
@@ -840,14 +815,14 @@ def waves_view(
             if entry["n"] >= 2:
                 part = matrix if rows.size == matrix.shape[1] else matrix.take(rows, axis=1)
                 for name, values in zip(measure_names, part, strict=True):
-                    measures[name] = _describe(values, confidence)
+                    measures[name] = _interval_entry(mean_interval(values, confidence=confidence))
             entry["measures"] = measures
             if stats_prev is not None:
                 change = {}
                 for k, v in measures.items():
                     if k in stats_prev:
-                        test = _welch(v, stats_prev[k], confidence)
-                        change[k] = test | {"mark": significance_mark(test["p"])}
+                        test = _welch_entry(v, stats_prev[k], confidence)
+                        change[k] = _change_entry(test) | {"mark": significance_mark(test.p)}
                 entry["change"] = change
             per_wave.append(entry)
             stats_prev = measures if measures else stats_prev
@@ -880,44 +855,6 @@ def waves_view(
 
 
 # ------------------------------------------------------------------------------ methods
-
-
-def kendall_w(rankings: Mapping[str, Mapping[str, float]]) -> dict[str, float]:
-    """Kendall's coefficient of concordance W of m rankings of the same n objects.
-
-    ``rankings`` maps a rater (method) to object -> score; scores are ranked (average
-    ranks for ties) and only the objects every rater scored are used.
-
-    Notes
-    -----
-    W = 12 S / (m² (n³ − n) − m T), with S the sum of squared deviations of the rank
-    sums from their mean and T = Σ (t³ − t) over groups of tied ranks (Kendall & Babington
-    Smith, 1939). The chi-squared test uses m (n − 1) W with n − 1 degrees of freedom.
-
-    Examples
-    --------
-    >>> kendall_w({"a": {"x": 1, "y": 2, "z": 3}, "b": {"x": 1, "y": 2, "z": 3}})["w"]
-    1.0
-    >>> round(kendall_w({"a": {"x": 1, "y": 2, "z": 3}, "b": {"x": 3, "y": 2, "z": 1}})["w"], 6)
-    0.0
-    """
-    raters = [r for r in rankings if rankings[r]]
-    common = sorted(set.intersection(*(set(rankings[r]) for r in raters))) if raters else []
-    m, n = len(raters), len(common)
-    if m < 2 or n < 2:
-        return {"w": math.nan, "m": m, "n": n, "chi2": math.nan, "p": math.nan}
-    ranks = np.array([stats.rankdata([rankings[r][o] for o in common]) for r in raters])
-    rsum = ranks.sum(axis=0)
-    s = float(((rsum - rsum.mean()) ** 2).sum())
-    ties = 0.0
-    for row in ranks:
-        _, counts = np.unique(row, return_counts=True)
-        ties += float((counts**3 - counts).sum())
-    denom = m**2 * (n**3 - n) - m * ties
-    w = 12 * s / denom if denom > 0 else math.nan
-    chi2 = m * (n - 1) * w
-    p = float(stats.chi2.sf(chi2, n - 1)) if math.isfinite(chi2) else math.nan
-    return {"w": w, "m": m, "n": n, "chi2": chi2, "p": p}
 
 
 METHOD_CARDS: dict[str, dict[str, qn.Text]] = {
@@ -968,8 +905,8 @@ METHOD_CARDS: dict[str, dict[str, qn.Text]] = {
     },
 }
 
-#: methods whose dimension scores are performance levels (ranked in Kendall's W)
-RANKED_METHODS = ("servqual", "index", "fuzzy", "pca", "csi")
+#: methods scored from the dimensions' own items: their cards show those items' alphas
+ALPHA_METHODS = ("servqual", "index", "pca", "drivers", "fuzzy")
 
 
 def _applicable(q: qn.Questionnaire) -> list[str]:
@@ -998,115 +935,33 @@ def run_methods(
     *,
     methods: Sequence[str] | None = None,
     params: Mapping[str, Mapping[str, Any]] | None = None,
-    runner: Callable[[str, Mapping[str, Any]], Any] | None = None,
-) -> dict[str, Any]:
-    """Score ``data`` by every applicable method (or ``methods``); method -> result or error.
-
-    ``runner(method, params)`` computes one result (the web app passes the stored-run
-    cache of :mod:`surveyapp.reports.runs`); by default :func:`scoring.instrument.score`.
-    A method that fails maps to the ``ScoringError`` message (a str).
-    """
-    from scoring.instrument import score
-
+) -> dict[str, MethodResult | ScoringError]:
+    """Score ``data`` by every applicable method (or ``methods``): method -> its result or
+    its ``ScoringError`` (:func:`scoring.instrument.run_methods`)."""
     chosen = list(methods) if methods is not None else _applicable(q)
-    params = params or {}
-
-    def default(method: str, p: Mapping[str, Any]) -> Any:
-        if method == "index":
-            return _run_index(q, data, **p)
-        return score(q, method, data, **p)
-
-    run = runner or default
-    out: dict[str, Any] = {}
-    for method in chosen:
-        try:
-            out[method] = run(method, dict(params.get(method, {})))
-        except (ScoringError, ValueError) as exc:
-            out[method] = str(exc)
-    return out
+    return instrument.run_methods(q, data, chosen, params)
 
 
+# TODO(lead): surveyapp.reports.runs.compute can call scoring.instrument.score for "index"
+# like every other method (score knows it); delete this alias then.
 def _run_index(q: qn.Questionnaire, data: pd.DataFrame, **params: Any) -> Any:
-    """The questionnaire index: :func:`scoring.instrument.score` once it knows ``"index"``,
-    else :func:`scoring.index.questionnaire_index` with the adapter's helpers (the
-    service items in the rated role; reverse-coded items reversed by the index itself)."""
-    from scoring import instrument
-    from scoring.index import questionnaire_index
+    return instrument.score(q, "index", data, **params)
 
+
+def _ok(result: MethodResult | ScoringError | None) -> MethodResult | None:
+    """A method's result, or None when it is missing or failed."""
+    return None if result is None or isinstance(result, ScoringError) else result
+
+
+def _dimension_scores(q: qn.Questionnaire, result: MethodResult) -> dict[str, float]:
+    """Dimension id -> the method's dimension score; {} when it has none. Nodes are
+    matched to dimension ids ignoring case (CSI latents ``CE`` are dimension ``ce``)."""
     try:
-        return instrument.score(q, "index", data, **params)
-    except ValueError as exc:
-        if "method must be one of" not in str(exc):
-            raise
-    dims = dimension_columns(q)
-    cols = [c for v in dims.values() for c in v]
-    kwargs: dict[str, Any] = {
-        "dimensions": dims,
-        "scale": _scale_for(q, cols),
-        "reverse": [c for c in instrument.reversed_columns(q) if c in cols],
-    }
-    kwargs.update(params)
-    return questionnaire_index(data, **kwargs)
-
-
-def _dimension_scores(q: qn.Questionnaire, method: str, result: Any) -> dict[str, float]:
-    """Dimension -> performance score of one method's result (for the rankings)."""
-    if method == "servqual":
-        return dict(zip(result.dimensions["dimension"], result.dimensions["gap"], strict=True))
-    if method == "pca":
-        w = result.weights.set_index("item")["weight"]
-        means = result.means
-        item_of = {c: i for i in q.items for c in i.columns()}
-        out = {}
-        for dim, cols in dimension_columns(q).items():
-            cols = [c for c in cols if c in w.index]
-            if not cols:
-                continue
-            scale = item_of[cols[0]].scale
-            lo, hi = (scale.min, scale.max) if scale else (0.0, 1.0)
-            ww = w.loc[cols].to_numpy(float)
-            mm = means.loc[cols].to_numpy(float)
-            if ww.sum() > 0:
-                out[dim] = float((ww @ mm / ww.sum() - lo) / (hi - lo) * 100)
-        return out
-    if method == "fuzzy":
-        ev = result.evaluation
-        first = ev.loc[ev["level"] == 1]
-        return dict(zip(first["node"].astype(str), first["score"].astype(float), strict=True))
-    if method == "csi":
-        # CSI latents are named like the dimensions (CE <-> ce) in the built-in instruments
-        dims = {d.id.lower(): d.id for d in q.dimensions}
-        ind = result.indices["index"]
-        return {dims.get(str(k).lower(), str(k)): float(v) for k, v in ind.items()}
-    if method == "index":
-        frame = getattr(result, "dimensions", None)
-        if isinstance(frame, pd.DataFrame):
-            val = "index" if "index" in frame.columns else "mean"
-            return dict(zip(frame["dimension"].astype(str), frame[val].astype(float), strict=True))
-    return {}
-
-
-def _n_used(method: str, result: Any) -> int | None:
-    for attr in ("n_respondents", "n", "n_obs"):
-        v = getattr(result, attr, None)
-        if isinstance(v, int | np.integer):
-            return int(v)
-    if method == "csi":
-        return int(len(result.respondent_index))
-    return None
-
-
-def _params_of(method: str, result: Any) -> dict[str, Any]:
-    keys = {
-        "servqual": ("model", "confidence", "scale"),
-        "pca": ("retain", "n_components", "score_convention"),
-        "fuzzy": ("operator", "normalised", "grade"),
-        "csi": ("model", "target"),
-        "drivers": ("cov_type", "outcome"),
-        "reliability": ("loadings_source", "thresholds"),
-        "index": ("scale",),
-    }.get(method, ())
-    return _json_dict({k: getattr(result, k) for k in keys if hasattr(result, k)})
+        scores = result.dimension_scores()
+    except NoDimensionScoresError:
+        return {}
+    dims = {d.id.lower(): d.id for d in q.dimensions}
+    return {dims.get(str(k).lower(), str(k)): float(v) for k, v in scores.dropna().items()}
 
 
 def methods_view(
@@ -1119,15 +974,16 @@ def methods_view(
 ) -> dict[str, Any]:
     """Methods side by side: dimension rankings per method, Kendall's W, method cards.
 
-    ``results`` maps a method to its result (or an error message) as :func:`run_methods`
+    ``results`` maps a method to its result (or its ``ScoringError``) as :func:`run_methods`
     returns them. ``excluded`` is the number of rows left out before scoring
     (quarantined or filtered), shown on every card.
     """
     labels = _dim_labels(q, language)
-    rel = results.get("reliability")
+    rel = _ok(results.get("reliability"))
     alphas: dict[str, float] = {}
-    if rel is not None and not isinstance(rel, str):
-        alphas = dict(zip(rel.dimensions["dimension"], rel.dimensions["alpha"], strict=True))
+    if rel is not None:
+        frame = rel.summary()
+        alphas = dict(zip(frame["dimension"], frame["alpha"], strict=True))
     scores: dict[str, dict[str, float]] = {}
     cards = []
     for method, res in results.items():
@@ -1140,37 +996,36 @@ def methods_view(
             "formula": _t(text.get("formula"), language),
             "ranks": _t(text.get("ranks"), language),
         }
-        if isinstance(res, str):
-            card["error"] = res
+        if isinstance(res, ScoringError):
+            card["error"] = str(res)
             cards.append(card)
             continue
-        n_used = _n_used(method, res)
         card |= {
-            "n": n_used,
+            "n": res.n_used,
             "n_data": int(len(data)),
-            "dropped": (int(len(data)) - n_used) if n_used is not None else None,
+            "dropped": int(len(data)) - res.n_used,
             "excluded": excluded,
             "missing": getattr(res, "missing_rule", None) or getattr(res, "missing", None),
-            "parameters": _params_of(method, res),
+            "parameters": res.parameters,
         }
-        if method in RANKED_METHODS:
-            s = _dimension_scores(q, method, res)
-            if s:
-                scores[method] = s
+        s = _dimension_scores(q, res)
+        if s:
+            scores[method] = s
         card["reliability"] = [
             {"dimension": d, "label": labels.get(d, d), "alpha": a}
             for d, a in alphas.items()
-            if method in ("servqual", "index", "pca", "drivers", "fuzzy")
+            if method in ALPHA_METHODS
         ]
         cards.append(card)
     objects = sorted({o for s in scores.values() for o in s})
+    # 1 = the best score of a method; ties share their average rank (shown truncated)
+    ranks = {m: pd.Series(s).rank(ascending=False, method="average") for m, s in scores.items()}
     table = []
     for o in objects:
         row: dict[str, Any] = {"dimension": o, "label": labels.get(o, o)}
         for method, s in scores.items():
             if o in s:
-                rank = int(stats.rankdata([-v for v in s.values()])[list(s).index(o)])
-                row[method] = {"score": s[o], "rank": rank}
+                row[method] = {"score": s[o], "rank": int(ranks[method][o])}
         table.append(row)
     comparable = {m: s for m, s in scores.items() if len(s) >= 2}
     common = set.intersection(*(set(s) for s in comparable.values())) if comparable else set()
@@ -1199,15 +1054,6 @@ def _rating_columns(q: qn.Questionnaire, data: pd.DataFrame, role: str | None) -
     return out
 
 
-def _screen_values(data: pd.DataFrame, col: str) -> np.ndarray:
-    """A rating column for the suspect screens, NaN where unanswered: float32 when it
-    holds whole numbers only (exact below 2**24, half the memory traffic of float64)."""
-    column = data[col]
-    if pd.api.types.is_integer_dtype(column.dtype):
-        return column.to_numpy(dtype=np.float32, na_value=np.nan)
-    return _num(data, col)
-
-
 def suspects(
     q: qn.Questionnaire,
     data: pd.DataFrame,
@@ -1216,117 +1062,58 @@ def suspects(
     flags: Mapping[str, Mapping[str, Any]] | None = None,
     min_items: int = 5,
 ) -> pd.DataFrame:
-    """Flag suspect responses; one boolean column per reason, index = ``data``'s index.
+    """Suspect responses by :func:`scoring.screening.screen_responses`, with ``q``'s columns.
 
-    Reasons: ``too_fast`` (``duration_s`` below ``min_seconds``, default a third of the
-    median duration), ``straight_lining`` (every answered rating of a role -- at least
-    ``min_items`` -- the same value), ``identical_ep`` (E equals P on every item answered
-    in both, at least ``min_items``), ``honeypot`` (the app's flag in ``flags``, mapping
-    ``response_id`` -> the stored reasons), ``flagged`` (the export's ``suspect`` column
-    for reasons not listed here).
+    Straight-lining is screened per rating role (and over the items without roles),
+    identical answers over the items rated in both expectation and perception; ``flags``
+    maps ``response_id`` -> the app's stored reasons (its ``honeypot``). Start times are
+    screened for reuse only when the frame carries them as timestamps (the database
+    export, to the millisecond of the signed start token): whole-second times in a file
+    cannot tell a replayed form from two respondents who started in the same second.
     """
-    n = len(data)
-    out = pd.DataFrame(index=data.index)
-    if "duration_s" in data.columns:
-        dur = _num(data, "duration_s")
-        limit = min_seconds
-        if limit is None:
-            med = np.nanmedian(dur) if np.isfinite(dur).any() else math.nan
-            limit = med / 3 if math.isfinite(med) else None
-        out["too_fast"] = (dur < limit) if limit is not None else np.zeros(n, bool)
-    else:
-        out["too_fast"] = np.zeros(n, bool)
-    # Column by column on 1-D arrays (each stays in cache): running per-respondent
-    # highest and lowest answer and answer count per role, no items x respondents copies.
-    straight = np.zeros(n, bool)
     roles = (*q.roles_used, None) if q.roles_used else (None,)
     columns = {role: _rating_columns(q, data, role) for role in roles}
-    values: dict[str, np.ndarray] = {}
-    for cols in columns.values():
-        if len(cols) < min_items:
-            continue
-        answered = np.zeros(n, dtype=np.int32)
-        high = low = None
-        for col in cols.values():
-            x = values[col] = _screen_values(data, col)
-            answered += ~np.isnan(x)
-            high = x.copy() if high is None else np.fmax(high, x, out=high)
-            low = x.copy() if low is None else np.fmin(low, x, out=low)
-        straight |= (answered >= min_items) & (high == low)
-    out["straight_lining"] = straight
-    ident = np.zeros(n, bool)
+    pairs: list[tuple[str, str]] = []
     if {"expectation", "perception"} <= set(q.roles_used):
         pairs = [
             (col, columns["perception"][i])
             for i, col in columns["expectation"].items()
             if i in columns["perception"]
         ]
-        n_both = np.zeros(n, dtype=np.int32)
-        differ = np.zeros(n, bool)
-        for e_col, p_col in pairs:
-            e = values[e_col] if e_col in values else _screen_values(data, e_col)
-            p = values[p_col] if p_col in values else _screen_values(data, p_col)
-            both = ~np.isnan(e) & ~np.isnan(p)
-            n_both += both
-            differ |= both & (e != p)
-        ident = (n_both >= min_items) & ~differ
-    out["identical_ep"] = ident
-    honeypot = np.zeros(n, bool)
+    honeypot: Any = "honeypot"
     if flags and "response_id" in data.columns:
         marked = [rid for rid, f in flags.items() if f.get("honeypot")]
         honeypot = data["response_id"].astype(str).isin(marked).to_numpy(bool)
-    app = _app_flags(data)
-    out["too_fast"] |= app["too_fast"]
-    out["honeypot"] = honeypot | app["honeypot"]
-    out["flagged"] = app["other"] & ~out.any(axis=1).to_numpy(bool)
-    return out
-
-
-def _app_flags(data: pd.DataFrame) -> dict[str, np.ndarray]:
-    """The app's quality flags from the export's ``suspect`` column, per row.
-
-    The database export joins the flag names with ``;`` (``too_fast;honeypot``); a
-    simulated or older file holds a boolean (``True`` counts as another flag).
-    Returns ``too_fast``, ``honeypot`` and ``other`` (any other flag but ``quarantined``).
-    """
-    n = len(data)
-    none = np.zeros(n, bool)
-    if "suspect" not in data.columns:
-        return {"too_fast": none, "honeypot": none, "other": none}
-    col = data["suspect"]
-    if pd.api.types.is_bool_dtype(col) or pd.api.types.is_numeric_dtype(col):
-        flagged = col.astype("boolean").fillna(False).to_numpy(bool)
-        return {"too_fast": none, "honeypot": none, "other": flagged}
-    # the patterns run on the few distinct flag texts, not on every row
-    codes, distinct = pd.factorize(col.astype("string").fillna("").to_numpy())
-    text = pd.Series(distinct, dtype="string")
-
-    def has(name: str) -> np.ndarray:
-        found = text.str.contains(rf"(?:^|;)\s*{name}\s*(?:;|$)", regex=True)
-        return found.to_numpy(bool)[codes]
-
-    rest = text.str.replace(r"\b(?:too_fast|honeypot|quarantined)\b|[;\s]", "", regex=True)
-    return {
-        "too_fast": has("too_fast"),
-        "honeypot": has("honeypot"),
-        "other": rest.str.len().gt(0).to_numpy(bool)[codes],
-    }
+    timed = "started_at" in data.columns and pd.api.types.is_datetime64_any_dtype(
+        data["started_at"]
+    )
+    return screen_responses(
+        data,
+        ratings={str(role): list(cols.values()) for role, cols in columns.items()},
+        pairs=pairs,
+        min_seconds=min_seconds,
+        min_items=min_items,
+        start_token="started_at" if timed else None,
+        honeypot=honeypot,
+    )
 
 
 def _headline(
     q: qn.Questionnaire, data: pd.DataFrame, results: Mapping[str, Any]
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"n": int(len(data))}
-    sq = results.get("servqual")
-    if sq is not None and not isinstance(sq, str):
-        ov = sq.overall.set_index("measure")
+    sq = _ok(results.get("servqual"))
+    if isinstance(sq, ServqualResult):
+        means = sq.overall.set_index("measure")["mean"]
         for m in ("servqual", "servqual_weighted", "servperf"):
-            if m in ov.index:
-                out[m] = float(ov.loc[m, "mean"])
+            if m in means.index:
+                out[m] = float(means[m])
         out["dimensions"] = dict(zip(sq.dimensions["dimension"], sq.dimensions["gap"], strict=True))
     idx = _satisfaction_index(q, data)
-    if idx is not None and np.isfinite(idx).any():
-        out["index"] = float(np.nanmean(idx))
+    if idx is not None:
+        st = mean_interval(idx)
+        if st.n:
+            out["index"] = st.mean
     return out
 
 
@@ -1341,33 +1128,32 @@ def data_quality(
 ) -> dict[str, Any]:
     """The data-quality panel: suspect counts by reason and the headline figures with
     and without the suspect responses (SERVQUAL re-run on the clean rows)."""
-    from scoring.servqual import servqual
-
     flagged = suspects(q, data, min_seconds=min_seconds, flags=flags)
-    any_suspect = flagged.any(axis=1).to_numpy(bool)
+    any_suspect = flagged["suspect"].to_numpy(bool)
     reasons = {
         "too_fast": T("作答过快", "Too fast"),
         "straight_lining": T("所有题目同一答案", "Straight-lining"),
         "identical_ep": T("期望与感知完全相同", "Identical E and P"),
+        "reused_token": T("重复使用的开始令牌", "Reused start token"),
         "honeypot": T("触发蜜罐字段", "Honeypot filled"),
         "flagged": T("系统标记的其他可疑", "Other app flags"),
     }
     counts = [
-        {"reason": r, "label": reasons[r].get(language), "n": int(flagged[r].sum())}
-        for r in flagged.columns
+        {"reason": r, "label": label.get(language), "n": int(flagged[r].sum())}
+        for r, label in reasons.items()
     ]
     results = results or {}
     with_all = _headline(q, data, results)
     n_clean = int(len(data) - np.count_nonzero(any_suspect))
     without: dict[str, Any] = {"n": n_clean}
-    sq = results.get("servqual")
-    if sq is not None and not isinstance(sq, str) and n_clean > 1:
+    sq = _ok(results.get("servqual"))
+    if isinstance(sq, ServqualResult) and n_clean > 1:
         if sq.missing == "pairwise":
             # respondents' scores do not depend on the other rows: the clean rows' means
             # are what a run on the clean rows gives (see _respondent_scores)
             scores = _respondent_scores(q, data, sq, 0.95)
             clean_mean = {
-                c: _describe(scores[c].to_numpy(dtype=float)[~any_suspect], 0.95)["mean"]
+                c: mean_interval(scores[c].to_numpy(dtype=float)[~any_suspect]).mean
                 for c in scores.columns
             }
             without |= {
@@ -1397,7 +1183,7 @@ def data_quality(
         {
             "n": int(len(data)),
             "n_suspect": int(any_suspect.sum()),
-            "share": float(any_suspect.mean()) if len(data) else math.nan,
+            "share": int(any_suspect.sum()) / len(data) if len(data) else math.nan,
             "counts": counts,
             "with": with_all,
             "without": without,
@@ -1420,14 +1206,13 @@ def full_report(
     language: str = "en",
     min_seconds: float | None = None,
     flags: Mapping[str, Mapping[str, Any]] | None = None,
-    runner: Callable[[str, Mapping[str, Any]], Any] | None = None,
     title: str | None = None,
     excluded: int = 0,
 ) -> dict[str, Any]:
     """Every section of the report for one customer survey (each method computed once)."""
-    results = run_methods(q, data, runner=runner)
-    sq = results.get("servqual")
-    sq_ok = sq is not None and not isinstance(sq, str)
+    results = run_methods(q, data)
+    sq = _ok(results.get("servqual"))
+    sq_ok = isinstance(sq, ServqualResult)
     report: dict[str, Any] = {
         "title": title or q.title.get(language),
         "questionnaire": q.id,
@@ -1435,19 +1220,17 @@ def full_report(
         "n": int(len(data)),
         "dimension_labels": _dim_labels(q, language),
         "segments": segment_options(q, data, language),
-        "errors": {m: r for m, r in results.items() if isinstance(r, str)},
+        "errors": {m: str(r) for m, r in results.items() if isinstance(r, ScoringError)},
     }
     if sq_ok:
         sources = gap_sources or GapSources(customer=(q, data))
         levels = customer_levels(q, data, result=sq)
         report["five_gaps"] = five_gaps(sources, segment=segment, language=language)
         report["servqual"] = servqual_view(q, data, result=sq, language=language, levels=levels)
-    drv = results.get("drivers")
-    csi = results.get("csi")
     report["importance_performance"] = importance_performance_view(
         q,
-        drivers=drv if drv is not None and not isinstance(drv, str) else None,
-        csi=csi if csi is not None and not isinstance(csi, str) else None,
+        drivers=_ok(results.get("drivers")),
+        csi=_ok(results.get("csi")),
         language=language,
     )
     if "wave" in data.columns and sq_ok:

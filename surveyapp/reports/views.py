@@ -14,7 +14,7 @@ URLs (prefix ``/research/reports``; every view is wrapped in :func:`surveyapp.au
 
 A report reads only the surveys of its own study: the survey itself, the other waves of
 the same instrument, and the manager / staff / audit surveys of the same wave. Data come
-from :func:`surveyapp.exports.responses_frame` (complete, not quarantined responses).
+from :func:`surveyapp.services.exports.responses_frame` (complete, not quarantined responses).
 Charts are drawn by ``static/reports.js`` from JSON blocks: no inline script.
 """
 
@@ -41,12 +41,13 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from scoring.errors import ScoringError
-from surveyapp import audit, exports
+from surveyapp import audit
 from surveyapp import db as dbm
 from surveyapp import models as m
-from surveyapp.auth import acting_user, requires
+from surveyapp.auth import acting_user, acting_user_id, requires
 from surveyapp.i18n import current_language
 from surveyapp.reports import build, charts, render, runs
+from surveyapp.services import exports
 
 bp = Blueprint("reports", __name__, url_prefix="/research/reports")
 
@@ -421,6 +422,7 @@ def download(survey_id: int, fmt: str) -> Any:
             object_type="survey",
             object_id=sv.id,
             detail={"report": fmt, "segment": request.args.get("segment") or None},
+            user_id=acting_user_id(),
         )
     name = f"manyi-report-{sv.slug}.{fmt}"
     resp = Response(body, mimetype=mime)

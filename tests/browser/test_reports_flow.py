@@ -22,10 +22,10 @@ from sqlalchemy import select
 
 from scoring.gaps import service_gaps
 from scoring.instrument import gaps_inputs
-from surveyapp import exports
 from surveyapp import models as m
 from surveyapp.cli.web import DEMO_SLUG, create_demo
 from surveyapp.reports.demo import add_linked_audiences
+from surveyapp.services import exports
 from tests.surveyapp.conftest import live_server, make_app
 from tests.surveyapp.research_helpers import PASSWORD, add_user
 

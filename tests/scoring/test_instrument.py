@@ -116,3 +116,77 @@ def test_missing_sections_are_named():
         si.csi_kwargs(q)
     with pytest.raises(SpecificationError, match="no 'scoring.fuzzy' section"):
         si.fuzzy_kwargs(q)
+
+
+@pytest.mark.parametrize(
+    ("ident", "methods"),
+    [
+        ("servqual22", ["servqual", "index", "reliability", "pca", "drivers"]),
+        ("service_short", ["fuzzy"]),
+        ("acsi", ["csi"]),
+    ],
+)
+def test_run_methods_results_share_one_interface(ident, methods):
+    import json
+
+    from scoring import MethodResult
+    from scoring.errors import NoDimensionScoresError
+
+    q = qn.builtin(ident)
+    data = simulate(q, 300, seed=2).data
+    out = si.run_methods(q, data, methods)
+    assert list(out) == methods
+    for method, res in out.items():
+        assert isinstance(res, MethodResult), method
+        assert 0 < res.n_used <= len(data)
+        json.dumps(res.parameters)
+        try:
+            scores = res.dimension_scores()
+        except NoDimensionScoresError:
+            assert method in ("reliability", "drivers")
+        else:
+            assert method not in ("reliability", "drivers")
+            assert scores.index.name == "dimension"
+            assert scores.notna().all()
+
+
+def test_run_methods_returns_typed_errors():
+    q = qn.builtin("servqual22")
+    out = si.run_methods(q, simulate(q, 50, seed=1).data, ["fuzzy", "magic", "servqual"])
+    assert isinstance(out["fuzzy"], SpecificationError)
+    assert "no 'scoring.fuzzy' section" in str(out["fuzzy"])
+    assert isinstance(out["magic"], SpecificationError)
+    assert out["servqual"].n_used == 50
+
+
+def test_dimension_scores_of_each_method(servqual_data):
+    q, data = servqual_data
+    sq = si.score(q, "servqual", data)
+    pd.testing.assert_series_equal(
+        sq.dimension_scores(),
+        sq.dimensions.set_index("dimension")["gap"].rename("servqual"),
+        check_index_type=False,
+    )
+    pca = si.score(q, "pca", data)
+    dims = si.dimension_columns(q)
+    lo, hi = si.servqual_kwargs(q)["scale"]
+    w = pca.weights.set_index("item")["weight"]
+    recoded = si.recode_reversed(q, data).dropna(subset=pca.means.index.tolist())
+    for dim, cols in dims.items():
+        mean = float(np.average(recoded[cols].mean(), weights=w.loc[cols]))
+        assert pca.dimension_scores()[dim] == pytest.approx((mean - lo) / (hi - lo) * 100)
+    assert pca.parameters == {
+        "retain": "kaiser",
+        "n_components": pca.n_components,
+        "score_convention": "eigenvector",
+    }
+
+
+def test_pca_without_dimensions_has_no_dimension_scores(servqual_data):
+    from scoring.errors import NoDimensionScoresError
+    from scoring.pca import pca_index
+
+    q, data = servqual_data
+    res = pca_index(data, items=si.pca_kwargs(q)["items"])
+    with pytest.raises(NoDimensionScoresError, match="give pca_index dimensions="):
+        res.dimension_scores()

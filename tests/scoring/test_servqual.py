@@ -15,7 +15,7 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from scoring.errors import DataError, InsufficientDataError, SpecificationError
-from scoring.servqual import _wilcoxon, _wilcoxon_hist, servqual, servqual_gaps
+from scoring.servqual import servqual, servqual_gaps
 
 RATER = {
     "tangibles": ["tan1", "tan2", "tan3", "tan4"],
@@ -310,25 +310,6 @@ def test_equal_weights_equal_unweighted(p, data, w):
     assert_allclose(res.scores["weighted"], res.scores["overall"], atol=1e-12)
     fixed = servqual_gaps(pf, ef, dimensions=dims, weights={d: w for d in dims})
     assert_allclose(fixed.scores["weighted"], fixed.scores["overall"], atol=1e-12)
-
-
-@pytest.mark.parametrize(("size", "spread"), [(400, 3), (40, 2), (9, 6), (1, 1)])
-def test_integer_wilcoxon_path_matches_general_path_and_scipy(size, spread):
-    # whole-number differences with ties and zeros: the histogram path (_wilcoxon_hist)
-    # and the general path (_wilcoxon, from the raw differences) against scipy
-    rng = np.random.default_rng(size)
-    d = rng.integers(-spread, spread + 1, size=size).astype("float64")
-    gaps, counts = np.unique(d, return_counts=True)
-    fast = _wilcoxon_hist(gaps.astype(np.int64), counts)
-    assert_allclose(fast, _wilcoxon(d), rtol=1e-12, atol=0)
-    if np.count_nonzero(d) == 0:
-        assert np.isnan(fast).all()
-        return
-    nonzero = np.abs(d[d != 0])
-    exact = nonzero.size <= 50 and np.unique(nonzero).size == nonzero.size
-    ref = stats.wilcoxon(d, method="exact" if exact else "approx", correction=False)
-    assert fast[0] == pytest.approx(ref.statistic, rel=1e-12)
-    assert fast[1] == pytest.approx(ref.pvalue, rel=1e-12)
 
 
 def test_integer_path_matches_float_path(simulated):

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from surveyapp import db as dbm
 from surveyapp import models as m
-from surveyapp.auth import hash_password
+from surveyapp.services.accounts import hash_password
 
 PASSWORD = "correct horse battery"
 ROLES = ("admin", "researcher", "viewer")

@@ -8,13 +8,13 @@ import pytest
 from sqlalchemy import select
 
 from surveyapp import models as m
-from surveyapp.auth import (
+from surveyapp.auth import requires
+from surveyapp.services.accounts import (
     ROLE_PERMISSIONS,
     allowed,
     hash_password,
     hash_token,
     new_api_token,
-    requires,
 )
 from tests.surveyapp.conftest import make_app
 from tests.surveyapp.research_helpers import PASSWORD, add_user, login

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from surveyapp.auth import ROLES, allowed
+from surveyapp.services.accounts import ROLES, allowed
 from tests.surveyapp.conftest import make_app
 
 GUARDED_BLUEPRINTS = ("research", "api", "reports")

@@ -7,8 +7,8 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from surveyapp import models as m
-from surveyapp.auth import hash_token, verify_password
 from surveyapp.cli import main
+from surveyapp.services.accounts import hash_token, verify_password
 from tests.surveyapp.research_helpers import migrated_database
 
 PW = "a long enough password"

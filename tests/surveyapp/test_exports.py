@@ -17,9 +17,9 @@ from sqlalchemy import insert, select, text, update
 import questionnaires as qn
 from questionnaires.simulate import simulate
 from surveyapp import db as dbm
-from surveyapp import exports
 from surveyapp import models as m
 from surveyapp.reports.demo import seed_gap_study
+from surveyapp.services import exports
 from surveyapp.survey import PageSave, create_survey, import_frame, store_page
 from tests.surveyapp.conftest import DATA
 from tests.surveyapp.research_helpers import ANSWERS, add_response

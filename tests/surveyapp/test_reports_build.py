@@ -12,6 +12,7 @@ from scipy import stats
 
 import questionnaires as qn
 from questionnaires.simulate import simulate
+from scoring.inference import kendall_w
 from scoring.instrument import score, servqual_kwargs
 from scoring.servqual import servqual
 from surveyapp.reports import build as b
@@ -177,18 +178,6 @@ def test_segment_filter(instruments, world) -> None:
         b.five_gaps(_sources(instruments, world), segment=("branch", "nowhere"))
 
 
-def test_kendall_w_matches_friedman() -> None:
-    rng = np.random.default_rng(0)
-    scores = rng.normal(size=(4, 6))
-    scores[1, 2] = scores[1, 3]  # a tie
-    rankings = {f"m{k}": {f"d{j}": scores[k, j] for j in range(6)} for k in range(4)}
-    got = b.kendall_w(rankings)
-    chi2, p = stats.friedmanchisquare(*scores.T)
-    assert_allclose(got["w"], chi2 / (4 * 5), rtol=1e-10)
-    assert_allclose(got["p"], p, rtol=1e-10)
-    assert math.isnan(b.kendall_w({"a": {"x": 1.0, "y": 2.0}})["w"])
-
-
 def test_servqual_view(instruments, world) -> None:
     q = instruments["customer"]
     data = world["customer"].data
@@ -263,6 +252,9 @@ def test_methods_side_by_side(instruments, world) -> None:
     assert view["methods"] == ["servqual", "pca"]
     assert 0 <= view["kendall"]["w"] <= 1
     assert view["kendall"]["m"] == 2
+    # W is scoring's, of the methods' dimension scores (Kendall's W is tested in scoring)
+    ref = kendall_w({m: results[m].dimension_scores().to_dict() for m in ("servqual", "pca")})
+    assert_allclose([view["kendall"]["w"], view["kendall"]["p"]], [ref.w, ref.p], rtol=1e-12)
     pca = results["pca"]
     w = pca.weights.set_index("item")["weight"]
     cols = [f"{i}_p" for i in servqual_kwargs(q)["dimensions"]["tan"]]

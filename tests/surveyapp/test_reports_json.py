@@ -20,10 +20,10 @@ from click.testing import CliRunner
 import questionnaires as qn
 from questionnaires.simulate import simulate
 from surveyapp import models as m
-from surveyapp.auth import new_api_token
 from surveyapp.cli import main
 from surveyapp.reports.build import AUDIENCE_INSTRUMENT
 from surveyapp.reports.demo import seed_gap_study
+from surveyapp.services.accounts import new_api_token
 from surveyapp.survey import create_survey, import_frame
 from tests.surveyapp.conftest import make_app
 from tests.surveyapp.research_helpers import add_user, migrated_database

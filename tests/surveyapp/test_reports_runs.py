@@ -11,9 +11,9 @@ from flask import Flask
 import questionnaires as qn
 from questionnaires.simulate import simulate
 from scoring.instrument import score
-from surveyapp import exports
 from surveyapp import models as m
 from surveyapp.reports import runs
+from surveyapp.services import exports
 from tests.surveyapp.reports_helpers import store
 
 

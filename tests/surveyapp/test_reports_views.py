@@ -10,8 +10,8 @@ from numpy.testing import assert_allclose
 
 from scoring.gaps import service_gaps
 from scoring.instrument import gaps_inputs
-from surveyapp import exports
 from surveyapp import models as m
+from surveyapp.services import exports
 
 
 def _frame(app, survey_id: int) -> Any:

@@ -14,7 +14,8 @@ import questionnaires as qn
 from questionnaires.xlsform import write_xlsform
 from questionnaires.yamlio import dump_yaml
 from surveyapp import models as m
-from surveyapp.research import parse_recipients
+from surveyapp.services import studies
+from surveyapp.services.recipients import parse_recipients
 from surveyapp.survey import create_survey
 from tests.surveyapp.conftest import DATA, make_app
 from tests.surveyapp.research_helpers import add_response, add_user
@@ -451,3 +452,21 @@ def test_logout_needs_csrf(csrf_app):
     c = _logged_in_with_csrf(csrf_app)
     assert c.post("/research/logout").status_code == 400
     assert c.get("/research/").status_code == 200
+
+
+def test_the_studies_service_works_without_a_request(app, survey_with_data):
+    """What the pages do, the CLI and the task queue can do: an app context is enough, the
+    actor is the caller's to say, and a missing row is NotFound rather than an HTTP error."""
+    sid = survey_with_data["id"]
+    pk = survey_with_data["responses"][0]
+    with app.app_context():
+        assert studies.set_state(sid, "closed", user_id=None).status == "closed"
+        assert studies.survey(sid).status == "closed"  # the read session sees the change
+        studies.set_quarantine(pk, True, reason="bot", user_id=None)
+        assert studies.survey_stats([sid])[sid]["quarantined"] == 2  # one was already
+        with pytest.raises(studies.NotFound, match="no survey 9999"):
+            studies.set_state(9999, "open", user_id=None)
+    with app.app_context(), db_session(app) as s:
+        log = s.scalars(select(m.AuditLog).order_by(m.AuditLog.id)).all()
+        assert [(a.action, a.user_id) for a in log] == [("closed", None), ("quarantined", None)]
+        assert log[1].detail["reason"] == "bot"

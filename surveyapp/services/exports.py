@@ -21,6 +21,10 @@ of ~50; bench/README.md "Exports"); a response without it reads its Answer rows.
 XLSX writer streams rows into openpyxl's write-only workbook (its sheet XML goes to a
 temporary file). SPSS ``.sav`` needs the whole frame for pyreadstat.
 
+:func:`build_export` is what the research pages and the API serve, :func:`export_to_file`
+what ``manyi export`` writes; both write the audit record. :func:`iter_invitation_csv` is
+the mail-merge file of invitation links.
+
 Spreadsheet formulas: a text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a
 carriage return is written with a leading apostrophe in CSV and XLSX (OWASP's advice for
 CSV injection), so a respondent's ``=HYPERLINK(...)`` stays text when a researcher opens
@@ -30,6 +34,8 @@ the file. Numbers are never changed (a negative number is not a formula).
 from __future__ import annotations
 
 import contextlib
+import csv
+import io
 import json
 import re
 import tempfile
@@ -44,7 +50,10 @@ from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
 import questionnaires as qn
+from surveyapp import audit
 from surveyapp import models as m
+from surveyapp.db import get_db
+from surveyapp.services import studies
 
 Format = Literal["csv", "xlsx", "sav"]
 FORMATS: tuple[str, ...] = ("csv", "xlsx", "sav")
@@ -610,7 +619,7 @@ def write_xlsx(
     sheet ``columns`` the codebook: each column's label and its value labels. Returns the
     number of responses written. More rows than Excel can hold is a ``ValueError``.
     """
-    from openpyxl import Workbook
+    from openpyxl import Workbook  # lazy: only this export needs openpyxl, slow to import
 
     lay = layout(s, survey_ids, language=language)
     n = count_responses(
@@ -722,7 +731,7 @@ def write_sav(
     columns carry their scale's point labels; multiple-choice columns 0/1 labelled
     "not chosen"/"chosen". Returns the number of responses written.
     """
-    import pyreadstat
+    import pyreadstat  # lazy: only the SPSS export needs pyreadstat, slow to import
 
     lay = layout(s, survey_ids, language=language)
     frames = [
@@ -796,12 +805,155 @@ def export_filename(slug: str, fmt: str, *, when: Any = None) -> str:
     return f"{safe}-responses-{stamp}.{fmt}"
 
 
+# -- the export as a service: built, audited, handed over ------------------------------------
+@dataclass(frozen=True)
+class Export:
+    """An export ready to be sent: ``body`` yields its bytes once (a file is removed when
+    it has been read); ``size`` is known for XLSX and SPSS, not for the streamed CSV."""
+
+    filename: str
+    media_type: str
+    responses: int
+    body: Iterator[bytes]
+    size: int | None = None
+
+
+def _read_then_remove(path: Path) -> Iterator[bytes]:
+    try:
+        with path.open("rb") as fh:
+            while block := fh.read(1 << 16):
+                yield block
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def build_export(
+    survey_ids: Sequence[int],
+    fmt: str,
+    slug: str,
+    *,
+    language: str,
+    include_partial: bool = False,
+    include_quarantined: bool = False,
+    user_id: int | None,
+) -> Export:
+    """The export of ``survey_ids`` in ``fmt``, with its audit record.
+
+    CSV is streamed from a session of its own (the body can be read after the caller's
+    session ends); XLSX and SPSS are written to a temporary file first. Raises
+    ``ValueError`` naming the problem (an unknown format, more rows than Excel holds).
+    """
+    if fmt not in FORMATS:
+        msg = f"format must be one of {', '.join(FORMATS)}; got {fmt!r}."
+        raise ValueError(msg)
+    kw = {"include_partial": include_partial, "include_quarantined": include_quarantined}
+    database = get_db()
+    filename = export_filename(slug, fmt)
+    if fmt == "csv":
+        with database.sessions() as s:
+            n = count_responses(s, survey_ids, **kw)
+
+        def rows() -> Iterator[bytes]:
+            with database.sessions() as rs:
+                yield from iter_csv(rs, survey_ids, **kw)
+
+        _record_export(survey_ids, fmt, n, kw, user_id=user_id)
+        return Export(filename, MEDIA_TYPES[fmt], n, rows())
+    tmp = tempfile.NamedTemporaryFile(suffix=f".{fmt}", delete=False)  # noqa: SIM115
+    tmp.close()
+    path = Path(tmp.name)
+    try:
+        with database.sessions() as s:
+            n = write_export(s, survey_ids, fmt, path, language=language, **kw)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    _record_export(survey_ids, fmt, n, kw, user_id=user_id)
+    size = path.stat().st_size
+    return Export(filename, MEDIA_TYPES[fmt], n, _read_then_remove(path), size)
+
+
+def export_to_file(
+    survey_id: int,
+    fmt: str,
+    path: Path,
+    *,
+    language: str,
+    include_partial: bool = False,
+    include_quarantined: bool = False,
+    via: str = "cli",
+) -> int:
+    """Write the export of one survey to ``path`` (whole or not at all), with its audit
+    record; returns the number of responses."""
+    kw = {"include_partial": include_partial, "include_quarantined": include_quarantined}
+    with get_db().sessions() as s:
+        n = write_export(s, [survey_id], fmt, path, language=language, **kw)
+    _record_export([survey_id], fmt, n, {**kw, "via": via}, user_id=None)
+    return n
+
+
+def _record_export(
+    survey_ids: Sequence[int], fmt: str, n: int, detail: dict[str, Any], *, user_id: int | None
+) -> None:
+    audit.record_now(
+        "exported",
+        object_type="survey",
+        object_id=",".join(str(i) for i in survey_ids),
+        detail={"format": fmt, "responses": n, **detail},
+        user_id=user_id,
+    )
+
+
+def iter_invitation_csv(
+    survey: m.Survey, state: str, link_base: str, *, user_id: int | None
+) -> Iterator[str]:
+    """The invitation links of ``survey`` as CSV text for a mail merge (with its audit
+    record): e-mail, link (``link_base`` + token), token, the segments, used and when.
+
+    ``state`` is ``all``, ``used`` or ``unused``; texts are neutralised against formulas.
+    """
+    names = studies.invitation_segment_names(survey.id)
+    audit.record_now("exported", survey, detail={"what": "invitation links"}, user_id=user_id)
+    query = studies.invitation_query(survey.id, state)
+    database = get_db()
+
+    def cell(value: Any) -> str:
+        return neutralise("" if value is None else str(value))
+
+    def generate() -> Iterator[str]:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\r\n")
+        writer.writerow(["email", "link", "token", *names, "used", "used_at"])
+        yield "\ufeff" + buf.getvalue()
+        with database.sessions() as rs:
+            for inv in rs.scalars(query).yield_per(1000):
+                buf.seek(0)
+                buf.truncate()
+                writer.writerow(
+                    [
+                        cell(inv.recipient),
+                        link_base + inv.token,
+                        inv.token,
+                        *(cell((inv.segments or {}).get(n)) for n in names),
+                        "yes" if inv.used_at else "no",
+                        inv.used_at.strftime("%Y-%m-%dT%H:%M:%SZ") if inv.used_at else "",
+                    ]
+                )
+                yield buf.getvalue()
+
+    return generate()
+
+
 __all__ = [
     "FORMATS",
     "Column",
+    "Export",
+    "build_export",
     "count_responses",
+    "export_to_file",
     "item_columns",
     "iter_csv",
+    "iter_invitation_csv",
     "layout",
     "neutralise",
     "responses_frame",
