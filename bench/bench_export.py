@@ -71,7 +71,7 @@ def build(db: Path, n: int) -> int:
     from questionnaires.simulate import simulate
     from surveyapp import create_app
     from surveyapp import models as m
-    from surveyapp.survey import create_survey
+    from surveyapp.services.surveys import create_survey
 
     app = create_app(
         {"TESTING": True, "DATABASE": db, "SECRET_KEY": "bench", "CREATE_TABLES": True}

@@ -6,8 +6,9 @@ manyi runs under gunicorn exactly as in ``bench_submit.py`` (same form, same cli
 with the stages of a request wrapped in timers of the worker thread's CPU time
 (``time.thread_time``, which counts the kernel's work for the thread too, and nothing
 while it waits): the whole WSGI call, the session cookie, the form parsing, the CSRF
-check, the view, its validation, the language choice, the store and its database
-statement, the response hooks and the teardown. Each worker writes its totals as it
+check, the rate limit (both of Flask-Limiter's checks), the view, the survey read, the
+validation, the language choice, the store (one write transaction), the response hooks
+and the teardown. Each worker writes its totals as it
 goes; printed at the end: CPU per request of each stage, averaged over the workers.
 Stages nest (the store is inside the view, the view inside the request), so they do not
 add up.
@@ -38,13 +39,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import bench_submit as bs  # noqa: E402 - after the path set-up
 
-REPORT_EVERY = 500  # requests between a worker's writes of its totals
+REPORT_EVERY = 100  # requests between a worker's writes of its totals
 
 
 def staged_app() -> Any:
     """``surveyapp.create_app()`` with its stages timed (imported by gunicorn)."""
-    from surveyapp import create_app, forms, survey
-    from surveyapp import db as dbm
+    from surveyapp import create_app, forms, security, survey
+    from surveyapp.services import responses
 
     app = create_app()
     totals: dict[str, float] = {}
@@ -80,17 +81,12 @@ def staged_app() -> Any:
     request_class._load_form_data = timed("form parsing", request_class._load_form_data)  # type: ignore[method-assign]
     endpoint = "survey.anonymous"
     app.view_functions[endpoint] = timed("view", app.view_functions[endpoint])
-    forms.validated_values = timed("validation", forms.validated_values)
-    survey.set_language_for = timed("language", survey.set_language_for)
-    survey.store_page = timed("store", survey.store_page)
-    on_driver = dbm.Database.on_driver
-
-    def statement(self: Any, work: Any, *, write: bool = False) -> Any:
-        if write:
-            work = timed("database statement (driver)", work)
-        return on_driver(self, work, write=write)
-
-    dbm.Database.on_driver = statement  # type: ignore[method-assign]
+    forms.check_post = timed("validation", forms.check_post)
+    survey._read_survey = timed("survey read", survey._read_survey)
+    limiter = security.limiter
+    limiter._check_request_limit = timed("rate limit", limiter._check_request_limit)  # type: ignore[method-assign]
+    survey.set_language_for = timed("language", survey.set_language_for)  # type: ignore[attr-defined]
+    responses.store_page = timed("store", responses.store_page)
     app.process_response = timed("response hooks", app.process_response)  # type: ignore[method-assign]
     app.do_teardown_appcontext = timed("teardown", app.do_teardown_appcontext)  # type: ignore[method-assign]
     return app
@@ -103,7 +99,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
     parser.add_argument("--sqlite", action="store_true", help="SQLite instead of PostgreSQL")
+    parser.add_argument("--ports", default=bs.PORTS, type=bs.port_range, help=bs.PORTS_HELP)
     args = parser.parse_args()
+    bs.PORTS = args.ports
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
         if args.sqlite:
             url: str | None = f"sqlite:///{Path(tmp) / 'bench.sqlite'}"

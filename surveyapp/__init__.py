@@ -28,7 +28,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         directly, otherwise the schema comes from Alembic (``manyi db upgrade``).
     """
     # lazy: `import surveyapp` (the CLI, scoring notebooks) must not load Flask's extensions
-    from surveyapp import api, auth, db, i18n, research, security, survey
+    from surveyapp import api, auth, db, errors, i18n, research, security, survey
     from surveyapp import config as cfg
     from surveyapp.reports import views as reports
 
@@ -41,6 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if app.config["CREATE_TABLES"]:
         db.create_all(database)
     security.init_app(app)
+    errors.init_app(app)
     i18n.init_app(app)
     # blueprints: respondents, researchers' accounts, pages, JSON API, dashboards
     survey.init_app(app)

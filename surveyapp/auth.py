@@ -201,6 +201,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@security.rate_limit("LOGIN_RATE_LIMIT")
 def login() -> Any:
     form = LoginForm()
     if form.validate_on_submit():
@@ -229,17 +230,12 @@ def logout() -> Any:
 
 def init_app(app: Flask) -> None:
     """Set up Flask-Login, session expiry and the rate-limited login page."""
-    app.config.setdefault("LOGIN_LIFETIME_HOURS", 12)
-    app.config.setdefault("LOGIN_IDLE_MINUTES", 60)
-    app.config.setdefault("LOGIN_RATE_LIMIT", "10/minute;100/hour")
     app.permanent_session_lifetime = timedelta(hours=float(app.config["LOGIN_LIFETIME_HOURS"]))
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "basic"
     app.before_request(_expire_sessions)
     app.register_blueprint(bp)
-
-    security.limit(app, ["auth.login"], "LOGIN_RATE_LIMIT", ["POST"])
 
     @app.context_processor
     def _user() -> dict[str, Any]:

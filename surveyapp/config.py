@@ -18,60 +18,104 @@ import json
 import os
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DEFAULTS: dict[str, Any] = {
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One setting of the app: its name (``MANYI_<name>`` in the environment), the type
+    an environment value is read as, the default and what it does (the README's settings
+    table says the same; a test compares them)."""
+
+    name: str
+    type: type
+    default: Any
+    help: str
+
+
+#: Every setting of manyi, in one table. Flask's and its extensions' own settings that
+#: manyi sets a default for are here too; any other Flask setting can still be given.
+SETTINGS: tuple[Setting, ...] = (
     # storage
-    "DATABASE_URL": None,  # None -> sqlite:///<instance>/manyi.sqlite
-    "SQLITE_BUSY_TIMEOUT_MS": 30_000,
-    # WAL pages (4 KiB) before a commit copies them back into the database file. Such a
-    # checkpoint runs inside a commit, under the write lock, with an fsync; each process
-    # also checkpoints every db.CHECKPOINT_EVERY writes outside the lock, so this (~40 MiB,
-    # SQLite's own default is 1,000) is the backstop (bench/README.md)
-    "SQLITE_WAL_AUTOCHECKPOINT": 10_000,
-    # PostgreSQL connections kept per pool; a process has two pools (SQLAlchemy's and the
-    # respondents' hot path, db.Database.on_driver), and a request uses at most one of each
-    "DB_POOL_SIZE": 5,
-    "DB_MAX_OVERFLOW": 10,
-    "CREATE_TABLES": None,  # None -> only when TESTING; otherwise Alembic (manyi db upgrade)
-    # respondent side
-    "MIN_SECONDS": 30.0,  # a completed response faster than this is flagged too_fast
-    "SUBMIT_RATE_LIMIT": "120/minute;2000/hour",  # per client address, on answer posts
-    "RESUME_RATE_LIMIT": "30/minute;300/hour",  # per client address, resume-code look-ups
-    "RATELIMIT_STORAGE_URI": "memory://",
-    "RATELIMIT_ENABLED": True,
-    "DEFAULT_LANGUAGE": "zh-Hans",
-    "TRUSTED_PROXIES": 0,  # number of reverse proxies whose X-Forwarded-* to trust
-    "HSTS": False,  # send Strict-Transport-Security (only behind HTTPS)
-    # Flask / extensions
-    "SESSION_COOKIE_HTTPONLY": True,
-    "SESSION_COOKIE_SAMESITE": "Lax",
-    "SESSION_COOKIE_SECURE": False,
-    "WTF_CSRF_TIME_LIMIT": None,  # valid for the browser session: a long page must not fail
-    "MAX_CONTENT_LENGTH": 1_000_000,
-    "BABEL_DEFAULT_LOCALE": "zh_Hans",
-}
+    Setting("DATABASE_URL", str, None,
+            "SQLAlchemy URL of the database (`postgresql://user@host/db` needs the "
+            "`postgres` extra); empty: `sqlite:///<instance>/manyi.sqlite`."),
+    Setting("SECRET_KEY", str, None,
+            "Signs sessions and CSRF tokens; empty: generated once into "
+            "`<instance>/secret_key`. Give every app server the same key."),
+    Setting("SQLITE_BUSY_TIMEOUT_MS", int, 30_000,
+            "How long a SQLite writer waits for the write lock before it gives up."),
+    Setting("SQLITE_WAL_AUTOCHECKPOINT", int, 10_000,
+            "WAL pages (4 KiB) before a commit copies them back into the database file."),
+    Setting("DB_POOL_SIZE", int, 5, "PostgreSQL connections kept open per process."),
+    Setting("DB_MAX_OVERFLOW", int, 10,
+            "PostgreSQL connections opened beyond `DB_POOL_SIZE` under load."),
+    Setting("CREATE_TABLES", bool, None,
+            "Create the tables directly instead of by the migrations; empty: only when "
+            "`TESTING`."),
+    # respondents
+    Setting("MIN_SECONDS", float, 30.0,
+            "A completed response faster than this many seconds is flagged too fast."),
+    Setting("SUBMIT_RATE_LIMIT", str, "120/minute;2000/hour",
+            "Requests per client address to the answer pages (every method)."),
+    Setting("RESUME_RATE_LIMIT", str, "30/minute;300/hour",
+            "Requests per client address to the resume pages (every method)."),
+    Setting("DEFAULT_LANGUAGE", str, "zh-Hans",
+            "Language of a page when the browser asks for none the survey offers."),
+    # researchers
+    Setting("LOGIN_LIFETIME_HOURS", float, 12.0, "A researcher's login ends after this."),
+    Setting("LOGIN_IDLE_MINUTES", float, 60.0,
+            "A researcher's login ends after this long without a request."),
+    Setting("LOGIN_RATE_LIMIT", str, "10/minute;100/hour",
+            "Requests per client address to the login page (every method)."),
+    # reports and long work
+    Setting("REPORT_RUN_BUDGET_S", float, 600.0,
+            "A background scoring run is stopped after this many seconds."),
+    # deployment
+    Setting("RATELIMIT_STORAGE_URI", str, "memory://",
+            "Where Flask-Limiter counts: `memory://` (per process) or "
+            "`redis://host:port` (shared by every process)."),
+    Setting("RATELIMIT_ENABLED", bool, True, "Apply the rate limits at all."),
+    Setting("TRUSTED_PROXIES", int, 0,
+            "Reverse proxies in front of the app whose `X-Forwarded-*` headers are trusted."),
+    Setting("HSTS", bool, False, "Send Strict-Transport-Security (only behind HTTPS)."),
+    Setting("SESSION_COOKIE_SECURE", bool, False,
+            "Send the session cookie over HTTPS only (set it behind HTTPS)."),
+    Setting("SESSION_COOKIE_HTTPONLY", bool, True, "Hide the session cookie from scripts."),
+    Setting("SESSION_COOKIE_SAMESITE", str, "Lax", "The session cookie's SameSite rule."),
+    Setting("WTF_CSRF_TIME_LIMIT", int, None,
+            "Seconds a form's CSRF token is valid; empty: for the browser session, so a "
+            "long page never fails."),
+    Setting("MAX_CONTENT_LENGTH", int, 1_000_000, "Largest request body in bytes."),
+    Setting("BABEL_DEFAULT_LOCALE", str, "zh_Hans", "Locale of messages outside a request."),
+)  # fmt: skip
+
+#: name -> default, for :func:`build`
+DEFAULTS: dict[str, Any] = {s.name: s.default for s in SETTINGS}
+_TYPES: dict[str, type] = {s.name: s.type for s in SETTINGS}
 
 _BOOL = {"1": True, "true": True, "yes": True, "on": True}
 _BOOL |= {"0": False, "false": False, "no": False, "off": False}
 
 
 def _parse_env_value(name: str, raw: str) -> Any:
-    """Turn an environment string into the type of the default (bool, int, float)."""
-    default = DEFAULTS.get(name)
-    if isinstance(default, bool):
+    """Turn an environment string into the setting's type (bool, int, float); a setting
+    not in :data:`SETTINGS` is given as it is, or as JSON when it looks like JSON."""
+    kind = _TYPES.get(name)
+    if kind is bool:
         if raw.lower() not in _BOOL:
             msg = f"MANYI_{name} must be one of {sorted(_BOOL)}; got {raw!r}."
             raise ValueError(msg)
         return _BOOL[raw.lower()]
-    if isinstance(default, int | float):
+    if kind is int or kind is float:
         try:
-            return type(default)(raw)
+            return kind(raw)
         except ValueError:
-            msg = f"MANYI_{name} must be a {type(default).__name__}; got {raw!r}."
+            msg = f"MANYI_{name} must be a {kind.__name__}; got {raw!r}."
             raise ValueError(msg) from None
-    if raw[:1] in "[{":
+    if kind is None and raw[:1] in "[{":
         try:
             return json.loads(raw)
         except json.JSONDecodeError:

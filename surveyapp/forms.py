@@ -11,12 +11,13 @@ number finite and within its bounds, a free text within its length and free of c
 characters, and an allocation must be whole non-negative numbers that add up to the
 item's total. Nothing is stored unless the whole page passes.
 
-A POST is first checked by :func:`validated_values`, which runs the same checks (the
-same validator objects, the same item rules) straight on the posted data without
-building the form: on a wide page that is ~20x cheaper than binding and validating
-fifty WTForms fields. Only a page that fails it is bound to its WTForms form, which
-decides again and renders the messages next to the items. WTForms stays the form layer
-for rendering; CSRF is Flask-WTF's app-wide check, independent of both.
+One function decides: :func:`check_page` takes the page's field data (column -> text,
+or a check box's on/off) and returns the messages per item, or the values to store. The
+WTForms form's ``validate()`` is that function on its fields' data; a POST is checked by
+:func:`check_post`, the same function on the data WTForms would give the fields (a
+field's data is the first posted value of its name; a check box is on unless absent or
+one of ``BooleanField.false_values``), without binding fifty fields first. The form is
+bound only to render a page. CSRF is Flask-WTF's app-wide check, independent of both.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, Form, StringField
-from wtforms.validators import StopValidation, ValidationError
 
 from questionnaires import Item, Page, Questionnaire, Scale
 
@@ -50,37 +50,12 @@ def field_name(column: str) -> str:
     return f"{PREFIX}-{column}"
 
 
-# -- validators ---------------------------------------------------------------------------
-# Each check has ``problem(raw) -> message | None``, used by the WTForms validator call and
-# by the fast path (:func:`validated_values`) alike, so the two cannot disagree.
-class Answered:
-    """Required answer (skipped in a partial save); an empty optional answer stops the chain."""
-
-    def __init__(self, required: bool) -> None:
-        self.required = required
-
-    @staticmethod
-    def empty(raw: Any) -> bool:
-        return raw is None or (isinstance(raw, str) and not raw.strip())
-
-    def __call__(self, form: Form, fld: Any) -> None:
-        if self.empty(fld.data):
-            fld.errors[:] = []
-            if self.required and not getattr(form, "partial", False):
-                raise StopValidation(str(_l("This question needs an answer.")))
-            raise StopValidation()
-
-
+# -- checks of one field's (non-empty) text ----------------------------------------------
 class _Check:
-    """A validator whose verdict is :meth:`problem` of the field's (non-empty) text."""
+    """A field's check: :meth:`problem` of its text is the message, or None if it passes."""
 
     def problem(self, raw: str) -> str | None:  # pragma: no cover - abstract
         raise NotImplementedError
-
-    def __call__(self, form: Form, fld: Any) -> None:
-        msg = self.problem(fld.data)
-        if msg is not None:
-            raise ValidationError(msg)
 
 
 class WholeNumber(_Check):
@@ -153,30 +128,20 @@ class PageFormBase(Form):  # type: ignore[misc]  # wtforms ships no type hints
 
     partial = False
     page: Page
+    rules: _Rules
     item_errors: dict[str, list[str]]
+    _values: dict[str, Value | None]
 
     def __init__(self, formdata: Any = None, *, partial: bool = False, **kwargs: Any) -> None:
         super().__init__(formdata=formdata, prefix=PREFIX, **kwargs)
         self.partial = partial
         self.item_errors = {}
-
-    def fields_of(self, item: Item) -> list[Any]:
-        return [self._fields[c] for c in item.columns()]
+        self._values = {}
 
     def validate(self, extra_validators: Any = None) -> bool:
-        super().validate(extra_validators)
-        self.item_errors = {}
-        for item in self.page.items:
-            errors: list[str] = []
-            fields = self.fields_of(item)
-            for f in fields:
-                errors.extend(e for e in f.errors if e not in errors)
-            if not errors:
-                msg = _item_problem(item, [f.data for f in fields], self.partial)
-                if msg is not None:
-                    errors.append(msg)
-            if errors:
-                self.item_errors[item.id] = errors
+        """:func:`check_page` on the fields' data: messages in ``item_errors``."""
+        data = {name: f.data for name, f in self._fields.items()}
+        self.item_errors, self._values = check_page(type(self), data, self.partial)
         return not self.item_errors
 
     def values(self) -> dict[str, Value | None]:
@@ -184,11 +149,63 @@ class PageFormBase(Form):  # type: ignore[misc]  # wtforms ships no type hints
 
         Call only after :meth:`validate` returned True.
         """
-        out: dict[str, Value | None] = {}
-        for item in self.page.items:
-            fields = self.fields_of(item)
-            out.update(_item_values(item, item.columns(), [f.data for f in fields]))
-        return out
+        return self._values
+
+
+# (item, its columns, each field's (column, required unless partial, check or None for a
+# check box)): the rules check_page applies, made once per form class
+_Rules = tuple[tuple[Item, tuple[str, ...], tuple[tuple[str, bool, _Check | None], ...]], ...]
+
+
+def check_page(
+    cls: type[PageFormBase], data: dict[str, Any], partial: bool
+) -> tuple[dict[str, list[str]], dict[str, Value | None]]:
+    """The one validator of a page: ``data`` is its fields' data (column -> text or None;
+    a check box's True/False). Returns (item id -> messages, {}) if any item fails, else
+    ({}, column -> value to store, None for no answer, for every column of the page)."""
+    errors: dict[str, list[str]] = {}
+    values: dict[str, Value | None] = {}
+    for item, columns, fields in cls.rules:
+        messages: list[str] = []
+        found = [data.get(col) for col in columns]
+        for (_col, required, check), raw in zip(fields, found, strict=True):
+            if check is None:  # a check box: any data is an answer
+                continue
+            if raw is None or not raw.strip():
+                msg: str | None = None
+                if required and not partial:
+                    msg = str(_l("This question needs an answer."))
+            else:
+                msg = check.problem(raw)
+            if msg is not None and msg not in messages:
+                messages.append(msg)
+        if not messages:
+            msg = _item_problem(item, found, partial)
+            if msg is not None:
+                messages.append(msg)
+        if messages:
+            errors[item.id] = messages
+        elif not errors:
+            values.update(_item_values(item, columns, found))
+    return errors, ({} if errors else values)
+
+
+def check_post(
+    q: Questionnaire, page_index: int, formdata: Any, *, partial: bool = False
+) -> tuple[dict[str, list[str]], dict[str, Value | None]]:
+    """:func:`check_page` of a posted page, as ``page_form(q, page_index, formdata,
+    partial=partial).validate()`` decides it, without binding the form's fields."""
+    cls = page_form_class(q, q.pages[page_index])
+    get: Callable[[str], Any] = (
+        formdata.to_dict() if isinstance(formdata, MultiDict) else formdata
+    ).get  # each name's first value, as WTForms reads it
+    off = BooleanField.false_values
+    data: dict[str, Any] = {}
+    for _item, _columns, fields in cls.rules:
+        for col, _required, check in fields:
+            raw = get(field_name(col))
+            data[col] = raw if check is not None else (raw is not None and raw not in off)
+    return check_page(cls, data, partial)
 
 
 def _item_problem(item: Item, data: list[Any], partial: bool) -> str | None:
@@ -247,39 +264,29 @@ def _scale(item: Item) -> tuple[int, int]:
     return item.scale.min, item.scale.max
 
 
-def _checks_for(item: Item) -> list[tuple[str, Answered | None, _Check | None]]:
-    """(column, emptiness rule, value check) of each field of ``item``; both None for the
-    check boxes of a multiple choice. The WTForms fields and the fast path use these."""
-    answered = Answered(item.required)
-    check: _Check
+def _checks_for(item: Item) -> tuple[tuple[str, bool, _Check | None], ...]:
+    """(column, required, value check) of each field of ``item``; the check is None for
+    the check boxes of a multiple choice. An allocation's fields are never required one
+    by one: the item's total is checked as a whole (``_item_problem``)."""
+    check: _Check | None
     if item.type == "rating":
         lo, hi = _scale(item)
         check = WholeNumber(lo, hi)
     elif item.type == "single_choice":
         check = OneOf(tuple(c.code for c in item.choices))
     elif item.type == "multiple_choice":
-        return [(col, None, None) for col in item.columns()]
+        check = None
     elif item.type == "allocation":
-        answered, check = Answered(False), WholeNumber(0, item.total or 100)
+        check = WholeNumber(0, item.total or 100)
     elif item.type == "number":
         check = Decimal(item.minimum, item.maximum)
     else:  # text
         check = PlainText(item.max_length or 2000)
-    return [(col, answered, check) for col in item.columns()]
-
-
-def _fields_for(item: Item) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for col, answered, check in _checks_for(item):
-        if answered is None:
-            out[col] = BooleanField()
-        else:
-            out[col] = StringField(validators=[answered, check])
-    return out
+    required = item.required and item.type != "allocation"
+    return tuple((col, required, check) for col in item.columns())
 
 
 _CLASSES: dict[tuple[str, str], type[PageFormBase]] = {}
-_PLANS: dict[tuple[str, str], _PagePlan] = {}
 _CACHE_SIZE = 256  # pages; instruments are immutable, so entries never go stale
 
 
@@ -294,106 +301,14 @@ def page_form_class(q: Questionnaire, page: Page) -> type[PageFormBase]:
     key = (q.content_hash, page.id)
     cls = _CLASSES.get(key)
     if cls is None:
-        attrs: dict[str, Any] = {"page": page}
-        for item in page.items:
-            attrs.update(_fields_for(item))
+        rules = tuple((item, item.columns(), _checks_for(item)) for item in page.items)
+        attrs: dict[str, Any] = {"page": page, "rules": rules}
+        for _item, _columns, fields in rules:
+            for col, _required, check in fields:
+                attrs[col] = BooleanField() if check is None else StringField()
         cls = type(f"PageForm_{page.id}", (PageFormBase,), attrs)
         _remember(_CLASSES, key, cls)
     return cls
-
-
-@dataclass(frozen=True)
-class _ItemPlan:
-    item: Item
-    columns: tuple[str, ...]
-    fields: tuple[tuple[str, Answered | None, _Check | None], ...]  # (HTML name, ...)
-    # a rating item: each point of its scale as posted by the page ("1".."7") -> the value
-    # stored; a post of only such texts needs no further check (anything else, e.g.
-    # " 7 " or "07", takes the general checks, which accept or refuse it)
-    points: dict[str, float] | None = None
-
-
-def _points(item: Item) -> dict[str, float] | None:
-    if item.type != "rating" or item.scale is None or item.scale.n_points > 1000:
-        return None
-    return {str(k): float(k) for k in range(item.scale.min, item.scale.max + 1)}
-
-
-@dataclass(frozen=True)
-class _PagePlan:
-    items: tuple[_ItemPlan, ...]
-    # the rating items with a points table, flattened: every field's (HTML name, points)
-    # and its column, read in one pass when all of them hold one of their points
-    rated: tuple[tuple[str, dict[str, float]], ...]
-    rated_columns: tuple[str, ...]
-    others: tuple[_ItemPlan, ...]  # the items the pass does not cover
-
-
-def _page_plan(q: Questionnaire, page: Page) -> _PagePlan:
-    key = (q.content_hash, page.id)
-    plan = _PLANS.get(key)
-    if plan is None:
-        items = tuple(
-            _ItemPlan(
-                item,
-                item.columns(),
-                tuple((field_name(c), a, chk) for c, a, chk in _checks_for(item)),
-                _points(item),
-            )
-            for item in page.items
-        )
-        rated = [(p, p.points) for p in items if p.points is not None]
-        plan = _PagePlan(
-            items,
-            tuple((name, points) for p, points in rated for name, _a, _c in p.fields),
-            tuple(c for p, _points in rated for c in p.columns),
-            tuple(p for p in items if p.points is None),
-        )
-        _remember(_PLANS, key, plan)
-    return plan
-
-
-def validated_values(
-    q: Questionnaire, page_index: int, formdata: Any, *, partial: bool = False
-) -> dict[str, Value | None] | None:
-    """The values of a posted page (as :meth:`PageFormBase.values`) if the whole page is
-    valid, else None: then bind :func:`page_form` to the post for the messages.
-
-    The same verdict as ``page_form(q, page_index, formdata, partial=partial).validate()``
-    (a test checks it on generated posts), without building fifty WTForms fields: a
-    field's data is the first posted value of its name (WTForms' rule), a check box is
-    on unless absent or one of ``BooleanField.false_values``.
-    """
-    out: dict[str, Value | None] = {}
-    # each name's first value (WTForms' rule), looked up in a plain dict: a MultiDict's
-    # get is two Python calls per field
-    get: Callable[[str], Any] = (
-        formdata.to_dict() if isinstance(formdata, MultiDict) else formdata
-    ).get
-    off = BooleanField.false_values
-    page = _page_plan(q, q.pages[page_index])
-    quick = [points.get(get(name)) for name, points in page.rated]
-    items = page.items
-    if None not in quick:  # every rating holds one of its points: no further check
-        out.update(zip(page.rated_columns, quick, strict=True))
-        items = page.others
-    for plan in items:
-        data: list[Any] = []
-        for name, answered, check in plan.fields:
-            raw = get(name)
-            if answered is None:  # a check box
-                data.append(raw is not None and raw not in off)
-                continue
-            if answered.empty(raw):
-                if answered.required and not partial:
-                    return None
-            elif check is not None and check.problem(raw) is not None:
-                return None
-            data.append(raw)
-        if _item_problem(plan.item, data, partial) is not None:
-            return None
-        out.update(_item_values(plan.item, plan.columns, data))
-    return out
 
 
 def page_form(

@@ -22,8 +22,10 @@ import functools
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, request, session
-from flask_babel import Babel
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from flask import Flask, current_app, g, request, session
+from flask_babel import Babel, refresh
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header
 
@@ -55,8 +57,6 @@ def current_language() -> str:
 
 
 def _choose(allowed: tuple[str, ...] = tuple(LANGUAGES)) -> str:
-    from flask import current_app
-
     asked = normalise(request.args.get("lang")) if request else None
     if asked in allowed:
         session["lang"] = asked
@@ -98,14 +98,8 @@ def set_language_for(languages: list[str] | tuple[str, ...], asked: str | None =
             lang = _choose(allowed)
     g.lang = lang
     g.languages = allowed
-    _refresh_babel()
+    refresh()  # Flask-Babel's locale of this request, chosen again
     return str(lang)
-
-
-def _refresh_babel() -> None:
-    from flask_babel import refresh
-
-    refresh()
 
 
 def _locale_selector() -> str:
@@ -119,9 +113,6 @@ def _ensure_compiled(app: Flask) -> list[str]:
         po for po in TRANSLATIONS.glob("*/LC_MESSAGES/*.po") if not po.with_suffix(".mo").is_file()
     ]
     if missing:
-        from babel.messages.mofile import write_mo
-        from babel.messages.pofile import read_po
-
         target = Path(app.instance_path) / "translations"
         for po in missing:
             out = target / po.relative_to(TRANSLATIONS).with_suffix(".mo")

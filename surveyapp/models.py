@@ -287,11 +287,7 @@ class Answer(Base):
 
     __tablename__ = "answer"
     __table_args__ = (
-        # the reference to the response: a foreign key, except on PostgreSQL, where
-        # statement-level triggers keep the same rules (migration 0003, NOT_ON_POSTGRESQL)
-        ForeignKeyConstraint(["response_pk"], ["response.id"], ondelete="CASCADE").ddl_if(
-            dialect="sqlite"  # the app runs on SQLite and PostgreSQL (db.Database)
-        ),
+        ForeignKeyConstraint(["response_pk"], ["response.id"], ondelete="CASCADE"),
         CheckConstraint("(num IS NULL) <> (text IS NULL)", name="exactly_one_value"),
         # SQLite: the rows live in the primary key's b-tree (one b-tree per insert, not two)
         {"sqlite_with_rowid": False},
@@ -308,37 +304,6 @@ class Answer(Base):
     @property
     def value(self) -> float | str:
         return self.text if self.text is not None else float(self.num)  # type: ignore[arg-type]
-
-
-# constraints of the models that PostgreSQL keeps by other means: the answer -> response
-# foreign key, replaced there by statement-level triggers (migration 0003, which says why)
-NOT_ON_POSTGRESQL = frozenset({"fk_answer_response_pk_response"})
-
-
-def schema_filter(dialect_name: str) -> Any:
-    """Alembic's ``include_object`` for a database of ``dialect_name``: leaves out the
-    constraints that database does not have by design (NOT_ON_POSTGRESQL), so that
-    autogenerate and the schema tests compare the rest."""
-
-    def include(obj: Any, name: str | None, type_: str, reflected: bool, other: Any) -> bool:
-        return not (
-            dialect_name == "postgresql"
-            and type_ == "foreign_key_constraint"
-            and name in NOT_ON_POSTGRESQL
-        )
-
-    return include
-
-
-@event.listens_for(Base.metadata, "before_create")
-def _postgresql_schema_is_migrated(target: Any, connection: Any, **kw: Any) -> None:
-    if connection.dialect.name == "postgresql":
-        msg = (
-            "create the PostgreSQL schema with the migrations (`manyi db upgrade`, "
-            "surveyapp.db.upgrade), not metadata.create_all: the answer -> response "
-            "reference is kept there by triggers that only migration 0003 creates"
-        )
-        raise RuntimeError(msg)
 
 
 def encode_values(values: Mapping[str, float | str]) -> str:
@@ -361,7 +326,7 @@ def encode_values(values: Mapping[str, float | str]) -> str:
 def _answer_written(mapper: Any, connection: Any, target: Answer) -> None:
     # An Answer written through the ORM (tests, scripts) leaves the response's
     # values_json unknown: NULL, so exports read its Answer rows. The Core write paths
-    # (survey._store, survey.import_frame) write values_json themselves.
+    # (services.responses) write values_json themselves.
     connection.execute(
         update(Response).where(Response.id == target.response_pk).values(values_json=None)
     )

@@ -44,7 +44,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 from werkzeug.utils import secure_filename
 from wtforms import RadioField, SelectField, SelectMultipleField, StringField
@@ -52,8 +51,6 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 import questionnaires as qn
-from surveyapp import audit
-from surveyapp import db as dbm
 from surveyapp import models as m
 from surveyapp.auth import acting_user_id, requires
 from surveyapp.downloads import export_download
@@ -252,36 +249,19 @@ def _upload_too_large() -> Any:
 
 
 def _create_survey(form: SurveyForm, q: qn.Questionnaire) -> Any:
-    from surveyapp.survey import create_survey
-
-    user_id = acting_user_id()
-    slug = form.slug.data or _new_slug()
-    study = None
+    languages = [lang for lang in (form.languages.data or []) if lang in qn.LANGUAGES]
     try:
-        with dbm.get_db().write() as ws:
-            if form.study.data:
-                study = ws.get(m.Study, int(form.study.data))
-            languages = [lang for lang in (form.languages.data or []) if lang in qn.LANGUAGES]
-            survey = create_survey(
-                ws,
-                q,
-                slug=slug,
-                access=form.access.data or "invitation",
-                status="draft",
-                wave=form.wave.data or None,
-                study=study,
-                languages=languages or list(qn.LANGUAGES),
-                title=form.title.data or None,
-            )
-            survey.created_by_id = user_id
-            audit.record(
-                ws,
-                "created",
-                survey,
-                detail={"questionnaire": q.id, "version": q.version, "wave": survey.wave},
-                user_id=user_id,
-            )
-    except IntegrityError:
+        survey = studies.create_draft(
+            q,
+            slug=form.slug.data or _new_slug(),
+            access=form.access.data or "invitation",
+            wave=form.wave.data or None,
+            study_id=int(form.study.data) if form.study.data else None,
+            languages=languages or list(qn.LANGUAGES),
+            title=form.title.data or None,
+            user_id=acting_user_id(),
+        )
+    except studies.Taken:
         form.slug.errors = [
             _("This link code, or this wave and audience in the study, is already used.")
         ]
@@ -387,8 +367,6 @@ def invitations(survey_id: int) -> Any:
 @bp.route("/surveys/<int:survey_id>/invitations", methods=["POST"])
 @requires("manage")
 def invitations_create(survey_id: int) -> Any:
-    from surveyapp.survey import create_invitations
-
     request.max_content_length = MAX_INVITATION_BYTES + 100_000
     try:
         upload = request.files.get("recipients")
@@ -416,14 +394,8 @@ def invitations_create(survey_id: int) -> Any:
     except InvitationError as exc:
         flash(str(exc), "error")
         return redirect(url_for("research.invitations", survey_id=survey_id), code=303)
-    user_id = acting_user_id()
-    with dbm.get_db().write() as ws:
-        sv = studies.get(m.Survey, survey_id, ws)
-        made = create_invitations(ws, sv, rows, recipient_key="email")
-        if sv.access != "invitation":
-            sv.access = "invitation"
-        audit.record(ws, "invited", sv, detail={"count": len(made)}, user_id=user_id)
-    flash(_("%(n)d invitations created.", n=len(made)), "info")
+    made = studies.invite(survey_id, rows, user_id=acting_user_id())
+    flash(_("%(n)d invitations created.", n=made), "info")
     return redirect(url_for("research.invitations", survey_id=survey_id), code=303)
 
 

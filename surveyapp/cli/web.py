@@ -159,7 +159,8 @@ def create_demo(app: Any, n: int, seed: int) -> tuple[str, int, bool]:
     import questionnaires as qn
     from questionnaires.simulate import simulate
     from surveyapp import models as m
-    from surveyapp.survey import create_survey, import_frame
+    from surveyapp.services.responses import import_frame
+    from surveyapp.services.surveys import create_survey
 
     database = app.extensions["manyi_db"]
     with database.sessions() as s:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from surveyapp.models import Base, schema_filter
+from surveyapp.models import Base
 
 config = context.config
 target_metadata = Base.metadata
@@ -36,7 +36,6 @@ def run_migrations_online() -> None:
             connection=connection,
             target_metadata=target_metadata,
             render_as_batch=True,
-            include_object=schema_filter(connection.dialect.name),
         )
         with context.begin_transaction():
             context.run_migrations()
@@ -47,7 +46,6 @@ def run_migrations_online() -> None:
             connection=conn,
             target_metadata=target_metadata,
             render_as_batch=True,
-            include_object=schema_filter(conn.dialect.name),
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -40,7 +40,7 @@ COLORS = {
 
 def plotly_js_path() -> Path:
     """The ``plotly.min.js`` bundled with the installed ``plotly`` package."""
-    import plotly
+    import plotly  # lazy: only the pages that draw charts need plotly (a large package)
 
     path = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
     if not path.is_file():  # pragma: no cover - a broken plotly install

@@ -9,9 +9,9 @@ all audiences describe one world (the simulation draws each dimension's levels f
 seed and the dimension id). ``manyi demo`` calls it for its demo survey.
 :func:`seed_gap_study` builds a complete study (two customer waves plus the linked
 audiences) for tests and benchmarks. Responses are stored through
-:func:`surveyapp.survey.import_frame`, i.e. validated like web posts, one transaction per
-survey; a few customer responses get the ``honeypot`` flag so the data-quality panel has
-every kind of suspect to show.
+:func:`surveyapp.services.responses.import_frame`, i.e. validated like web posts, one
+transaction per survey; a few customer responses get the ``honeypot`` flag so the
+data-quality panel has every kind of suspect to show.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from questionnaires.simulate import simulate
 from surveyapp import models as m
 from surveyapp.db import Database
 from surveyapp.reports.build import AUDIENCE_INSTRUMENT
+from surveyapp.services.responses import import_frame
+from surveyapp.services.surveys import create_survey
 
 __all__ = ["add_linked_audiences", "seed_gap_study"]
 
@@ -33,8 +35,6 @@ HONEYPOT_SHARE = 0.005
 
 def _import(db: Database, survey_id: int, n: int, seed: int) -> list[str]:
     """Simulate ``n`` responses to the survey's instrument and store them; their ids."""
-    from surveyapp.survey import import_frame
-
     with db.sessions() as s:
         survey = s.get(m.Survey, survey_id)
         assert survey is not None  # created by the caller
@@ -63,8 +63,6 @@ def add_linked_audiences(
 ) -> list[int]:
     """Add manager, staff and audit surveys with simulated answers to the study and wave of
     a customer survey (those already there are kept); returns the new surveys' ids."""
-    from surveyapp.survey import create_survey
-
     sizes = {**DEMO_SIZES, **(sizes or {})}
     created: list[tuple[int, str]] = []
     with db.write() as s:
@@ -106,8 +104,6 @@ def seed_gap_study(
 ) -> int:
     """A study ``slug`` with a customer survey per wave (the later one with another seed)
     and the linked audiences in the latest wave; returns the study id (created once)."""
-    from surveyapp.survey import create_survey
-
     sizes = {**DEMO_SIZES, **(sizes or {})}
     with db.write() as s:
         found = s.scalar(select(m.Study).where(m.Study.slug == slug))

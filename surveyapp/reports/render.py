@@ -82,6 +82,7 @@ def method_names(report: Mapping[str, Any]) -> dict[str, str]:
 
 @lru_cache(maxsize=4)
 def _translations(language: str) -> Any:
+    # lazy: only the shareable report renders outside Flask-Babel
     from babel.support import NullTranslations, Translations
 
     if language.lower().startswith("zh"):
@@ -181,7 +182,7 @@ def render_pdf(report: Mapping[str, Any], *, language: str = "zh-Hans") -> bytes
     font = cjk_font()
     import logging
 
-    from weasyprint import HTML
+    from weasyprint import HTML  # lazy: weasyprint is slow to import, only for PDF
 
     # WeasyPrint warns on CSS it ignores (e.g. the screen-only rules); not a user problem
     logging.getLogger("weasyprint").setLevel(logging.ERROR)

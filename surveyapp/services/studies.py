@@ -24,6 +24,8 @@ import questionnaires as qn
 from surveyapp import audit
 from surveyapp import db as dbm
 from surveyapp import models as m
+from surveyapp.services.invitations import create_invitations
+from surveyapp.services.surveys import create_survey
 
 PER_PAGE = 50
 SEGMENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,39}$")
@@ -179,6 +181,59 @@ def create_study(slug: str, name: str, description: str | None, *, user_id: int 
         msg = f"the short code {slug!r} is taken"
         raise Taken(msg) from None
     return study
+
+
+def create_draft(
+    q: qn.Questionnaire,
+    *,
+    slug: str,
+    access: str,
+    wave: str | None,
+    study_id: int | None,
+    languages: list[str],
+    title: str | None,
+    user_id: int | None,
+) -> m.Survey:
+    """A new draft survey of ``q`` (audited); :class:`Taken` when the link code, or the
+    wave and audience in the study, is already used."""
+    try:
+        with _write() as ws:
+            study = ws.get(m.Study, study_id) if study_id else None
+            survey = create_survey(
+                ws,
+                q,
+                slug=slug,
+                access=access,
+                status="draft",
+                wave=wave,
+                study=study,
+                languages=languages,
+                title=title,
+            )
+            survey.created_by_id = user_id
+            audit.record(
+                ws,
+                "created",
+                survey,
+                detail={"questionnaire": q.id, "version": q.version, "wave": survey.wave},
+                user_id=user_id,
+            )
+    except IntegrityError:
+        msg = f"the link code {slug!r}, or this wave and audience in the study, is taken"
+        raise Taken(msg) from None
+    return survey
+
+
+def invite(survey_id: int, rows: list[dict[str, Any]], *, user_id: int | None) -> int:
+    """One invitation per row of recipients (audited); the survey becomes
+    invitation-only. Returns how many were made."""
+    with _write() as ws:
+        sv = get(m.Survey, survey_id, ws)
+        made = create_invitations(ws, sv, rows, recipient_key="email")
+        if sv.access != "invitation":
+            sv.access = "invitation"
+        audit.record(ws, "invited", sv, detail={"count": len(made)}, user_id=user_id)
+    return len(made)
 
 
 # -- the state of a survey ----------------------------------------------------------------

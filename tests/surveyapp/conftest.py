@@ -26,7 +26,8 @@ import questionnaires as qn
 from surveyapp import create_app
 from surveyapp import db as dbm
 from surveyapp import models as m
-from surveyapp.survey import create_invitations, create_survey
+from surveyapp.services.invitations import create_invitations
+from surveyapp.services.surveys import create_survey
 
 DATA = Path(__file__).resolve().parents[1] / "questionnaires" / "data"
 PG_ADMIN_URL = os.environ.get(

@@ -14,7 +14,8 @@ from flask.testing import FlaskClient
 import questionnaires as qn
 from surveyapp import models as m
 from surveyapp.services.accounts import new_api_token
-from surveyapp.survey import create_invitations, create_survey
+from surveyapp.services.invitations import create_invitations
+from surveyapp.services.surveys import create_survey
 from tests.surveyapp.research_helpers import ANSWERS, ROLES, add_response, add_user, login
 
 

@@ -9,7 +9,8 @@ from flask import Flask
 import questionnaires as qn
 from questionnaires.simulate import simulate
 from surveyapp import models as m
-from surveyapp.survey import create_survey, import_frame
+from surveyapp.services.responses import import_frame
+from surveyapp.services.surveys import create_survey
 
 SMALL = {"customer": 240, "manager": 30, "staff": 60, "audit": 30}
 

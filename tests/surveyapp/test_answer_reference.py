@@ -1,6 +1,6 @@
-"""answer -> response: the key of an answer and its reference to the response, on both
-databases (a foreign key on SQLite, statement-level triggers on PostgreSQL: migration
-0003), and that migration."""
+"""answer -> response: the key of an answer and its reference to the response, a foreign
+key with ON DELETE CASCADE on both databases, and the migrations that changed it (0003
+replaced it by triggers on PostgreSQL, 0004 restored it)."""
 
 from __future__ import annotations
 
@@ -104,7 +104,7 @@ def test_a_response_id_never_changes_under_its_answers(stored):
         conn.execute(text("UPDATE response SET id = id + 1000"))
 
 
-# -- PostgreSQL: the triggers' concurrency and the rules a foreign key had ----------------
+# -- PostgreSQL: the foreign key's rules under concurrency ---------------------------------
 @pytest.fixture
 def pg(postgres_url: str, minimal: Any, tmp_path: Any) -> Iterator[tuple[Any, int]]:
     from tests.surveyapp.conftest import _truncate, make_app
@@ -118,51 +118,40 @@ def pg(postgres_url: str, minimal: Any, tmp_path: Any) -> Iterator[tuple[Any, in
     app.extensions["manyi_db"].dispose()
 
 
-@pytest.mark.postgres
-def test_postgresql_has_the_triggers_not_the_foreign_key(pg):
-    eng, _ = pg
-    with eng.connect() as conn:
-        fks = conn.execute(
-            text(
-                "SELECT conname FROM pg_constraint "
-                "WHERE conrelid = 'answer'::regclass AND contype = 'f'"
-            )
-        ).all()
-        triggers = (
-            conn.execute(
-                text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal ORDER BY tgname")
-            )
-            .scalars()
-            .all()
-        )
-    assert fks == []
-    assert triggers == [
-        "answer_response_exists_insert",
-        "answer_response_exists_update",
-        "response_delete_answers",
-        "response_id_kept",
-        "response_truncate_answers",
-    ]
+_FOREIGN_KEYS = (
+    "SELECT conname, confdeltype FROM pg_constraint "
+    "WHERE conrelid = 'answer'::regclass AND contype = 'f'"
+)
+_TRIGGERS = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal ORDER BY tgname"
 
 
-@pytest.mark.postgres
-def test_postgresql_schema_comes_from_the_migrations_only(postgres_url, tmp_path):
-    from tests.surveyapp.conftest import make_app
-
-    with _new_postgres_database() as database:
-        with pytest.raises(RuntimeError, match="manyi db upgrade"):
-            m.Base.metadata.create_all(database.engine)
-        assert _scalar(database, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == 0
-        # the tests' CREATE_TABLES runs the migrations there
-        app = make_app({"DATABASE_URL": database.url, "INSTANCE_PATH": tmp_path})
-        app.extensions["manyi_db"].dispose()
-        assert dbm.current_revision(database) == dbm.head_revision()
-        assert _scalar(database, "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal") == 5
-
-
-def _scalar(database: dbm.Database, sql: str) -> Any:
+def _reference(database: dbm.Database) -> tuple[list[tuple[Any, ...]], list[str]]:
+    """PostgreSQL: the foreign keys of answer (name, delete action) and the triggers."""
     with database.engine.connect() as conn:
-        return conn.execute(text(sql)).scalar()
+        fks = [tuple(r) for r in conn.execute(text(_FOREIGN_KEYS))]
+        return fks, list(conn.execute(text(_TRIGGERS)).scalars())
+
+
+FOREIGN_KEY = [("fk_answer_response_pk_response", "c")]  # c: ON DELETE CASCADE
+TRIGGERS_0003 = [
+    "answer_response_exists_insert",
+    "answer_response_exists_update",
+    "response_delete_answers",
+    "response_id_kept",
+    "response_truncate_answers",
+]
+
+
+@pytest.mark.postgres
+def test_postgresql_has_the_foreign_key_from_migrations_and_from_the_models(postgres_url):
+    database = dbm.Database(postgres_url)  # the tests' database: built by the migrations
+    try:
+        assert _reference(database) == (FOREIGN_KEY, [])
+    finally:
+        database.dispose()
+    with _new_postgres_database() as database:
+        m.Base.metadata.create_all(database.engine)
+        assert _reference(database) == (FOREIGN_KEY, [])
 
 
 @pytest.mark.postgres
@@ -177,26 +166,28 @@ def test_postgresql_error_names_the_reference(pg):
 
 
 @pytest.mark.postgres
-def test_postgresql_truncating_responses_empties_answers(pg):
+def test_postgresql_truncating_responses_needs_cascade(pg):
     eng, survey_id = pg
     with eng.begin() as conn:
         _answers(conn, _response(conn, survey_id))
-    with eng.begin() as conn:
+    with pytest.raises(DBAPIError) as caught, eng.begin() as conn:
         conn.execute(text("TRUNCATE response"))
+    assert caught.value.orig.sqlstate == "0A000"  # feature_not_supported: referenced table
+    with eng.begin() as conn:
+        conn.execute(text("TRUNCATE response CASCADE"))
         assert _count(conn) == 0
 
 
 @pytest.mark.postgres
-def test_postgresql_deleting_responses_needs_read_committed(pg):
+def test_postgresql_deleting_responses_deletes_answers_at_any_isolation_level(pg):
     eng, survey_id = pg
     with eng.begin() as conn:
         _answers(conn, _response(conn, survey_id))
-    with pytest.raises(DBAPIError, match="READ COMMITTED") as caught:
-        with eng.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
-            conn.execute(text("DELETE FROM response"))
-    assert caught.value.orig.sqlstate == "55000"  # object_not_in_prerequisite_state
+    with eng.connect().execution_options(isolation_level="REPEATABLE READ") as conn:
+        conn.execute(text("DELETE FROM response"))
+        conn.commit()
     with eng.connect() as conn:
-        assert _count(conn) == 3
+        assert _count(conn) == 0
 
 
 def _blocked(eng: Any, statement: str, params: dict[str, Any]) -> bool:
@@ -274,9 +265,9 @@ def test_postgresql_answers_to_a_response_being_deleted_fail(pg):
         assert _count(conn) == 0
 
 
-# -- migration 0003 keeps the data, both ways ----------------------------------------------
+# -- migrations 0003 and 0004 keep the data, both ways ------------------------------------
 def _fill(database: dbm.Database, q: Any) -> int:
-    from surveyapp.survey import create_survey
+    from surveyapp.services.surveys import create_survey
 
     with database.write() as s:
         survey_id = create_survey(s, q, slug="s").id
@@ -340,15 +331,30 @@ def _downgrade(database: dbm.Database, revision: str) -> None:
         command.downgrade(config, revision)
 
 
-def test_migration_0003_keeps_the_answers_both_ways(empty_database, minimal):
+def test_migrations_0003_and_0004_keep_the_answers_both_ways(empty_database, minimal):
     database = empty_database
+    postgres = database.engine.dialect.name == "postgresql"
     dbm.upgrade(database, "0002")
     pk = _fill(database, minimal)
     expected = [(pk, "q1", 4.5, None), (pk, "q2", None, "好")]
+
+    def reference_holds() -> None:
+        assert _rows(database.engine) == expected
+        with pytest.raises(IntegrityError), database.engine.begin() as conn:
+            _answers(conn, pk + 1000, ("x",))
+
     dbm.upgrade(database)
-    assert _rows(database.engine) == expected
-    with pytest.raises(IntegrityError), database.engine.begin() as conn:  # the reference holds
-        _answers(conn, pk + 1000, ("x",))
+    reference_holds()
+    if postgres:
+        assert _reference(database) == (FOREIGN_KEY, [])
+    _downgrade(database, "0003")
+    reference_holds()
+    if postgres:
+        assert _reference(database) == ([], TRIGGERS_0003)
+    dbm.upgrade(database)
+    reference_holds()
+    if postgres:
+        assert _reference(database) == (FOREIGN_KEY, [])
     _downgrade(database, "0002")
     assert _rows(database.engine) == expected
     with database.engine.begin() as conn:  # answer.id is back and numbers new rows
@@ -357,3 +363,5 @@ def test_migration_0003_keeps_the_answers_both_ways(empty_database, minimal):
     assert len(set(ids)) == 3
     dbm.upgrade(database)
     assert len(_rows(database.engine)) == 3
+    if postgres:
+        assert _reference(database) == (FOREIGN_KEY, [])

@@ -11,7 +11,7 @@ from sqlalchemy import select
 import questionnaires as qn
 from surveyapp import models as m
 from surveyapp.cli import main
-from surveyapp.survey import create_survey
+from surveyapp.services.surveys import create_survey
 from tests.surveyapp.conftest import DATA, make_app
 from tests.surveyapp.research_helpers import ANSWERS, add_response, migrated_database
 

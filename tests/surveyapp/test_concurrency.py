@@ -164,7 +164,7 @@ def test_direct_store_race_on_one_new_response_id(any_app, minimal):
     """Two threads create the same new response at once: one row, one set of answers."""
     from datetime import UTC, datetime
 
-    from surveyapp.survey import PageSave, store_page
+    from surveyapp.services.responses import PageSave, store_page
 
     app = any_app
     survey_id, _ = add_survey(app, minimal)

@@ -20,7 +20,8 @@ from surveyapp import db as dbm
 from surveyapp import models as m
 from surveyapp.reports.demo import seed_gap_study
 from surveyapp.services import exports
-from surveyapp.survey import PageSave, create_survey, import_frame, store_page
+from surveyapp.services.responses import PageSave, import_frame, store_page
+from surveyapp.services.surveys import create_survey
 from tests.surveyapp.conftest import DATA
 from tests.surveyapp.research_helpers import ANSWERS, add_response
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from surveyapp import models as m
 from surveyapp.forms import column_checks
-from surveyapp.survey import required_columns
+from surveyapp.services.responses import required_columns
 from tests.surveyapp.conftest import VALID, add_survey
 
 ANSWER_FIELDS = [*VALID, "a-channel_app", "a-unknown"]

@@ -24,7 +24,8 @@ from surveyapp.cli import main
 from surveyapp.reports.build import AUDIENCE_INSTRUMENT
 from surveyapp.reports.demo import seed_gap_study
 from surveyapp.services.accounts import new_api_token
-from surveyapp.survey import create_survey, import_frame
+from surveyapp.services.responses import import_frame
+from surveyapp.services.surveys import create_survey
 from tests.surveyapp.conftest import make_app
 from tests.surveyapp.research_helpers import add_user, migrated_database
 

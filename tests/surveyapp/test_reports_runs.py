@@ -63,7 +63,7 @@ def test_unchanged_run_is_not_recomputed(app, gap_study, monkeypatch) -> None:
         )
     assert created
     assert other.id != first.id
-    from surveyapp.survey import import_frame
+    from surveyapp.services.responses import import_frame
 
     import_frame(db, sv, simulate(sv.questionnaire(), 1, seed=123, survey=sv.slug).data)
     sv2, frame2 = _frame(app, sv.id)

@@ -16,7 +16,7 @@ from questionnaires.yamlio import dump_yaml
 from surveyapp import models as m
 from surveyapp.services import studies
 from surveyapp.services.recipients import parse_recipients
-from surveyapp.survey import create_survey
+from surveyapp.services.surveys import create_survey
 from tests.surveyapp.conftest import DATA, make_app
 from tests.surveyapp.research_helpers import add_response, add_user
 

@@ -1,10 +1,8 @@
-"""The submission hot path: fast validation agrees with WTForms, caches follow the
-instrument, the in-memory rate-limit storage starts no thread per request."""
+"""The submission path: the WTForms form is the one validator and stores only values the
+instrument allows, forms follow the instrument, rate limits, and how a page is stored."""
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 
 import pytest
@@ -16,7 +14,6 @@ from werkzeug.datastructures import MultiDict
 import questionnaires as qn
 from surveyapp import forms
 from surveyapp import models as m
-from surveyapp.security import SweptMemoryStorage
 from tests.surveyapp.conftest import VALID, add_survey, make_app, post_page
 
 
@@ -71,19 +68,32 @@ posts = st.tuples(
     max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(post=posts, partial=st.booleans())
-def test_fast_validation_agrees_with_wtforms(ctx_app, wide, post, partial):
+def test_the_form_passes_only_values_the_instrument_allows(ctx_app, wide, post, partial):
+    """Generated posts: a page the form passes has a value (or None) for every column of
+    the page, each allowed by the instrument (``forms.column_checks``, the rule imports
+    are held to); a page it refuses names the items at fault. A post checked without
+    binding the form (``check_post``, the blueprint's way) gets the same verdict."""
     from_valid, dropped, added = post
     base = {**VALID, "a-age": "33"} if from_valid else {}
     data: MultiDict[str, str] = MultiDict(
         [(k, v) for k, v in base.items() if k not in dropped] + list(added)
     )  # a name given twice: both travel, the first counts (as in a browser post)
+    checks = forms.column_checks(wide)
+    page = wide.pages[0]
     with ctx_app.test_request_context("/", headers={"Accept-Language": "en"}):
         form = forms.page_form(wide, 0, data, partial=partial)
-        expected = form.values() if form.validate() else None
-        assert forms.validated_values(wide, 0, data, partial=partial) == expected
+        valid = form.validate()
+        values = form.values()
+        assert forms.check_post(wide, 0, data, partial=partial) == (form.item_errors, values)
+    if not valid:
+        assert form.item_errors
+        assert set(form.item_errors) <= {item.id for item in page.items}
+        return
+    assert set(values) == {c for item in page.items for c in item.columns()}
+    assert all(v is None or checks[c](v) for c, v in values.items())
 
 
-def test_fast_validation_on_a_valid_servqual_page(ctx_app):
+def test_a_valid_servqual_page_passes_with_every_column(ctx_app):
     import bench.bench_submit as bench
 
     q = bench.one_page_servqual()
@@ -91,14 +101,15 @@ def test_fast_validation_on_a_valid_servqual_page(ctx_app):
     with ctx_app.test_request_context("/"):
         form = forms.page_form(q, 0, data)
         assert form.validate()
-        values = forms.validated_values(q, 0, data)
-    assert values == form.values()
+        values = form.values()
+        assert forms.check_post(q, 0, data) == ({}, values)
     assert len(values) == len(q.columns(meta=False))
+    assert None not in values.values()
 
 
 def test_cached_forms_follow_the_instrument(tmp_path, minimal):
-    """Form classes and validation plans are keyed by the instrument's content: a survey
-    whose snapshot changes (same page id, other scale) is checked against the new one."""
+    """Form classes are keyed by the instrument's content: a survey whose snapshot
+    changes (same page id, other scale) is checked against the new one."""
     data = minimal.to_dict()
     sat = data["scales"][1]
     sat["max"] = 10  # sat5 -> 1..10
@@ -108,9 +119,6 @@ def test_cached_forms_follow_the_instrument(tmp_path, minimal):
     post = MultiDict({**VALID, "a-sat": "9"})
     app = make_app({"DATABASE": tmp_path / "t.sqlite"})
     with app.test_request_context("/"):
-        assert forms.validated_values(minimal, 0, post) is None
-        assert forms.validated_values(wider, 0, post)["sat"] == 9.0  # type: ignore[index]
-        assert forms.validated_values(minimal, 0, post) is None
         assert not forms.page_form(minimal, 0, post).validate()
         assert forms.page_form(wider, 0, post).validate()
         assert forms.page_form_class(minimal, minimal.pages[0]) is forms.page_form_class(
@@ -128,36 +136,6 @@ def test_invalid_post_still_gets_messages_and_stores_nothing(tmp_path, minimal):
     r = post_page(client, "/s/demo?lang=en", str(uuid.uuid4()), {**VALID, "a-sat": "6"})
     assert r.status_code == 422
     assert "Choose a whole number from 1 to 5." in r.text
-
-
-def test_memory_rate_limit_storage_starts_no_thread_per_hit():
-    storage = SweptMemoryStorage("manyi-memory://")
-    time.sleep(0.05)  # the one timer MemoryStorage starts on construction has run
-    before = threading.active_count()
-    for n in range(300):
-        storage.incr(f"client-{n % 3}", 60)
-        assert threading.active_count() == before
-    assert storage.get("client-0") == 100
-
-
-def test_memory_rate_limit_storage_sweeps_forgotten_counters():
-    storage = SweptMemoryStorage("manyi-memory://")
-    time.sleep(0.05)  # the one timer MemoryStorage starts on construction has run
-    storage.incr("gone", 0.01)
-    time.sleep(0.02)
-    storage.incr("kept", 60)
-    assert "gone" in storage.storage  # not swept yet: at most once per SWEEP_SECONDS
-    storage._next_sweep = 0.0
-    storage.incr("kept", 60)
-    assert "gone" not in storage.storage
-    assert storage.get("kept") == 2
-
-
-def test_memory_uri_selects_the_swept_storage(tmp_path):
-    app = make_app({"DATABASE": tmp_path / "t.sqlite"}, RATELIMIT_ENABLED=True)
-    limiter = app.extensions["manyi_limiter"]
-    with app.app_context():
-        assert isinstance(limiter.storage, SweptMemoryStorage)
 
 
 def test_survey_settings_are_read_on_every_request(tmp_path, minimal):
@@ -188,31 +166,22 @@ def test_survey_settings_are_read_on_every_request(tmp_path, minimal):
         assert next(r for r in stored if r.response_id == rid).suspect == {}  # not too fast
 
 
-def test_rate_limit_is_checked_once_per_request_and_still_enforced(tmp_path, minimal):
+def test_rate_limit_covers_every_method_of_the_answer_routes(tmp_path, minimal):
     app = make_app(
         {"DATABASE": tmp_path / "t.sqlite"}, RATELIMIT_ENABLED=True, SUBMIT_RATE_LIMIT="3/minute"
     )
     add_survey(app, minimal)
-    limiter = app.extensions["manyi_limiter"]
-    hits = []
-    strategy = limiter.limiter
-    hit = strategy.hit
-    strategy.hit = lambda item, *key, **kw: hits.append(key) or hit(item, *key, **kw)
-    request_hook = []
-    check = limiter._check_request_limit
-    limiter._check_request_limit = lambda *a, **k: request_hook.append(1) or check(*a, **k)
     client = app.test_client()
     statuses = [
-        post_page(client, "/s/demo", str(uuid.uuid4()), VALID).status_code for _ in range(4)
+        post_page(client, "/s/demo", str(uuid.uuid4()), VALID).status_code for _ in range(3)
     ]
-    assert statuses == [303, 303, 303, 429]
-    assert hits == [("submit_rate_limit", "127.0.0.1")] * 4  # one counter hit per request
-    assert request_hook == []  # not Flask-Limiter's app-wide hook as well
-    assert client.get("/s/demo").status_code == 200  # GET: not limited
+    assert statuses == [303, 303, 303]
+    assert client.get("/s/demo").status_code == 429
     refused = client.post("/s/demo", data={"response_id": str(uuid.uuid4())},
                           headers={"Accept-Language": "en"})  # fmt: skip
     assert refused.status_code == 429
     assert "Too many requests" in refused.get_data(as_text=True)  # the friendly page
+    assert client.get("/s/demo/thanks").status_code == 200  # not an answer route
 
 
 def test_submit_limit_counts_both_answer_routes_and_has_two_windows(tmp_path, minimal):
@@ -230,15 +199,6 @@ def test_submit_limit_counts_both_answer_routes_and_has_two_windows(tmp_path, mi
     codes.append(post_page(client, f"/i/{tokens[0]}", str(uuid.uuid4()), VALID).status_code)
     codes.append(post_page(client, f"/i/{tokens[1]}", str(uuid.uuid4()), VALID).status_code)
     assert codes == [303, 303, 303, 429]
-
-
-def test_app_wide_limits_keep_flask_limiters_request_hook(tmp_path, minimal):
-    app = make_app(
-        {"DATABASE": tmp_path / "t.sqlite"}, RATELIMIT_ENABLED=True, RATELIMIT_DEFAULT="2/minute"
-    )
-    add_survey(app, minimal)
-    client = app.test_client()
-    assert [client.get("/s/demo").status_code for _ in range(3)] == [200, 200, 429]
 
 
 def test_respondent_submission_loads_no_user(tmp_path, minimal):
@@ -282,17 +242,19 @@ def test_second_save_of_a_response_updates_it(tmp_path, minimal):
     ids=["texts-only", "numbers-only", "nothing"],
 )
 def test_answers_of_one_kind_are_stored_as_sent(any_app, minimal, values):
-    """The answers travel as arrays on PostgreSQL: an all-NULL array still stores."""
+    """A page of texts only, numbers only or nothing stores exactly that, on the first
+    save (insert) and the next (update)."""
     from datetime import timedelta
 
-    from surveyapp.survey import PageSave, create_survey, store_page
+    from surveyapp.services.responses import PageSave, store_page
+    from surveyapp.services.surveys import create_survey
 
     db = any_app.extensions["manyi_db"]
     with any_app.app_context(), db.write() as s:
         survey = create_survey(s, minimal, slug="kinds")
     survey.questionnaire()
     save = PageSave(str(uuid.uuid4()), 0, values, False, "en", m.utcnow() - timedelta(minutes=1))
-    for _first_then_general_path in range(2):  # the second save replaces the answers
+    for _first_then_second_save in range(2):  # the second save replaces the answers
         with any_app.app_context():
             assert store_page(db, survey, None, save).kind == "saved"
         with db.sessions() as s:
@@ -302,157 +264,24 @@ def test_answers_of_one_kind_are_stored_as_sent(any_app, minimal, values):
         assert resp.values_json == m.encode_values(values)
 
 
-def test_submission_checks_out_one_connection_on_postgres(any_app, minimal):
-    """On PostgreSQL the survey read and the first save run on the request's one
-    connection of the driver pool (autocommit: no BEGIN/COMMIT round trips); SQLite takes
-    a connection for each, given back at once. Nothing stays checked out."""
+def test_submission_checks_out_one_connection(any_app, minimal):
+    """A request holds at most one pooled connection: the read session's is given back
+    (db.release) before the page's write transaction takes one. Nothing stays checked
+    out."""
     from sqlalchemy import event
 
     add_survey(any_app, minimal)
     db = any_app.extensions["manyi_db"]
-    engines = [db.engine] if db._driver_engine is None else [db.engine, db._driver_engine]
-    checkouts = []
-    for engine in engines:
-        event.listen(engine, "checkout", lambda *_a: checkouts.append(1))
+    held: list[int] = []
+    event.listen(db.engine, "checkout", lambda *_a: held.append(db.engine.pool.checkedout()))
     client = any_app.test_client()
     rid = str(uuid.uuid4())
     assert post_page(client, "/s/demo", rid, VALID).status_code == 303
-    assert len(checkouts) == (2 if db.is_sqlite else 1)
-    assert all(e.pool.checkedout() == 0 for e in engines)  # given back when the request ended
+    assert held
+    assert max(held) == 1
+    assert db.engine.pool.checkedout() == 0  # given back when the request ended
     assert post_page(client, "/s/nope", rid, VALID).status_code == 404
-    assert all(e.pool.checkedout() == 0 for e in engines)
+    assert db.engine.pool.checkedout() == 0
     with db.sessions() as s:
         (resp,) = s.scalars(select(m.Response)).all()
         assert (resp.response_id, resp.status, len(resp.answers)) == (rid, "complete", 11)
-
-
-def _stored_rows(db) -> list[dict[str, object]]:
-    from sqlalchemy import text
-
-    with db.engine.connect() as conn:
-        rows = conn.execute(text("SELECT * FROM response ORDER BY id")).mappings().all()
-        answers = conn.execute(
-            text('SELECT response_pk, "column", num, text FROM answer ORDER BY "column"')
-        ).all()
-    out = []
-    for row in rows:
-        mine = {c: (n, t) for pk, c, n, t in answers if pk == row["id"]}
-        out.append({**row, "answers": mine})
-    return out
-
-
-def test_driver_path_stores_what_the_general_path_stores(any_app, minimal, monkeypatch):
-    """A first save written on the bare driver (db.DriverTable: SQLAlchemy's own type
-    processing) is the same, column by column and answer by answer, as one written by
-    the general SQLAlchemy path; dates keep SQLite's stored text format."""
-    import re
-
-    from surveyapp import survey as survey_module
-
-    add_survey(any_app, minimal)
-    db = any_app.extensions["manyi_db"]
-    client = any_app.test_client()
-    post = {**VALID, "a-comment": '引号 "quoted" 和 \\ backslash'}
-    assert post_page(client, "/s/demo", str(uuid.uuid4()), post).status_code == 303
-    calls = []
-    real = survey_module._insert_first_save
-    monkeypatch.setattr(survey_module, "_insert_first_save", lambda *a: calls.append(real) and None)
-    assert post_page(client, "/s/demo", str(uuid.uuid4()), post).status_code == 303
-    # nothing stored by the fast path: with the survey from the cache, then read afresh;
-    # then the general path stored it
-    assert len(calls) == 2
-    fast, general = _stored_rows(db)
-    varying = {"id", "response_id", "resume_code", "started_at", "updated_at", "submitted_at"}
-    assert {k: v for k, v in fast.items() if k not in varying} == {
-        k: v for k, v in general.items() if k not in varying
-    }
-    assert fast["answers"]["comment"] == (None, post["a-comment"])
-    for key in ("started_at", "updated_at", "submitted_at"):
-        assert type(fast[key]) is type(general[key])
-        if db.is_sqlite:  # stored as text: the same format
-            shape = re.sub(r"\d", "9", str(general[key]))
-            assert re.sub(r"\d", "9", str(fast[key])) == shape
-    with db.sessions() as s:
-        responses = s.scalars(select(m.Response).order_by(m.Response.id)).all()
-        assert [r.started_at.tzinfo is not None for r in responses] == [True, True]
-        assert responses[0].suspect == responses[1].suspect == {"too_fast": True}
-
-
-def test_driver_connection_that_died_is_replaced(postgres_url, tmp_path, minimal):
-    """The driver pool does not ping before lending: a connection whose server process
-    is gone fails, is dropped, and the read or write runs once more on a new one; the
-    response is stored once."""
-    from sqlalchemy import create_engine, text
-
-    from tests.surveyapp.conftest import _truncate
-
-    _truncate(postgres_url)
-    database = {"DATABASE_URL": postgres_url, "CREATE_TABLES": False, "INSTANCE_PATH": tmp_path}
-    app = make_app(database)
-    try:
-        add_survey(app, minimal)
-        db = app.extensions["manyi_db"]
-        client = app.test_client()
-        assert post_page(client, "/s/demo", str(uuid.uuid4()), VALID).status_code == 303
-        pool = db._driver_engine.pool
-        assert pool.checkedin() == 1
-        fairy = db._driver_engine.raw_connection()
-        pid = fairy.dbapi_connection.info.backend_pid
-        fairy.close()
-        admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-        admin.dispose()
-        rid = str(uuid.uuid4())
-        assert post_page(client, "/s/demo", rid, VALID).status_code == 303
-        with db.sessions() as s:
-            ids = s.scalars(select(m.Response.response_id)).all()
-        assert len(ids) == 2
-        assert rid in ids
-    finally:
-        app.extensions["manyi_db"].dispose()
-
-
-def test_first_saves_use_a_recent_survey_read_checked_when_stored(any_app, minimal, monkeypatch):
-    """A first-page POST may use the survey this process read moments ago (no read of its
-    own), but its save is stored only while the survey row is unchanged: a change made
-    meanwhile, through the ORM or plain SQL, takes effect at once. GETs always read."""
-    from sqlalchemy import text
-
-    from surveyapp import survey as survey_module
-
-    survey_id, _ = add_survey(any_app, minimal)
-    db = any_app.extensions["manyi_db"]
-    reads: list[str] = []
-    real = survey_module._read_survey
-    monkeypatch.setattr(
-        survey_module, "_read_survey", lambda slug: reads.append(slug) or real(slug)
-    )
-    client = any_app.test_client()
-
-    def post() -> int:
-        return post_page(client, "/s/demo", str(uuid.uuid4()), VALID).status_code
-
-    assert [post(), post(), post()] == [303, 303, 303]
-    assert len(reads) == 1  # the later two used the survey read by the first
-    with db.write() as s:  # closed through the ORM
-        s.get(m.Survey, survey_id).status = "closed"
-    assert post() == 410
-    assert len(reads) == 2  # the cached survey's save was refused, then read afresh
-    with db.write() as s:  # reopened by plain SQL, without the too-fast flag
-        s.execute(
-            text("UPDATE survey SET status = 'open', min_seconds = 0 WHERE id = :id"),
-            {"id": survey_id},
-        )
-    assert post() == 303
-    assert client.get("/s/demo").status_code == 200
-    assert client.get("/s/demo").status_code == 200
-    assert len(reads) == 5  # a closed survey in the cache is not used; GETs read
-    with db.sessions() as s:
-        stored = s.scalars(select(m.Response).order_by(m.Response.id)).all()
-    assert [r.status for r in stored] == ["complete"] * 4
-    assert [bool(r.suspect) for r in stored] == [True, True, True, False]  # min_seconds 0 seen
-    monkeypatch.setattr(survey_module, "SURVEY_CACHE_SECONDS", -1.0)  # expired on arrival
-    assert post() == 303
-    assert post() == 303
-    assert len(reads) == 7

@@ -16,7 +16,8 @@ from sqlalchemy import func, select
 import questionnaires as qn
 from surveyapp import models as m
 from surveyapp import survey
-from surveyapp.survey import CODE_ALPHABET, CODE_LENGTH, _serializer
+from surveyapp.services import responses as response_service
+from surveyapp.services.responses import CODE_ALPHABET, CODE_LENGTH
 from tests.surveyapp.conftest import VALID, add_survey, make_app, post_page
 
 
@@ -317,7 +318,7 @@ def test_suspect_flags_mark_but_keep_the_response(app, client, minimal):
 
 def _serializer_token(app: Flask, at: float) -> str:
     with app.test_request_context():
-        return str(_serializer().dumps(at))
+        return survey._start_token(at)
 
 
 @pytest.mark.parametrize(
@@ -361,7 +362,7 @@ def test_friendly_500_without_traceback(tmp_path, lang, text):
 
 
 def test_resume_codes_draw_each_character_uniformly(monkeypatch):
-    codes = [survey.new_resume_code() for _ in range(3000)]
+    codes = [response_service.new_resume_code() for _ in range(3000)]
     assert {len(c) for c in codes} == {CODE_LENGTH}
     assert len(set(codes)) == len(codes)
     counts = Counter("".join(codes))
@@ -371,5 +372,5 @@ def test_resume_codes_draw_each_character_uniformly(monkeypatch):
     # bytes from 240 up would favour the first 16 characters (256 = 8 * 30 + 16): they
     # are dropped, and a short draw is topped up by another
     draws = iter([bytes([255, 250, 240] * 5 + [31]), bytes(range(16))])
-    monkeypatch.setattr(survey.secrets, "token_bytes", lambda n: next(draws))
-    assert survey.new_resume_code() == CODE_ALPHABET[1] + CODE_ALPHABET[:7]
+    monkeypatch.setattr(response_service.secrets, "token_bytes", lambda n: next(draws))
+    assert response_service.new_resume_code() == CODE_ALPHABET[1] + CODE_ALPHABET[:7]
