@@ -204,17 +204,25 @@ def gaps_inputs(
     customers: tuple[Questionnaire, pd.DataFrame] | None = None,
     managers: tuple[Questionnaire, pd.DataFrame] | None = None,
     staff: tuple[Questionnaire, pd.DataFrame] | None = None,
+    audit: tuple[Questionnaire, pd.DataFrame] | None = None,
 ) -> dict[str, Any]:
     """Keyword arguments of :func:`scoring.gaps.service_gaps` from linked data sets.
 
     Each source is ``(questionnaire, tidy frame)``; the service dimensions and item ids
-    come from the first source given (the audiences share item ids), cause scales from
-    every source, and reverse-coded cause items are recoded first.
+    come from the first source given (the audiences share item ids), the rating scale
+    from its role items, cause scales (:func:`gap_cause_scales`) from every source, and
+    reverse-coded items are recoded first (:func:`recode_reversed`).
+
+    Raises
+    ------
+    SpecificationError
+        No source given; the first source has no items rated in roles; role items or
+        cause scales on different rating scales.
     """
-    sources = {"customers": customers, "managers": managers, "staff": staff}
+    sources = {"customers": customers, "managers": managers, "staff": staff, "audit": audit}
     given = {k: v for k, v in sources.items() if v is not None}
     if not given:
-        msg = "give at least one data set: customers, managers or staff/audit."
+        msg = "give at least one data set: customers, managers, staff or audit."
         raise SpecificationError(msg)
     first = next(iter(given.values()))[0]
     dims: dict[str, list[str]] = {}

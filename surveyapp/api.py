@@ -17,10 +17,14 @@ from typing import Any
 from flask import Blueprint, Flask, abort, request, url_for
 from werkzeug.exceptions import HTTPException, NotFound
 
+import questionnaires as qn
 from surveyapp import models as m
 from surveyapp import security
 from surveyapp.auth import acting_user, acting_user_id, requires
 from surveyapp.downloads import export_download
+from surveyapp.i18n import current_language
+from surveyapp.reports import build
+from surveyapp.reports.views import survey_report
 from surveyapp.services import exports, studies
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -168,6 +172,24 @@ def export(survey_id: int, fmt: str) -> Any:
         return _error(str(exc), 422)
 
 
+@bp.get("/surveys/<int:survey_id>/report.json")
+@requires("view")
+def report(survey_id: int) -> Any:
+    """The survey's report as the dashboard shows it, every number unrounded (the same
+    JSON as ``manyi report SURVEY --out FILE.json``)."""
+    sv = studies.survey(survey_id)
+    lang = request.args.get("lang")
+    language = lang if lang in qn.LANGUAGES else current_language()
+    try:
+        segment = build.parse_segment(sv.questionnaire(), request.args.get("segment"))
+    except ValueError as exc:
+        return _error(str(exc), 400)
+    try:
+        return survey_report(sv, segment=segment, language=language)
+    except ValueError as exc:  # scoring's errors included: too few responses, bad data
+        return _error(str(exc), 422)
+
+
 # -- errors ---------------------------------------------------------------------------------------
 def _error(message: str, status: int) -> Any:
     return {"error": message, "status": status}, status
@@ -230,6 +252,10 @@ def openapi_spec() -> dict[str, Any]:
         ("quarantined", {"type": "boolean"}, "include quarantined responses"),
         ("lang", {"type": "string", "enum": ["zh-Hans", "en"]}, "language of labels"),
     ]
+    report_q = [
+        ("segment", {"type": "string"}, "five gaps for one segment level, e.g. branch=east"),
+        ("lang", {"type": "string", "enum": ["zh-Hans", "en"]}, "language of labels"),
+    ]
     files = {
         "description": "The export file",
         "content": {exports.MEDIA_TYPES[f].split(";")[0]: {} for f in exports.FORMATS},
@@ -270,6 +296,15 @@ def openapi_spec() -> dict[str, Any]:
             },
             "/responses/{response_id}": {
                 "get": _op("One response by its response_id", "view", ["response_id"])
+            },
+            "/surveys/{survey_id}/report.json": {
+                "get": _op(
+                    "The dashboard's report with every number unrounded (five gaps, "
+                    "SERVQUAL, what to fix first, waves, methods, data quality)",
+                    "view",
+                    ["survey_id"],
+                    query=report_q,
+                )
             },
             "/surveys/{survey_id}/export.{fmt}": {
                 "get": _op(

@@ -1,7 +1,9 @@
-"""``manyi report``: the shareable report (HTML or PDF) from the shell.
+"""``manyi report``: the shareable report (HTML or PDF) or its numbers (JSON) from the shell.
 
-``manyi report SURVEY --out FILE.html|pdf`` reports on a stored survey exactly as the
-web page does (its waves and the linked manager / staff / audit surveys of its study).
+``manyi report SURVEY --out FILE.html|pdf|json`` reports on a stored survey exactly as the
+web page does (its waves and the linked manager / staff / audit surveys of its study);
+``.json`` writes the dict the dashboard renders, every number unrounded, so the page can
+be checked against ``manyi score`` (the five gaps against ``manyi score gaps``).
 ``manyi report --data FILE --questionnaire ID --out FILE`` reports on a data file without
 a database; ``--linked AUDIENCE FILE QUESTIONNAIRE`` adds the manager, staff or audit data
 of a gap study (repeat per audience).
@@ -9,6 +11,7 @@ of a gap study (repeat per audience).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +23,13 @@ AUDIENCES = ("manager", "staff", "audit")
 
 
 def _segment(q: Any, raw: str | None) -> tuple[str, str] | None:
-    if not raw:
-        return None
-    col, _sep, code = raw.partition("=")
-    item = next((i for i in q.segments if i.id == col), None)
-    if item is None or code not in {c.code for c in item.choices}:
-        choices = [f"{i.id}={c.code}" for i in q.segments for c in i.choices]
-        msg = f"--segment must be one of {', '.join(choices) or 'none (no segments)'}; got {raw!r}."
-        raise UsageProblem(msg)
-    return (col, code)
+    from surveyapp.reports.build import parse_segment  # lazy: pandas and scipy are slow
+
+    try:
+        return parse_segment(q, raw)
+    except ValueError as exc:
+        msg = f"--{exc}"
+        raise UsageProblem(msg) from None
 
 
 def _from_files(
@@ -38,6 +39,7 @@ def _from_files(
     segment: str | None,
     language: str,
 ) -> dict[str, Any]:
+    # lazy: the report builder loads pandas and scipy, slow for the other commands
     import questionnaires as qn
     from surveyapp.datafiles import read_responses
     from surveyapp.reports import build
@@ -67,13 +69,13 @@ def _from_files(
 
 def _from_database(survey: str, segment: str | None, language: str) -> dict[str, Any]:
 
+    # lazy: the app and the report builder are slow to import for the other commands
     from surveyapp import audit
+    from surveyapp import db as dbm
     from surveyapp.cli.users import app_database
     from surveyapp.reports.views import survey_report
 
     with app_database() as database:
-        from surveyapp import db as dbm
-
         s = dbm.session()
         found = find_survey(s, survey)
         seg = _segment(found.questionnaire(), segment)
@@ -97,7 +99,8 @@ def _from_database(survey: str, segment: str | None, language: str) -> dict[str,
     "out",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="FILE.html (self-contained, opens offline) or FILE.pdf.",
+    help="FILE.html (self-contained, opens offline), FILE.pdf, or FILE.json (the "
+    "dashboard's numbers, unrounded).",
 )
 @click.option(
     "--data",
@@ -128,11 +131,14 @@ def report_cmd(
     language: str,
 ) -> None:
     """Write the report of SURVEY (its link code or number), or of --data, to FILE."""
+    # lazy: scoring and the renderer load numpy, pandas and scipy, slow for the other
+    # commands (and `manyi --help`)
+    from scoring._results import jsonable
     from surveyapp.reports import render
 
     fmt = out.suffix.lower().lstrip(".")
-    if fmt not in ("html", "pdf"):
-        msg = f"--out must end in .html or .pdf; got {out.name!r}."
+    if fmt not in ("html", "pdf", "json"):
+        msg = f"--out must end in .html, .pdf or .json; got {out.name!r}."
         raise UsageProblem(msg)
     if not out.parent.is_dir():
         msg = f"the folder {str(out.parent)!r} does not exist; create it or choose another --out."
@@ -151,11 +157,14 @@ def report_cmd(
     else:
         report = _from_database(str(survey), segment, language)
     try:
-        body = (
-            render.render_pdf(report, language=language)
-            if fmt == "pdf"
-            else render.render_html(report, language=language).encode("utf-8")
-        )
+        if fmt == "json":
+            # NaN -> null, numpy -> Python: the same values the page rounds for display
+            text = json.dumps(jsonable(report), ensure_ascii=False, allow_nan=False, indent=1)
+            body = text.encode("utf-8")
+        elif fmt == "pdf":
+            body = render.render_pdf(report, language=language)
+        else:
+            body = render.render_html(report, language=language).encode("utf-8")
     except render.FontMissingError as exc:
         raise UsageProblem(str(exc)) from None
     tmp = out.with_name(out.name + ".part")

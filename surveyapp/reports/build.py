@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, cast
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -35,7 +35,8 @@ import pandas as pd
 import questionnaires as qn
 from scoring import instrument
 from scoring._results import jsonable
-from scoring.errors import InsufficientDataError, NoDimensionScoresError, ScoringError
+from scoring.errors import NoDimensionScoresError, ScoringError
+from scoring.gaps import service_gaps
 from scoring.inference import (
     MeanDifference,
     MeanInterval,
@@ -46,6 +47,7 @@ from scoring.inference import (
 from scoring.instrument import (
     dimension_columns,
     gap_cause_scales,
+    gaps_inputs,
     servqual_kwargs,
 )
 from scoring.screening import screen_responses
@@ -64,6 +66,7 @@ __all__ = [
     "importance_performance_view",
     "kendall_w",
     "methods_view",
+    "parse_segment",
     "run_methods",
     "servqual_view",
     "significance_mark",
@@ -145,23 +148,6 @@ def _welch_entry(
     )
 
 
-# TODO(numbers-gaps): _describe, _describe_columns and _welch are thin wrappers over
-# scoring.inference kept for the five-gap functions; delete them once those call scoring.
-def _describe(x: np.ndarray, confidence: float) -> dict[str, float]:
-    """n, mean, sd and t interval of the non-missing entries of ``x``."""
-    return _interval_entry(mean_interval(x, confidence=confidence))
-
-
-def _describe_columns(mat: np.ndarray, confidence: float) -> list[dict[str, float]]:
-    """:func:`_describe` of every column of ``mat``."""
-    return [_describe(mat[:, j], confidence) for j in range(mat.shape[1])]
-
-
-def _welch(a: Mapping[str, float], b: Mapping[str, float], confidence: float) -> dict[str, Any]:
-    """Difference a - b of two independent means: Welch interval and test."""
-    return _change_entry(_welch_entry(a, b, confidence))
-
-
 def significance_mark(p: float | None) -> str:
     """``***`` p < .001, ``**`` p < .01, ``*`` p < .05, else ``""`` (NaN/None -> ``""``).
 
@@ -191,13 +177,6 @@ def _item_texts(q: qn.Questionnaire, language: str) -> dict[str, str]:
     return {i.id: i.text.get(language) for i in q.items}
 
 
-def _filter(frame: pd.DataFrame, segment: tuple[str, str] | None) -> pd.DataFrame:
-    if segment is None or segment[0] not in frame.columns:
-        return frame
-    col, value = segment
-    return frame.loc[_Levels(frame[col]).mask(value)]
-
-
 class _Levels:
     """A column's cells as text, factorized once: a mask per level without a string
     comparison over every row for each level (empty cells belong to no level)."""
@@ -215,6 +194,25 @@ class _Levels:
     def counts(self) -> dict[str, int]:
         n = np.bincount(self.codes[self.codes >= 0], minlength=len(self.index))
         return {level: int(n[k]) for level, k in self.index.items()}
+
+
+def parse_segment(q: qn.Questionnaire, raw: str | None) -> tuple[str, str] | None:
+    """``"item=code"`` -> ``(item, code)`` for a segment item of ``q`` (None when empty).
+
+    Raises ``ValueError`` naming the choices when ``raw`` is not one of them.
+
+    >>> parse_segment(qn.builtin("servqual22"), "branch=east")
+    ('branch', 'east')
+    """
+    if not raw:
+        return None
+    col, _sep, code = raw.partition("=")
+    item = next((i for i in q.segments if i.id == col), None)
+    if item is None or code not in {c.code for c in item.choices}:
+        choices = [f"{i.id}={c.code}" for i in q.segments for c in i.choices]
+        msg = f"segment must be one of {', '.join(choices) or 'none (no segments)'}; got {raw!r}."
+        raise ValueError(msg)
+    return (col, code)
 
 
 def segment_options(
@@ -244,51 +242,15 @@ class GapSources:
     Each frame is the tidy export of its instrument (customers: E/P, managers: M/S and
     the understanding/procedure cause scales, staff: D/C and the behaviour/promotion
     cause scales, audit: D/C). ``delivered`` chooses where D and C come from when both
-    staff and audit data exist (``"audit"`` by default: an observer's rating).
+    staff and audit data exist (``"audit"`` by default: an observer's rating); see
+    :func:`scoring.gaps.service_gaps`.
     """
 
     customer: tuple[qn.Questionnaire, pd.DataFrame]
     manager: tuple[qn.Questionnaire, pd.DataFrame] | None = None
     staff: tuple[qn.Questionnaire, pd.DataFrame] | None = None
     audit: tuple[qn.Questionnaire, pd.DataFrame] | None = None
-    delivered: str = "audit"
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def source_of(self, level: str) -> str | None:
-        """The audience whose frame gives ``level`` (or None when no frame has it)."""
-        audiences = LEVELS[level][2]
-        if level in ("D", "C"):
-            order = ("audit", "staff") if self.delivered == "audit" else ("staff", "audit")
-            audiences = order
-        for aud in audiences:
-            src = getattr(self, aud)
-            if src is not None and any(c.endswith(LEVELS[level][0]) for c in src[1].columns):
-                return aud
-        return None
-
-
-def _role_stats(
-    frame: pd.DataFrame, items: Mapping[str, list[str]], suffix: str, confidence: float
-) -> tuple[dict[str, dict[str, float]], dict[str, dict[str, float]]]:
-    """Per item and per dimension statistics of one role (pairwise: answered items only).
-
-    A respondent's dimension level is the mean of the items they answered in it; the
-    dimension statistics describe those respondent means.
-    """
-    per_item: dict[str, dict[str, float]] = {}
-    per_dim: dict[str, dict[str, float]] = {}
-    for dim, ids in items.items():
-        cols = [i for i in ids if f"{i}{suffix}" in frame.columns]
-        if not cols:
-            continue
-        mat = np.column_stack([_num(frame, f"{i}{suffix}") for i in cols])
-        per_item |= dict(zip(cols, _describe_columns(mat, confidence), strict=True))
-        answered = np.isfinite(mat).sum(axis=1)
-        sums = np.where(np.isfinite(mat), mat, 0.0).sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            row = np.where(answered > 0, sums / np.maximum(answered, 1), np.nan)
-        per_dim[dim] = _describe(row, confidence)
-    return per_item, per_dim
+    delivered: Literal["audit", "staff"] = "audit"
 
 
 def customer_levels(
@@ -306,11 +268,8 @@ def customer_levels(
     report's own run); without one, or with another missing rule, ``data`` is scored here.
     Returns role (``"E"``, ``"P"``) -> ``{"items": ..., "dimensions": ...}`` indexed by
     item / dimension with ``n, mean, sd, ci_low, ci_high`` (a respondent's dimension level
-    is the mean of the items they answered in that role). Shared by the five gaps and the
-    SERVQUAL view.
+    is the mean of the items they answered in that role). Used by the SERVQUAL view.
     """
-    from scoring.servqual import servqual
-
     if (
         result is None
         or getattr(result, "roles", None) is None
@@ -335,111 +294,6 @@ def customer_levels(
     return out
 
 
-def _stats_of(frame: pd.DataFrame) -> dict[str, dict[str, float]]:
-    table = frame.astype("float64").to_dict(orient="index")
-    return {str(k): {str(c): float(v) for c, v in row.items()} for k, row in table.items()}
-
-
-def _cause_scales(
-    q: qn.Questionnaire, frame: pd.DataFrame, confidence: float, language: str
-) -> dict[str, list[dict[str, Any]]]:
-    # Cronbach's alpha from the item covariance matrix, as scoring.reliability computes it
-    from scoring.reliability import alpha_from_covariance
-
-    out: dict[str, list[dict[str, Any]]] = {}
-    scales = gap_cause_scales(q)
-    used = list(dict.fromkeys(c for s in scales.values() for cs in s.values() for c in cs))
-    item_of = {c: i for i in q.iter_items(type="rating") for c in i.columns()}
-    values = {}
-    for c in used:
-        if c not in frame.columns:
-            continue
-        values[c] = x = _num(frame, c)
-        item = item_of.get(c)
-        if item is not None and item.reverse and item.scale is not None:
-            # reverse-coded: min + max - x, as scoring.instrument.recode_reversed (which
-            # copies the frame and works through pandas column by column: 10x slower)
-            values[c] = item.scale.min + item.scale.max - x
-    # Every scale's alpha from one pairwise covariance matrix of all cause items: each
-    # entry uses the rows that answered both items, so a scale's block equals what
-    # scoring.reliability.cronbach_alpha(missing="pairwise") computes for that scale
-    # alone (a NaN entry -- two items never answered together -- gives a NaN alpha where
-    # it raises; so does a total score without variance).
-    cov = pd.DataFrame(values, copy=False).cov().to_numpy()
-    at = {c: j for j, c in enumerate(values)}
-    for gap, by_scale in scales.items():
-        for scale_id, cols in by_scale.items():
-            cols = [c for c in cols if c in values]
-            if not cols:
-                continue
-            mat = np.column_stack([values[c] for c in cols])
-            answered = np.isfinite(mat).sum(axis=1)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                row = np.where(
-                    answered > 0, np.nansum(mat, axis=1) / np.maximum(answered, 1), np.nan
-                )
-            st = _describe(row, confidence)
-            alpha = math.nan
-            if len(cols) > 1 and st["n"] > 2:
-                block = [at[c] for c in cols]
-                alpha = alpha_from_covariance(cov[np.ix_(block, block)])
-            dim = q.dimension(scale_id)
-            out.setdefault(gap, []).append(
-                {
-                    "scale": scale_id,
-                    "label": dim.label.get(language),
-                    "description": _t(dim.description, language),
-                    "items": cols,
-                    "alpha": alpha,
-                    **st,
-                }
-            )
-    return out
-
-
-def _paired_gap(
-    q: qn.Questionnaire,
-    frame: pd.DataFrame,
-    dims: Mapping[str, list[str]],
-    hi: str,
-    lo: str,
-    confidence: float,
-) -> dict[str, Any] | None:
-    """SERVQUAL-style paired gap ``hi - lo`` of two roles of one frame (scoring.servqual)."""
-    from scoring.servqual import ROLE_SUFFIXES, servqual
-
-    pair = {"perception": LEVELS[hi][0], "expectation": LEVELS[lo][0]}
-    suffixes = {**ROLE_SUFFIXES, **pair}
-
-    def paired(i: str) -> bool:
-        cols = [f"{i}{s}" for s in pair.values()]
-        if not all(c in frame.columns for c in cols):
-            return False
-        a, b = (_num(frame, c) for c in cols)
-        return int(np.count_nonzero(~np.isnan(a) & ~np.isnan(b))) >= 2
-
-    # items without two answered pairs (a small segment) get the Welch comparison instead
-    dims = {d: [i for i in ids if paired(i)] for d, ids in dims.items()}
-    dims = {d: ids for d, ids in dims.items() if ids}
-    if not dims or len(frame) < 2:
-        return None
-    try:
-        res = servqual(
-            frame,
-            dimensions=dims,
-            scale=_scale(q),
-            suffixes=suffixes,
-            model="servqual",
-            confidence=confidence,
-        )
-    except InsufficientDataError:
-        return None
-    return {
-        "dimensions": res.dimensions.set_index("dimension"),
-        "items": res.items.set_index("item"),
-    }
-
-
 def _scale_for(q: qn.Questionnaire, columns: Sequence[str]) -> tuple[int, int]:
     """The one rating scale of ``columns`` (the first column's scale)."""
     item_of = {c: i for i in q.items for c in i.columns()}
@@ -447,11 +301,17 @@ def _scale_for(q: qn.Questionnaire, columns: Sequence[str]) -> tuple[int, int]:
     return (scale.min, scale.max) if scale is not None else (1, 7)
 
 
-def _scale(q: qn.Questionnaire) -> tuple[int, int]:
-    for item in q.iter_items(type="rating"):
-        if item.roles and item.scale is not None:
-            return (item.scale.min, item.scale.max)
-    return (1, 7)
+#: scoring.gaps source name -> audience of the report
+_AUDIENCE = {"customers": "customer", "managers": "manager", "staff": "staff", "audit": "audit"}
+#: gap of the report -> the name of its row in scoring.gaps' tables
+_CUSTOMER_ROW = "customer"
+
+
+def _by_key(table: pd.DataFrame, key: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """(gap or letter, name) -> row of a scoring table, as plain Python values."""
+    first = "gap" if "gap" in table.columns else "letter"
+    rows = _records(table)
+    return {(str(r[first]), str(r[key])): r for r in rows}
 
 
 def five_gaps(
@@ -460,10 +320,8 @@ def five_gaps(
     segment: tuple[str, str] | None = None,
     language: str = "en",
     confidence: float = 0.95,
-    servqual_result: Any = None,
-    levels: Mapping[str, Mapping[str, pd.DataFrame]] | None = None,
 ) -> dict[str, Any]:
-    """The five-gap dashboard's data.
+    """The five-gap dashboard's data: :func:`scoring.gaps.service_gaps`, labelled.
 
     Parameters
     ----------
@@ -476,12 +334,6 @@ def five_gaps(
         Language of labels (``"zh-Hans"`` or ``"en"``).
     confidence
         Level of every interval.
-    servqual_result
-        The customer frame's :func:`scoring.servqual.servqual` result (computed when
-        None); its dimension gaps are the "customer gap" shown beside each waterfall.
-    levels
-        :func:`customer_levels` of the customer frame (computed when None or filtered,
-        from the roles table of ``servqual_result``).
 
     Returns
     -------
@@ -492,129 +344,80 @@ def five_gaps(
         (the same per item, for the drill-down), ``contributors`` (gap x dimension
         ranked by how much they pull P below E), ``causes`` (gap -> cause scales),
         ``missing`` (gaps that cannot be shown and what data would complete them),
-        ``sources`` (audience -> n), ``segment`` and ``unfiltered``.
+        ``sources`` (audience -> n), ``segment``, ``unfiltered``, ``missing_rule`` and
+        ``delivered``.
 
     Notes
     -----
-    Levels are means of respondents' dimension means (items they answered), per
-    audience. The four waterfall gaps telescope, so
-    ``P - E = (M - E) + (S - M) + (D - S) + (P - D)`` holds exactly for the level means
-    (Parasuraman, Zeithaml & Berry, 1985, *Journal of Marketing* 49(4)). Gaps within one
-    audience (S - M, D - C) are paired (:func:`scoring.servqual.servqual` on the two
-    roles); gaps across audiences (M - E, D - S, P - D) compare independent samples
-    with Welch's interval and test.
+    Every number is a value of the :class:`scoring.gaps.GapsResult` that
+    ``manyi score gaps`` prints for the same files (arguments from
+    :func:`scoring.instrument.gaps_inputs`, pairwise missing data): levels and gaps
+    (estimate, interval, t test; Holm-adjusted over the items of a gap for the item
+    marks), the customer gap P - E as the difference of the level means (so the four
+    waterfall gaps add up to it), and the gap-cause scales. Here they are only
+    selected, labelled and ranked (Parasuraman, Zeithaml & Berry, 1985, *Journal of
+    Marketing* 49(4)).
     """
-    from scoring.servqual import servqual
-
-    q_c, customer = sources.customer
-    frames: dict[str, pd.DataFrame] = {}
-    unfiltered: list[str] = []
-    for aud in ("customer", "manager", "staff", "audit"):
-        src = getattr(sources, aud)
-        if src is None:
-            continue
-        f = src[1]
-        if segment is not None and segment[0] not in f.columns:
-            unfiltered.append(aud)
-        frames[aud] = _filter(f, segment)
-    if len(frames["customer"]) < 2:
-        msg = (
-            f"segment {segment[0]} = {segment[1]!r} has {len(frames['customer'])} customer "
-            "response(s); the five-gap breakdown needs at least 2: choose another level."
-            if segment is not None
-            else "the customer survey has fewer than 2 responses; the five gaps need more."
-        )
-        raise ValueError(msg)
-    dims_items = servqual_kwargs(q_c)["dimensions"]
+    q_c = sources.customer[0]
+    kwargs = gaps_inputs(
+        customers=sources.customer,
+        managers=sources.manager,
+        staff=sources.staff,
+        audit=sources.audit,
+    )
+    res = service_gaps(
+        **kwargs, delivered=sources.delivered, segment=segment, confidence=confidence
+    )
+    dims_items: dict[str, list[str]] = kwargs["dimensions"]
     labels = _dim_labels(q_c, language)
     texts = _item_texts(q_c, language)
-
-    level_item: dict[str, dict[str, dict[str, float]]] = {}
-    level_dim: dict[str, dict[str, dict[str, float]]] = {}
-    level_source: dict[str, str | None] = {}
-    # the customer frame's SERVQUAL run: the customer gap beside each waterfall, and
-    # (its roles table) the E and P levels
-    if servqual_result is None or segment is not None:
-        servqual_result = servqual(
-            frames["customer"], **servqual_kwargs(q_c), confidence=confidence
-        )
-        levels = None
-    if levels is None:
-        levels = customer_levels(q_c, frames["customer"], confidence, result=servqual_result)
-    for level, (suffix, _label, _aud) in LEVELS.items():
-        aud_used = sources.source_of(level)
-        level_source[level] = aud_used
-        if aud_used is None:
-            continue
-        if aud_used == "customer" and level in levels:
-            level_item[level] = _stats_of(levels[level]["items"])
-            level_dim[level] = _stats_of(levels[level]["dimensions"])
-            continue
-        level_item[level], level_dim[level] = _role_stats(
-            frames[aud_used], dims_items, suffix, confidence
-        )
-
-    # paired gaps inside one audience (scoring.servqual on the two roles)
-    customer_paired: dict[str, pd.DataFrame] = {
-        "dimensions": servqual_result.dimensions.set_index("dimension"),
-        "items": servqual_result.items.set_index("item"),
+    level_source: dict[str, str | None] = dict.fromkeys(LEVELS)
+    for r in _records(res.roles):
+        level_source[r["letter"]] = _AUDIENCE[r["source"]]
+    lv_rows = {"items": res.levels[res.levels["level"] == "item"]}
+    lv_rows["dimensions"] = res.levels[res.levels["level"] == "dimension"]
+    levels_of = {kind: _by_key(t, "name") for kind, t in lv_rows.items()}
+    gaps_of = {
+        "items": _by_key(res.items, "item"),
+        "dimensions": _by_key(res.dimensions, "dimension"),
     }
-    paired: dict[str, dict[str, Any] | None] = {}
-    for gap in ("procedure", "promotion"):
-        hi, lo = GAPS[gap][0], GAPS[gap][1]
-        pair_aud = level_source.get(hi)
-        if pair_aud is not None and level_source.get(lo) == pair_aud:
-            q_aud = getattr(sources, pair_aud)[0]
-            paired[gap] = _paired_gap(q_aud, frames[pair_aud], dims_items, hi, lo, confidence)
-        else:
-            paired[gap] = None
+    identity = {(r["level"], r["name"]): r for r in _records(res.identity)}
+    stat_keys = ("n", "mean", "sd", "se", "ci_low", "ci_high")
 
-    def gap_entry(
-        gap: str, key: str, lv_stats: dict[str, dict[str, dict[str, float]]], kind: str
-    ) -> dict[str, Any] | None:
-        hi, lo, label = GAPS[gap]
-        if key not in lv_stats.get(hi, {}) or key not in lv_stats.get(lo, {}):
+    def gap_entry(gap: str, key: str, kind: str) -> dict[str, Any] | None:
+        row = gaps_of[kind].get((gap, key))
+        if row is None:
             return None
-        a, b = lv_stats[hi][key], lv_stats[lo][key]
-        entry: dict[str, Any] = {
+        hi, lo, label = GAPS[gap]
+        # the item marks are Holm-adjusted over the items of the gap
+        p = row["p_holm"] if kind == "items" else row["p"]
+        return {
             "gap": gap,
             "label": label.get(language),
             "formula": f"{hi} − {lo}",
+            "value": row["estimate"],
+            "se": row["se"],
+            "df": row["df"],
+            "ci_low": row["ci_low"],
+            "ci_high": row["ci_high"],
+            "t": row["t"],
+            "p": p,
+            "p_raw": row["p"],
+            "p_holm": row["p_holm"],
+            "test": row["method"],
+            "mark": significance_mark(p),
         }
-        pr = paired.get(gap)
-        if pr is not None and key in pr[kind].index:
-            row = pr[kind].loc[key]
-            # the paired estimate is the mean of within-respondent differences
-            entry |= {
-                "value": a["mean"] - b["mean"],
-                "paired_mean": float(row["gap"]),
-                "ci_low": float(row["ci_low"]),
-                "ci_high": float(row["ci_high"]),
-                "p": float(row["p_holm"]) if "p_holm" in row.index else math.nan,
-                "test": "paired",
-            }
-        else:
-            w = _welch(a, b, confidence)
-            entry |= {
-                "value": w["diff"],
-                "ci_low": w["ci_low"],
-                "ci_high": w["ci_high"],
-                "p": w["p"],
-                "test": "welch",
-            }
-        entry["mark"] = significance_mark(entry["p"])
-        return entry
 
-    def block(key: str, lv: dict[str, dict[str, dict[str, float]]], kind: str) -> dict[str, Any]:
-        levels: dict[str, dict[str, Any] | None] = {
-            code: (
-                {**lv[code][key], "label": LEVELS[code][1].get(language)}
-                if key in lv.get(code, {})
-                else None
+    def block(key: str, kind: str) -> dict[str, Any]:
+        levels: dict[str, dict[str, Any] | None] = {}
+        for code in LEVELS:
+            row = levels_of[kind].get((code, key))
+            levels[code] = (
+                None
+                if row is None
+                else {k: row[k] for k in stat_keys} | {"label": LEVELS[code][1].get(language)}
             )
-            for code in LEVELS
-        }
-        gaps = {g: gap_entry(g, key, lv, kind) for g in GAPS}
+        gaps = {g: gap_entry(g, key, kind) for g in GAPS}
         # the waterfall gaps up to the first one that cannot be shown
         chain: list[tuple[str, dict[str, Any]]] = []
         for g in WATERFALL:
@@ -626,46 +429,45 @@ def five_gaps(
         steps = []
         level_e, level_p = levels["E"], levels["P"]
         if level_e is not None:
-            running = level_e["mean"]
             steps.append(
                 {
                     "step": "E",
                     "label": level_e["label"],
                     "kind": "absolute",
-                    "value": running,
-                    "total": running,
+                    "value": level_e["mean"],
+                    "total": level_e["mean"],
                 }
             )
             for g, gap_e in chain:
-                running += gap_e["value"]
+                # the gaps telescope: after M - E the running level is M, and so on
+                reached = levels[GAPS[g][0]]
                 steps.append(
                     {
                         "step": g,
                         "label": gap_e["label"],
                         "kind": "relative",
                         "value": gap_e["value"],
-                        "total": running,
+                        "total": reached["mean"] if reached is not None else None,
                     }
                 )
-        cust = customer_paired[kind]
         customer: dict[str, Any] | None = None
-        if key in cust.index:
-            row = cust.loc[key].to_dict()  # the index is unique: one dimension or item
+        row = gaps_of[kind].get((_CUSTOMER_ROW, key))
+        if row is not None and level_e is not None and level_p is not None:
             customer = {
-                "value": float(row["gap"]),
-                "ci_low": float(row["ci_low"]),
-                "ci_high": float(row["ci_high"]),
-                "n": int(row["n"]),
-                "expectation": float(row["expectation"]),
-                "perception": float(row["perception"]),
+                "value": row["estimate"],
+                "ci_low": row["ci_low"],
+                "ci_high": row["ci_high"],
+                "n": int(row["n_pairs"]),
+                "expectation": level_e["mean"],
+                "perception": level_p["mean"],
             }
             if kind == "items":
-                customer["p"] = float(row["p_holm"])
-                customer["mark"] = significance_mark(float(row["p_holm"]))
+                customer["p"] = row["p_holm"]
+                customer["mark"] = significance_mark(row["p_holm"])
         exact = None
-        if complete and level_p is not None and level_e is not None:
-            total = sum(gap_e["value"] for _g, gap_e in chain)
-            exact = bool(abs(total - (level_p["mean"] - level_e["mean"])) < 1e-9)
+        ident = identity.get(("item" if kind == "items" else "dimension", key))
+        if complete and level_p is not None and ident is not None:
+            exact = bool(ident["exact"])
             steps.append(
                 {
                     "step": "P",
@@ -686,13 +488,13 @@ def five_gaps(
 
     dimensions = []
     for dim in dims_items:
-        entry = block(dim, level_dim, "dimensions")
+        entry = block(dim, "dimensions")
         entry |= {"dimension": dim, "label": labels.get(dim, dim), "items": dims_items[dim]}
         dimensions.append(entry)
     items = []
     for dim, ids in dims_items.items():
         for i in ids:
-            entry = block(i, level_item, "items")
+            entry = block(i, "items")
             entry |= {
                 "item": i,
                 "dimension": dim,
@@ -718,16 +520,27 @@ def five_gaps(
                         "mark": e["mark"],
                     }
                 )
-    contributors.sort(key=lambda r: (r["value"], r["dimension"], r["gap"]))
+    # a gap without a value (None: no estimate) goes last
+    contributors.sort(
+        key=lambda r: (r["value"] is None, r["value"] or 0.0, r["dimension"], r["gap"])
+    )
     for rank, r in enumerate(contributors, 1):
         r["rank"] = rank
 
     causes: dict[str, list[dict[str, Any]]] = {}
-    for aud in ("manager", "staff"):
-        src = getattr(sources, aud)
-        if src is not None:
-            for gap, rows in _cause_scales(src[0], frames[aud], confidence, language).items():
-                causes.setdefault(gap, []).extend(rows)
+    for r in _records(res.causes) if res.causes is not None else []:
+        q_src = getattr(sources, _AUDIENCE[r["source"]])[0]
+        dim_q = q_src.dimension(r["scale"])
+        causes.setdefault(r["gap"], []).append(
+            {
+                "scale": r["scale"],
+                "label": dim_q.label.get(language),
+                "description": _t(dim_q.description, language),
+                "items": gap_cause_scales(q_src)[r["gap"]][r["scale"]],
+                "source": _AUDIENCE[r["source"]],
+                **{k: r[k] for k in ("k", "n", "mean", "sd", "se", "ci_low", "ci_high", "alpha")},
+            }
+        )
 
     missing: list[dict[str, Any]] = []
     for gap, (hi, lo, label) in GAPS.items():
@@ -770,6 +583,7 @@ def five_gaps(
                         ],
                     }
                 )
+    used = _records(res.sources)
     return _json_dict(
         {
             "dimensions": dimensions,
@@ -777,12 +591,16 @@ def five_gaps(
             "contributors": contributors,
             "causes": causes,
             "missing": missing,
-            "sources": {aud: int(len(f)) for aud, f in frames.items()},
+            "sources": {_AUDIENCE[r["source"]]: r["n"] for r in used},
             "level_sources": level_source,
-            "segment": list(segment) if segment else None,
-            "unfiltered": unfiltered,
-            "confidence": confidence,
-            "scale": list(_scale(q_c)),
+            "segment": list(res.segment) if res.segment else None,
+            "unfiltered": [
+                _AUDIENCE[r["source"]] for r in used if segment is not None and not r["segmented"]
+            ],
+            "confidence": res.confidence,
+            "missing_rule": res.missing,
+            "delivered": res.delivered,
+            "scale": list(kwargs["scale"]),
         }
     )
 
@@ -1407,9 +1225,7 @@ def full_report(
     if sq_ok:
         sources = gap_sources or GapSources(customer=(q, data))
         levels = customer_levels(q, data, result=sq)
-        report["five_gaps"] = five_gaps(
-            sources, segment=segment, language=language, servqual_result=sq, levels=levels
-        )
+        report["five_gaps"] = five_gaps(sources, segment=segment, language=language)
         report["servqual"] = servqual_view(q, data, result=sq, language=language, levels=levels)
     report["importance_performance"] = importance_performance_view(
         q,

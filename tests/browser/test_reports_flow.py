@@ -20,8 +20,8 @@ from numpy.testing import assert_allclose
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from scoring.instrument import servqual_kwargs
-from scoring.servqual import servqual
+from scoring.gaps import service_gaps
+from scoring.instrument import gaps_inputs
 from surveyapp import models as m
 from surveyapp.cli.web import DEMO_SLUG, create_demo
 from surveyapp.reports.demo import add_linked_audiences
@@ -103,8 +103,9 @@ def test_five_gap_dashboard_segment_item_and_reports(server, chromium, tmp_path)
     page.wait_for_selector("[data-chart] .main-svg")  # Plotly drew from the JSON blocks
     assert page.locator("[data-chart] .main-svg").count() >= 5
     assert page.locator("[data-missing-gap]").count() == 0  # manager, staff, audit present
-    ref = servqual(frame, **servqual_kwargs(q))
-    dims = ref.dimensions.set_index("dimension")["gap"]
+    # the five-gap cards' customer gap P - E: scoring.gaps, as manyi score gaps
+    ref = service_gaps(**gaps_inputs(customers=(q, frame)))
+    dims = ref.dimensions.set_index(["gap", "dimension"]).loc["customer", "estimate"]
     shown = values(page, ".gap-card .customer-gap", "dimension")
     assert set(shown) == set(dims.index)
     for d, v in shown.items():
@@ -116,16 +117,18 @@ def test_five_gap_dashboard_segment_item_and_reports(server, chromium, tmp_path)
     page.wait_for_url(re.compile(r"segment=branch"))
     page.wait_for_selector('[data-segment="branch=east"]')
     east = frame.loc[(frame["branch"] == "east").fillna(False)]
-    ref_east = servqual(east, **servqual_kwargs(q))
+    ref_east = service_gaps(**gaps_inputs(customers=(q, east)))
+    east_dims = ref_east.dimensions.set_index(["gap", "dimension"]).loc["customer", "estimate"]
     shown = values(page, ".gap-card .customer-gap", "dimension")
     for d, v in shown.items():
-        assert_allclose(v, ref_east.dimensions.set_index("dimension").loc[d, "gap"], rtol=1e-12)
+        assert_allclose(v, east_dims[d], rtol=1e-12)
 
     # open an item
     page.click('.items-table tr[data-item="rel1"] a')
     page.wait_for_selector('h1[data-item="rel1"]')
     got = float(page.get_attribute(".customer-gap", "data-value"))
-    assert_allclose(got, ref_east.items.set_index("item").loc["rel1", "gap"], rtol=1e-12)
+    east_items = ref_east.items.set_index(["gap", "item"])["estimate"]
+    assert_allclose(got, east_items[("customer", "rel1")], rtol=1e-12)
     page.wait_for_selector("[data-chart] .main-svg")
     shot(page, tmp_path, "item-desktop")
 

@@ -184,3 +184,143 @@ def test_bad_input(linked):
         service_gaps(dimensions=DIMS, **linked, cause_scales={"customer": {"x": ["tan1_e"]}})
     with pytest.raises(DataError, match="are not all in one of the frames"):
         service_gaps(dimensions=DIMS, **linked, cause_scales={"behaviour": {"x": ["nope"]}})
+
+
+def test_t_tests_and_holm_match_scipy_and_statsmodels(linked):
+    from statsmodels.stats.multitest import multipletests
+
+    res = service_gaps(dimensions=DIMS, **linked)
+    items = res.items.set_index(["gap", "item"])
+    m, e = linked["managers"]["tan1_m"], linked["customers"]["tan1_e"]
+    row = items.loc[("understanding", "tan1")]
+    ref = stats.ttest_ind(m, e, equal_var=False)
+    assert (row["t"], row["p"]) == pytest.approx((ref.statistic, ref.pvalue))
+    assert math.isnan(row["n_pairs"])
+    s = linked["managers"]["rel1_s"]
+    row = items.loc[("procedure", "rel1")]
+    ref = stats.ttest_rel(s, linked["managers"]["rel1_m"])
+    assert (row["t"], row["p"]) == pytest.approx((ref.statistic, ref.pvalue))
+    assert row["n_pairs"] == 12
+    # Holm over the items of one gap
+    for gap, group in res.items.groupby("gap"):
+        expected = multipletests(group["p"], method="holm")[1]
+        np.testing.assert_allclose(group["p_holm"], expected, rtol=1e-12, err_msg=gap)
+    dims = res.dimensions
+    for gap, group in dims.groupby("gap"):
+        expected = multipletests(group["p"], method="holm")[1]
+        np.testing.assert_allclose(group["p_holm"], expected, rtol=1e-12, err_msg=gap)
+
+
+def test_paired_gap_with_missing_answers_by_hand(linked):
+    customers = linked["customers"].astype("float64")
+    rng = np.random.default_rng(15)
+    holes = rng.random(customers.shape) < 0.15
+    customers = customers.mask(holes)
+    res = service_gaps(dimensions=DIMS, customers=customers)
+    row = res.dimensions.set_index(["gap", "dimension"]).loc[("customer", "tangibles")]
+    p = customers[["tan1_p", "tan2_p"]].mean(axis=1)
+    e = customers[["tan1_e", "tan2_e"]].mean(axis=1)
+    diff = (p - e).dropna()
+    est = p.mean() - e.mean()  # each role over its own respondents
+    half = stats.t.ppf(0.975, len(diff) - 1) * diff.std(ddof=1) / math.sqrt(len(diff))
+    assert row["estimate"] == pytest.approx(est, abs=1e-12)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((est - half, est + half), abs=1e-12)
+    assert row["n_pairs"] == len(diff)
+    assert row["t"] == pytest.approx(est / (diff.std(ddof=1) / math.sqrt(len(diff))))
+
+
+def test_levels_by_hand(linked):
+    res = service_gaps(dimensions=DIMS, **linked)
+    levels = res.levels.set_index(["letter", "level", "name"])
+    d = linked["staff"][["tan1_d", "tan2_d"]].mean(axis=1)
+    row = levels.loc[("D", "dimension", "tangibles")]
+    lo, hi = stats.t.interval(0.95, len(d) - 1, loc=d.mean(), scale=stats.sem(d))
+    assert (row["n"], row["mean"], row["sd"]) == (
+        25,
+        pytest.approx(d.mean()),
+        pytest.approx(d.std()),
+    )
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((lo, hi))
+    assert row["source"] == "staff"
+    e = linked["customers"]["rel1_e"]
+    assert levels.loc[("E", "item", "rel1"), "mean"] == pytest.approx(e.mean())
+    assert set(res.levels["letter"]) == {"E", "P", "M", "S", "D", "C"}
+    assert res.identity["exact"].all()
+
+
+def test_audit_or_staff_gives_the_delivered_levels(linked):
+    rng = np.random.default_rng(3)
+    audit = _frame(rng, 30, {"d": 3, "c": 5})
+    res = service_gaps(dimensions=DIMS, **linked, audit=audit)
+    roles = res.roles.set_index("letter")["source"]
+    assert (roles["D"], roles["C"]) == ("audit", "audit")
+    promo = res.items.set_index(["gap", "item"]).loc[("promotion", "tan1")]
+    assert promo["estimate"] == pytest.approx(audit["tan1_d"].mean() - audit["tan1_c"].mean())
+    by_staff = service_gaps(dimensions=DIMS, **linked, audit=audit, delivered="staff")
+    assert set(by_staff.roles.set_index("letter").loc[["D", "C"], "source"]) == {"staff"}
+    # an audit without C: D from the audit, C from the staff, compared as independent samples
+    mixed = service_gaps(dimensions=DIMS, **linked, audit=audit.filter(like="_d"))
+    roles = mixed.roles.set_index("letter")["source"]
+    assert (roles["D"], roles["C"]) == ("audit", "staff")
+    assert set(mixed.items.loc[mixed.items["gap"] == "promotion", "method"]) == {"welch"}
+
+
+def test_segment_filter(linked):
+    customers = linked["customers"].assign(branch=["east", "west", None] * 20)
+    managers = linked["managers"].assign(branch=[1, 2] * 6)  # codes compared as text
+    res = service_gaps(
+        dimensions=DIMS,
+        customers=customers,
+        managers=managers,
+        staff=linked["staff"],
+        segment=("branch", "east"),
+    )
+    east = customers[customers["branch"] == "east"]
+    sources = res.sources.set_index("source")
+    assert sources.loc["customers", "n"] == 20
+    assert bool(sources.loc["customers", "segmented"])
+    # no manager is in the east: their gaps are unavailable, and the reason says why
+    assert sources.loc["managers", "n"] == 0
+    assert (
+        res.unavailable.set_index("gap")
+        .loc["procedure", "reason"]
+        .endswith(
+            "missing: S (no managers in segment branch = 'east'), M (no managers in segment "
+            "branch = 'east')"
+        )
+    )
+    assert not bool(sources.loc["staff", "segmented"])
+    assert sources.loc["staff", "n"] == 25
+    row = res.items.set_index(["gap", "item"]).loc[("customer", "rel1")]
+    assert row["estimate"] == pytest.approx(east["rel1_p"].mean() - east["rel1_e"].mean())
+    assert res.segment == ("branch", "east")
+    by_code = service_gaps(
+        dimensions=DIMS, customers=linked["customers"], managers=managers, segment=("branch", "1")
+    )
+    used = by_code.sources.set_index("source")
+    assert used.loc["managers", "n"] == 6
+    assert (used.loc["customers", "n"], bool(used.loc["customers", "segmented"])) == (60, False)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        (
+            {"segment": ("branch", "north")},
+            InsufficientDataError,
+            "branch = 'north' has 0 customer",
+        ),
+        ({"segment": ("region", "x")}, SpecificationError, "'region' is in none of the frames"),
+        ({"segment": "branch=east"}, SpecificationError, r"\(column, value\) pair"),
+        ({"delivered": "mystery"}, ValueError, "delivered must be one of 'audit', 'staff'"),
+    ],
+)
+def test_bad_segment_and_choice(linked, kwargs, error, match):
+    customers = linked["customers"].assign(branch="east")
+    with pytest.raises(error, match=match):
+        service_gaps(dimensions=DIMS, customers=customers, **kwargs)
+
+
+def test_too_few_customers(linked):
+    with pytest.raises(InsufficientDataError, match="customers has 1 response"):
+        service_gaps(dimensions=DIMS, customers=linked["customers"].head(1))

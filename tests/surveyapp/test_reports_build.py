@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -31,6 +33,11 @@ def world(instruments: dict[str, qn.Questionnaire]) -> dict[str, object]:
         for a, q in instruments.items()
     }
     return sims
+
+
+def _row_means(frame: pd.DataFrame, cols: list[str]) -> pd.Series:
+    """Each respondent's mean over the answered ``cols`` (NaN when none answered)."""
+    return frame[cols].astype("float64").mean(axis=1, skipna=True)
 
 
 def _sources(instruments, world, *, use=("manager", "staff", "audit")) -> b.GapSources:
@@ -79,13 +86,20 @@ def test_levels_and_customer_gap_equal_independent_computations(instruments, wor
     q = instruments["customer"]
     data = world["customer"].data
     rep = b.five_gaps(_sources(instruments, world))
-    sq = servqual(data, **servqual_kwargs(q)).dimensions.set_index("dimension")
     man = world["manager"].data
     dims = servqual_kwargs(q)["dimensions"]
     for d in rep["dimensions"]:
         dim = d["dimension"]
-        assert_allclose(d["customer_gap"]["value"], sq.loc[dim, "gap"], rtol=1e-12)
-        assert_allclose(d["customer_gap"]["ci_low"], sq.loc[dim, "ci_low"], rtol=1e-12)
+        # P - E: the difference of the level means (so the waterfall adds up to it), with
+        # the paired interval of respondents' P - E differences around it (by hand)
+        p = _row_means(data, [f"{i}_p" for i in dims[dim]])
+        e = _row_means(data, [f"{i}_e" for i in dims[dim]])
+        diff = (p - e).dropna()
+        est = p.mean() - e.mean()
+        half = stats.t.ppf(0.975, len(diff) - 1) * diff.std(ddof=1) / math.sqrt(len(diff))
+        assert_allclose(d["customer_gap"]["value"], est, rtol=1e-12)
+        assert_allclose(d["customer_gap"]["ci_low"], est - half, rtol=1e-12)
+        assert d["customer_gap"]["n"] == len(diff)
         # M: mean over managers of their mean over answered items (pandas, by hand)
         m_cols = [f"{i}_m" for i in dims[dim]]
         by_hand = man[m_cols].astype("Float64").mean(axis=1, skipna=True).mean()
@@ -150,9 +164,14 @@ def test_segment_filter(instruments, world) -> None:
     assert rep["sources"]["manager"] == int((world["manager"].data["branch"] == "east").sum())
     assert rep["unfiltered"] == []
     east = data.loc[(data["branch"] == "east").fillna(False)]
-    ref = servqual(east, **servqual_kwargs(instruments["customer"])).dimensions
+    dims = servqual_kwargs(instruments["customer"])["dimensions"]
+    ref = [
+        _row_means(east, [f"{i}_p" for i in its]).mean()
+        - _row_means(east, [f"{i}_e" for i in its]).mean()
+        for its in dims.values()
+    ]
     got = [d["customer_gap"]["value"] for d in rep["dimensions"]]
-    assert_allclose(got, ref["gap"].to_numpy(float), rtol=1e-12)
+    assert_allclose(got, ref, rtol=1e-12)
     by_type = b.five_gaps(_sources(instruments, world), segment=("customer_type", "individual"))
     assert set(by_type["unfiltered"]) == {"manager", "staff", "audit"}
     with pytest.raises(ValueError, match="branch = 'nowhere' has 0 customer"):

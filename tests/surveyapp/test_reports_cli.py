@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -11,7 +12,8 @@ from pypdf import PdfReader
 import questionnaires as qn
 from questionnaires.simulate import simulate
 from surveyapp.cli import main
-from surveyapp.reports import render
+from surveyapp.datafiles import read_responses
+from surveyapp.reports import build, render
 from surveyapp.reports.demo import seed_gap_study
 from tests.surveyapp.conftest import make_app
 from tests.surveyapp.reports_helpers import SMALL
@@ -38,24 +40,21 @@ def files(tmp_path):
     return out
 
 
-def test_pdf_from_files_has_the_chinese_dimension_names(files, tmp_path) -> None:
-    out = tmp_path / "r.pdf"
-    r = run(
+def _linked(files) -> list[str]:
+    """--data with the customer file, --linked with the manager and the staff file."""
+    return [
         "--data",
         files["c"],
         "--questionnaire",
         "servqual22",
-        "--linked",
-        "manager",
-        files["m"],
-        "servqual22_manager",
-        "--linked",
-        "staff",
-        files["s"],
-        "servqual22_staff",
-        "--out",
-        str(out),
-    )
+        *("--linked", "manager", files["m"], "servqual22_manager"),
+        *("--linked", "staff", files["s"], "servqual22_staff"),
+    ]
+
+
+def test_pdf_from_files_has_the_chinese_dimension_names(files, tmp_path) -> None:
+    out = tmp_path / "r.pdf"
+    r = run(*_linked(files), "--out", str(out))
     assert r.exit_code == 0, r.output
     text = "".join(page.extract_text() for page in PdfReader(out).pages)
     for name in DIMENSIONS_ZH:
@@ -87,6 +86,23 @@ def test_html_from_files_is_self_contained(files, tmp_path) -> None:
     assert 'href="http' not in markup
     assert 'data-segment="branch=east"' in html
     assert 'data-missing-gap="understanding"' in html
+
+
+def test_json_from_files_is_the_report_dict(files, tmp_path) -> None:
+    out = tmp_path / "r.json"
+    r = run(*_linked(files), "--out", str(out), "--language", "en", "--segment", "branch=east")
+    assert r.exit_code == 0, r.output
+    got = json.loads(out.read_text(encoding="utf-8"))
+    assert got["five_gaps"]["segment"] == ["branch", "east"]
+    q, qm, qs = (qn.builtin(i) for i in ("servqual22", "servqual22_manager", "servqual22_staff"))
+    sources = build.GapSources(
+        customer=(q, read_responses(files["c"], q)),
+        manager=(qm, read_responses(files["m"], qm)),
+        staff=(qs, read_responses(files["s"], qs)),
+    )
+    direct = build.five_gaps(sources, segment=("branch", "east"), language="en")
+    assert got["five_gaps"] == json.loads(json.dumps(direct))
+    assert {"servqual", "methods", "data_quality"} <= set(got)
 
 
 @pytest.mark.parametrize(

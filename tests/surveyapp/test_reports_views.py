@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from numpy.testing import assert_allclose
 
-from scoring.instrument import servqual_kwargs
-from scoring.servqual import servqual
+from scoring.gaps import service_gaps
+from scoring.instrument import gaps_inputs
 from surveyapp import models as m
 from surveyapp.services import exports
 
@@ -40,13 +40,14 @@ def test_dashboard_numbers_equal_the_scoring_api(app, gap_study, client_as) -> N
     with app.app_context():
         sv = app.extensions["manyi_db"].sessions().get(m.Survey, gap_study["customer"])
         q = sv.questionnaire()
-    ref = servqual(frame, **servqual_kwargs(q))
-    dims = ref.dimensions.set_index("dimension")["gap"]
+    # the customer gap P - E of each five-gap card and item row: scoring.gaps
+    ref = service_gaps(**gaps_inputs(customers=(q, frame)))
+    dims = ref.dimensions.set_index(["gap", "dimension"]).loc["customer", "estimate"]
     shown = _values(html, "dimension")
     assert set(shown) == set(dims.index)
     for d, v in shown.items():
         assert_allclose(v, dims[d], rtol=1e-12)
-    items = ref.items.set_index("item")["gap"]
+    items = ref.items.set_index(["gap", "item"]).loc["customer", "estimate"]
     for it, v in _values(html, "item").items():
         assert_allclose(v, items[it], rtol=1e-12)
     assert "data-missing-gap" not in html  # all four audiences are there
@@ -73,12 +74,12 @@ def test_segment_filter_and_item_drill_down(app, gap_study, client_as) -> None:
     assert f'data-source="customer">{len(east)}<' in html
     with app.app_context():
         q = app.extensions["manyi_db"].sessions().get(m.Survey, sid).questionnaire()
-    ref = servqual(east, **servqual_kwargs(q)).items.set_index("item")
+    ref = service_gaps(**gaps_inputs(customers=(q, east))).items.set_index(["gap", "item"])
     r = c.get(f"/research/reports/surveys/{sid}/items/rel1?segment=branch=east")
     page = r.get_data(as_text=True)
     assert r.status_code == 200
     got = float(re.search(r'class="customer-gap" data-value="([^"]+)"', page).group(1))
-    assert_allclose(got, ref.loc["rel1", "gap"], rtol=1e-12)
+    assert_allclose(got, ref.loc[("customer", "rel1"), "estimate"], rtol=1e-12)
     assert "可靠性" in page
     bad = c.get(f"/research/reports/surveys/{sid}?segment=branch=mars")
     assert bad.status_code == 303
