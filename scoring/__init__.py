@@ -50,7 +50,7 @@ from scoring.fuzzy import (
     survey_membership,
 )
 from scoring.gaps import (
-    GAPS,
+    GAP_ROLES,
     GapsResult,
     service_gaps,
 )
@@ -141,7 +141,7 @@ __all__ = [
     "ECSI",
     "EntropyResult",
     "FuzzyResult",
-    "GAPS",
+    "GAP_ROLES",
     "GapsResult",
     "HeywoodCaseError",
     "IndexResult",

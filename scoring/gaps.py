@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from questionnaires import CUSTOMER_GAP, GAP_ROLES, ROLE_SUFFIXES
 from scoring._results import Result
 from scoring._validation import (
     MISSING_RULES,
@@ -30,20 +31,11 @@ from scoring._validation import (
 from scoring.errors import DataError, InsufficientDataError, ScoringError, SpecificationError
 from scoring.inference import holm, mean_interval, welch_test_from_stats
 from scoring.reliability import cronbach_alpha
-from scoring.servqual import ROLE_SUFFIXES
 
-__all__ = ["GAPS", "GapsResult", "service_gaps"]
+__all__ = ["GAP_ROLES", "GapsResult", "service_gaps"]
 
-#: gap -> (minuend role, subtrahend role): the gap is mean(minuend) - mean(subtrahend).
-GAPS: Mapping[str, tuple[str, str]] = {
-    "understanding": ("manager_estimate", "expectation"),  # M - E
-    "procedure": ("standard", "manager_estimate"),  # S - M
-    "behaviour": ("delivered", "standard"),  # D - S
-    "promotion": ("delivered", "promised"),  # D - C
-    "perception": ("perception", "delivered"),  # P - D
-}
-#: the customer gap P - E, which the four gaps below decompose exactly
-CUSTOMER_GAP = ("perception", "expectation")
+# GAP_ROLES (gap -> (minuend role, subtrahend role)) and CUSTOMER_GAP (P - E) are the
+# vocabulary of the questionnaire format; the customer gap is decomposed exactly into
 DECOMPOSITION = ("perception", "behaviour", "procedure", "understanding")
 
 #: role -> the sources that may give it, in the default order of preference
@@ -476,7 +468,7 @@ def service_gaps(
     answered = {src: f for src, f in frames.items() if len(f) or not segmented[src]}
     roles = _load_roles(answered, items, scale, missing, suffixes, delivered)
 
-    all_gaps = {**GAPS, "customer": CUSTOMER_GAP}
+    all_gaps = {**GAP_ROLES, "customer": CUSTOMER_GAP}
     item_rows: list[dict[str, Any]] = []
     dim_rows: list[dict[str, Any]] = []
     unavailable: list[dict[str, str]] = []
@@ -623,9 +615,9 @@ def _causes(
     missing: str,
     confidence: float,
 ) -> pd.DataFrame:
-    unknown = [g for g in cause_scales if g not in GAPS]
+    unknown = [g for g in cause_scales if g not in GAP_ROLES]
     if unknown:
-        msg = f"cause_scales has unknown gap(s) {unknown}; gaps are {list(GAPS)}."
+        msg = f"cause_scales has unknown gap(s) {unknown}; gaps are {list(GAP_ROLES)}."
         raise SpecificationError(msg)
     present = {s: frames[s] for s in _CAUSE_ORDER if s in frames}
     rows = []

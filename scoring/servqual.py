@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from questionnaires import ROLE_SUFFIXES
 from scoring._results import Result, parameters_of
 from scoring._validation import (
     MISSING_RULES,
@@ -57,18 +58,6 @@ from scoring.inference import (
 )
 
 __all__ = ["ROLE_SUFFIXES", "ServqualResult", "servqual", "servqual_gaps"]
-
-#: Column suffix of each rating role (the project's export rule ``<item>_<code>``).
-ROLE_SUFFIXES: Mapping[str, str] = {
-    "expectation": "_e",
-    "perception": "_p",
-    "manager_estimate": "_m",
-    "standard": "_s",
-    "delivered": "_d",
-    "promised": "_c",
-    "adequate": "_ade",
-    "desired": "_des",
-}
 
 MISSING_TEXT = {
     "pairwise": (

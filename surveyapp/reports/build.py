@@ -76,25 +76,43 @@ __all__ = [
 
 T = qn.Text
 
-#: The levels of the five-gap model: code -> (column suffix, label, audiences that give it).
-LEVELS: dict[str, tuple[str, qn.Text, tuple[str, ...]]] = {
-    "E": ("_e", T("顾客期望", "Customer expectation"), ("customer",)),
-    "M": ("_m", T("管理者对顾客期望的认知", "Managers' view of expectations"), ("manager",)),
-    "S": ("_s", T("服务质量标准", "Service-quality standard"), ("manager",)),
-    "D": ("_d", T("实际提供的服务", "Service delivered"), ("audit", "staff")),
-    "C": ("_c", T("对顾客的承诺", "Promised to customers"), ("audit", "staff")),
-    "P": ("_p", T("顾客感知", "Customer perception"), ("customer",)),
+#: role of the five-gap model -> (its label, the audiences that give it)
+_LEVEL_LABELS: dict[str, tuple[qn.Text, tuple[str, ...]]] = {
+    "expectation": (T("顾客期望", "Customer expectation"), ("customer",)),
+    "manager_estimate": (
+        T("管理者对顾客期望的认知", "Managers' view of expectations"),
+        ("manager",),
+    ),
+    "standard": (T("服务质量标准", "Service-quality standard"), ("manager",)),
+    "delivered": (T("实际提供的服务", "Service delivered"), ("audit", "staff")),
+    "promised": (T("对顾客的承诺", "Promised to customers"), ("audit", "staff")),
+    "perception": (T("顾客感知", "Customer perception"), ("customer",)),
 }
-
-#: gap -> (minuend level, subtrahend level, label). Waterfall order first, then promotion.
-GAPS: dict[str, tuple[str, str, qn.Text]] = {
-    "understanding": ("M", "E", T("理解差距", "Understanding gap")),
-    "procedure": ("S", "M", T("程序差距", "Procedure gap")),
-    "behaviour": ("D", "S", T("行为差距", "Behaviour gap")),
-    "perception": ("P", "D", T("感受差距", "Perception gap")),
-    "promotion": ("D", "C", T("促销差距", "Promotion gap")),
+GAP_LABELS: dict[str, qn.Text] = {
+    "understanding": T("理解差距", "Understanding gap"),
+    "procedure": T("程序差距", "Procedure gap"),
+    "behaviour": T("行为差距", "Behaviour gap"),
+    "perception": T("感受差距", "Perception gap"),
+    "promotion": T("促销差距", "Promotion gap"),
 }
 WATERFALL = ("understanding", "procedure", "behaviour", "perception")
+
+
+def _code(role: str) -> str:
+    return qn.ROLE_CODES[role].upper()
+
+
+#: The levels of the five-gap model: code (E, M, S, D, C, P) -> (column suffix, label,
+#: audiences that give it), from the questionnaire format's vocabulary.
+LEVELS: dict[str, tuple[str, qn.Text, tuple[str, ...]]] = {
+    _code(role): (qn.ROLE_SUFFIXES[role], label, audiences)
+    for role, (label, audiences) in _LEVEL_LABELS.items()
+}
+#: gap -> (minuend level, subtrahend level, label). Waterfall order first, then promotion.
+GAPS: dict[str, tuple[str, str, qn.Text]] = {
+    gap: (_code(qn.GAP_ROLES[gap][0]), _code(qn.GAP_ROLES[gap][1]), GAP_LABELS[gap])
+    for gap in (*WATERFALL, "promotion")
+}
 CUSTOMER_GAP = T("顾客差距（P − E）", "Customer gap (P − E)")
 
 AUDIENCE_INSTRUMENT = {

@@ -308,7 +308,7 @@ def test_full_report_is_json_safe(instruments, world) -> None:
 def test_customer_levels_equal_servperf_on_each_role(instruments, world) -> None:
     """E and P levels come from the SERVQUAL run's roles table: the numbers SERVPERF on
     the expectation and on the perception columns gives (what the report ran before)."""
-    from scoring.servqual import ROLE_SUFFIXES
+    from questionnaires import ROLE_SUFFIXES
 
     q = instruments["customer"]
     data = world["customer"].data
