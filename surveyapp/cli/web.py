@@ -3,11 +3,15 @@
 The instance folder (SQLite database, secret key) is ``$MANYI_INSTANCE`` or ``./instance``
 in the current directory; ``DATABASE_URL`` points elsewhere (PostgreSQL). ``serve`` runs
 gunicorn when it is installed (production: several worker processes) and Werkzeug's
-threaded server otherwise or with ``--dev``.
+threaded server otherwise or with ``--dev``. ``demo`` also starts a ``manyi worker``
+process beside the server (the long scoring runs) and stops it when the server stops;
+with ``serve``, run ``manyi worker`` yourself (e.g. a second service).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -250,7 +254,29 @@ def demo_cmd(host: str, port: int, n: int, seed: int, no_serve: bool, dev: bool)
     password = demo_login(app)
     click.echo(f"researchers: http://{host}:{port}/research/ as {DEMO_USER}, password {password}")
     if not no_serve:
-        _serve(app, host, port, 2, dev)
+        with _worker_beside():
+            _serve(app, host, port, 2, dev)
+
+
+@contextmanager
+def _worker_beside() -> Iterator[None]:
+    """A ``manyi worker`` subprocess (same environment) for as long as the block runs."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from surveyapp.cli import main; main()", "worker"]
+    )
+    click.echo(f"worker started (process {proc.pid})")
+    try:
+        yield
+    finally:
+        proc.terminate()  # SIGTERM: Huey's consumer stops at once
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 COMMANDS = [db_group, serve_cmd, demo_cmd]
