@@ -71,7 +71,7 @@ def test_worker_marks_runs_of_a_dead_worker_failed_when_it_starts(tmp_path, monk
         assert "worker: 2 thread(s) on the SqliteHuey queue" in proc.stdout.readline()
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(30)
+        proc.communicate(timeout=30)
     with db.sessions() as s:
         row = s.get(m.ScoringRun, run.id)
         assert row.status == "failed"
