@@ -184,7 +184,7 @@ def test_cancel_from_the_run_page_stops_the_task(app, users, worker, client_as) 
     assert (stopped.status, stopped.error, stopped.result) == (row.status, row.error, None)
     assert stopped.progress < 0.5
     page = researcher.get(f"/research/reports/runs/{run_id}").get_data(as_text=True)
-    assert "The run was cancelled." in page  # the flash of the POST
+    assert "运行已取消。" in page  # the flash of the POST (zh-Hans, the default)
     assert "cancelled by researcher@example.org" in page
 
 
