@@ -20,7 +20,7 @@ import questionnaires as qn
 from surveyapp import db as dbm
 from surveyapp import exports
 from surveyapp import models as m
-from surveyapp.reports import runs
+from surveyapp.reports import runs, views
 from surveyapp.tasks import make_huey
 from tests.surveyapp.conftest import make_app
 from tests.surveyapp.reports_helpers import store
@@ -253,3 +253,37 @@ def test_queue_url_must_be_redis(tmp_path) -> None:
     huey = make_huey({"INSTANCE_PATH": str(tmp_path), "QUEUE_IMMEDIATE": False})
     assert type(huey).__name__ == "SqliteHuey"
     assert huey.storage.filename == str(tmp_path / "queue.sqlite")
+
+
+def test_the_redis_report_cache(tmp_path) -> None:
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except redis.ConnectionError:
+        if os.environ.get("CI", "").lower() == "true":
+            raise
+        pytest.skip("Redis at 127.0.0.1:6379 is unreachable")
+    prefix = f"manyi-test-{os.getpid()}-{time.monotonic_ns()}:"
+    web = _web(
+        tmp_path, CACHE_TYPE="RedisCache", CACHE_REDIS_URL=REDIS_URL, CACHE_KEY_PREFIX=prefix
+    )
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        sv, frame = _acsi(web, 60)
+        built: list[int] = []
+
+        def make() -> dict[str, Any]:
+            built.append(1)
+            return {"n": len(frame)}
+
+        inputs: dict[str, Any] = {"section": "full", "surveys": [sv], "params": {"x": 1}}
+        with web.app_context():
+            for _ in range(2):
+                got = runs.cached_report(views.cache, frames=[frame], build=make, **inputs)
+                assert got == {"n": 60}
+            # other data: another key, built again
+            runs.cached_report(views.cache, frames=[frame.iloc[:-1]], build=make, **inputs)
+        assert len(built) == 2
+        assert len(client.keys(f"{prefix}report:full:*")) == 2
+    finally:
+        for key in client.scan_iter(f"{prefix}*"):
+            client.delete(key)
