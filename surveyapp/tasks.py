@@ -12,6 +12,10 @@ Tasks:
 
 ``scoring_run(run_id, budget_s)``
     A long scoring run (:func:`surveyapp.reports.runs.execute`).
+``report_pdf(survey_id, report, language)``
+    The PDF of a built report (WeasyPrint takes seconds; the report itself is built and
+    cached in the request). Its result, kept by Huey until read, is
+    ``(survey_id, pdf bytes, None)`` or ``(survey_id, None, message)``.
 
 The queue keeps a heartbeat per running run in Huey's key-value storage
 (:meth:`Queue.beat`); :func:`surveyapp.reports.runs.fail_stale` reads it.
@@ -32,7 +36,7 @@ from typing import Any
 from flask import Flask, current_app
 from huey import Huey, PriorityRedisHuey, SqliteHuey
 
-from surveyapp.reports import runs
+from surveyapp.reports import render, runs
 
 __all__ = ["Queue", "get_queue", "init_app", "make_huey"]
 
@@ -60,6 +64,7 @@ class Queue:
 
     huey: Huey
     scoring_run: Any  # Huey task: scoring_run(run_id, budget_s) queues a long run
+    report_pdf: Any  # Huey task: report_pdf(survey_id, report, language) -> its Result
 
     def beat(self, run_id: int) -> None:
         """Record that the run is alive now (its heartbeat)."""
@@ -96,7 +101,19 @@ def init_app(app: Flask) -> Queue:
             finally:
                 queue.forget(run_id)
 
-    queue = Queue(huey=huey, scoring_run=huey.task(name="scoring_run")(scoring_run))
+    def report_pdf(
+        survey_id: int, report: dict[str, Any], language: str
+    ) -> tuple[int, bytes | None, str | None]:
+        try:
+            return survey_id, render.render_pdf(report, language=language), None
+        except render.FontMissingError as exc:
+            return survey_id, None, str(exc)
+
+    queue = Queue(
+        huey=huey,
+        scoring_run=huey.task(name="scoring_run")(scoring_run),
+        report_pdf=huey.task(name="report_pdf")(report_pdf),
+    )
     app.extensions["manyi_queue"] = queue
     return queue
 

@@ -10,7 +10,11 @@ URLs (prefix ``/research/reports``; every view is wrapped in :func:`surveyapp.au
 ``/runs/<id>``, ``/runs/<id>.json``     one run, its progress (view)
 ``/runs/<id>/cancel``                   cancel a queued or running run (POST: manage)
 ``/runs/<id>/delete``                   delete a run, logged (POST: manage)
-``/surveys/<id>/report.html|pdf``       the shareable report (view; logged as exported)
+``/surveys/<id>/report.html|pdf``       the shareable report (view; logged as exported);
+                                        the PDF is rendered by the queue: ``report.pdf``
+                                        queues it and answers 202 with a page that waits
+                                        for ``/pdf-jobs/<job>.json``, then fetches
+                                        ``report.pdf?job=<job>``
 ``/plotly.min.js``, ``/plotly.css``     Plotly's bundled JavaScript and its CSS (view)
 
 A report reads only the surveys of its own study: the survey itself, the other waves of
@@ -429,18 +433,64 @@ def download(survey_id: int, fmt: str) -> Any:
         abort(404)
     sv = _survey(survey_id)
     lang = current_language()
+    if fmt == "pdf":
+        return _pdf(sv, lang)
     try:
         segment = _parse_segment(sv.questionnaire(), request.args.get("segment", ""))
         report = survey_report(sv, segment=segment, language=lang)
-        if fmt == "html":
-            body: bytes = render.render_html(report, language=lang).encode("utf-8")
-            mime = "text/html; charset=utf-8"
-        else:
-            body = render.render_pdf(report, language=lang)
-            mime = "application/pdf"
-    except (ValueError, ScoringError, render.FontMissingError) as exc:
+        body = render.render_html(report, language=lang).encode("utf-8")
+    except (ValueError, ScoringError) as exc:
         flash(str(exc), "error")
         return redirect(url_for("reports.dashboard", survey_id=survey_id), code=303)
+    return _attachment(sv, "html", body, "text/html; charset=utf-8")
+
+
+def _pdf(sv: m.Survey, lang: str) -> Any:
+    """Queue the PDF of the report (then wait for it), or send the one the queue made
+    (``?job=``)."""
+    queue = tasks.get_queue()
+    segment_raw = request.args.get("segment") or None
+    job = request.args.get("job")
+    if not job:
+        try:
+            segment = _parse_segment(sv.questionnaire(), segment_raw)
+            report = survey_report(sv, segment=segment, language=lang)
+        except (ValueError, ScoringError) as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("reports.dashboard", survey_id=sv.id), code=303)
+        job = queue.report_pdf(sv.id, report, lang).id
+    pdf_url = url_for("reports.download", survey_id=sv.id, fmt="pdf", segment=segment_raw, job=job)
+    done = queue.huey.result(job, preserve=True)
+    if done is None:  # not made yet (or fetched already): a page that waits for it
+        return render_template(
+            "reports/preparing.html",
+            survey=sv,
+            status_url=url_for("reports.pdf_job", job=job),
+            pdf_url=pdf_url,
+            again_url=url_for("reports.download", survey_id=sv.id, fmt="pdf", segment=segment_raw),
+            lang=lang,
+        ), 202
+    if not request.args.get("job"):  # made at once (immediate mode): fetch it by its job
+        return redirect(pdf_url, code=303)
+    survey_id, body, error = done
+    if survey_id != sv.id:
+        abort(404)
+    queue.huey.result(job)  # fetched: Huey forgets it
+    if error is not None:
+        flash(error, "error")
+        return redirect(url_for("reports.dashboard", survey_id=sv.id), code=303)
+    return _attachment(sv, "pdf", body, "application/pdf")
+
+
+@bp.route("/pdf-jobs/<job>.json")
+@requires("view")
+def pdf_job(job: str) -> Any:
+    """Whether the queued PDF ``job`` is made (the waiting page polls it)."""
+    return {"ready": tasks.get_queue().huey.result(job, preserve=True) is not None}
+
+
+def _attachment(sv: m.Survey, fmt: str, body: bytes, mime: str) -> Any:
+    """Send a report file (logged as exported)."""
     with dbm.get_db().write() as ws:
         audit.record(
             ws,

@@ -24,7 +24,7 @@ from surveyapp.reports import runs, views
 from surveyapp.tasks import make_huey
 from tests.surveyapp.conftest import make_app
 from tests.surveyapp.reports_helpers import store
-from tests.surveyapp.research_helpers import login
+from tests.surveyapp.research_helpers import add_user, login
 
 REDIS_URL = "redis://127.0.0.1:6379/11"  # a database of its own; only its queue is flushed
 WEB = {"QUEUE_IMMEDIATE": False, "REPORT_RUN_STALE_S": 3.0}
@@ -287,3 +287,41 @@ def test_the_redis_report_cache(tmp_path) -> None:
     finally:
         for key in client.scan_iter(f"{prefix}*"):
             client.delete(key)
+
+
+def test_the_pdf_is_rendered_by_the_worker(app, worker, client_as) -> None:
+    sv, _frame = _acsi(app, 120)
+    c = client_as("viewer")
+    r = c.get(f"/research/reports/surveys/{sv.id}/report.pdf?lang=en")
+    assert r.status_code == 202  # no worker yet: a page that waits for the job
+    page = r.get_data(as_text=True)
+    assert "manyi worker" in page
+    status_url = page.split('data-pdf-job="', 1)[1].split('"', 1)[0]
+    pdf_url = page.split('data-pdf-url="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    assert c.get(status_url).get_json() == {"ready": False}
+    worker()
+    deadline = time.monotonic() + 120
+    while not c.get(status_url).get_json()["ready"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    got = c.get(pdf_url)
+    assert got.status_code == 200
+    assert got.mimetype == "application/pdf"
+    assert got.data.startswith(b"%PDF")
+    assert c.get(pdf_url).status_code == 202  # a job is fetched once
+    with app.extensions["manyi_db"].sessions() as s:
+        logged = s.query(m.AuditLog).filter_by(action="exported").all()
+        assert [a.detail["report"] for a in logged] == ["pdf"]
+
+
+def test_the_pdf_in_immediate_mode_is_one_redirect_away(tmp_path) -> None:
+    web = make_app({"DATABASE": tmp_path / "i.sqlite"})  # the tests' default: immediate
+    sv, _frame = _acsi(web, 120)
+    add_user(web, "v@example.org", "viewer")
+    c = web.test_client()
+    assert login(c, "v@example.org").status_code == 303
+    r = c.get(f"/research/reports/surveys/{sv.id}/report.pdf")
+    assert r.status_code == 303
+    assert "job=" in r.headers["Location"]
+    got = c.get(r.headers["Location"])
+    assert got.status_code == 200
+    assert got.data.startswith(b"%PDF")
