@@ -24,6 +24,7 @@ DEMO_INSTRUMENTS = ("servqual22", "service_short")
 
 
 def _app(**config: Any) -> Any:
+    # lazy: `manyi --help` loads no app
     from surveyapp import create_app
 
     try:
@@ -33,6 +34,7 @@ def _app(**config: Any) -> Any:
 
 
 def _safe_url(url: str) -> str:
+    # lazy: `manyi --help` loads no app
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
@@ -44,8 +46,10 @@ def _reason(exc: Exception) -> str:
 
 
 def _upgrade(app: Any) -> str:
+    # lazy: `manyi --help` loads no app
     from sqlalchemy.exc import SQLAlchemyError
 
+    # lazy: `manyi --help` loads no app
     from surveyapp import db as dbm
 
     database = app.extensions["manyi_db"]
@@ -62,8 +66,10 @@ def _upgrade(app: Any) -> str:
 
 
 def _check_schema(app: Any) -> None:
+    # lazy: `manyi --help` loads no app
     from sqlalchemy.exc import SQLAlchemyError
 
+    # lazy: `manyi --help` loads no app
     from surveyapp import db as dbm
 
     database = app.extensions["manyi_db"]
@@ -97,6 +103,7 @@ def upgrade_cmd() -> None:
 @db_group.command("current")
 def current_cmd() -> None:
     """Print the schema version of the database."""
+    # lazy: `manyi --help` loads no app
     from surveyapp import db as dbm
 
     app = _app()
@@ -107,10 +114,12 @@ def current_cmd() -> None:
 # -- serve ----------------------------------------------------------------------------------
 def _serve(app: Any, host: str, port: int, workers: int, dev: bool) -> None:
     try:
+        # optional: gunicorn is absent on Windows
         import gunicorn.app.base  # noqa: F401
     except ImportError:  # pragma: no cover - gunicorn is a dependency, but not on Windows
         dev = True
     if dev:
+        # lazy: `manyi --help` loads no app
         from werkzeug.serving import run_simple
 
         run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
@@ -122,6 +131,7 @@ class _Gunicorn:
     """gunicorn with each worker building its own app (own database connections)."""
 
     def __init__(self, host: str, port: int, workers: int) -> None:
+        # optional: gunicorn is absent on Windows
         from gunicorn.app.base import BaseApplication
 
         class App(BaseApplication):  # type: ignore[misc]
@@ -132,6 +142,7 @@ class _Gunicorn:
                 self.cfg.set("graceful_timeout", 10)
 
             def load(self) -> Any:
+                # lazy: `manyi --help` loads no app
                 from surveyapp import create_app
 
                 return create_app()
@@ -158,8 +169,10 @@ def serve_cmd(host: str, port: int, workers: int, dev: bool) -> None:
 # -- demo -----------------------------------------------------------------------------------
 def create_demo(app: Any, n: int, seed: int) -> tuple[str, int, bool]:
     """The demo survey (created once) with ``n`` simulated responses: (slug, count, new)."""
+    # lazy: `manyi --help` loads no app
     from sqlalchemy import func, select
 
+    # lazy: `manyi --help` loads no app
     import questionnaires as qn
     from questionnaires.simulate import simulate
     from surveyapp import models as m
@@ -201,7 +214,7 @@ def create_demo(app: Any, n: int, seed: int) -> tuple[str, int, bool]:
         before = simulate(q, n, seed=seed + 1, survey=earlier.slug, wave=DEMO_WAVES[0])
         import_frame(database, earlier, before.data, source="simulated")
         # the manager, staff and audit surveys of the same study and wave, so the
-        # five-gap dashboard has every source
+        # five-gap dashboard has every source (lazy: only when the demo is new)
         from surveyapp.reports.demo import add_linked_audiences
 
         add_linked_audiences(database, survey.id, seed=seed)
@@ -216,8 +229,10 @@ def demo_login(app: Any) -> str:
 
     Only the hash is stored, so a new random password is set and printed on every run.
     """
+    # lazy: `manyi --help` loads no app
     import secrets
 
+    # lazy: `manyi --help` loads no app
     from surveyapp import models as m
     from surveyapp.services.accounts import find_user, hash_password
 
@@ -261,6 +276,7 @@ def demo_cmd(host: str, port: int, n: int, seed: int, no_serve: bool, dev: bool)
 @contextmanager
 def _worker_beside() -> Iterator[None]:
     """A ``manyi worker`` subprocess (same environment) for as long as the block runs."""
+    # lazy: `manyi --help` loads no app
     import subprocess
     import sys
 

@@ -27,7 +27,7 @@ from surveyapp.cli.web import _app, _check_schema
 )
 def worker_cmd(workers: int | None) -> None:
     """Do the queued long scoring runs (Huey's consumer); runs until stopped."""
-    from surveyapp.reports import runs
+    from surveyapp.reports import runs  # lazy: the scoring stack only for this command
 
     app = _app()
     _check_schema(app)

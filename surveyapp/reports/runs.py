@@ -56,6 +56,7 @@ from sqlalchemy.orm import Session
 import questionnaires as qn
 from scoring._results import jsonable
 from scoring.errors import ScoringError
+from scoring.instrument import score
 from surveyapp import audit
 from surveyapp import models as m
 from surveyapp.db import Database
@@ -198,11 +199,6 @@ def compute(
     q: qn.Questionnaire, frame: pd.DataFrame, method: str, params: Mapping[str, Any]
 ) -> Any:
     """Run ``method`` on ``frame`` with the instrument's mappings (the result object)."""
-    from scoring.instrument import score
-    from surveyapp.reports.build import _run_index
-
-    if method == "index":
-        return _run_index(q, frame, **params)
     return score(q, method, frame, **params)
 
 

@@ -353,7 +353,7 @@ def test_report_sections_are_cached_not_stored_as_runs(app, gap_study, monkeypat
     with db.sessions() as s:
         assert s.query(m.ScoringRun).count() == 0  # no report:* rows any more
     # one more response changes the data hash: a miss, built again
-    from surveyapp.survey import import_frame
+    from surveyapp.services.responses import import_frame
 
     import_frame(db, sv, simulate(sv.questionnaire(), 1, seed=99, survey=sv.slug).data)
     with app.test_request_context():
