@@ -18,9 +18,9 @@ from flask import Flask
 
 import questionnaires as qn
 from surveyapp import db as dbm
-from surveyapp import exports
 from surveyapp import models as m
 from surveyapp.reports import runs, views
+from surveyapp.services import exports
 from surveyapp.tasks import make_huey
 from tests.surveyapp.conftest import make_app
 from tests.surveyapp.reports_helpers import store
