@@ -10,7 +10,7 @@ performance table.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -345,6 +345,7 @@ def fit_csi(
     max_iter: int = 100,
     labels: Mapping[str, str] | None = None,
     consistent: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> CsiResult:
     """Fit a customer satisfaction index model and compute its 0–100 indices.
 
@@ -384,6 +385,9 @@ def fit_csi(
         ``total_effect`` and the importance–performance table) are corrected for
         measurement error; the indices are unchanged (they use the outer weights).
         Separate per-segment fits use plain PLS, as only their weights are used.
+    progress : callable, optional
+        ``progress(done, total)`` after each batch of bootstrap resamples (passed to
+        :func:`scoring.pls.fit_pls`); what it raises stops the fit.
 
         Returns
         -------
@@ -464,6 +468,7 @@ def fit_csi(
         level=level,
         interval=interval,
         consistent=consistent,
+        progress=progress,
         **fit_args,
     )
     items = list(pls.outer_model.index)

@@ -72,7 +72,28 @@ SETTINGS: tuple[Setting, ...] = (
             "Requests per client address to the login page (every method)."),
     # reports and long work
     Setting("REPORT_RUN_BUDGET_S", float, 600.0,
-            "A background scoring run is stopped after this many seconds."),
+            "A queued scoring run (a bootstrap) is stopped after this many seconds."),
+    Setting("REPORT_RUN_STALE_S", float, 120.0,
+            "A running scoring run whose worker gave no heartbeat this long is marked "
+            "failed (a killed worker)."),
+    Setting("QUEUE_URL", str, None,
+            "The task queue of `manyi worker`: `redis://host:port/db` (Huey on Redis); "
+            "empty: a SQLite file `<instance>/queue.sqlite`."),
+    Setting("QUEUE_IMMEDIATE", bool, None,
+            "Run queued tasks at once in the process that queues them (no worker); "
+            "empty: only when `TESTING`."),
+    Setting("QUEUE_WORKERS", int, 2, "Tasks one `manyi worker` process does at once."),
+    Setting("CACHE_TYPE", str, "FileSystemCache",
+            "Flask-Caching backend of the report cache: `FileSystemCache`, "
+            "`SimpleCache` (per process) or `RedisCache`."),
+    Setting("CACHE_DIR", str, None,
+            "Folder of the `FileSystemCache`; empty: `<instance>/cache`."),
+    Setting("CACHE_THRESHOLD", int, 500,
+            "Reports the file or simple cache keeps before it evicts the oldest."),
+    Setting("CACHE_DEFAULT_TIMEOUT", int, 86_400,
+            "Seconds a cached report lives (0: until evicted)."),
+    Setting("CACHE_REDIS_URL", str, None,
+            "Server of the `RedisCache`, e.g. `redis://127.0.0.1:6379/1`."),
     # deployment
     Setting("RATELIMIT_STORAGE_URI", str, "memory://",
             "Where Flask-Limiter counts: `memory://` (per process) or "
@@ -199,6 +220,10 @@ def build(config: Mapping[str, Any] | None = None) -> dict[str, Any]:
     merged["SQLALCHEMY_URL"] = database_url(merged, instance)
     if not merged.get("SECRET_KEY"):
         merged["SECRET_KEY"] = secret_key(instance)
+    if merged.get("QUEUE_IMMEDIATE") is None:
+        merged["QUEUE_IMMEDIATE"] = bool(merged.get("TESTING"))
+    if not merged.get("CACHE_DIR"):
+        merged["CACHE_DIR"] = str(instance / "cache")
     if merged.get("CREATE_TABLES") is None:
         merged["CREATE_TABLES"] = bool(merged.get("TESTING"))
     return merged

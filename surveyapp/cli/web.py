@@ -3,11 +3,15 @@
 The instance folder (SQLite database, secret key) is ``$MANYI_INSTANCE`` or ``./instance``
 in the current directory; ``DATABASE_URL`` points elsewhere (PostgreSQL). ``serve`` runs
 gunicorn when it is installed (production: several worker processes) and Werkzeug's
-threaded server otherwise or with ``--dev``.
+threaded server otherwise or with ``--dev``. ``demo`` also starts a ``manyi worker``
+process beside the server (the long scoring runs) and stops it when the server stops;
+with ``serve``, run ``manyi worker`` yourself (e.g. a second service).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -20,6 +24,7 @@ DEMO_INSTRUMENTS = ("servqual22", "service_short")
 
 
 def _app(**config: Any) -> Any:
+    # lazy: `manyi --help` loads no app
     from surveyapp import create_app
 
     try:
@@ -29,6 +34,7 @@ def _app(**config: Any) -> Any:
 
 
 def _safe_url(url: str) -> str:
+    # lazy: `manyi --help` loads no app
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
@@ -40,8 +46,10 @@ def _reason(exc: Exception) -> str:
 
 
 def _upgrade(app: Any) -> str:
+    # lazy: `manyi --help` loads no app
     from sqlalchemy.exc import SQLAlchemyError
 
+    # lazy: `manyi --help` loads no app
     from surveyapp import db as dbm
 
     database = app.extensions["manyi_db"]
@@ -58,8 +66,10 @@ def _upgrade(app: Any) -> str:
 
 
 def _check_schema(app: Any) -> None:
+    # lazy: `manyi --help` loads no app
     from sqlalchemy.exc import SQLAlchemyError
 
+    # lazy: `manyi --help` loads no app
     from surveyapp import db as dbm
 
     database = app.extensions["manyi_db"]
@@ -93,6 +103,7 @@ def upgrade_cmd() -> None:
 @db_group.command("current")
 def current_cmd() -> None:
     """Print the schema version of the database."""
+    # lazy: `manyi --help` loads no app
     from surveyapp import db as dbm
 
     app = _app()
@@ -103,10 +114,12 @@ def current_cmd() -> None:
 # -- serve ----------------------------------------------------------------------------------
 def _serve(app: Any, host: str, port: int, workers: int, dev: bool) -> None:
     try:
+        # optional: gunicorn is absent on Windows
         import gunicorn.app.base  # noqa: F401
     except ImportError:  # pragma: no cover - gunicorn is a dependency, but not on Windows
         dev = True
     if dev:
+        # lazy: `manyi --help` loads no app
         from werkzeug.serving import run_simple
 
         run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
@@ -118,6 +131,7 @@ class _Gunicorn:
     """gunicorn with each worker building its own app (own database connections)."""
 
     def __init__(self, host: str, port: int, workers: int) -> None:
+        # optional: gunicorn is absent on Windows
         from gunicorn.app.base import BaseApplication
 
         class App(BaseApplication):  # type: ignore[misc]
@@ -128,6 +142,7 @@ class _Gunicorn:
                 self.cfg.set("graceful_timeout", 10)
 
             def load(self) -> Any:
+                # lazy: `manyi --help` loads no app
                 from surveyapp import create_app
 
                 return create_app()
@@ -154,8 +169,10 @@ def serve_cmd(host: str, port: int, workers: int, dev: bool) -> None:
 # -- demo -----------------------------------------------------------------------------------
 def create_demo(app: Any, n: int, seed: int) -> tuple[str, int, bool]:
     """The demo survey (created once) with ``n`` simulated responses: (slug, count, new)."""
+    # lazy: `manyi --help` loads no app
     from sqlalchemy import func, select
 
+    # lazy: `manyi --help` loads no app
     import questionnaires as qn
     from questionnaires.simulate import simulate
     from surveyapp import models as m
@@ -197,7 +214,7 @@ def create_demo(app: Any, n: int, seed: int) -> tuple[str, int, bool]:
         before = simulate(q, n, seed=seed + 1, survey=earlier.slug, wave=DEMO_WAVES[0])
         import_frame(database, earlier, before.data, source="simulated")
         # the manager, staff and audit surveys of the same study and wave, so the
-        # five-gap dashboard has every source
+        # five-gap dashboard has every source (lazy: only when the demo is new)
         from surveyapp.reports.demo import add_linked_audiences
 
         add_linked_audiences(database, survey.id, seed=seed)
@@ -212,8 +229,10 @@ def demo_login(app: Any) -> str:
 
     Only the hash is stored, so a new random password is set and printed on every run.
     """
+    # lazy: `manyi --help` loads no app
     import secrets
 
+    # lazy: `manyi --help` loads no app
     from surveyapp import models as m
     from surveyapp.services.accounts import find_user, hash_password
 
@@ -250,7 +269,30 @@ def demo_cmd(host: str, port: int, n: int, seed: int, no_serve: bool, dev: bool)
     password = demo_login(app)
     click.echo(f"researchers: http://{host}:{port}/research/ as {DEMO_USER}, password {password}")
     if not no_serve:
-        _serve(app, host, port, 2, dev)
+        with _worker_beside():
+            _serve(app, host, port, 2, dev)
+
+
+@contextmanager
+def _worker_beside() -> Iterator[None]:
+    """A ``manyi worker`` subprocess (same environment) for as long as the block runs."""
+    # lazy: `manyi --help` loads no app
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from surveyapp.cli import main; main()", "worker"]
+    )
+    click.echo(f"worker started (process {proc.pid})")
+    try:
+        yield
+    finally:
+        proc.terminate()  # SIGTERM: Huey's consumer stops at once
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 COMMANDS = [db_group, serve_cmd, demo_cmd]

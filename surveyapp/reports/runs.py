@@ -1,4 +1,5 @@
-"""Stored, reproducible scoring runs (:class:`surveyapp.models.ScoringRun`).
+"""Stored, reproducible scoring runs (:class:`surveyapp.models.ScoringRun`), and the cache
+of report sections.
 
 A run is identified by what went into it: the method, its parameters (canonical JSON,
 hashed), the questionnaire snapshot's content hash and a hash of the tidy frame it scored
@@ -9,57 +10,78 @@ recomputing; new responses change the data hash and so make a new run.
 The stored result is the method's ``to_dict()`` without the per-respondent tables
 (:data:`PER_RESPONDENT`): they grow with the data and no page shows them.
 
-Short runs are computed in the request. Long runs -- any run with ``bootstrap > 0`` --
-go to a separate process (``multiprocessing`` with the *spawn* start method, so it
-shares nothing with the web process and holds no GIL the web process needs), watched by
-a thread of the web process that writes the progress into the row every half second and
-stops the process when the time budget (``REPORT_RUN_BUDGET_S``, default 600 s) is
-spent. The child first fits the model once without the bootstrap and reports how long
-that took; the progress is the elapsed time over ``(bootstrap + 1)`` times that, capped
-at 95 % until the result arrives -- an estimate, and labelled as one on the page.
-Dashboard sections are stored the same way, as runs of the method ``report:<section>``.
+Short runs are computed in the request. Long runs -- any run with ``bootstrap > 0``
+(:func:`is_long`) -- are handed to the task queue (:mod:`surveyapp.tasks`, Huey) and done
+by :func:`execute` in a ``manyi worker`` process. The queue holds only the run's id and
+time budget; the row holds the rest, so a queued run survives a restart of the web
+process and waits for a worker. While it runs, :func:`execute`:
+
+- writes the real progress into the row (the bootstrap's ``progress(done, total)``
+  callback of :func:`scoring.pls.fit_pls`, at most twice a second);
+- stops at the next progress call when the row no longer says ``running``: a user
+  cancelled it (:func:`cancel`: ``failed`` with "cancelled by ...") or deleted it;
+- stops when its time budget (``REPORT_RUN_BUDGET_S``, default 600 s, counted from the
+  start in the worker) is spent: ``failed`` with the reason;
+- gives a heartbeat (a time stamp the queue keeps, :func:`surveyapp.tasks.Queue.beat`).
+
+A worker killed outright (SIGKILL, a lost machine) leaves its run ``running`` with an
+old heartbeat. :func:`fail_stale` marks such runs ``failed`` ("the worker stopped ...;
+start the run again") once the heartbeat is older than ``REPORT_RUN_STALE_S`` (default
+120 s); ``manyi worker`` calls it when it starts and the run pages call it on every view.
+Stale runs are failed rather than re-queued: a run that killed its worker (e.g. out of
+memory) would kill the next one too, and a failed run is not reused, so asking again
+starts it afresh.
+
+Report sections (the dashboard's full report) are kept in a cache with eviction
+(:func:`cached_report`; Flask-Caching, ``CACHE_*`` settings), keyed by the same inputs.
+Rows of the method ``report:*`` that older versions stored in ``scoring_run`` are no
+longer read or written; they are left alone and hidden from the run list.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
-import multiprocessing as mp
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypedDict
+from typing import Any, Protocol, TypedDict, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import CursorResult, Update, select, update
 from sqlalchemy.orm import Session
 
 import questionnaires as qn
 from scoring._results import jsonable
 from scoring.errors import ScoringError
+from scoring.instrument import score
 from surveyapp import audit
 from surveyapp import models as m
 from surveyapp.db import Database
+from surveyapp.services import exports
 
 __all__ = [
     "METHODS",
     "PER_RESPONDENT",
+    "cached_report",
+    "cancel",
     "compact",
     "compute",
     "delete_run",
+    "execute",
+    "fail_stale",
     "frame_hash",
     "get_or_start",
     "params_hash",
-    "stored_report",
     "validate_params",
 ]
 
 METHODS: tuple[str, ...] = ("servqual", "index", "reliability", "pca", "drivers", "csi", "fuzzy")
 PER_RESPONDENT = frozenset({"scores", "composite", "respondent_index", "driver_scores", "pls"})
-DEFAULT_BUDGET_S = 600.0
 MAX_BOOTSTRAP = 5000
+PROGRESS_EVERY_S = 0.5  # the longest gap between two progress writes of a running run
 
 # parameter -> (kind, allowed values or (min, max)); what the run form may set per method
 _CONF = ("float", (0.5, 0.999))
@@ -165,8 +187,6 @@ def frame_hash(frame: pd.DataFrame) -> str:
 
 def compact(result: Any) -> dict[str, Any]:
     """``result.to_dict()`` without the per-respondent tables (:data:`PER_RESPONDENT`)."""
-    import dataclasses
-
     out: dict[str, Any] = {"type": type(result).__name__}
     for f in dataclasses.fields(result):
         if f.name in PER_RESPONDENT:
@@ -179,15 +199,11 @@ def compute(
     q: qn.Questionnaire, frame: pd.DataFrame, method: str, params: Mapping[str, Any]
 ) -> Any:
     """Run ``method`` on ``frame`` with the instrument's mappings (the result object)."""
-    from scoring.instrument import score
-    from surveyapp.reports.build import _run_index
-
-    if method == "index":
-        return _run_index(q, frame, **params)
     return score(q, method, frame, **params)
 
 
 def is_long(params: Mapping[str, Any]) -> bool:
+    """Whether a run with these parameters goes to the queue (a bootstrap)."""
     return int(params.get("bootstrap") or 0) > 0
 
 
@@ -239,13 +255,14 @@ def get_or_start(
     method: str,
     params: Mapping[str, Any],
     user_id: int | None,
-    budget_s: float = DEFAULT_BUDGET_S,
-    background: bool | None = None,
+    enqueue: Callable[[int], object],
 ) -> tuple[m.ScoringRun, bool]:
-    """The stored run of these inputs, or a new one (computed now or in the background).
+    """The stored run of these inputs, or a new one (computed now or queued).
 
     Returns ``(run, created)``. A short run is finished when this returns (``done`` or
-    ``failed`` with the scoring error's message); a long one is ``queued``/``running``.
+    ``failed`` with the scoring error's message); a long one (:func:`is_long`) is
+    ``queued`` and handed to ``enqueue(run_id)`` (the task queue, which calls
+    :func:`execute`).
     """
     q = survey.questionnaire()
     keys: _RunKeys = {
@@ -266,32 +283,30 @@ def get_or_start(
             parameters=jsonable(dict(params)),
             n_responses=int(len(frame)),
             status="queued",
+            progress=0.0,
             created_by_id=user_id,
             **keys,
         )
         ws.add(run)
         ws.flush()
         audit.record(ws, "created", run, detail={"method": method}, user_id=user_id)
-    long = is_long(params) if background is None else background
-    if long:
-        payload = (json.dumps(q.to_dict(), ensure_ascii=False), frame, method, dict(params))
-        thread = threading.Thread(
-            target=_supervise,
-            args=(db, run.id, payload, budget_s),
-            daemon=True,
-            name=f"manyi-run-{run.id}",
-        )
-        thread.start()
-        return run, True
-    _finish(db, run.id, *_run_here(q, frame, method, params))
+    if is_long(params):
+        enqueue(run.id)
+    else:
+        _mark_running(db, run.id)
+        result, error = _run_here(q, frame, method, params)
+        _finish(db, run.id, result, error)
     with db.sessions() as s:
-        done = s.get(m.ScoringRun, run.id)
-        assert done is not None  # just written
-        return done, True
+        row = s.get(m.ScoringRun, run.id)
+        assert row is not None  # just written; a delete needs another request
+        return row, True
 
 
 def _run_here(
-    q: qn.Questionnaire, frame: pd.DataFrame, method: str, params: Mapping[str, Any]
+    q: qn.Questionnaire,
+    frame: pd.DataFrame,
+    method: str,
+    params: Mapping[str, Any],
 ) -> tuple[dict[str, Any] | None, str | None]:
     try:
         return compact(compute(q, frame, method, params)), None
@@ -299,48 +314,61 @@ def _run_here(
         return None, str(exc)
 
 
+def _changed(ws: Session, statement: Update) -> bool:
+    """Run an UPDATE; whether it changed a row (its WHERE holds the expected status)."""
+    return bool(cast(CursorResult[Any], ws.execute(statement)).rowcount)
+
+
+def _mark_running(db: Database, run_id: int) -> bool:
+    """``queued`` -> ``running``; False when the run was cancelled or deleted meanwhile."""
+    with db.write() as ws:
+        return _changed(
+            ws,
+            update(m.ScoringRun)
+            .where(m.ScoringRun.id == run_id, m.ScoringRun.status == "queued")
+            .values(status="running", progress=0.0),
+        )
+
+
+def _set_progress(db: Database, run_id: int, progress: float) -> bool:
+    """Write the progress of a running run; False when it no longer runs (cancelled,
+    deleted or marked stale)."""
+    with db.write() as ws:
+        return _changed(
+            ws,
+            update(m.ScoringRun)
+            .where(m.ScoringRun.id == run_id, m.ScoringRun.status == "running")
+            .values(progress=round(float(progress), 4)),
+        )
+
+
 def _finish(db: Database, run_id: int, result: dict[str, Any] | None, error: str | None) -> None:
+    """Store the outcome of a running run (nothing when it was cancelled meanwhile)."""
+    values: dict[str, Any] = {
+        "result": result,
+        "error": error,
+        "status": "done" if error is None else "failed",
+        "finished_at": m.utcnow(),
+    }
+    if error is None:
+        values["progress"] = 1.0
     with db.write() as ws:
-        row = ws.get(m.ScoringRun, run_id)
-        if row is None:  # deleted meanwhile
-            return
-        row.result = result
-        row.error = error
-        row.status = "done" if error is None else "failed"
-        row.progress = 1.0
-        row.finished_at = m.utcnow()
+        ws.execute(
+            update(m.ScoringRun)
+            .where(m.ScoringRun.id == run_id, m.ScoringRun.status == "running")
+            .values(**values)
+        )
 
 
-def _set_progress(db: Database, run_id: int, progress: float, status: str = "running") -> bool:
-    with db.write() as ws:
-        row = ws.get(m.ScoringRun, run_id)
-        if row is None:
-            return False
-        row.progress = round(float(progress), 4)
-        row.status = status
-        return True
+# ------------------------------------------------------------------------------ the task
 
 
-# ------------------------------------------------------------------------------ background
+class _Stop(Exception):
+    """Raised by the progress callback to end a run (``reason``: why; None: cancelled)."""
 
-
-def _child(
-    conn: Any, content: str, frame: pd.DataFrame, method: str, params: dict[str, Any]
-) -> None:
-    """Body of the spawned process: a timing fit without bootstrap, then the full fit."""
-    try:
-        q = qn.from_dict(json.loads(content), source="scoring run")
-        if is_long(params):
-            t0 = time.perf_counter()
-            compute(q, frame, method, {**params, "bootstrap": 0})
-            conn.send(("estimate", (time.perf_counter() - t0) * (int(params["bootstrap"]) + 1)))
-        conn.send(("done", compact(compute(q, frame, method, params))))
-    except (ScoringError, ValueError, TypeError) as exc:
-        conn.send(("error", str(exc)))
-    except Exception as exc:  # noqa: BLE001 - reported on the run, never a traceback
-        conn.send(("error", f"the run failed unexpectedly ({type(exc).__name__}: {exc})"))
-    finally:
-        conn.close()
+    def __init__(self, reason: str | None) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 def _over_budget(budget: float) -> str:
@@ -351,60 +379,108 @@ def _over_budget(budget: float) -> str:
     )
 
 
-def _supervise(
-    db: Database, run_id: int, payload: tuple[str, pd.DataFrame, str, dict[str, Any]], budget: float
-) -> None:
-    ctx = mp.get_context("spawn")
-    parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, *payload), daemon=True)
+def execute(db: Database, run_id: int, *, budget_s: float, beat: Callable[[], object]) -> str:
+    """Do a queued run (the body of the queue's task); returns its final status.
+
+    ``beat()`` is called at the start and with every progress write (the heartbeat that
+    :func:`fail_stale` reads). The run re-reads its survey's data and refuses to score
+    data that changed since it was queued (its data hash would be wrong).
+    """
     start = time.monotonic()
-    _set_progress(db, run_id, 0.02)
-    proc.start()
-    child.close()
-    estimate: float | None = None
-    result: dict[str, Any] | None = None
-    error: str | None = None
+    beat()
+    if not _mark_running(db, run_id):
+        return "skipped"  # cancelled or deleted while queued
+    with db.sessions() as s:
+        row = s.get(m.ScoringRun, run_id)
+        if row is None or row.survey_id is None:
+            return "skipped"
+        survey = s.get(m.Survey, row.survey_id)
+        assert survey is not None  # the foreign key cascades
+        q = survey.questionnaire()
+        frame = exports.responses_frame(s, [survey.id])
+        method, params, data_hash = row.method, dict(row.parameters), row.data_hash
+    if frame_hash(frame) != data_hash:
+        _finish(
+            db,
+            run_id,
+            None,
+            "the survey's responses changed after this run was queued; start the run "
+            "again to score the current data.",
+        )
+        return "failed"
+    last = 0.0
+
+    def progress(done: int, total: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - start > budget_s:
+            raise _Stop(_over_budget(budget_s))
+        if now - last < PROGRESS_EVERY_S and done < total:
+            return
+        last = now
+        beat()
+        if not _set_progress(db, run_id, 0.99 * done / max(total, 1)):
+            raise _Stop(None)
+
     try:
-        while True:
-            if parent.poll(0.5):
-                try:
-                    kind, value = parent.recv()
-                except EOFError:
-                    error = "the scoring process ended without a result"
-                    break
-                if kind == "estimate":
-                    estimate = max(float(value), 0.1)
-                    if time.monotonic() - start <= budget:
-                        continue
-                    error = _over_budget(budget)
-                    break
-                if kind == "done":
-                    result = value
-                else:
-                    error = str(value)
-                break
-            elapsed = time.monotonic() - start
-            if elapsed > budget:
-                error = _over_budget(budget)
-                break
-            if not proc.is_alive() and not parent.poll(0):
-                error = f"the scoring process stopped (exit code {proc.exitcode})"
-                break
-            progress = 0.05 if estimate is None else 0.1 + 0.85 * min(elapsed / estimate, 1.0)
-            if not _set_progress(db, run_id, min(progress, 0.95)):
-                error = "deleted"
-                break
-    finally:
-        if proc.is_alive():
-            proc.terminate()
-        proc.join(5)
-        parent.close()
-    if error != "deleted":
-        _finish(db, run_id, result, error)
+        result: dict[str, Any] | None = compact(
+            compute(q, frame, method, {**params, "progress": progress})
+        )
+        error: str | None = None
+    except _Stop as stop:
+        if stop.reason is None:
+            return "cancelled"
+        result, error = None, stop.reason
+    except (ScoringError, ValueError, TypeError) as exc:
+        result, error = None, str(exc)
+    except Exception as exc:  # noqa: BLE001 - reported on the run, never a traceback
+        result, error = None, f"the run failed unexpectedly ({type(exc).__name__}: {exc})"
+    _finish(db, run_id, result, error)
+    return "done" if error is None else "failed"
+
+
+def cancel(db: Database, run_id: int, *, by: str) -> bool:
+    """Cancel a queued or running run: ``failed`` with "cancelled by <by>"; the task
+    stops at its next progress call. False when the run had already ended."""
+    with db.write() as ws:
+        return _changed(
+            ws,
+            update(m.ScoringRun)
+            .where(m.ScoringRun.id == run_id, m.ScoringRun.status.in_(("queued", "running")))
+            .values(status="failed", error=f"cancelled by {by}", finished_at=m.utcnow()),
+        )
+
+
+def fail_stale(
+    db: Database, last_beat: Callable[[int], float | None], *, stale_after_s: float
+) -> list[int]:
+    """Mark ``failed`` every running run whose heartbeat (``last_beat(run_id)``, a
+    ``time.time()`` stamp, None when there is none) is older than ``stale_after_s``;
+    return their ids. Queued runs are left alone: they wait for a worker."""
+    with db.sessions() as s:
+        running = list(s.scalars(select(m.ScoringRun.id).where(m.ScoringRun.status == "running")))
+    now = time.time()
+    stale = []
+    for run_id in running:
+        beat = last_beat(run_id)
+        if beat is None or now - beat > stale_after_s:
+            stale.append(run_id)
+    if stale:
+        msg = (
+            f"the worker doing this run stopped (no sign of life for {stale_after_s:g} s); "
+            "start the run again."
+        )
+        with db.write() as ws:
+            ws.execute(
+                update(m.ScoringRun)
+                .where(m.ScoringRun.id.in_(stale), m.ScoringRun.status == "running")
+                .values(status="failed", error=msg, finished_at=m.utcnow())
+            )
+    return stale
 
 
 def wait(db: Database, run_id: int, timeout: float = 120.0) -> m.ScoringRun:
-    """Poll until the run is done or failed (tests and the CLI)."""
+    """Poll until the run is done or failed, or ``timeout`` seconds passed (tests, CLI)."""
     end = time.monotonic() + timeout
     while True:
         with db.sessions() as s:
@@ -418,7 +494,8 @@ def wait(db: Database, run_id: int, timeout: float = 120.0) -> m.ScoringRun:
 
 
 def delete_run(db: Database, run_id: int, *, user_id: int | None) -> bool:
-    """Delete a stored run (logged); False when it does not exist."""
+    """Delete a stored run (logged); False when it does not exist. A running task stops
+    at its next progress call."""
     with db.write() as ws:
         row = ws.get(m.ScoringRun, run_id)
         if row is None:
@@ -431,51 +508,50 @@ def delete_run(db: Database, run_id: int, *, user_id: int | None) -> bool:
 # ------------------------------------------------------------------------------ report sections
 
 
-def stored_report(
-    db: Database,
+class Cache(Protocol):
+    """What :func:`cached_report` needs of a cache (Flask-Caching's ``Cache``, cachelib)."""
+
+    def get(self, key: str) -> Any: ...
+
+    def set(self, key: str, value: Any) -> Any: ...
+
+
+def report_key(
+    section: str,
+    surveys: Sequence[m.Survey],
+    frames: Sequence[pd.DataFrame],
+    params: Mapping[str, Any],
+) -> str:
+    """The cache key of a report section: its name, every survey's snapshot hash, every
+    frame's hash and the parameters' hash."""
+    parts = [
+        *(s.snapshot.content_hash for s in surveys),
+        *(frame_hash(f) for f in frames),
+        params_hash(params),
+    ]
+    return f"report:{section}:" + hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
+def cached_report(
+    cache: Cache,
     *,
     section: str,
     surveys: Sequence[m.Survey],
     frames: Sequence[pd.DataFrame],
     params: Mapping[str, Any],
     build: Callable[[], dict[str, Any]],
-    user_id: int | None,
 ) -> dict[str, Any]:
-    """A report section stored as the run ``report:<section>`` of ``surveys[0]``.
+    """A report section from ``cache``, built and stored on a miss.
 
     The inputs are every survey's snapshot and frame (a five-gap section reads the
-    linked manager / staff / audit surveys too): unchanged inputs return the stored
-    section, anything new builds and stores it.
+    linked manager / staff / audit surveys too): unchanged inputs return the cached
+    section, anything new builds it. The cache evicts by its own rules (a threshold of
+    entries, a timeout), so a section may be built again at any time.
     """
-    main = surveys[0]
-    method = f"report:{section}"[:30]
-    snap = hashlib.sha256("|".join(s.snapshot.content_hash for s in surveys).encode()).hexdigest()
-    data = hashlib.sha256("|".join(frame_hash(f) for f in frames).encode()).hexdigest()
-    keys: _RunKeys = {
-        "method": method,
-        "snapshot_hash": snap,
-        "data_hash": data,
-        "parameters_hash": params_hash(params),
-    }
-    with db.sessions() as s:
-        found = find_run(s, **keys, survey_id=main.id)
-        if found is not None and found.status == "done" and found.result is not None:
-            return found.result
+    key = report_key(section, surveys, frames, params)
+    found = cache.get(key)
+    if found is not None:
+        return dict(found)
     result = build()
-    with db.write() as ws:
-        ws.add(
-            m.ScoringRun(
-                survey_id=main.id,
-                study_id=main.study_id,
-                wave=main.wave,
-                parameters=jsonable(dict(params)),
-                n_responses=int(sum(len(f) for f in frames)),
-                status="done",
-                progress=1.0,
-                result=result,
-                created_by_id=user_id,
-                finished_at=m.utcnow(),
-                **keys,
-            )
-        )
+    cache.set(key, result)
     return result

@@ -8,14 +8,23 @@ URLs (prefix ``/research/reports``; every view is wrapped in :func:`surveyapp.au
 ``/surveys/<id>/items/<item>``          one item's five-gap drill-down (view)
 ``/surveys/<id>/runs``                  stored runs and the run form (view; POST: manage)
 ``/runs/<id>``, ``/runs/<id>.json``     one run, its progress (view)
+``/runs/<id>/cancel``                   cancel a queued or running run (POST: manage)
 ``/runs/<id>/delete``                   delete a run, logged (POST: manage)
-``/surveys/<id>/report.html|pdf``       the shareable report (view; logged as exported)
+``/surveys/<id>/report.html|pdf``       the shareable report (view; logged as exported);
+                                        the PDF is rendered by the queue: ``report.pdf``
+                                        queues it and answers 202 with a page that waits
+                                        for ``/pdf-jobs/<job>.json``, then fetches
+                                        ``report.pdf?job=<job>``
 ``/plotly.min.js``, ``/plotly.css``     Plotly's bundled JavaScript and its CSS (view)
 
 A report reads only the surveys of its own study: the survey itself, the other waves of
 the same instrument, and the manager / staff / audit surveys of the same wave. Data come
 from :func:`surveyapp.services.exports.responses_frame` (complete, not quarantined responses).
 Charts are drawn by ``static/reports.js`` from JSON blocks: no inline script.
+
+Long scoring runs go to the task queue (:mod:`surveyapp.tasks`); the run pages first mark
+runs whose worker died as failed (:func:`surveyapp.reports.runs.fail_stale`). The full
+report of a survey is kept in :data:`cache` (Flask-Caching, the ``CACHE_*`` settings).
 """
 
 from __future__ import annotations
@@ -38,10 +47,11 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_caching import Cache
 from sqlalchemy import func, select
 
 from scoring.errors import ScoringError
-from surveyapp import audit
+from surveyapp import audit, tasks
 from surveyapp import db as dbm
 from surveyapp import models as m
 from surveyapp.auth import acting_user, acting_user_id, requires
@@ -52,6 +62,7 @@ from surveyapp.services import exports
 bp = Blueprint("reports", __name__, url_prefix="/research/reports")
 
 RUN_PAGE = 50
+cache = Cache()  # report sections; configured by the CACHE_* settings in init_app
 
 
 # -- data ----------------------------------------------------------------------------------
@@ -124,7 +135,7 @@ def _user_id() -> int | None:
 def survey_report(
     sv: m.Survey, *, segment: tuple[str, str] | None, language: str
 ) -> dict[str, Any]:
-    """The full report of a survey (stored as a run; unchanged inputs are not rebuilt)."""
+    """The full report of a survey (cached; unchanged inputs are not rebuilt)."""
     q = sv.questionnaire()
     waves, linked = linked_surveys(sv)
     wave_ids = [w.id for w in waves]
@@ -167,14 +178,8 @@ def survey_report(
         rep["survey"] = {"id": sv.id, "slug": sv.slug, "wave": sv.wave}
         return rep
 
-    return runs.stored_report(
-        dbm.get_db(),
-        section="full",
-        surveys=surveys,
-        frames=frames,
-        params=params,
-        build=make,
-        user_id=_user_id(),
+    return runs.cached_report(
+        cache, section="full", surveys=surveys, frames=frames, params=params, build=make
     )
 
 
@@ -280,10 +285,12 @@ def item(survey_id: int, item_id: str) -> Any:
 @requires("view")
 def run_list(survey_id: int) -> Any:
     sv = _survey(survey_id)
+    _fail_stale()
     rows = (
         dbm.session()
         .scalars(
             select(m.ScoringRun)
+            # report:* rows were report sections stored by versions before the cache
             .where(m.ScoringRun.survey_id == sv.id, m.ScoringRun.method.not_like("report:%"))
             .order_by(m.ScoringRun.id.desc())
             .limit(RUN_PAGE)
@@ -326,7 +333,8 @@ def run_create(survey_id: int) -> Any:
         flash(str(exc), "error")
         return redirect(url_for("reports.run_list", survey_id=sv.id), code=303)
     frame = _frame([sv.id])
-    budget = float(current_app.config.get("REPORT_RUN_BUDGET_S", runs.DEFAULT_BUDGET_S))
+    budget = float(current_app.config["REPORT_RUN_BUDGET_S"])
+    queue = tasks.get_queue()
     run, created = runs.get_or_start(
         dbm.get_db(),
         survey=sv,
@@ -334,7 +342,7 @@ def run_create(survey_id: int) -> Any:
         method=method,
         params=params,
         user_id=_user_id(),
-        budget_s=budget,
+        enqueue=lambda run_id: queue.scoring_run(run_id, budget),
     )
     if not created:
         flash(
@@ -344,8 +352,18 @@ def run_create(survey_id: int) -> Any:
     return redirect(url_for("reports.run_detail", run_id=run.id), code=303)
 
 
+def _fail_stale() -> None:
+    """Mark the runs whose worker stopped giving heartbeats as failed."""
+    runs.fail_stale(
+        dbm.get_db(),
+        tasks.get_queue().last_beat,
+        stale_after_s=float(current_app.config["REPORT_RUN_STALE_S"]),
+    )
+
+
 def _run(run_id: int) -> tuple[m.ScoringRun, int]:
     """The run and its survey's id (404 for a missing run or one of no survey)."""
+    _fail_stale()
     row = dbm.session().get(m.ScoringRun, run_id)
     if row is None or row.survey_id is None:
         abort(404)
@@ -386,6 +404,18 @@ def run_progress(run_id: int) -> Any:
     return {"id": row.id, "status": row.status, "progress": row.progress, "error": row.error}
 
 
+@bp.route("/runs/<int:run_id>/cancel", methods=["POST"])
+@requires("manage")
+def run_cancel(run_id: int) -> Any:
+    row, _survey_id = _run(run_id)
+    user = acting_user()
+    if runs.cancel(dbm.get_db(), row.id, by=user.email if user is not None else "?"):
+        flash(_("The run was cancelled."), "info")
+    else:
+        flash(_("The run had already ended."), "info")
+    return redirect(url_for("reports.run_detail", run_id=row.id), code=303)
+
+
 @bp.route("/runs/<int:run_id>/delete", methods=["POST"])
 @requires("manage")
 def run_delete(run_id: int) -> Any:
@@ -403,18 +433,64 @@ def download(survey_id: int, fmt: str) -> Any:
         abort(404)
     sv = _survey(survey_id)
     lang = current_language()
+    if fmt == "pdf":
+        return _pdf(sv, lang)
     try:
         segment = _parse_segment(sv.questionnaire(), request.args.get("segment", ""))
         report = survey_report(sv, segment=segment, language=lang)
-        if fmt == "html":
-            body: bytes = render.render_html(report, language=lang).encode("utf-8")
-            mime = "text/html; charset=utf-8"
-        else:
-            body = render.render_pdf(report, language=lang)
-            mime = "application/pdf"
-    except (ValueError, ScoringError, render.FontMissingError) as exc:
+        body = render.render_html(report, language=lang).encode("utf-8")
+    except (ValueError, ScoringError) as exc:
         flash(str(exc), "error")
         return redirect(url_for("reports.dashboard", survey_id=survey_id), code=303)
+    return _attachment(sv, "html", body, "text/html; charset=utf-8")
+
+
+def _pdf(sv: m.Survey, lang: str) -> Any:
+    """Queue the PDF of the report (then wait for it), or send the one the queue made
+    (``?job=``)."""
+    queue = tasks.get_queue()
+    segment_raw = request.args.get("segment") or None
+    job = request.args.get("job")
+    if not job:
+        try:
+            segment = _parse_segment(sv.questionnaire(), segment_raw)
+            report = survey_report(sv, segment=segment, language=lang)
+        except (ValueError, ScoringError) as exc:
+            flash(str(exc), "error")
+            return redirect(url_for("reports.dashboard", survey_id=sv.id), code=303)
+        job = queue.report_pdf(sv.id, report, lang).id
+    pdf_url = url_for("reports.download", survey_id=sv.id, fmt="pdf", segment=segment_raw, job=job)
+    done = queue.huey.result(job, preserve=True)
+    if done is None:  # not made yet (or fetched already): a page that waits for it
+        return render_template(
+            "reports/preparing.html",
+            survey=sv,
+            status_url=url_for("reports.pdf_job", job=job),
+            pdf_url=pdf_url,
+            again_url=url_for("reports.download", survey_id=sv.id, fmt="pdf", segment=segment_raw),
+            lang=lang,
+        ), 202
+    if not request.args.get("job"):  # made at once (immediate mode): fetch it by its job
+        return redirect(pdf_url, code=303)
+    survey_id, body, error = done
+    if survey_id != sv.id:
+        abort(404)
+    queue.huey.result(job)  # fetched: Huey forgets it
+    if error is not None:
+        flash(error, "error")
+        return redirect(url_for("reports.dashboard", survey_id=sv.id), code=303)
+    return _attachment(sv, "pdf", body, "application/pdf")
+
+
+@bp.route("/pdf-jobs/<job>.json")
+@requires("view")
+def pdf_job(job: str) -> Any:
+    """Whether the queued PDF ``job`` is made (the waiting page polls it)."""
+    return {"ready": tasks.get_queue().huey.result(job, preserve=True) is not None}
+
+
+def _attachment(sv: m.Survey, fmt: str, body: bytes, mime: str) -> Any:
+    """Send a report file (logged as exported)."""
     with dbm.get_db().write() as ws:
         audit.record(
             ws,
@@ -452,6 +528,7 @@ def _plotly_bytes() -> bytes:
 
 
 def init_app(app: Flask) -> None:
-    """Register the blueprint (``REPORT_RUN_BUDGET_S``: time budget of background runs)."""
-    app.config.setdefault("REPORT_RUN_BUDGET_S", runs.DEFAULT_BUDGET_S)
+    """Register the blueprint, its report cache and the task queue its runs go to."""
+    cache.init_app(app)
+    tasks.init_app(app)
     app.register_blueprint(bp)

@@ -1,6 +1,7 @@
 /* manyi reports: draw the charts from their JSON blocks, submit filters on change, poll a
-   running scoring run. No inline scripts anywhere (the CSP forbids them): every page puts
-   its data in <script type="application/json"> blocks that this file reads. */
+   running scoring run and a PDF being prepared. No inline scripts anywhere (the CSP forbids
+   them): every page puts its data in <script type="application/json"> blocks or data-*
+   attributes that this file reads. */
 (function () {
   "use strict";
 
@@ -56,7 +57,24 @@
     window.setTimeout(tick, 1000);
   }
 
-  function init() { drawCharts(); autoSubmit(); pollRun(); }
+  function pollPdf() {
+    var box = document.querySelector("[data-pdf-job]");
+    if (!box) { return; }
+    var url = box.getAttribute("data-pdf-job");
+    function tick() {
+      fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { return r.json(); })
+        .then(function (d) {
+          // once: the download leaves this page in place, and a job is fetched once
+          if (d.ready) { window.location.assign(box.getAttribute("data-pdf-url")); }
+          else { window.setTimeout(tick, 1000); }
+        })
+        .catch(function () { window.setTimeout(tick, 3000); });
+    }
+    window.setTimeout(tick, 1000);
+  }
+
+  function init() { drawCharts(); autoSubmit(); pollRun(); pollPdf(); }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", init);
   } else { init(); }

@@ -4,8 +4,9 @@ A viewer opens the five-gap dashboard of ``manyi demo``'s survey, filters a segm
 opens an item; the numbers in the page equal what :mod:`scoring` returns for the same
 data; screenshots at desktop and phone widths. The downloaded HTML report opens with the
 network cut off (every request but ``file://`` aborted) and draws its charts; the PDF's
-text holds the Chinese dimension names. Screenshots go to ``tmp_path`` (and to
-``$MANYI_SCREENSHOTS`` when set, to look at them).
+text holds the Chinese dimension names. A researcher queues a bootstrap run, cancels it,
+queues another and watches a real ``manyi worker`` finish it. Screenshots go to
+``tmp_path`` (and to ``$MANYI_SCREENSHOTS`` when set, to look at them).
 """
 
 from __future__ import annotations
@@ -13,20 +14,28 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
 from numpy.testing import assert_allclose
 from pypdf import PdfReader
 from sqlalchemy import select
+from werkzeug.serving import make_server
 
+import questionnaires as qn
 from scoring.gaps import service_gaps
 from scoring.instrument import gaps_inputs
+from surveyapp import db as dbm
 from surveyapp import models as m
 from surveyapp.cli.web import DEMO_SLUG, create_demo
 from surveyapp.reports.demo import add_linked_audiences
 from surveyapp.services import exports
 from tests.surveyapp.conftest import live_server, make_app
+from tests.surveyapp.reports_helpers import store
 from tests.surveyapp.research_helpers import PASSWORD, add_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -182,4 +191,76 @@ def test_five_gap_dashboard_segment_item_and_reports(server, chromium, tmp_path)
     text = "".join(p.extract_text() for p in PdfReader(pdf_path).pages)
     for name in DIMENSIONS_ZH:
         assert name in text
+    context.close()
+
+
+@pytest.fixture
+def queued_server(tmp_path):
+    """An ACSI survey on a migrated database whose long runs go to the SQLite queue of
+    the instance folder (no worker until the test starts one), served on port 5402."""
+    app = make_app(
+        {"DATABASE": tmp_path / "t.sqlite"},
+        WTF_CSRF_ENABLED=True,
+        CREATE_TABLES=False,
+        QUEUE_IMMEDIATE=False,
+    )
+    dbm.upgrade(app.extensions["manyi_db"])
+    add_user(app, "researcher@example.org", "researcher")
+    sid = store(app, qn.builtin("acsi"), "acsi", 1000, 4, wave="2026-Q1")
+    server = make_server("127.0.0.1", 5402, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield "http://127.0.0.1:5402", sid
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+def test_bootstrap_run_is_queued_cancelled_and_done_by_a_worker(queued_server, chromium, tmp_path):
+    base, sid = queued_server
+    context = chromium.new_context(locale="en-GB", viewport=DESKTOP)
+    page = context.new_page()
+    page.goto(f"{base}/research/login?lang=en")
+    page.fill('input[name="email"]', "researcher@example.org")
+    page.fill('input[name="password"]', PASSWORD)
+    page.click('button[type="submit"]')
+    page.wait_for_load_state()
+
+    def queue(seed: str) -> None:
+        page.goto(f"{base}/research/reports/surveys/{sid}/runs?lang=en")
+        form = page.locator('form[data-method="csi"]')
+        form.locator('input[name="csi-bootstrap"]').fill("5000")
+        form.locator('input[name="csi-seed"]').fill(seed)
+        form.locator('button[type="submit"]').click()
+        page.wait_for_load_state()
+
+    queue("1")  # no worker is up: it waits, and can be cancelled (a POST with CSRF)
+    assert "manyi worker" in page.content()
+    page.get_by_role("button", name="Cancel this run").click()
+    page.wait_for_load_state()
+    assert "cancelled by researcher@example.org" in page.content()
+    assert page.locator("[data-run-progress]").count() == 0
+
+    queue("2")
+    with (tmp_path / "worker.log").open("wb") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-c", "from surveyapp.cli import main; main()", "worker"],
+            env={
+                **os.environ,
+                "MANYI_INSTANCE": str(tmp_path),
+                "DATABASE_URL": f"sqlite:///{tmp_path / 't.sqlite'}",
+            },
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        # reports.js polls the run and reloads the page when it is done
+        page.wait_for_selector('[data-status="done"]', timeout=120_000)
+        shot(page, tmp_path, "run-done")
+        assert page.locator("[data-run-progress]").count() == 0
+        assert "indices" in page.content()
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(30)
     context.close()

@@ -140,3 +140,45 @@ def test_serve_runs_gunicorn_and_answers(instance, tmp_path):
         os.killpg(proc.pid, signal.SIGTERM)
         out = proc.communicate(timeout=30)[0].decode()
     assert "Booting worker" in out
+
+
+@pytest.mark.slow
+def test_demo_starts_a_worker_and_stops_it_on_exit(instance):
+    env = {**os.environ, "MANYI_INSTANCE": str(instance)}
+    port = 5401  # this suite's port for a served demo
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from surveyapp.cli import main; main()", "demo"]
+        + ["--responses", "5", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/s/servqual-demo") as r:
+                    assert r.status == 200
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.3)
+        children = subprocess.run(
+            ["ps", "-ww", "-o", "pid=,args=", "--ppid", str(proc.pid)],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.splitlines()
+        workers = [int(line.split()[0]) for line in children if line.rstrip().endswith("worker")]
+        assert len(workers) == 1, children
+        proc.send_signal(signal.SIGTERM)  # the demo only: it must stop its worker itself
+        out, _ = proc.communicate(timeout=60)
+        assert "worker started" in out.decode()
+        with pytest.raises(ProcessLookupError):
+            os.kill(workers[0], 0)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.communicate(timeout=30)

@@ -1,0 +1,124 @@
+"""The task queue (Huey): work too long for a request, done by ``manyi worker``.
+
+:func:`init_app` builds the queue from the settings and registers its tasks:
+
+- ``QUEUE_URL`` unset: Huey's ``SqliteHuey`` with the file ``queue.sqlite`` in the
+  instance folder (nothing to install or run besides ``manyi worker``);
+  ``redis://host:port/db``: Huey's ``PriorityRedisHuey`` (workers on several machines).
+- ``QUEUE_IMMEDIATE`` (default: on when ``TESTING``): Huey's immediate mode, a task runs
+  in the calling process when it is queued; no worker needed.
+
+Tasks:
+
+``scoring_run(run_id, budget_s)``
+    A long scoring run (:func:`surveyapp.reports.runs.execute`).
+``report_pdf(survey_id, report, language)``
+    The PDF of a built report (WeasyPrint takes seconds; the report itself is built and
+    cached in the request). Its result, kept by Huey until read, is
+    ``(survey_id, pdf bytes, None)`` or ``(survey_id, None, message)``.
+
+The queue keeps a heartbeat per running run in Huey's key-value storage
+(:meth:`Queue.beat`); :func:`surveyapp.reports.runs.fail_stale` reads it.
+
+A task closes over the Flask app that registered it, so the worker's tasks use the
+worker's own settings and database connections (``manyi worker`` builds the app from the
+same environment and instance folder as the web processes).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+from huey import Huey, PriorityRedisHuey, SqliteHuey
+
+from surveyapp.reports import render, runs
+
+__all__ = ["Queue", "get_queue", "init_app", "make_huey"]
+
+
+def make_huey(config: Mapping[str, Any]) -> Huey:
+    """The Huey instance the settings ask for (``QUEUE_URL``, ``QUEUE_IMMEDIATE``)."""
+    url = config.get("QUEUE_URL")
+    immediate = bool(config.get("QUEUE_IMMEDIATE"))
+    if url:
+        url = str(url)
+        if not url.startswith(("redis://", "rediss://", "unix://")):
+            msg = (
+                f"QUEUE_URL must be a Redis URL (redis://host:port/db); got {url!r}. "
+                "Leave it unset for the SQLite queue in the instance folder."
+            )
+            raise ValueError(msg)
+        return PriorityRedisHuey("manyi", url=url, immediate=immediate)
+    path = Path(config["INSTANCE_PATH"]) / "queue.sqlite"
+    return SqliteHuey("manyi", filename=str(path), immediate=immediate)
+
+
+@dataclass(frozen=True)
+class Queue:
+    """The app's Huey instance and its tasks."""
+
+    huey: Huey
+    scoring_run: Any  # Huey task: scoring_run(run_id, budget_s) queues a long run
+    report_pdf: Any  # Huey task: report_pdf(survey_id, report, language) -> its Result
+
+    def beat(self, run_id: int) -> None:
+        """Record that the run is alive now (its heartbeat)."""
+        self.huey.put(_beat_key(run_id), time.time())
+
+    def last_beat(self, run_id: int) -> float | None:
+        """The run's last heartbeat (``time.time()``), None when it has none."""
+        value = self.huey.get(_beat_key(run_id), peek=True)
+        return None if value is None else float(value)
+
+    def forget(self, run_id: int) -> None:
+        """Drop the run's heartbeat (the run ended)."""
+        self.huey.get(_beat_key(run_id))
+
+
+def _beat_key(run_id: int) -> str:
+    return f"manyi:run-heartbeat:{run_id}"
+
+
+def init_app(app: Flask) -> Queue:
+    """Build the queue, register its tasks and keep it as ``app.extensions["manyi_queue"]``."""
+    huey = make_huey(app.config)
+
+    def scoring_run(run_id: int, budget_s: float) -> None:
+        queue: Queue = app.extensions["manyi_queue"]
+        with app.app_context():
+            try:
+                runs.execute(
+                    app.extensions["manyi_db"],
+                    run_id,
+                    budget_s=budget_s,
+                    beat=lambda: queue.beat(run_id),
+                )
+            finally:
+                queue.forget(run_id)
+
+    def report_pdf(
+        survey_id: int, report: dict[str, Any], language: str
+    ) -> tuple[int, bytes | None, str | None]:
+        try:
+            return survey_id, render.render_pdf(report, language=language), None
+        except render.FontMissingError as exc:
+            return survey_id, None, str(exc)
+
+    queue = Queue(
+        huey=huey,
+        scoring_run=huey.task(name="scoring_run")(scoring_run),
+        report_pdf=huey.task(name="report_pdf")(report_pdf),
+    )
+    app.extensions["manyi_queue"] = queue
+    return queue
+
+
+def get_queue() -> Queue:
+    """The current app's queue."""
+    queue: Queue = current_app.extensions["manyi_queue"]
+    return queue
