@@ -960,12 +960,6 @@ def run_methods(
     return instrument.run_methods(q, data, chosen, params)
 
 
-# TODO(lead): surveyapp.reports.runs.compute can call scoring.instrument.score for "index"
-# like every other method (score knows it); delete this alias then.
-def _run_index(q: qn.Questionnaire, data: pd.DataFrame, **params: Any) -> Any:
-    return instrument.score(q, "index", data, **params)
-
-
 def _ok(result: MethodResult | ScoringError | None) -> MethodResult | None:
     """A method's result, or None when it is missing or failed."""
     return None if result is None or isinstance(result, ScoringError) else result

@@ -78,7 +78,9 @@ __all__ = [
     "validate_params",
 ]
 
-METHODS: tuple[str, ...] = ("servqual", "index", "reliability", "pca", "drivers", "csi", "fuzzy")
+#: the methods a stored run can use: every method of the format but the five-gap model,
+#: which needs the linked audiences (the dashboard's five-gap section has it)
+METHODS: tuple[str, ...] = tuple(mth for mth in qn.METHODS if mth != "gaps")
 PER_RESPONDENT = frozenset({"scores", "composite", "respondent_index", "driver_scores", "pls"})
 MAX_BOOTSTRAP = 5000
 PROGRESS_EVERY_S = 0.5  # the longest gap between two progress writes of a running run

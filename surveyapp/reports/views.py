@@ -115,14 +115,12 @@ def _quarantined(survey_id: int) -> int:
 
 
 def _parse_segment(q: Any, raw: str | None) -> tuple[str, str] | None:
-    if not raw:
-        return None
-    col, _sep, code = raw.partition("=")
-    item = next((i for i in q.segments if i.id == col), None)
-    if item is None or code not in {c.code for c in item.choices}:
-        msg = _("Unknown segment %(s)s; choose one from the list.", s=raw[:80])
-        raise ValueError(msg)
-    return (col, code)
+    """:func:`build.parse_segment`, with its message in the page's language."""
+    try:
+        return build.parse_segment(q, raw)
+    except ValueError:
+        msg = _("Unknown segment %(s)s; choose one from the list.", s=(raw or "")[:80])
+        raise ValueError(msg) from None
 
 
 def _user_id() -> int | None:
