@@ -97,6 +97,15 @@ def _parse(text: str | bytes, source: str) -> Any:
         what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         problem = Problem("", f"is not valid YAML ({what})", "correct the syntax there", line)
         raise QuestionnaireError(source, [problem]) from None
+    except ValueError as exc:
+        # a plain scalar PyYAML resolves but cannot build: a date like 2026-13-45, or an
+        # integer beyond Python's digit limit for int()
+        problem = Problem(
+            "",
+            f"holds a date or number YAML cannot read ({str(exc).split(';')[0]})",
+            "correct the value, or put it in quotes to keep it as text",
+        )
+        raise QuestionnaireError(source, [problem]) from None
 
 
 def _too_big(n: int) -> Problem:

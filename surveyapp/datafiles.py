@@ -9,6 +9,8 @@ reported with the file name, and where it applies the row and column.
 
 from __future__ import annotations
 
+import codecs
+import io
 from pathlib import Path
 
 import pandas as pd
@@ -22,8 +24,13 @@ class DataFileError(ValueError):
     """A data file cannot be used; the message names the file and how to fix it."""
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """Read a CSV (UTF-8, with or without BOM), XLSX or SPSS .sav file as a DataFrame."""
+def read_table(path: str | Path, *, encoding: str | None = None) -> pd.DataFrame:
+    """Read a CSV, XLSX or SPSS .sav file as a DataFrame.
+
+    A CSV's text encoding is ``encoding`` when given, else detected: UTF-8 (with or
+    without BOM) when the bytes are valid UTF-8, else GB18030 (which covers GBK and
+    GB2312, the encodings Chinese Excel saves "CSV" in).
+    """
     p = Path(path)
     suffix = p.suffix.lower()
     if not p.is_file():
@@ -31,7 +38,11 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise DataFileError(msg)
     try:
         if suffix in (".csv", ".txt"):
-            return pd.read_csv(p, encoding="utf-8-sig", sep=None, engine="python")
+            text = _decode(p, encoding)
+            if not text.strip():
+                msg = f"{p.name}: is empty; save the data with a header row and responses."
+                raise DataFileError(msg)
+            return pd.read_csv(io.StringIO(text), sep=None, engine="python")
         if suffix == ".xlsx":
             return pd.read_excel(p, engine="openpyxl")
         if suffix == ".sav":
@@ -39,7 +50,9 @@ def read_table(path: str | Path) -> pd.DataFrame:
 
             frame, _meta = pyreadstat.read_sav(str(p))
             return frame
-    except (UnicodeDecodeError, pd.errors.ParserError, ValueError, OSError) as exc:
+    except DataFileError:
+        raise
+    except Exception as exc:  # any failure of a reader means this file cannot be used
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         msg = (
             f"{p.name}: cannot be read as {suffix[1:].upper()} ({first}); "
@@ -47,6 +60,31 @@ def read_table(path: str | Path) -> pd.DataFrame:
         )
         raise DataFileError(msg) from None
     msg = f"{p.name}: unsupported file type {suffix!r}; use one of {', '.join(READERS)}."
+    raise DataFileError(msg)
+
+
+def _decode(p: Path, encoding: str | None) -> str:
+    """The text of the CSV file ``p`` in ``encoding``, or detected (see :func:`read_table`)."""
+    raw = p.read_bytes()
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            msg = f"unknown encoding {encoding!r}; use e.g. utf-8 or gb18030."
+            raise DataFileError(msg) from None
+        tried = ["utf-8-sig" if codecs.lookup(encoding).name == "utf-8" else encoding]
+    else:
+        tried = ["utf-8-sig", "gb18030"]
+    for name in tried:
+        try:
+            return raw.decode(name)
+        except UnicodeDecodeError:
+            continue
+    named = encoding if encoding is not None else "UTF-8 or GB18030/GBK"
+    msg = (
+        f"{p.name}: is not valid {named} text; save it again as CSV UTF-8 "
+        "(in Excel: Save As > CSV UTF-8)."
+    )
     raise DataFileError(msg)
 
 
@@ -73,7 +111,9 @@ def align_columns(frame: pd.DataFrame, q: Questionnaire, *, source: str) -> pd.D
     return frame.rename(columns=renames)
 
 
-def read_responses(path: str | Path, q: Questionnaire) -> pd.DataFrame:
+def read_responses(
+    path: str | Path, q: Questionnaire, *, encoding: str | None = None
+) -> pd.DataFrame:
     """Read a data file for ``q``: canonical column names, row labels = file row numbers.
 
     The index is the row number as a spreadsheet user sees it (header = row 1, first
@@ -81,7 +121,7 @@ def read_responses(path: str | Path, q: Questionnaire) -> pd.DataFrame:
     right line of the file.
     """
     p = Path(path)
-    frame = align_columns(read_table(p), q, source=p.name)
+    frame = align_columns(read_table(p, encoding=encoding), q, source=p.name)
     if frame.empty:
         msg = f"{p.name}: holds no responses (only a header or nothing)."
         raise DataFileError(msg)

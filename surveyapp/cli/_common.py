@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -30,10 +32,42 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except QuestionnaireError as exc:
-        raise UsageProblem("\n".join(exc.messages)) from None
+        raise UsageProblem(readable("\n".join(exc.messages))) from None
     except (ValueError, KeyError, TypeError, FileNotFoundError) as exc:
         text = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-        raise UsageProblem(str(text)) from None
+        raise UsageProblem(readable(str(text))) from None
+
+
+LONG_WORD = 60
+
+
+def readable(message: str) -> str:
+    """``message`` with every run of more than :data:`LONG_WORD` non-blank characters
+    (a 5,000-digit number quoted from a data file, say) cut to its start and length."""
+    return re.sub(
+        rf"\S{{{LONG_WORD + 1},}}",
+        lambda m: f"{m[0][:20]}... ({len(m[0])} characters)",
+        message,
+    )
+
+
+def out_folder_exists(_ctx: click.Context, _param: click.Parameter, out: str | None) -> str | None:
+    """Click callback of an ``--out`` option: refuse a file in a folder that does not exist
+    before any work is done."""
+    if out is not None and not Path(out).resolve().parent.is_dir():
+        msg = f"--out {out}: the folder {Path(out).parent} does not exist; create it first."
+        raise UsageProblem(msg)
+    return out
+
+
+def encoding_option(func: F) -> F:
+    """The ``--encoding`` option of commands that read CSV data files."""
+    return click.option(
+        "--encoding",
+        metavar="NAME",
+        help="Text encoding of CSV data (default: detected; UTF-8 with or without BOM, "
+        "else GB18030/GBK).",
+    )(func)
 
 
 def find_survey(session: Any, ident: str) -> Any:

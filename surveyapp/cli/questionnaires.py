@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from surveyapp.cli._common import UsageProblem, user_errors
+from surveyapp.cli._common import UsageProblem, out_folder_exists, user_errors
 
 
 @click.group("questionnaires")
@@ -90,7 +90,11 @@ def validate_cmd(files: tuple[str, ...]) -> None:
 @click.argument("file")
 @click.option("--to", "target", type=click.Choice(["xlsform", "yaml", "json"]), required=True)
 @click.option(
-    "--out", "-o", type=click.Path(dir_okay=False), help="Output file (default: beside the input)."
+    "--out",
+    "-o",
+    type=click.Path(dir_okay=False),
+    callback=out_folder_exists,
+    help="Output file (default: beside the input file; a built-in id: the current folder).",
 )
 def convert_cmd(file: str, target: str, out: str | None) -> None:
     """Convert an instrument (built-in id, YAML or XLSForm) to XLSForm, YAML or JSON."""
@@ -100,7 +104,16 @@ def convert_cmd(file: str, target: str, out: str | None) -> None:
 
         q = qn.resolve(file)
         suffix = {"xlsform": ".xlsx", "yaml": ".yaml", "json": ".json"}[target]
-        dest = Path(out) if out else Path(Path(file).stem + suffix)
+        source = Path(file)
+        if out:
+            dest = Path(out)
+        elif source.is_file():
+            dest = source.with_suffix(suffix)
+        else:
+            dest = Path(file + suffix)
+        if source.is_file() and dest.resolve() == source.resolve():
+            msg = f"{dest} is the input file; give another --out to keep the input."
+            raise UsageProblem(msg)
         if target == "xlsform":
             # lazy: the instrument loader (YAML, JSON Schema) loads only for the command that runs
             from questionnaires.xlsform import write_xlsform

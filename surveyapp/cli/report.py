@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from surveyapp.cli._common import UsageProblem, find_survey, user_errors
+from surveyapp.cli._common import UsageProblem, encoding_option, find_survey, user_errors
 
 AUDIENCES = ("manager", "staff", "audit")
 
@@ -38,6 +38,7 @@ def _from_files(
     linked: tuple[tuple[str, str, str], ...],
     segment: str | None,
     language: str,
+    encoding: str | None,
 ) -> dict[str, Any]:
     # lazy: the report builder loads pandas and scipy, slow for the other commands
     import questionnaires as qn
@@ -46,14 +47,14 @@ def _from_files(
 
     with user_errors():
         q = qn.resolve(questionnaire)
-        frame = read_responses(data, q)
+        frame = read_responses(data, q, encoding=encoding)
         sources: dict[str, Any] = {}
         for audience, path, qid in linked:
             if audience not in AUDIENCES:
                 msg = f"--linked AUDIENCE must be one of {', '.join(AUDIENCES)}; got {audience!r}."
                 raise UsageProblem(msg)
             lq = qn.resolve(qid)
-            sources[audience] = (lq, read_responses(path, lq))
+            sources[audience] = (lq, read_responses(path, lq, encoding=encoding))
         seg = _segment(q, segment)
         gap_sources = build.GapSources(customer=(q, frame), **sources)
         wave_segment = q.segments[0].id if q.segments else None
@@ -117,6 +118,7 @@ def _from_database(survey: str, segment: str | None, language: str) -> dict[str,
     metavar="AUDIENCE FILE QUESTIONNAIRE",
     help="With --data: manager, staff or audit data of the gap study.",
 )
+@encoding_option
 @click.option("--segment", help="Five gaps for one segment level only, e.g. branch=east.")
 @click.option(
     "--language", type=click.Choice(["zh-Hans", "en"]), default="zh-Hans", show_default=True
@@ -129,6 +131,7 @@ def report_cmd(
     linked: tuple[tuple[str, str, str], ...],
     segment: str | None,
     language: str,
+    encoding: str | None,
 ) -> None:
     """Write the report of SURVEY (its link code or number), or of --data, to FILE."""
     # lazy: scoring and the renderer load numpy, pandas and scipy, slow for the other
@@ -153,7 +156,7 @@ def report_cmd(
         msg = "--linked goes with --data; a stored survey finds its linked surveys itself."
         raise UsageProblem(msg)
     if data is not None:
-        report = _from_files(data, str(questionnaire), linked, segment, language)
+        report = _from_files(data, str(questionnaire), linked, segment, language, encoding)
     else:
         report = _from_database(str(survey), segment, language)
     try:

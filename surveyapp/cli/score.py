@@ -17,16 +17,18 @@ from typing import Any
 import click
 import pandas as pd
 
-from surveyapp.cli._common import UsageProblem, user_errors
+from surveyapp.cli._common import UsageProblem, encoding_option, out_folder_exists, user_errors
 
 FORMATS = ("table", "json", "csv")
 
 
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:
+    func = encoding_option(func)
     func = click.option(
         "--out",
         "-o",
         type=click.Path(dir_okay=False, writable=True),
+        callback=out_folder_exists,
         help="Write to this file instead of stdout.",
     )(func)
     func = click.option(
@@ -51,39 +53,70 @@ def _questionnaire_option(func: Callable[..., Any]) -> Callable[..., Any]:
     )(func)
 
 
-def _load(data: str, questionnaire: str) -> tuple[Any, pd.DataFrame]:
+def _load(data: str, questionnaire: str, encoding: str | None) -> tuple[Any, pd.DataFrame]:
     # lazy: the instrument loader and data readers load only for the command that runs
     import questionnaires as qn
     from surveyapp.datafiles import read_responses
 
     q = qn.resolve(questionnaire)
-    return q, read_responses(data, q)
+    return q, read_responses(data, q, encoding=encoding)
 
 
 def _score_and_emit(
-    data: str, questionnaire: str, method: str, fmt: str, out: str | None, **params: Any
+    data: str,
+    questionnaire: str,
+    method: str,
+    fmt: str,
+    out: str | None,
+    encoding: str | None,
+    **params: Any,
 ) -> None:
     """Load DATA for the questionnaire, score it by ``method`` and print the result."""
     with user_errors():
         # lazy: scoring loads scipy and statsmodels (seconds); `manyi --help` never needs them
         from scoring import instrument
 
-        q, frame = _load(data, questionnaire)
+        q, frame = _load(data, questionnaire, encoding)
         result = instrument.score(q, method, frame, **params)
     emit(result, fmt, out)
 
 
-def emit(result: Any, fmt: str, out: str | None) -> None:
-    """Print or write a scoring result in the chosen format."""
+def emit(result: Any, fmt: str, out: str | None, extras: dict[str, Any] | None = None) -> None:
+    """Print or write a scoring result in the chosen format, as ONE document.
+
+    ``extras`` are further results of the same command (the NPS beside the index, the
+    ordinal model beside the drivers): in JSON they are keys of the one document, in the
+    table they follow under their name, in CSV each goes to a sibling file of ``--out``
+    (``r.nps.csv``); CSV to stdout holds the main table only and says so.
+    """
+    extras = extras or {}
     if fmt == "json":
-        text = json.dumps(result.to_dict(), ensure_ascii=False, indent=2)
+        document = result.to_dict()
+        document.update({name: extra.to_dict() for name, extra in extras.items()})
+        _write(json.dumps(document, ensure_ascii=False, indent=2), fmt, out)
     elif fmt == "csv":
-        text = result.to_frame().to_csv()
+        _write(result.to_frame().to_csv(), fmt, out)
+        for name, extra in extras.items():
+            if out:
+                _write(extra.to_frame().to_csv(), fmt, _sibling(out, name))
+            else:
+                click.echo(
+                    f"{name}: not in CSV on stdout; use --out FILE or --format json.", err=True
+                )
     else:
-        with pd.option_context(
-            "display.max_rows", 500, "display.max_columns", 50, "display.width", 160
-        ):
-            text = result.summary().to_string(float_format=lambda v: f"{v:.4g}")
+        sections = [_table(result)]
+        sections += [f"\n== {name} ==\n{_table(extra)}" for name, extra in extras.items()]
+        _write("\n".join(sections), fmt, out)
+
+
+def _table(result: Any) -> str:
+    with pd.option_context(
+        "display.max_rows", 500, "display.max_columns", 50, "display.width", 160
+    ):
+        return str(result.summary().to_string(float_format=lambda v: f"{v:.4g}"))
+
+
+def _write(text: str, fmt: str, out: str | None) -> None:
     if out:
         encoding = "utf-8-sig" if fmt == "csv" else "utf-8"
         Path(out).write_text(text + ("" if text.endswith("\n") else "\n"), encoding=encoding)
@@ -137,13 +170,14 @@ def servqual_cmd(
     missing: str,
     fmt: str,
     out: str | None,
+    encoding: str | None,
 ) -> None:
     """SERVQUAL gap scores (P - E) per item, dimension and overall."""
     with user_errors():
         # lazy: scoring loads scipy and statsmodels (seconds); `manyi --help` never needs them
         from scoring import instrument
 
-        q, frame = _load(data, questionnaire)
+        q, frame = _load(data, questionnaire, encoding)
         params: dict[str, Any] = {}
         if weights == "none":
             params["weights"] = None
@@ -193,21 +227,22 @@ def index_cmd(
     missing: str,
     fmt: str,
     out: str | None,
+    encoding: str | None,
 ) -> None:
     """Questionnaire index: item and dimension means, top-box shares, 0-100 index, NPS."""
     with user_errors():
         # lazy: scoring loads scipy and statsmodels (seconds); `manyi --help` never needs them
         from scoring import instrument
 
-        q, frame = _load(data, questionnaire)
+        q, frame = _load(data, questionnaire, encoding)
         result = instrument.score(q, "index", frame, role=role, top_box=top_box, missing=missing)
-        emit(result, fmt, out)
+        extras: dict[str, Any] = {}
         if q.scoring.recommend is not None:
             # lazy: scoring loads scipy and statsmodels (seconds); `manyi --help` never needs them
             from scoring.index import nps
 
-            column = instrument.nps_column(q)
-            emit(nps(frame[column]), fmt, _sibling(out, "nps"))
+            extras["nps"] = nps(frame[instrument.nps_column(q)])
+    emit(result, fmt, out, extras)
 
 
 @score_group.command("gaps")
@@ -231,6 +266,7 @@ def gaps_cmd(
     missing: str,
     fmt: str,
     out: str | None,
+    encoding: str | None,
 ) -> None:
     """The five service-quality gaps from linked data sets, one file per audience.
 
@@ -243,7 +279,7 @@ def gaps_cmd(
         import questionnaires as qn
         from scoring import instrument
         from scoring.gaps import service_gaps
-        from surveyapp.datafiles import read_table
+        from surveyapp.datafiles import read_responses, read_table
 
         chosen: dict[str, Any] = {}
         for spec in questionnaires_:
@@ -260,7 +296,7 @@ def gaps_cmd(
         for spec in data:
             audience, sep, path = spec.partition("=")
             if not sep:
-                audience, path = _audience_of(spec, read_table(spec)), spec
+                audience, path = _audience_of(spec, read_table(spec, encoding=encoding)), spec
             if audience not in defaults:
                 msg = f"{spec}: audience must be one of {', '.join(defaults)}; got {audience!r}."
                 raise UsageProblem(msg)
@@ -268,7 +304,7 @@ def gaps_cmd(
                 msg = f"two data files for the {audience} audience; give one per audience."
                 raise UsageProblem(msg)
             q = chosen.get(audience) or qn.builtin(defaults[audience])
-            sources[audience] = (q, _read_for(path, q))
+            sources[audience] = (q, read_responses(path, q, encoding=encoding))
         if "staff" in sources and "audit" in sources:
             msg = (
                 "give staff or audit data, not both: delivered (D) and promised (C) levels "
@@ -283,13 +319,6 @@ def gaps_cmd(
         kwargs["missing"] = missing
         result = service_gaps(**kwargs)
     emit(result, fmt, out)
-
-
-def _read_for(path: str, q: Any) -> pd.DataFrame:
-    # lazy: the instrument loader and data readers load only for the command that runs
-    from surveyapp.datafiles import read_responses
-
-    return read_responses(path, q)
 
 
 def _audience_of(path: str, frame: pd.DataFrame) -> str:
@@ -314,10 +343,18 @@ def _audience_of(path: str, frame: pd.DataFrame) -> str:
 )
 @_common
 def reliability_cmd(
-    data: str, questionnaire: str, role: str | None, missing: str, fmt: str, out: str | None
+    data: str,
+    questionnaire: str,
+    role: str | None,
+    missing: str,
+    fmt: str,
+    out: str | None,
+    encoding: str | None,
 ) -> None:
     """Cronbach's alpha, composite reliability and AVE per dimension."""
-    _score_and_emit(data, questionnaire, "reliability", fmt, out, role=role, missing=missing)
+    _score_and_emit(
+        data, questionnaire, "reliability", fmt, out, encoding, role=role, missing=missing
+    )
 
 
 @score_group.command("fuzzy")
@@ -339,12 +376,13 @@ def fuzzy_cmd(
     language: str,
     fmt: str,
     out: str | None,
+    encoding: str | None,
 ) -> None:
     """Fuzzy comprehensive evaluation over the instrument's factor hierarchy."""
     params: dict[str, Any] = {"language": language, "segment": _one_segment(segment)}
     if operator:
         params["operator"] = operator
-    _score_and_emit(data, questionnaire, "fuzzy", fmt, out, **params)
+    _score_and_emit(data, questionnaire, "fuzzy", fmt, out, encoding, **params)
 
 
 @score_group.command("pca")
@@ -372,6 +410,7 @@ def pca_cmd(
     segment: tuple[str, ...],
     fmt: str,
     out: str | None,
+    encoding: str | None,
 ) -> None:
     """Principal-component satisfaction index, with KMO and Bartlett's test."""
     _score_and_emit(
@@ -380,6 +419,7 @@ def pca_cmd(
         "pca",
         fmt,
         out,
+        encoding,
         role=role,
         retain=retain,
         cumulative=cumulative,
@@ -414,6 +454,7 @@ def csi_cmd(
     consistent: bool,
     fmt: str,
     out: str | None,
+    encoding: str | None,
 ) -> None:
     """Customer satisfaction index (ACSI/ECSI/CCSI) by PLS path modelling."""
     _score_and_emit(
@@ -422,6 +463,7 @@ def csi_cmd(
         "csi",
         fmt,
         out,
+        encoding,
         bootstrap=bootstrap,
         seed=seed,
         scheme=scheme,
@@ -443,23 +485,26 @@ def csi_cmd(
 )
 @_common
 def drivers_cmd(
-    data: str, questionnaire: str, role: str | None, ordinal: str, fmt: str, out: str | None
+    data: str,
+    questionnaire: str,
+    role: str | None,
+    ordinal: str,
+    fmt: str,
+    out: str | None,
+    encoding: str | None,
 ) -> None:
     """Key-driver analysis: OLS with HC3 errors, relative importance, IPA quadrants."""
     with user_errors():
         # lazy: scoring loads scipy and statsmodels (seconds); `manyi --help` never needs them
         from scoring import instrument
 
-        q, frame = _load(data, questionnaire)
+        q, frame = _load(data, questionnaire, encoding)
         result = instrument.score(q, "drivers", frame, role=role)
-        emit(result, fmt, out)
-        if ordinal != "none":
-            emit(_ordinal(q, frame, role, ordinal), fmt, _sibling(out, "ordinal"))
+        extras = {} if ordinal == "none" else {"ordinal": _ordinal(q, frame, role, ordinal)}
+    emit(result, fmt, out, extras)
 
 
-def _sibling(out: str | None, tag: str) -> str | None:
-    if out is None:
-        return None
+def _sibling(out: str, tag: str) -> str:
     p = Path(out)
     return str(p.with_name(f"{p.stem}.{tag}{p.suffix}"))
 

@@ -67,3 +67,35 @@ def test_convert_round_trips(cli, tmp_path, target):
     assert res.exit_code == 0, res.output
     again = qn.loads(out.read_text("utf-8"))  # JSON is YAML
     assert again.to_dict() == qn.load(MINIMAL).to_dict()
+
+
+def test_convert_writes_beside_its_input(cli, tmp_path, monkeypatch):
+    source = tmp_path / "inst" / "mini.yaml"
+    source.parent.mkdir()
+    source.write_text(MINIMAL.read_text("utf-8"), "utf-8")
+    monkeypatch.chdir(tmp_path)
+    res = cli.invoke(main, ["questionnaires", "convert", str(source), "--to", "json"])
+    assert res.exit_code == 0, res.output
+    assert (source.parent / "mini.json").is_file()
+    assert not (tmp_path / "mini.json").exists()
+
+
+@pytest.mark.parametrize("out", [None, "same"])
+def test_convert_never_overwrites_its_input(cli, tmp_path, out):
+    source = tmp_path / "mini.yaml"
+    source.write_text(MINIMAL.read_text("utf-8"), "utf-8")
+    before = source.read_bytes()
+    args = ["questionnaires", "convert", str(source), "--to", "yaml"]
+    res = cli.invoke(main, args if out is None else [*args, "-o", str(source)])
+    assert res.exit_code == 2
+    assert "is the input file" in res.output
+    assert source.read_bytes() == before
+
+
+def test_convert_into_a_missing_folder_is_refused(cli, tmp_path):
+    out = tmp_path / "missing" / "q.json"
+    res = cli.invoke(
+        main, ["questionnaires", "convert", str(MINIMAL), "--to", "json", "-o", str(out)]
+    )
+    assert res.exit_code == 2
+    assert "does not exist" in res.output
