@@ -39,11 +39,15 @@ def user_errors() -> Iterator[None]:
 
 
 LONG_WORD = 60
+# the repr of a NumPy scalar in a message, np.float64(99.0) (NumPy >= 2)
+NUMPY_REPR = re.compile(r"\bnp\.(?:int|uint|float|bool_|str_)\w*\(([^()]*)\)")
 
 
 def readable(message: str) -> str:
-    """``message`` with every run of more than :data:`LONG_WORD` non-blank characters
-    (a 5,000-digit number quoted from a data file, say) cut to its start and length."""
+    """``message`` as a user reads it: NumPy scalar reprs (``np.float64(99.0)``) shown as
+    their value, and every run of more than :data:`LONG_WORD` non-blank characters (a
+    5,000-digit number quoted from a data file, say) cut to its start and length."""
+    message = NUMPY_REPR.sub(r"\1", message)
     return re.sub(
         rf"\S{{{LONG_WORD + 1},}}",
         lambda m: f"{m[0][:20]}... ({len(m[0])} characters)",

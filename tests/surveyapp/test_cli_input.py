@@ -168,3 +168,13 @@ def test_unreadable_yaml_value_is_one_message(tmp_path, value):
     proc = run("questionnaires", "show", str(path))
     assert_refused(proc, "bad.yaml", "quotes")
     assert len(proc.stderr) < 500
+
+
+def test_messages_show_no_numpy_reprs(good_csv, tmp_path):
+    frame = pd.read_csv(good_csv)
+    frame.loc[3, "rel2_p"] = 99  # out of the 1-7 scale: the message quotes the value
+    path = tmp_path / "r99.csv"
+    frame.to_csv(path, index=False)
+    proc = run("score", "servqual", str(path), "-q", "servqual22")
+    assert_refused(proc, "'rel2_p'", "99")
+    assert "np." not in proc.stderr
