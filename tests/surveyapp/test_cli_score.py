@@ -12,6 +12,7 @@ import questionnaires as qn
 from questionnaires.simulate import simulate
 from scoring import instrument as si
 from surveyapp.cli import main
+from tests.scoring.test_instrument import servqual22_reversed_tangibles
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +40,25 @@ def test_servqual_json_matches_library(cli, servqual_csv):
     frame.index = frame.index + 2  # the CLI labels rows as the file's line numbers
     direct = si.score(q, "servqual", frame)
     assert got == json.loads(json.dumps(direct.to_dict()))
+
+
+def test_servqual_and_gaps_recode_reverse_coded_items(cli, tmp_path):
+    instrument = tmp_path / "servqual22_reversed.yaml"
+    instrument.write_text(servqual22_reversed_tangibles(), encoding="utf-8")
+    sim = simulate(qn.load(instrument), 3000, seed=3)
+    data = tmp_path / "reversed.csv"
+    sim.data.to_csv(data, index=False)
+    for args, table, value in (
+        (["servqual", str(data), "-q", str(instrument)], "dimensions", "gap"),
+        (["gaps", f"customer={data}", "-q", f"customer={instrument}"], "dimensions", "estimate"),
+    ):
+        res = cli.invoke(main, ["score", *args, "--format", "json"])
+        assert res.exit_code == 0, res.output
+        split = json.loads(res.output)[table]
+        rows = pd.DataFrame(split["data"], columns=split["columns"]).set_index("dimension")
+        for dim, gap in sim.truth.gaps.items():
+            # within four standard errors of the simulator's expected P - E
+            assert abs(rows.loc[dim, value] - gap) < 4 * rows.loc[dim, "se"], (args[0], dim)
 
 
 @pytest.mark.parametrize("fmt", ["table", "csv"])
