@@ -239,6 +239,7 @@ def test_dimension_scores_of_each_method(servqual_data):
         "retain": "kaiser",
         "n_components": pca.n_components,
         "score_convention": "eigenvector",
+        "negative_weights": "refuse",
     }
 
 
