@@ -61,6 +61,18 @@ def test_servqual_and_gaps_recode_reverse_coded_items(cli, tmp_path):
             assert abs(rows.loc[dim, value] - gap) < 4 * rows.loc[dim, "se"], (args[0], dim)
 
 
+def test_pca_refuses_an_item_keyed_against_the_rest(cli, servqual_csv, tmp_path):
+    frame = pd.read_csv(servqual_csv, encoding="utf-8-sig")
+    frame["rel2_p"] = 8 - frame["rel2_p"]  # answered reversed, not declared reverse-coded
+    bad = tmp_path / "keyed.csv"
+    frame.to_csv(bad, index=False)
+    res = cli.invoke(main, ["score", "pca", str(bad), "-q", "servqual22"])
+    assert res.exit_code == 2
+    assert "block 'rel' gives item(s) 'rel2_p'" in res.output
+    assert "declare it reverse-coded" in res.output
+    assert "Traceback" not in res.output
+
+
 @pytest.mark.parametrize("fmt", ["table", "csv"])
 def test_servqual_other_formats(cli, servqual_csv, fmt, tmp_path):
     out = tmp_path / f"r.{fmt}"
