@@ -21,7 +21,12 @@ from numpy.typing import NDArray
 from scoring._results import Result, parameters_of
 from scoring._validation import check_columns, check_frame, check_numeric, check_range
 from scoring.drivers import importance_performance
-from scoring.errors import InsufficientDataError, SpecificationError
+from scoring.errors import (
+    InsufficientDataError,
+    NegativeWeightError,
+    NegativeWeights,
+    SpecificationError,
+)
 from scoring.pls import Interval, Mode, PlsMissing, PlsResult, Scheme, fit_pls
 
 __all__ = ["ACSI", "CCSI", "CSI_MODELS", "ECSI", "CsiModel", "CsiResult", "fit_csi"]
@@ -146,8 +151,10 @@ class CsiResult(Result):
         The satisfaction latent.
     indices : DataFrame
         Per latent (index ``latent``): ``label``, ``index`` (0–100), ``r_squared``,
-        ``total_effect`` on the target, ``n_items``, ``weights_positive`` and, with a
-        bootstrap, ``std_error``, ``lower``, ``upper``.
+        ``total_effect`` on the target, ``n_items``, ``interpretable`` (False when a
+        rescaled weight of the block is negative, which only ``negative_weights="allow"``
+        lets through: the index is then not a weighted mean of the answers and can leave
+        0–100) and, with a bootstrap, ``std_error``, ``lower``, ``upper``.
     index_weights : DataFrame
         Per item: ``block``, ``weight`` (PLS outer weight), ``raw_weight`` (per unit of
         the item's own scale), ``rescaled_weight`` (sums to 1 within the block),
@@ -155,7 +162,9 @@ class CsiResult(Result):
     respondent_index : DataFrame
         Each respondent's 0–100 score per latent (same rescaled weights).
     segments : DataFrame or None
-        Tidy per-segment indices: ``segment``, ``latent``, ``n``, ``index``.
+        Tidy per-segment indices: ``segment``, ``latent``, ``n``, ``index``,
+        ``interpretable`` (as in ``indices``; separate fits apply the rule to their own
+        weights).
     importance_performance : DataFrame
         Drivers of the target: total effect vs. index, ordered by what to fix first
         (see :func:`scoring.drivers.importance_performance`).
@@ -163,6 +172,12 @@ class CsiResult(Result):
         Latents of the built-in model absent from ``blocks`` (left out with their paths).
     pls : PlsResult
         The full path model.
+    negative_weights : str
+        The rule for negative rescaled weights (``"refuse"`` or ``"allow"``).
+    interpretable : bool
+        False when some latent's index has a negative rescaled weight (kept by
+        ``negative_weights="allow"``); ``indices["interpretable"]`` says which, and
+        ``segments["interpretable"]`` the same for separate per-segment fits.
     """
 
     model: str | None
@@ -174,6 +189,8 @@ class CsiResult(Result):
     importance_performance: pd.DataFrame
     dropped_latents: list[str]
     pls: PlsResult = field(repr=False)
+    negative_weights: str = "refuse"
+    interpretable: bool = True
 
     def dimension_scores(self) -> pd.Series:
         """Latent -> 0-100 index (``indices["index"]``)."""
@@ -191,8 +208,8 @@ class CsiResult(Result):
 
     @property
     def parameters(self) -> dict[str, Any]:
-        """``model`` and ``target``."""
-        return parameters_of(self, ("model", "target"))
+        """``model``, ``target`` and ``negative_weights``."""
+        return parameters_of(self, ("model", "target", "negative_weights"))
 
     def summary(self) -> pd.DataFrame:
         """The index table: one row per latent."""
@@ -282,6 +299,14 @@ def _index_stack(
     return pd.DataFrame(out, index=weights.index)
 
 
+def _rescaled_weights(pls: PlsResult) -> tuple[pd.Series, pd.Series]:
+    """Outer weights per unit of each item's own scale, and those rescaled to sum 1 in
+    their block (the index weights)."""
+    w = pls.outer_model["weight"]
+    raw_w = w / pls.item_sds if pls.scaled else w.copy()
+    return raw_w, raw_w / raw_w.groupby(pls.outer_model["block"]).transform("sum")
+
+
 def _segment_indices(
     data: pd.DataFrame,
     raw: pd.DataFrame,
@@ -291,6 +316,8 @@ def _segment_indices(
     scales: Mapping[str, tuple[float, float]],
     how: str,
     fit_args: dict[str, Any],
+    negative_weights: str,
+    flagged: list[str],
 ) -> pd.DataFrame:
     labels = data.loc[raw.index, segment]
     rows = []
@@ -302,6 +329,12 @@ def _segment_indices(
             except InsufficientDataError as exc:
                 msg = f"segment {segment}={seg!r}: {exc} Use segment_weights='pooled'."
                 raise InsufficientDataError(msg) from None
+            flagged = NegativeWeightError.check(
+                _rescaled_weights(sub)[1].to_dict(),
+                sub.outer_model["block"].to_dict(),
+                index=f"CSI of segment {segment}={seg!r}",
+                option=negative_weights,
+            )
             ix = _index_stack(
                 sub,
                 sub.outer_model[["weight"]].T,
@@ -319,7 +352,15 @@ def _segment_indices(
                 }
             )
         for lv in pls.blocks:
-            rows.append({"segment": seg, "latent": lv, "n": len(part), "index": float(ix[lv])})
+            rows.append(
+                {
+                    "segment": seg,
+                    "latent": lv,
+                    "n": len(part),
+                    "index": float(ix[lv]),
+                    "interpretable": lv not in flagged,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -346,6 +387,7 @@ def fit_csi(
     labels: Mapping[str, str] | None = None,
     consistent: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    negative_weights: NegativeWeights = "refuse",
 ) -> CsiResult:
     """Fit a customer satisfaction index model and compute its 0–100 indices.
 
@@ -388,6 +430,10 @@ def fit_csi(
     progress : callable, optional
         ``progress(done, total)`` after each batch of bootstrap resamples (passed to
         :func:`scoring.pls.fit_pls`); what it raises stops the fit.
+    negative_weights : {"refuse", "allow"}
+        A negative rescaled weight makes the index leave 0–100 (see Notes). ``refuse``
+        (default) raises :class:`~scoring.errors.NegativeWeightError` naming the block
+        and item; ``allow`` keeps the index and flags it (``interpretable``).
 
         Returns
         -------
@@ -397,6 +443,9 @@ def fit_csi(
         ------
         SpecificationError
             Unknown model latent, missing target, or an invalid path model.
+        NegativeWeightError
+            A negative rescaled weight (the item is probably keyed against its block and
+            not declared reverse-coded), unless ``negative_weights="allow"``.
         DataError
             Non-numeric or out-of-scale answers, constant items, missing columns.
 
@@ -405,10 +454,12 @@ def fit_csi(
         With outer weights ``w`` (per unit of the item's own scale: ``w/sd`` when the PLS
         model is fitted on standardized items) rescaled to ``ŵ_i = w_i / Σ w`` within each
         block, the index is ``100 · (Σ ŵ_i x̄_i − min) / (max − min)`` (ACSI convention,
-        Fornell et al. 1996; plspm's ``rescale``). The importance of a driver is its total
-        effect on the target latent; performance is its index. With ``consistent=True``
-        the composite correlations are disattenuated by Dijkstra and Henseler's ρ_A,
-        ``r_ij / √(ρ_A,i ρ_A,j)``, before the path regressions, which removes the
+        Fornell et al. 1996; plspm's ``rescale``). It stays in 0–100 only while every
+        ``ŵ_i ≥ 0``: a negative weight (an item answered against its block) is refused
+        unless ``negative_weights="allow"``, which flags the index. The importance of a
+        driver is its total effect on the target latent; performance is its index. With
+        ``consistent=True`` the composite correlations are disattenuated by Dijkstra and
+        Henseler's ρ_A, ``r_ij / √(ρ_A,i ρ_A,j)``, before the path regressions, which removes the
         attenuation of PLS paths under measurement error (single-item and mode-B blocks
         are taken as error-free; see :func:`scoring.pls.fit_pls`).
 
@@ -473,8 +524,13 @@ def fit_csi(
     )
     items = list(pls.outer_model.index)
     w = pls.outer_model["weight"]
-    raw_w = w / pls.item_sds if pls.scaled else w.copy()
-    rescaled = raw_w / raw_w.groupby(pls.outer_model["block"]).transform("sum")
+    raw_w, rescaled = _rescaled_weights(pls)
+    flagged = NegativeWeightError.check(
+        rescaled.to_dict(),
+        pls.outer_model["block"].to_dict(),
+        index="CSI (rescaled PLS outer weights)",
+        option=negative_weights,
+    )
     lat = list(pls.blocks)
     lo_hi = pd.DataFrame([scales[pls.outer_model.loc[i, "block"]] for i in items], index=items)
     index_weights = pd.DataFrame(
@@ -514,7 +570,7 @@ def fit_csi(
             "r_squared": pls.inner_summary.loc[lat, "r_squared"].to_numpy(),
             "total_effect": [float(to_goal.get(lv, np.nan)) for lv in lat],
             "n_items": [len(pls.blocks[lv]) for lv in lat],
-            "weights_positive": [bool((rescaled[pls.blocks[lv]] > 0).all()) for lv in lat],
+            "interpretable": [lv not in flagged for lv in lat],
         },
         index=pd.Index(lat, name="latent"),
     )
@@ -546,7 +602,16 @@ def fit_csi(
     segs = None
     if segment is not None:
         segs = _segment_indices(
-            frame, raw, segment, pls, rescaled, scales, segment_weights, fit_args
+            frame,
+            raw,
+            segment,
+            pls,
+            rescaled,
+            scales,
+            segment_weights,
+            fit_args,
+            negative_weights,
+            flagged,
         )
     return CsiResult(
         model=None if spec is None else spec.name,
@@ -558,4 +623,6 @@ def fit_csi(
         importance_performance=ipa,
         dropped_latents=dropped,
         pls=pls,
+        negative_weights=negative_weights,
+        interpretable=not flagged,
     )

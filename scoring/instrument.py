@@ -127,7 +127,8 @@ def reversed_columns(q: Questionnaire) -> list[str]:
 
 
 def servqual_kwargs(q: Questionnaire) -> dict[str, Any]:
-    """Arguments of :func:`scoring.servqual.servqual` (dimensions by item id, scale, weights)."""
+    """Arguments of :func:`scoring.servqual.servqual`: dimensions by item id, scale, the
+    reverse-coded items (recoded in every role before any gap) and weights."""
     dims: dict[str, list[str]] = {}
     for item in q.iter_items(type="rating"):
         if item.dimension in _service_dims(q) and "perception" in item.roles:
@@ -138,6 +139,7 @@ def servqual_kwargs(q: Questionnaire) -> dict[str, Any]:
     kwargs: dict[str, Any] = {
         "dimensions": dims,
         "scale": _scale_of(q, [q.item(i).column("perception") for d in dims.values() for i in d]),
+        "reverse": [i for d in dims.values() for i in d if q.item(i).reverse],
     }
     imp = q.scoring.importance
     if imp is not None:

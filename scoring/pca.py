@@ -32,6 +32,8 @@ from scoring._validation import (
 from scoring.errors import (
     DataError,
     InsufficientDataError,
+    NegativeWeightError,
+    NegativeWeights,
     NoDimensionScoresError,
     SingularMatrixError,
     SpecificationError,
@@ -356,6 +358,12 @@ class PcaResult(Result):
         :meth:`dimension_scores`).
     scale : tuple of float or None
         The items' rating scale ``(min, max)``, as given.
+    negative_weights : str
+        The rule for negative item weights (``"refuse"`` or ``"allow"``).
+    interpretable : bool
+        False when an item weight is negative (kept by ``negative_weights="allow"``): the
+        composite then falls as that item rises and the dimension scores can leave 0-100;
+        ``verdict`` says so.
     """
 
     components: pd.DataFrame
@@ -380,6 +388,8 @@ class PcaResult(Result):
     missing: str
     dimensions: dict[str, list[str]] | None = None
     scale: tuple[float, float] | None = None
+    negative_weights: str = "refuse"
+    interpretable: bool = True
 
     def dimension_scores(self) -> pd.Series:
         """Dimension -> PCA-weighted mean of its items on 0-100.
@@ -413,8 +423,10 @@ class PcaResult(Result):
 
     @property
     def parameters(self) -> dict[str, Any]:
-        """``retain``, ``n_components`` and ``score_convention``."""
-        return parameters_of(self, ("retain", "n_components", "score_convention"))
+        """``retain``, ``n_components``, ``score_convention`` and ``negative_weights``."""
+        return parameters_of(
+            self, ("retain", "n_components", "score_convention", "negative_weights")
+        )
 
     def summary(self) -> pd.DataFrame:
         """The scree table (``components``)."""
@@ -466,6 +478,7 @@ def pca_index(
     segment: str | None = None,
     dimensions: Mapping[str, Sequence[str]] | None = None,
     scale: tuple[float, float] | None = None,
+    negative_weights: NegativeWeights = "refuse",
 ) -> PcaResult:
     """Principal-component satisfaction index (主成分分析法).
 
@@ -497,6 +510,10 @@ def pca_index(
         :meth:`PcaResult.dimension_scores`.
     scale : tuple of float, optional
         The items' rating scale ``(min, max)``, for the 0-100 dimension scores.
+    negative_weights : {"refuse", "allow"}, default "refuse"
+        A negative item weight (see Notes) is refused with
+        :class:`~scoring.errors.NegativeWeightError` naming the item and its dimension;
+        ``allow`` keeps the index and flags it (``interpretable``, ``verdict``).
 
     Returns
     -------
@@ -510,6 +527,9 @@ def pca_index(
         Not more respondents than indicators; an indicator with no answers.
     SingularMatrixError
         A singular correlation matrix (naming the dependent items).
+    NegativeWeightError
+        A negative item weight (the item is probably worded against the others and not
+        reverse-coded), unless ``negative_weights="allow"``.
     ValueError
         Bad ``retain`` / ``cumulative`` / ``n_components`` / ``scores``.
 
@@ -523,7 +543,9 @@ def pca_index(
     Component scores F_k = Z u_k (or Z u_k/√λ_k), composite
     F = Σ_k (λ_k / Σ_{kept} λ) F_k. Since F = Z c with
     c = Σ_k (λ_k/Σλ) u_k (or u_k/√λ_k), the indicator weights are w_j = c_j / Σ_j c_j
-    (they can be negative for an item that loads against the rest). Loadings are
+    (negative for an item that loads against the rest: refused unless
+    ``negative_weights="allow"``, as the composite then falls when that item rises and
+    the dimension scores leave 0-100). Loadings are
     u_jk √λ_k. KMO ≥ 0.6 (Kaiser 1974) and Bartlett's p < 0.05 are reported as the
     verdict, not enforced: the index is still computed when they fail.
 
@@ -613,6 +635,18 @@ def pca_index(
         }
     )
     weight = coef / coef.sum() if coef.sum() != 0 else np.full(p, np.nan)
+    dim_of = {c: d for d, dc in (dims or {}).items() for c in dc}
+    flagged = NegativeWeightError.check(
+        dict(zip(map(str, cols), weight.tolist(), strict=True)),
+        {str(c): dim_of.get(c, "composite") for c in cols},
+        index="PCA composite",
+        option=negative_weights,
+    )
+    if flagged:
+        verdict += (
+            f" Negative item weights in {flagged}: the index is not interpretable as a "
+            "weighted mean of the answers."
+        )
     weights = pd.DataFrame({"item": cols, "coefficient": coef, "weight": weight})
     weights["rank"] = _rank_desc(weight)
     segments = None
@@ -641,6 +675,8 @@ def pca_index(
         missing=missing,
         dimensions=dims,
         scale=None if scale is None else (float(scale[0]), float(scale[1])),
+        negative_weights=negative_weights,
+        interpretable=not flagged,
     )
 
 

@@ -129,6 +129,8 @@ class ServqualResult(Result):
         Rows scored (after listwise deletion).
     confidence : float
     scale : tuple of float
+    reverse : tuple of str
+        The reverse-coded items, recoded ``min + max - x`` in every role before scoring.
     """
 
     model: str
@@ -146,6 +148,7 @@ class ServqualResult(Result):
     confidence: float
     scale: tuple[float, float]
     roles: pd.DataFrame | None = None
+    reverse: tuple[str, ...] = ()
 
     def dimension_scores(self) -> pd.Series:
         """Dimension -> mean gap (SERVQUAL, P − E) or mean perception (SERVPERF)."""
@@ -163,8 +166,8 @@ class ServqualResult(Result):
 
     @property
     def parameters(self) -> dict[str, Any]:
-        """``model``, ``confidence`` and ``scale``."""
-        return parameters_of(self, ("model", "confidence", "scale"))
+        """``model``, ``confidence``, ``scale`` and ``reverse``."""
+        return parameters_of(self, ("model", "confidence", "scale", "reverse"))
 
     def summary(self) -> pd.DataFrame:
         """Items, dimensions and overall measures in one tidy table (``level`` column)."""
@@ -1061,6 +1064,7 @@ def servqual(
     missing: MissingRule = "pairwise",
     confidence: float = 0.95,
     suffixes: Mapping[str, str] = ROLE_SUFFIXES,
+    reverse: Sequence[str] = (),
 ) -> ServqualResult:
     """SERVQUAL gap scores (or SERVPERF) from a tidy export frame.
 
@@ -1093,6 +1097,11 @@ def servqual(
         Level of every interval.
     suffixes : mapping
         Role -> column suffix; defaults to the export rule :data:`ROLE_SUFFIXES`.
+    reverse : sequence of str
+        Reverse-coded item ids: every role of them (expectation, perception, adequate,
+        desired) is recoded ``min + max - x`` before any gap, so that a higher answer
+        always means more of the quality. Answers outside ``scale`` are left as they are
+        for the scale check to report.
 
     Returns
     -------
@@ -1104,7 +1113,8 @@ def servqual(
         Missing perception columns, non-numeric cells, values outside ``scale``,
         allocations that do not sum to 100.
     SpecificationError
-        Expectation (or adequate/desired) columns for some items only; bad weights.
+        Expectation (or adequate/desired) columns for some items only; bad weights;
+        ``reverse`` names an item in no dimension.
     InsufficientDataError
         A dimension or item with no answered pair; a segment level with one respondent;
         nothing left after listwise deletion.
@@ -1183,7 +1193,10 @@ def servqual(
             f"no {role} columns found."
         )
         raise SpecificationError(msg)
-    return _score(
+    rev = _check_reverse(reverse, items)
+    if rev:
+        df = _reverse_roles(df, [c for c in (p_cols, e_cols, ade, des) if c], items, rev, scale)
+    result = _score(
         df,
         _Columns(p_cols, e_cols, ade, des),
         items,
@@ -1196,6 +1209,37 @@ def servqual(
         confidence=confidence,
         name="data",
     )
+    return dataclasses.replace(result, reverse=tuple(rev)) if rev else result
+
+
+def _check_reverse(reverse: Sequence[str], items: list[str]) -> list[str]:
+    rev = [reverse] if isinstance(reverse, str) else list(reverse)
+    stray = [r for r in rev if r not in items]
+    if stray:
+        msg = (
+            f"reverse names item id(s) {stray} that are in no dimension; "
+            f"the dimensions hold {items}."
+        )
+        raise SpecificationError(msg)
+    return rev
+
+
+def _reverse_roles(
+    df: pd.DataFrame,
+    role_columns: list[list[str]],
+    items: list[str],
+    reverse: list[str],
+    scale: tuple[float, float],
+) -> pd.DataFrame:
+    """``df`` with the role columns of the ``reverse`` items recoded ``min + max - x``
+    (answers inside the scale only; the rest stay for the checks to name)."""
+    recoded: dict[str, pd.Series] = {}
+    for cols in role_columns:
+        for item, col in zip(items, cols, strict=True):
+            if item in reverse:
+                x = pd.to_numeric(df[col], errors="coerce")
+                recoded[col] = df[col].where(~x.between(*scale), scale[0] + scale[1] - x)
+    return df.assign(**recoded)
 
 
 def servqual_gaps(

@@ -10,7 +10,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from scoring.csi import ACSI, CCSI, CSI_MODELS, ECSI, fit_csi
-from scoring.errors import DataError, SpecificationError
+from scoring.errors import DataError, NegativeWeightError, SpecificationError
 from scoring.pls import PlsResult
 
 from .test_pls import BLOCKS, PATHS
@@ -178,6 +178,73 @@ def test_bad_input(satisfaction, kwargs, error, match):
     args = {"blocks": BLOCKS, "scale": (0, 10)} | kwargs
     with pytest.raises(error, match=match):
         fit_csi(satisfaction, **args)
+
+
+def _negatively_keyed(n: int = 300) -> pd.DataFrame:
+    """QUAL -> SAT data on 1-10 where s3 is worded against s1 and s2 (and stored raw)."""
+    rng = np.random.default_rng(1)
+    q = rng.normal(size=n)
+    s = 0.7 * q + 0.7 * rng.normal(size=n)
+    cols = {"q1": q, "q2": q, "s1": s, "s2": s, "s3": -s}
+    return pd.DataFrame(
+        {k: np.clip(np.round(5.5 + 1.5 * v + rng.normal(size=n)), 1, 10) for k, v in cols.items()}
+    ).assign(region=np.where(np.arange(n) < 240, "north", "south"))
+
+
+NEG_BLOCKS = {"QUAL": ["q1", "q2"], "SAT": ["s1", "s2", "s3"]}
+NEG_ARGS = {"blocks": NEG_BLOCKS, "paths": [("QUAL", "SAT")], "scale": (1, 10)}
+
+
+def test_negative_weight_is_refused_with_block_item_and_fix():
+    data = _negatively_keyed()
+    with pytest.raises(NegativeWeightError, match=r"block 'SAT' gives item\(s\) 's3'") as exc:
+        fit_csi(data, **NEG_ARGS)
+    assert "declare it reverse-coded" in str(exc.value)
+    assert "negative_weights='allow'" in str(exc.value)
+    assert isinstance(exc.value, SpecificationError)
+    with pytest.raises(SpecificationError, match="negative_weights must be one of"):
+        fit_csi(data, **NEG_ARGS, negative_weights="ignore")
+
+
+def test_separate_segment_fits_apply_the_rule_to_their_own_weights():
+    data = _negatively_keyed()
+    # s3 is worded against its block in the south only: the pooled weights stay positive
+    south = data["region"] == "south"
+    data.loc[~south, "s3"] = 11 - data.loc[~south, "s3"]
+    args = {**NEG_ARGS, "segment": "region", "segment_weights": "separate"}
+    assert fit_csi(data, **NEG_ARGS).interpretable
+    with pytest.raises(NegativeWeightError, match=r"segment region='south' of block 'SAT'"):
+        fit_csi(data, **args)
+    res = fit_csi(data, **args, negative_weights="allow")
+    assert res.segments is not None
+    flags = res.segments.set_index(["segment", "latent"])["interpretable"]
+    assert not flags[("south", "SAT")]
+    assert flags.drop(("south", "SAT")).all()
+
+
+def test_negative_weight_allowed_is_flagged():
+    res = fit_csi(_negatively_keyed(), **NEG_ARGS, negative_weights="allow")
+    assert not res.interpretable
+    assert res.indices["interpretable"].to_dict() == {"QUAL": True, "SAT": False}
+    assert res.index_weights.loc["s3", "rescaled_weight"] < 0
+    assert not res.respondent_index["SAT"].between(0, 100).all()  # why it is refused
+    assert res.to_dict()["interpretable"] is False
+    assert res.parameters["negative_weights"] == "allow"
+    summary = res.summary().set_index("latent")
+    assert not summary.loc["SAT", "interpretable"]
+
+
+def test_reverse_coded_item_gives_an_index_inside_0_100():
+    data = _negatively_keyed()
+    data["s3"] = 1 + 10 - data["s3"]
+    res = fit_csi(data, **NEG_ARGS, segment="region")
+    assert res.interpretable
+    assert res.indices["interpretable"].all()
+    assert (res.index_weights["rescaled_weight"] > 0).all()
+    assert res.indices["index"].between(0, 100).all()
+    assert res.respondent_index.stack().between(0, 100).all()
+    assert res.segments is not None
+    assert res.segments["interpretable"].all()
 
 
 def test_result_serialises(ecsi):

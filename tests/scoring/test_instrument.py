@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from importlib import resources
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +13,26 @@ import questionnaires as qn
 from questionnaires.simulate import simulate
 from scoring import instrument as si
 from scoring.errors import SpecificationError
+from scoring.gaps import service_gaps
+
+TANGIBLES = ("tan1", "tan2", "tan3", "tan4")
+
+
+def servqual22_reversed_tangibles() -> str:
+    """The YAML of the built-in servqual22 with tan1-tan4 declared reverse-coded."""
+    text = resources.files("questionnaires").joinpath("instruments/servqual22.yaml").read_text()
+    for item in TANGIBLES:
+        text, n = re.subn(
+            rf"^( +)- id: {item}\n", r"\g<0>\1  reverse: true\n", text, flags=re.MULTILINE
+        )
+        assert n == 1
+    return text
+
+
+@pytest.fixture(scope="module")
+def reversed_servqual():
+    q = qn.loads(servqual22_reversed_tangibles())
+    return q, simulate(q, 3000, seed=3)
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +107,43 @@ def test_score_equals_direct_call(servqual_data):
     via = si.score(q, "servqual", data)
     direct = servqual(data, **si.servqual_kwargs(q))
     pd.testing.assert_frame_equal(via.summary(), direct.summary())
+
+
+def test_servqual_recovers_the_truth_with_reverse_coded_items(reversed_servqual):
+    q, sim = reversed_servqual
+    assert [i.id for i in q.iter_items(type="rating") if i.reverse] == list(TANGIBLES)
+    assert si.servqual_kwargs(q)["reverse"] == list(TANGIBLES)
+    res = si.score(q, "servqual", sim.data)
+    dims = res.dimensions.set_index("dimension")
+    truth = sim.truth.gaps
+    assert set(dims.index) == set(truth)
+    for dim, gap in truth.items():
+        # within four standard errors of the simulator's expected P - E
+        assert abs(dims.loc[dim, "gap"] - gap) < 4 * dims.loc[dim, "se"], dim
+    overall = res.overall.set_index("measure").loc["servqual"]
+    assert abs(overall["mean"] - np.mean(list(truth.values()))) < 4 * overall["se"]
+    assert res.reverse == TANGIBLES
+    assert res.parameters["reverse"] == list(TANGIBLES)
+    # every role is recoded: E of a reversed item sits where the simulator put it
+    e_tan = res.roles.set_index(["level", "name", "role"]).loc[
+        ("dimension", "tan", "expectation"), "mean"
+    ]
+    assert abs(e_tan - sim.truth.expected["tan"]["expectation"]) < 0.05
+
+
+def test_gaps_inputs_recode_reverse_coded_items(reversed_servqual):
+    q, sim = reversed_servqual
+    res = service_gaps(**si.gaps_inputs(customers=(q, sim.data)))
+    customer = res.dimensions.set_index("dimension")
+    for dim, gap in sim.truth.gaps.items():
+        assert abs(customer.loc[dim, "estimate"] - gap) < 4 * customer.loc[dim, "se"], dim
+
+
+def test_run_methods_scores_reverse_coded_servqual(reversed_servqual):
+    q, sim = reversed_servqual
+    out = si.run_methods(q, sim.data, ["servqual"])["servqual"]
+    assert not isinstance(out, Exception)
+    assert out.dimension_scores()["tan"] == pytest.approx(sim.truth.gaps["tan"], abs=0.06)
 
 
 @pytest.mark.parametrize(
@@ -179,6 +239,7 @@ def test_dimension_scores_of_each_method(servqual_data):
         "retain": "kaiser",
         "n_components": pca.n_components,
         "score_convention": "eigenvector",
+        "negative_weights": "refuse",
     }
 
 

@@ -13,7 +13,12 @@ from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 from sklearn.decomposition import PCA
 
-from scoring.errors import DataError, InsufficientDataError, SingularMatrixError
+from scoring.errors import (
+    DataError,
+    InsufficientDataError,
+    NegativeWeightError,
+    SingularMatrixError,
+)
 from scoring.pca import bartlett_sphericity, kmo, pca_index
 
 # Published: R prcomp(USArrests, scale = TRUE) (ISLR ch. 10 lab); 7-8 decimals printed.
@@ -143,6 +148,49 @@ def test_composite_invariant_to_rescaling_an_indicator(column, factor, shift):
     res = pca_index(changed, items=items, retain="fixed", n_components=2)
     assert_allclose(res.composite.to_numpy(), base.composite.to_numpy(), atol=1e-8)
     assert_allclose(res.weights["weight"], base.weights["weight"], atol=1e-9)
+
+
+def _one_factor_with_a_negative_item(n: int = 300) -> pd.DataFrame:
+    """Four 1-7 items of one factor; ``d`` is worded against the rest (stored raw)."""
+    rng = np.random.default_rng(4)
+    f = rng.normal(size=n)
+    signs = {"a": 1, "b": 1, "c": 1, "d": -1}
+    return pd.DataFrame(
+        {k: np.clip(np.round(4 + s * 1.2 * f + rng.normal(size=n)), 1, 7) for k, s in signs.items()}
+    )
+
+
+PCA_DIMS = {"speed": ["a", "b"], "staff": ["c", "d"]}
+
+
+def test_negative_weight_is_refused_naming_item_dimension_and_fix():
+    data = _one_factor_with_a_negative_item()
+    with pytest.raises(NegativeWeightError, match=r"block 'staff' gives item\(s\) 'd'") as exc:
+        pca_index(data, dimensions=PCA_DIMS, scale=(1, 7))
+    assert "declare it reverse-coded" in str(exc.value)
+    assert "negative_weights='allow'" in str(exc.value)
+
+
+def test_negative_weight_allowed_is_flagged():
+    res = pca_index(data := _one_factor_with_a_negative_item(), negative_weights="allow")
+    assert not res.interpretable
+    assert res.weights.set_index("item").loc["d", "weight"] < 0
+    assert "not interpretable" in res.verdict
+    assert res.to_dict()["interpretable"] is False
+    assert res.parameters["negative_weights"] == "allow"
+    assert len(data) == res.n
+
+
+def test_reverse_coded_item_gives_dimension_scores_inside_0_100():
+    data = _one_factor_with_a_negative_item()
+    data["d"] = 1 + 7 - data["d"]
+    res = pca_index(data, dimensions=PCA_DIMS, scale=(1, 7))
+    assert res.interpretable
+    assert (res.weights["weight"] > 0).all()
+    assert "not interpretable" not in res.verdict
+    scores = res.dimension_scores()
+    assert list(scores.index) == ["speed", "staff"]
+    assert scores.between(0, 100).all()
 
 
 def test_segments_and_json(survey):

@@ -210,6 +210,36 @@ def test_zone_of_tolerance_by_hand():
     assert res.model == "servperf"
 
 
+def test_reverse_recodes_every_role_of_the_named_items():
+    df = pd.DataFrame(
+        {
+            "a_e": [6, 7, 5],
+            "a_p": [2, 3, 1],
+            "a_ade": [4, 4, 3],
+            "a_des": [1, 2, 1],
+            "b_e": [6, 6, 6],
+            "b_p": [5, 6, 7],
+            "b_ade": [3, 3, 3],
+            "b_des": [7, 7, 7],
+        }
+    )
+    recoded = df.copy()
+    for col in ("a_e", "a_p", "a_ade", "a_des"):
+        recoded[col] = 8 - df[col]
+    got = servqual(df, dimensions={"d": ["a", "b"]}, reverse=["a"])
+    want = servqual(recoded, dimensions={"d": ["a", "b"]})
+    pd.testing.assert_frame_equal(got.summary(), want.summary())
+    pd.testing.assert_frame_equal(got.zone_of_tolerance, want.zone_of_tolerance)
+    assert got.items.set_index("item").loc["a", "gap"] == pytest.approx(6 - 2)
+    assert got.reverse == ("a",)
+    with pytest.raises(SpecificationError, match=r"reverse names item id\(s\) \['c'\]"):
+        servqual(df, dimensions={"d": ["a", "b"]}, reverse=["c"])
+    # an answer outside the scale is reported as given, not as its recoded value
+    df.loc[1, "a_p"] = 9
+    with pytest.raises(DataError, match=r"'a_p'.* row 1 holds (np\.float64\()?9(\.0)?\b"):
+        servqual(df, dimensions={"d": ["a", "b"]}, reverse=["a"])
+
+
 def test_segments_match_pingouin_and_scipy(simulated):
     res = servqual(
         simulated,

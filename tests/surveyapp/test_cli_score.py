@@ -12,6 +12,7 @@ import questionnaires as qn
 from questionnaires.simulate import simulate
 from scoring import instrument as si
 from surveyapp.cli import main
+from tests.scoring.test_instrument import servqual22_reversed_tangibles
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +40,37 @@ def test_servqual_json_matches_library(cli, servqual_csv):
     frame.index = frame.index + 2  # the CLI labels rows as the file's line numbers
     direct = si.score(q, "servqual", frame)
     assert got == json.loads(json.dumps(direct.to_dict()))
+
+
+def test_servqual_and_gaps_recode_reverse_coded_items(cli, tmp_path):
+    instrument = tmp_path / "servqual22_reversed.yaml"
+    instrument.write_text(servqual22_reversed_tangibles(), encoding="utf-8")
+    sim = simulate(qn.load(instrument), 3000, seed=3)
+    data = tmp_path / "reversed.csv"
+    sim.data.to_csv(data, index=False)
+    for args, table, value in (
+        (["servqual", str(data), "-q", str(instrument)], "dimensions", "gap"),
+        (["gaps", f"customer={data}", "-q", f"customer={instrument}"], "dimensions", "estimate"),
+    ):
+        res = cli.invoke(main, ["score", *args, "--format", "json"])
+        assert res.exit_code == 0, res.output
+        split = json.loads(res.output)[table]
+        rows = pd.DataFrame(split["data"], columns=split["columns"]).set_index("dimension")
+        for dim, gap in sim.truth.gaps.items():
+            # within four standard errors of the simulator's expected P - E
+            assert abs(rows.loc[dim, value] - gap) < 4 * rows.loc[dim, "se"], (args[0], dim)
+
+
+def test_pca_refuses_an_item_keyed_against_the_rest(cli, servqual_csv, tmp_path):
+    frame = pd.read_csv(servqual_csv, encoding="utf-8-sig")
+    frame["rel2_p"] = 8 - frame["rel2_p"]  # answered reversed, not declared reverse-coded
+    bad = tmp_path / "keyed.csv"
+    frame.to_csv(bad, index=False)
+    res = cli.invoke(main, ["score", "pca", str(bad), "-q", "servqual22"])
+    assert res.exit_code == 2
+    assert "block 'rel' gives item(s) 'rel2_p'" in res.output
+    assert "declare it reverse-coded" in res.output
+    assert "Traceback" not in res.output
 
 
 @pytest.mark.parametrize("fmt", ["table", "csv"])

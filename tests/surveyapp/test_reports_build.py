@@ -16,6 +16,7 @@ from scoring.inference import kendall_w
 from scoring.instrument import score, servqual_kwargs
 from scoring.servqual import servqual
 from surveyapp.reports import build as b
+from tests.scoring.test_instrument import servqual22_reversed_tangibles
 
 AUDIENCES = b.AUDIENCE_INSTRUMENT
 
@@ -193,6 +194,22 @@ def test_servqual_view(instruments, world) -> None:
     assert_allclose(view["weighted"]["mean"], res.loc["servqual_weighted", "mean"])
     assert_allclose(view["unweighted"]["mean"], res.loc["servqual", "mean"])
     assert view["zone_of_tolerance"] is None
+
+
+def test_servqual_view_recodes_reverse_coded_items() -> None:
+    q = qn.loads(servqual22_reversed_tangibles())
+    sim = simulate(q, 3000, seed=3)
+    report = b.full_report(q, sim.data)
+    assert "servqual" not in report["errors"]
+    alone = b.servqual_view(q, sim.data)
+    for view in (report["servqual"], alone):
+        rows = {d["dimension"]: d for d in view["dimensions"]}
+        for dim, gap in sim.truth.gaps.items():
+            # within four standard errors (from the 95 % interval) of the simulated truth
+            se = (rows[dim]["ci_high"] - rows[dim]["ci_low"]) / (2 * 1.96)
+            assert abs(rows[dim]["gap"] - gap) < 4 * se, dim
+        e_tan = sim.truth.expected["tan"]["expectation"]
+        assert rows["tan"]["expectation"] == pytest.approx(e_tan, abs=0.05)
 
 
 def test_waves_and_change_test(instruments) -> None:
