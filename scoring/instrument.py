@@ -257,8 +257,17 @@ def gaps_inputs(
 
 def pca_kwargs(q: Questionnaire, *, role: str | None = None) -> dict[str, Any]:
     """Arguments of :func:`scoring.pca.pca_index`: the service items in the rated role, by
-    dimension, and their scale when they share one (for the 0-100 dimension scores)."""
-    dims = dimension_columns(q, role=role)
+    dimension, and their scale when they share one (for the 0-100 dimension scores).
+
+    Items of the CSI model's latents downstream of satisfaction (complaints, loyalty) are
+    left out, as in :func:`drivers_kwargs`: they are outcomes of satisfaction, not parts of
+    a satisfaction composite (a complaint item would enter it with a negative weight)."""
+    excluded = _consequence_columns(q)
+    dims = {
+        d: [c for c in cols if c not in excluded]
+        for d, cols in dimension_columns(q, role=role).items()
+    }
+    dims = {d: cols for d, cols in dims.items() if cols}
     items = [c for cols in dims.values() for c in cols]
     kwargs: dict[str, Any] = {"items": items, "dimensions": dims}
     try:
