@@ -9,7 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from statsmodels.stats.proportion import proportion_confint
 
-from scoring.errors import DataError, InsufficientDataError, SpecificationError
+from scoring.errors import (
+    DataError,
+    InsufficientDataError,
+    SmallSampleWarning,
+    SpecificationError,
+)
 from scoring.index import customer_rates, nps, nps_from_counts, questionnaire_index
 
 
@@ -22,7 +27,8 @@ def answers() -> pd.DataFrame:
 
 def test_index_by_hand(answers):
     dims = {"a": ["q1", "q2"], "b": ["q3", "q4"]}
-    res = questionnaire_index(answers, dimensions=dims, scale=(1, 5), reverse=["q2"])
+    with pytest.warns(SmallSampleWarning, match="rests on 4 respondent"):
+        res = questionnaire_index(answers, dimensions=dims, scale=(1, 5), reverse=["q2"])
     items = res.items.set_index("item")
     # q2 reversed: 6 - x -> 5, 4, 4, 1: mean 3.5, top-2 (>= 4) 3 of 4
     assert items.loc["q2", "mean"] == 3.5
@@ -44,7 +50,8 @@ def test_index_by_hand(answers):
 
 
 def test_index_listwise(answers):
-    res = questionnaire_index(answers, dimensions={"a": ["q1", "q3"]}, missing="listwise")
+    with pytest.warns(SmallSampleWarning, match="rests on 3 respondent"):
+        res = questionnaire_index(answers, dimensions={"a": ["q1", "q3"]}, missing="listwise")
     assert res.items["n"].tolist() == [3, 3]
 
 

@@ -15,6 +15,7 @@ from scoring.errors import (
     DataError,
     InsufficientDataError,
     SingularMatrixError,
+    SmallSampleWarning,
     SpecificationError,
 )
 from scoring.reliability import (
@@ -40,7 +41,8 @@ def test_alpha_pairwise_matches_reference(wide_missing):
 
 
 def test_alpha_listwise_matches_reference(wide_missing):
-    res = cronbach_alpha(wide_missing, missing="listwise")
+    with pytest.warns(SmallSampleWarning, match="fewer rows than items"):
+        res = cronbach_alpha(wide_missing, missing="listwise")
     assert res.alpha == pytest.approx(0.8016949152542373, abs=1e-12)
     assert res.n == 9
     # pingouin prints [0.581, 0.933] because it keeps n = 12 (the rows *before* deletion)
@@ -145,7 +147,7 @@ def test_alpha_invariant_to_shift(seed, shift):
     ("frame", "kwargs", "error", "match"),
     [
         (pd.DataFrame({"a": [1, 2, 3]}), {}, SpecificationError, "at least 2 items"),
-        (pd.DataFrame({"a": [1], "b": [2]}), {}, InsufficientDataError, "at least 2 usable"),
+        (pd.DataFrame({"a": [1], "b": [2]}), {}, InsufficientDataError, "at least 3 usable"),
         (pd.DataFrame({"a": [1, 2], "b": ["x", 2]}), {}, DataError, "column 'b' must be numeric"),
         (pd.DataFrame({"a": [1, 2]}), {"items": ["a", "z"]}, DataError, "missing column"),
         (pd.DataFrame({"a": [3, 3, 3], "b": [2, 2, 2]}), {}, SingularMatrixError, "zero variance"),
