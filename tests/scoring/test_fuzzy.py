@@ -13,7 +13,12 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from numpy.testing import assert_allclose
 
-from scoring.errors import DataError, InsufficientDataError, SpecificationError
+from scoring.errors import (
+    DataError,
+    InsufficientDataError,
+    SmallSampleWarning,
+    SpecificationError,
+)
 from scoring.fuzzy import (
     OPERATORS,
     function_membership,
@@ -466,3 +471,24 @@ def test_questionnaire_spelling_items_factors_ahp():
     bad = {"id": "x", "items": ["q1"], "factors": [{"id": "f", "items": ["q2"]}]}
     with pytest.raises(SpecificationError, match=r"lists \['items', 'factors'\]"):
         fuzzy_evaluate(df, factors=bad, grades=[5, 4, 3, 2, 1])
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_fuzzy_evaluation_of_one_or_two_respondents_warns(n):
+    df = pd.DataFrame({"q1": [5, 3], "q2": [4, 4]}).head(n)
+    with pytest.warns(SmallSampleWarning, match=rf"rests on {n} respondent\(s\)"):
+        fuzzy_evaluate(df, factors={"f": ["q1", "q2"]}, grades=GRADES5)
+
+
+def test_fuzzy_constant_items_and_more_items_than_rows_are_quiet():
+    df = pd.DataFrame({f"q{i}": [4] * 10 for i in range(12)})
+    res = fuzzy_evaluate(df, factors={"f": list(df.columns)}, grades=GRADES5)
+    assert res.grade == "satisfied"
+
+
+@pytest.mark.parametrize("value", [99, 4.5])
+def test_fuzzy_refuses_answers_off_the_grades(value):
+    df = pd.DataFrame({"q1": [5, 3, 4] * 4, "q2": [4.0] * 12})
+    df.loc[2, "q2"] = value
+    with pytest.raises(DataError, match=r"'q2' row 2 holds .*not one of the grades"):
+        fuzzy_evaluate(df, factors={"f": ["q1", "q2"]}, grades=GRADES5)
