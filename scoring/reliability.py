@@ -163,14 +163,6 @@ def _alpha_core(values: pd.DataFrame, confidence: float, missing: str) -> AlphaR
     # two rows fix every covariance up to one difference: alpha is then an artefact
     # (-0.667 for three items is typical), so three rows are the minimum
     check_min_rows(n, 3, f"Cronbach's alpha of {list(map(str, values.columns))}")
-    if n < k:
-        warnings.warn(
-            f"Cronbach's alpha of {list(map(str, values.columns))} rests on {n} rows for {k} "
-            "items (fewer rows than items): the covariance matrix is singular and alpha, "
-            "its interval and the loadings are unstable. Collect more answers.",
-            SmallSampleWarning,
-            stacklevel=3,
-        )
     cov_frame = values.cov()
     cov = cov_frame.to_numpy()
     if np.isnan(cov).any():
@@ -191,15 +183,6 @@ def _alpha_core(values: pd.DataFrame, confidence: float, missing: str) -> AlphaR
     with np.errstate(invalid="ignore", divide="ignore"):
         corr = values.corr().to_numpy()
         alpha_std = alpha_from_covariance(corr)
-    constant = [str(c) for c, v in zip(values.columns, np.diag(cov), strict=True) if v <= 0.0]
-    if constant:
-        warnings.warn(
-            f"item(s) {constant} are constant (every respondent gave the same answer): "
-            "the standardized alpha and their item-total correlations are undefined (NaN). "
-            "Drop them from the scale or collect more varied answers.",
-            SmallSampleWarning,
-            stacklevel=3,
-        )
     low, high = feldt_interval(alpha, n, k, confidence)
     rows = []
     for i, item in enumerate(values.columns):
@@ -269,11 +252,6 @@ def cronbach_alpha(
         The total score has zero variance.
     DataError
         Missing columns or non-numeric cells.
-
-    Warns
-    -----
-    SmallSampleWarning
-        Fewer rows than items, or a constant item (standardized alpha is then NaN).
 
     Notes
     -----
@@ -535,6 +513,27 @@ class ReliabilityResult(Result):
         return self.dimensions
 
 
+def _warn_small(dim: str, ar: AlphaResult) -> None:
+    """The small-sample warnings of :func:`reliability` (see its docstring)."""
+    if ar.n < ar.k:
+        warnings.warn(
+            f"dimension {dim!r}: alpha rests on {ar.n} rows for {ar.k} items (fewer rows "
+            "than items): the covariance matrix is singular and alpha, its interval and "
+            "the loadings are unstable. Collect more answers.",
+            SmallSampleWarning,
+            stacklevel=3,
+        )
+    constant = ar.items.loc[ar.items["sd"] <= 0.0, "item"].tolist()
+    if constant:
+        warnings.warn(
+            f"dimension {dim!r}: item(s) {constant} are constant (every respondent gave the "
+            "same answer): the standardized alpha and their item-total correlations are "
+            "undefined (NaN). Drop them from the scale or collect more varied answers.",
+            SmallSampleWarning,
+            stacklevel=3,
+        )
+
+
 def reliability(
     data: pd.DataFrame,
     *,
@@ -627,6 +626,7 @@ def reliability(
         values = check_scale(check_numeric(df, cols), dim_scale)
         values = apply_missing_rule(values, missing, f"dimension {dim!r}")
         ar = _alpha_core(values, confidence, missing)
+        _warn_small(dim, ar)
         if loadings is None:
             lam = _one_factor(values, _MAX_ITER, 1e-9)
         else:
