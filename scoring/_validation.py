@@ -151,7 +151,7 @@ def warn_small_sample(n: int, what: str, *, minimum: int = SMALL_SAMPLE_N) -> No
     """Warn with :class:`~scoring.errors.SmallSampleWarning` when ``n < minimum``."""
     if n < minimum:
         msg = (
-            f"{what} rests on {n} respondent(s) (fewer than {minimum}); treat it as "
+            f"{what}: based on {n} respondent(s) only (fewer than {minimum}); treat it as "
             "unstable and collect more answers before reporting it."
         )
         warnings.warn(msg, SmallSampleWarning, stacklevel=3)

@@ -476,7 +476,7 @@ def test_questionnaire_spelling_items_factors_ahp():
 @pytest.mark.parametrize("n", [1, 2])
 def test_fuzzy_evaluation_of_one_or_two_respondents_warns(n):
     df = pd.DataFrame({"q1": [5, 3], "q2": [4, 4]}).head(n)
-    with pytest.warns(SmallSampleWarning, match=rf"rests on {n} respondent\(s\)"):
+    with pytest.warns(SmallSampleWarning, match=rf"based on {n} respondent\(s\)"):
         fuzzy_evaluate(df, factors={"f": ["q1", "q2"]}, grades=GRADES5)
 
 

@@ -27,7 +27,7 @@ def answers() -> pd.DataFrame:
 
 def test_index_by_hand(answers):
     dims = {"a": ["q1", "q2"], "b": ["q3", "q4"]}
-    with pytest.warns(SmallSampleWarning, match="rests on 4 respondent"):
+    with pytest.warns(SmallSampleWarning, match="based on 4 respondent"):
         res = questionnaire_index(answers, dimensions=dims, scale=(1, 5), reverse=["q2"])
     items = res.items.set_index("item")
     # q2 reversed: 6 - x -> 5, 4, 4, 1: mean 3.5, top-2 (>= 4) 3 of 4
@@ -50,7 +50,7 @@ def test_index_by_hand(answers):
 
 
 def test_index_listwise(answers):
-    with pytest.warns(SmallSampleWarning, match="rests on 3 respondent"):
+    with pytest.warns(SmallSampleWarning, match="based on 3 respondent"):
         res = questionnaire_index(answers, dimensions={"a": ["q1", "q3"]}, missing="listwise")
     assert res.items["n"].tolist() == [3, 3]
 
@@ -120,7 +120,7 @@ def test_index_and_nps_bad_input(answers):
 def test_index_of_one_or_two_respondents_warns(n):
     # today's n = 2 interval was [-14.8, 144] on a 0-100 index, without a word
     df = pd.DataFrame({"q1": [1, 5], "q2": [2, 5]}).head(n)
-    with pytest.warns(SmallSampleWarning, match=rf"rests on {n} respondent\(s\)"):
+    with pytest.warns(SmallSampleWarning, match=rf"based on {n} respondent\(s\)"):
         questionnaire_index(df, dimensions={"a": ["q1", "q2"]}, scale=(1, 5))
 
 
