@@ -7,13 +7,19 @@ is public API; the messages are.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from scoring.errors import DataError, InsufficientDataError, SpecificationError
+from scoring.errors import (
+    DataError,
+    InsufficientDataError,
+    SmallSampleWarning,
+    SpecificationError,
+)
 
 MissingRule = Literal["listwise", "pairwise", "item_mean"]
 MISSING_RULES: tuple[str, ...] = ("listwise", "pairwise", "item_mean")
@@ -89,25 +95,66 @@ def check_numeric(df: pd.DataFrame, columns: Iterable[str], name: str = "data") 
 
 
 def check_range(
-    df: pd.DataFrame, low: float, high: float, name: str = "data", *, integer: bool = False
+    df: pd.DataFrame, low: float, high: float, name: str = "data", *, integer: bool = True
 ) -> pd.DataFrame:
-    """Raise :class:`DataError` naming column and row of the first value outside [low, high]."""
+    """Raise :class:`DataError` unless every answer lies on the scale ``[low, high]``.
+
+    With ``integer`` (the default: rating points are whole numbers) an answer such as
+    ``4.5`` is refused too. The message names the first offending column, its first few
+    offending values with their row labels, the count of bad cells and the allowed range.
+    Missing answers (NaN) are not checked.
+    """
     values = df.to_numpy(dtype="float64")
     with np.errstate(invalid="ignore"):
         bad = ~np.isnan(values) & ((values < low) | (values > high))
         if integer:
             bad |= ~np.isnan(values) & (values != np.round(values))
     if bad.any():
-        r, c = (int(i[0]) for i in np.nonzero(bad))
-        col = df.columns[c]
-        kind = "whole numbers in" if integer else "answers in"
+        c = int(np.nonzero(bad.any(axis=0))[0][0])
+        rows = np.nonzero(bad[:, c])[0]
+        shown = ", ".join(
+            f"row {py_label(df.index[r])!r} holds {float(values[r, c]):g}" for r in rows[:5]
+        )
+        more = f", ... ({len(rows)} in this column)" if len(rows) > 5 else ""
+        whole = f"; the scale takes whole numbers in [{low:g}, {high:g}]" if integer else ""
         msg = (
-            f"{name} column {col!r} must hold {kind} [{low:g}, {high:g}]; row {df.index[r]!r} "
-            f"holds {values[r, c]!r} ({int(bad.sum())} bad cell(s) in all). "
+            f"{name} column {df.columns[c]!r} must hold answers in [{low:g}, {high:g}]; "
+            f"{shown}{more} ({int(bad.sum())} bad cell(s) in all{whole}). "
             "Check the scale of the questionnaire or clean the data."
         )
         raise DataError(msg)
     return df
+
+
+def check_scale(
+    df: pd.DataFrame, scale: tuple[float, float] | None, name: str = "data"
+) -> pd.DataFrame:
+    """Check numeric ``df`` against an optional rating ``scale`` ``(min, max)``.
+
+    ``None`` skips the check (answers of unknown range); otherwise ``max > min`` is
+    required and :func:`check_range` refuses answers off the scale or between its points.
+    """
+    if scale is None:
+        return df
+    if len(scale) != 2 or not float(scale[1]) > float(scale[0]):
+        msg = f"scale must be (min, max) with max > min; got {tuple(scale)!r}."
+        raise SpecificationError(msg)
+    return check_range(df, float(scale[0]), float(scale[1]), name)
+
+
+SMALL_SAMPLE_N = 10
+"""Below this many respondents a result is computed but comes with a
+:class:`~scoring.errors.SmallSampleWarning` (see docs/scoring.md)."""
+
+
+def warn_small_sample(n: int, what: str, *, minimum: int = SMALL_SAMPLE_N) -> None:
+    """Warn with :class:`~scoring.errors.SmallSampleWarning` when ``n < minimum``."""
+    if n < minimum:
+        msg = (
+            f"{what}: based on {n} respondent(s) only (fewer than {minimum}); treat it as "
+            "unstable and collect more answers before reporting it."
+        )
+        warnings.warn(msg, SmallSampleWarning, stacklevel=3)
 
 
 def apply_missing_rule(df: pd.DataFrame, rule: str, name: str = "data") -> pd.DataFrame:

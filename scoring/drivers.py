@@ -28,6 +28,7 @@ from scoring._validation import (
     check_frame,
     check_min_rows,
     check_numeric,
+    check_scale,
 )
 from scoring.errors import (
     ConvergenceWarning,
@@ -347,8 +348,10 @@ def _driver_frame(
     outcome: str,
     drivers: Sequence[str] | Mapping[str, Sequence[str]],
     missing: str,
+    scale: tuple[float, float] | None = None,
 ) -> tuple[pd.Series, pd.DataFrame]:
-    """Outcome and driver columns (dimension means for grouped items), missing rule applied."""
+    """Outcome and driver columns (dimension means for grouped items), missing rule applied;
+    the driver items' answers are checked against ``scale`` first."""
     if isinstance(drivers, str):
         drivers = [drivers]
     if isinstance(drivers, Mapping):
@@ -367,7 +370,9 @@ def _driver_frame(
         msg = f"outcome {outcome!r} is also listed as a driver; a variable cannot explain itself."
         raise SpecificationError(msg)
     check_choice("missing", missing, ("listwise", "item_mean"))
-    raw = apply_missing_rule(check_numeric(frame, cols), missing)
+    raw = check_numeric(frame, cols)
+    check_scale(raw[cols[1:]], scale)
+    raw = apply_missing_rule(raw, missing)
     scores = pd.DataFrame({k: raw[v].mean(axis=1) for k, v in groups.items()}, index=raw.index)
     const = [c for c in [outcome] if raw[c].nunique() < 2] + [
         c for c in scores.columns if scores[c].nunique() < 2
@@ -433,9 +438,11 @@ def driver_analysis(
     SpecificationError
         No drivers, an empty dimension, or the outcome among the drivers.
     DataError
-        Missing or non-numeric column, constant outcome or driver.
+        Missing or non-numeric column, constant outcome or driver, a driver answer off
+        ``scale`` (``99`` or ``4.5`` on 1-7) when it is given.
     InsufficientDataError
-        Fewer rows than drivers + 2.
+        Fewer rows than drivers + 2 (so n = 1, n = 2 and fewer rows than drivers are
+        refused).
     SingularMatrixError
         Perfectly collinear drivers.
 
@@ -479,7 +486,7 @@ def driver_analysis(
     if not 0 < level < 1:
         msg = f"level must lie strictly between 0 and 1; got {level!r}."
         raise SpecificationError(msg)
-    y, X = _driver_frame(frame, outcome, drivers, missing)
+    y, X = _driver_frame(frame, outcome, drivers, missing, scale)
     n, k = X.shape
     check_min_rows(n, k + 2, f"driver_analysis with {k} driver(s)")
     design = sm.add_constant(X, has_constant="add")

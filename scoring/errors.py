@@ -21,6 +21,7 @@ __all__ = [
     "NoDimensionScoresError",
     "ScoringError",
     "SingularMatrixError",
+    "SmallSampleWarning",
     "SpecificationError",
 ]
 
@@ -110,3 +111,8 @@ class SingularMatrixError(ScoringError):
 
 class ConvergenceWarning(UserWarning):
     """An iterative fit stopped at its iteration limit before meeting its tolerance."""
+
+
+class SmallSampleWarning(UserWarning):
+    """A result was computed from too few respondents (or too little variation) to be
+    trusted; the message says which figure and how many respondents it rests on."""

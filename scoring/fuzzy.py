@@ -32,6 +32,7 @@ from scoring._validation import (
     check_numeric,
     column_floats,
     py_label,
+    warn_small_sample,
 )
 from scoring.errors import DataError, InsufficientDataError, SpecificationError
 from scoring.weights import ahp_weights, as_weights
@@ -946,6 +947,14 @@ def fuzzy_evaluate(
     InsufficientDataError
         An item nobody answered (in the whole sample).
 
+    Warns
+    -----
+    SmallSampleWarning
+        Fewer than 10 respondents in ``data``: each answer then moves a membership
+        degree by more than 0.1. Answers off the grades (``99``, ``4.5`` on grades 1-5)
+        are refused as above; constant items and fewer rows than items are no problem
+        for membership degrees.
+
     Notes
     -----
     Items: r_ij = (answers of grade j to item i) / (answers to item i) under the default
@@ -977,6 +986,7 @@ def fuzzy_evaluate(
     >>> import pandas as pd
     >>> from scoring.fuzzy import fuzzy_evaluate
     >>> df = pd.DataFrame({"q1": [5, 4, 4, 3], "q2": [5, 5, 4, 2], "q3": [3, 3, 4, 4]})
+    >>> df = pd.concat([df] * 3, ignore_index=True)  # 12 respondents
     >>> res = fuzzy_evaluate(
     ...     df, factors={"product": ["q1", "q2"], "service": ["q3"]},
     ...     grades={5: "VS", 4: "S", 3: "N", 2: "D", 1: "VD"},
@@ -1072,6 +1082,8 @@ def fuzzy_evaluate(
 
     visit(root)
     n_resp = 0 if df is None else len(df)
+    if df is not None:
+        warn_small_sample(n_resp, "the fuzzy evaluation (its membership degrees)")
     frames = _node_frames(root, values, counts_n, labels, c, n_resp, seg_codes, n_seg)
     evaluation = frames[0]
     segments = None

@@ -29,6 +29,7 @@ from scoring._validation import (
     check_mapping,
     check_numeric,
     check_range,
+    warn_small_sample,
 )
 from scoring.errors import DataError, InsufficientDataError, SpecificationError
 from scoring.inference import mean_interval
@@ -120,7 +121,8 @@ def questionnaire_index(
     dimensions : mapping of str to sequence of str
         Dimension -> item columns.
     scale : (min, max)
-        Rating scale (integer points).
+        Rating scale (whole-number points): an answer off the scale or between its
+        points (``99`` or ``4.5`` on 1-7) raises :class:`~scoring.errors.DataError`.
     reverse : sequence of str
         Reverse-coded items; they are reversed (``min + max - x``) before everything else.
     top_box : int
@@ -142,6 +144,14 @@ def questionnaire_index(
     SpecificationError
         ``reverse`` names an item in no dimension; ``top_box`` out of range.
 
+    Warns
+    -----
+    SmallSampleWarning
+        Fewer than 10 respondents: the t intervals are then so wide (at n = 2 on 1-5,
+        typically [-15, 144]) that they leave the 0-100 range, and at n = 1 they are NaN.
+        Constant items and fewer rows than items need no warning here: a mean and its
+        index are defined for them.
+
     Notes
     -----
     Index of a mean m: ``(m - min) / (max - min) * 100``; its interval is the t interval
@@ -159,6 +169,7 @@ def questionnaire_index(
     >>> import pandas as pd
     >>> from scoring.index import questionnaire_index
     >>> df = pd.DataFrame({"q1": [5, 4, 3], "q2": [1, 2, 2], "q3": [4, 4, 5]})
+    >>> df = pd.concat([df] * 4, ignore_index=True)  # 12 respondents
     >>> res = questionnaire_index(df, dimensions={"a": ["q1", "q2"], "b": ["q3"]},
     ...                           reverse=["q2"])
     >>> res.items[["item", "mean", "top_box", "index"]].round(2).values.tolist()
@@ -231,6 +242,7 @@ def questionnaire_index(
         )
     overall = pd.DataFrame(dim_means).mean(axis=1, skipna=True)
     st = mean_interval(overall.to_numpy(dtype="float64"), confidence=confidence).row()
+    warn_small_sample(int(st["n"]), "the questionnaire index and its intervals")
     overall_row = _with_index(
         {
             "n": st["n"],

@@ -150,7 +150,8 @@ def servqual_kwargs(q: Questionnaire) -> dict[str, Any]:
 
 
 def reliability_kwargs(q: Questionnaire, *, role: str | None = None) -> dict[str, Any]:
-    """Arguments of :func:`scoring.reliability.reliability`: dimension -> columns.
+    """Arguments of :func:`scoring.reliability.reliability`: dimension -> columns, and
+    dimension -> rating scale.
 
     Gap-cause scales are included (their reliability matters as much); score data that
     went through :func:`recode_reversed`.
@@ -162,7 +163,8 @@ def reliability_kwargs(q: Questionnaire, *, role: str | None = None) -> dict[str
             continue
         dims.setdefault(item.dimension, []).append(_column(item, r))
     # alpha, CR and AVE need two items at least: single-item dimensions are left out
-    return {"dimensions": {d: cols for d, cols in dims.items() if len(cols) >= 2}}
+    dims = {d: cols for d, cols in dims.items() if len(cols) >= 2}
+    return {"dimensions": dims, "scale": {d: _scale_of(q, cols) for d, cols in dims.items()}}
 
 
 def single_item_dimensions(q: Questionnaire, *, role: str | None = None) -> list[str]:

@@ -26,6 +26,8 @@ from scoring._validation import (
     check_columns,
     check_frame,
     check_min_rows,
+    check_numeric,
+    check_scale,
     column_floats,
     py_label,
 )
@@ -522,9 +524,11 @@ def pca_index(
     Raises
     ------
     DataError
-        Non-numeric cells (naming column and row), a constant indicator.
+        Non-numeric cells (naming column and row), a constant indicator, answers off
+        ``scale`` (``99`` or ``4.5`` on 1-7) when it is given.
     InsufficientDataError
-        Not more respondents than indicators; an indicator with no answers.
+        Not more respondents than indicators (so n = 1, n = 2 and fewer rows than items
+        are refused); an indicator with no answers.
     SingularMatrixError
         A singular correlation matrix (naming the dependent items).
     NegativeWeightError
@@ -582,15 +586,14 @@ def pca_index(
     dims = None if dimensions is None else {str(d): list(c) for d, c in dimensions.items()}
     if dims is not None and items is None:
         items = [c for cols in dims.values() for c in cols]
-    if scale is not None and not (len(scale) == 2 and scale[1] > scale[0]):
-        msg = f"scale must be (min, max) with max > min; got {scale!r}."
-        raise SpecificationError(msg)
     if segment is not None:
         check_columns(check_frame(data), [segment])
         if items is not None and segment in items:
             msg = f"segment column {segment!r} is also listed in items; remove it from items."
             raise SpecificationError(msg)
     df, cols, x, keep = _prepare(data, items, missing, exclude=[segment] if segment else [])
+    if scale is not None:
+        check_scale(check_numeric(df, cols), scale)
     r, ms = _correlation(x, cols)  # x is now centred: Z = x / sd
     n, p = x.shape
     vals, vecs = _check_corr(r, cols)

@@ -31,11 +31,13 @@ from scoring._validation import (
     check_mapping,
     check_min_rows,
     check_numeric,
+    check_scale,
 )
 from scoring.errors import (
     ConvergenceWarning,
     InsufficientDataError,
     SingularMatrixError,
+    SmallSampleWarning,
     SpecificationError,
 )
 
@@ -158,7 +160,9 @@ def _alpha_core(values: pd.DataFrame, confidence: float, missing: str) -> AlphaR
         msg = f"Cronbach's alpha needs at least 2 items; got {list(values.columns)}."
         raise SpecificationError(msg)
     n = int(values.shape[0])
-    check_min_rows(n, 2, "Cronbach's alpha")
+    # two rows fix every covariance up to one difference: alpha is then an artefact
+    # (-0.667 for three items is typical), so three rows are the minimum
+    check_min_rows(n, 3, f"Cronbach's alpha of {list(map(str, values.columns))}")
     cov_frame = values.cov()
     cov = cov_frame.to_numpy()
     if np.isnan(cov).any():
@@ -242,7 +246,8 @@ def cronbach_alpha(
     SpecificationError
         Fewer than two items.
     InsufficientDataError
-        Fewer than two rows, or two items never answered together.
+        Fewer than three rows (with two, alpha is an artefact of one difference per
+        item), or two items never answered together.
     SingularMatrixError
         The total score has zero variance.
     DataError
@@ -508,11 +513,33 @@ class ReliabilityResult(Result):
         return self.dimensions
 
 
+def _warn_small(dim: str, ar: AlphaResult) -> None:
+    """The small-sample warnings of :func:`reliability` (see its docstring)."""
+    if ar.n < ar.k:
+        warnings.warn(
+            f"dimension {dim!r}: alpha rests on {ar.n} rows for {ar.k} items (fewer rows "
+            "than items): the covariance matrix is singular and alpha, its interval and "
+            "the loadings are unstable. Collect more answers.",
+            SmallSampleWarning,
+            stacklevel=3,
+        )
+    constant = ar.items.loc[ar.items["sd"] <= 0.0, "item"].tolist()
+    if constant:
+        warnings.warn(
+            f"dimension {dim!r}: item(s) {constant} are constant (every respondent gave the "
+            "same answer): the standardized alpha and their item-total correlations are "
+            "undefined (NaN). Drop them from the scale or collect more varied answers.",
+            SmallSampleWarning,
+            stacklevel=3,
+        )
+
+
 def reliability(
     data: pd.DataFrame,
     *,
     dimensions: Mapping[str, Sequence[str]],
     loadings: Mapping[str, float] | None = None,
+    scale: tuple[float, float] | Mapping[str, tuple[float, float]] | None = None,
     missing: MissingRule = "pairwise",
     confidence: float = 0.95,
     min_alpha: float = 0.7,
@@ -530,6 +557,11 @@ def reliability(
     loadings : mapping of str to float, optional
         Standardized loadings per item (e.g. from a CFA or a PLS outer model). When
         omitted they are estimated per dimension by :func:`one_factor_loadings`.
+    scale : (min, max) or mapping of str to (min, max), optional
+        The items' rating scale, or dimension -> its scale: an answer off the scale or
+        between its whole-number points (``99`` or ``4.5`` on 1-7) raises
+        :class:`~scoring.errors.DataError`. ``None`` (the default, or a dimension absent
+        from the mapping) skips the check.
     missing : {'pairwise', 'listwise', 'item_mean'}
         Applied to each dimension's items separately.
     confidence : float
@@ -546,6 +578,19 @@ def reliability(
     ------
     SpecificationError
         A dimension with fewer than 2 items, or ``loadings`` missing an item.
+    DataError
+        Non-numeric answers, or answers off ``scale``.
+    InsufficientDataError
+        A dimension with fewer than 3 usable rows (n = 1 or n = 2).
+    SingularMatrixError
+        A constant item when the loadings are estimated (their correlations are undefined).
+
+    Warns
+    -----
+    SmallSampleWarning
+        Fewer rows than items in a dimension; a constant item (given ``loadings``); or
+        estimated loadings outside [-1, 1] (a Heywood case, common in small samples), for
+        which CR and AVE are reported as NaN.
 
     Notes
     -----
@@ -577,9 +622,11 @@ def reliability(
         if len(cols) < 2:
             msg = f"dimensions[{dim!r}] has {len(cols)} item; reliability needs at least 2."
             raise SpecificationError(msg)
-        values = check_numeric(df, cols)
+        dim_scale = scale.get(dim) if isinstance(scale, Mapping) else scale
+        values = check_scale(check_numeric(df, cols), dim_scale)
         values = apply_missing_rule(values, missing, f"dimension {dim!r}")
         ar = _alpha_core(values, confidence, missing)
+        _warn_small(dim, ar)
         if loadings is None:
             lam = _one_factor(values, _MAX_ITER, 1e-9)
         else:
@@ -589,6 +636,15 @@ def reliability(
                 raise SpecificationError(msg)
             lam = np.asarray([float(loadings[c]) for c in cols])
         valid = bool(np.all(np.isfinite(lam)) and np.all(np.abs(lam) <= 1.0))
+        if not valid:
+            warnings.warn(
+                f"dimension {dim!r}: the loadings {np.round(lam, 3).tolist()} are not all in "
+                "[-1, 1] (a Heywood case, common in small samples), so its composite "
+                "reliability and AVE are reported as NaN. Collect more answers or give "
+                "loadings from a CFA.",
+                SmallSampleWarning,
+                stacklevel=2,
+            )
         cr = composite_reliability(lam) if valid else math.nan
         ave = average_variance_extracted(lam) if valid else math.nan
         dim_rows.append(

@@ -252,3 +252,41 @@ def test_ordinal_bad_input(ucla):
         ordinal_drivers(ucla, **args, order=APPLY, link="cloglog")
     with pytest.raises(DataError, match="driver 'pared' is constant"):
         ordinal_drivers(ucla.assign(pared=1), **args, order=APPLY)
+
+
+def _tiny(n: int) -> pd.DataFrame:
+    rng = np.random.default_rng(8)
+    x = rng.integers(1, 8, size=(n, 3)).astype(float)
+    return pd.DataFrame(x, columns=["overall", "price", "staff"])
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_drivers_refuse_too_few_rows(n):
+    with pytest.raises(InsufficientDataError, match=r"2 driver\(s\) needs at least 4 usable"):
+        driver_analysis(
+            _tiny(n).assign(overall=[1.0, 2.0, 3.0][:n]),
+            outcome="overall",
+            drivers=["price", "staff"],
+        )
+
+
+def test_drivers_refuse_one_row_and_a_constant_driver():
+    with pytest.raises(DataError, match="constant"):
+        driver_analysis(_tiny(1), outcome="overall", drivers=["price", "staff"])
+    with pytest.raises(DataError, match="'staff' is constant"):
+        driver_analysis(_tiny(30).assign(staff=4.0), outcome="overall", drivers=["price", "staff"])
+
+
+@pytest.mark.parametrize(("value", "shown"), [(99, "99"), (4.5, "4.5")])
+def test_drivers_check_item_answers_not_dimension_means(value, shown):
+    df = _tiny(30).assign(staff2=lambda d: d["staff"].iloc[::-1].to_numpy())
+    grouped = {"price": ["price"], "service": ["staff", "staff2"]}
+    # dimension means such as 4.5 are fine: the scale applies to the answers
+    driver_analysis(df, outcome="overall", drivers=grouped, scale=(1, 7))
+    df.loc[5, "staff2"] = value
+    with pytest.raises(
+        DataError,
+        match=rf"'staff2' must hold answers in \[1, 7\]; row 5 holds "
+        rf"{shown}",
+    ):
+        driver_analysis(df, outcome="overall", drivers=grouped, scale=(1, 7))

@@ -13,7 +13,12 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from numpy.testing import assert_allclose
 
-from scoring.errors import DataError, InsufficientDataError, SpecificationError
+from scoring.errors import (
+    DataError,
+    InsufficientDataError,
+    SmallSampleWarning,
+    SpecificationError,
+)
 from scoring.fuzzy import (
     OPERATORS,
     function_membership,
@@ -31,6 +36,9 @@ GRADES5 = {
 }
 
 # ------------------------------------------------- printed examples (reference README)
+
+# hand-made frames of a few respondents: the SmallSampleWarning is tested on its own
+_TINY = pytest.mark.filterwarnings("ignore::scoring.errors.SmallSampleWarning")
 
 
 def test_printed_example_1_weighted_average():
@@ -215,6 +223,7 @@ def test_missing_rule_answered_vs_listwise(answers):
     assert_allclose(lw.loc["q3"].to_numpy(), [2 / 4, 1 / 4, 1 / 4, 0, 0])
 
 
+@_TINY
 def test_segments_equal_separate_evaluations(answers):
     kw = {
         "factors": {"A": ["q1", "q2"], "B": ["q3", "q4"]},
@@ -236,6 +245,7 @@ def test_segments_equal_separate_evaluations(answers):
     assert res.evaluation.loc[0, "n"] == 6
 
 
+@_TINY
 def test_segment_without_answers_gives_nan_rows():
     df = pd.DataFrame({"q1": [5, 4, None], "q2": [3, 4, 4], "g": ["x", "x", "y"]})
     res = fuzzy_evaluate(df, factors=["q1", "q2"], grades=[5, 4, 3, 2, 1], segment="g")
@@ -245,6 +255,7 @@ def test_segment_without_answers_gives_nan_rows():
     assert y.loc["q2", "grade"] == "4"
 
 
+@_TINY
 def test_string_grades_and_nested_hierarchy_with_operator_override():
     df = pd.DataFrame(
         {
@@ -271,6 +282,7 @@ def test_string_grades_and_nested_hierarchy_with_operator_override():
     assert res.evaluation["node"].tolist() == ["root", "x", "a", "b", "c"]
 
 
+@_TINY
 def test_grade_column_of_zeros_is_valid_and_decisiveness_is_infinite():
     # Nobody chose grades 2 or 1: those b_j are 0 under every operator; nothing divides
     # by a grade column, and a zero runner-up makes ratio and alpha infinite (documented).
@@ -321,6 +333,7 @@ def test_thresholds_descending_for_lower_is_better():
     assert_allclose(r.loc["s"].to_numpy(), [0.5, 0.5, 0.0])
 
 
+@_TINY
 def test_functions_inside_fuzzy_evaluate():
     df = pd.DataFrame({"q1": [5, 4], "wait": [3.5, 10.0]})
     res = fuzzy_evaluate(
@@ -338,6 +351,7 @@ def test_functions_inside_fuzzy_evaluate():
 # ------------------------------------------------------------------------- bad input
 
 
+@_TINY
 def test_weights_not_summing_to_one(answers):
     kw = {"factors": ["q1", "q2"], "grades": [5, 4, 3, 2, 1]}
     with pytest.raises(SpecificationError, match=r"weights of 'overall' must sum to 1; .*1\.1"):
@@ -412,6 +426,7 @@ def test_bad_membership_functions(spec, error, match):
         function_membership({"x": 50.0}, functions={"x": spec}, grades=["a", "b", "c"])
 
 
+@_TINY
 def test_questionnaire_spelling_items_factors_ahp():
     # The shape the questionnaire's scoring.fuzzy.root declares (items / factors / ahp /
     # label), e.g. questionnaires/instruments/service_short.yaml, given here as plain data.
@@ -456,3 +471,24 @@ def test_questionnaire_spelling_items_factors_ahp():
     bad = {"id": "x", "items": ["q1"], "factors": [{"id": "f", "items": ["q2"]}]}
     with pytest.raises(SpecificationError, match=r"lists \['items', 'factors'\]"):
         fuzzy_evaluate(df, factors=bad, grades=[5, 4, 3, 2, 1])
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_fuzzy_evaluation_of_one_or_two_respondents_warns(n):
+    df = pd.DataFrame({"q1": [5, 3], "q2": [4, 4]}).head(n)
+    with pytest.warns(SmallSampleWarning, match=rf"based on {n} respondent\(s\)"):
+        fuzzy_evaluate(df, factors={"f": ["q1", "q2"]}, grades=GRADES5)
+
+
+def test_fuzzy_constant_items_and_more_items_than_rows_are_quiet():
+    df = pd.DataFrame({f"q{i}": [4] * 10 for i in range(12)})
+    res = fuzzy_evaluate(df, factors={"f": list(df.columns)}, grades=GRADES5)
+    assert res.grade == "satisfied"
+
+
+@pytest.mark.parametrize("value", [99, 4.5])
+def test_fuzzy_refuses_answers_off_the_grades(value):
+    df = pd.DataFrame({"q1": [5, 3, 4] * 4, "q2": [4.0] * 12})
+    df.loc[2, "q2"] = value
+    with pytest.raises(DataError, match=r"'q2' row 2 holds .*not one of the grades"):
+        fuzzy_evaluate(df, factors={"f": ["q1", "q2"]}, grades=GRADES5)

@@ -9,7 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from statsmodels.stats.proportion import proportion_confint
 
-from scoring.errors import DataError, InsufficientDataError, SpecificationError
+from scoring.errors import (
+    DataError,
+    InsufficientDataError,
+    SmallSampleWarning,
+    SpecificationError,
+)
 from scoring.index import customer_rates, nps, nps_from_counts, questionnaire_index
 
 
@@ -22,7 +27,8 @@ def answers() -> pd.DataFrame:
 
 def test_index_by_hand(answers):
     dims = {"a": ["q1", "q2"], "b": ["q3", "q4"]}
-    res = questionnaire_index(answers, dimensions=dims, scale=(1, 5), reverse=["q2"])
+    with pytest.warns(SmallSampleWarning, match="based on 4 respondent"):
+        res = questionnaire_index(answers, dimensions=dims, scale=(1, 5), reverse=["q2"])
     items = res.items.set_index("item")
     # q2 reversed: 6 - x -> 5, 4, 4, 1: mean 3.5, top-2 (>= 4) 3 of 4
     assert items.loc["q2", "mean"] == 3.5
@@ -44,7 +50,8 @@ def test_index_by_hand(answers):
 
 
 def test_index_listwise(answers):
-    res = questionnaire_index(answers, dimensions={"a": ["q1", "q3"]}, missing="listwise")
+    with pytest.warns(SmallSampleWarning, match="based on 3 respondent"):
+        res = questionnaire_index(answers, dimensions={"a": ["q1", "q3"]}, missing="listwise")
     assert res.items["n"].tolist() == [3, 3]
 
 
@@ -107,3 +114,24 @@ def test_index_and_nps_bad_input(answers):
         nps([10, "ten"])
     with pytest.raises(InsufficientDataError, match="at least one"):
         nps_from_counts(promoters=0, passives=0, detractors=0)
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_index_of_one_or_two_respondents_warns(n):
+    # today's n = 2 interval was [-14.8, 144] on a 0-100 index, without a word
+    df = pd.DataFrame({"q1": [1, 5], "q2": [2, 5]}).head(n)
+    with pytest.warns(SmallSampleWarning, match=rf"based on {n} respondent\(s\)"):
+        questionnaire_index(df, dimensions={"a": ["q1", "q2"]}, scale=(1, 5))
+
+
+def test_index_of_constant_items_and_more_items_than_rows_is_quiet():
+    # a constant item still has a mean and an index; no warning once n >= 10
+    df = pd.DataFrame({f"q{i}": [4] * 10 for i in range(12)})
+    res = questionnaire_index(df, dimensions={"a": list(df.columns)}, scale=(1, 5))
+    assert res.overall.loc[0, "index"] == 75.0
+
+
+def test_index_refuses_a_fraction_on_the_scale():
+    df = pd.DataFrame({"q1": [1, 4.5, 3] * 4})
+    with pytest.raises(DataError, match=r"'q1' must hold answers in \[1, 5\]; row 1 holds 4\.5"):
+        questionnaire_index(df, dimensions={"a": ["q1"]}, scale=(1, 5))

@@ -12,7 +12,7 @@ import pytest
 import questionnaires as qn
 from questionnaires.simulate import simulate
 from scoring import instrument as si
-from scoring.errors import SpecificationError
+from scoring.errors import DataError, SpecificationError
 from scoring.gaps import service_gaps
 
 TANGIBLES = ("tan1", "tan2", "tan3", "tan4")
@@ -251,3 +251,58 @@ def test_pca_without_dimensions_has_no_dimension_scores(servqual_data):
     res = pca_index(data, items=si.pca_kwargs(q)["items"])
     with pytest.raises(NoDimensionScoresError, match="give pca_index dimensions="):
         res.dimension_scores()
+
+
+# method -> (instrument, column given a bad answer) for the answers-off-the-scale tests
+_RANGE_CASES = {
+    "servqual": ("servqual22", "tan1_p"),
+    "index": ("servqual22", "tan1_p"),
+    "reliability": ("servqual22", "tan1_p"),
+    "pca": ("servqual22", "tan1_p"),
+    "drivers": ("servqual22", "tan1_p"),
+    "csi": ("acsi", "ce1"),
+    "fuzzy": ("service_short", "env1"),
+}
+
+
+def _with_answer(ident: str, column: str, value: float, rows: tuple[int, ...] = (3,)):
+    q = qn.builtin(ident)
+    data = simulate(q, 120, seed=5).data
+    data[column] = data[column].astype("float64")
+    data.loc[list(rows), column] = value
+    return q, data
+
+
+@pytest.mark.parametrize("method", list(_RANGE_CASES))
+def test_every_method_refuses_an_answer_off_the_scale(method):
+    ident, column = _RANGE_CASES[method]
+    q, data = _with_answer(ident, column, 99, rows=(3, 7))
+    with pytest.raises(DataError) as err:
+        si.score(q, method, data)
+    text = str(err.value)
+    assert repr(column) in text
+    assert "row 3 holds 99" in text
+    if method != "fuzzy":  # fuzzy names its grades rather than a range
+        assert "row 7 holds 99" in text
+        assert "must hold answers in [1, " in text
+    assert "np." not in text
+
+
+@pytest.mark.parametrize("method", [m for m in _RANGE_CASES if m != "servqual"])
+def test_every_method_refuses_a_fraction_on_a_whole_number_scale(method):
+    ident, column = _RANGE_CASES[method]
+    q, data = _with_answer(ident, column, 4.5)
+    with pytest.raises(DataError, match=rf"{column!r}.*row 3 holds 4\.5"):
+        si.score(q, method, data)
+
+
+def test_servqual_keeps_its_fractional_item_path():
+    # servqual() scores fractional answers on purpose (its float path, see
+    # test_servqual.py::test_integer_path_matches_float_path); only off-scale values fail
+    q, data = _with_answer("servqual22", "tan1_p", 4.5)
+    assert si.score(q, "servqual", data).n_used == 120
+
+
+def test_reliability_kwargs_carry_each_dimension_scale():
+    kw = si.reliability_kwargs(qn.builtin("servqual22"))
+    assert kw["scale"] == dict.fromkeys(kw["dimensions"], (1, 7))

@@ -301,3 +301,27 @@ def test_infinite_value(survey):
     bad.loc[9, "q4"] = np.inf
     with pytest.raises(DataError, match=r"column 'q4' row 9 holds inf"):
         pca_index(bad, segment="store")
+
+
+def _small_frame(n: int) -> pd.DataFrame:
+    rng = np.random.default_rng(4)
+    return pd.DataFrame(rng.integers(1, 8, size=(n, 4)).astype(float), columns=list("abcd"))
+
+
+@pytest.mark.parametrize("n", [1, 2, 4])
+def test_pca_refuses_one_two_or_fewer_rows_than_items(n):
+    with pytest.raises(InsufficientDataError, match=r"needs at least 5 usable row"):
+        pca_index(_small_frame(n))
+
+
+def test_pca_refuses_a_constant_item():
+    with pytest.raises(DataError, match=r"'c' is constant"):
+        pca_index(_small_frame(40).assign(c=3.0))
+
+
+@pytest.mark.parametrize(("value", "shown"), [(99, "99"), (4.5, "4.5")])
+def test_pca_checks_the_scale(value, shown):
+    df = _small_frame(40)
+    df.loc[6, "b"] = value
+    with pytest.raises(DataError, match=rf"'b' must hold answers in \[1, 7\]; row 6 holds {shown}"):
+        pca_index(df, scale=(1, 7))

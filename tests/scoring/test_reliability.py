@@ -15,6 +15,7 @@ from scoring.errors import (
     DataError,
     InsufficientDataError,
     SingularMatrixError,
+    SmallSampleWarning,
     SpecificationError,
 )
 from scoring.reliability import (
@@ -145,7 +146,7 @@ def test_alpha_invariant_to_shift(seed, shift):
     ("frame", "kwargs", "error", "match"),
     [
         (pd.DataFrame({"a": [1, 2, 3]}), {}, SpecificationError, "at least 2 items"),
-        (pd.DataFrame({"a": [1], "b": [2]}), {}, InsufficientDataError, "at least 2 usable"),
+        (pd.DataFrame({"a": [1], "b": [2]}), {}, InsufficientDataError, "at least 3 usable"),
         (pd.DataFrame({"a": [1, 2], "b": ["x", 2]}), {}, DataError, "column 'b' must be numeric"),
         (pd.DataFrame({"a": [1, 2]}), {"items": ["a", "z"]}, DataError, "missing column"),
         (pd.DataFrame({"a": [3, 3, 3], "b": [2, 2, 2]}), {}, SingularMatrixError, "zero variance"),
@@ -171,3 +172,55 @@ def test_reliability_bad_input():
         reliability(df, dimensions={"d": ["q0", "q1"]}, loadings={"q0": 0.7})
     with pytest.raises(SpecificationError, match=r"in \[-1, 1\]"):
         composite_reliability([1.2, 0.5])
+
+
+# ------------------------------------------------------------- small samples, off-scale answers
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_reliability_refuses_one_or_two_rows(n):
+    # at n = 2 alpha is an artefact (-0.667 for three items), so it is refused
+    df = pd.DataFrame({"a": [1, 2], "b": [2, 1], "c": [3, 5]}).head(n)
+    with pytest.raises(InsufficientDataError, match="at least 3 usable row"):
+        reliability(df, dimensions={"d": ["a", "b", "c"]})
+
+
+def test_fewer_rows_than_items_warns():
+    df = pd.DataFrame({"a": [1, 2, 4], "b": [2, 3, 5], "c": [1, 3, 4], "d": [2, 2, 5]})
+    with pytest.warns(SmallSampleWarning, match=r"3 rows for 4 items \(fewer rows than items\)"):
+        reliability(df, dimensions={"d": list(df.columns)}, loadings=dict.fromkeys(df, 0.7))
+    assert cronbach_alpha(df).n == 3  # the building block stays silent (used per segment)
+
+
+def test_constant_item_warns_or_refuses():
+    df = pd.DataFrame({"a": [1, 2, 4, 5, 3], "b": [2, 3, 5, 4, 3], "c": [4, 4, 4, 4, 4]})
+    with pytest.warns(SmallSampleWarning, match=r"\['c'\] are constant") as record:
+        res = reliability(df, dimensions={"d": ["a", "b", "c"]}, loadings=dict.fromkeys("abc", 0.7))
+    assert len(record) == 1
+    assert np.isnan(res.dimensions.loc[0, "alpha_standardized"])
+    with pytest.raises(SingularMatrixError), pytest.warns(SmallSampleWarning):
+        reliability(df, dimensions={"d": ["a", "b", "c"]})
+
+
+def test_heywood_loadings_warn_that_cr_and_ave_are_nan():
+    df = pd.DataFrame({"a": [1, 2, 3, 4], "b": [2, 1, 4, 4], "c": [3, 5, 4, 4]})
+    with pytest.warns(SmallSampleWarning, match="Heywood") as record:
+        res = reliability(df, dimensions={"d": ["a", "b", "c"]})
+    assert len(record) == 1
+    assert np.isnan(res.dimensions.loc[0, "composite_reliability"])
+    assert np.isnan(res.dimensions.loc[0, "ave"])
+
+
+@pytest.mark.parametrize(("value", "shown"), [(99, "99"), (4.5, "4.5")])
+def test_reliability_checks_the_scale(value, shown):
+    df = _simulate(1, 50, 3).astype("float64")
+    df.iloc[[4, 9], 1] = value
+    col = df.columns[1]
+    with pytest.raises(
+        DataError,
+        match=rf"{col!r} must hold answers in \[1, 7\]; row 4 holds "
+        rf"{shown}, row 9 holds {shown} \(2 bad cell",
+    ):
+        reliability(df, dimensions={"d": list(df.columns)}, scale={"d": (1, 7)})
+    with pytest.raises(DataError, match="whole numbers in"):
+        reliability(df, dimensions={"d": list(df.columns)}, scale=(1, 7))
