@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,9 +29,19 @@ def user_errors() -> Iterator[None]:
     """Turn the named input errors of questionnaires/scoring into a clean exit 2."""
     # lazy: questionnaires loads YAML and JSON Schema, which `manyi --help` never needs
     from questionnaires import QuestionnaireError
+    from scoring.errors import ConvergenceWarning, SmallSampleWarning  # lazy: as above
 
     try:
-        yield
+        with warnings.catch_warnings(record=True) as caught:
+            # scoring's warnings about the data go to the user as one line each (Python's
+            # own format adds the source line of the warning)
+            warnings.simplefilter("always", SmallSampleWarning)
+            warnings.simplefilter("always", ConvergenceWarning)
+            try:
+                yield
+            finally:
+                for w in caught:
+                    click.echo(f"Warning: {readable(str(w.message))}", err=True)
     except QuestionnaireError as exc:
         raise UsageProblem(readable("\n".join(exc.messages))) from None
     except (ValueError, KeyError, TypeError, FileNotFoundError) as exc:
