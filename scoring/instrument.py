@@ -32,6 +32,7 @@ from scoring.fuzzy import fuzzy_evaluate
 from scoring.index import questionnaire_index
 from scoring.pca import pca_index
 from scoring.reliability import reliability
+from scoring.screening import screen_responses
 from scoring.servqual import servqual
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -52,6 +53,8 @@ __all__ = [
     "reliability_kwargs",
     "run_methods",
     "score",
+    "screen",
+    "screening_kwargs",
     "servqual_kwargs",
     "single_item_dimensions",
 ]
@@ -378,6 +381,49 @@ def gap_cause_scales(q: Questionnaire) -> dict[str, dict[str, list[str]]]:
         if cols:
             out.setdefault(dim.explains, {})[dim.id] = cols
     return out
+
+
+def screening_kwargs(q: Questionnaire, data: pd.DataFrame) -> dict[str, Any]:
+    """Arguments of :func:`scoring.screening.screen_responses` for ``q``'s tidy export.
+
+    Straight-lining is screened per rating role (and over the rating items without
+    roles), identical answers over the items rated in both expectation and perception.
+    Start times are screened for reuse only when ``data`` carries them as timestamps (the
+    database export, to the millisecond of the signed start token): whole-second times
+    in a file cannot tell a replayed form from two respondents who started in the same
+    second.
+    """
+    roles: tuple[str | None, ...] = (*q.roles_used, None)
+    columns: dict[str | None, dict[str, str]] = {}
+    for role in roles:
+        columns[role] = {
+            i.id: col
+            for i in q.iter_items(type="rating")
+            if ((role in i.roles) if role else not i.roles)
+            and (col := i.column(role) if role else i.column()) in data.columns
+        }
+    pairs: list[tuple[str, str]] = [
+        (col, columns["perception"][i])
+        for i, col in columns.get("expectation", {}).items()
+        if i in columns.get("perception", {})
+    ]
+    timed = "started_at" in data.columns and pd.api.types.is_datetime64_any_dtype(
+        data["started_at"]
+    )
+    return {
+        "ratings": {str(role): list(cols.values()) for role, cols in columns.items() if cols},
+        "pairs": pairs,
+        "start_token": "started_at" if timed else None,
+    }
+
+
+def screen(q: Questionnaire, data: pd.DataFrame, **params: Any) -> pd.DataFrame:
+    """Suspect-response flags of ``data`` (the tidy export of ``q``) by
+    :func:`scoring.screening.screen_responses` with :func:`screening_kwargs`; ``params``
+    override or extend them (``min_seconds=60``, ``honeypot=...``)."""
+    kwargs = screening_kwargs(q, data)
+    kwargs.update(params)
+    return screen_responses(data, **kwargs)
 
 
 def _role(params: dict[str, Any]) -> str | None:

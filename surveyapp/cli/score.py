@@ -17,13 +17,34 @@ from typing import Any
 import click
 import pandas as pd
 
-from surveyapp.cli._common import UsageProblem, encoding_option, out_folder_exists, user_errors
+from surveyapp.cli._common import (
+    UsageProblem,
+    echo_err,
+    encoding_option,
+    out_folder_exists,
+    user_errors,
+)
 
 FORMATS = ("table", "json", "csv")
 
 
+def _remember_include_suspect(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    ctx.meta[INCLUDE_SUSPECT] = value
+
+
+INCLUDE_SUSPECT = "manyi.include_suspect"
+
+
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     func = encoding_option(func)
+    func = click.option(
+        "--include-suspect",
+        is_flag=True,
+        expose_value=False,
+        callback=_remember_include_suspect,
+        help="Keep the responses screening flags as suspect (left out by default). "
+        "Quarantined responses are always left out.",
+    )(func)
     func = click.option(
         "--out",
         "-o",
@@ -59,7 +80,43 @@ def _load(data: str, questionnaire: str, encoding: str | None) -> tuple[Any, pd.
     from surveyapp.datafiles import read_responses
 
     q = qn.resolve(questionnaire)
-    return q, read_responses(data, q, encoding=encoding)
+    return q, screened(q, read_responses(data, q, encoding=encoding), source=data)
+
+
+def screened(q: Any, frame: pd.DataFrame, *, source: str) -> pd.DataFrame:
+    """``frame`` without its quarantined responses, and without the responses screening
+    flags as suspect unless ``--include-suspect``; says on stderr how many it left out
+    and why (one count per reason)."""
+    # lazy: scoring loads scipy and statsmodels (seconds); `manyi --help` never needs them
+    from scoring import instrument
+    from scoring.screening import quarantined  # lazy: as above
+
+    keep_suspect = bool(click.get_current_context().meta.get(INCLUDE_SUSPECT))
+    dropped = quarantined(frame)
+    parts = [f"{int(dropped.sum())} quarantined"] if dropped.any() else []
+    flags = instrument.screen(q, frame[~dropped])
+    suspect = flags["suspect"]
+    if suspect.any():
+        reasons = ", ".join(
+            f"{name} {int(flags[name].sum())}"
+            for name in flags.columns
+            if name != "suspect" and flags[name].any()
+        )
+        if keep_suspect:
+            echo_err(
+                f"{source}: kept {int(suspect.sum())} suspect response(s) ({reasons}) "
+                "as --include-suspect asks."
+            )
+        else:
+            dropped = dropped | suspect.reindex(frame.index, fill_value=False)
+            parts.append(f"{int(suspect.sum())} suspect ({reasons})")
+    if parts:
+        hint = "" if keep_suspect or not suspect.any() else "; --include-suspect keeps the suspect"
+        echo_err(
+            f"{source}: left out {int(dropped.sum())} of {len(frame)} response(s): "
+            f"{'; '.join(parts)}{hint}."
+        )
+    return frame[~dropped]
 
 
 def _score_and_emit(
@@ -304,7 +361,7 @@ def gaps_cmd(
                 msg = f"two data files for the {audience} audience; give one per audience."
                 raise UsageProblem(msg)
             q = chosen.get(audience) or qn.builtin(defaults[audience])
-            sources[audience] = (q, read_responses(path, q, encoding=encoding))
+            sources[audience] = (q, screened(q, read_responses(path, q, encoding=encoding), source=path))
         if "staff" in sources and "audit" in sources:
             msg = (
                 "give staff or audit data, not both: delivered (D) and promised (C) levels "

@@ -61,7 +61,7 @@ def _servqual_json(cli: CliRunner, path: Path, *extra: str) -> dict:
     args = ["score", "servqual", str(path), "-q", "servqual22", "-s", "分行", "--format", "json"]
     res = cli.invoke(main, [*args, *extra])
     assert res.exit_code == 0, res.output
-    return json.loads(res.output)
+    return json.loads(res.stdout)
 
 
 def test_csv_in_every_chinese_encoding_gives_the_same_result(cli, chinese_frame, tmp_path):
