@@ -361,7 +361,10 @@ def gaps_cmd(
                 msg = f"two data files for the {audience} audience; give one per audience."
                 raise UsageProblem(msg)
             q = chosen.get(audience) or qn.builtin(defaults[audience])
-            sources[audience] = (q, screened(q, read_responses(path, q, encoding=encoding), source=path))
+            sources[audience] = (
+                q,
+                screened(q, read_responses(path, q, encoding=encoding), source=path),
+            )
         if "staff" in sources and "audit" in sources:
             msg = (
                 "give staff or audit data, not both: delivered (D) and promised (C) levels "
