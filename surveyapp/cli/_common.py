@@ -66,6 +66,74 @@ def readable(message: str) -> str:
     )
 
 
+def safe_url(url: Any) -> str:
+    """A database URL as it may be shown: without its password."""
+    # lazy: SQLAlchemy loads only for the commands that use the database
+    from sqlalchemy.engine import make_url
+
+    return make_url(str(url)).render_as_string(hide_password=True)
+
+
+def db_reason(exc: Exception) -> str:
+    """The driver's message of a database error (its first line), else the error's."""
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+
+
+# the database drivers SQLAlchemy imports for a DATABASE_URL (the `postgres` extra)
+DRIVERS = ("psycopg", "psycopg_binary", "psycopg2")
+
+
+@contextmanager
+def database_errors(url: str | None = None) -> Iterator[None]:
+    """Turn a database that cannot be reached, or a driver that is not installed, into
+    one message naming the database (without its password) and the fix; exit 2."""
+    # lazy: SQLAlchemy loads only for the commands that use the database
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        yield
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.split(".")[0] not in DRIVERS:
+            raise
+        msg = (
+            "DATABASE_URL names a PostgreSQL database, but its driver psycopg is not "
+            "installed; install it with: pip install 'manyi[postgres]'."
+        )
+        raise UsageProblem(msg) from None
+    except SQLAlchemyError as exc:
+        where = f" {safe_url(url)}" if url else ""
+        msg = (
+            f"cannot use the database{where}: {readable(db_reason(exc))}. Check DATABASE_URL "
+            "and that the database server is running."
+        )
+        raise UsageProblem(msg) from None
+
+
+def existing_instance() -> None:
+    """Refuse, before an app is made, to work on a database that is not there.
+
+    Without ``DATABASE_URL`` the database is the SQLite file of the instance folder
+    (``$MANYI_INSTANCE``, else ``./instance``). A command run outside the folder of the
+    installation would create an empty instance there and then fail on its missing
+    tables; this says where it looked and how to point at the right one instead.
+    """
+    # lazy: the settings module loads only for the commands that use the database
+    from surveyapp import config
+
+    settings = config.from_environ()
+    if settings.get("DATABASE_URL"):
+        return
+    instance = config.instance_path(settings)
+    database = Path(settings["DATABASE"]) if settings.get("DATABASE") else instance / "manyi.sqlite"
+    if not database.is_file():
+        msg = (
+            f"no manyi database at {database}. Run the command in the folder that holds "
+            "the 'instance' folder (where you ran `manyi demo` or `manyi db upgrade`), or "
+            "set MANYI_INSTANCE=/path/to/instance (or DATABASE_URL for PostgreSQL)."
+        )
+        raise UsageProblem(msg)
+
+
 def out_folder_exists(_ctx: click.Context, _param: click.Parameter, out: str | None) -> str | None:
     """Click callback of an ``--out`` option: refuse a file in a folder that does not exist
     before any work is done."""
