@@ -27,7 +27,7 @@ import pandas as pd
 
 from scoring.csi import fit_csi
 from scoring.drivers import driver_analysis
-from scoring.errors import ScoringError, SpecificationError
+from scoring.errors import DataError, ScoringError, SpecificationError
 from scoring.fuzzy import fuzzy_evaluate
 from scoring.index import questionnaire_index
 from scoring.pca import pca_index
@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from scoring._results import MethodResult
 
 __all__ = [
+    "check_gap_source",
     "csi_kwargs",
     "drivers_kwargs",
     "fuzzy_kwargs",
@@ -245,6 +246,7 @@ def gaps_inputs(
     causes: dict[str, dict[str, list[str]]] = {}
     cause_range: tuple[int, int] | None = None
     for name, (q, frame) in given.items():
+        check_gap_source(q, frame, name=f"the {name} data")
         kwargs[name] = recode_reversed(q, frame)
         for gap, scales in gap_cause_scales(q).items():
             causes.setdefault(gap, {}).update(scales)
@@ -258,6 +260,32 @@ def gaps_inputs(
         kwargs["cause_scales"] = causes
         kwargs["cause_scale_range"] = cause_range
     return kwargs
+
+
+def check_gap_source(q: Questionnaire, data: pd.DataFrame, *, name: str) -> None:
+    """Raise :class:`~scoring.errors.DataError` unless ``data`` holds every column of the
+    items ``q`` rates in roles (E/P of customers, M/S of managers, D/C of staff).
+
+    A data file of another audience, or one that lost its role columns, would otherwise
+    add nothing to :func:`scoring.gaps.service_gaps` and its gaps would silently be
+    missing from the result.
+    """
+    wanted = [
+        c
+        for i in q.iter_items(type="rating")
+        if i.roles and i.dimension in _service_dims(q)
+        for c in i.columns()
+    ]
+    missing = [c for c in wanted if c not in data.columns]
+    if missing:
+        shown = ", ".join(repr(c) for c in missing[:6])
+        more = f", ... ({len(missing)} of {len(wanted)})" if len(missing) > 6 else ""
+        msg = (
+            f"{name} lacks the rating columns of questionnaire {q.id!r} ({q.audience}): "
+            f"{shown}{more}. Give the file of that audience, or name its questionnaire "
+            "with -q AUDIENCE=ID_OR_FILE."
+        )
+        raise DataError(msg)
 
 
 def pca_kwargs(q: Questionnaire, *, role: str | None = None) -> dict[str, Any]:

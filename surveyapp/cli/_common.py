@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 import warnings
 from collections.abc import Callable, Iterator
@@ -41,29 +40,12 @@ def user_errors() -> Iterator[None]:
                 yield
             finally:
                 for w in caught:
-                    click.echo(f"Warning: {readable(str(w.message))}", err=True)
+                    click.echo(f"Warning: {w.message}", err=True)
     except QuestionnaireError as exc:
-        raise UsageProblem(readable("\n".join(exc.messages))) from None
+        raise UsageProblem("\n".join(exc.messages)) from None
     except (ValueError, KeyError, TypeError, FileNotFoundError) as exc:
         text = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-        raise UsageProblem(readable(str(text))) from None
-
-
-LONG_WORD = 60
-# the repr of a NumPy scalar in a message, np.float64(99.0) (NumPy >= 2)
-NUMPY_REPR = re.compile(r"\bnp\.(?:int|uint|float|bool_|str_)\w*\(([^()]*)\)")
-
-
-def readable(message: str) -> str:
-    """``message`` as a user reads it: NumPy scalar reprs (``np.float64(99.0)``) shown as
-    their value, and every run of more than :data:`LONG_WORD` non-blank characters (a
-    5,000-digit number quoted from a data file, say) cut to its start and length."""
-    message = NUMPY_REPR.sub(r"\1", message)
-    return re.sub(
-        rf"\S{{{LONG_WORD + 1},}}",
-        lambda m: f"{m[0][:20]}... ({len(m[0])} characters)",
-        message,
-    )
+        raise UsageProblem(str(text)) from None
 
 
 def safe_url(url: Any) -> str:
@@ -103,7 +85,7 @@ def database_errors(url: str | None = None) -> Iterator[None]:
     except SQLAlchemyError as exc:
         where = f" {safe_url(url)}" if url else ""
         msg = (
-            f"cannot use the database{where}: {readable(db_reason(exc))}. Check DATABASE_URL "
+            f"cannot use the database{where}: {db_reason(exc)}. Check DATABASE_URL "
             "and that the database server is running."
         )
         raise UsageProblem(msg) from None

@@ -142,35 +142,75 @@ def emit(result: Any, fmt: str, out: str | None, extras: dict[str, Any] | None =
     """Print or write a scoring result in the chosen format, as ONE document.
 
     ``extras`` are further results of the same command (the NPS beside the index, the
-    ordinal model beside the drivers): in JSON they are keys of the one document, in the
-    table they follow under their name, in CSV each goes to a sibling file of ``--out``
-    (``r.nps.csv``); CSV to stdout holds the main table only and says so.
+    ordinal model beside the drivers); a ``--segment`` breakdown (the result's
+    ``segments`` and ``segment_tests`` tables) is one too. In JSON they are keys of the
+    one document (the breakdown is in the result's own), in the table they follow under
+    their name, in CSV each goes to a sibling file of ``--out`` (``r.nps.csv``,
+    ``r.segments.csv``); CSV to stdout holds the main table only and says so.
     """
     extras = extras or {}
     if fmt == "json":
         document = result.to_dict()
         document.update({name: extra.to_dict() for name, extra in extras.items()})
         _write(json.dumps(document, ensure_ascii=False, indent=2), fmt, out)
-    elif fmt == "csv":
-        _write(result.to_frame().to_csv(), fmt, out)
+        return
+    extras = {**_breakdowns(result), **extras}
+    if fmt == "csv":
+        _write(_csv(result), fmt, out)
         for name, extra in extras.items():
             if out:
-                _write(extra.to_frame().to_csv(), fmt, _sibling(out, name))
+                _write(_csv(extra), fmt, _sibling(out, name))
             else:
-                click.echo(
-                    f"{name}: not in CSV on stdout; use --out FILE or --format json.", err=True
-                )
+                echo_err(f"{name}: not in CSV on stdout; use --out FILE or --format json.")
     else:
         sections = [_table(result)]
+        if footer := _footer(result):
+            sections.append(footer)
         sections += [f"\n== {name} ==\n{_table(extra)}" for name, extra in extras.items()]
         _write("\n".join(sections), fmt, out)
 
 
+def _breakdowns(result: Any) -> dict[str, pd.DataFrame]:
+    """The further tables of a result that has them: the ``--segment`` breakdown (per
+    segment level, and the tests of the differences between levels) and PCA's adequacy
+    checks (KMO, Bartlett)."""
+    out = {}
+    for name in ("segments", "segment_tests"):
+        frame = getattr(result, name, None)
+        if isinstance(frame, pd.DataFrame) and not frame.empty:
+            out[name] = frame
+    if callable(getattr(result, "adequacy", None)):
+        out["adequacy"] = result.adequacy()
+    return out
+
+
+def _footer(result: Any) -> str:
+    """The lines under a result's table: its verdict, respondents used, rows dropped."""
+    lines = []
+    if isinstance(getattr(result, "verdict", None), str):
+        lines.append(result.verdict)
+    counts = []
+    if isinstance(getattr(result, "n_used", None), int):
+        counts.append(f"n used: {result.n_used}")
+    if isinstance(getattr(result, "n_dropped", None), int):
+        counts.append(f"rows dropped (missing answers): {result.n_dropped}")
+    if counts:
+        lines.append("; ".join(counts))
+    return "\n".join(lines)
+
+
+def _csv(result: Any) -> str:
+    if isinstance(result, pd.DataFrame):
+        return str(result.to_csv(index=False))
+    return str(result.to_frame().to_csv())
+
+
 def _table(result: Any) -> str:
+    frame = result if isinstance(result, pd.DataFrame) else result.summary()
     with pd.option_context(
         "display.max_rows", 500, "display.max_columns", 50, "display.width", 160
     ):
-        return str(result.summary().to_string(float_format=lambda v: f"{v:.4g}"))
+        return str(frame.to_string(float_format=lambda v: f"{v:.4g}"))
 
 
 def _write(text: str, fmt: str, out: str | None) -> None:
@@ -361,10 +401,9 @@ def gaps_cmd(
                 msg = f"two data files for the {audience} audience; give one per audience."
                 raise UsageProblem(msg)
             q = chosen.get(audience) or qn.builtin(defaults[audience])
-            sources[audience] = (
-                q,
-                screened(q, read_responses(path, q, encoding=encoding), source=path),
-            )
+            frame = read_responses(path, q, encoding=encoding)
+            instrument.check_gap_source(q, frame, name=path)
+            sources[audience] = (q, screened(q, frame, source=path))
         if "staff" in sources and "audit" in sources:
             msg = (
                 "give staff or audit data, not both: delivered (D) and promised (C) levels "

@@ -288,19 +288,12 @@ def test_every_method_refuses_an_answer_off_the_scale(method):
     assert "np." not in text
 
 
-@pytest.mark.parametrize("method", [m for m in _RANGE_CASES if m != "servqual"])
+@pytest.mark.parametrize("method", list(_RANGE_CASES))
 def test_every_method_refuses_a_fraction_on_a_whole_number_scale(method):
     ident, column = _RANGE_CASES[method]
     q, data = _with_answer(ident, column, 4.5)
     with pytest.raises(DataError, match=rf"{column!r}.*row 3 holds 4\.5"):
         si.score(q, method, data)
-
-
-def test_servqual_keeps_its_fractional_item_path():
-    # servqual() scores fractional answers on purpose (its float path, see
-    # test_servqual.py::test_integer_path_matches_float_path); only off-scale values fail
-    q, data = _with_answer("servqual22", "tan1_p", 4.5)
-    assert si.score(q, "servqual", data).n_used == 120
 
 
 def test_reliability_kwargs_carry_each_dimension_scale():
