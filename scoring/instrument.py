@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from scoring._validation import check_choice, check_numeric
 from scoring.csi import fit_csi
 from scoring.drivers import driver_analysis
 from scoring.errors import DataError, ScoringError, SpecificationError
@@ -34,6 +35,7 @@ from scoring.pca import pca_index
 from scoring.reliability import reliability
 from scoring.screening import screen_responses
 from scoring.servqual import servqual
+from scoring.weights import AhpResult, ahp_weights, entropy_weights
 
 if TYPE_CHECKING:  # pragma: no cover
     from questionnaires import FuzzyFactor, Item, Questionnaire
@@ -43,6 +45,7 @@ __all__ = [
     "check_gap_source",
     "csi_kwargs",
     "drivers_kwargs",
+    "fuzzy_ahp",
     "fuzzy_kwargs",
     "gap_cause_scales",
     "gaps_inputs",
@@ -372,29 +375,79 @@ def csi_kwargs(q: Questionnaire, *, language: str = "en") -> dict[str, Any]:
     return kwargs
 
 
-def _fuzzy_node(node: FuzzyFactor) -> dict[str, Any]:
-    children: list[Any] = list(node.items) if node.items else [_fuzzy_node(f) for f in node.factors]
+ITEM_WEIGHTS = ("instrument", "entropy")
+"""The rules for the weights of a fuzzy factor's items: as the questionnaire declares
+them, or by the entropy weight method from the answers (:func:`fuzzy_kwargs`)."""
+
+
+def _fuzzy_node(node: FuzzyFactor, entropy: pd.DataFrame | None) -> dict[str, Any]:
+    children: list[Any] = (
+        list(node.items) if node.items else [_fuzzy_node(f, entropy) for f in node.factors]
+    )
     out: dict[str, Any] = {"id": node.id, "children": children}
-    if node.ahp is not None:
+    if node.items and entropy is not None:
+        out["weights"] = entropy_weights(entropy[list(node.items)].dropna())
+    elif node.ahp is not None:
         out["weights"] = {"ahp": [list(r) for r in node.ahp]}
     elif node.weights is not None:
         out["weights"] = list(node.weights)
     return out
 
 
-def fuzzy_kwargs(q: Questionnaire, *, language: str = "en") -> dict[str, Any]:
-    """Arguments of :func:`scoring.fuzzy.fuzzy_evaluate` from the ``scoring.fuzzy`` section."""
+def fuzzy_kwargs(
+    q: Questionnaire,
+    *,
+    language: str = "en",
+    item_weights: str = "instrument",
+    data: pd.DataFrame | None = None,
+) -> dict[str, Any]:
+    """Arguments of :func:`scoring.fuzzy.fuzzy_evaluate` from the ``scoring.fuzzy`` section.
+
+    With ``item_weights="entropy"`` the items of every factor are weighted by
+    :func:`scoring.weights.entropy_weights` from ``data`` (the respondents who answered
+    all of that factor's items; reverse-coded items recoded first), and the factors keep
+    the weights the questionnaire gives them (fixed or AHP).
+    """
     spec = q.scoring.fuzzy
     if spec is None:
         msg = f"questionnaire {q.id!r} has no 'scoring.fuzzy' section (grades and factors)."
         raise SpecificationError(msg)
+    check_choice("item_weights", item_weights, ITEM_WEIGHTS)
+    entropy = None
+    if item_weights == "entropy":
+        if data is None:
+            msg = "item_weights='entropy' needs the data the weights come from; pass data=."
+            raise SpecificationError(msg)
+        entropy = check_numeric(recode_reversed(q, data), _fuzzy_items(spec.root))
     grades = {g.value: g.label.get(language) for g in spec.grades}
     return {
-        "factors": _fuzzy_node(spec.root),
+        "factors": _fuzzy_node(spec.root, entropy),
         "grades": grades,
         "grade_scores": [g.score for g in spec.grades],
         "operator": spec.operator,
     }
+
+
+def _fuzzy_items(node: FuzzyFactor) -> list[str]:
+    return list(node.items) + [i for f in node.factors for i in _fuzzy_items(f)]
+
+
+def fuzzy_ahp(q: Questionnaire) -> dict[str, AhpResult]:
+    """Node id -> :func:`scoring.weights.ahp_weights` of every node of the fuzzy hierarchy
+    weighted by a pairwise-comparison matrix: its weights with lambda_max, CI, RI and
+    the consistency ratio CR, to show beside the evaluation."""
+    spec = q.scoring.fuzzy
+    if spec is None:
+        return {}
+    out: dict[str, AhpResult] = {}
+    frontier = [spec.root]
+    while frontier:
+        node = frontier.pop(0)
+        if node.ahp is not None:
+            names = list(node.items) if node.items else [f.id for f in node.factors]
+            out[node.id] = ahp_weights([list(r) for r in node.ahp], names=names)
+        frontier.extend(node.factors)
+    return out
 
 
 def gap_cause_scales(q: Questionnaire) -> dict[str, dict[str, list[str]]]:
@@ -463,19 +516,25 @@ def _language(params: dict[str, Any]) -> str:
     return str(params.pop("language", "en"))
 
 
+def _fuzzy_build(q: Questionnaire, params: dict[str, Any], data: pd.DataFrame) -> dict[str, Any]:
+    rule = str(params.pop("item_weights", "instrument"))
+    return fuzzy_kwargs(q, language=_language(params), item_weights=rule, data=data)
+
+
 # method -> (scoring function, its arguments from the questionnaire (taking the options
 # the builder consumes out of the caller's params), whether reverse-coded items are
 # recoded first; the index and SERVQUAL receive the reversed list instead)
 _METHODS: dict[
-    str, tuple[Callable[..., Any], Callable[[Any, dict[str, Any]], dict[str, Any]], bool]
+    str,
+    tuple[Callable[..., Any], Callable[[Any, dict[str, Any], pd.DataFrame], dict[str, Any]], bool],
 ] = {
-    "servqual": (servqual, lambda q, p: servqual_kwargs(q), False),
-    "index": (questionnaire_index, lambda q, p: index_kwargs(q, role=_role(p)), False),
-    "reliability": (reliability, lambda q, p: reliability_kwargs(q, role=_role(p)), True),
-    "pca": (pca_index, lambda q, p: pca_kwargs(q, role=_role(p)), True),
-    "drivers": (driver_analysis, lambda q, p: drivers_kwargs(q, role=_role(p)), True),
-    "csi": (fit_csi, lambda q, p: csi_kwargs(q, language=_language(p)), True),
-    "fuzzy": (fuzzy_evaluate, lambda q, p: fuzzy_kwargs(q, language=_language(p)), True),
+    "servqual": (servqual, lambda q, p, d: servqual_kwargs(q), False),
+    "index": (questionnaire_index, lambda q, p, d: index_kwargs(q, role=_role(p)), False),
+    "reliability": (reliability, lambda q, p, d: reliability_kwargs(q, role=_role(p)), True),
+    "pca": (pca_index, lambda q, p, d: pca_kwargs(q, role=_role(p)), True),
+    "drivers": (driver_analysis, lambda q, p, d: drivers_kwargs(q, role=_role(p)), True),
+    "csi": (fit_csi, lambda q, p, d: csi_kwargs(q, language=_language(p)), True),
+    "fuzzy": (fuzzy_evaluate, _fuzzy_build, True),
 }
 
 
@@ -488,13 +547,16 @@ def score(
     """Score ``data`` (the tidy export of ``q``) by ``method`` with the instrument's mappings.
 
     ``params`` override or extend the derived keyword arguments (for instance
-    ``segment="branch"`` or ``bootstrap=500, seed=1``).
+    ``segment="branch"`` or ``bootstrap=500, seed=1``); ``role`` picks the rated role,
+    ``language`` the labels, and for ``fuzzy`` ``item_weights="entropy"`` weighs each
+    factor's items by the entropy method (see :func:`fuzzy_kwargs`).
     """
     if method not in _METHODS:
         msg = f"method must be one of {', '.join(repr(m) for m in _METHODS)}; got {method!r}."
         raise SpecificationError(msg)
     function, build, recode = _METHODS[method]
-    kwargs = build(q, params)
+    params = dict(params)
+    kwargs = build(q, params, data)
     kwargs.update(params)
     frame = recode_reversed(q, data) if recode else data
     return function(frame, **kwargs)

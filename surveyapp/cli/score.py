@@ -150,8 +150,8 @@ def emit(result: Any, fmt: str, out: str | None, extras: dict[str, Any] | None =
     """
     extras = extras or {}
     if fmt == "json":
-        document = result.to_dict()
-        document.update({name: extra.to_dict() for name, extra in extras.items()})
+        document = _document(result)
+        document.update({name: _document(extra) for name, extra in extras.items()})
         _write(json.dumps(document, ensure_ascii=False, indent=2), fmt, out)
         return
     extras = {**_breakdowns(result), **extras}
@@ -197,6 +197,14 @@ def _footer(result: Any) -> str:
     if counts:
         lines.append("; ".join(counts))
     return "\n".join(lines)
+
+
+def _document(result: Any) -> dict[str, Any]:
+    """A result (or a table) as JSON-ready data; tables in pandas' "split" layout, as
+    the results' own ``to_dict()`` writes theirs."""
+    if isinstance(result, pd.DataFrame):
+        return dict(json.loads(result.to_json(orient="split", index=False, double_precision=15)))
+    return dict(result.to_dict())
 
 
 def _csv(result: Any) -> str:
@@ -466,6 +474,14 @@ def reliability_cmd(
 )
 @click.option("--segment", "-s", multiple=True, help="Evaluate each level of this column.")
 @click.option("--language", type=click.Choice(["en", "zh-Hans"]), default="en")
+@click.option(
+    "--item-weights",
+    type=click.Choice(["instrument", "entropy"]),
+    default="instrument",
+    show_default=True,
+    help="Weights of each factor's items: as the questionnaire gives them, or by the "
+    "entropy weight method from the answers (factors keep the questionnaire's weights).",
+)
 @_common
 def fuzzy_cmd(
     data: str,
@@ -473,15 +489,27 @@ def fuzzy_cmd(
     operator: str | None,
     segment: tuple[str, ...],
     language: str,
+    item_weights: str,
     fmt: str,
     out: str | None,
     encoding: str | None,
 ) -> None:
-    """Fuzzy comprehensive evaluation over the instrument's factor hierarchy."""
+    """Fuzzy comprehensive evaluation over the instrument's factor hierarchy.
+
+    The weights of a factor given by an AHP pairwise matrix are printed with their
+    consistency ratio (CR; below 0.1 is consistent), one section per factor.
+    """
     params: dict[str, Any] = {"language": language, "segment": _one_segment(segment)}
     if operator:
         params["operator"] = operator
-    _score_and_emit(data, questionnaire, "fuzzy", fmt, out, encoding, **params)
+    with user_errors():
+        # lazy: scoring loads scipy and statsmodels (seconds); `manyi --help` never needs them
+        from scoring import instrument
+
+        q, frame = _load(data, questionnaire, encoding)
+        result = instrument.score(q, "fuzzy", frame, item_weights=item_weights, **params)
+        extras = {f"ahp_{node}": ahp for node, ahp in instrument.fuzzy_ahp(q).items()}
+    emit(result, fmt, out, extras)
 
 
 @score_group.command("pca")
@@ -570,6 +598,52 @@ def csi_cmd(
         language=language,
         consistent=consistent,
     )
+
+
+@score_group.command("rates")
+@click.argument("data", type=click.Path(dir_okay=False))
+@click.option(
+    "--lost", required=True, metavar="COLUMN", help="0/1 column: 1 = customer lost (churned)."
+)
+@click.option("--referred", metavar="COLUMN", help="0/1 column: 1 = customer referred someone.")
+@click.option(
+    "--questionnaire",
+    "-q",
+    "questionnaire",
+    metavar="ID_OR_FILE",
+    help="The instrument of a survey export (its suspect responses are then left out too); "
+    "without it DATA is any table with one row per customer.",
+)
+@click.option("--confidence", type=click.FloatRange(0.5, 0.999), default=0.95, show_default=True)
+@_common
+def rates_cmd(
+    data: str,
+    lost: str,
+    referred: str | None,
+    questionnaire: str | None,
+    confidence: float,
+    fmt: str,
+    out: str | None,
+    encoding: str | None,
+) -> None:
+    """Churn, retention and referral rates with Wilson intervals, one row per customer."""
+    with user_errors():
+        # lazy: scoring loads scipy and statsmodels (seconds); `manyi --help` never needs them
+        from scoring.index import customer_rates_from
+        from scoring.screening import quarantined  # lazy: as above
+        from surveyapp.datafiles import read_table  # lazy: as above
+
+        if questionnaire is not None:
+            _q, frame = _load(data, questionnaire, encoding)
+        else:
+            frame = read_table(data, encoding=encoding)
+            frame.index = pd.RangeIndex(2, len(frame) + 2, name="row")
+            left = quarantined(frame)
+            if left.any():
+                echo_err(f"{data}: left out {int(left.sum())} quarantined response(s).")
+            frame = frame[~left]
+        result = customer_rates_from(frame, lost=lost, referred=referred, confidence=confidence)
+    emit(result, fmt, out)
 
 
 @score_group.command("drivers")

@@ -6,6 +6,7 @@ The commands run as subprocesses, as a user runs them.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -102,3 +103,57 @@ def test_gaps_refuses_a_file_without_its_audience_columns(tmp_path, servqual_csv
     proc = manyi("score", "gaps", f"customer={servqual_csv}", f"staff={servqual_csv}")
     assert proc.returncode == 2
     assert "lacks the rating columns of questionnaire 'servqual22_staff'" in proc.stderr
+
+
+def test_rates_from_a_customer_file(tmp_path):
+    frame = pd.DataFrame(
+        {"customer": range(8), "churned": [0, 1, 0, 0, 1, 0, None, 0], "referred": [1] * 8}
+    )
+    frame["referred"] = [1, 0, 0, 1, 1, 0, 1, 0]
+    path = tmp_path / "customers.csv"
+    frame.to_csv(path, index=False)
+    proc = manyi(
+        "score", "rates", str(path), "--lost", "churned", "--referred", "referred",
+        "--format", "json",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    document = json.loads(proc.stdout)
+    table = pd.DataFrame(document["data"], columns=document["columns"]).set_index("rate")
+    # the customer without an answer in 'churned' is left out of every rate: 7 customers
+    assert table.loc["churn", ["numerator", "denominator"]].tolist() == [2, 7]
+    assert table.loc["retention", "value"] == pytest.approx(5 / 7)
+    assert table.loc["referral", "numerator"] == 3
+
+    frame.loc[3, "churned"] = 2  # file line 5
+    frame.to_csv(path, index=False)
+    proc = manyi("score", "rates", str(path), "--lost", "churned")
+    assert proc.returncode == 2
+    assert "'churned'" in proc.stderr
+    assert "row 5 holds 2" in proc.stderr
+
+
+def test_fuzzy_prints_the_ahp_consistency_ratio_and_takes_entropy_weights(short_csv):
+    table = manyi("score", "fuzzy", str(short_csv), "-q", "service_short")
+    assert table.returncode == 0, table.stderr
+    section = table.stdout.split("== ahp_overall ==")[1]
+    assert "cr" in section.splitlines()[1]
+    assert "0.0263" in section  # CR of the instrument's matrix (its YAML says 0.026)
+
+    plain = manyi("score", "fuzzy", str(short_csv), "-q", "service_short", "--format", "json")
+    entropy = manyi(
+        "score", "fuzzy", str(short_csv), "-q", "service_short", "--format", "json",
+        "--item-weights", "entropy",
+    )  # fmt: skip
+    assert entropy.returncode == 0, entropy.stderr
+
+    def weights(proc):
+        split = json.loads(proc.stdout)["evaluation"]
+        frame = pd.DataFrame(split["data"], columns=split["columns"]).set_index("node")
+        return frame["weight"]
+
+    declared, derived = weights(plain), weights(entropy)
+    assert declared["env1"] == pytest.approx(0.4)  # the questionnaire's weights
+    assert derived["env1"] != pytest.approx(0.4)
+    assert derived[["env1", "env2", "env3"]].sum() == pytest.approx(1)
+    # the factors keep the AHP weights
+    assert derived["staff"] == pytest.approx(declared["staff"])
