@@ -7,12 +7,12 @@ would show on stderr.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.surveyapp.cli_helpers import CLI, assert_refused, clean_environ, run
 
 # nothing listens on this port of the test machine's range for this branch
 UNREACHABLE = "postgresql://manyi:s3cret@127.0.0.1:5599/manyi"
@@ -34,36 +34,8 @@ main()
 """
 
 
-def _env(**extra: str) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("MANYI_") and k not in ("DATABASE_URL", "SECRET_KEY")
-    }
-    env.update(extra)
-    return env
-
-
-def manyi(
-    *args: str, cwd: Path, code: str = "from surveyapp.cli import main; main()", **env: str
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", code, *args],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        cwd=cwd,
-        env=_env(**env),
-        check=False,
-    )
-
-
-def assert_one_error(proc: subprocess.CompletedProcess[str], *words: str) -> None:
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stderr, proc.stderr
-    assert proc.stderr.count("Error:") == 1, proc.stderr
-    for word in words:
-        assert word in proc.stderr, proc.stderr
+def manyi(*args: str, cwd: Path, code: str = CLI, **env: str) -> subprocess.CompletedProcess[str]:
+    return run(*args, cwd=cwd, code=code, env=clean_environ(**env))
 
 
 @pytest.mark.parametrize(
@@ -78,7 +50,7 @@ def assert_one_error(proc: subprocess.CompletedProcess[str], *words: str) -> Non
 )
 def test_unreachable_postgresql_is_one_message(tmp_path, args):
     proc = manyi(*args, cwd=tmp_path, DATABASE_URL=UNREACHABLE)
-    assert_one_error(proc, "127.0.0.1:5599", "Check DATABASE_URL")
+    assert_refused(proc, "127.0.0.1:5599", "Check DATABASE_URL")
     assert "s3cret" not in proc.stderr  # the password is never shown
 
 
@@ -87,7 +59,7 @@ def test_unreachable_postgresql_is_one_message(tmp_path, args):
 )
 def test_missing_psycopg_is_one_message(tmp_path, args):
     proc = manyi(*args, cwd=tmp_path, code=WITHOUT_PSYCOPG, DATABASE_URL=UNREACHABLE)
-    assert_one_error(proc, "psycopg is not installed", "pip install 'manyi[postgres]'")
+    assert_refused(proc, "psycopg is not installed", "pip install 'manyi[postgres]'")
 
 
 def test_outside_the_instance_folder_says_how_and_creates_nothing(tmp_path):
@@ -95,7 +67,7 @@ def test_outside_the_instance_folder_says_how_and_creates_nothing(tmp_path):
     elsewhere.mkdir()
     for args in (("users", "list"), ("export", "demo", "--out", "x.csv")):
         proc = manyi(*args, cwd=elsewhere)
-        assert_one_error(proc, "MANYI_INSTANCE", str(elsewhere / "instance"))
+        assert_refused(proc, "MANYI_INSTANCE", str(elsewhere / "instance"))
     assert list(elsewhere.iterdir()) == []  # no empty ./instance left behind
 
     # the instance made in its own folder is found from anywhere through MANYI_INSTANCE

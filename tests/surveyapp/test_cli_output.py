@@ -7,8 +7,6 @@ The commands run as subprocesses, as a user runs them.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -16,31 +14,17 @@ import pytest
 
 import questionnaires as qn
 from questionnaires.simulate import simulate
-
-# the console script installed beside this interpreter (pip install -e .)
-MANYI = str(Path(sys.executable).with_name("manyi"))
-
-
-def manyi(*args: str) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [MANYI, *args], capture_output=True, text=True, encoding="utf-8", check=False
-    )
-    assert "Traceback" not in proc.stderr, proc.stderr
-    return proc
+from tests.surveyapp.cli_helpers import manyi, simulated_csv
 
 
 @pytest.fixture(scope="module")
 def servqual_csv(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("out") / "servqual.csv"
-    simulate(qn.builtin("servqual22"), 200, seed=2).data.to_csv(path, index=False)
-    return path
+    return simulated_csv(tmp_path_factory.mktemp("out"), "servqual22", 200, seed=2)
 
 
 @pytest.fixture(scope="module")
 def short_csv(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("out") / "short.csv"
-    simulate(qn.builtin("service_short"), 200, seed=2).data.to_csv(path, index=False)
-    return path
+    return simulated_csv(tmp_path_factory.mktemp("out"), "service_short", 200, seed=2)
 
 
 @pytest.mark.parametrize(

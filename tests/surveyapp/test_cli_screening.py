@@ -6,26 +6,13 @@ The commands run as subprocesses, as a user runs them.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 import questionnaires as qn
 from questionnaires.simulate import simulate
-
-# the console script installed beside this interpreter (pip install -e .)
-MANYI = str(Path(sys.executable).with_name("manyi"))
-
-
-def manyi(*args: str) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [MANYI, *args], capture_output=True, text=True, encoding="utf-8", check=False
-    )
-    assert "Traceback" not in proc.stderr, proc.stderr
-    return proc
+from tests.surveyapp.cli_helpers import manyi
 
 
 @pytest.fixture(scope="module")
