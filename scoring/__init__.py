@@ -58,6 +58,7 @@ from scoring.index import (
     IndexResult,
     NpsResult,
     customer_rates,
+    customer_rates_from,
     nps,
     nps_from_counts,
     questionnaire_index,
@@ -106,7 +107,7 @@ from scoring.reliability import (
     one_factor_loadings,
     reliability,
 )
-from scoring.screening import SCREENING_FLAGS, screen_responses
+from scoring.screening import SCREENING_FLAGS, quarantined, screen_responses
 from scoring.servqual import (
     ROLE_SUFFIXES,
     ServqualResult,
@@ -177,6 +178,7 @@ __all__ = [
     "composite_reliability",
     "cronbach_alpha",
     "customer_rates",
+    "customer_rates_from",
     "driver_analysis",
     "entropy_weights",
     "fit_csi",
@@ -200,6 +202,7 @@ __all__ = [
     "ordinal_drivers",
     "paired_interval",
     "pca_index",
+    "quarantined",
     "questionnaire_index",
     "relative_weights",
     "reliability",
