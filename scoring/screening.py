@@ -47,6 +47,10 @@ def _numbers(data: pd.DataFrame, col: str) -> np.ndarray:
 _REASONS: tuple[str, ...] = SCREENING_FLAGS[:-2]
 
 
+# the quarantine mark of a ``suspect`` cell, and the reason that follows it to the end
+_QUARANTINED = r"(?:^|;)\s*quarantined\s*(?::.*)?$"
+
+
 def _flag_texts(column: pd.Series) -> tuple[np.ndarray, pd.Series]:
     """The distinct flag texts of a ``suspect`` column and each row's position among them
     (the patterns then run on the few distinct texts, not on every row)."""
@@ -72,7 +76,8 @@ def _app_flags(column: pd.Series) -> dict[str, np.ndarray]:
         flagged = column.astype("boolean").fillna(False).to_numpy(bool)
         return {**{r: np.zeros(n, bool) for r in _REASONS}, "other": flagged}
     codes, text = _flag_texts(column)
-    known = "|".join((*_REASONS, "quarantined"))
+    text = text.str.replace(_QUARANTINED, "", regex=True)
+    known = "|".join(_REASONS)
     rest = text.str.replace(rf"\b(?:{known})\b|[;\s]", "", regex=True)
     return {
         **{r: _named(text, codes, r) for r in _REASONS},
@@ -84,13 +89,14 @@ def quarantined(data: pd.DataFrame, *, app_flags: str = "suspect") -> pd.Series:
     """Which responses of an export were quarantined by a researcher, indexed like ``data``.
 
     A quarantined response is in an export only when asked for (``manyi export
-    --quarantined``); its ``suspect`` cell then names ``quarantined``. A frame without
-    the column has none.
+    --quarantined``); its ``suspect`` cell then ends with ``quarantined``, followed by
+    the researcher's reason after a colon when one was given. A frame without the
+    column has none.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> df = pd.DataFrame({"suspect": ["", "too_fast;quarantined", None]})
+    >>> df = pd.DataFrame({"suspect": ["", "too_fast;quarantined: a test entry", None]})
     >>> quarantined(df).tolist()
     [False, True, False]
     """
@@ -101,7 +107,8 @@ def quarantined(data: pd.DataFrame, *, app_flags: str = "suspect") -> pd.Series:
     ):
         return pd.Series(False, index=frame.index, name="quarantined")
     codes, text = _flag_texts(frame[app_flags])
-    return pd.Series(_named(text, codes, "quarantined"), index=frame.index, name="quarantined")
+    marked = text.str.contains(_QUARANTINED, regex=True).to_numpy(bool)[codes]
+    return pd.Series(marked, index=frame.index, name="quarantined")
 
 
 def screen_responses(

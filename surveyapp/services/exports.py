@@ -12,9 +12,9 @@ text (pandas' string dtype). ``started_at``/``submitted_at`` are UTC datetimes,
 ``duration_s`` seconds. ``suspect`` lists the response's quality flags joined by ``;``:
 the screening reasons of its own answers (``straight_lining``, ``identical_ep``, see
 :func:`scoring.screening.screen_responses`), the app's flags (``too_fast;honeypot``), and
-``quarantined`` when a quarantined response is included; it is empty for a clean
-response. ``manyi score`` reads it back: quarantined responses are always left out,
-suspect ones by default.
+``quarantined: <the researcher's reason>`` last when a quarantined response is included;
+it is empty for a clean response. ``manyi score`` reads it back: quarantined responses
+are always left out, suspect ones by default.
 
 The writers read the database in chunks of responses (ordered by primary key, so each
 chunk is one index range scan), so the CSV export's memory does not grow with the number
@@ -290,11 +290,31 @@ def _as_dict(value: Any) -> dict[str, Any]:
     return dict(value or {})
 
 
-def _suspect(flags: Any, quarantined: bool) -> str:
+def _suspect(flags: Any, quarantined: bool, reason: str | None = None) -> str:
     names = [k for k, v in sorted(_as_dict(flags).items()) if v]
     if quarantined:
-        names.append("quarantined")
+        # the researcher's reason runs to the end of the cell; a ';' in it would read
+        # as the start of another flag
+        said = " ".join((reason or "").replace(";", ",").split())
+        names.append(f"quarantined: {said}" if said else "quarantined")
     return ";".join(names)
+
+
+def _quarantine_reasons(s: Session, pks: list[int]) -> dict[int, str]:
+    """Response pk -> the reason given when it was last quarantined (the audit log)."""
+    if not pks:
+        return {}
+    log = m.AuditLog
+    rows = s.execute(
+        select(log.object_id, log.detail)
+        .where(
+            log.action == "quarantined",
+            log.object_type == m.Response.__tablename__,
+            log.object_id.in_([str(pk) for pk in pks]),
+        )
+        .order_by(log.at, log.id)
+    )
+    return {int(oid): str(_as_dict(detail).get("reason") or "") for oid, detail in rows}
 
 
 def _datetimes(values: list[Any]) -> np.ndarray:
@@ -353,7 +373,8 @@ def iter_chunks(
         texts["audience"] = np.array([i[2] for i in info], dtype=object)
         texts["language"] = np.array([row[3] for row in rows], dtype=object)
         texts["status"] = np.array([row[4] for row in rows], dtype=object)
-        suspect = [_suspect(row[5], row[6]) for row in rows]
+        reasons = _quarantine_reasons(s, [row[0] for row in rows if row[6]])
+        suspect = [_suspect(row[5], row[6], reasons.get(row[0])) for row in rows]
         for name, col in lay.segments.items():
             texts[col] = np.array(
                 [_segment_value(_as_dict(row[9]).get(name)) for row in rows], dtype=object

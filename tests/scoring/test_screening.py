@@ -105,7 +105,7 @@ def test_reasons_named_in_an_exported_suspect_cell_are_read_back(frame):
     df = frame.copy()
     df["suspect"] = pd.Series([""] * len(df), dtype="string", index=df.index)
     df.loc[110, "suspect"] = "straight_lining"
-    df.loc[111, "suspect"] = "identical_ep;quarantined"
+    df.loc[111, "suspect"] = "identical_ep;quarantined: too_fast; honeypot said the caller"
     df.loc[112, "suspect"] = "reused_token;too_fast"
     flags = _screen(df)
     assert flags.index[flags["straight_lining"]].tolist() == [110]
@@ -116,9 +116,14 @@ def test_reasons_named_in_an_exported_suspect_cell_are_read_back(frame):
 
 def test_quarantined_reads_the_export_cell():
     df = pd.DataFrame(
-        {"suspect": pd.array(["", "quarantined", "too_fast;quarantined", None], dtype="string")}
+        {
+            "suspect": pd.array(
+                ["", "quarantined", "too_fast;quarantined: copied", None, "quarantined_not"],
+                dtype="string",
+            )
+        }
     )
-    assert quarantined(df).tolist() == [False, True, True, False]
+    assert quarantined(df).tolist() == [False, True, True, False, False]
     # a simulated file's boolean column and a frame without the column: none quarantined
     assert not quarantined(pd.DataFrame({"suspect": [True, False]})).any()
     assert not quarantined(pd.DataFrame({"q1": [1, 2]})).any()
