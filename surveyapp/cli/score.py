@@ -28,11 +28,12 @@ from surveyapp.cli._common import (
 FORMATS = ("table", "json", "csv")
 
 
+# where --include-suspect leaves its value for :func:`screened` (every command has it)
+INCLUDE_SUSPECT = "manyi.include_suspect"
+
+
 def _remember_include_suspect(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     ctx.meta[INCLUDE_SUSPECT] = value
-
-
-INCLUDE_SUSPECT = "manyi.include_suspect"
 
 
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:
