@@ -102,7 +102,10 @@ def existing_instance() -> None:
     # lazy: the settings module loads only for the commands that use the database
     from surveyapp import config
 
-    settings = config.from_environ()
+    try:
+        settings = config.from_environ()
+    except ValueError as exc:  # a bad MANYI_* value names itself
+        raise UsageProblem(str(exc)) from None
     if settings.get("DATABASE_URL"):
         return
     instance = config.instance_path(settings)

@@ -32,8 +32,7 @@ def app_database() -> Iterator[Any]:
     from surveyapp import create_app  # lazy: as above
     from surveyapp.db import get_db  # lazy: as above
 
-    with user_errors():
-        existing_instance()
+    existing_instance()
     with database_errors():
         with user_errors():
             app = create_app()

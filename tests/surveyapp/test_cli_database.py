@@ -65,7 +65,7 @@ def test_missing_psycopg_is_one_message(tmp_path, args):
 def test_outside_the_instance_folder_says_how_and_creates_nothing(tmp_path):
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    for args in (("users", "list"), ("export", "demo", "--out", "x.csv")):
+    for args in (("users", "list"), ("export", "demo", "--out", "x.csv"), ("worker",)):
         proc = manyi(*args, cwd=elsewhere)
         assert_refused(proc, "MANYI_INSTANCE", str(elsewhere / "instance"))
     assert list(elsewhere.iterdir()) == []  # no empty ./instance left behind
