@@ -181,6 +181,8 @@ def multilevel_model(
         warnings.simplefilter("always")
         fit = MixedLM(num[outcome].to_numpy(dtype="float64"), design, groups=codes).fit(reml=True)
     for w in caught:
+        if fit.converged and "converge" in str(w.message).lower() or "Retrying" in str(w.message):
+            continue  # statsmodels retried with another optimiser, which converged
         msg = f"multilevel_model ({outcome} by {group}): {w.message}"
         warnings.warn(msg, ConvergenceWarning, stacklevel=2)
     k = design.shape[1]
