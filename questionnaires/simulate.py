@@ -747,6 +747,7 @@ def simulate_chain(
     churn_slope: float = -0.7,
     non_respondent_rate: float = 0.1,
     missing_rate: float = 0.02,
+    wave: str | None = None,
 ) -> ChainSimulation:
     """Linked customer and staff surveys and customer outcomes from a known chain.
 
@@ -811,6 +812,7 @@ def simulate_chain(
         segments_effect={unit: cust_shift},
         missing_rate=missing_rate,
         straightliner_rate=0.0,
+        wave=wave,
     )
     staff = simulate(
         staff_q,
@@ -819,6 +821,7 @@ def simulate_chain(
         segments_effect={unit: staff_shift},
         missing_rate=missing_rate,
         straightliner_rate=0.0,
+        wave=wave,
     )
     n_extra = int(round(non_respondent_rate * n_customers))
     ids = np.array([f"C{i + 1:07d}" for i in range(n_customers + n_extra)], dtype=object)

@@ -273,6 +273,8 @@ def join_outcomes(
     key: str,
     outcome_key: str | None = None,
     names: tuple[str, str] = ("responses", "outcomes"),
+    binary: Sequence[str] = (),
+    nonnegative: Sequence[str] = (),
 ) -> OutcomeJoin:
     """Match behaviour outcomes to survey responses on a customer key.
 
@@ -290,6 +292,9 @@ def join_outcomes(
         Key column of ``outcomes`` (default: ``key``).
     names : (str, str), default ("responses", "outcomes")
         How messages name the two frames (the CLI passes the file names).
+    binary, nonnegative : sequence of str, optional
+        Outcome columns checked before the join, so that a message names the row of the
+        outcome file: 0/1 events, and non-negative numbers (customer value).
 
     Returns
     -------
@@ -300,7 +305,9 @@ def join_outcomes(
     ------
     DataError
         A key column is missing, a key occurs twice on one side (the row numbers are
-        named), an outcome column has the name of a response column, or nothing matches.
+        named), an outcome column has the name of a response column, a ``binary`` column
+        holds something else than 0/1, a ``nonnegative`` one a negative number, or
+        nothing matches.
 
     Notes
     -----
@@ -334,6 +341,19 @@ def join_outcomes(
         raise DataError(msg)
     _duplicates(rkeys, rname, key)
     _duplicates(okeys, oname, okey)
+    check_columns(outcomes, [*binary, *nonnegative], oname)
+    for c in binary:
+        _binary(outcomes, c, oname)
+    for c in nonnegative:
+        v = check_numeric(outcomes, [c], oname)[c]
+        bad = v < 0
+        if bad.any():
+            row = py_label(v.index[bad.to_numpy()][0])
+            msg = (
+                f"{oname} column {c!r} must not be negative (a customer value); row {row!r} "
+                f"holds {outcomes[c].loc[row]!r} ({int(bad.sum())} such row(s))."
+            )
+            raise DataError(msg)
     added = [c for c in outcomes.columns if c != okey]
     clash = [c for c in added if c in responses.columns]
     if clash:

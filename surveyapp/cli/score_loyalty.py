@@ -51,20 +51,24 @@ def _read_outcomes(path: str, encoding: str | None) -> pd.DataFrame:
 def _join(
     responses: pd.DataFrame,
     data: str,
-    outcomes: str,
+    outcomes: pd.DataFrame,
+    outcome_file: str,
     key: str,
     okey: str | None,
-    encoding: str | None,
+    **checks: list[str],
 ) -> Any:
+    """Responses joined to the outcomes (read by :func:`_read_outcomes`), unmatched keys
+    reported on stderr; ``checks`` (binary, nonnegative) name outcome-file rows."""
     # lazy: scoring loads scipy and statsmodels (seconds); `manyi --help` never needs them
     from scoring.loyalty import join_outcomes
 
     joined = join_outcomes(
         responses,
-        _read_outcomes(outcomes, encoding),
+        outcomes,
         key=key,
         outcome_key=okey,
-        names=(Path(data).name, Path(outcomes).name),
+        names=(Path(data).name, Path(outcome_file).name),
+        **checks,
     )
     for line in joined.warnings():
         echo_err(f"Warning: {line}")
@@ -212,17 +216,28 @@ def loyalty_cmd(
         responses = read_responses(data, q, encoding=encoding)
         scores, dims = _customer_scores(q, responses)
         base = responses.drop(columns=[c for c in scores.columns if c in responses.columns])
-        joined = _join(base.join(scores), data, outcomes, key, outcome_key, encoding)
-        frame = joined.data
-        added = list(joined.outcome_columns)
+        table = _read_outcomes(outcomes, encoding)
+        added = [c for c in map(str, table.columns) if c != (outcome_key or key)]
         churn_col, event = _churn_column(churn, added, outcomes)
-        loyal_cols = list(loyal) or [c for c in _binary_columns(frame, added) if c != churn_col]
+        loyal_cols = list(loyal) or [c for c in _binary_columns(table, added) if c != churn_col]
         if not loyal_cols:
             msg = (
                 f"{Path(outcomes).name}: no 0/1 outcome column to draw the curve of; name "
                 "one with --loyal COLUMN."
             )
             raise UsageProblem(msg)
+        value_col = value or ("revenue" if "revenue" in added else None)
+        joined = _join(
+            base.join(scores),
+            data,
+            table,
+            outcomes,
+            key,
+            outcome_key,
+            binary=loyal_cols + ([churn_col] if churn_col else []),
+            nonnegative=[value_col] if value_col else [],
+        )
+        frame = joined.data
         drivers = ([q.scoring.overall] if q.scoring.overall else []) + dims
         curve = loyalty_curve(frame, drivers=drivers, outcomes=loyal_cols, bin_width=bin_width)
         extras: dict[str, Any] = {"join": joined}
@@ -239,7 +254,6 @@ def loyalty_cmd(
                 folds=folds,
                 seed=seed,
             )
-        value_col = value or ("revenue" if "revenue" in added else None)
         if value_col is not None:
             extras["value"] = value_weighted(frame, scores=drivers, value=value_col, tier=tier)
         if fmt == "table":  # JSON has these inside the results already
@@ -356,13 +370,26 @@ def chain_cmd(
         extras: dict[str, Any] = {}
         retention = churned = None
         if outcomes:
-            joined = _join(customers, files["customer"], outcomes, key, outcome_key, encoding)
+            table = _read_outcomes(outcomes, encoding)
+            retention = "retained" if "retained" in table.columns else None
+            churned = "churned" if retention is None and "churned" in table.columns else None
+            if retention is None and churned is None:
+                msg = (
+                    f"{Path(outcomes).name}: needs a 0/1 column 'retained' or 'churned' for "
+                    "the retention per unit."
+                )
+                raise UsageProblem(msg)
+            joined = _join(
+                customers,
+                files["customer"],
+                table,
+                outcomes,
+                key,
+                outcome_key,
+                binary=[retention or churned or ""],
+            )
             extras["join"] = joined
             customers = joined.data
-            retention = "retained" if "retained" in joined.outcome_columns else None
-            churned = (
-                "churned" if retention is None and "churned" in joined.outcome_columns else None
-            )
         result = service_profit_chain(
             customers,
             staff,
