@@ -213,6 +213,7 @@ def test_churn_model_matches_statsmodels_logit(data: pd.DataFrame) -> None:
     assert_allclose(r.marginal_effects["se"], me.margeff_se, atol=1e-8)
     assert r.auc == pytest.approx(roc_auc_score(data["churned"], fit.predict()), abs=1e-8)
     assert r.pseudo_r2 == pytest.approx(fit.prsquared, abs=1e-10)
+    assert r.llr_p == pytest.approx(fit.llr_pvalue, abs=1e-12)
     # a higher satisfaction lowers churn; the AME of a dummy is a discrete change
     assert r.coefficients.loc["sat", "odds_ratio"] < 1
     assert r.n_used == len(data)
