@@ -403,3 +403,30 @@ def test_respondent_scores_weigh_dimensions_equally() -> None:
     assert out["overall"].tolist() == [3.0, 3.0, 1.0]
     with pytest.raises(DataError, match="must hold answers in"):
         respondent_scores(df.assign(b1=9), dimensions={"b": ["b1"]}, scale=(1, 5))
+
+
+def test_simulated_chain_churn_slope_within_bootstrap_interval() -> None:
+    """Recovery through the simulator: the churn link `manyi simulate --outcomes` draws
+    (logit p = a + b (overall - midpoint)) lies in the percentile bootstrap interval of
+    churn_model's estimate."""
+    import questionnaires as qn
+    from questionnaires.simulate import simulate_chain
+
+    sim = simulate_chain(
+        qn.builtin("service_short"), qn.builtin("staff_satisfaction"), 3000, 100, seed=8
+    )
+    joined = join_outcomes(sim.customers.data, sim.outcomes, key="customer_id").data
+    r = churn_model(joined, outcome="churned", predictors=["sat"])
+    used = joined.dropna(subset=["sat"])
+    x = sm.add_constant(used["sat"].astype(float)).to_numpy()
+    y = used["churned"].to_numpy()
+    rng = np.random.default_rng(1)
+    boot = []
+    for _ in range(200):
+        idx = rng.integers(0, y.size, size=y.size)
+        boot.append(sm.Logit(y[idx], x[idx]).fit(disp=0).params)
+    lo, hi = np.percentile(np.array(boot), [2.5, 97.5], axis=0)
+    t = sim.truth
+    truth = np.array([t.churn_intercept - 3.0 * t.churn_slope, t.churn_slope])  # midpoint 3
+    assert np.all((lo <= truth) & (truth <= hi)), (lo, truth, hi)
+    assert_allclose(r.coefficients["coef"], sm.Logit(y, x).fit(disp=0).params, atol=1e-8)
