@@ -23,14 +23,12 @@ Goal: curve + churn model <= 3x the floor, peak memory <= 2x the frame.
 from __future__ import annotations
 
 import argparse
-import gc
 import resource
-import tracemalloc
 
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from bench_fuzzy_pca import interleaved, machine  # the script directory is on sys.path
+from bench_fuzzy_pca import interleaved, machine, peak_mib  # the script folder is on sys.path
 
 from scoring.loyalty import churn_model, loyalty_curve
 
@@ -84,11 +82,7 @@ def main() -> None:
     floor()
     run()  # warm-up: first touches of fresh memory are not what we measure
     run_s, floor_s, median = interleaved(run, floor, args.repeat)
-    gc.collect()
-    tracemalloc.start()
-    run()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    peak = peak_mib(run)
     frame_mb = df.memory_usage(deep=True).sum() / 2**20
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10
     print(f"rows={args.rows:,} columns={df.shape[1]} frame={frame_mb:.0f} MiB")
@@ -97,8 +91,7 @@ def main() -> None:
     print(f"floor (statsmodels Logit alone, same design): {floor_s:.3f} s")
     print(f"loyalty curve + churn model:               {run_s:.3f} s  ratio {run_s / floor_s:.2f}x")
     print(f"median of the paired ratios: {median:.2f}x")
-    print(f"peak traced memory during the case: {peak / 2**20:.0f} MiB "
-          f"({peak / 2**20 / frame_mb:.2f}x the frame)")  # fmt: skip
+    print(f"peak traced memory during the case: {peak:.0f} MiB ({peak / frame_mb:.2f}x frame)")
     print(f"max RSS of the process (frame included): {rss_mb:.0f} MiB")
 
 

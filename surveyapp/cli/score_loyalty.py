@@ -13,6 +13,7 @@ the package), which keeps this feature's code in one module.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,20 @@ class _Table:
 
     def summary(self) -> pd.DataFrame:
         return self.frame
+
+
+def _key_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """``--key`` and ``--outcome-key``: how the outcome file links to the responses."""
+    func = click.option(
+        "--outcome-key", help="Key column in the outcome file, if named differently."
+    )(func)
+    return click.option(
+        "--key",
+        default="customer_id",
+        show_default=True,
+        help="Customer key column in the (customer) responses and, unless --outcome-key, "
+        "in the outcome file.",
+    )(func)
 
 
 def _read_outcomes(path: str, encoding: str | None) -> pd.DataFrame:
@@ -125,13 +140,7 @@ def _customer_scores(q: Any, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[st
     metavar="ID_OR_FILE",
     help="Instrument of DATA (built-in id or YAML/XLSForm file).",
 )
-@click.option(
-    "--key",
-    default="customer_id",
-    show_default=True,
-    help="Customer key column in DATA (and in the outcomes, unless --outcome-key).",
-)
-@click.option("--outcome-key", help="Key column in the outcome file, if named differently.")
+@_key_options
 @click.option(
     "--loyal",
     "loyal",
@@ -300,13 +309,7 @@ def _churn_column(churn: str | None, added: list[str], outcomes: str) -> tuple[s
     metavar="AUDIENCE=ID_OR_FILE",
     help="Instrument per survey (default: customer=service_short, staff=staff_satisfaction).",
 )
-@click.option(
-    "--key",
-    default="customer_id",
-    show_default=True,
-    help="Customer key column of the customer survey and the outcomes.",
-)
-@click.option("--outcome-key", help="Key column in the outcome file, if named differently.")
+@_key_options
 @_common
 def chain_cmd(
     data: tuple[str, ...],
