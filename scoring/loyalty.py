@@ -149,7 +149,7 @@ def _binary(df: pd.DataFrame, column: str, name: str) -> pd.Series:
         row = bad[bad].index[0]
         msg = (
             f"{name} column {column!r} must hold 0 or 1 (1 = the event: retained, churned, "
-            f"recommended ...); row {py_label(row)!r} holds {df[column].loc[row]!r} "
+            f"recommended ...); row {py_label(row)!r} holds {py_label(df[column].loc[row])!r} "
             f"({int(bad.sum())} such cell(s)). Recode it as 0/1."
         )
         raise DataError(msg)
@@ -276,6 +276,7 @@ def join_outcomes(
     names: tuple[str, str] = ("responses", "outcomes"),
     binary: Sequence[str] = (),
     nonnegative: Sequence[str] = (),
+    required: Sequence[str] = (),
 ) -> OutcomeJoin:
     """Match behaviour outcomes to survey responses on a customer key.
 
@@ -293,9 +294,10 @@ def join_outcomes(
         Key column of ``outcomes`` (default: ``key``).
     names : (str, str), default ("responses", "outcomes")
         How messages name the two frames (the CLI passes the file names).
-    binary, nonnegative : sequence of str, optional
+    binary, nonnegative, required : sequence of str, optional
         Outcome columns checked before the join, so that a message names the row of the
-        outcome file: 0/1 events, and non-negative numbers (customer value).
+        outcome file: 0/1 events, non-negative numbers (customer value), and columns
+        every row must fill (a value tier).
 
     Returns
     -------
@@ -342,7 +344,16 @@ def join_outcomes(
         raise DataError(msg)
     _duplicates(rkeys, rname, key)
     _duplicates(okeys, oname, okey)
-    check_columns(outcomes, [*binary, *nonnegative], oname)
+    check_columns(outcomes, [*binary, *nonnegative, *required], oname)
+    for c in required:
+        empty = outcomes[c].isna() | (outcomes[c].astype("string").str.strip() == "")
+        if empty.any():
+            row = py_label(outcomes.index[empty.to_numpy()][0])
+            msg = (
+                f"{oname} column {c!r} is empty in row {row!r} ({int(empty.sum())} such "
+                "row(s)); fill it in for every customer."
+            )
+            raise DataError(msg)
     for c in binary:
         _binary(outcomes, c, oname)
     for c in nonnegative:
@@ -352,7 +363,7 @@ def join_outcomes(
             row = py_label(v.index[bad.to_numpy()][0])
             msg = (
                 f"{oname} column {c!r} must not be negative (a customer value); row {row!r} "
-                f"holds {outcomes[c].loc[row]!r} ({int(bad.sum())} such row(s))."
+                f"holds {py_label(outcomes[c].loc[row])!r} ({int(bad.sum())} such row(s))."
             )
             raise DataError(msg)
     added = [c for c in outcomes.columns if c != okey]
@@ -727,13 +738,26 @@ def _design(
 ) -> list[tuple[str, Array]]:
     """The model's columns as float arrays (NaN for missing): numeric predictors and
     controls as they are (a float64 column without a copy), a text control as dummies
-    against its first level in sorted order."""
+    against its first level in sorted order. A text control whose cells are numbers but
+    for a few (at least 90 % numeric) is a number column with bad cells: the
+    :class:`DataError` names the first."""
     numeric_controls = [
         c
         for c in controls
         if pd.api.types.is_numeric_dtype(frame[c].dtype)
         and not pd.api.types.is_bool_dtype(frame[c].dtype)
     ]
+    for c in controls:
+        if c in numeric_controls:
+            continue
+        text = frame[c].astype("string").str.strip()
+        numbers = pd.to_numeric(text, errors="coerce")
+        answered = text.notna() & (text != "")
+        if answered.any() and numbers[answered].notna().mean() >= 0.9:
+            # a number column with a few text cells ("n/a"): refuse rather than fit
+            # one dummy per distinct number
+            check_numeric(frame, [c])
+            numeric_controls.append(c)
     out = [(c, column_floats(frame, c)) for c in predictors + numeric_controls]
     for c in controls:
         if c in numeric_controls:
@@ -1223,7 +1247,7 @@ def value_weighted(
         row = py_label(v.index[bad.to_numpy()][0])
         msg = (
             f"data column {value!r} must hold a non-negative customer value for every "
-            f"customer; row {row!r} holds {frame[value].loc[row]!r} ({int(bad.sum())} such "
+            f"customer; row {row!r} holds {py_label(frame[value].loc[row])!r} ({int(bad.sum())} such "
             "row(s)). Fill in the value or leave the customer out."
         )
         raise DataError(msg)

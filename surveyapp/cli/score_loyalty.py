@@ -245,6 +245,7 @@ def loyalty_cmd(
             outcome_key,
             binary=loyal_cols + ([churn_col] if churn_col else []),
             nonnegative=[value_col] if value_col else [],
+            required=[tier] if tier else [],
         )
         frame = joined.data
         drivers = ([q.scoring.overall] if q.scoring.overall else []) + dims

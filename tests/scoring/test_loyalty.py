@@ -430,3 +430,28 @@ def test_simulated_chain_churn_slope_within_bootstrap_interval() -> None:
     truth = np.array([t.churn_intercept - 3.0 * t.churn_slope, t.churn_slope])  # midpoint 3
     assert np.all((lo <= truth) & (truth <= hi)), (lo, truth, hi)
     assert_allclose(r.coefficients["coef"], sm.Logit(y, x).fit(disp=0).params, atol=1e-8)
+
+
+def test_a_number_control_with_a_text_cell_is_refused(data: pd.DataFrame) -> None:
+    df = data.assign(tenure=data["tenure"].astype(object))
+    df.loc[7, "tenure"] = "n/a"
+    with pytest.raises(DataError, match=r"column 'tenure' must be numeric; row 7 holds 'n/a'"):
+        churn_model(df, outcome="churned", predictors=["sat"], controls=["tenure"])
+    df.loc[7, "tenure"] = "12"  # numbers as text are numbers
+    r = churn_model(df, outcome="churned", predictors=["sat"], controls=["tenure"])
+    assert list(r.coefficients.index) == ["const", "sat", "tenure"]
+
+
+def test_join_checks_outcome_columns_with_outcome_rows() -> None:
+    responses = pd.DataFrame({"cid": ["a", "b"], "sat": [1, 2]}, index=[2, 3])
+    outcomes = pd.DataFrame(
+        {"cid": ["b", "a"], "kept": [1, 3], "revenue": [5.0, -1.0], "tier": ["x", None]},
+        index=[2, 3],
+    )
+    names = ("r.csv", "o.csv")
+    with pytest.raises(DataError, match="o.csv column 'kept' must hold 0 or 1.*row 3 holds 3"):
+        join_outcomes(responses, outcomes, key="cid", names=names, binary=["kept"])
+    with pytest.raises(DataError, match="o.csv column 'revenue' must not be negative.*row 3"):
+        join_outcomes(responses, outcomes, key="cid", names=names, nonnegative=["revenue"])
+    with pytest.raises(DataError, match="o.csv column 'tier' is empty in row 3"):
+        join_outcomes(responses, outcomes, key="cid", names=names, required=["tier"])
