@@ -1247,8 +1247,8 @@ def value_weighted(
         row = py_label(v.index[bad.to_numpy()][0])
         msg = (
             f"data column {value!r} must hold a non-negative customer value for every "
-            f"customer; row {row!r} holds {py_label(frame[value].loc[row])!r} ({int(bad.sum())} such "
-            "row(s)). Fill in the value or leave the customer out."
+            f"customer; row {row!r} holds {py_label(frame[value].loc[row])!r} "
+            f"({int(bad.sum())} such row(s)). Fill in the value or leave the customer out."
         )
         raise DataError(msg)
     if tier is None:
