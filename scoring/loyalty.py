@@ -412,7 +412,7 @@ def respondent_scores(
     data: pd.DataFrame,
     *,
     dimensions: Mapping[str, Sequence[str]],
-    scale: tuple[float, float] | None = None,
+    scale: tuple[float, float] | Mapping[str, tuple[float, float]] | None = None,
 ) -> pd.DataFrame:
     """Each respondent's dimension scores and ``overall``, to link to what they did.
 
@@ -422,8 +422,9 @@ def respondent_scores(
         One row per respondent; reverse-coded items already recoded.
     dimensions : mapping of str to sequence of str
         Dimension -> item columns.
-    scale : (min, max), optional
-        Rating scale, checked when given.
+    scale : (min, max) or mapping of column to (min, max), optional
+        Rating scale (one for every column, or per column), checked when given: an
+        answer off its scale is a :class:`DataError` naming column and row.
 
     Returns
     -------
@@ -442,7 +443,13 @@ def respondent_scores(
     frame = check_frame(data)
     dims = check_mapping(dimensions, "dimensions")
     cols = [c for items in dims.values() for c in items]
-    values = check_scale(check_numeric(frame, cols), scale)
+    values = check_numeric(frame, cols)
+    if isinstance(scale, Mapping):
+        for c in cols:
+            if c in scale:
+                check_scale(values[[c]], scale[c])
+    else:
+        check_scale(values, scale)
     out = pd.DataFrame({d: values[items].mean(axis=1) for d, items in dims.items()})
     out["overall"] = out.mean(axis=1)
     return out

@@ -108,6 +108,7 @@ def _customer_scores(q: Any, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[st
     from scoring import instrument
     from scoring.loyalty import respondent_scores
 
+    prepared = instrument.recode_reversed(q, frame)
     if "servqual" in q.scoring.methods:
         gaps = instrument.score(q, "servqual", frame).scores
         dims = [c for c in gaps.columns if c not in ("overall", "weighted")]
@@ -115,12 +116,34 @@ def _customer_scores(q: Any, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[st
         names = [f"gap_{d}" for d in dims]
     else:
         dimensions = instrument.dimension_columns(q)
-        prepared = instrument.recode_reversed(q, frame)
-        scores = respondent_scores(prepared, dimensions=dimensions)[list(dimensions)]
+        scores = respondent_scores(prepared, dimensions=dimensions, scale=_scales(q))
+        scores = scores[list(dimensions)]
         names = list(dimensions)
     if q.scoring.overall is not None:
-        scores[q.scoring.overall] = instrument.recode_reversed(q, frame)[q.scoring.overall]
+        scores[q.scoring.overall] = _overall(q, prepared)
     return scores, names
+
+
+def _scales(q: Any) -> dict[str, tuple[float, float]]:
+    """Rating column -> its item's scale (min, max), for scoring's range checks."""
+    out = {}
+    for item in q.iter_items(type="rating"):
+        for column in item.columns():
+            out[column] = (float(item.scale.min), float(item.scale.max))
+    return out
+
+
+def _overall(q: Any, prepared: pd.DataFrame) -> pd.Series:
+    """The instrument's overall item, checked against its scale by scoring."""
+    # lazy: scoring loads scipy and statsmodels (seconds); `manyi --help` never needs them
+    from scoring.loyalty import respondent_scores
+
+    column = q.scoring.overall
+    checked: pd.DataFrame = respondent_scores(
+        prepared, dimensions={column: [column]}, scale=_scales(q)
+    )
+    out: pd.Series = checked[column]
+    return out
 
 
 @score_group.command("loyalty")
@@ -365,12 +388,18 @@ def chain_cmd(
         from scoring import instrument  # lazy: as above
 
         staff = instrument.recode_reversed(qs["staff"], frames["staff"])
+        staff[overall["staff"]] = _overall(qs["staff"], staff)
         intent = None
         if "stay" in instrument.dimension_columns(qs["staff"]):
-            stay = respondent_scores(staff, dimensions=instrument.dimension_columns(qs["staff"]))
+            stay = respondent_scores(
+                staff,
+                dimensions=instrument.dimension_columns(qs["staff"]),
+                scale=_scales(qs["staff"]),
+            )
             staff = staff.assign(intent_to_stay=stay["stay"])
             intent = "intent_to_stay"
         customers = instrument.recode_reversed(qs["customer"], frames["customer"])
+        customers[overall["customer"]] = _overall(qs["customer"], customers)
         extras: dict[str, Any] = {}
         retention = churned = None
         if outcomes:

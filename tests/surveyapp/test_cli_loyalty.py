@@ -227,3 +227,20 @@ def test_usage_errors(files: dict[str, Path], args: list[str], message: str) -> 
     code, _, err = run(*filled)
     assert code == 2
     assert message in err
+
+
+def test_an_answer_off_the_scale_names_file_row_and_column(
+    files: dict[str, Path], tmp_path: Path
+) -> None:
+    customers = pd.read_csv(files["customers"], encoding="utf-8-sig")
+    customers.loc[3, "sat"] = 9  # file row 5; sat is on 1-5
+    bad = tmp_path / "c_bad.csv"
+    customers.to_csv(bad, index=False)
+    code, _, err = run(
+        "score", "loyalty", bad, "--outcomes", files["outcomes"], "-q", "service_short"
+    )
+    assert code == 2
+    assert "column 'sat' must hold answers in [1, 5]; row 5 holds 9" in err
+    code, _, err = run("score", "chain", f"customer={bad}", f"staff={files['staff']}")
+    assert code == 2
+    assert "column 'sat' must hold answers in [1, 5]; row 5 holds 9" in err
