@@ -492,7 +492,8 @@ def _levels(x: Array, bin_width: float) -> Array:
     finite = x[~np.isnan(x)]
     if finite.size and np.all(finite == np.round(finite)):
         return x
-    return np.round(x / bin_width) * bin_width
+    # + 0.0 turns the -0.0 that rounding gives for small negative gaps into 0.0.
+    return np.round(x / bin_width) * bin_width + 0.0
 
 
 def _bends(level: Array, share: Array, n: Array) -> tuple[int, int, Array] | None:
