@@ -131,8 +131,9 @@ def test_matches_published_csem_plsc_example(csem_fit):
     assert_allclose(uni.loc[list(CSEM_RHO_A), "rho_a"], list(CSEM_RHO_A.values()), atol=CSEM_TOL)
     rho_c = uni.loc[list(CSEM_RHO_C), "composite_reliability"]
     assert_allclose(rho_c, list(CSEM_RHO_C.values()), atol=CSEM_TOL)
-    # composites (mode B) are not corrected: no ρ_A, and their loadings are PLS loadings
-    assert uni.loc[["IMAG", "EXPE", "QUAL", "VAL"], "rho_a"].isna().all()
+    # composites (mode B) are not corrected: ρ_A = 1 as seminr reports it (the composite
+    # is its construct), and their loadings are PLS loadings
+    assert (uni.loc[["IMAG", "EXPE", "QUAL", "VAL"], "rho_a"] == 1.0).all()
 
 
 # ------------------------------------------------------------------ ρ_A from the formula
