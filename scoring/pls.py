@@ -395,7 +395,7 @@ def _disattenuate(C: Array, rho: Array, spec: _Spec, keep: bool = False) -> tupl
     mode_a = np.array([m == "A" for m in spec.modes])
     rel = np.where(mode_a, rho, 1.0)  # mode B: the composite is the construct
     ok = np.all((rel > 0) & (rel <= 1 + _HEYWOOD_SLACK), axis=1)  # False for NaN too
-    q = np.sqrt(np.where(ok[:, None] | keep, rel, 1.0))
+    q = np.sqrt(np.where(ok[:, None] | (keep & (rel > 0)), rel, 1.0))
     Cc = C / q[:, :, None] / q[:, None, :]
     Cc[:, np.arange(L), np.arange(L)] = 1.0
     if ok.any():
@@ -936,6 +936,7 @@ def fit_pls(
     progress: Callable[[int, int], None] | None = None,
     htmt_absolute: bool = True,
     inadmissible: Literal["refuse", "flag"] = "refuse",
+    f_squared: Literal["scores", "reestimate"] = "scores",
 ) -> PlsResult:
     """Fit a PLS path model (Wold/Lohmöller algorithm, as R's plspm), optionally PLSc.
 
@@ -986,6 +987,14 @@ def fit_pls(
         HTMT from absolute item correlations (default; seminr's, SmartPLS's and cSEM's
         convention) or from signed ones (``False``; Henseler et al.'s definition). A
         single-item block's monotrait correlation is 1 either way (seminr's rule).
+    f_squared : {"scores", "reestimate"}
+        How ``R²_excluded`` of Cohen's f² is obtained: ``"scores"`` (default; cSEM's and
+        SmartPLS's convention, also bootstrapped) regresses the dependent on its other
+        predictors with the latent scores of the full model; ``"reestimate"`` (seminr's
+        convention) fits the model again without the path (same scheme, modes and
+        estimator; a latent left without any path is dropped, and a dependent left
+        without predictors has ``R²_excluded = 0``). The bootstrap always uses
+        ``"scores"``.
     inadmissible : {"refuse", "flag"}
         What a PLSc Heywood case does: ``"refuse"`` (default) raises
         :class:`HeywoodCaseError`; ``"flag"`` returns the inadmissible solution with
@@ -1128,6 +1137,7 @@ def fit_pls(
         raise SpecificationError(msg)
     check_choice("interval", interval, INTERVALS)
     check_choice("inadmissible", inadmissible, INADMISSIBLE)
+    check_choice("f_squared", f_squared, ("scores", "reestimate"))
     if not isinstance(htmt_absolute, bool | np.bool_):
         msg = f"htmt_absolute must be True or False; got {htmt_absolute!r}."
         raise SpecificationError(msg)
@@ -1178,6 +1188,8 @@ def fit_pls(
             progress,
             bool(htmt_absolute),
         )
+    if f_squared == "reestimate":
+        st.f2 = _f2_reestimate(S, spec, st, tol, max_iter, bool(consistent))
     result_parts = _assemble(spec, st, A, mean, R, raw, n, sd, scaled, boot, bool(consistent))
     return PlsResult(
         **result_parts,
@@ -1196,6 +1208,32 @@ def fit_pls(
         htmt_absolute=bool(htmt_absolute),
         admissible=bool(st.admissible[0]),
     )
+
+
+def _f2_reestimate(
+    S: Array, spec: _Spec, st: _Stats, tol: float, max_iter: int, consistent: bool
+) -> Array:
+    """f² with R²_excluded from a refit of the model without each path (seminr)."""
+    lat = spec.latents
+    f2 = np.full_like(st.f2, np.nan)
+    for a, b in spec.edges:
+        rest = [e for e in spec.edges if e != (a, b)]
+        r2_full = st.r2[0, b]
+        r2_excl = 0.0
+        if any(e[1] == b for e in rest):
+            linked = sorted({x for e in rest for x in e})
+            sub = _build_spec(
+                {lat[i]: list(spec.items[spec.slices[i]]) for i in linked},
+                [(lat[x], lat[y]) for x, y in rest],
+                {lat[i]: spec.modes[i] for i in linked},
+                spec.scheme,
+            )
+            idx = [spec.items.index(it) for it in sub.items]
+            Ss = S[:, idx][:, :, idx]
+            W, _, _ = _outer_weights(Ss, sub, tol, max_iter)
+            r2_excl = float(_statistics(Ss, W, sub, consistent).r2[0, sub.latents.index(lat[b])])
+        f2[0, b, a] = (r2_full - r2_excl) / (1 - r2_full)
+    return f2
 
 
 def _warn_loadings_beyond_one(spec: _Spec, st: _Stats) -> None:

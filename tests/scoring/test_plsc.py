@@ -484,6 +484,31 @@ def test_heywood_case_is_refused_with_a_named_error():
     assert issubclass(HeywoodCaseError, DataError)
 
 
+def test_heywood_case_is_returned_with_a_flag_on_request():
+    """inadmissible="flag" returns the corrected solution with admissible=False."""
+    data = _two_blocks(400, seed=0, x2_signal=0.25)
+    with pytest.warns(UserWarning, match=r"Heywood case.*'X' and 'Y'.*admissible=False"):
+        res = fit_pls(data, blocks=TWO, paths=[("X", "Y")], consistent=True, inadmissible="flag")
+    assert res.admissible is False
+    pls = fit_pls(data, blocks=TWO, paths=[("X", "Y")])
+    rho = pls.unidim["rho_a"]
+    expected = pls.latent_correlations.loc["X", "Y"] / np.sqrt(rho["X"] * rho["Y"])
+    assert expected > 1
+    assert res.paths.loc["X -> Y", "estimate"] == pytest.approx(expected, rel=1e-12)
+    assert res.to_dict()["admissible"] is False
+    # the default still refuses, and an admissible fit says so
+    with pytest.raises(HeywoodCaseError):
+        fit_pls(data, blocks=TWO, paths=[("X", "Y")], consistent=True)
+    rng = np.random.default_rng(1)
+    eta = rng.normal(size=400)
+    zeta = 0.5 * eta + rng.normal(size=400)
+    fine = pd.DataFrame(
+        {c: (eta if c[0] == "x" else zeta) + 0.5 * rng.normal(size=400) for c in data}
+    )
+    ok = fit_pls(fine, blocks=TWO, paths=[("X", "Y")], consistent=True, inadmissible="flag")
+    assert ok.admissible is True
+
+
 def test_negative_reliability_is_a_heywood_case():
     """a1 and a2 both follow the latent but correlate negatively with each other."""
     rng = np.random.default_rng(4)
@@ -502,6 +527,9 @@ def test_negative_reliability_is_a_heywood_case():
     assert pls.unidim.loc["A", "rho_a"] < 0
     with pytest.raises(HeywoodCaseError, match=r"block 'A' has reliability rho_A = -"):
         fit_pls(data, blocks=blocks, paths=[("A", "B")], consistent=True)
+    # a negative reliability leaves nothing to correct: refused even when flagging
+    with pytest.raises(HeywoodCaseError, match=r"block 'A' has reliability rho_A = -"):
+        fit_pls(data, blocks=blocks, paths=[("A", "B")], consistent=True, inadmissible="flag")
 
 
 def test_plspm_reference_model_is_a_heywood_case_unscaled(satisfaction):
