@@ -64,7 +64,7 @@ CSEM_VIF = {  # "Variance inflation factors (VIFs)"
     ("SAT", "LOY"): 1.9345,
 }
 CSEM_SRMR = 0.09396871  # "SRMR", estimated model
-CSEM_DL = 2.23402  # "Squared Euclidian distance"
+CSEM_DL = 2.23402  # the squared Euclidean distance (cSEM: "dL")
 CSEM_DG = 0.6493432  # "Geodesic distance": cSEM takes log10 of the eigenvalues
 CSEM_HTMT_SAT_LOY = 0.7432489
 CSEM_TOL = 1e-4  # cSEM stops at a 1e-5 weight change; its output has 4-8 decimals
@@ -190,7 +190,8 @@ def test_htmt_absolute_and_signed_conventions(satisfaction):
     q, s, lo = list(range(5)), list(range(5, 9)), [9]
     absolute = fit_pls(data, blocks=blocks, paths=paths)
     signed = fit_pls(data, blocks=blocks, paths=paths, htmt_absolute=False)
-    assert absolute.htmt_absolute and not signed.htmt_absolute
+    assert absolute.htmt_absolute
+    assert not signed.htmt_absolute
     for res, flag in ((absolute, True), (signed, False)):
         assert res.htmt.loc["QUAL", "SAT"] == pytest.approx(_htmt_by_hand(R, q, s, flag))
         # seminr's rule: a single-item block's monotrait correlation is 1
@@ -320,7 +321,8 @@ def test_bootstrap_matches_seminr_on_the_same_resamples(mobi, seminr_model):
         bootstrap=nboot,
         seed=seed,
     ).bootstrap
-    assert ours is not None and ours.n_resamples == len(theirs.boot_paths) == nboot
+    assert ours is not None
+    assert ours.n_resamples == len(theirs.boot_paths) == nboot
     reps = ours.replicates
     for a, b in MOBI_PATHS:
         sem = np.array([m.get(a, b) for m in theirs.boot_paths])
