@@ -351,6 +351,7 @@ class _Stats:
     vif: Array  # (B, L, L): inner VIF[to, from]
     htmt: Array  # (B, L, L)
     fit: Array  # (B, 6): SRMR, d_ULS, d_G of the saturated then the estimated model
+    implied: Array  # (B, p, p): item correlations implied by the estimated model
 
 
 def _rho_a(S: Array, W: Array, sd_x: Array, spec: _Spec) -> tuple[Array, Array]:
@@ -472,6 +473,7 @@ def _statistics(
         vif=pa.inner_vif(C, spec.preds),
         htmt=pa.htmt(R, spec.odm, absolute=htmt_absolute),
         fit=np.stack([fit[0][0], fit[1][0], fit[0][1], fit[1][1], fit[0][2], fit[1][2]], axis=1),
+        implied=Sigma,
     )
 
 
@@ -647,6 +649,15 @@ class PlsBootstrap(Result):
         oriented by the same rule as the full sample (a latent is flipped when most of
         its items correlate negatively with it), which keeps weights, loadings and paths
         on a common orientation.
+    fit_test : DataFrame or None
+        With ``fit_test=True``: the bootstrap test of exact overall model fit (Beran &
+        Srivastava 1985; Dijkstra & Henseler 2015; cSEM's ``testOMF()``), one row per
+        distance of the estimated model (``srmr``, ``d_uls``, ``d_g``) with
+        ``statistic``, ``critical_value`` (the ``level`` quantile of its distribution
+        under H0: Σ = Σ̂), ``p_value`` (share of resamples at or above the statistic)
+        and ``reject`` (statistic above the critical value). The data are first
+        transformed to ``X̃ = X S^{-1/2} Σ̂^{1/2}`` so that their covariance is the
+        model-implied one; the ``n_resamples`` resamples of ``X̃`` are refitted.
     replicates : dict of str to DataFrame
         The resampled values (one row per resample) of the tables above and of
         ``item_means`` and ``item_sds`` (raw item scale, population SD), so that
@@ -672,6 +683,7 @@ class PlsBootstrap(Result):
     f_squared: pd.DataFrame
     htmt: pd.DataFrame
     model_fit: pd.DataFrame
+    fit_test: pd.DataFrame | None = None
     replicates: dict[str, pd.DataFrame] = field(repr=False)
     jackknife: dict[str, pd.DataFrame] | None = field(default=None, repr=False)
 
@@ -937,6 +949,7 @@ def fit_pls(
     htmt_absolute: bool = True,
     inadmissible: Literal["refuse", "flag"] = "refuse",
     f_squared: Literal["scores", "reestimate"] = "scores",
+    fit_test: bool = False,
 ) -> PlsResult:
     """Fit a PLS path model (Wold/Lohmöller algorithm, as R's plspm), optionally PLSc.
 
@@ -995,6 +1008,10 @@ def fit_pls(
         estimator; a latent left without any path is dropped, and a dependent left
         without predictors has ``R²_excluded = 0``). The bootstrap always uses
         ``"scores"``.
+    fit_test : bool
+        With ``bootstrap > 0``, also run the bootstrap test of exact overall fit
+        (``bootstrap.fit_test``; as many resamples again, drawn from a seed derived
+        from ``seed``).
     inadmissible : {"refuse", "flag"}
         What a PLSc Heywood case does: ``"refuse"`` (default) raises
         :class:`HeywoodCaseError`; ``"flag"`` returns the inadmissible solution with
@@ -1187,6 +1204,7 @@ def fit_pls(
             bool(consistent),
             progress,
             bool(htmt_absolute),
+            bool(fit_test),
         )
     if f_squared == "reestimate":
         st.f2 = _f2_reestimate(S, spec, st, tol, max_iter, bool(consistent))
@@ -1502,6 +1520,7 @@ def _run_bootstrap(
     consistent: bool,
     progress: Callable[[int, int], None] | None = None,
     htmt_absolute: bool = True,
+    fit_test: bool = False,
 ) -> PlsBootstrap:
     n = X.shape[0]
     rng = np.random.default_rng(seed)
@@ -1571,6 +1590,9 @@ def _run_bootstrap(
         )
         for k in BOOT_TABLES
     }
+    omf = None
+    if fit_test:
+        omf = _fit_test(X, spec, st, size, seed, tol, max_iter, scaled, level, mean, consistent)
     ht = reps["htmt"]
     with np.errstate(invalid="ignore"):
         tables["htmt"]["upper_one_sided"] = np.quantile(ht, level, axis=0)
@@ -1584,8 +1606,61 @@ def _run_bootstrap(
         level=level,
         interval=interval,
         **tables,
+        fit_test=omf,
         replicates=_frames(reps, spec),
         jackknife=None if jack is None else _frames(jack, spec),
+    )
+
+
+def _fit_test(
+    X: Array,
+    spec: _Spec,
+    st: _Stats,
+    size: int,
+    seed: int | None,
+    tol: float,
+    max_iter: int,
+    scaled: bool,
+    level: float,
+    mean: Array,
+    consistent: bool,
+) -> pd.DataFrame:
+    """Bootstrap test of exact fit on data rotated to the model-implied covariance."""
+    n = X.shape[0]
+    S = X.T @ X / n
+    sd = np.sqrt(np.diag(S))
+    target = st.implied[0] * np.outer(sd, sd)  # implied covariance of the items
+
+    def root(M: Array, inverse: bool) -> Array:
+        val, vec = np.linalg.eigh(M)
+        if val[0] <= 1e-12 * val[-1]:
+            what = "item covariance" if not inverse else "model-implied item"
+            msg = (
+                f"fit_pls(fit_test=True): the {what} matrix is not positive definite, so "
+                "the data cannot be rotated to it; the exact-fit test is not available "
+                "for this model (the distances themselves are still reported)."
+            )
+            raise SingularMatrixError(msg)
+        power = -0.5 if inverse else 0.5
+        out: Array = (vec * val**power) @ vec.T
+        return out
+
+    Xt = X @ root(S, True) @ root(target, False)
+    rng = np.random.default_rng(None if seed is None else [seed, 1])
+    chunk = max(1, _CHUNK_CELLS // max(n, 1))
+    fits = []
+    for start in range(0, size, chunk):
+        counts = _bootstrap_counts(n, min(chunk, size - start), rng)
+        Sb, mb, sdb = _resample_cov(Xt, counts, scaled)
+        fits.append(_fit_stack(Sb, mb, sdb, spec, tol, max_iter, mean, consistent)[0]["model_fit"])
+    reps = np.concatenate(fits)[:, 1::2]  # the estimated model: srmr, d_uls, d_g
+    orig = st.fit[0, 1::2]
+    with np.errstate(invalid="ignore"):
+        crit = np.nanquantile(reps, level, axis=0)
+        pval = (reps >= orig).mean(axis=0)
+    return pd.DataFrame(
+        {"statistic": orig, "critical_value": crit, "p_value": pval, "reject": orig > crit},
+        index=pd.Index(["srmr", "d_uls", "d_g"], name="measure"),
     )
 
 

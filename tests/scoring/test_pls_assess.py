@@ -380,3 +380,55 @@ def test_bootstrap_p_value_follows_t(boot):
 
     row = boot.bootstrap.paths.loc["SAT -> LOY"]
     assert row["p_value"] == pytest.approx(2 * stats.t.sf(abs(row["t"]), boot.n_obs - 1))
+
+
+# cSEM testOMF(res) on the same model: 95% critical values of the bootstrap under H0
+# (499 resamples, a different random stream: agreement within Monte Carlo error).
+CSEM_CRITICAL = {"srmr": 0.0510, "d_uls": 0.6580, "d_g": 0.3183 * np.log(10) ** 2}
+
+
+def test_exact_fit_test_matches_published_csem_critical_values(satisfaction):
+    res = fit_pls(
+        satisfaction,
+        blocks=CSEM_BLOCKS,
+        paths=CSEM_PATHS,
+        modes=CSEM_MODES,
+        scheme="path",
+        consistent=True,
+        bootstrap=499,
+        seed=1,
+        fit_test=True,
+    )
+    test = res.bootstrap.fit_test
+    assert test is not None
+    for measure, crit in CSEM_CRITICAL.items():
+        assert test.loc[measure, "critical_value"] == pytest.approx(crit, rel=0.15)
+    assert test["reject"].all()  # cSEM: "reject" for all three
+    assert_allclose(test["statistic"], res.model_fit["estimated"])
+    assert (test["p_value"] < 0.05).all()
+    # without fit_test the bootstrap has no test table
+    plain = fit_pls(satisfaction, blocks=CSEM_BLOCKS, paths=CSEM_PATHS, bootstrap=20, seed=1)
+    assert plain.bootstrap.fit_test is None
+
+
+def test_exact_fit_test_holds_its_level_under_the_null():
+    """Data drawn from a composite model the fit reproduces: the test rarely rejects."""
+    rng = np.random.default_rng(11)
+    n = 300
+    eta = rng.normal(size=n)
+    zeta = 0.5 * eta + np.sqrt(0.75) * rng.normal(size=n)
+    data = pd.DataFrame(
+        {f"x{i}": eta + 0.7 * rng.normal(size=n) for i in range(3)}
+        | {f"y{i}": zeta + 0.7 * rng.normal(size=n) for i in range(3)}
+    )
+    blocks = {"X": ["x0", "x1", "x2"], "Y": ["y0", "y1", "y2"]}
+    res = fit_pls(
+        data,
+        blocks=blocks,
+        paths=[("X", "Y")],
+        consistent=True,
+        bootstrap=200,
+        seed=2,
+        fit_test=True,
+    )
+    assert not res.bootstrap.fit_test["reject"].any()
