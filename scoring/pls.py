@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from scoring import pls_assess as pa
+from scoring import pls_predict as pp
 from scoring._results import Result
 from scoring._validation import (
     apply_missing_rule,
@@ -34,6 +35,7 @@ from scoring._validation import (
     check_numeric,
 )
 from scoring.errors import ConvergenceWarning, DataError, SingularMatrixError, SpecificationError
+from scoring.pls_predict import PlsPrediction
 
 __all__ = ["HeywoodCaseError", "PlsBootstrap", "PlsResult", "fit_pls"]
 
@@ -794,6 +796,9 @@ class PlsResult(Result):
         ``"plsc"`` when fitted with ``consistent=True``.
     htmt_absolute : bool
         Whether ``htmt`` uses absolute correlations.
+    prediction : PlsPrediction or None
+        PLSpredict results (``predict_folds > 0``): RMSE, MAE and Q²_predict per item
+        of an endogenous latent against the linear-model benchmark.
     admissible : bool
         False only for a PLSc fit with ``inadmissible="flag"`` whose solution is a
         Heywood case (the estimates are returned but do not describe a valid model).
@@ -828,6 +833,7 @@ class PlsResult(Result):
     estimator: str = "pls"
     htmt_absolute: bool = True
     admissible: bool = True
+    prediction: PlsPrediction | None = None
 
     def summary(self) -> pd.DataFrame:
         """Path coefficients with R² of the target and, if run, bootstrap intervals."""
@@ -950,6 +956,8 @@ def fit_pls(
     inadmissible: Literal["refuse", "flag"] = "refuse",
     f_squared: Literal["scores", "reestimate"] = "scores",
     fit_test: bool = False,
+    predict_folds: int = 0,
+    predict_repeats: int = 1,
 ) -> PlsResult:
     """Fit a PLS path model (Wold/Lohmöller algorithm, as R's plspm), optionally PLSc.
 
@@ -1012,6 +1020,13 @@ def fit_pls(
         With ``bootstrap > 0``, also run the bootstrap test of exact overall fit
         (``bootstrap.fit_test``; as many resamples again, drawn from a seed derived
         from ``seed``).
+    predict_folds, predict_repeats : int
+        PLSpredict (``prediction``): k-fold cross-validated predictions of the
+        endogenous latents' items with ``predict_folds ≥ 2`` folds, repeated
+        ``predict_repeats`` times with partitions drawn from ``seed`` (0: none). Always
+        from PLS estimates (PLSc does not change the weights the predictions use, and
+        the direct-antecedent prediction uses the PLS paths). See
+        :class:`scoring.pls_predict.PlsPrediction`.
     inadmissible : {"refuse", "flag"}
         What a PLSc Heywood case does: ``"refuse"`` (default) raises
         :class:`HeywoodCaseError`; ``"flag"`` returns the inadmissible solution with
@@ -1206,6 +1221,11 @@ def fit_pls(
             bool(htmt_absolute),
             bool(fit_test),
         )
+    prediction = None
+    if predict_folds:
+        prediction = _predict(
+            A, spec, predict_folds, predict_repeats, seed, tol, max_iter, scaled, raw.index
+        )
     if f_squared == "reestimate":
         st.f2 = _f2_reestimate(S, spec, st, tol, max_iter, bool(consistent))
     result_parts = _assemble(spec, st, A, mean, R, raw, n, sd, scaled, boot, bool(consistent))
@@ -1225,7 +1245,56 @@ def fit_pls(
         estimator="plsc" if consistent else "pls",
         htmt_absolute=bool(htmt_absolute),
         admissible=bool(st.admissible[0]),
+        prediction=prediction,
     )
+
+
+def _predict(
+    A: Array,
+    spec: _Spec,
+    folds: int,
+    repeats: int,
+    seed: int | None,
+    tol: float,
+    max_iter: int,
+    scaled: bool,
+    index: pd.Index,
+) -> PlsPrediction:
+    """PLSpredict: the folds of each repetition fitted together on a covariance stack."""
+    n = A.shape[0]
+    pp.check_prediction(n, folds, repeats, spec, _min_rows(spec))
+    rng = np.random.default_rng(seed)
+    Xc = A - A.mean(axis=0)
+    mask = spec.odm.astype(bool)
+    reps = []
+    for _ in range(repeats):
+        fold = np.empty(n, dtype=np.int64)
+        fold[rng.permutation(n)] = pp.fold_of_position(n, folds)
+        train = fold[None, :] != np.arange(folds)[:, None]  # (folds, n)
+        counts = train * (n / train.sum(axis=1, keepdims=True))  # rows sum to n
+        Sb, _, _ = _resample_cov(Xc, counts, scaled)
+        W, _, conv = _outer_weights(Sb, spec, tol, max_iter)
+        if not conv.all():
+            msg = (
+                f"PLSpredict: the fit of {int((~conv).sum())} training fold(s) did not "
+                f"converge in max_iter={max_iter} iterations; their predictions use the "
+                "last iteration."
+            )
+            warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+        st = _statistics(Sb, W, spec)
+        cols = [
+            i for k in spec.endogenous for i in range(spec.slices[k].start, spec.slices[k].stop)
+        ]
+        out = [np.empty((n, len(cols))) for _ in range(3)]
+        for f in range(folds):
+            test = fold == f
+            preds = pp.predict_fold(
+                spec, A, test, st.W[f], st.path[f], st.crossloadings[f][mask], scaled
+            )
+            for o, v in zip(out, preds, strict=True):
+                o[test] = v
+        reps.append((out[0], out[1], out[2]))
+    return pp.assemble(spec, A, index, folds, repeats, seed, reps)
 
 
 def _f2_reestimate(
