@@ -29,7 +29,16 @@ from scoring.errors import (
 )
 from scoring.pls import Interval, Mode, PlsMissing, PlsResult, Scheme, fit_pls
 
-__all__ = ["ACSI", "CCSI", "CSI_MODELS", "ECSI", "CsiModel", "CsiResult", "fit_csi"]
+__all__ = [
+    "ACSI",
+    "CCSI",
+    "CSI_MODELS",
+    "ECSI",
+    "CsiModel",
+    "CsiResult",
+    "fit_csi",
+    "unstandardized_total_effects",
+]
 
 Array = NDArray[Any]
 SegmentWeights = Literal["pooled", "separate"]
@@ -151,7 +160,9 @@ class CsiResult(Result):
         The satisfaction latent.
     indices : DataFrame
         Per latent (index ``latent``): ``label``, ``index`` (0–100), ``r_squared``,
-        ``total_effect`` on the target, ``n_items``, ``interpretable`` (False when a
+        ``total_effect`` on the target (standardized), ``total_effect_unstandardized``
+        (points of the target's 0–100 score per point of the latent's, the IPMA
+        importance), ``n_items``, ``interpretable`` (False when a
         rescaled weight of the block is negative, which only ``negative_weights="allow"``
         lets through: the index is then not a weighted mean of the answers and can leave
         0–100) and, with a bootstrap, ``std_error``, ``lower``, ``upper``.
@@ -167,13 +178,20 @@ class CsiResult(Result):
         weights).
     importance_performance : DataFrame
         Drivers of the target: total effect vs. index, ordered by what to fix first
-        (see :func:`scoring.drivers.importance_performance`).
+        (see :func:`scoring.drivers.importance_performance`). With
+        ``ipma="unstandardized"`` (default) the importance is the unstandardized total
+        effect on the 0–100 latent scores, SmartPLS's IPMA (see
+        :func:`unstandardized_total_effects`); with ``"standardized"`` the standardized
+        total effect of the PLS model.
     dropped_latents : list of str
         Latents of the built-in model absent from ``blocks`` (left out with their paths).
     pls : PlsResult
         The full path model.
     negative_weights : str
         The rule for negative rescaled weights (``"refuse"`` or ``"allow"``).
+    ipma : str
+        The importance of ``importance_performance``: ``"unstandardized"`` or
+        ``"standardized"``.
     interpretable : bool
         False when some latent's index has a negative rescaled weight (kept by
         ``negative_weights="allow"``); ``indices["interpretable"]`` says which, and
@@ -191,6 +209,7 @@ class CsiResult(Result):
     pls: PlsResult = field(repr=False)
     negative_weights: str = "refuse"
     interpretable: bool = True
+    ipma: str = "unstandardized"
 
     def dimension_scores(self) -> pd.Series:
         """Latent -> 0-100 index (``indices["index"]``)."""
@@ -364,6 +383,39 @@ def _segment_indices(
     return pd.DataFrame(rows)
 
 
+def unstandardized_total_effects(
+    scores: pd.DataFrame, paths: Sequence[Sequence[str]]
+) -> pd.DataFrame:
+    """Total effects of the structural model re-estimated on 0–100 latent scores.
+
+    Each endogenous latent's 0–100 score is regressed by OLS (with intercept) on its
+    predecessors' 0–100 scores (rows with a score for every latent); the total effects
+    are ``(I − B)⁻¹ − I`` of these unstandardized coefficients. This is the importance
+    of SmartPLS's importance–performance map analysis: the change of the target's
+    0–100 score when a driver's score rises by one point.
+
+    Returns a DataFrame ``total[to][from]`` (columns: to, rows: from).
+
+    References
+    ----------
+    Ringle, C. M., & Sarstedt, M. (2016). Gain more insight from your PLS-SEM results:
+    The importance-performance map analysis. *Industrial Management & Data Systems*,
+    116(9), 1865-1886.
+    """
+    lat = list(scores.columns)
+    data = scores.dropna().to_numpy(dtype=float)
+    B = np.zeros((len(lat), len(lat)))
+    for k, name in enumerate(lat):
+        preds = [lat.index(str(a)) for a, b in paths if b == name]
+        if not preds:
+            continue
+        X = np.column_stack([np.ones(len(data)), data[:, preds]])
+        coef = np.linalg.lstsq(X, data[:, k], rcond=None)[0]
+        B[k, preds] = coef[1:]
+    total = np.linalg.inv(np.eye(len(lat)) - B) - np.eye(len(lat))
+    return pd.DataFrame(total.T, index=lat, columns=lat)
+
+
 def fit_csi(
     data: pd.DataFrame,
     *,
@@ -388,6 +440,7 @@ def fit_csi(
     consistent: bool = False,
     progress: Callable[[int, int], None] | None = None,
     negative_weights: NegativeWeights = "refuse",
+    ipma: Literal["unstandardized", "standardized"] = "unstandardized",
 ) -> CsiResult:
     """Fit a customer satisfaction index model and compute its 0–100 indices.
 
@@ -430,6 +483,10 @@ def fit_csi(
     progress : callable, optional
         ``progress(done, total)`` after each batch of bootstrap resamples (passed to
         :func:`scoring.pls.fit_pls`); what it raises stops the fit.
+    ipma : {"unstandardized", "standardized"}
+        Importance of the importance–performance map: the unstandardized total effects
+        on the 0–100 latent scores (default; SmartPLS's IPMA, Ringle & Sarstedt 2016)
+        or the standardized total effects of the PLS model (the earlier map).
     negative_weights : {"refuse", "allow"}
         A negative rescaled weight makes the index leave 0–100 (see Notes). ``refuse``
         (default) raises :class:`~scoring.errors.NegativeWeightError` naming the block
@@ -490,6 +547,9 @@ def fit_csi(
         >>> res.indices["index"].round(1).tolist()
         [64.9, 64.8]
     """
+    if ipma not in ("unstandardized", "standardized"):
+        msg = f"ipma must be one of 'unstandardized', 'standardized'; got {ipma!r}."
+        raise SpecificationError(msg)
     frame = check_frame(data)
     spec, edges, goal, dropped = _resolve_model(model, blocks, paths, target)
     scales = _scales(scale, list(blocks))
@@ -561,6 +621,7 @@ def fit_csi(
 
     effects = pls.effects
     to_goal = effects[effects["to"] == goal].set_index("from")["total"]
+    raw_goal = unstandardized_total_effects(respondent, edges)[goal]
     model_labels = spec.latents if spec is not None else {}
     given = dict(labels or {})
     table = pd.DataFrame(
@@ -569,6 +630,9 @@ def fit_csi(
             "index": point[lat].to_numpy(),
             "r_squared": pls.inner_summary.loc[lat, "r_squared"].to_numpy(),
             "total_effect": [float(to_goal.get(lv, np.nan)) for lv in lat],
+            "total_effect_unstandardized": [
+                float(raw_goal[lv]) if lv in to_goal.index else np.nan for lv in lat
+            ],
             "n_items": [len(pls.blocks[lv]) for lv in lat],
             "interpretable": [lv not in flagged for lv in lat],
         },
@@ -593,8 +657,9 @@ def fit_csi(
         table["upper"] = ci["upper"].to_numpy()
 
     drivers = [lv for lv in lat if lv in to_goal.index]
+    importance = to_goal if ipma == "standardized" else raw_goal
     ipa = (
-        importance_performance(to_goal[drivers], point[drivers], performance_max=100.0)
+        importance_performance(importance[drivers], point[drivers], performance_max=100.0)
         if drivers
         else pd.DataFrame()
     )
@@ -625,4 +690,5 @@ def fit_csi(
         pls=pls,
         negative_weights=negative_weights,
         interpretable=not flagged,
+        ipma=ipma,
     )

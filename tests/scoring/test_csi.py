@@ -117,16 +117,45 @@ def test_segments_pooled_and_separate(ecsi, satisfaction):
     assert_allclose(s[list(BLOCKS)], alone.indices["index"][list(BLOCKS)], atol=1e-10)
 
 
-def test_importance_performance_ranks_drivers_of_satisfaction(ecsi):
-    ipa = ecsi.importance_performance
+def test_importance_performance_ranks_drivers_of_satisfaction(ecsi, satisfaction):
+    std = fit_csi(satisfaction, blocks=BLOCKS, model="ecsi", scale=(0, 10), ipma="standardized")
+    ipa = std.importance_performance
+    assert std.ipma == "standardized"
     assert set(ipa.index) == {"IMAG", "EXPE", "QUAL", "VAL"}
-    effects = ecsi.pls.effects.set_index("from")
+    effects = std.pls.effects.set_index("from")
     sat = effects[effects["to"] == "SAT"]["total"]
     assert_allclose(ipa["importance"], sat[ipa.index])
-    assert_allclose(ipa["performance"], ecsi.indices.loc[ipa.index, "index"])
+    assert_allclose(ipa["performance"], std.indices.loc[ipa.index, "index"])
     assert list(ipa["priority"]) == [1, 2, 3, 4]
     assert ipa["potential"].is_monotonic_decreasing
     assert ipa.index[0] == "VAL"  # largest total effect, below-average index
+
+
+def test_ipma_uses_unstandardized_total_effects_of_the_0_100_scores(ecsi, satisfaction):
+    """SmartPLS's IPMA: OLS on the 0-100 latent scores (statsmodels), effects multiplied out."""
+    import statsmodels.api as sm
+
+    sc = ecsi.respondent_index
+    coef = {}
+    for dep in {b for _, b in ecsi.pls.paths[["from", "to"]].itertuples(index=False)}:
+        preds = list(ecsi.pls.paths.loc[ecsi.pls.paths["to"] == dep, "from"])
+        fit = sm.OLS(sc[dep], sm.add_constant(sc[preds])).fit()
+        coef.update({(p, dep): fit.params[p] for p in preds})
+
+    # total effects on SAT: sum over directed paths of the products of coefficients
+    def total(a: str, b: str) -> float:
+        return sum(c * (1.0 if t == b else total(t, b)) for (f, t), c in coef.items() if f == a)
+
+    ipa = ecsi.importance_performance
+    assert ecsi.ipma == "unstandardized"
+    for drv in ipa.index:
+        assert ipa.loc[drv, "importance"] == pytest.approx(total(drv, "SAT"), rel=1e-9)
+        assert ecsi.indices.loc[drv, "total_effect_unstandardized"] == pytest.approx(
+            total(drv, "SAT"), rel=1e-9
+        )
+    assert_allclose(ipa["performance"], ecsi.indices.loc[ipa.index, "index"])
+    with pytest.raises(SpecificationError, match="ipma must be one of"):
+        fit_csi(satisfaction, blocks=BLOCKS, model="ecsi", scale=(0, 10), ipma="raw")
 
 
 def _simulate_model(model, n=600, seed=0) -> tuple[pd.DataFrame, dict[str, list[str]]]:
