@@ -17,11 +17,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
+from scipy import stats
 
 from scoring._results import Result, parameters_of
 from scoring._validation import check_columns, check_frame, check_numeric, check_range
 from scoring.drivers import importance_performance
 from scoring.errors import (
+    DataError,
     InsufficientDataError,
     NegativeWeightError,
     NegativeWeights,
@@ -36,6 +38,7 @@ __all__ = [
     "ECSI",
     "CsiModel",
     "CsiResult",
+    "complaint_share",
     "fit_csi",
     "unstandardized_total_effects",
 ]
@@ -189,6 +192,8 @@ class CsiResult(Result):
         The full path model.
     negative_weights : str
         The rule for negative rescaled weights (``"refuse"`` or ``"allow"``).
+    complaint_share : DataFrame or None
+        With ``complaints``: see :func:`complaint_share`.
     ipma : str
         The importance of ``importance_performance``: ``"unstandardized"`` or
         ``"standardized"``.
@@ -210,6 +215,7 @@ class CsiResult(Result):
     negative_weights: str = "refuse"
     interpretable: bool = True
     ipma: str = "unstandardized"
+    complaint_share: pd.DataFrame | None = None
 
     def dimension_scores(self) -> pd.Series:
         """Latent -> 0-100 index (``indices["index"]``)."""
@@ -383,6 +389,76 @@ def _segment_indices(
     return pd.DataFrame(rows)
 
 
+def complaint_share(
+    data: pd.DataFrame,
+    column: str,
+    segment: str | None = None,
+    level: float = 0.95,
+    complaints_index: float | None = None,
+) -> pd.DataFrame:
+    """Share of respondents who complained, as the ACSI reports complaints.
+
+    ACSI measures complaint behaviour by a yes/no question and reports the percentage
+    of customers who complained beside the complaints latent (Fornell et al. 1996).
+    ``share = complained / n`` over the respondents who answered, with a Wilson score
+    interval at ``level`` (:meth:`scipy.stats.binomtest.proportion_ci`).
+
+    Returns one row for ``"all"`` and one per segment value (index ``group``):
+    ``n``, ``complained``, ``share``, ``percent``, ``lower``, ``upper`` (of the share)
+    and ``complaints_index`` (the 0–100 index of the model's complaints latent
+    ``COMP`` when it is fitted, on the ``"all"`` row).
+
+    Raises
+    ------
+    DataError
+        A value other than 0/1 or True/False (naming the column and row), or no
+        answer at all.
+
+    References
+    ----------
+    Fornell, C., Johnson, M. D., Anderson, E. W., Cha, J., & Bryant, B. E. (1996). The
+    American Customer Satisfaction Index. *Journal of Marketing*, 60(4), 7-18.
+    """
+    col = data[column]
+    answered = col.dropna()
+    as_num = pd.to_numeric(
+        answered.map(lambda v: int(v) if isinstance(v, bool) else v), errors="coerce"
+    )
+    bad = answered.index[~as_num.isin([0, 1])]
+    if len(bad):
+        row, value = bad[0], answered[bad[0]]
+        row, value = (x.item() if isinstance(x, np.generic) else x for x in (row, value))
+        msg = (
+            f"data column {column!r}, row {row!r}: complaint answer {value!r} is not "
+            "0/1 or True/False; code 'complained' as 1 and 'did not complain' as 0."
+        )
+        raise DataError(msg)
+    if as_num.empty:
+        msg = f"data column {column!r} has no complaint answers; nothing to report."
+        raise DataError(msg)
+    groups: list[tuple[str, pd.Series]] = [("all", as_num)]
+    if segment is not None:
+        seg = data.loc[as_num.index, segment]
+        groups += [(str(g), as_num[seg == g]) for g in pd.unique(seg.dropna())]
+    rows = []
+    for name, values in groups:
+        n, k = len(values), int(values.sum())
+        ci = stats.binomtest(k, n).proportion_ci(level, method="wilson")
+        rows.append(
+            {
+                "group": name,
+                "n": n,
+                "complained": k,
+                "share": k / n,
+                "percent": 100 * k / n,
+                "lower": float(ci.low),
+                "upper": float(ci.high),
+                "complaints_index": complaints_index if name == "all" else np.nan,
+            }
+        )
+    return pd.DataFrame(rows).set_index("group")
+
+
 def unstandardized_total_effects(
     scores: pd.DataFrame, paths: Sequence[Sequence[str]]
 ) -> pd.DataFrame:
@@ -441,6 +517,7 @@ def fit_csi(
     progress: Callable[[int, int], None] | None = None,
     negative_weights: NegativeWeights = "refuse",
     ipma: Literal["unstandardized", "standardized"] = "unstandardized",
+    complaints: str | None = None,
 ) -> CsiResult:
     """Fit a customer satisfaction index model and compute its 0–100 indices.
 
@@ -483,6 +560,11 @@ def fit_csi(
     progress : callable, optional
         ``progress(done, total)`` after each batch of bootstrap resamples (passed to
         :func:`scoring.pls.fit_pls`); what it raises stops the fit.
+    complaints : str, optional
+        Column with each respondent's answer to "have you complained?" (1/0 or
+        True/False; missing answers are left out): its share is reported as the ACSI
+        reports complaints (``complaint_share``), for all respondents used and per
+        segment.
     ipma : {"unstandardized", "standardized"}
         Importance of the importance–performance map: the unstandardized total effects
         on the 0–100 latent scores (default; SmartPLS's IPMA, Ringle & Sarstedt 2016)
@@ -559,6 +641,8 @@ def fit_csi(
         check_range(check_numeric(frame, cols), lo, hi)
     if segment is not None:
         check_columns(frame, [segment])
+    if complaints is not None:
+        check_columns(frame, [complaints])
     if segment_weights not in ("pooled", "separate"):
         msg = f"segment_weights must be one of 'pooled', 'separate'; got {segment_weights!r}."
         raise SpecificationError(msg)
@@ -678,7 +762,12 @@ def fit_csi(
             negative_weights,
             flagged,
         )
+    share = None
+    if complaints is not None:
+        comp_index = float(point["COMP"]) if "COMP" in lat else None
+        share = complaint_share(frame.loc[raw.index], complaints, segment, level, comp_index)
     return CsiResult(
+        complaint_share=share,
         model=None if spec is None else spec.name,
         target=goal,
         indices=table,

@@ -282,3 +282,45 @@ def test_result_serialises(ecsi):
     json.dumps(ecsi.to_dict())
     assert list(ecsi.summary()["latent"]) == list(BLOCKS)
     assert isinstance(ecsi.pls, PlsResult)
+
+
+def test_complaint_share_as_acsi_reports_it(satisfaction):
+    from statsmodels.stats.proportion import proportion_confint
+
+    data = satisfaction.assign(
+        complained=(satisfaction["sat1"] < 6).astype(int), comp1=10 - satisfaction["sat2"]
+    )
+    data.loc[data.index[:5], "complained"] = np.nan  # unanswered: left out, not counted
+    blocks = {**BLOCKS, "COMP": ["comp1"]}
+    res = fit_csi(
+        data, blocks=blocks, model="ecsi", scale=(0, 10), segment="gender", complaints="complained"
+    )
+    share = res.complaint_share
+    assert share is not None
+    answered = data["complained"].dropna()
+    k, n = int(answered.sum()), len(answered)
+    row = share.loc["all"]
+    assert (row["n"], row["complained"]) == (n, k)
+    assert row["share"] == pytest.approx(k / n)
+    lo, hi = proportion_confint(k, n, alpha=0.05, method="wilson")
+    assert (row["lower"], row["upper"]) == pytest.approx((lo, hi))
+    assert row["complaints_index"] == pytest.approx(res.indices.loc["COMP", "index"])
+    for g in data["gender"].unique():
+        sub = answered[data.loc[answered.index, "gender"] == g]
+        assert share.loc[str(g), "share"] == pytest.approx(sub.mean())
+    assert "complaint_share" in res.to_dict()
+
+
+def test_complaint_answers_must_be_yes_or_no(satisfaction):
+    data = satisfaction.assign(complained=1)
+    data.loc[data.index[3], "complained"] = 7
+    with pytest.raises(DataError, match=r"'complained', row .*7 is not 0/1"):
+        fit_csi(data, blocks=BLOCKS, model="ecsi", scale=(0, 10), complaints="complained")
+    with pytest.raises(DataError, match="no complaint answers"):
+        fit_csi(
+            satisfaction.assign(complained=np.nan),
+            blocks=BLOCKS,
+            model="ecsi",
+            scale=(0, 10),
+            complaints="complained",
+        )
