@@ -83,6 +83,7 @@ from scoring.inference import (
     wilcoxon_signed_rank,
 )
 from scoring.instrument import run_methods
+from scoring.mga import MgaResult, compare_groups
 from scoring.pca import (
     KmoResult,
     PcaResult,
@@ -96,6 +97,7 @@ from scoring.pls import (
     PlsResult,
     fit_pls,
 )
+from scoring.pls_predict import PlsPrediction
 from scoring.reliability import (
     AlphaResult,
     ReliabilityResult,
@@ -157,7 +159,9 @@ __all__ = [
     "OPERATORS",
     "OrdinalResult",
     "PcaResult",
+    "MgaResult",
     "PlsBootstrap",
+    "PlsPrediction",
     "PlsResult",
     "ROLE_SUFFIXES",
     "ReliabilityResult",
@@ -174,6 +178,7 @@ __all__ = [
     "as_weights",
     "average_variance_extracted",
     "bartlett_sphericity",
+    "compare_groups",
     "composite_reliability",
     "cronbach_alpha",
     "customer_rates",
