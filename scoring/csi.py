@@ -518,6 +518,11 @@ def fit_csi(
     negative_weights: NegativeWeights = "refuse",
     ipma: Literal["unstandardized", "standardized"] = "unstandardized",
     complaints: str | None = None,
+    fit_test: bool = False,
+    predict_folds: int = 0,
+    predict_repeats: int = 1,
+    htmt_absolute: bool = True,
+    f_squared: Literal["scores", "reestimate"] = "scores",
 ) -> CsiResult:
     """Fit a customer satisfaction index model and compute its 0–100 indices.
 
@@ -560,6 +565,10 @@ def fit_csi(
     progress : callable, optional
         ``progress(done, total)`` after each batch of bootstrap resamples (passed to
         :func:`scoring.pls.fit_pls`); what it raises stops the fit.
+    fit_test, predict_folds, predict_repeats, htmt_absolute, f_squared
+        Assessment options passed to :func:`scoring.pls.fit_pls` (the bootstrap test of
+        exact fit, PLSpredict, the HTMT convention, the f² convention); the results
+        are on ``pls``.
     complaints : str, optional
         Column with each respondent's answer to "have you complained?" (1/0 or
         True/False; missing answers are left out): its share is reported as the ACSI
@@ -664,6 +673,11 @@ def fit_csi(
         interval=interval,
         consistent=consistent,
         progress=progress,
+        fit_test=fit_test,
+        predict_folds=predict_folds,
+        predict_repeats=predict_repeats,
+        htmt_absolute=htmt_absolute,
+        f_squared=f_squared,
         **fit_args,
     )
     items = list(pls.outer_model.index)

@@ -850,6 +850,38 @@ class PlsResult(Result):
         """The outer model (weights, loadings, communality, redundancy) as one table."""
         return self.outer_model.reset_index()
 
+    def path_assessment(self) -> pd.DataFrame:
+        """Per path: ``estimate``, ``f_squared``, ``vif`` and, with a bootstrap, its
+        ``std_error``, ``p_value``, ``lower``, ``upper`` (one table, index ``name``)."""
+        out = self.paths[["from", "to", "estimate"]].copy()
+        out["f_squared"] = [
+            self.f_squared.loc[a, b] for a, b in zip(out["from"], out["to"], strict=True)
+        ]
+        out["vif"] = [self.inner_vif.loc[a, b] for a, b in zip(out["from"], out["to"], strict=True)]
+        if self.bootstrap is not None:
+            b = self.bootstrap.paths
+            for col in ("std_error", "p_value", "lower", "upper"):
+                out[col] = b[col]
+        else:
+            out[["std_error", "p_value"]] = self.paths[["std_error", "p_value"]]
+        return out
+
+    def reliability_validity(self) -> pd.DataFrame:
+        """Per latent: ``mode``, ``cronbach_alpha``, ``rho_a``, ``rho_c``, ``ave``,
+        ``r_squared`` and ``htmt_max`` (its largest HTMT with another latent)."""
+        u = self.unidim
+        return pd.DataFrame(
+            {
+                "mode": u["mode"],
+                "cronbach_alpha": u["cronbach_alpha"],
+                "rho_a": u["rho_a"],
+                "rho_c": u["composite_reliability"],
+                "ave": self.inner_summary["ave"],
+                "r_squared": self.inner_summary["r_squared"],
+                "htmt_max": self.htmt.max(axis=1),
+            }
+        ).rename_axis("latent")
+
 
 # --------------------------------------------------------------------------------------
 # descriptive blocks: unidimensionality, HTMT
