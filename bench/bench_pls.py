@@ -98,6 +98,61 @@ def seminr_boot(model: Any, nboot: int) -> Any:
     return seminr.bootstrap_model(model, nboot=nboot, seed=1)
 
 
+def assess_ours(data: pd.DataFrame, nboot: int, folds: int, repeats: int) -> Any:
+    """Everything seminr's assessment gives: f² (re-estimated, as seminr), VIFs, HTMT,
+    reliabilities, bootstrap (paths, loadings, weights, HTMT, total effects and more),
+    PLSpredict with the linear benchmark."""
+    return fit_pls(
+        data,
+        blocks=BLOCKS,
+        paths=PATHS,
+        scheme="path",
+        scaled=True,
+        tol=1e-7,
+        bootstrap=nboot,
+        seed=1,
+        f_squared="reestimate",
+        predict_folds=folds,
+        predict_repeats=repeats,
+    )
+
+
+def assess_seminr(data: pd.DataFrame, nboot: int, folds: int, repeats: int) -> Any:
+    import seminr
+    from seminr.predict.metrics import item_metrics
+
+    model = seminr_fit(data)
+    summary = seminr.summarize(model)  # f², item and antecedent VIFs, HTMT, reliability
+    boot = seminr.bootstrap_model(model, nboot=nboot, seed=1)
+    metrics = [
+        item_metrics(seminr.predict_pls(model, no_folds=folds, seed=r)) for r in range(repeats)
+    ]
+    return model, summary, boot, metrics
+
+
+def assessment_agreement(data: pd.DataFrame) -> dict[str, float]:
+    import seminr
+
+    res = assess_ours(data, 0, 10, 1)
+    summ = seminr.summarize(seminr_fit(data))
+    f2 = _named(summ.f_square)
+    out = {"f_squared": max(abs(res.f_squared.loc[a, b] - f2.loc[a, b]) for a, b in PATHS)}
+    ht = _named(summ.validity.htmt)
+    out["htmt"] = float(
+        max(
+            abs(res.htmt.loc[a, b] - ht.loc[a, b])
+            for i, a in enumerate(ht.index)
+            for b in ht.index[:i]
+        )
+    )
+    out["item_vif"] = max(
+        abs(res.item_vif.loc[i, "vif"] - v)
+        for by in summ.validity.vif_items.values()
+        for i, v in by.items()
+    )
+    return out
+
+
 def floor(data: pd.DataFrame) -> Any:
     x = data.to_numpy(dtype=np.float64)
     return _centred_cross_product(x, x.mean(axis=0)) / len(x)
@@ -187,6 +242,17 @@ def main() -> None:
         f"{t_sem / t_ours:>9.1f}{t_floor:>10.3f}{t_ours / t_floor:>11.1f}{m_ours:>9.1f}"
         f"{m_sem:>10.1f}"
     )
+    if have_seminr:
+        print("assessment agreement with seminr (max |difference|):", assessment_agreement(base))
+    for n, nboot_a, repeats in ((250, 1000, 10), (25_000, 1000, 10), (25_000, 50, 1)):
+        data = base if n == 250 else pd.concat([base] * (n // len(base)), ignore_index=True)
+        t_ours, _ = best_of(lambda d=data, b=nboot_a, r=repeats: assess_ours(d, b, 10, r), 1)
+        t_sem = float("nan")
+        heavy = n > 250 and nboot_a > 100  # seminr would take many minutes: ours only
+        if have_seminr and not heavy and not (args.quick and n > 250):
+            t_sem, _ = best_of(lambda d=data, b=nboot_a, r=repeats: assess_seminr(d, b, 10, r), 1)
+        label = f"assess {n:,}: {nboot_a} boot, 10x{repeats}"
+        print(f"{label:<28}{t_ours:>10.3f}{t_sem:>10.3f}{t_sem / t_ours:>9.1f}")
     print("floor: one covariance pass over the same rows (bootstrap: the 1,000 resampled")
     print("       covariance matrices computed together)")
     print(f"load average at end {os.getloadavg()[0]:.2f}")

@@ -245,13 +245,22 @@ def distances(R: Array, Sigma: Array) -> tuple[Array, Array, Array]:
     d_uls = 0.5 * (D * D).sum(axis=(1, 2))
     srmr = np.sqrt(d_uls / (p * (p + 1) / 2))
     d_g = np.full(R.shape[0], np.nan)
-    for b in range(R.shape[0]):
-        try:
-            Lc = np.linalg.cholesky(R[b])
-        except np.linalg.LinAlgError:
-            continue
+    try:  # all entries at once; a resample with a singular R falls back to one by one
+        rows = np.arange(R.shape[0])
+        Lc = np.linalg.cholesky(R)
+    except np.linalg.LinAlgError:
+        good = []
+        for b in range(R.shape[0]):
+            try:
+                np.linalg.cholesky(R[b])
+                good.append(b)
+            except np.linalg.LinAlgError:
+                continue
+        rows = np.array(good, dtype=int)
+        Lc = np.linalg.cholesky(R[rows]) if good else np.zeros((0, p, p))
+    if rows.size:
         Li = np.linalg.inv(Lc)
-        ev = np.linalg.eigvalsh(Li @ Sigma[b] @ Li.T)  # eigenvalues of R⁻¹Σ
-        if ev[0] > 0:
-            d_g[b] = 0.5 * float((np.log(ev) ** 2).sum())
+        ev = np.linalg.eigvalsh(Li @ Sigma[rows] @ np.swapaxes(Li, 1, 2))  # of R⁻¹Σ
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d_g[rows] = np.where(ev[:, 0] > 0, 0.5 * (np.log(ev) ** 2).sum(axis=1), np.nan)
     return srmr, d_uls, d_g
