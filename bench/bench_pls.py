@@ -71,7 +71,7 @@ def peak_mb(fn: Callable[[], Any]) -> float:
     return peak / 2**20
 
 
-def ours(data: pd.DataFrame, bootstrap: int = 0) -> Any:
+def ours(data: pd.DataFrame, bootstrap: int = 0, **options: Any) -> Any:
     return fit_pls(
         data,
         blocks=BLOCKS,
@@ -81,6 +81,7 @@ def ours(data: pd.DataFrame, bootstrap: int = 0) -> Any:
         tol=1e-7,
         bootstrap=bootstrap,
         seed=1,
+        **options,
     )
 
 
@@ -102,19 +103,7 @@ def assess_ours(data: pd.DataFrame, nboot: int, folds: int, repeats: int) -> Any
     """Everything seminr's assessment gives: f² (re-estimated, as seminr), VIFs, HTMT,
     reliabilities, bootstrap (paths, loadings, weights, HTMT, total effects and more),
     PLSpredict with the linear benchmark."""
-    return fit_pls(
-        data,
-        blocks=BLOCKS,
-        paths=PATHS,
-        scheme="path",
-        scaled=True,
-        tol=1e-7,
-        bootstrap=nboot,
-        seed=1,
-        f_squared="reestimate",
-        predict_folds=folds,
-        predict_repeats=repeats,
-    )
+    return ours(data, nboot, f_squared="reestimate", predict_folds=folds, predict_repeats=repeats)
 
 
 def assess_seminr(data: pd.DataFrame, nboot: int, folds: int, repeats: int) -> Any:

@@ -15,32 +15,16 @@ from numpy.testing import assert_allclose
 from statsmodels.stats.outliers_influence import variance_inflation_factor
 
 from scoring.pls import FIT_LABELS, fit_pls
+from tests.scoring.test_plsc import CSEM_BLOCKS
+from tests.scoring.test_plsc import CSEM_MODES as PLSC_MODES
+from tests.scoring.test_plsc import CSEM_PATHS as PLSC_PATHS
 
 # ------------------------------------------------------------------ published cSEM example
 # cSEM README "Example" (github.com/FloSchuberth/cSEM): csem(satisfaction, model) with its
 # defaults (PLSc, path scheme; IMAG, EXPE, QUAL, VAL composites in mode B; SAT, LOY common
 # factors), assess(res) and testOMF(res).
-CSEM_BLOCKS = {
-    "IMAG": ["imag1", "imag2", "imag3"],
-    "EXPE": ["expe1", "expe2", "expe3"],
-    "QUAL": [f"qual{i}" for i in range(1, 6)],
-    "VAL": ["val1", "val2", "val3"],
-    "SAT": [f"sat{i}" for i in range(1, 5)],
-    "LOY": [f"loy{i}" for i in range(1, 5)],
-}
-CSEM_MODES = {"IMAG": "B", "EXPE": "B", "QUAL": "B", "VAL": "B"}
-CSEM_PATHS = [
-    ("IMAG", "EXPE"),
-    ("EXPE", "QUAL"),
-    ("EXPE", "VAL"),
-    ("QUAL", "VAL"),
-    ("IMAG", "SAT"),
-    ("EXPE", "SAT"),
-    ("QUAL", "SAT"),
-    ("VAL", "SAT"),
-    ("IMAG", "LOY"),
-    ("SAT", "LOY"),
-]
+CSEM_MODES = {k: m for k, m in PLSC_MODES.items() if m == "B"}
+CSEM_PATHS = [tuple(name.split(" -> ")) for name in PLSC_PATHS]
 CSEM_F2 = {  # "Effect sizes (Cohen's f^2)", 4 decimals
     ("IMAG", "EXPE"): 0.2856,
     ("EXPE", "QUAL"): 2.2928,
