@@ -26,6 +26,7 @@ from scoring.pls import (
     PlsMissing,
     Scheme,
     _build_spec,
+    _min_rows,
     _outer_weights,
     _prepare,
     _resample_cov,
@@ -262,8 +263,11 @@ def compare_groups(
     fits = []
     for k, mask in enumerate((is_a, ~is_a)):
         part = raw[mask]
-        if len(part) < 3:
-            msg = f"group {pair[k]!r} of column {group!r} has {len(part)} usable row(s)."
+        if len(part) < _min_rows(spec):
+            msg = (
+                f"group {pair[k]!r} of column {group!r} has {len(part)} usable row(s); the "
+                f"model needs at least {_min_rows(spec)} in each group."
+            )
             raise InsufficientDataError(msg)
         s = None if seed is None else seed + k
         fits.append(fit_pls(part, bootstrap=bootstrap, seed=s, **fit_kw))

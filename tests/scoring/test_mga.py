@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from scoring.errors import SpecificationError
+from scoring.errors import InsufficientDataError, SpecificationError
 from scoring.mga import compare_groups
 from scoring.pls import fit_pls
 
@@ -124,5 +124,8 @@ def test_refusals(satisfaction):
         compare_groups(three, group="branch", **kw)
     with pytest.raises(SpecificationError, match="two different values"):
         compare_groups(three, group="branch", groups=(0, 7), **kw)
+    few = satisfaction.assign(gender=["x"] * 4 + ["y"] * (len(satisfaction) - 4))
+    with pytest.raises(InsufficientDataError, match="group 'x' of column 'gender' has 4"):
+        compare_groups(few, group="gender", **kw)
     with pytest.raises(SpecificationError, match="at least 20"):
         compare_groups(satisfaction, group="gender", permutations=5, **kw)
