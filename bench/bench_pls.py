@@ -238,7 +238,7 @@ def main() -> None:
         t_ours, _ = best_of(lambda d=data, b=nboot_a, r=repeats: assess_ours(d, b, 10, r), 1)
         t_sem = float("nan")
         heavy = n > 250 and nboot_a > 100  # seminr would take many minutes: ours only
-        if have_seminr and not heavy and not (args.quick and n > 250):
+        if have_seminr and not heavy:
             t_sem, _ = best_of(lambda d=data, b=nboot_a, r=repeats: assess_seminr(d, b, 10, r), 1)
         label = f"assess {n:,}: {nboot_a} boot, 10x{repeats}"
         print(f"{label:<28}{t_ours:>10.3f}{t_sem:>10.3f}{t_sem / t_ours:>9.1f}")

@@ -14,7 +14,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from scoring._results import Result
-from scoring.errors import InsufficientDataError, SpecificationError
+from scoring.errors import InsufficientDataError, SingularMatrixError, SpecificationError
 
 if TYPE_CHECKING:  # only for annotations: scoring.pls imports this module
     from scoring.pls import _Spec
@@ -210,7 +210,15 @@ def predict_fold(
         pls.append(mean[a:b] + sd[a:b] * loadings[a:b] * pred[:, [k]])
         xs = [i for j in spec.preds[k] for i in range(*_span(spec, j))]
         X = np.column_stack([np.ones(len(At)), At[:, xs]])
-        beta = np.linalg.lstsq(X, At[:, a:b], rcond=None)[0]
+        try:
+            beta = np.linalg.solve(X.T @ X, X.T @ At[:, a:b])  # normal equations, as lm()
+        except np.linalg.LinAlgError:
+            msg = (
+                f"PLSpredict: the items of the predictors of {spec.latents[k]!r} are perfectly "
+                "collinear in a training fold, so the linear benchmark is not defined; drop a "
+                "redundant item or use fewer folds."
+            )
+            raise SingularMatrixError(msg) from None
         lm.append(np.column_stack([np.ones(len(Ae)), Ae[:, xs]]) @ beta)
     naive = np.broadcast_to(mean[cols], (len(Ae), len(cols)))
     return np.hstack(pls), np.hstack(lm), np.array(naive)
