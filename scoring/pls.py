@@ -1296,15 +1296,25 @@ def _predict(
     n = A.shape[0]
     pp.check_prediction(n, folds, repeats, spec, _min_rows(spec))
     rng = np.random.default_rng(seed)
-    Xc = A - A.mean(axis=0)
+    mean = A.mean(axis=0)
+    Xc = A - mean
+    total = Xc.T @ Xc
     mask = spec.odm.astype(bool)
     reps = []
     for _ in range(repeats):
         fold = np.empty(n, dtype=np.int64)
         fold[rng.permutation(n)] = pp.fold_of_position(n, folds)
-        train = fold[None, :] != np.arange(folds)[:, None]  # (folds, n)
-        counts = train * (n / train.sum(axis=1, keepdims=True))  # rows sum to n
-        Sb, _, _ = _resample_cov(Xc, counts, scaled)
+        # training moments = all rows minus the held-out fold: one pass over the data
+        cov = np.empty((folds, A.shape[1], A.shape[1]))
+        tmean = np.empty((folds, A.shape[1]))
+        for f in range(folds):
+            held = Xc[fold == f]
+            m = n - len(held)
+            shift = -held.sum(axis=0) / m  # training mean of the centred items
+            cov[f] = (total - held.T @ held) / m - np.outer(shift, shift)
+            tmean[f] = mean + shift
+        tsd = np.sqrt(np.einsum("fii->fi", cov))
+        Sb = cov / tsd[:, :, None] / tsd[:, None, :] if scaled else cov
         W, _, conv = _outer_weights(Sb, spec, tol, max_iter)
         if not conv.all():
             msg = (
@@ -1321,7 +1331,13 @@ def _predict(
         for f in range(folds):
             test = fold == f
             preds = pp.predict_fold(
-                spec, A, test, st.W[f], st.path[f], st.crossloadings[f][mask], scaled
+                spec,
+                A[test],
+                (tmean[f], tsd[f], cov[f]),
+                st.W[f],
+                st.path[f],
+                st.crossloadings[f][mask],
+                scaled,
             )
             for o, v in zip(out, preds, strict=True):
                 o[test] = v

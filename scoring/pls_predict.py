@@ -180,22 +180,22 @@ def _span(spec: _Spec, k: int) -> tuple[int, int]:
 
 def predict_fold(
     spec: _Spec,
-    A: Array,
-    test: Array,
+    Ae: Array,
+    moments: tuple[Array, Array, Array],
     W: Array,
     path: Array,
     loadings: Array,
     scaled: bool,
 ) -> tuple[Array, Array, Array]:
-    """PLS, linear-benchmark and naive predictions of the test rows of one fold.
+    """PLS, linear-benchmark and naive predictions of the held-out rows ``Ae`` of one fold.
 
-    ``W`` (p, L) are the training fit's weights on the analysis scale, ``path`` (L, L)
-    its paths ``[to, from]``, ``loadings`` (p,) its item–score correlations.
+    ``moments`` are the training rows' means, population SDs and covariance matrix;
+    ``W`` (p, L) the training fit's weights on the analysis scale, ``path`` (L, L) its
+    paths ``[to, from]``, ``loadings`` (p,) its item–score correlations. The benchmark's
+    OLS coefficients come from the training moments (``β = Σ_xx⁻¹ Σ_xy``, intercept
+    ``ȳ − β'x̄``), the normal equations of ``lm()`` on the training rows.
     """
-    train = ~test
-    At, Ae = A[train], A[test]
-    mean = At.mean(axis=0)
-    sd = At.std(axis=0)
+    mean, sd, cov = moments
     Z = (Ae - mean) / sd if scaled else Ae - mean
     scores = Z @ W  # unit-variance latent scores of the training metric
     pred = scores.copy()
@@ -209,9 +209,8 @@ def predict_fold(
         cols.extend(range(a, b))
         pls.append(mean[a:b] + sd[a:b] * loadings[a:b] * pred[:, [k]])
         xs = [i for j in spec.preds[k] for i in range(*_span(spec, j))]
-        X = np.column_stack([np.ones(len(At)), At[:, xs]])
         try:
-            beta = np.linalg.solve(X.T @ X, X.T @ At[:, a:b])  # normal equations, as lm()
+            beta = np.linalg.solve(cov[np.ix_(xs, xs)], cov[xs, a:b])
         except np.linalg.LinAlgError:
             msg = (
                 f"PLSpredict: the items of the predictors of {spec.latents[k]!r} are perfectly "
@@ -219,6 +218,6 @@ def predict_fold(
                 "redundant item or use fewer folds."
             )
             raise SingularMatrixError(msg) from None
-        lm.append(np.column_stack([np.ones(len(Ae)), Ae[:, xs]]) @ beta)
+        lm.append(mean[a:b] + (Ae[:, xs] - mean[xs]) @ beta)
     naive = np.broadcast_to(mean[cols], (len(Ae), len(cols)))
     return np.hstack(pls), np.hstack(lm), np.array(naive)
