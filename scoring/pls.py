@@ -1766,10 +1766,19 @@ def _fit_test(
     rng = np.random.default_rng(None if seed is None else [seed, 1])
     chunk = max(1, _CHUNK_CELLS // max(n, 1))
     fits = []
+    dropped = 0
     for start in range(0, size, chunk):
         counts = _bootstrap_counts(n, min(chunk, size - start), rng)
         Sb, mb, sdb = _resample_cov(Xt, counts, scaled)
-        fits.append(_fit_stack(Sb, mb, sdb, spec, tol, max_iter, mean, consistent)[0]["model_fit"])
+        part, bad, heywood = _fit_stack(Sb, mb, sdb, spec, tol, max_iter, mean, consistent)
+        fits.append(part["model_fit"])
+        dropped += bad + heywood
+    if dropped:
+        msg = (
+            f"fit_pls fit test: {dropped} of {size} resamples of the model-implied data did "
+            "not converge or were inadmissible and were dropped."
+        )
+        warnings.warn(msg, UserWarning, stacklevel=3)
     reps = np.concatenate(fits)[:, 1::2]  # the estimated model: srmr, d_uls, d_g
     orig = st.fit[0, 1::2]
     with np.errstate(invalid="ignore"):

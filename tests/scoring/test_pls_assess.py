@@ -416,3 +416,27 @@ def test_exact_fit_test_holds_its_level_under_the_null():
         fit_test=True,
     )
     assert not res.bootstrap.fit_test["reject"].any()
+
+
+def test_bca_intervals_cover_the_new_tables(satisfaction):
+    res = fit_pls(
+        satisfaction,
+        blocks=CSEM_BLOCKS,
+        paths=CSEM_PATHS,
+        scheme="path",
+        bootstrap=200,
+        seed=5,
+        interval="bca",
+    )
+    b = res.bootstrap
+    assert b.interval == "bca"
+    assert b.jackknife is not None
+    for table in (b.paths, b.f_squared, b.htmt, b.specific_indirect, b.r_squared):
+        assert np.isfinite(table[["lower", "upper"]].to_numpy()).all()
+        assert (table["lower"] <= table["upper"]).all()
+    # BCa differs from the percentile interval of the same resamples
+    pct = fit_pls(
+        satisfaction, blocks=CSEM_BLOCKS, paths=CSEM_PATHS, scheme="path", bootstrap=200, seed=5
+    ).bootstrap
+    assert_allclose(pct.paths["std_error"], b.paths["std_error"])
+    assert not np.allclose(pct.paths["lower"], b.paths["lower"])
