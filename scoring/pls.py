@@ -363,8 +363,8 @@ def _rho_a(S: Array, W: Array, sd_x: Array, spec: _Spec) -> tuple[Array, Array]:
     correlations when scaled, covariances of the centred items otherwise), where mode-A
     weights are proportional to the loadings and the composite ``Xw`` has unit variance.
     Loadings are returned standardized (divided by the item SD). Mode-B blocks get NaN
-    loadings (they have no consistent loadings) and ρ_A = 1, as seminr reports it (a composite is its own
-    construct); single items get ρ_A = 1 and loading ±1.
+    loadings (they have no consistent loadings) and ρ_A = 1, as seminr reports it (a
+    composite is its own construct); single items get ρ_A = 1 and loading ±1.
     """
     B, p, L = W.shape
     rho = np.ones((B, L))
