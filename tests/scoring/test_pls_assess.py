@@ -440,3 +440,34 @@ def test_bca_intervals_cover_the_new_tables(satisfaction):
     ).bootstrap
     assert_allclose(pct.paths["std_error"], b.paths["std_error"])
     assert not np.allclose(pct.paths["lower"], b.paths["lower"])
+
+
+def test_simulated_model_with_known_parameters():
+    """PLSc on a factor model: f², VIF and fit recover the population values."""
+    rng = np.random.default_rng(21)
+    n, rho = 20_000, 0.3
+    x1 = rng.normal(size=n)
+    x2 = rho * x1 + np.sqrt(1 - rho**2) * rng.normal(size=n)
+    r2 = 0.5**2 + 0.3**2 + 2 * 0.5 * 0.3 * rho  # 0.43
+    y = 0.5 * x1 + 0.3 * x2 + np.sqrt(1 - r2) * rng.normal(size=n)
+    lam = 0.8
+    data = pd.DataFrame(
+        {
+            f"{name}{i}": lv * lam + np.sqrt(1 - lam**2) * rng.normal(size=n)
+            for name, lv in (("a", x1), ("b", x2), ("y", y))
+            for i in range(3)
+        }
+    )
+    blocks = {"X1": ["a0", "a1", "a2"], "X2": ["b0", "b1", "b2"], "Y": ["y0", "y1", "y2"]}
+    paths = [("X1", "Y"), ("X2", "Y")]
+    res = fit_pls(data, blocks=blocks, paths=paths, consistent=True)
+    r2_without_x1 = (0.3 + 0.5 * rho) ** 2
+    assert res.f_squared.loc["X1", "Y"] == pytest.approx((r2 - r2_without_x1) / (1 - r2), abs=0.02)
+    assert res.f_squared.loc["X2", "Y"] == pytest.approx(
+        (r2 - (0.5 + 0.3 * rho) ** 2) / (1 - r2), abs=0.02
+    )
+    assert res.inner_vif.loc["X1", "Y"] == pytest.approx(1 / (1 - rho**2), abs=0.02)
+    assert res.model_fit.loc["srmr", "estimated"] < 0.01  # the true model fits
+    # leaving out the X2 -> Y path is visible in the estimated model's fit
+    chain = fit_pls(data, blocks=blocks, paths=[("X1", "Y"), ("X1", "X2")], consistent=True)
+    assert chain.model_fit.loc["srmr", "estimated"] > 3 * res.model_fit.loc["srmr", "estimated"]
