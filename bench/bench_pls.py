@@ -17,7 +17,7 @@ prints the ratio to a floor measured in the same run: one pass computing the ite
 covariance matrix ``X'X/n`` of the same data (blocked over rows, as fit_pls does), the
 least work any estimator must do. The load average is printed: the machine is shared.
 
-seminr is a benchmark-only dependency (``pip install seminr``), not in pyproject.toml.
+seminr is a dev dependency (pyproject.toml `[dev]`), used by the tests and this benchmark.
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def peak_mb(fn: Callable[[], Any]) -> float:
     return peak / 2**20
 
 
-def ours(data: pd.DataFrame, bootstrap: int = 0) -> Any:
+def ours(data: pd.DataFrame, bootstrap: int = 0, **options: Any) -> Any:
     return fit_pls(
         data,
         blocks=BLOCKS,
@@ -81,6 +81,7 @@ def ours(data: pd.DataFrame, bootstrap: int = 0) -> Any:
         tol=1e-7,
         bootstrap=bootstrap,
         seed=1,
+        **options,
     )
 
 
@@ -96,6 +97,49 @@ def seminr_boot(model: Any, nboot: int) -> Any:
     import seminr
 
     return seminr.bootstrap_model(model, nboot=nboot, seed=1)
+
+
+def assess_ours(data: pd.DataFrame, nboot: int, folds: int, repeats: int) -> Any:
+    """Everything seminr's assessment gives: f² (re-estimated, as seminr), VIFs, HTMT,
+    reliabilities, bootstrap (paths, loadings, weights, HTMT, total effects and more),
+    PLSpredict with the linear benchmark."""
+    return ours(data, nboot, f_squared="reestimate", predict_folds=folds, predict_repeats=repeats)
+
+
+def assess_seminr(data: pd.DataFrame, nboot: int, folds: int, repeats: int) -> Any:
+    import seminr
+    from seminr.predict.metrics import item_metrics
+
+    model = seminr_fit(data)
+    summary = seminr.summarize(model)  # f², item and antecedent VIFs, HTMT, reliability
+    boot = seminr.bootstrap_model(model, nboot=nboot, seed=1)
+    metrics = [
+        item_metrics(seminr.predict_pls(model, no_folds=folds, seed=r)) for r in range(repeats)
+    ]
+    return model, summary, boot, metrics
+
+
+def assessment_agreement(data: pd.DataFrame) -> dict[str, float]:
+    import seminr
+
+    res = assess_ours(data, 0, 10, 1)
+    summ = seminr.summarize(seminr_fit(data))
+    f2 = _named(summ.f_square)
+    out = {"f_squared": max(abs(res.f_squared.loc[a, b] - f2.loc[a, b]) for a, b in PATHS)}
+    ht = _named(summ.validity.htmt)
+    out["htmt"] = float(
+        max(
+            abs(res.htmt.loc[a, b] - ht.loc[a, b])
+            for i, a in enumerate(ht.index)
+            for b in ht.index[:i]
+        )
+    )
+    out["item_vif"] = max(
+        abs(res.item_vif.loc[i, "vif"] - v)
+        for by in summ.validity.vif_items.values()
+        for i, v in by.items()
+    )
+    return out
 
 
 def floor(data: pd.DataFrame) -> Any:
@@ -187,6 +231,17 @@ def main() -> None:
         f"{t_sem / t_ours:>9.1f}{t_floor:>10.3f}{t_ours / t_floor:>11.1f}{m_ours:>9.1f}"
         f"{m_sem:>10.1f}"
     )
+    if have_seminr:
+        print("assessment agreement with seminr (max |difference|):", assessment_agreement(base))
+    for n, nboot_a, repeats in ((250, 1000, 10), (25_000, 1000, 10), (25_000, 50, 1)):
+        data = base if n == 250 else pd.concat([base] * (n // len(base)), ignore_index=True)
+        t_ours, _ = best_of(lambda d=data, b=nboot_a, r=repeats: assess_ours(d, b, 10, r), 1)
+        t_sem = float("nan")
+        heavy = n > 250 and nboot_a > 100  # seminr would take many minutes: ours only
+        if have_seminr and not heavy:
+            t_sem, _ = best_of(lambda d=data, b=nboot_a, r=repeats: assess_seminr(d, b, 10, r), 1)
+        label = f"assess {n:,}: {nboot_a} boot, 10x{repeats}"
+        print(f"{label:<28}{t_ours:>10.3f}{t_sem:>10.3f}{t_sem / t_ours:>9.1f}")
     print("floor: one covariance pass over the same rows (bootstrap: the 1,000 resampled")
     print("       covariance matrices computed together)")
     print(f"load average at end {os.getloadavg()[0]:.2f}")

@@ -659,4 +659,226 @@ def simulate(
     return Simulation(data=data, truth=gen.truth())
 
 
-__all__ = ["Simulation", "SimulationTruth", "simulate"]
+# ---------------------------------------------------------------------------- chain
+
+#: Column of the simulated customer key in the customer responses and the outcomes.
+CUSTOMER_KEY = "customer_id"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChainTruth:
+    """The service-profit chain the linked data of :func:`simulate_chain` came from.
+
+    Attributes
+    ----------
+    seed, unit, customer_overall, staff_overall
+        Seed, the unit (segment) item, and the overall items of the two instruments.
+    staff_shift, customer_shift
+        unit code -> latent shift (fraction of the scale range) of the staff's and the
+        customers' ratings; ``customer_shift = staff_effect * staff_shift + r_u``.
+    staff_effect
+        Customer shift per unit of staff shift (both fractions of their ranges).
+    staff_mean, customer_mean
+        unit code -> expected answer (scale points) to the overall item of each survey.
+    staff_to_customer
+        OLS slope of ``customer_mean`` on ``staff_mean`` over the units: the expected
+        rise in a unit's customer satisfaction per point of its staff satisfaction.
+    churn_intercept, churn_slope
+        ``logit P(churned) = churn_intercept + churn_slope * (answer - midpoint)`` with
+        ``answer`` the customer's overall answer (the midpoint where it is missing).
+    non_respondents
+        Outcome rows of customers who never answered.
+    """
+
+    seed: int
+    unit: str
+    customer_overall: str
+    staff_overall: str
+    staff_shift: Mapping[str, float]
+    customer_shift: Mapping[str, float]
+    staff_effect: float
+    staff_mean: Mapping[str, float]
+    customer_mean: Mapping[str, float]
+    staff_to_customer: float
+    churn_intercept: float
+    churn_slope: float
+    non_respondents: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe plain data."""
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class ChainSimulation:
+    """Result of :func:`simulate_chain`: customer responses (with ``customer_id``), staff
+    responses, the customers' outcomes and the truth of each."""
+
+    customers: Simulation
+    staff: Simulation
+    outcomes: pd.DataFrame
+    truth: ChainTruth
+
+
+def _overall_mean(q: Questionnaire, item_id: str, seed: int, shift: float) -> float:
+    """Expected answer to a rating without dimension or roles at a latent ``shift``."""
+    item = q.item(item_id)
+    assert item.scale is not None  # the caller checked the overall item is a rating
+    lo, hi = item.scale.min, item.scale.max
+    r = hi - lo
+    mu = 0.15 + _sub_rng(seed, "item", item.id).normal(0.0, 0.02)
+    sd = r * math.hypot(SIGMA_G, SIGMA_E)
+    value = float(_expected_answer(np.array([(lo + hi) / 2 + r * (mu + shift)]), sd, lo, hi)[0])
+    return lo + hi - value if item.reverse else value
+
+
+def simulate_chain(
+    customer_q: Questionnaire,
+    staff_q: Questionnaire,
+    n_customers: int,
+    n_staff: int,
+    *,
+    seed: int = 0,
+    unit: str = "branch",
+    staff_effect: float = 0.8,
+    unit_sd: float = 0.08,
+    unit_residual_sd: float = 0.03,
+    churn_intercept: float = -1.5,
+    churn_slope: float = -0.7,
+    non_respondent_rate: float = 0.1,
+    missing_rate: float = 0.02,
+    wave: str | None = None,
+) -> ChainSimulation:
+    """Linked customer and staff surveys and customer outcomes from a known chain.
+
+    Each unit (a code of the segment item ``unit``, present in both instruments with the
+    same codes) gets a staff shift ``s_u ~ N(0, unit_sd)``; the staff ratings of the unit
+    move by ``s_u`` and its customers' ratings by ``staff_effect * s_u + r_u`` with
+    ``r_u ~ N(0, unit_residual_sd)``, what else differs between units (fractions of the
+    scale range, see the module docstring). Each customer churns with
+    ``logit p = churn_intercept + churn_slope * (overall answer - midpoint)``; revenue
+    (lognormal, higher for satisfied customers) and tenure (0-19 years) complete the
+    outcomes, and a share ``non_respondent_rate`` of extra outcome rows belongs to
+    customers who never answered. Straight-liners are left out (rate 0), so the truth is
+    exact.
+
+    Examples
+    --------
+    >>> import questionnaires as qn
+    >>> sim = simulate_chain(qn.builtin("service_short"), qn.builtin("staff_satisfaction"),
+    ...                      200, 50, seed=1)
+    >>> sorted(sim.outcomes.columns)
+    ['churned', 'customer_id', 'retained', 'revenue', 'tenure']
+    >>> len(sim.outcomes)
+    220
+    """
+    _check(n_customers, missing_rate, 0.0, 0.5, 0.0)
+    _check(n_staff, missing_rate, 0.0, 0.5, 0.0)
+    codes: list[list[str]] = []
+    overall: list[str] = []
+    for q in (customer_q, staff_q):
+        try:
+            item = q.item(unit)
+        except KeyError:
+            item = None
+        if item is None or item.type != "single_choice":
+            msg = f"{q.id}: has no single-choice item {unit!r} to link the surveys by unit"
+            raise ValueError(msg)
+        codes.append([c.code for c in item.choices])
+        ov = q.scoring.overall
+        if ov is None or q.item(ov).type != "rating":
+            msg = f"{q.id}: names no overall satisfaction rating (scoring.overall)"
+            raise ValueError(msg)
+        overall.append(ov)
+    if codes[0] != codes[1]:
+        msg = (
+            f"the {unit!r} codes differ between {customer_q.id} {codes[0]} and "
+            f"{staff_q.id} {codes[1]}; the surveys must share them"
+        )
+        raise ValueError(msg)
+    r = _sub_rng(seed, "chain", unit)
+    staff_shift = dict(
+        zip(codes[0], map(float, r.normal(0.0, unit_sd, len(codes[0]))), strict=True)
+    )
+    residual = r.normal(0.0, unit_residual_sd, len(codes[0]))
+    cust_shift = {
+        u: staff_effect * v + float(e)
+        for (u, v), e in zip(staff_shift.items(), residual, strict=True)
+    }
+    customers = simulate(
+        customer_q,
+        n_customers,
+        seed=seed,
+        segments_effect={unit: cust_shift},
+        missing_rate=missing_rate,
+        straightliner_rate=0.0,
+        wave=wave,
+    )
+    staff = simulate(
+        staff_q,
+        n_staff,
+        seed=seed,
+        segments_effect={unit: staff_shift},
+        missing_rate=missing_rate,
+        straightliner_rate=0.0,
+        wave=wave,
+    )
+    n_extra = int(round(non_respondent_rate * n_customers))
+    ids = np.array([f"C{i + 1:07d}" for i in range(n_customers + n_extra)], dtype=object)
+    order = r.permutation(ids.size)
+    ids = ids[order]
+    data = customers.data.copy()
+    data.insert(0, CUSTOMER_KEY, pd.Series(ids[:n_customers], dtype="string"))
+    item = customer_q.item(overall[0])
+    assert item.scale is not None
+    mid = (item.scale.min + item.scale.max) / 2
+    answer = data[overall[0]].astype("Float64").fillna(mid).to_numpy(dtype="float64")
+    answer = np.concatenate([answer, np.full(n_extra, mid)])
+    eta = churn_intercept + churn_slope * (answer - mid)
+    churned = (r.random(answer.size) < 1.0 / (1.0 + np.exp(-eta))).astype(np.int64)
+    outcomes = pd.DataFrame(
+        {
+            CUSTOMER_KEY: ids,
+            "churned": churned,
+            "retained": 1 - churned,
+            "tenure": r.integers(0, 20, size=answer.size),
+            "revenue": np.round(r.lognormal(6.0 + 0.15 * (answer - mid), 1.0), 2),
+        }
+    ).sample(frac=1.0, random_state=np.random.RandomState(seed % 2**32))
+    outcomes = outcomes.reset_index(drop=True)
+    staff_mean = {u: _overall_mean(staff_q, overall[1], seed, v) for u, v in staff_shift.items()}
+    cust_mean = {u: _overall_mean(customer_q, overall[0], seed, v) for u, v in cust_shift.items()}
+    xs = np.array(list(staff_mean.values()))
+    ys = np.array([cust_mean[u] for u in staff_mean])
+    slope = float(np.polyfit(xs, ys, 1)[0])
+    truth = ChainTruth(
+        seed=seed,
+        unit=unit,
+        customer_overall=overall[0],
+        staff_overall=overall[1],
+        staff_shift=staff_shift,
+        customer_shift=cust_shift,
+        staff_effect=float(staff_effect),
+        staff_mean=staff_mean,
+        customer_mean=cust_mean,
+        staff_to_customer=slope,
+        churn_intercept=float(churn_intercept),
+        churn_slope=float(churn_slope),
+        non_respondents=n_extra,
+    )
+    return ChainSimulation(
+        customers=Simulation(data=data, truth=customers.truth),
+        staff=staff,
+        outcomes=outcomes,
+        truth=truth,
+    )
+
+
+__all__ = [
+    "ChainSimulation",
+    "ChainTruth",
+    "Simulation",
+    "SimulationTruth",
+    "simulate",
+    "simulate_chain",
+]

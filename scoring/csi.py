@@ -17,11 +17,13 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
+from scipy import stats
 
 from scoring._results import Result, parameters_of
 from scoring._validation import check_columns, check_frame, check_numeric, check_range
 from scoring.drivers import importance_performance
 from scoring.errors import (
+    DataError,
     InsufficientDataError,
     NegativeWeightError,
     NegativeWeights,
@@ -29,7 +31,17 @@ from scoring.errors import (
 )
 from scoring.pls import Interval, Mode, PlsMissing, PlsResult, Scheme, fit_pls
 
-__all__ = ["ACSI", "CCSI", "CSI_MODELS", "ECSI", "CsiModel", "CsiResult", "fit_csi"]
+__all__ = [
+    "ACSI",
+    "CCSI",
+    "CSI_MODELS",
+    "ECSI",
+    "CsiModel",
+    "CsiResult",
+    "complaint_share",
+    "fit_csi",
+    "unstandardized_total_effects",
+]
 
 Array = NDArray[Any]
 SegmentWeights = Literal["pooled", "separate"]
@@ -151,7 +163,9 @@ class CsiResult(Result):
         The satisfaction latent.
     indices : DataFrame
         Per latent (index ``latent``): ``label``, ``index`` (0–100), ``r_squared``,
-        ``total_effect`` on the target, ``n_items``, ``interpretable`` (False when a
+        ``total_effect`` on the target (standardized), ``total_effect_unstandardized``
+        (points of the target's 0–100 score per point of the latent's, the IPMA
+        importance), ``n_items``, ``interpretable`` (False when a
         rescaled weight of the block is negative, which only ``negative_weights="allow"``
         lets through: the index is then not a weighted mean of the answers and can leave
         0–100) and, with a bootstrap, ``std_error``, ``lower``, ``upper``.
@@ -167,13 +181,22 @@ class CsiResult(Result):
         weights).
     importance_performance : DataFrame
         Drivers of the target: total effect vs. index, ordered by what to fix first
-        (see :func:`scoring.drivers.importance_performance`).
+        (see :func:`scoring.drivers.importance_performance`). With
+        ``ipma="unstandardized"`` (default) the importance is the unstandardized total
+        effect on the 0–100 latent scores, SmartPLS's IPMA (see
+        :func:`unstandardized_total_effects`); with ``"standardized"`` the standardized
+        total effect of the PLS model.
     dropped_latents : list of str
         Latents of the built-in model absent from ``blocks`` (left out with their paths).
     pls : PlsResult
         The full path model.
     negative_weights : str
         The rule for negative rescaled weights (``"refuse"`` or ``"allow"``).
+    complaint_share : DataFrame or None
+        With ``complaints``: see :func:`complaint_share`.
+    ipma : str
+        The importance of ``importance_performance``: ``"unstandardized"`` or
+        ``"standardized"``.
     interpretable : bool
         False when some latent's index has a negative rescaled weight (kept by
         ``negative_weights="allow"``); ``indices["interpretable"]`` says which, and
@@ -191,6 +214,8 @@ class CsiResult(Result):
     pls: PlsResult = field(repr=False)
     negative_weights: str = "refuse"
     interpretable: bool = True
+    ipma: str = "unstandardized"
+    complaint_share: pd.DataFrame | None = None
 
     def dimension_scores(self) -> pd.Series:
         """Latent -> 0-100 index (``indices["index"]``)."""
@@ -364,6 +389,109 @@ def _segment_indices(
     return pd.DataFrame(rows)
 
 
+def complaint_share(
+    data: pd.DataFrame,
+    column: str,
+    segment: str | None = None,
+    level: float = 0.95,
+    complaints_index: float | None = None,
+) -> pd.DataFrame:
+    """Share of respondents who complained, as the ACSI reports complaints.
+
+    ACSI measures complaint behaviour by a yes/no question and reports the percentage
+    of customers who complained beside the complaints latent (Fornell et al. 1996).
+    ``share = complained / n`` over the respondents who answered, with a Wilson score
+    interval at ``level`` (:meth:`scipy.stats.binomtest.proportion_ci`).
+
+    Returns one row for ``"all"`` and one per segment value (index ``group``):
+    ``n``, ``complained``, ``share``, ``percent``, ``lower``, ``upper`` (of the share)
+    and ``complaints_index`` (the 0–100 index of the model's complaints latent
+    ``COMP`` when it is fitted, on the ``"all"`` row).
+
+    Raises
+    ------
+    DataError
+        A value other than 0/1 or True/False (naming the column and row), or no
+        answer at all.
+
+    References
+    ----------
+    Fornell, C., Johnson, M. D., Anderson, E. W., Cha, J., & Bryant, B. E. (1996). The
+    American Customer Satisfaction Index. *Journal of Marketing*, 60(4), 7-18.
+    """
+    col = data[column]
+    answered = col.dropna()
+    as_num = pd.to_numeric(
+        answered.map(lambda v: int(v) if isinstance(v, bool) else v), errors="coerce"
+    )
+    bad = answered.index[~as_num.isin([0, 1])]
+    if len(bad):
+        row, value = bad[0], answered[bad[0]]
+        row, value = (x.item() if isinstance(x, np.generic) else x for x in (row, value))
+        msg = (
+            f"data column {column!r}, row {row!r}: complaint answer {value!r} is not "
+            "0/1 or True/False; code 'complained' as 1 and 'did not complain' as 0."
+        )
+        raise DataError(msg)
+    if as_num.empty:
+        msg = f"data column {column!r} has no complaint answers; nothing to report."
+        raise DataError(msg)
+    groups: list[tuple[str, pd.Series]] = [("all", as_num)]
+    if segment is not None:
+        seg = data.loc[as_num.index, segment]
+        groups += [(str(g), as_num[seg == g]) for g in pd.unique(seg.dropna())]
+    rows = []
+    for name, values in groups:
+        n, k = len(values), int(values.sum())
+        ci = stats.binomtest(k, n).proportion_ci(level, method="wilson")
+        rows.append(
+            {
+                "group": name,
+                "n": n,
+                "complained": k,
+                "share": k / n,
+                "percent": 100 * k / n,
+                "lower": float(ci.low),
+                "upper": float(ci.high),
+                "complaints_index": complaints_index if name == "all" else np.nan,
+            }
+        )
+    return pd.DataFrame(rows).set_index("group")
+
+
+def unstandardized_total_effects(
+    scores: pd.DataFrame, paths: Sequence[Sequence[str]]
+) -> pd.DataFrame:
+    """Total effects of the structural model re-estimated on 0–100 latent scores.
+
+    Each endogenous latent's 0–100 score is regressed by OLS (with intercept) on its
+    predecessors' 0–100 scores (rows with a score for every latent); the total effects
+    are ``(I − B)⁻¹ − I`` of these unstandardized coefficients. This is the importance
+    of SmartPLS's importance–performance map analysis: the change of the target's
+    0–100 score when a driver's score rises by one point.
+
+    Returns a DataFrame ``total[to][from]`` (columns: to, rows: from).
+
+    References
+    ----------
+    Ringle, C. M., & Sarstedt, M. (2016). Gain more insight from your PLS-SEM results:
+    The importance-performance map analysis. *Industrial Management & Data Systems*,
+    116(9), 1865-1886.
+    """
+    lat = list(scores.columns)
+    data = scores.dropna().to_numpy(dtype=float)
+    B = np.zeros((len(lat), len(lat)))
+    for k, name in enumerate(lat):
+        preds = [lat.index(str(a)) for a, b in paths if b == name]
+        if not preds:
+            continue
+        X = np.column_stack([np.ones(len(data)), data[:, preds]])
+        coef = np.linalg.lstsq(X, data[:, k], rcond=None)[0]
+        B[k, preds] = coef[1:]
+    total = np.linalg.inv(np.eye(len(lat)) - B) - np.eye(len(lat))
+    return pd.DataFrame(total.T, index=lat, columns=lat)
+
+
 def fit_csi(
     data: pd.DataFrame,
     *,
@@ -388,6 +516,13 @@ def fit_csi(
     consistent: bool = False,
     progress: Callable[[int, int], None] | None = None,
     negative_weights: NegativeWeights = "refuse",
+    ipma: Literal["unstandardized", "standardized"] = "unstandardized",
+    complaints: str | None = None,
+    fit_test: bool = False,
+    predict_folds: int = 0,
+    predict_repeats: int = 1,
+    htmt_absolute: bool = True,
+    f_squared: Literal["scores", "reestimate"] = "scores",
 ) -> CsiResult:
     """Fit a customer satisfaction index model and compute its 0–100 indices.
 
@@ -430,6 +565,19 @@ def fit_csi(
     progress : callable, optional
         ``progress(done, total)`` after each batch of bootstrap resamples (passed to
         :func:`scoring.pls.fit_pls`); what it raises stops the fit.
+    fit_test, predict_folds, predict_repeats, htmt_absolute, f_squared
+        Assessment options passed to :func:`scoring.pls.fit_pls` (the bootstrap test of
+        exact fit, PLSpredict, the HTMT convention, the f² convention); the results
+        are on ``pls``.
+    complaints : str, optional
+        Column with each respondent's answer to "have you complained?" (1/0 or
+        True/False; missing answers are left out): its share is reported as the ACSI
+        reports complaints (``complaint_share``), for all respondents used and per
+        segment.
+    ipma : {"unstandardized", "standardized"}
+        Importance of the importance–performance map: the unstandardized total effects
+        on the 0–100 latent scores (default; SmartPLS's IPMA, Ringle & Sarstedt 2016)
+        or the standardized total effects of the PLS model (the earlier map).
     negative_weights : {"refuse", "allow"}
         A negative rescaled weight makes the index leave 0–100 (see Notes). ``refuse``
         (default) raises :class:`~scoring.errors.NegativeWeightError` naming the block
@@ -490,6 +638,9 @@ def fit_csi(
         >>> res.indices["index"].round(1).tolist()
         [64.9, 64.8]
     """
+    if ipma not in ("unstandardized", "standardized"):
+        msg = f"ipma must be one of 'unstandardized', 'standardized'; got {ipma!r}."
+        raise SpecificationError(msg)
     frame = check_frame(data)
     spec, edges, goal, dropped = _resolve_model(model, blocks, paths, target)
     scales = _scales(scale, list(blocks))
@@ -499,6 +650,8 @@ def fit_csi(
         check_range(check_numeric(frame, cols), lo, hi)
     if segment is not None:
         check_columns(frame, [segment])
+    if complaints is not None:
+        check_columns(frame, [complaints])
     if segment_weights not in ("pooled", "separate"):
         msg = f"segment_weights must be one of 'pooled', 'separate'; got {segment_weights!r}."
         raise SpecificationError(msg)
@@ -520,6 +673,11 @@ def fit_csi(
         interval=interval,
         consistent=consistent,
         progress=progress,
+        fit_test=fit_test,
+        predict_folds=predict_folds,
+        predict_repeats=predict_repeats,
+        htmt_absolute=htmt_absolute,
+        f_squared=f_squared,
         **fit_args,
     )
     items = list(pls.outer_model.index)
@@ -561,6 +719,7 @@ def fit_csi(
 
     effects = pls.effects
     to_goal = effects[effects["to"] == goal].set_index("from")["total"]
+    raw_goal = unstandardized_total_effects(respondent, edges)[goal]
     model_labels = spec.latents if spec is not None else {}
     given = dict(labels or {})
     table = pd.DataFrame(
@@ -569,6 +728,9 @@ def fit_csi(
             "index": point[lat].to_numpy(),
             "r_squared": pls.inner_summary.loc[lat, "r_squared"].to_numpy(),
             "total_effect": [float(to_goal.get(lv, np.nan)) for lv in lat],
+            "total_effect_unstandardized": [
+                float(raw_goal[lv]) if lv in to_goal.index else np.nan for lv in lat
+            ],
             "n_items": [len(pls.blocks[lv]) for lv in lat],
             "interpretable": [lv not in flagged for lv in lat],
         },
@@ -593,8 +755,9 @@ def fit_csi(
         table["upper"] = ci["upper"].to_numpy()
 
     drivers = [lv for lv in lat if lv in to_goal.index]
+    importance = to_goal if ipma == "standardized" else raw_goal
     ipa = (
-        importance_performance(to_goal[drivers], point[drivers], performance_max=100.0)
+        importance_performance(importance[drivers], point[drivers], performance_max=100.0)
         if drivers
         else pd.DataFrame()
     )
@@ -613,7 +776,12 @@ def fit_csi(
             negative_weights,
             flagged,
         )
+    share = None
+    if complaints is not None:
+        comp_index = float(point["COMP"]) if "COMP" in lat else None
+        share = complaint_share(frame.loc[raw.index], complaints, segment, level, comp_index)
     return CsiResult(
+        complaint_share=share,
         model=None if spec is None else spec.name,
         target=goal,
         indices=table,
@@ -625,4 +793,5 @@ def fit_csi(
         pls=pls,
         negative_weights=negative_weights,
         interpretable=not flagged,
+        ipma=ipma,
     )

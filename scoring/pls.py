@@ -23,6 +23,8 @@ import pandas as pd
 from numpy.typing import NDArray
 from scipy import stats
 
+from scoring import pls_assess as pa
+from scoring import pls_predict as pp
 from scoring._results import Result
 from scoring._validation import (
     apply_missing_rule,
@@ -33,6 +35,7 @@ from scoring._validation import (
     check_numeric,
 )
 from scoring.errors import ConvergenceWarning, DataError, SingularMatrixError, SpecificationError
+from scoring.pls_predict import PlsPrediction
 
 __all__ = ["HeywoodCaseError", "PlsBootstrap", "PlsResult", "fit_pls"]
 
@@ -51,6 +54,9 @@ _CHUNK_CELLS = 4_000_000
 # Slack for rounding when PLSc checks reliabilities and loadings against 1 and the
 # corrected latent correlation matrix for positive semi-definiteness.
 _HEYWOOD_SLACK = 1e-10
+# HTMT thresholds of the one-sided bootstrap test (Henseler, Ringle & Sarstedt 2015).
+HTMT_THRESHOLDS = (0.85, 0.90)
+INADMISSIBLE = ("refuse", "flag")
 
 
 class HeywoodCaseError(DataError):
@@ -80,6 +86,10 @@ class _Spec:
     edges: tuple[tuple[int, int], ...]  # (from, to) in causal order
     preds: tuple[tuple[int, ...], ...]
     reach: tuple[tuple[int, int], ...]  # (from, to) pairs joined by a directed path
+    chains: tuple[tuple[int, ...], ...] = ()  # directed paths of two or more edges
+
+    def chain_labels(self) -> list[str]:
+        return [" -> ".join(self.latents[i] for i in c) for c in self.chains]
 
     @property
     def endogenous(self) -> list[int]:
@@ -212,6 +222,7 @@ def _build_spec(
     total = np.linalg.inv(np.eye(L) - adj) - np.eye(L)  # counts directed paths
     reach = tuple((a, b) for a in range(L) for b in range(L) if total[b, a] > 0)
     return _Spec(
+        chains=tuple(_chains(adj)),
         latents=tuple(order),
         items=tuple(items),
         slices=tuple(slices),
@@ -223,6 +234,21 @@ def _build_spec(
         preds=preds,
         reach=reach,
     )
+
+
+def _chains(adj: Array) -> list[tuple[int, ...]]:
+    """Every directed path of two or more edges (a specific indirect effect), by start."""
+    out: list[tuple[int, ...]] = []
+
+    def walk(path: tuple[int, ...]) -> None:
+        if len(path) > 2:
+            out.append(path)
+        for nxt in np.flatnonzero(adj[:, path[-1]]):
+            walk((*path, int(nxt)))
+
+    for start in range(adj.shape[0]):
+        walk((start,))
+    return out
 
 
 # --------------------------------------------------------------------------------------
@@ -321,8 +347,13 @@ class _Stats:
     r2: Array  # (B, L)
     total: Array  # (B, L, L)
     W: Array  # (B, p, L)
-    rho_a: Array  # (B, L): Dijkstra-Henseler rho_A (NaN for mode B; 1 for single items)
+    rho_a: Array  # (B, L): Dijkstra-Henseler rho_A (1 for mode B and single items)
     admissible: Array  # (B,) bool: False for a PLSc Heywood case (always True for PLS)
+    f2: Array  # (B, L, L): f²[to, from]
+    vif: Array  # (B, L, L): inner VIF[to, from]
+    htmt: Array  # (B, L, L)
+    fit: Array  # (B, 6): SRMR, d_ULS, d_G of the saturated then the estimated model
+    implied: Array  # (B, p, p): item correlations implied by the estimated model
 
 
 def _rho_a(S: Array, W: Array, sd_x: Array, spec: _Spec) -> tuple[Array, Array]:
@@ -332,14 +363,14 @@ def _rho_a(S: Array, W: Array, sd_x: Array, spec: _Spec) -> tuple[Array, Array]:
     correlations when scaled, covariances of the centred items otherwise), where mode-A
     weights are proportional to the loadings and the composite ``Xw`` has unit variance.
     Loadings are returned standardized (divided by the item SD). Mode-B blocks get NaN
-    (no consistent loadings); single items get ρ_A = 1 and loading ±1.
+    loadings (they have no consistent loadings) and ρ_A = 1, as seminr reports it (a
+    composite is its own construct); single items get ρ_A = 1 and loading ±1.
     """
     B, p, L = W.shape
     rho = np.ones((B, L))
     lam = np.full((B, p), np.nan)
     for j, sl in enumerate(spec.slices):
         if spec.modes[j] != "A":
-            rho[:, j] = np.nan
             continue
         w = W[:, sl, j]
         if w.shape[1] == 1:
@@ -357,23 +388,35 @@ def _rho_a(S: Array, W: Array, sd_x: Array, spec: _Spec) -> tuple[Array, Array]:
     return rho, lam
 
 
-def _disattenuate(C: Array, rho: Array, spec: _Spec) -> tuple[Array, Array]:
-    """Corrected latent correlations C_ij/√(ρ_i ρ_j) and an admissibility flag per entry."""
+def _disattenuate(C: Array, rho: Array, spec: _Spec, keep: bool = False) -> tuple[Array, Array]:
+    """Corrected latent correlations C_ij/√(ρ_i ρ_j) and an admissibility flag per entry.
+
+    Inadmissible entries get identity placeholders unless ``keep`` (the full-sample fit
+    with ``inadmissible="flag"``, where every ρ_A is positive).
+    """
     B, L, _ = C.shape
     mode_a = np.array([m == "A" for m in spec.modes])
     rel = np.where(mode_a, rho, 1.0)  # mode B: the composite is the construct
     ok = np.all((rel > 0) & (rel <= 1 + _HEYWOOD_SLACK), axis=1)  # False for NaN too
-    q = np.sqrt(np.where(ok[:, None], rel, 1.0))
+    q = np.sqrt(np.where(ok[:, None] | (keep & (rel > 0)), rel, 1.0))
     Cc = C / q[:, :, None] / q[:, None, :]
     Cc[:, np.arange(L), np.arange(L)] = 1.0
     if ok.any():
         low = np.linalg.eigvalsh(Cc[ok])[:, 0]
         ok[np.flatnonzero(ok)] = low >= -_HEYWOOD_SLACK
-    Cc[~ok] = np.eye(L)  # placeholders: inadmissible entries are dropped or refused
+    if not keep:
+        Cc[~ok] = np.eye(L)  # placeholders: inadmissible entries are dropped or refused
     return Cc, ok
 
 
-def _statistics(S: Array, W: Array, spec: _Spec, consistent: bool = False) -> _Stats:
+def _statistics(
+    S: Array,
+    W: Array,
+    spec: _Spec,
+    consistent: bool = False,
+    htmt_absolute: bool = True,
+    keep_inadmissible: bool = False,
+) -> _Stats:
     B, p, L = W.shape
     sd_x = np.sqrt(np.einsum("bii->bi", S))
     xl = (S @ W) / sd_x[:, :, None]  # cor(X, LV): composites have unit variance
@@ -392,7 +435,7 @@ def _statistics(S: Array, W: Array, spec: _Spec, consistent: bool = False) -> _S
     admissible = np.ones(B, dtype=bool)
     if consistent:
         # PLSc: disattenuate the composite correlations, then regress on them.
-        C, admissible = _disattenuate(C, rho, spec)
+        C, admissible = _disattenuate(C, rho, spec, keep_inadmissible)
         loadings = np.where(np.isnan(lam), loadings, lam)
     path = np.zeros((B, L, L))
     r2 = np.zeros((B, L))
@@ -406,18 +449,59 @@ def _statistics(S: Array, W: Array, spec: _Spec, consistent: bool = False) -> _S
         r2[:, k] = (beta * C[:, P, k]).sum(axis=1)
     eye = np.eye(L)
     total = np.linalg.inv(eye - path) - eye
-    return _Stats(weights, xl, loadings, C, path, r2, total, W, rho, admissible)
+    R = S / sd_x[:, :, None] / sd_x[:, None, :]
+    common = np.array(
+        [
+            consistent and m == "A" and sl.stop - sl.start > 1
+            for m, sl in zip(spec.modes, spec.slices, strict=True)
+        ]
+    )
+    fit = []
+    for Phi in (C, pa.implied_construct_cor(C, path, spec.preds)):
+        Sigma = pa.implied_indicator_cor(R, xl[:, mask], loadings, Phi, spec.odm, common)
+        fit.append(pa.distances(R, Sigma))
+    return _Stats(
+        weights,
+        xl,
+        loadings,
+        C,
+        path,
+        r2,
+        total,
+        W,
+        rho,
+        admissible,
+        f2=pa.effect_sizes(C, spec.preds),
+        vif=pa.inner_vif(C, spec.preds),
+        htmt=pa.htmt(R, spec.odm, absolute=htmt_absolute),
+        fit=np.stack([fit[0][0], fit[1][0], fit[0][1], fit[1][1], fit[0][2], fit[1][2]], axis=1),
+        implied=Sigma,
+    )
 
 
 def _stat_vectors(st: _Stats, spec: _Spec) -> dict[str, Array]:
     """Flatten the bootstrapped quantities into (B, k) arrays with known labels."""
     ends = spec.endogenous
+    L = len(spec.latents)
+    pairs = [(i, j) for i in range(L) for j in range(i + 1, L)]
+    B = st.path.shape[0]
+    chains = [
+        np.prod([st.path[:, c[i + 1], c[i]] for i in range(len(c) - 1)], axis=0)
+        for c in spec.chains
+    ]
     return {
         "weights": st.weights,
         "loadings": st.loadings,
         "paths": np.stack([st.path[:, b, a] for a, b in spec.edges], axis=1),
         "effects": np.stack([st.total[:, b, a] for a, b in spec.reach], axis=1),
+        "indirect_effects": np.stack(
+            [st.total[:, b, a] - st.path[:, b, a] for a, b in spec.reach], axis=1
+        ),
+        "specific_indirect": np.stack(chains, axis=1) if chains else np.zeros((B, 0)),
         "r_squared": st.r2[:, ends],
+        "f_squared": np.stack([st.f2[:, b, a] for a, b in spec.edges], axis=1),
+        "htmt": np.stack([st.htmt[:, i, j] for i, j in pairs], axis=1),
+        "model_fit": st.fit,
     }
 
 
@@ -495,8 +579,9 @@ def _interval_table(
     jack: Array | None,
     level: float,
     interval: str,
+    df: int,
 ) -> pd.DataFrame:
-    """Original, bootstrap mean, SE, t and interval per statistic (one row each)."""
+    """Original, bootstrap mean, SE, t, p and interval per statistic (one row each)."""
     se = reps.std(axis=0, ddof=1) if reps.shape[0] > 1 else np.full(orig.shape, np.nan)
     if interval == "bca" and jack is not None:
         lo, hi = _bca_bounds(orig, reps, jack, level)
@@ -511,6 +596,7 @@ def _interval_table(
             "mean": reps.mean(axis=0),
             "std_error": se,
             "t": t,
+            "p_value": 2 * stats.t.sf(np.abs(t), df),
             "lower": lo,
             "upper": hi,
         },
@@ -530,6 +616,8 @@ class PlsBootstrap(Result):
     n_resamples : int
         Resamples used (those whose iterations converged and, for PLSc, whose solution
         is admissible).
+    n_obs : int
+        Rows of the data resampled (the p-values use ``n_obs − 1`` degrees of freedom).
     n_discarded : int
         Resamples dropped because the iterations did not converge or (PLSc) the
         solution was a Heywood case (what :class:`HeywoodCaseError` refuses in the full
@@ -540,11 +628,38 @@ class PlsBootstrap(Result):
         Confidence level of the intervals.
     interval : {"percentile", "bca"}
         Interval method of ``lower``/``upper``.
-    weights, loadings, paths, effects, r_squared : DataFrame
-        One row per statistic (items; ``"FROM -> TO"`` paths; total effects for every
-        pair joined by a directed path; endogenous latents) with columns ``original``,
-        ``mean``, ``std_error`` (bootstrap SD, ddof 1), ``t`` (original / std_error),
-        ``lower``, ``upper``.
+    weights, loadings, paths, effects, indirect_effects, specific_indirect : DataFrame
+        See below.
+    r_squared, f_squared, htmt, model_fit : DataFrame
+        One row per statistic with columns ``original``, ``mean``, ``std_error``
+        (bootstrap SD, ddof 1), ``t`` (original / std_error), ``p_value`` (two-sided,
+        Student's t on ``n_obs − 1`` df, as cSEM and SmartPLS report it), ``lower``,
+        ``upper`` (percentile or BCa interval at ``level``). Rows: items (weights,
+        loadings); ``"FROM -> TO"`` paths (paths, f²); total and total indirect effects
+        for every pair joined by a directed path; every specific indirect effect
+        (``"A -> M -> B"``, the product of its path coefficients); endogenous latents
+        (R²); latent pairs ``"A <-> B"`` (HTMT); :data:`FIT_LABELS` (SRMR, d_ULS, d_G of
+        the saturated and estimated models). ``htmt`` adds ``upper_one_sided`` (the
+        ``level`` quantile of the resampled HTMT: discriminant validity is supported at
+        that level when it is below the threshold) and ``p_below_0.85`` /
+        ``p_below_0.90``, the one-sided bootstrap p-value of H0: HTMT ≥ threshold
+        against HTMT < threshold (the share of resamples at or above it; Franke &
+        Sarstedt 2019). The ``model_fit`` rows are the statistics' own bootstrap
+        distribution (their sampling variability), not a test of exact fit.
+        Sign changes: no sign-change correction is applied to the resamples (cSEM's
+        ``.sign_change_option = "none"``, seminr's practice); each resample's latents are
+        oriented by the same rule as the full sample (a latent is flipped when most of
+        its items correlate negatively with it), which keeps weights, loadings and paths
+        on a common orientation.
+    fit_test : DataFrame or None
+        With ``fit_test=True``: the bootstrap test of exact overall model fit (Beran &
+        Srivastava 1985; Dijkstra & Henseler 2015; cSEM's ``testOMF()``), one row per
+        distance of the estimated model (``srmr``, ``d_uls``, ``d_g``) with
+        ``statistic``, ``critical_value`` (the ``level`` quantile of its distribution
+        under H0: Σ = Σ̂), ``p_value`` (share of resamples at or above the statistic)
+        and ``reject`` (statistic above the critical value). The data are first
+        transformed to ``X̃ = X S^{-1/2} Σ̂^{1/2}`` so that their covariance is the
+        model-implied one; the ``n_resamples`` resamples of ``X̃`` are refitted.
     replicates : dict of str to DataFrame
         The resampled values (one row per resample) of the tables above and of
         ``item_means`` and ``item_sds`` (raw item scale, population SD), so that
@@ -556,6 +671,7 @@ class PlsBootstrap(Result):
 
     n_resamples: int
     n_discarded: int
+    n_obs: int
     seed: int | None
     level: float
     interval: str
@@ -563,7 +679,13 @@ class PlsBootstrap(Result):
     loadings: pd.DataFrame
     paths: pd.DataFrame
     effects: pd.DataFrame
+    indirect_effects: pd.DataFrame
+    specific_indirect: pd.DataFrame
     r_squared: pd.DataFrame
+    f_squared: pd.DataFrame
+    htmt: pd.DataFrame
+    model_fit: pd.DataFrame
+    fit_test: pd.DataFrame | None = None
     replicates: dict[str, pd.DataFrame] = field(repr=False)
     jackknife: dict[str, pd.DataFrame] | None = field(default=None, repr=False)
 
@@ -587,6 +709,7 @@ class PlsBootstrap(Result):
             jack,
             self.level,
             self.interval,
+            self.n_obs - 1,
         )
 
 
@@ -622,10 +745,33 @@ class PlsResult(Result):
         Per block: ``mode``, ``mvs``, ``cronbach_alpha`` (standardized),
         ``dillon_goldstein_rho``, ``composite_reliability`` (from the reported
         loadings), ``rho_a`` (Dijkstra–Henseler ρ_A from the outer weights; 1 for a
-        single item, NaN for mode B; computed for either estimator), ``eig_1st``,
-        ``eig_2nd`` (eigenvalues of the block's correlation matrix).
+        single item and for mode B, as seminr reports it; computed for either
+        estimator), ``eig_1st``, ``eig_2nd`` (eigenvalues of the block's correlation
+        matrix). For mode-B blocks ``composite_reliability`` is computed from the
+        loadings like mode A (seminr's ρC); α and Dillon–Goldstein ρ stay NaN.
     htmt : DataFrame
-        Heterotrait–monotrait ratios between latents.
+        Heterotrait–monotrait ratios between latents (see
+        :func:`scoring.pls_assess.htmt`; ``htmt_absolute`` says the convention).
+    f_squared : DataFrame
+        Cohen's f² of each path, predictor (rows) × dependent (columns), NaN where
+        there is no path (:func:`scoring.pls_assess.effect_sizes`).
+    inner_vif : DataFrame
+        VIF of each predictor in each structural equation, predictor × dependent
+        (:func:`scoring.pls_assess.inner_vif`).
+    item_vif : DataFrame
+        Per item: ``block``, ``mode``, ``vif`` on the other items of its block
+        (:func:`scoring.pls_assess.item_vif`).
+    model_fit : DataFrame
+        Rows ``srmr``, ``d_uls``, ``d_g``; columns ``saturated`` (the latent
+        correlation matrix ``latent_correlations`` taken as is) and ``estimated`` (the
+        one implied by the paths, :func:`scoring.pls_assess.implied_construct_cor`).
+        Model-implied item correlations: PLS treats every block as a composite
+        (within-block correlations observed; between blocks ``λ_i Φ_ij λ_jᵀ`` with
+        ``λ`` the PLS loadings); PLSc treats multi-item mode-A blocks as common factors
+        (``λλᵀ`` within, consistent loadings) and mode-B blocks as composites, as cSEM
+        does (:func:`scoring.pls_assess.implied_indicator_cor`,
+        :func:`scoring.pls_assess.distances`). SmartPLS builds the implied matrix from
+        the loadings of every block, so its SRMR of a composite model differs.
     fornell_larcker : DataFrame
         Latent correlations with √AVE on the diagonal.
     latent_correlations : DataFrame
@@ -648,6 +794,14 @@ class PlsResult(Result):
     bootstrap : PlsBootstrap or None
     estimator : {"pls", "plsc"}
         ``"plsc"`` when fitted with ``consistent=True``.
+    htmt_absolute : bool
+        Whether ``htmt`` uses absolute correlations.
+    prediction : PlsPrediction or None
+        PLSpredict results (``predict_folds > 0``): RMSE, MAE and Q²_predict per item
+        of an endogenous latent against the linear-model benchmark.
+    admissible : bool
+        False only for a PLSc fit with ``inadmissible="flag"`` whose solution is a
+        Heywood case (the estimates are returned but do not describe a valid model).
     """
 
     outer_model: pd.DataFrame
@@ -671,8 +825,15 @@ class PlsResult(Result):
     blocks: dict[str, list[str]]
     item_means: pd.Series
     item_sds: pd.Series
+    f_squared: pd.DataFrame
+    inner_vif: pd.DataFrame
+    item_vif: pd.DataFrame
+    model_fit: pd.DataFrame
     bootstrap: PlsBootstrap | None = None
     estimator: str = "pls"
+    htmt_absolute: bool = True
+    admissible: bool = True
+    prediction: PlsPrediction | None = None
 
     def summary(self) -> pd.DataFrame:
         """Path coefficients with R² of the target and, if run, bootstrap intervals."""
@@ -689,6 +850,38 @@ class PlsResult(Result):
         """The outer model (weights, loadings, communality, redundancy) as one table."""
         return self.outer_model.reset_index()
 
+    def path_assessment(self) -> pd.DataFrame:
+        """Per path: ``estimate``, ``f_squared``, ``vif`` and, with a bootstrap, its
+        ``std_error``, ``p_value``, ``lower``, ``upper`` (one table, index ``name``)."""
+        out = self.paths[["from", "to", "estimate"]].copy()
+        out["f_squared"] = [
+            self.f_squared.loc[a, b] for a, b in zip(out["from"], out["to"], strict=True)
+        ]
+        out["vif"] = [self.inner_vif.loc[a, b] for a, b in zip(out["from"], out["to"], strict=True)]
+        if self.bootstrap is not None:
+            b = self.bootstrap.paths
+            for col in ("std_error", "p_value", "lower", "upper"):
+                out[col] = b[col]
+        else:
+            out[["std_error", "p_value"]] = self.paths[["std_error", "p_value"]]
+        return out
+
+    def reliability_validity(self) -> pd.DataFrame:
+        """Per latent: ``mode``, ``cronbach_alpha``, ``rho_a``, ``rho_c``, ``ave``,
+        ``r_squared`` and ``htmt_max`` (its largest HTMT with another latent)."""
+        u = self.unidim
+        return pd.DataFrame(
+            {
+                "mode": u["mode"],
+                "cronbach_alpha": u["cronbach_alpha"],
+                "rho_a": u["rho_a"],
+                "rho_c": u["composite_reliability"],
+                "ave": self.inner_summary["ave"],
+                "r_squared": self.inner_summary["r_squared"],
+                "htmt_max": self.htmt.max(axis=1),
+            }
+        ).rename_axis("latent")
+
 
 # --------------------------------------------------------------------------------------
 # descriptive blocks: unidimensionality, HTMT
@@ -700,16 +893,16 @@ def _unidim(R: Array, loadings: Array, rho_a: Array, spec: _Spec) -> pd.DataFram
         k = Rb.shape[0]
         ev = np.sort(np.linalg.eigvalsh(Rb))[::-1]
         lam = loadings[sl]
+        cr = lam.sum() ** 2 / (lam.sum() ** 2 + (1 - lam**2).sum())
         if k == 1:
             alpha = rho = cr = 1.0
         elif spec.modes[j] == "B":
-            alpha = rho = cr = np.nan
+            alpha = rho = np.nan  # ρC from the loadings, as seminr reports it
         else:
             alpha = k / (k - 1) * (Rb.sum() - k) / Rb.sum()
             vec = np.linalg.eigh(Rb)[1][:, -1]
             pc = vec * np.sqrt(ev[0])  # correlations of items with the first component
             rho = pc.sum() ** 2 / (pc.sum() ** 2 + k - (pc**2).sum())
-            cr = lam.sum() ** 2 / (lam.sum() ** 2 + (1 - lam**2).sum())
         rows.append(
             {
                 "mode": spec.modes[j],
@@ -723,23 +916,6 @@ def _unidim(R: Array, loadings: Array, rho_a: Array, spec: _Spec) -> pd.DataFram
             }
         )
     return pd.DataFrame(rows, index=pd.Index(spec.latents, name="latent"))
-
-
-def _htmt(R: Array, spec: _Spec) -> pd.DataFrame:
-    L = len(spec.latents)
-    mono = np.full(L, np.nan)
-    for j, sl in enumerate(spec.slices):
-        Rb = R[sl, sl]
-        k = Rb.shape[0]
-        if k > 1:
-            mono[j] = (Rb.sum() - k) / (k * (k - 1))
-    out = np.full((L, L), np.nan)
-    for i, si in enumerate(spec.slices):
-        for j, sj in enumerate(spec.slices):
-            if i != j:
-                with np.errstate(invalid="ignore"):
-                    out[i, j] = R[si, sj].mean() / np.sqrt(mono[i] * mono[j])
-    return pd.DataFrame(out, index=list(spec.latents), columns=list(spec.latents))
 
 
 # --------------------------------------------------------------------------------------
@@ -808,6 +984,12 @@ def fit_pls(
     interval: Interval = "percentile",
     consistent: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    htmt_absolute: bool = True,
+    inadmissible: Literal["refuse", "flag"] = "refuse",
+    f_squared: Literal["scores", "reestimate"] = "scores",
+    fit_test: bool = False,
+    predict_folds: int = 0,
+    predict_repeats: int = 1,
 ) -> PlsResult:
     """Fit a PLS path model (Wold/Lohmöller algorithm, as R's plspm), optionally PLSc.
 
@@ -854,6 +1036,35 @@ def fit_pls(
         propagates (a caller's cancellation or time budget). The resamples are the
         same with or without it; only the batch size of the stacked fits changes, so
         the results agree to floating-point rounding (about 1e-15).
+    htmt_absolute : bool
+        HTMT from absolute item correlations (default; seminr's, SmartPLS's and cSEM's
+        convention) or from signed ones (``False``; Henseler et al.'s definition). A
+        single-item block's monotrait correlation is 1 either way (seminr's rule).
+    f_squared : {"scores", "reestimate"}
+        How ``R²_excluded`` of Cohen's f² is obtained: ``"scores"`` (default; cSEM's and
+        SmartPLS's convention, also bootstrapped) regresses the dependent on its other
+        predictors with the latent scores of the full model; ``"reestimate"`` (seminr's
+        convention) fits the model again without the path (same scheme, modes and
+        estimator; a latent left without any path is dropped, and a dependent left
+        without predictors has ``R²_excluded = 0``). The bootstrap always uses
+        ``"scores"``.
+    fit_test : bool
+        With ``bootstrap > 0``, also run the bootstrap test of exact overall fit
+        (``bootstrap.fit_test``; as many resamples again, drawn from a seed derived
+        from ``seed``).
+    predict_folds, predict_repeats : int
+        PLSpredict (``prediction``): k-fold cross-validated predictions of the
+        endogenous latents' items with ``predict_folds ≥ 2`` folds, repeated
+        ``predict_repeats`` times with partitions drawn from ``seed`` (0: none). Always
+        from PLS estimates (PLSc does not change the weights the predictions use, and
+        the direct-antecedent prediction uses the PLS paths). See
+        :class:`scoring.pls_predict.PlsPrediction`.
+    inadmissible : {"refuse", "flag"}
+        What a PLSc Heywood case does: ``"refuse"`` (default) raises
+        :class:`HeywoodCaseError`; ``"flag"`` returns the inadmissible solution with
+        ``admissible=False`` and a warning naming the problem (a block with ρ_A ≤ 0,
+        whose correction is undefined, is refused either way). Bootstrap resamples in
+        that state are dropped and counted in both cases.
 
     Returns
     -------
@@ -989,6 +1200,11 @@ def fit_pls(
         msg = f"level must lie strictly between 0 and 1; got {level!r}."
         raise SpecificationError(msg)
     check_choice("interval", interval, INTERVALS)
+    check_choice("inadmissible", inadmissible, INADMISSIBLE)
+    check_choice("f_squared", f_squared, ("scores", "reestimate"))
+    if not isinstance(htmt_absolute, bool | np.bool_):
+        msg = f"htmt_absolute must be True or False; got {htmt_absolute!r}."
+        raise SpecificationError(msg)
     if not isinstance(consistent, bool | np.bool_):
         msg = f"consistent must be True or False; got {consistent!r}."
         raise SpecificationError(msg)
@@ -1006,9 +1222,14 @@ def fit_pls(
             "check for blocks whose items are nearly uncorrelated."
         )
         warnings.warn(msg, ConvergenceWarning, stacklevel=2)
-    st = _statistics(S, W, spec, bool(consistent))
+    flag = inadmissible == "flag"
+    st = _statistics(S, W, spec, bool(consistent), bool(htmt_absolute), flag)
     if not st.admissible[0]:
-        raise HeywoodCaseError(_heywood_message(spec, st, S[0], st.W[0]))
+        mode_a = np.array([m == "A" for m in spec.modes])
+        message = _heywood_message(spec, st, S[0], st.W[0])
+        if not flag or np.any(mode_a & ~(st.rho_a[0] > 0)):
+            raise HeywoodCaseError(message)
+        warnings.warn(message + " Returned with admissible=False.", UserWarning, stacklevel=2)
     if consistent:
         _warn_loadings_beyond_one(spec, st)
 
@@ -1029,7 +1250,16 @@ def fit_pls(
             sd,
             bool(consistent),
             progress,
+            bool(htmt_absolute),
+            bool(fit_test),
         )
+    prediction = None
+    if predict_folds:
+        prediction = _predict(
+            A, spec, predict_folds, predict_repeats, seed, tol, max_iter, scaled, raw.index
+        )
+    if f_squared == "reestimate":
+        st.f2 = _f2_reestimate(S, spec, st, tol, max_iter, bool(consistent))
     result_parts = _assemble(spec, st, A, mean, R, raw, n, sd, scaled, boot, bool(consistent))
     return PlsResult(
         **result_parts,
@@ -1045,7 +1275,100 @@ def fit_pls(
         item_sds=pd.Series(sd, index=list(spec.items), name="sd"),
         bootstrap=boot,
         estimator="plsc" if consistent else "pls",
+        htmt_absolute=bool(htmt_absolute),
+        admissible=bool(st.admissible[0]),
+        prediction=prediction,
     )
+
+
+def _predict(
+    A: Array,
+    spec: _Spec,
+    folds: int,
+    repeats: int,
+    seed: int | None,
+    tol: float,
+    max_iter: int,
+    scaled: bool,
+    index: pd.Index,
+) -> PlsPrediction:
+    """PLSpredict: the folds of each repetition fitted together on a covariance stack."""
+    n = A.shape[0]
+    pp.check_prediction(n, folds, repeats, spec, _min_rows(spec))
+    rng = np.random.default_rng(seed)
+    mean = A.mean(axis=0)
+    Xc = A - mean
+    total = Xc.T @ Xc
+    mask = spec.odm.astype(bool)
+    reps = []
+    for _ in range(repeats):
+        fold = np.empty(n, dtype=np.int64)
+        fold[rng.permutation(n)] = pp.fold_of_position(n, folds)
+        # training moments = all rows minus the held-out fold: one pass over the data
+        cov = np.empty((folds, A.shape[1], A.shape[1]))
+        tmean = np.empty((folds, A.shape[1]))
+        for f in range(folds):
+            held = Xc[fold == f]
+            m = n - len(held)
+            shift = -held.sum(axis=0) / m  # training mean of the centred items
+            cov[f] = (total - held.T @ held) / m - np.outer(shift, shift)
+            tmean[f] = mean + shift
+        tsd = np.sqrt(np.einsum("fii->fi", cov))
+        Sb = cov / tsd[:, :, None] / tsd[:, None, :] if scaled else cov
+        W, _, conv = _outer_weights(Sb, spec, tol, max_iter)
+        if not conv.all():
+            msg = (
+                f"PLSpredict: the fit of {int((~conv).sum())} training fold(s) did not "
+                f"converge in max_iter={max_iter} iterations; their predictions use the "
+                "last iteration."
+            )
+            warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+        st = _statistics(Sb, W, spec)
+        cols = [
+            i for k in spec.endogenous for i in range(spec.slices[k].start, spec.slices[k].stop)
+        ]
+        out = [np.empty((n, len(cols))) for _ in range(3)]
+        for f in range(folds):
+            test = fold == f
+            preds = pp.predict_fold(
+                spec,
+                A[test],
+                (tmean[f], tsd[f], cov[f]),
+                st.W[f],
+                st.path[f],
+                st.crossloadings[f][mask],
+                scaled,
+            )
+            for o, v in zip(out, preds, strict=True):
+                o[test] = v
+        reps.append((out[0], out[1], out[2]))
+    return pp.assemble(spec, A, index, folds, repeats, seed, reps)
+
+
+def _f2_reestimate(
+    S: Array, spec: _Spec, st: _Stats, tol: float, max_iter: int, consistent: bool
+) -> Array:
+    """f² with R²_excluded from a refit of the model without each path (seminr)."""
+    lat = spec.latents
+    f2 = np.full_like(st.f2, np.nan)
+    for a, b in spec.edges:
+        rest = [e for e in spec.edges if e != (a, b)]
+        r2_full = st.r2[0, b]
+        r2_excl = 0.0
+        if any(e[1] == b for e in rest):
+            linked = sorted({x for e in rest for x in e})
+            sub = _build_spec(
+                {lat[i]: list(spec.items[spec.slices[i]]) for i in linked},
+                [(lat[x], lat[y]) for x, y in rest],
+                {lat[i]: spec.modes[i] for i in linked},
+                spec.scheme,
+            )
+            idx = [spec.items.index(it) for it in sub.items]
+            Ss = S[:, idx][:, :, idx]
+            W, _, _ = _outer_weights(Ss, sub, tol, max_iter)
+            r2_excl = float(_statistics(Ss, W, sub, consistent).r2[0, sub.latents.index(lat[b])])
+        f2[0, b, a] = (r2_full - r2_excl) / (1 - r2_full)
+    return f2
 
 
 def _warn_loadings_beyond_one(spec: _Spec, st: _Stats) -> None:
@@ -1221,11 +1544,63 @@ def _assemble(
         "inner_summary": inner,
         "effects": eff,
         "unidim": _unidim(R, st.loadings[0], st.rho_a[0], spec),
-        "htmt": _htmt(R, spec),
+        "htmt": pd.DataFrame(st.htmt[0], index=lat, columns=lat),
+        "f_squared": _by_path(st.f2[0], spec),
+        "inner_vif": _by_path(st.vif[0], spec),
+        "item_vif": pd.DataFrame(
+            {
+                "block": block_of,
+                "mode": [spec.modes[int(np.argmax(spec.odm[i]))] for i in range(len(items))],
+                "vif": pa.item_vif(R[None], spec.slices)[0],
+            },
+            index=pd.Index(items, name="name"),
+        ),
+        "model_fit": pd.DataFrame(
+            st.fit[0].reshape(3, 2),
+            index=pd.Index(["srmr", "d_uls", "d_g"], name="measure"),
+            columns=["saturated", "estimated"],
+        ),
         "fornell_larcker": fl,
         "latent_correlations": lv_cor,
         "scores": scores,
     }
+
+
+FIT_LABELS = (
+    "srmr_saturated",
+    "srmr_estimated",
+    "d_uls_saturated",
+    "d_uls_estimated",
+    "d_g_saturated",
+    "d_g_estimated",
+)
+# Bootstrapped tables of PlsBootstrap, in the order of its fields.
+BOOT_TABLES = (
+    "weights",
+    "loadings",
+    "paths",
+    "effects",
+    "indirect_effects",
+    "specific_indirect",
+    "r_squared",
+    "f_squared",
+    "htmt",
+    "model_fit",
+)
+
+
+def _pair_labels(spec: _Spec) -> list[str]:
+    lat = spec.latents
+    return [f"{lat[i]} <-> {lat[j]}" for i in range(len(lat)) for j in range(i + 1, len(lat))]
+
+
+def _by_path(values: Array, spec: _Spec) -> pd.DataFrame:
+    """A (to, from) matrix as predictor (rows) × dependent (columns), NaN off the paths."""
+    lat = list(spec.latents)
+    preds = [lat[j] for j in range(len(lat)) if spec.adj[:, j].any()]
+    deps = [lat[k] for k in spec.endogenous]
+    full = pd.DataFrame(values.T, index=lat, columns=lat)
+    return full.loc[preds, deps].rename_axis(index="predictor", columns="dependent")
 
 
 def _frames(vecs: dict[str, Array], spec: _Spec) -> dict[str, pd.DataFrame]:
@@ -1234,7 +1609,12 @@ def _frames(vecs: dict[str, Array], spec: _Spec) -> dict[str, pd.DataFrame]:
         "loadings": list(spec.items),
         "paths": spec.edge_labels(),
         "effects": spec.reach_labels(),
+        "indirect_effects": spec.reach_labels(),
+        "specific_indirect": spec.chain_labels(),
         "r_squared": [spec.latents[k] for k in spec.endogenous],
+        "f_squared": spec.edge_labels(),
+        "htmt": _pair_labels(spec),
+        "model_fit": list(FIT_LABELS),
         "item_means": list(spec.items),
         "item_sds": list(spec.items),
     }
@@ -1256,6 +1636,8 @@ def _run_bootstrap(
     sd: Array,
     consistent: bool,
     progress: Callable[[int, int], None] | None = None,
+    htmt_absolute: bool = True,
+    fit_test: bool = False,
 ) -> PlsBootstrap:
     n = X.shape[0]
     rng = np.random.default_rng(seed)
@@ -1267,7 +1649,9 @@ def _run_bootstrap(
     for start in range(0, size, chunk):
         counts = _bootstrap_counts(n, min(chunk, size - start), rng)
         Sb, mb, sdb = _resample_cov(X, counts, scaled)
-        part, bad, heywood = _fit_stack(Sb, mb, sdb, spec, tol, max_iter, mean, consistent)
+        part, bad, heywood = _fit_stack(
+            Sb, mb, sdb, spec, tol, max_iter, mean, consistent, htmt_absolute=htmt_absolute
+        )
         parts.append(part)
         n_bad += bad
         n_heywood += heywood
@@ -1296,7 +1680,18 @@ def _run_bootstrap(
     jack = None
     if interval == "bca":
         Sj, mj, sdj = _jackknife_cov(X, scaled)
-        jack = _fit_stack(Sj, mj, sdj, spec, tol, max_iter, mean, consistent, keep_all=True)[0]
+        jack = _fit_stack(
+            Sj,
+            mj,
+            sdj,
+            spec,
+            tol,
+            max_iter,
+            mean,
+            consistent,
+            keep_all=True,
+            htmt_absolute=htmt_absolute,
+        )[0]
     orig = _stat_vectors(st, spec)
     orig["item_means"] = mean[None]
     orig["item_sds"] = sd[None]
@@ -1308,22 +1703,90 @@ def _run_bootstrap(
             None if jack is None else jack[k],
             level,
             interval,
+            n - 1,
         )
-        for k in ("weights", "loadings", "paths", "effects", "r_squared")
+        for k in BOOT_TABLES
     }
+    omf = None
+    if fit_test:
+        omf = _fit_test(X, spec, st, size, seed, tol, max_iter, scaled, level, mean, consistent)
+    ht = reps["htmt"]
+    with np.errstate(invalid="ignore"):
+        tables["htmt"]["upper_one_sided"] = np.quantile(ht, level, axis=0)
+        for c in HTMT_THRESHOLDS:
+            tables["htmt"][f"p_below_{c:.2f}"] = (ht >= c).mean(axis=0)
     return PlsBootstrap(
         n_resamples=int(reps["weights"].shape[0]),
         n_discarded=n_bad + n_heywood,
+        n_obs=n,
         seed=seed,
         level=level,
         interval=interval,
-        weights=tables["weights"],
-        loadings=tables["loadings"],
-        paths=tables["paths"],
-        effects=tables["effects"],
-        r_squared=tables["r_squared"],
+        **tables,
+        fit_test=omf,
         replicates=_frames(reps, spec),
         jackknife=None if jack is None else _frames(jack, spec),
+    )
+
+
+def _fit_test(
+    X: Array,
+    spec: _Spec,
+    st: _Stats,
+    size: int,
+    seed: int | None,
+    tol: float,
+    max_iter: int,
+    scaled: bool,
+    level: float,
+    mean: Array,
+    consistent: bool,
+) -> pd.DataFrame:
+    """Bootstrap test of exact fit on data rotated to the model-implied covariance."""
+    n = X.shape[0]
+    S = X.T @ X / n
+    sd = np.sqrt(np.diag(S))
+    target = st.implied[0] * np.outer(sd, sd)  # implied covariance of the items
+
+    def root(M: Array, inverse: bool) -> Array:
+        val, vec = np.linalg.eigh(M)
+        if val[0] <= 1e-12 * val[-1]:
+            what = "item covariance" if not inverse else "model-implied item"
+            msg = (
+                f"fit_pls(fit_test=True): the {what} matrix is not positive definite, so "
+                "the data cannot be rotated to it; the exact-fit test is not available "
+                "for this model (the distances themselves are still reported)."
+            )
+            raise SingularMatrixError(msg)
+        power = -0.5 if inverse else 0.5
+        out: Array = (vec * val**power) @ vec.T
+        return out
+
+    Xt = X @ root(S, True) @ root(target, False)
+    rng = np.random.default_rng(None if seed is None else [seed, 1])
+    chunk = max(1, _CHUNK_CELLS // max(n, 1))
+    fits = []
+    dropped = 0
+    for start in range(0, size, chunk):
+        counts = _bootstrap_counts(n, min(chunk, size - start), rng)
+        Sb, mb, sdb = _resample_cov(Xt, counts, scaled)
+        part, bad, heywood = _fit_stack(Sb, mb, sdb, spec, tol, max_iter, mean, consistent)
+        fits.append(part["model_fit"])
+        dropped += bad + heywood
+    if dropped:
+        msg = (
+            f"fit_pls fit test: {dropped} of {size} resamples of the model-implied data did "
+            "not converge or were inadmissible and were dropped."
+        )
+        warnings.warn(msg, UserWarning, stacklevel=3)
+    reps = np.concatenate(fits)[:, 1::2]  # the estimated model: srmr, d_uls, d_g
+    orig = st.fit[0, 1::2]
+    with np.errstate(invalid="ignore"):
+        crit = np.nanquantile(reps, level, axis=0)
+        pval = (reps >= orig).mean(axis=0)
+    return pd.DataFrame(
+        {"statistic": orig, "critical_value": crit, "p_value": pval, "reject": orig > crit},
+        index=pd.Index(["srmr", "d_uls", "d_g"], name="measure"),
     )
 
 
@@ -1338,6 +1801,7 @@ def _fit_stack(
     consistent: bool,
     *,
     keep_all: bool = False,
+    htmt_absolute: bool = True,
 ) -> tuple[dict[str, Array], int, int]:
     """Fit a stack of resampled covariance matrices.
 
@@ -1351,7 +1815,7 @@ def _fit_stack(
     if ok.any():
         W[ok], _, conv[ok] = _outer_weights(S[ok], spec, tol, max_iter)
     rows = np.arange(len(conv)) if keep_all else np.flatnonzero(conv)
-    st = _statistics(S[rows], W[rows], spec, consistent)
+    st = _statistics(S[rows], W[rows], spec, consistent, htmt_absolute)
     adm = st.admissible
     out = _stat_vectors(st, spec)
     if keep_all:

@@ -570,6 +570,29 @@ def pca_cmd(
     help="Consistent PLS (PLSc): correct paths, R² and effects for measurement error "
     "(standard errors need --bootstrap).",
 )
+@click.option(
+    "--fit-test",
+    is_flag=True,
+    help="Bootstrap test of exact model fit (SRMR, d_ULS, d_G; needs --bootstrap).",
+)
+@click.option(
+    "--predict-folds",
+    type=click.IntRange(0, 1000),
+    default=0,
+    show_default=True,
+    help="PLSpredict with this many folds (0: none): RMSE, MAE, Q²_predict per item.",
+)
+@click.option("--predict-repeats", type=click.IntRange(1, 1000), default=1, show_default=True)
+@click.option(
+    "--ipma",
+    type=click.Choice(["unstandardized", "standardized"]),
+    default="unstandardized",
+    show_default=True,
+    help="Importance of the importance-performance map (SmartPLS: unstandardized).",
+)
+@click.option(
+    "--complaints", help="Column of yes(1)/no(0) complaint answers: share who complained."
+)
 @_common
 def csi_cmd(
     data: str,
@@ -580,25 +603,64 @@ def csi_cmd(
     segment: tuple[str, ...],
     language: str,
     consistent: bool,
+    fit_test: bool,
+    predict_folds: int,
+    predict_repeats: int,
+    ipma: str,
+    complaints: str | None,
     fmt: str,
     out: str | None,
     encoding: str | None,
 ) -> None:
-    """Customer satisfaction index (ACSI/ECSI/CCSI) by PLS path modelling."""
-    _score_and_emit(
-        data,
-        questionnaire,
-        "csi",
-        fmt,
-        out,
-        encoding,
-        bootstrap=bootstrap,
-        seed=seed,
-        scheme=scheme,
-        segment=_one_segment(segment),
-        language=language,
-        consistent=consistent,
-    )
+    """Customer satisfaction index (ACSI/ECSI/CCSI) by PLS path modelling, with the
+    model assessment (f², VIF, reliability, HTMT, model fit, PLSpredict)."""
+    if fit_test and not bootstrap:
+        msg = "--fit-test needs --bootstrap N (the test resamples the data)."
+        raise UsageProblem(msg)
+    with user_errors():
+        # lazy: scoring loads scipy and statsmodels (seconds); `manyi --help` never needs them
+        from scoring import instrument
+
+        q, frame = _load(data, questionnaire, encoding)
+        result = instrument.score(
+            q,
+            "csi",
+            frame,
+            bootstrap=bootstrap,
+            seed=seed,
+            scheme=scheme,
+            segment=_one_segment(segment),
+            language=language,
+            consistent=consistent,
+            fit_test=fit_test,
+            predict_folds=predict_folds,
+            predict_repeats=predict_repeats,
+            ipma=ipma,
+            complaints=complaints,
+        )
+    # JSON carries every table in the result's own document (``pls`` holds the assessment)
+    emit(result, fmt, out, {} if fmt == "json" else _csi_assessment(result))
+
+
+def _csi_assessment(result: Any) -> dict[str, Any]:
+    """The PLS assessment tables of a CSI result, for table and CSV output."""
+    pls = result.pls
+    tables = {
+        "paths": pls.path_assessment(),
+        "reliability": pls.reliability_validity(),
+        "item_vif": pls.item_vif,
+        "model_fit": pls.model_fit,
+        "importance_performance": result.importance_performance,
+    }
+    if pls.bootstrap is not None:
+        tables["htmt"] = pls.bootstrap.htmt
+        if pls.bootstrap.fit_test is not None:
+            tables["fit_test"] = pls.bootstrap.fit_test
+    if pls.prediction is not None:
+        tables["predict"] = pls.prediction.items
+    if result.complaint_share is not None:
+        tables["complaints"] = result.complaint_share
+    return {name: frame.reset_index() for name, frame in tables.items()}
 
 
 @score_group.command("rates")

@@ -34,6 +34,7 @@ EXPECTED_IDS = {
     "servqual22_audit",
     "servqual22_manager",
     "servqual22_staff",
+    "staff_satisfaction",
 }
 
 # RATER ranges of the 22 items (1-based positions): Parasuraman et al. (1988; 1991).
@@ -509,3 +510,23 @@ def test_ahp_consistency_matches_saaty_for_a_consistent_matrix() -> None:
     weights, cr = ahp_consistency(tuple(tuple(x / w) for x in w))  # a_ij = w_i / w_j
     np.testing.assert_allclose(weights, w)
     assert abs(cr) < 1e-12
+
+
+# -- staff satisfaction (the service-profit chain) ---------------------------------------
+def test_staff_satisfaction_has_job_satisfaction_intent_to_stay_and_the_branches() -> None:
+    q = builtin("staff_satisfaction")
+    assert q.audience == "staff"
+    dims = q.dimension_items()
+    assert set(dims) == {"job", "stay"}
+    # five facets of the Job Descriptive Index plus the means to serve customers
+    assert 5 <= len(dims["job"]) <= 7
+    assert 2 <= len(dims["stay"]) <= 4
+    assert any(q.item(i).reverse for i in dims["stay"]), "a quitting item, reverse-coded"
+    overall = q.item(q.scoring.overall or "")
+    assert overall.dimension is None
+    assert overall.scale is not None
+    assert overall.scale.n_points == 7
+    # the branch codes link the staff survey to every customer instrument by unit
+    codes = [c.code for c in q.item("branch").choices]
+    for customer in ("servqual22", "service_short"):
+        assert [c.code for c in builtin(customer).item("branch").choices] == codes

@@ -251,3 +251,44 @@ def test_a_million_rows_in_well_under_a_minute() -> None:
     sim = simulate(q, 1_000_000, seed=1)
     assert time.perf_counter() - t0 < 30
     assert len(sim.data) == 1_000_000
+
+
+# -- the service-profit chain ------------------------------------------------------------
+def test_simulate_chain_unit_means_match_the_truth() -> None:
+    from questionnaires.simulate import simulate_chain
+
+    customer_q, staff_q = qn.builtin("service_short"), qn.builtin("staff_satisfaction")
+    sim = simulate_chain(customer_q, staff_q, 20_000, 10_000, seed=4, missing_rate=0.0)
+    t = sim.truth
+    _check_frame(staff_q, sim.staff, 10_000)
+    assert list(sim.customers.data.columns) == ["customer_id", *customer_q.columns()]
+    for frame, column, expected in (
+        (sim.customers.data, t.customer_overall, t.customer_mean),
+        (sim.staff.data, t.staff_overall, t.staff_mean),
+    ):
+        means = frame.groupby("branch")[column].mean()
+        for unit, value in expected.items():
+            assert means[unit] == pytest.approx(value, abs=0.06), (column, unit)
+    # customers' shift = staff_effect * staff shift + the unit's residual
+    assert t.staff_to_customer > 0
+    # churn follows the logit of the overall answer
+    joined = sim.customers.data.merge(sim.outcomes, on="customer_id")
+    mid = 3.0
+    for answer in (2, 4):
+        part = joined[joined[t.customer_overall] == answer]
+        p = 1 / (1 + np.exp(-(t.churn_intercept + t.churn_slope * (answer - mid))))
+        assert part["churned"].mean() == pytest.approx(p, abs=4 * np.sqrt(p * (1 - p) / len(part)))
+    assert len(sim.outcomes) == 22_000
+    assert t.non_respondents == 2_000
+    json.dumps(t.to_dict())
+
+
+def test_simulate_chain_needs_shared_unit_codes() -> None:
+    from questionnaires.simulate import simulate_chain
+
+    with pytest.raises(ValueError, match="no single-choice item 'store'"):
+        simulate_chain(
+            qn.builtin("service_short"), qn.builtin("staff_satisfaction"), 10, 10, unit="store"
+        )
+    with pytest.raises(ValueError, match="names no overall satisfaction rating"):
+        simulate_chain(qn.builtin("servqual22_staff"), qn.builtin("staff_satisfaction"), 10, 10)

@@ -117,16 +117,45 @@ def test_segments_pooled_and_separate(ecsi, satisfaction):
     assert_allclose(s[list(BLOCKS)], alone.indices["index"][list(BLOCKS)], atol=1e-10)
 
 
-def test_importance_performance_ranks_drivers_of_satisfaction(ecsi):
-    ipa = ecsi.importance_performance
+def test_importance_performance_ranks_drivers_of_satisfaction(ecsi, satisfaction):
+    std = fit_csi(satisfaction, blocks=BLOCKS, model="ecsi", scale=(0, 10), ipma="standardized")
+    ipa = std.importance_performance
+    assert std.ipma == "standardized"
     assert set(ipa.index) == {"IMAG", "EXPE", "QUAL", "VAL"}
-    effects = ecsi.pls.effects.set_index("from")
+    effects = std.pls.effects.set_index("from")
     sat = effects[effects["to"] == "SAT"]["total"]
     assert_allclose(ipa["importance"], sat[ipa.index])
-    assert_allclose(ipa["performance"], ecsi.indices.loc[ipa.index, "index"])
+    assert_allclose(ipa["performance"], std.indices.loc[ipa.index, "index"])
     assert list(ipa["priority"]) == [1, 2, 3, 4]
     assert ipa["potential"].is_monotonic_decreasing
     assert ipa.index[0] == "VAL"  # largest total effect, below-average index
+
+
+def test_ipma_uses_unstandardized_total_effects_of_the_0_100_scores(ecsi, satisfaction):
+    """SmartPLS's IPMA: OLS on the 0-100 latent scores (statsmodels), effects multiplied out."""
+    import statsmodels.api as sm
+
+    sc = ecsi.respondent_index
+    coef = {}
+    for dep in {b for _, b in ecsi.pls.paths[["from", "to"]].itertuples(index=False)}:
+        preds = list(ecsi.pls.paths.loc[ecsi.pls.paths["to"] == dep, "from"])
+        fit = sm.OLS(sc[dep], sm.add_constant(sc[preds])).fit()
+        coef.update({(p, dep): fit.params[p] for p in preds})
+
+    # total effects on SAT: sum over directed paths of the products of coefficients
+    def total(a: str, b: str) -> float:
+        return sum(c * (1.0 if t == b else total(t, b)) for (f, t), c in coef.items() if f == a)
+
+    ipa = ecsi.importance_performance
+    assert ecsi.ipma == "unstandardized"
+    for drv in ipa.index:
+        assert ipa.loc[drv, "importance"] == pytest.approx(total(drv, "SAT"), rel=1e-9)
+        assert ecsi.indices.loc[drv, "total_effect_unstandardized"] == pytest.approx(
+            total(drv, "SAT"), rel=1e-9
+        )
+    assert_allclose(ipa["performance"], ecsi.indices.loc[ipa.index, "index"])
+    with pytest.raises(SpecificationError, match="ipma must be one of"):
+        fit_csi(satisfaction, blocks=BLOCKS, model="ecsi", scale=(0, 10), ipma="raw")
 
 
 def _simulate_model(model, n=600, seed=0) -> tuple[pd.DataFrame, dict[str, list[str]]]:
@@ -253,3 +282,45 @@ def test_result_serialises(ecsi):
     json.dumps(ecsi.to_dict())
     assert list(ecsi.summary()["latent"]) == list(BLOCKS)
     assert isinstance(ecsi.pls, PlsResult)
+
+
+def test_complaint_share_as_acsi_reports_it(satisfaction):
+    from statsmodels.stats.proportion import proportion_confint
+
+    data = satisfaction.assign(
+        complained=(satisfaction["sat1"] < 6).astype(int), comp1=10 - satisfaction["sat2"]
+    )
+    data.loc[data.index[:5], "complained"] = np.nan  # unanswered: left out, not counted
+    blocks = {**BLOCKS, "COMP": ["comp1"]}
+    res = fit_csi(
+        data, blocks=blocks, model="ecsi", scale=(0, 10), segment="gender", complaints="complained"
+    )
+    share = res.complaint_share
+    assert share is not None
+    answered = data["complained"].dropna()
+    k, n = int(answered.sum()), len(answered)
+    row = share.loc["all"]
+    assert (row["n"], row["complained"]) == (n, k)
+    assert row["share"] == pytest.approx(k / n)
+    lo, hi = proportion_confint(k, n, alpha=0.05, method="wilson")
+    assert (row["lower"], row["upper"]) == pytest.approx((lo, hi))
+    assert row["complaints_index"] == pytest.approx(res.indices.loc["COMP", "index"])
+    for g in data["gender"].unique():
+        sub = answered[data.loc[answered.index, "gender"] == g]
+        assert share.loc[str(g), "share"] == pytest.approx(sub.mean())
+    assert "complaint_share" in res.to_dict()
+
+
+def test_complaint_answers_must_be_yes_or_no(satisfaction):
+    data = satisfaction.assign(complained=1)
+    data.loc[data.index[3], "complained"] = 7
+    with pytest.raises(DataError, match=r"'complained', row .*7 is not 0/1"):
+        fit_csi(data, blocks=BLOCKS, model="ecsi", scale=(0, 10), complaints="complained")
+    with pytest.raises(DataError, match="no complaint answers"):
+        fit_csi(
+            satisfaction.assign(complained=np.nan),
+            blocks=BLOCKS,
+            model="ecsi",
+            scale=(0, 10),
+            complaints="complained",
+        )

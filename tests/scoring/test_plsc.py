@@ -131,8 +131,9 @@ def test_matches_published_csem_plsc_example(csem_fit):
     assert_allclose(uni.loc[list(CSEM_RHO_A), "rho_a"], list(CSEM_RHO_A.values()), atol=CSEM_TOL)
     rho_c = uni.loc[list(CSEM_RHO_C), "composite_reliability"]
     assert_allclose(rho_c, list(CSEM_RHO_C.values()), atol=CSEM_TOL)
-    # composites (mode B) are not corrected: no ρ_A, and their loadings are PLS loadings
-    assert uni.loc[["IMAG", "EXPE", "QUAL", "VAL"], "rho_a"].isna().all()
+    # composites (mode B) are not corrected: ρ_A = 1 as seminr reports it (the composite
+    # is its construct), and their loadings are PLS loadings
+    assert (uni.loc[["IMAG", "EXPE", "QUAL", "VAL"], "rho_a"] == 1.0).all()
 
 
 # ------------------------------------------------------------------ ρ_A from the formula
@@ -483,6 +484,31 @@ def test_heywood_case_is_refused_with_a_named_error():
     assert issubclass(HeywoodCaseError, DataError)
 
 
+def test_heywood_case_is_returned_with_a_flag_on_request():
+    """inadmissible="flag" returns the corrected solution with admissible=False."""
+    data = _two_blocks(400, seed=0, x2_signal=0.25)
+    with pytest.warns(UserWarning, match=r"Heywood case.*'X' and 'Y'.*admissible=False"):
+        res = fit_pls(data, blocks=TWO, paths=[("X", "Y")], consistent=True, inadmissible="flag")
+    assert res.admissible is False
+    pls = fit_pls(data, blocks=TWO, paths=[("X", "Y")])
+    rho = pls.unidim["rho_a"]
+    expected = pls.latent_correlations.loc["X", "Y"] / np.sqrt(rho["X"] * rho["Y"])
+    assert expected > 1
+    assert res.paths.loc["X -> Y", "estimate"] == pytest.approx(expected, rel=1e-12)
+    assert res.to_dict()["admissible"] is False
+    # the default still refuses, and an admissible fit says so
+    with pytest.raises(HeywoodCaseError):
+        fit_pls(data, blocks=TWO, paths=[("X", "Y")], consistent=True)
+    rng = np.random.default_rng(1)
+    eta = rng.normal(size=400)
+    zeta = 0.5 * eta + rng.normal(size=400)
+    fine = pd.DataFrame(
+        {c: (eta if c[0] == "x" else zeta) + 0.5 * rng.normal(size=400) for c in data}
+    )
+    ok = fit_pls(fine, blocks=TWO, paths=[("X", "Y")], consistent=True, inadmissible="flag")
+    assert ok.admissible is True
+
+
 def test_negative_reliability_is_a_heywood_case():
     """a1 and a2 both follow the latent but correlate negatively with each other."""
     rng = np.random.default_rng(4)
@@ -501,6 +527,9 @@ def test_negative_reliability_is_a_heywood_case():
     assert pls.unidim.loc["A", "rho_a"] < 0
     with pytest.raises(HeywoodCaseError, match=r"block 'A' has reliability rho_A = -"):
         fit_pls(data, blocks=blocks, paths=[("A", "B")], consistent=True)
+    # a negative reliability leaves nothing to correct: refused even when flagging
+    with pytest.raises(HeywoodCaseError, match=r"block 'A' has reliability rho_A = -"):
+        fit_pls(data, blocks=blocks, paths=[("A", "B")], consistent=True, inadmissible="flag")
 
 
 def test_plspm_reference_model_is_a_heywood_case_unscaled(satisfaction):

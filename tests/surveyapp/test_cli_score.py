@@ -217,3 +217,50 @@ def test_csi_consistent_flag_fits_plsc(cli, tmp_path):
     plain = cli.invoke(main, args)
     assert plain.exit_code == 0, plain.output
     assert json.loads(plain.stdout)["pls"]["estimator"] == "pls"
+
+
+def test_csi_reports_the_pls_assessment(cli, reference_dir, tmp_path):
+    """JSON carries f², VIF, HTMT, fit, its test and PLSpredict; table and CSV show them."""
+    mobi = reference_dir / "extra" / "mobi.csv"
+    base = ["score", "csi", str(mobi), "-q", "ecsi_mobile", "--bootstrap", "40", "--seed", "2"]
+    base.append("--include-suspect")  # the same rows as the direct call below
+    extra = ["--fit-test", "--predict-folds", "5"]
+    res = cli.invoke(main, [*base, *extra, "--format", "json"])
+    assert res.exit_code == 0, res.output
+    got = json.loads(res.stdout)
+    frame = pd.read_csv(mobi).rename(columns=str.lower)  # the CLI matches case-insensitively
+    frame.index = frame.index + 2  # the CLI labels rows as the file's line numbers
+    direct = si.score(
+        qn.builtin("ecsi_mobile"),
+        "csi",
+        frame,
+        bootstrap=40,
+        seed=2,
+        fit_test=True,
+        predict_folds=5,
+    )
+    assert got == json.loads(json.dumps(direct.to_dict()))
+    pls = got["pls"]
+    for key in ("f_squared", "inner_vif", "item_vif", "model_fit", "prediction"):
+        assert pls[key] is not None
+    assert pls["bootstrap"]["fit_test"]["index"] == ["srmr", "d_uls", "d_g"]
+    assert got["ipma"] == "unstandardized"
+
+    table = cli.invoke(main, [*base, *extra])
+    assert table.exit_code == 0, table.output
+    for section in ("== paths ==", "f_squared", "== model_fit ==", "== predict ==", "q2_predict"):
+        assert section in table.output
+    assert "Traceback" not in table.output
+
+    out = tmp_path / "csi.csv"
+    written = cli.invoke(main, [*base, "--format", "csv", "--out", str(out)])
+    assert written.exit_code == 0, written.output
+    paths = pd.read_csv(tmp_path / "csi.paths.csv", encoding="utf-8-sig")
+    assert {"f_squared", "vif", "p_value"} <= set(paths.columns)
+
+    bad = cli.invoke(main, ["score", "csi", str(mobi), "-q", "ecsi_mobile", "--fit-test"])
+    assert bad.exit_code == 2
+    assert "--fit-test needs --bootstrap" in bad.output
+    folds = cli.invoke(main, [*base, "--predict-folds", "1"])
+    assert folds.exit_code == 2
+    assert "Traceback" not in folds.output
