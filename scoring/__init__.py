@@ -64,6 +64,7 @@ from scoring.index import (
     IndexResult,
     NpsResult,
     customer_rates,
+    customer_rates_from,
     nps,
     nps_from_counts,
     questionnaire_index,
@@ -129,7 +130,7 @@ from scoring.reliability import (
     one_factor_loadings,
     reliability,
 )
-from scoring.screening import SCREENING_FLAGS, screen_responses
+from scoring.screening import SCREENING_FLAGS, quarantined, screen_responses
 from scoring.servqual import (
     ROLE_SUFFIXES,
     ServqualResult,
@@ -212,6 +213,7 @@ __all__ = [
     "composite_reliability",
     "cronbach_alpha",
     "customer_rates",
+    "customer_rates_from",
     "driver_analysis",
     "entropy_weights",
     "fit_csi",
@@ -238,6 +240,7 @@ __all__ = [
     "ordinal_drivers",
     "paired_interval",
     "pca_index",
+    "quarantined",
     "questionnaire_index",
     "relative_weights",
     "reliability",

@@ -28,8 +28,8 @@ MISSING_RULES: tuple[str, ...] = ("listwise", "pairwise", "item_mean")
 def check_choice(name: str, value: Any, choices: Sequence[Any]) -> Any:
     """Raise unless ``value`` is one of ``choices`` (literal string options)."""
     if value not in choices:
-        shown = ", ".join(repr(c) for c in choices)
-        msg = f"{name} must be one of {shown}; got {value!r}."
+        listed = ", ".join(repr(c) for c in choices)
+        msg = f"{name} must be one of {listed}; got {value!r}."
         raise SpecificationError(msg)
     return value
 
@@ -85,7 +85,7 @@ def check_numeric(df: pd.DataFrame, columns: Iterable[str], name: str = "data") 
         if bad.any():
             row = _first_bad(bad)
             msg = (
-                f"{name} column {c!r} must be numeric; row {row!r} holds {s.loc[row]!r}"
+                f"{name} column {c!r} must be numeric; row {shown(row)} holds {shown(s.loc[row])}"
                 f" ({int(bad.sum())} non-numeric cell(s) in all). "
                 "Recode the answers as numbers or leave the cell empty for a missing answer."
             )
@@ -112,14 +112,14 @@ def check_range(
     if bad.any():
         c = int(np.nonzero(bad.any(axis=0))[0][0])
         rows = np.nonzero(bad[:, c])[0]
-        shown = ", ".join(
+        listed = ", ".join(
             f"row {py_label(df.index[r])!r} holds {float(values[r, c]):g}" for r in rows[:5]
         )
         more = f", ... ({len(rows)} in this column)" if len(rows) > 5 else ""
         whole = f"; the scale takes whole numbers in [{low:g}, {high:g}]" if integer else ""
         msg = (
             f"{name} column {df.columns[c]!r} must hold answers in [{low:g}, {high:g}]; "
-            f"{shown}{more} ({int(bad.sum())} bad cell(s) in all{whole}). "
+            f"{listed}{more} ({int(bad.sum())} bad cell(s) in all{whole}). "
             "Check the scale of the questionnaire or clean the data."
         )
         raise DataError(msg)
@@ -226,6 +226,21 @@ def py_label(value: Any) -> Any:
     """Return a row/column label as a plain Python object, so that messages show ``3``
     rather than ``np.int64(3)``."""
     return value.item() if isinstance(value, np.generic) else value
+
+
+def shown(value: Any, limit: int = 40) -> str:
+    """A data value (or a list of them) as a message quotes it: its ``repr`` as plain
+    Python (``3``, not ``np.int64(3)``), and a long one (a 5,000-digit number pasted into
+    a spreadsheet) cut to its start and its length.
+
+    >>> import numpy as np
+    >>> shown(np.int64(3)), shown([np.float64(2.5), "a"]), shown("9" * 500)
+    ('3', "[2.5, 'a']", "'9999999999999999999... (502 characters)")
+    """
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(shown(v, limit) for v in value) + "]"
+    text = repr(py_label(value))
+    return text if len(text) <= limit else f"{text[:20]}... ({len(text)} characters)"
 
 
 def column_floats(df: pd.DataFrame, column: str, name: str = "data") -> np.ndarray:

@@ -29,6 +29,7 @@ from scoring._validation import (
     check_min_rows,
     check_numeric,
     check_scale,
+    shown,
 )
 from scoring.errors import (
     ConvergenceWarning,
@@ -594,7 +595,7 @@ def _ordered_outcome(s: pd.Series, order: Sequence[Any] | None, name: str) -> pd
         bad = sorted(set(s.dropna().unique()) - set(order), key=str)
         if bad:
             msg = (
-                f"data column {name!r} holds value(s) {bad[:5]} that are not in order "
+                f"data column {name!r} holds value(s) {shown(bad[:5])} that are not in order "
                 f"{order}; add them to order or recode the column."
             )
             raise DataError(msg)
@@ -695,11 +696,11 @@ def ordinal_drivers(
     cats = list(y.categories)
     used = [c for c in cats if (y == c).any()]
     if len(used) < 2:
-        msg = f"data column {outcome!r} needs at least two observed categories; got {used}."
+        msg = f"data column {outcome!r} needs at least two observed categories; got {shown(used)}."
         raise DataError(msg)
     if len(used) < len(cats):
         msg = (
-            f"data column {outcome!r}: categories {[c for c in cats if c not in used]} are "
+            f"data column {outcome!r}: categories {shown([c for c in cats if c not in used])} are "
             "never observed; their thresholds are not identified. Merge them or drop them "
             "from order."
         )

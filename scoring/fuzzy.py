@@ -32,6 +32,7 @@ from scoring._validation import (
     check_numeric,
     column_floats,
     py_label,
+    shown,
     warn_small_sample,
 )
 from scoring.errors import DataError, InsufficientDataError, SpecificationError
@@ -312,8 +313,8 @@ def _grade_codes(df: pd.DataFrame, cols: list[str], codes: list[Any]) -> np.ndar
 
 def _bad_answer(df: pd.DataFrame, col: str, r: int, codes: list[Any], count: int) -> None:
     msg = (
-        f"data column {col!r} row {py_label(df.index[r])!r} holds {py_label(df[col].iloc[r])!r}, "
-        f"which is not one of the grades {codes!r} ({count} such cell(s)). Recode the "
+        f"data column {col!r} row {shown(df.index[r])} holds {shown(df[col].iloc[r])}, "
+        f"which is not one of the grades {shown(codes)} ({count} such cell(s)). Recode the "
         "answers or add the grade."
     )
     raise DataError(msg)

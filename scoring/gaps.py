@@ -27,6 +27,7 @@ from scoring._validation import (
     check_mapping,
     check_numeric,
     check_range,
+    shown,
 )
 from scoring.errors import DataError, InsufficientDataError, ScoringError, SpecificationError
 from scoring.inference import holm, mean_interval, welch_test_from_stats
@@ -288,7 +289,7 @@ def _absent_note(
     if not given:
         return f" (no {_SOURCES[role][0]} data)"
     if segment is not None and all(len(frames[s]) == 0 for s in given):
-        return f" (no {' or '.join(given)} in segment {segment[0]} = {segment[1]!r})"
+        return f" (no {' or '.join(given)} in segment {segment[0]} = {shown(segment[1])})"
     return ""
 
 
@@ -458,7 +459,7 @@ def service_gaps(
     if "customers" in frames and len(frames["customers"]) < 2:
         n = len(frames["customers"])
         msg = (
-            f"segment {segment[0]} = {segment[1]!r} has {n} customer response(s); the five "
+            f"segment {segment[0]} = {shown(segment[1])} has {n} customer response(s); the five "
             "gaps need at least 2: choose another level."
             if segment is not None and segmented["customers"]
             else f"customers has {n} response(s); the five gaps need at least 2."

@@ -5,7 +5,8 @@ Public functions:
 - :func:`questionnaire_index` -- item means, top-box shares, dimension means and the
   0-100 index with reverse-coded items reversed;
 - :func:`nps` and :func:`nps_from_counts` -- Net Promoter Score with a confidence interval;
-- :func:`customer_rates` -- churn, retention and referral rates from counts.
+- :func:`customer_rates` -- churn, retention and referral rates from counts, and
+  :func:`customer_rates_from` from a data file's 0/1 columns.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ __all__ = [
     "IndexResult",
     "NpsResult",
     "customer_rates",
+    "customer_rates_from",
     "nps",
     "nps_from_counts",
     "questionnaire_index",
@@ -512,3 +514,55 @@ def customer_rates(
             }
         )
     return pd.DataFrame(out)
+
+
+def customer_rates_from(
+    data: pd.DataFrame,
+    *,
+    lost: str,
+    referred: str | None = None,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """:func:`customer_rates` from a data file: one row per customer, 0/1 columns.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per customer of the period's start.
+    lost : str
+        Column with 1 for a customer lost during the period, 0 for one kept.
+    referred : str, optional
+        Column with 1 for a customer who referred someone, 0 otherwise.
+    confidence : float
+        Level of the Wilson score intervals.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`customer_rates`, over the customers with an answer in every given
+        column (``denominator``); a customer with a missing cell is left out of all the
+        rates, so they share one base.
+
+    Raises
+    ------
+    DataError
+        A missing column, or a cell other than 0/1 (or True/False), naming its row.
+    InsufficientDataError
+        No customer with every given column answered.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"churned": [0, 1, 0, 0, None], "referred": [1, 0, 0, 1, 1]})
+    >>> customer_rates_from(df, lost="churned", referred="referred")["value"].tolist()
+    [0.25, 0.75, 0.5]
+    """
+    frame = check_frame(data)
+    columns = [lost] if referred is None else [lost, referred]
+    values = check_range(check_numeric(frame, columns), 0, 1, integer=True).dropna()
+    return customer_rates(
+        customers=len(values),
+        lost=int(values[lost].sum()),
+        referred=None if referred is None else int(values[referred].sum()),
+        confidence=confidence,
+    )

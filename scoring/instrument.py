@@ -25,22 +25,27 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from scoring._validation import check_choice, check_numeric
 from scoring.csi import fit_csi
 from scoring.drivers import driver_analysis
-from scoring.errors import ScoringError, SpecificationError
+from scoring.errors import DataError, ScoringError, SpecificationError
 from scoring.fuzzy import fuzzy_evaluate
 from scoring.index import questionnaire_index
 from scoring.pca import pca_index
 from scoring.reliability import reliability
+from scoring.screening import screen_responses
 from scoring.servqual import servqual
+from scoring.weights import AhpResult, ahp_weights, entropy_weights
 
 if TYPE_CHECKING:  # pragma: no cover
     from questionnaires import FuzzyFactor, Item, Questionnaire
     from scoring._results import MethodResult
 
 __all__ = [
+    "check_gap_source",
     "csi_kwargs",
     "drivers_kwargs",
+    "fuzzy_ahp",
     "fuzzy_kwargs",
     "gap_cause_scales",
     "gaps_inputs",
@@ -52,6 +57,8 @@ __all__ = [
     "reliability_kwargs",
     "run_methods",
     "score",
+    "screen",
+    "screening_kwargs",
     "servqual_kwargs",
     "single_item_dimensions",
 ]
@@ -242,6 +249,7 @@ def gaps_inputs(
     causes: dict[str, dict[str, list[str]]] = {}
     cause_range: tuple[int, int] | None = None
     for name, (q, frame) in given.items():
+        check_gap_source(q, frame, name=f"the {name} data")
         kwargs[name] = recode_reversed(q, frame)
         for gap, scales in gap_cause_scales(q).items():
             causes.setdefault(gap, {}).update(scales)
@@ -255,6 +263,32 @@ def gaps_inputs(
         kwargs["cause_scales"] = causes
         kwargs["cause_scale_range"] = cause_range
     return kwargs
+
+
+def check_gap_source(q: Questionnaire, data: pd.DataFrame, *, name: str) -> None:
+    """Raise :class:`~scoring.errors.DataError` unless ``data`` holds every column of the
+    items ``q`` rates in roles (E/P of customers, M/S of managers, D/C of staff).
+
+    A data file of another audience, or one that lost its role columns, would otherwise
+    add nothing to :func:`scoring.gaps.service_gaps` and its gaps would silently be
+    missing from the result.
+    """
+    wanted = [
+        c
+        for i in q.iter_items(type="rating")
+        if i.roles and i.dimension in _service_dims(q)
+        for c in i.columns()
+    ]
+    missing = [c for c in wanted if c not in data.columns]
+    if missing:
+        shown = ", ".join(repr(c) for c in missing[:6])
+        more = f", ... ({len(missing)} of {len(wanted)})" if len(missing) > 6 else ""
+        msg = (
+            f"{name} lacks the rating columns of questionnaire {q.id!r} ({q.audience}): "
+            f"{shown}{more}. Give the file of that audience, or name its questionnaire "
+            "with -q AUDIENCE=ID_OR_FILE."
+        )
+        raise DataError(msg)
 
 
 def pca_kwargs(q: Questionnaire, *, role: str | None = None) -> dict[str, Any]:
@@ -341,29 +375,79 @@ def csi_kwargs(q: Questionnaire, *, language: str = "en") -> dict[str, Any]:
     return kwargs
 
 
-def _fuzzy_node(node: FuzzyFactor) -> dict[str, Any]:
-    children: list[Any] = list(node.items) if node.items else [_fuzzy_node(f) for f in node.factors]
+ITEM_WEIGHTS = ("instrument", "entropy")
+"""The rules for the weights of a fuzzy factor's items: as the questionnaire declares
+them, or by the entropy weight method from the answers (:func:`fuzzy_kwargs`)."""
+
+
+def _fuzzy_node(node: FuzzyFactor, entropy: pd.DataFrame | None) -> dict[str, Any]:
+    children: list[Any] = (
+        list(node.items) if node.items else [_fuzzy_node(f, entropy) for f in node.factors]
+    )
     out: dict[str, Any] = {"id": node.id, "children": children}
-    if node.ahp is not None:
+    if node.items and entropy is not None:
+        out["weights"] = entropy_weights(entropy[list(node.items)].dropna())
+    elif node.ahp is not None:
         out["weights"] = {"ahp": [list(r) for r in node.ahp]}
     elif node.weights is not None:
         out["weights"] = list(node.weights)
     return out
 
 
-def fuzzy_kwargs(q: Questionnaire, *, language: str = "en") -> dict[str, Any]:
-    """Arguments of :func:`scoring.fuzzy.fuzzy_evaluate` from the ``scoring.fuzzy`` section."""
+def fuzzy_kwargs(
+    q: Questionnaire,
+    *,
+    language: str = "en",
+    item_weights: str = "instrument",
+    data: pd.DataFrame | None = None,
+) -> dict[str, Any]:
+    """Arguments of :func:`scoring.fuzzy.fuzzy_evaluate` from the ``scoring.fuzzy`` section.
+
+    With ``item_weights="entropy"`` the items of every factor are weighted by
+    :func:`scoring.weights.entropy_weights` from ``data`` (the respondents who answered
+    all of that factor's items; reverse-coded items recoded first), and the factors keep
+    the weights the questionnaire gives them (fixed or AHP).
+    """
     spec = q.scoring.fuzzy
     if spec is None:
         msg = f"questionnaire {q.id!r} has no 'scoring.fuzzy' section (grades and factors)."
         raise SpecificationError(msg)
+    check_choice("item_weights", item_weights, ITEM_WEIGHTS)
+    entropy = None
+    if item_weights == "entropy":
+        if data is None:
+            msg = "item_weights='entropy' needs the data the weights come from; pass data=."
+            raise SpecificationError(msg)
+        entropy = check_numeric(recode_reversed(q, data), _fuzzy_items(spec.root))
     grades = {g.value: g.label.get(language) for g in spec.grades}
     return {
-        "factors": _fuzzy_node(spec.root),
+        "factors": _fuzzy_node(spec.root, entropy),
         "grades": grades,
         "grade_scores": [g.score for g in spec.grades],
         "operator": spec.operator,
     }
+
+
+def _fuzzy_items(node: FuzzyFactor) -> list[str]:
+    return list(node.items) + [i for f in node.factors for i in _fuzzy_items(f)]
+
+
+def fuzzy_ahp(q: Questionnaire) -> dict[str, AhpResult]:
+    """Node id -> :func:`scoring.weights.ahp_weights` of every node of the fuzzy hierarchy
+    weighted by a pairwise-comparison matrix: its weights with lambda_max, CI, RI and
+    the consistency ratio CR, to show beside the evaluation."""
+    spec = q.scoring.fuzzy
+    if spec is None:
+        return {}
+    out: dict[str, AhpResult] = {}
+    frontier = [spec.root]
+    while frontier:
+        node = frontier.pop(0)
+        if node.ahp is not None:
+            names = list(node.items) if node.items else [f.id for f in node.factors]
+            out[node.id] = ahp_weights([list(r) for r in node.ahp], names=names)
+        frontier.extend(node.factors)
+    return out
 
 
 def gap_cause_scales(q: Questionnaire) -> dict[str, dict[str, list[str]]]:
@@ -380,6 +464,49 @@ def gap_cause_scales(q: Questionnaire) -> dict[str, dict[str, list[str]]]:
     return out
 
 
+def screening_kwargs(q: Questionnaire, data: pd.DataFrame) -> dict[str, Any]:
+    """Arguments of :func:`scoring.screening.screen_responses` for ``q``'s tidy export.
+
+    Straight-lining is screened per rating role (and over the rating items without
+    roles), identical answers over the items rated in both expectation and perception.
+    Start times are screened for reuse only when ``data`` carries them as timestamps (the
+    database export, to the millisecond of the signed start token): whole-second times
+    in a file cannot tell a replayed form from two respondents who started in the same
+    second.
+    """
+    roles: tuple[str | None, ...] = (*q.roles_used, None)
+    columns: dict[str | None, dict[str, str]] = {}
+    for role in roles:
+        columns[role] = {
+            i.id: col
+            for i in q.iter_items(type="rating")
+            if ((role in i.roles) if role else not i.roles)
+            and (col := i.column(role) if role else i.column()) in data.columns
+        }
+    pairs: list[tuple[str, str]] = [
+        (col, columns["perception"][i])
+        for i, col in columns.get("expectation", {}).items()
+        if i in columns.get("perception", {})
+    ]
+    timed = "started_at" in data.columns and pd.api.types.is_datetime64_any_dtype(
+        data["started_at"]
+    )
+    return {
+        "ratings": {str(role): list(cols.values()) for role, cols in columns.items() if cols},
+        "pairs": pairs,
+        "start_token": "started_at" if timed else None,
+    }
+
+
+def screen(q: Questionnaire, data: pd.DataFrame, **params: Any) -> pd.DataFrame:
+    """Suspect-response flags of ``data`` (the tidy export of ``q``) by
+    :func:`scoring.screening.screen_responses` with :func:`screening_kwargs`; ``params``
+    override or extend them (``min_seconds=60``, ``honeypot=...``)."""
+    kwargs = screening_kwargs(q, data)
+    kwargs.update(params)
+    return screen_responses(data, **kwargs)
+
+
 def _role(params: dict[str, Any]) -> str | None:
     role = params.pop("role", None)
     return None if role is None else str(role)
@@ -389,19 +516,25 @@ def _language(params: dict[str, Any]) -> str:
     return str(params.pop("language", "en"))
 
 
+def _fuzzy_build(q: Questionnaire, params: dict[str, Any], data: pd.DataFrame) -> dict[str, Any]:
+    rule = str(params.pop("item_weights", "instrument"))
+    return fuzzy_kwargs(q, language=_language(params), item_weights=rule, data=data)
+
+
 # method -> (scoring function, its arguments from the questionnaire (taking the options
 # the builder consumes out of the caller's params), whether reverse-coded items are
 # recoded first; the index and SERVQUAL receive the reversed list instead)
 _METHODS: dict[
-    str, tuple[Callable[..., Any], Callable[[Any, dict[str, Any]], dict[str, Any]], bool]
+    str,
+    tuple[Callable[..., Any], Callable[[Any, dict[str, Any], pd.DataFrame], dict[str, Any]], bool],
 ] = {
-    "servqual": (servqual, lambda q, p: servqual_kwargs(q), False),
-    "index": (questionnaire_index, lambda q, p: index_kwargs(q, role=_role(p)), False),
-    "reliability": (reliability, lambda q, p: reliability_kwargs(q, role=_role(p)), True),
-    "pca": (pca_index, lambda q, p: pca_kwargs(q, role=_role(p)), True),
-    "drivers": (driver_analysis, lambda q, p: drivers_kwargs(q, role=_role(p)), True),
-    "csi": (fit_csi, lambda q, p: csi_kwargs(q, language=_language(p)), True),
-    "fuzzy": (fuzzy_evaluate, lambda q, p: fuzzy_kwargs(q, language=_language(p)), True),
+    "servqual": (servqual, lambda q, p, d: servqual_kwargs(q), False),
+    "index": (questionnaire_index, lambda q, p, d: index_kwargs(q, role=_role(p)), False),
+    "reliability": (reliability, lambda q, p, d: reliability_kwargs(q, role=_role(p)), True),
+    "pca": (pca_index, lambda q, p, d: pca_kwargs(q, role=_role(p)), True),
+    "drivers": (driver_analysis, lambda q, p, d: drivers_kwargs(q, role=_role(p)), True),
+    "csi": (fit_csi, lambda q, p, d: csi_kwargs(q, language=_language(p)), True),
+    "fuzzy": (fuzzy_evaluate, _fuzzy_build, True),
 }
 
 
@@ -414,13 +547,16 @@ def score(
     """Score ``data`` (the tidy export of ``q``) by ``method`` with the instrument's mappings.
 
     ``params`` override or extend the derived keyword arguments (for instance
-    ``segment="branch"`` or ``bootstrap=500, seed=1``).
+    ``segment="branch"`` or ``bootstrap=500, seed=1``); ``role`` picks the rated role,
+    ``language`` the labels, and for ``fuzzy`` ``item_weights="entropy"`` weighs each
+    factor's items by the entropy method (see :func:`fuzzy_kwargs`).
     """
     if method not in _METHODS:
         msg = f"method must be one of {', '.join(repr(m) for m in _METHODS)}; got {method!r}."
         raise SpecificationError(msg)
     function, build, recode = _METHODS[method]
-    kwargs = build(q, params)
+    params = dict(params)
+    kwargs = build(q, params, data)
     kwargs.update(params)
     frame = recode_reversed(q, data) if recode else data
     return function(frame, **kwargs)

@@ -351,6 +351,8 @@ class PcaResult(Result):
         The standardisation used (sd with n − 1).
     n : int
         Respondents used.
+    n_dropped : int
+        Rows of ``data`` left out by the missing-data rule (or without a composite).
     n_components : int
     retain : str
     score_convention : str
@@ -392,6 +394,7 @@ class PcaResult(Result):
     scale: tuple[float, float] | None = None
     negative_weights: str = "refuse"
     interpretable: bool = True
+    n_dropped: int = 0
 
     def dimension_scores(self) -> pd.Series:
         """Dimension -> PCA-weighted mean of its items on 0-100.
@@ -680,6 +683,7 @@ def pca_index(
         scale=None if scale is None else (float(scale[0]), float(scale[1])),
         negative_weights=negative_weights,
         interpretable=not flagged,
+        n_dropped=len(df) - n,
     )
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 from scoring._validation import check_columns, check_frame
 from scoring.errors import DataError, SpecificationError
 
-__all__ = ["SCREENING_FLAGS", "screen_responses"]
+__all__ = ["SCREENING_FLAGS", "quarantined", "screen_responses"]
 
 #: The columns of :func:`screen_responses`, in order (``suspect`` is any of the others).
 SCREENING_FLAGS: tuple[str, ...] = (
@@ -42,32 +42,73 @@ def _numbers(data: pd.DataFrame, col: str) -> np.ndarray:
     return column.to_numpy(dtype="float64", na_value=np.nan)
 
 
+#: The reasons an export's ``suspect`` cell can name (the app's own flags and the
+#: screening reasons the export adds), read back by :func:`screen_responses`.
+_REASONS: tuple[str, ...] = SCREENING_FLAGS[:-2]
+
+
+# the quarantine mark of a ``suspect`` cell, and the reason that follows it to the end
+_QUARANTINED = r"(?:^|;)\s*quarantined\s*(?::.*)?$"
+
+
+def _flag_texts(column: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """The distinct flag texts of a ``suspect`` column and each row's position among them
+    (the patterns then run on the few distinct texts, not on every row)."""
+    codes, distinct = pd.factorize(column.astype("string").fillna("").to_numpy())
+    return codes, pd.Series(distinct, dtype="string")
+
+
+def _named(text: pd.Series, codes: np.ndarray, name: str) -> np.ndarray:
+    found = text.str.contains(rf"(?:^|;)\s*{name}\s*(?:;|$)", regex=True)
+    return np.asarray(found.to_numpy(bool)[codes], dtype=bool)
+
+
 def _app_flags(column: pd.Series) -> dict[str, np.ndarray]:
     """The app's own flags from the export's ``suspect`` column, per row.
 
-    The database export joins the flag names with ``;`` (``too_fast;honeypot``); a
-    simulated or older file holds a boolean (``True`` counts as another flag).
-    Returns ``too_fast``, ``honeypot`` and ``other`` (any other flag but ``quarantined``).
+    The database export joins the flag names with ``;`` (``too_fast;honeypot``,
+    ``straight_lining;quarantined``); a simulated or older file holds a boolean (``True``
+    counts as another flag). Returns one array per reason of :data:`SCREENING_FLAGS` but
+    ``flagged``, and ``other`` (any other flag but ``quarantined``).
     """
     n = len(column)
-    none = np.zeros(n, bool)
     if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
         flagged = column.astype("boolean").fillna(False).to_numpy(bool)
-        return {"too_fast": none, "honeypot": none, "other": flagged}
-    # the patterns run on the few distinct flag texts, not on every row
-    codes, distinct = pd.factorize(column.astype("string").fillna("").to_numpy())
-    text = pd.Series(distinct, dtype="string")
-
-    def has(name: str) -> np.ndarray:
-        found = text.str.contains(rf"(?:^|;)\s*{name}\s*(?:;|$)", regex=True)
-        return found.to_numpy(bool)[codes]
-
-    rest = text.str.replace(r"\b(?:too_fast|honeypot|quarantined)\b|[;\s]", "", regex=True)
+        return {**{r: np.zeros(n, bool) for r in _REASONS}, "other": flagged}
+    codes, text = _flag_texts(column)
+    text = text.str.replace(_QUARANTINED, "", regex=True)
+    known = "|".join(_REASONS)
+    rest = text.str.replace(rf"\b(?:{known})\b|[;\s]", "", regex=True)
     return {
-        "too_fast": has("too_fast"),
-        "honeypot": has("honeypot"),
+        **{r: _named(text, codes, r) for r in _REASONS},
         "other": rest.str.len().gt(0).to_numpy(bool)[codes],
     }
+
+
+def quarantined(data: pd.DataFrame, *, app_flags: str = "suspect") -> pd.Series:
+    """Which responses of an export were quarantined by a researcher, indexed like ``data``.
+
+    A quarantined response is in an export only when asked for (``manyi export
+    --quarantined``); its ``suspect`` cell then ends with ``quarantined``, followed by
+    the researcher's reason after a colon when one was given. A frame without the
+    column has none.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"suspect": ["", "too_fast;quarantined: a test entry", None]})
+    >>> quarantined(df).tolist()
+    [False, True, False]
+    """
+    frame = check_frame(data)
+    if app_flags not in frame.columns or not (
+        pd.api.types.is_string_dtype(frame[app_flags])
+        or pd.api.types.is_object_dtype(frame[app_flags])
+    ):
+        return pd.Series(False, index=frame.index, name="quarantined")
+    codes, text = _flag_texts(frame[app_flags])
+    marked = text.str.contains(_QUARANTINED, regex=True).to_numpy(bool)[codes]
+    return pd.Series(marked, index=frame.index, name="quarantined")
 
 
 def screen_responses(
@@ -111,9 +152,10 @@ def screen_responses(
         Column name (used when present) or one boolean per row: the hidden field was
         filled.
     app_flags : str or None, default "suspect"
-        The export's column of the app's own flags (``too_fast;honeypot``, or a
-        boolean); its ``too_fast`` and ``honeypot`` add to those reasons, any other flag
-        (but ``quarantined``) becomes ``flagged``.
+        The export's column of flags (``too_fast;honeypot``, or a boolean): a named
+        reason of :data:`SCREENING_FLAGS` adds to that reason (so a file exported with
+        its flags screens the same again), any other flag (but ``quarantined``, see
+        :func:`quarantined`) becomes ``flagged``.
 
     Returns
     -------
@@ -228,12 +270,12 @@ def screen_responses(
     app = (
         _app_flags(frame[app_flags])
         if app_flags is not None and app_flags in frame.columns
-        else dict.fromkeys(("too_fast", "honeypot", "other"), np.zeros(n, bool))
+        else dict.fromkeys((*_REASONS, "other"), np.zeros(n, bool))
     )
     out["too_fast"] = too_fast | app["too_fast"]
-    out["straight_lining"] = straight
-    out["identical_ep"] = identical
-    out["reused_token"] = reused
+    out["straight_lining"] = straight | app["straight_lining"]
+    out["identical_ep"] = identical | app["identical_ep"]
+    out["reused_token"] = reused | app["reused_token"]
     out["honeypot"] = trap | app["honeypot"]
     counted = out.to_numpy(bool).any(axis=1)
     out["flagged"] = app["other"] & ~counted

@@ -46,6 +46,7 @@ from scoring._validation import (
     check_mapping,
     check_numeric,
     check_range,
+    shown,
 )
 from scoring.errors import DataError, InsufficientDataError, SpecificationError
 from scoring.inference import (
@@ -228,12 +229,17 @@ def _item_column(
     name: str,
     impute: bool,
     want_ints: bool = True,
+    decimals: bool = False,
 ) -> tuple[np.ndarray, _Ints | None]:
     """A rating column as float64 (range checked, imputed under ``item_mean``) and, when
-    it holds whole numbers only (and ``want_ints``), as :class:`_Ints`."""
+    it holds whole numbers only (and ``want_ints``), as :class:`_Ints`. Unless
+    ``decimals``, an answer between the scale points (``4.5``) is refused."""
     arr = _floats(df, col, name)
     ints = _small_ints(arr, scale) if want_ints else None
-    if ints is None:
+    if ints is None and not decimals:
+        frame = pd.DataFrame({col: arr}, index=df.index)
+        check_range(frame, scale[0], scale[1], name, integer=True)
+    elif ints is None:
         _check_scale(df, col, arr, scale, name)
     elif ints.low < scale[0] or ints.high > scale[1]:
         check_range(pd.DataFrame({col: arr}, index=df.index), scale[0], scale[1], name)
@@ -384,14 +390,14 @@ def _weight_columns(
         zero = complete & (total <= 0)
         if zero.any():
             row = df.index[int(np.argmax(zero))]
-            msg = f"allocation columns {cols} sum to 0 in row {row!r}; cannot normalise."
+            msg = f"allocation columns {cols} sum to 0 in row {shown(row)}; cannot normalise."
             raise DataError(msg)
     else:
         bad = complete & (np.abs(total - 100.0) > 1e-6)
         if bad.any():
             r = int(np.argmax(bad))
             msg = (
-                f"allocation columns {cols} must sum to 100 in each row; row {df.index[r]!r} "
+                f"allocation columns {cols} must sum to 100 in each row; row {shown(df.index[r])} "
                 f"sums to {total[r]:g} ({int(bad.sum())} row(s) in all). Fix the data or pass "
                 "normalise_weights=True to rescale each row to its own total."
             )
@@ -427,6 +433,7 @@ def _score(
     missing: str,
     confidence: float,
     name: str,
+    decimals: bool = False,
 ) -> ServqualResult:
     all_cols = [
         c
@@ -448,7 +455,7 @@ def _score(
     impute = missing == "item_mean"
 
     def get(col: str, ints: bool = True) -> tuple[np.ndarray, _Ints | None]:
-        return _item_column(df, col, scale, name, impute, ints)
+        return _item_column(df, col, scale, name, impute, ints, decimals)
 
     # per-respondent dimension sums, accumulated item by item: in integers for
     # whole-number items, in floats (allocated when first needed) for the others
@@ -1065,6 +1072,7 @@ def servqual(
     confidence: float = 0.95,
     suffixes: Mapping[str, str] = ROLE_SUFFIXES,
     reverse: Sequence[str] = (),
+    decimals: bool = False,
 ) -> ServqualResult:
     """SERVQUAL gap scores (or SERVPERF) from a tidy export frame.
 
@@ -1102,6 +1110,11 @@ def servqual(
         desired) is recoded ``min + max - x`` before any gap, so that a higher answer
         always means more of the quality. Answers outside ``scale`` are left as they are
         for the scale check to report.
+    decimals : bool, default False
+        Whether an answer may fall between the scale points (items averaged from
+        sub-items, or a scale declared ``decimals: true`` in the questionnaire). By
+        default a rating is a whole number and ``4.5`` on a 1-7 scale is a
+        :class:`~scoring.errors.DataError`.
 
     Returns
     -------
@@ -1110,8 +1123,8 @@ def servqual(
     Raises
     ------
     DataError
-        Missing perception columns, non-numeric cells, values outside ``scale``,
-        allocations that do not sum to 100.
+        Missing perception columns, non-numeric cells, values outside ``scale`` (or
+        between its points, unless ``decimals``), allocations that do not sum to 100.
     SpecificationError
         Expectation (or adequate/desired) columns for some items only; bad weights;
         ``reverse`` names an item in no dimension.
@@ -1208,6 +1221,7 @@ def servqual(
         missing=missing,
         confidence=confidence,
         name="data",
+        decimals=decimals,
     )
     return dataclasses.replace(result, reverse=tuple(rev)) if rev else result
 
@@ -1255,6 +1269,8 @@ def servqual_gaps(
     desired: pd.DataFrame | None = None,
     missing: MissingRule = "pairwise",
     confidence: float = 0.95,
+    reverse: Sequence[str] = (),
+    decimals: bool = False,
 ) -> ServqualResult:
     """SERVQUAL gaps from explicit perception and expectation frames (columns = item ids).
 
@@ -1271,7 +1287,10 @@ def servqual_gaps(
         Segment column(s) aligned with the rows.
     adequate, desired : pandas.DataFrame, optional
         Zone-of-tolerance roles, same shape as ``perceptions``.
-    scale, normalise_weights, missing, confidence
+    reverse : sequence of str
+        Reverse-coded item ids (columns of the frames), recoded ``min + max - x`` in
+        every role before any gap, as in :func:`servqual`.
+    scale, normalise_weights, missing, confidence, decimals
         As in :func:`servqual`.
 
     Returns
@@ -1351,6 +1370,8 @@ def servqual_gaps(
         model="servqual" if expectations is not None else "servperf",
         missing=missing,
         confidence=confidence,
+        reverse=reverse,
+        decimals=decimals,
     )
     if result.segments is None or result.segment_tests is None:
         return result

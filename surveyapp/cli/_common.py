@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import sys
 import warnings
 from collections.abc import Callable, Iterator
@@ -41,29 +40,83 @@ def user_errors() -> Iterator[None]:
                 yield
             finally:
                 for w in caught:
-                    click.echo(f"Warning: {readable(str(w.message))}", err=True)
+                    click.echo(f"Warning: {w.message}", err=True)
     except QuestionnaireError as exc:
-        raise UsageProblem(readable("\n".join(exc.messages))) from None
+        raise UsageProblem("\n".join(exc.messages)) from None
     except (ValueError, KeyError, TypeError, FileNotFoundError) as exc:
         text = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-        raise UsageProblem(readable(str(text))) from None
+        raise UsageProblem(str(text)) from None
 
 
-LONG_WORD = 60
-# the repr of a NumPy scalar in a message, np.float64(99.0) (NumPy >= 2)
-NUMPY_REPR = re.compile(r"\bnp\.(?:int|uint|float|bool_|str_)\w*\(([^()]*)\)")
+def safe_url(url: Any) -> str:
+    """A database URL as it may be shown: without its password."""
+    # lazy: SQLAlchemy loads only for the commands that use the database
+    from sqlalchemy.engine import make_url
+
+    return make_url(str(url)).render_as_string(hide_password=True)
 
 
-def readable(message: str) -> str:
-    """``message`` as a user reads it: NumPy scalar reprs (``np.float64(99.0)``) shown as
-    their value, and every run of more than :data:`LONG_WORD` non-blank characters (a
-    5,000-digit number quoted from a data file, say) cut to its start and length."""
-    message = NUMPY_REPR.sub(r"\1", message)
-    return re.sub(
-        rf"\S{{{LONG_WORD + 1},}}",
-        lambda m: f"{m[0][:20]}... ({len(m[0])} characters)",
-        message,
-    )
+def db_reason(exc: Exception) -> str:
+    """The driver's message of a database error (its first line), else the error's."""
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+
+
+# the database drivers SQLAlchemy imports for a DATABASE_URL (the `postgres` extra)
+DRIVERS = ("psycopg", "psycopg_binary", "psycopg2")
+
+
+@contextmanager
+def database_errors(url: str | None = None) -> Iterator[None]:
+    """Turn a database that cannot be reached, or a driver that is not installed, into
+    one message naming the database (without its password) and the fix; exit 2."""
+    # lazy: SQLAlchemy loads only for the commands that use the database
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        yield
+    except ModuleNotFoundError as exc:
+        if exc.name is None or exc.name.split(".")[0] not in DRIVERS:
+            raise
+        msg = (
+            "DATABASE_URL names a PostgreSQL database, but its driver psycopg is not "
+            "installed; install it with: pip install 'manyi[postgres]'."
+        )
+        raise UsageProblem(msg) from None
+    except SQLAlchemyError as exc:
+        where = f" {safe_url(url)}" if url else ""
+        msg = (
+            f"cannot use the database{where}: {db_reason(exc)}. Check DATABASE_URL "
+            "and that the database server is running."
+        )
+        raise UsageProblem(msg) from None
+
+
+def existing_instance() -> None:
+    """Refuse, before an app is made, to work on a database that is not there.
+
+    Without ``DATABASE_URL`` the database is the SQLite file of the instance folder
+    (``$MANYI_INSTANCE``, else ``./instance``). A command run outside the folder of the
+    installation would create an empty instance there and then fail on its missing
+    tables; this says where it looked and how to point at the right one instead.
+    """
+    # lazy: the settings module loads only for the commands that use the database
+    from surveyapp import config
+
+    try:
+        settings = config.from_environ()
+    except ValueError as exc:  # a bad MANYI_* value names itself
+        raise UsageProblem(str(exc)) from None
+    if settings.get("DATABASE_URL"):
+        return
+    instance = config.instance_path(settings)
+    database = Path(settings["DATABASE"]) if settings.get("DATABASE") else instance / "manyi.sqlite"
+    if not database.is_file():
+        msg = (
+            f"no manyi database at {database}. Run the command in the folder that holds "
+            "the 'instance' folder (where you ran `manyi demo` or `manyi db upgrade`), or "
+            "set MANYI_INSTANCE=/path/to/instance (or DATABASE_URL for PostgreSQL)."
+        )
+        raise UsageProblem(msg)
 
 
 def out_folder_exists(_ctx: click.Context, _param: click.Parameter, out: str | None) -> str | None:

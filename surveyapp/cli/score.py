@@ -17,13 +17,35 @@ from typing import Any
 import click
 import pandas as pd
 
-from surveyapp.cli._common import UsageProblem, encoding_option, out_folder_exists, user_errors
+from surveyapp.cli._common import (
+    UsageProblem,
+    echo_err,
+    encoding_option,
+    out_folder_exists,
+    user_errors,
+)
 
 FORMATS = ("table", "json", "csv")
 
 
+# where --include-suspect leaves its value for :func:`screened` (every command has it)
+INCLUDE_SUSPECT = "manyi.include_suspect"
+
+
+def _remember_include_suspect(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    ctx.meta[INCLUDE_SUSPECT] = value
+
+
 def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     func = encoding_option(func)
+    func = click.option(
+        "--include-suspect",
+        is_flag=True,
+        expose_value=False,
+        callback=_remember_include_suspect,
+        help="Keep the responses screening flags as suspect (left out by default). "
+        "Quarantined responses are always left out.",
+    )(func)
     func = click.option(
         "--out",
         "-o",
@@ -59,7 +81,43 @@ def _load(data: str, questionnaire: str, encoding: str | None) -> tuple[Any, pd.
     from surveyapp.datafiles import read_responses
 
     q = qn.resolve(questionnaire)
-    return q, read_responses(data, q, encoding=encoding)
+    return q, screened(q, read_responses(data, q, encoding=encoding), source=data)
+
+
+def screened(q: Any, frame: pd.DataFrame, *, source: str) -> pd.DataFrame:
+    """``frame`` without its quarantined responses, and without the responses screening
+    flags as suspect unless ``--include-suspect``; says on stderr how many it left out
+    and why (one count per reason)."""
+    # lazy: scoring loads scipy and statsmodels (seconds); `manyi --help` never needs them
+    from scoring import instrument
+    from scoring.screening import quarantined  # lazy: as above
+
+    keep_suspect = bool(click.get_current_context().meta.get(INCLUDE_SUSPECT))
+    dropped = quarantined(frame)
+    parts = [f"{int(dropped.sum())} quarantined"] if dropped.any() else []
+    flags = instrument.screen(q, frame[~dropped])
+    suspect = flags["suspect"]
+    if suspect.any():
+        reasons = ", ".join(
+            f"{name} {int(flags[name].sum())}"
+            for name in flags.columns
+            if name != "suspect" and flags[name].any()
+        )
+        if keep_suspect:
+            echo_err(
+                f"{source}: kept {int(suspect.sum())} suspect response(s) ({reasons}) "
+                "as --include-suspect asks."
+            )
+        else:
+            dropped = dropped | suspect.reindex(frame.index, fill_value=False)
+            parts.append(f"{int(suspect.sum())} suspect ({reasons})")
+    if parts:
+        hint = "" if keep_suspect or not suspect.any() else "; --include-suspect keeps the suspect"
+        echo_err(
+            f"{source}: left out {int(dropped.sum())} of {len(frame)} response(s): "
+            f"{'; '.join(parts)}{hint}."
+        )
+    return frame[~dropped]
 
 
 def _score_and_emit(
@@ -85,35 +143,83 @@ def emit(result: Any, fmt: str, out: str | None, extras: dict[str, Any] | None =
     """Print or write a scoring result in the chosen format, as ONE document.
 
     ``extras`` are further results of the same command (the NPS beside the index, the
-    ordinal model beside the drivers): in JSON they are keys of the one document, in the
-    table they follow under their name, in CSV each goes to a sibling file of ``--out``
-    (``r.nps.csv``); CSV to stdout holds the main table only and says so.
+    ordinal model beside the drivers); a ``--segment`` breakdown (the result's
+    ``segments`` and ``segment_tests`` tables) is one too. In JSON they are keys of the
+    one document (the breakdown is in the result's own), in the table they follow under
+    their name, in CSV each goes to a sibling file of ``--out`` (``r.nps.csv``,
+    ``r.segments.csv``); CSV to stdout holds the main table only and says so.
     """
     extras = extras or {}
     if fmt == "json":
-        document = result.to_dict()
-        document.update({name: extra.to_dict() for name, extra in extras.items()})
+        document = _document(result)
+        document.update({name: _document(extra) for name, extra in extras.items()})
         _write(json.dumps(document, ensure_ascii=False, indent=2), fmt, out)
-    elif fmt == "csv":
-        _write(result.to_frame().to_csv(), fmt, out)
+        return
+    extras = {**_breakdowns(result), **extras}
+    if fmt == "csv":
+        _write(_csv(result), fmt, out)
         for name, extra in extras.items():
             if out:
-                _write(extra.to_frame().to_csv(), fmt, _sibling(out, name))
+                _write(_csv(extra), fmt, _sibling(out, name))
             else:
-                click.echo(
-                    f"{name}: not in CSV on stdout; use --out FILE or --format json.", err=True
-                )
+                echo_err(f"{name}: not in CSV on stdout; use --out FILE or --format json.")
     else:
         sections = [_table(result)]
+        if footer := _footer(result):
+            sections.append(footer)
         sections += [f"\n== {name} ==\n{_table(extra)}" for name, extra in extras.items()]
         _write("\n".join(sections), fmt, out)
 
 
+def _breakdowns(result: Any) -> dict[str, pd.DataFrame]:
+    """The further tables of a result that has them: the ``--segment`` breakdown (per
+    segment level, and the tests of the differences between levels) and PCA's adequacy
+    checks (KMO, Bartlett)."""
+    out = {}
+    for name in ("segments", "segment_tests"):
+        frame = getattr(result, name, None)
+        if isinstance(frame, pd.DataFrame) and not frame.empty:
+            out[name] = frame
+    if callable(getattr(result, "adequacy", None)):
+        out["adequacy"] = result.adequacy()
+    return out
+
+
+def _footer(result: Any) -> str:
+    """The lines under a result's table: its verdict, respondents used, rows dropped."""
+    lines = []
+    if isinstance(getattr(result, "verdict", None), str):
+        lines.append(result.verdict)
+    counts = []
+    if isinstance(getattr(result, "n_used", None), int):
+        counts.append(f"n used: {result.n_used}")
+    if isinstance(getattr(result, "n_dropped", None), int):
+        counts.append(f"rows dropped (missing answers): {result.n_dropped}")
+    if counts:
+        lines.append("; ".join(counts))
+    return "\n".join(lines)
+
+
+def _document(result: Any) -> dict[str, Any]:
+    """A result (or a table) as JSON-ready data; tables in pandas' "split" layout, as
+    the results' own ``to_dict()`` writes theirs."""
+    if isinstance(result, pd.DataFrame):
+        return dict(json.loads(result.to_json(orient="split", index=False, double_precision=15)))
+    return dict(result.to_dict())
+
+
+def _csv(result: Any) -> str:
+    if isinstance(result, pd.DataFrame):
+        return str(result.to_csv(index=False))
+    return str(result.to_frame().to_csv())
+
+
 def _table(result: Any) -> str:
+    frame = result if isinstance(result, pd.DataFrame) else result.summary()
     with pd.option_context(
         "display.max_rows", 500, "display.max_columns", 50, "display.width", 160
     ):
-        return str(result.summary().to_string(float_format=lambda v: f"{v:.4g}"))
+        return str(frame.to_string(float_format=lambda v: f"{v:.4g}"))
 
 
 def _write(text: str, fmt: str, out: str | None) -> None:
@@ -304,7 +410,9 @@ def gaps_cmd(
                 msg = f"two data files for the {audience} audience; give one per audience."
                 raise UsageProblem(msg)
             q = chosen.get(audience) or qn.builtin(defaults[audience])
-            sources[audience] = (q, read_responses(path, q, encoding=encoding))
+            frame = read_responses(path, q, encoding=encoding)
+            instrument.check_gap_source(q, frame, name=path)
+            sources[audience] = (q, screened(q, frame, source=path))
         if "staff" in sources and "audit" in sources:
             msg = (
                 "give staff or audit data, not both: delivered (D) and promised (C) levels "
@@ -367,6 +475,14 @@ def reliability_cmd(
 )
 @click.option("--segment", "-s", multiple=True, help="Evaluate each level of this column.")
 @click.option("--language", type=click.Choice(["en", "zh-Hans"]), default="en")
+@click.option(
+    "--item-weights",
+    type=click.Choice(["instrument", "entropy"]),
+    default="instrument",
+    show_default=True,
+    help="Weights of each factor's items: as the questionnaire gives them, or by the "
+    "entropy weight method from the answers (factors keep the questionnaire's weights).",
+)
 @_common
 def fuzzy_cmd(
     data: str,
@@ -374,15 +490,27 @@ def fuzzy_cmd(
     operator: str | None,
     segment: tuple[str, ...],
     language: str,
+    item_weights: str,
     fmt: str,
     out: str | None,
     encoding: str | None,
 ) -> None:
-    """Fuzzy comprehensive evaluation over the instrument's factor hierarchy."""
+    """Fuzzy comprehensive evaluation over the instrument's factor hierarchy.
+
+    The weights of a factor given by an AHP pairwise matrix are printed with their
+    consistency ratio (CR; below 0.1 is consistent), one section per factor.
+    """
     params: dict[str, Any] = {"language": language, "segment": _one_segment(segment)}
     if operator:
         params["operator"] = operator
-    _score_and_emit(data, questionnaire, "fuzzy", fmt, out, encoding, **params)
+    with user_errors():
+        # lazy: scoring loads scipy and statsmodels (seconds); `manyi --help` never needs them
+        from scoring import instrument
+
+        q, frame = _load(data, questionnaire, encoding)
+        result = instrument.score(q, "fuzzy", frame, item_weights=item_weights, **params)
+        extras = {f"ahp_{node}": ahp for node, ahp in instrument.fuzzy_ahp(q).items()}
+    emit(result, fmt, out, extras)
 
 
 @score_group.command("pca")
@@ -514,22 +642,6 @@ def csi_cmd(
     emit(result, fmt, out, {} if fmt == "json" else _csi_assessment(result))
 
 
-class _Table:
-    """A ready table as a result for :func:`emit` (CSV sibling file, table section)."""
-
-    def __init__(self, frame: pd.DataFrame) -> None:
-        self.frame = frame
-
-    def summary(self) -> pd.DataFrame:
-        return self.frame.reset_index()
-
-    def to_frame(self) -> pd.DataFrame:
-        return self.summary()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"table": self.frame.reset_index().to_dict(orient="records")}
-
-
 def _csi_assessment(result: Any) -> dict[str, Any]:
     """The PLS assessment tables of a CSI result, for table and CSV output."""
     pls = result.pls
@@ -548,7 +660,53 @@ def _csi_assessment(result: Any) -> dict[str, Any]:
         tables["predict"] = pls.prediction.items
     if result.complaint_share is not None:
         tables["complaints"] = result.complaint_share
-    return {name: _Table(frame) for name, frame in tables.items()}
+    return {name: frame.reset_index() for name, frame in tables.items()}
+
+
+@score_group.command("rates")
+@click.argument("data", type=click.Path(dir_okay=False))
+@click.option(
+    "--lost", required=True, metavar="COLUMN", help="0/1 column: 1 = customer lost (churned)."
+)
+@click.option("--referred", metavar="COLUMN", help="0/1 column: 1 = customer referred someone.")
+@click.option(
+    "--questionnaire",
+    "-q",
+    "questionnaire",
+    metavar="ID_OR_FILE",
+    help="The instrument of a survey export (its suspect responses are then left out too); "
+    "without it DATA is any table with one row per customer.",
+)
+@click.option("--confidence", type=click.FloatRange(0.5, 0.999), default=0.95, show_default=True)
+@_common
+def rates_cmd(
+    data: str,
+    lost: str,
+    referred: str | None,
+    questionnaire: str | None,
+    confidence: float,
+    fmt: str,
+    out: str | None,
+    encoding: str | None,
+) -> None:
+    """Churn, retention and referral rates with Wilson intervals, one row per customer."""
+    with user_errors():
+        # lazy: scoring loads scipy and statsmodels (seconds); `manyi --help` never needs them
+        from scoring.index import customer_rates_from
+        from scoring.screening import quarantined  # lazy: as above
+        from surveyapp.datafiles import read_table  # lazy: as above
+
+        if questionnaire is not None:
+            _q, frame = _load(data, questionnaire, encoding)
+        else:
+            frame = read_table(data, encoding=encoding)
+            frame.index = pd.RangeIndex(2, len(frame) + 2, name="row")
+            left = quarantined(frame)
+            if left.any():
+                echo_err(f"{data}: left out {int(left.sum())} quarantined response(s).")
+            frame = frame[~left]
+        result = customer_rates_from(frame, lost=lost, referred=referred, confidence=confidence)
+    emit(result, fmt, out)
 
 
 @score_group.command("drivers")

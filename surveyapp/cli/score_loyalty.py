@@ -26,16 +26,6 @@ from surveyapp.cli.score import _common, emit, score_group
 PREDICT = ("dimensions", "overall")
 
 
-class _Table:
-    """A table of a result shown as its own section of the ``table`` output."""
-
-    def __init__(self, frame: pd.DataFrame) -> None:
-        self.frame = frame
-
-    def summary(self) -> pd.DataFrame:
-        return self.frame
-
-
 def _key_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """``--key`` and ``--outcome-key``: how the outcome file links to the responses."""
     func = click.option(
@@ -290,12 +280,12 @@ def loyalty_cmd(
         if value_col is not None:
             extras["value"] = value_weighted(frame, scores=drivers, value=value_col, tier=tier)
         if fmt == "table":  # JSON has these inside the results already
-            extras = {"zones": _Table(curve.zones), **extras}
+            extras = {"zones": curve.zones, **extras}
             if "churn" in extras:
-                extras["churn fit"] = _Table(extras["churn"].fit_statistics())
-                extras["calibration"] = _Table(extras["churn"].calibration)
+                extras["churn fit"] = extras["churn"].fit_statistics()
+                extras["calibration"] = extras["churn"].calibration
             if "value" in extras:
-                extras["value tiers"] = _Table(extras["value"].tiers)
+                extras["value tiers"] = extras["value"].tiers
     emit(curve, fmt, out, extras)
 
 
@@ -439,8 +429,8 @@ def chain_cmd(
                 index=["between_unit_share", "explained_by_staff"],
             )
             extras |= {
-                "associations": _Table(result.associations),
+                "associations": result.associations,
                 "multilevel model": result.model,
-                "variance": _Table(shares),
+                "variance": shares,
             }
     emit(result, fmt, out, extras)

@@ -13,7 +13,13 @@ from typing import Any
 
 import click
 
-from surveyapp.cli._common import UsageProblem, user_errors
+from surveyapp.cli._common import (
+    UsageProblem,
+    database_errors,
+    existing_instance,
+    safe_url,
+    user_errors,
+)
 
 
 @contextmanager
@@ -26,12 +32,15 @@ def app_database() -> Iterator[Any]:
     from surveyapp import create_app  # lazy: as above
     from surveyapp.db import get_db  # lazy: as above
 
-    with user_errors():
-        app = create_app()
-    with app.app_context():
+    existing_instance()
+    with database_errors():
+        with user_errors():
+            app = create_app()
+        url = app.config["SQLALCHEMY_URL"]
+    with app.app_context(), database_errors(url):
         database = get_db()
         if not inspect(database.engine).has_table("user"):
-            msg = f"the database {database.engine.url!r} has no tables; run 'manyi db upgrade'."
+            msg = f"the database {safe_url(url)} has no tables; run 'manyi db upgrade'."
             raise UsageProblem(msg)
         try:
             yield database

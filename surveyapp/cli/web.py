@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from surveyapp.cli._common import UsageProblem
+from surveyapp.cli._common import UsageProblem, database_errors, db_reason, safe_url
 
 DEMO_SLUG = "servqual-demo"
 DEMO_WAVES = ("2026-Q1", "2026-Q2")  # an earlier closed wave, then the open demo wave
@@ -28,21 +28,10 @@ def _app(**config: Any) -> Any:
     from surveyapp import create_app
 
     try:
-        return create_app(config or None)
+        with database_errors():
+            return create_app(config or None)
     except ValueError as exc:  # a bad MANYI_* value names itself
         raise UsageProblem(str(exc)) from None
-
-
-def _safe_url(url: str) -> str:
-    # lazy: `manyi --help` loads no app
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
-
-
-def _reason(exc: Exception) -> str:
-    """The driver's message of a database error (its first line), else the error's."""
-    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
 
 
 def _upgrade(app: Any) -> str:
@@ -58,8 +47,8 @@ def _upgrade(app: Any) -> str:
         return str(dbm.current_revision(database))
     except SQLAlchemyError as exc:
         msg = (
-            f"cannot migrate the database {_safe_url(database.url)}: "
-            f"{_reason(exc)}. Check DATABASE_URL and that the "
+            f"cannot migrate the database {safe_url(database.url)}: "
+            f"{db_reason(exc)}. Check DATABASE_URL and that the "
             "server is running."
         )
         raise UsageProblem(msg) from None
@@ -76,11 +65,11 @@ def _check_schema(app: Any) -> None:
     try:
         current = dbm.current_revision(database)
     except SQLAlchemyError as exc:
-        msg = f"cannot open the database {_safe_url(database.url)}: {_reason(exc)}"
+        msg = f"cannot open the database {safe_url(database.url)}: {db_reason(exc)}"
         raise UsageProblem(msg) from None
     if current != dbm.head_revision():
         msg = (
-            f"the database {_safe_url(database.url)} is at schema {current or '(empty)'}, "
+            f"the database {safe_url(database.url)} is at schema {current or '(empty)'}, "
             f"not {dbm.head_revision()}; run `manyi db upgrade` first."
         )
         raise UsageProblem(msg)
@@ -97,7 +86,7 @@ def upgrade_cmd() -> None:
     """Bring the database schema to the newest version (Alembic)."""
     app = _app()
     revision = _upgrade(app)
-    click.echo(f"database {_safe_url(app.config['SQLALCHEMY_URL'])} at schema {revision}")
+    click.echo(f"database {safe_url(app.config['SQLALCHEMY_URL'])} at schema {revision}")
 
 
 @db_group.command("current")
@@ -107,7 +96,8 @@ def current_cmd() -> None:
     from surveyapp import db as dbm
 
     app = _app()
-    current = dbm.current_revision(app.extensions["manyi_db"])
+    with database_errors(app.config["SQLALCHEMY_URL"]):
+        current = dbm.current_revision(app.extensions["manyi_db"])
     click.echo(f"{current or '(empty)'} (newest: {dbm.head_revision()})")
 
 

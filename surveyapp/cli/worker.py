@@ -14,7 +14,7 @@ import logging
 
 import click
 
-from surveyapp.cli._common import UsageProblem
+from surveyapp.cli._common import UsageProblem, existing_instance
 from surveyapp.cli.web import _app, _check_schema
 
 
@@ -29,6 +29,7 @@ def worker_cmd(workers: int | None) -> None:
     """Do the queued long scoring runs (Huey's consumer); runs until stopped."""
     from surveyapp.reports import runs  # lazy: the scoring stack only for this command
 
+    existing_instance()
     app = _app()
     _check_schema(app)
     if app.config["QUEUE_IMMEDIATE"]:

@@ -9,9 +9,12 @@ recipients CSV). :func:`responses_frame` returns it; the scoring runs call it.
 Values in the frame: answers to ratings, numbers, allocations and multiple choices are
 ``float64`` (NaN when missing); single choices hold their choice *code* and free texts the
 text (pandas' string dtype). ``started_at``/``submitted_at`` are UTC datetimes,
-``duration_s`` seconds. ``suspect`` lists the response's quality flags joined by ``;``
-(``too_fast;honeypot``), with ``quarantined`` added when a quarantined response is
-included; it is empty for a clean response.
+``duration_s`` seconds. ``suspect`` lists the response's quality flags joined by ``;``:
+the screening reasons of its own answers (``straight_lining``, ``identical_ep``, see
+:func:`scoring.screening.screen_responses`), the app's flags (``too_fast;honeypot``), and
+``quarantined: <the researcher's reason>`` last when a quarantined response is included;
+it is empty for a clean response. ``manyi score`` reads it back: quarantined responses
+are always left out, suspect ones by default.
 
 The writers read the database in chunks of responses (ordered by primary key, so each
 chunk is one index range scan), so the CSV export's memory does not grow with the number
@@ -50,6 +53,7 @@ from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
 import questionnaires as qn
+from scoring.instrument import screen
 from surveyapp import audit
 from surveyapp import models as m
 from surveyapp.db import get_db
@@ -184,6 +188,8 @@ class Layout:
     segments: dict[str, str]  # segment name -> column
     # columns that are numbers in one instrument and texts in another (of a gap study)
     mixed: set[str] = field(default_factory=set)
+    # survey id -> its instrument (for the screening reasons of the ``suspect`` column)
+    instruments: dict[int, qn.Questionnaire] = field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
@@ -236,7 +242,8 @@ def layout(s: Session, survey_ids: Sequence[int], *, language: str = "zh-Hans") 
         segments[name] = seg_col
         columns.append(Column(seg_col, "segment", _clip(name)))
     info = {i: (surveys[i].slug, surveys[i].wave, surveys[i].audience) for i in ids}
-    return Layout(columns, info, segments, mixed)
+    instruments = {i: surveys[i].questionnaire() for i in ids}
+    return Layout(columns, info, segments, mixed, instruments)
 
 
 # -- reading in chunks ------------------------------------------------------------------------
@@ -283,11 +290,31 @@ def _as_dict(value: Any) -> dict[str, Any]:
     return dict(value or {})
 
 
-def _suspect(flags: Any, quarantined: bool) -> str:
+def _suspect(flags: Any, quarantined: bool, reason: str | None = None) -> str:
     names = [k for k, v in sorted(_as_dict(flags).items()) if v]
     if quarantined:
-        names.append("quarantined")
+        # the researcher's reason runs to the end of the cell; a ';' in it would read
+        # as the start of another flag
+        said = " ".join((reason or "").replace(";", ",").split())
+        names.append(f"quarantined: {said}" if said else "quarantined")
     return ";".join(names)
+
+
+def _quarantine_reasons(s: Session, pks: list[int]) -> dict[int, str]:
+    """Response pk -> the reason given when it was last quarantined (the audit log)."""
+    if not pks:
+        return {}
+    log = m.AuditLog
+    rows = s.execute(
+        select(log.object_id, log.detail)
+        .where(
+            log.action == "quarantined",
+            log.object_type == m.Response.__tablename__,
+            log.object_id.in_([str(pk) for pk in pks]),
+        )
+        .order_by(log.at, log.id)
+    )
+    return {int(oid): str(_as_dict(detail).get("reason") or "") for oid, detail in rows}
 
 
 def _datetimes(values: list[Any]) -> np.ndarray:
@@ -346,7 +373,8 @@ def iter_chunks(
         texts["audience"] = np.array([i[2] for i in info], dtype=object)
         texts["language"] = np.array([row[3] for row in rows], dtype=object)
         texts["status"] = np.array([row[4] for row in rows], dtype=object)
-        texts["suspect"] = np.array([_suspect(row[5], row[6]) for row in rows], dtype=object)
+        reasons = _quarantine_reasons(s, [row[0] for row in rows if row[6]])
+        suspect = [_suspect(row[5], row[6], reasons.get(row[0])) for row in rows]
         for name, col in lay.segments.items():
             texts[col] = np.array(
                 [_segment_value(_as_dict(row[9]).get(name)) for row in rows], dtype=object
@@ -361,6 +389,9 @@ def iter_chunks(
         if unknown:
             _answer_rows(s, [rows[i][0] for i in unknown], [values[i] for i in unknown])
         numbers = _number_matrix(values, number_names, lay.mixed)
+        texts["suspect"] = _with_screening(
+            suspect, numbers, number_names, [row[2] for row in rows], lay
+        )
         for name in text_names:
             if name in lay.mixed:  # a number under this name in another instrument
                 texts[name] = np.array(
@@ -372,6 +403,42 @@ def iter_chunks(
         yield Chunk(n, texts, numbers, number_names, started, submitted)
         if n < chunk_size:
             return
+
+
+def _with_screening(
+    suspect: list[str],
+    numbers: np.ndarray,
+    number_names: list[str],
+    survey_of: list[int],
+    lay: Layout,
+) -> np.ndarray:
+    """The ``suspect`` cells with the reasons :func:`scoring.screening.screen_responses`
+    finds in the answers themselves added (``straight_lining``, ``identical_ep``).
+
+    Only the screens of one response's own answers run here, chunk by chunk; the app
+    flags speeders and honeypots when a response is submitted (already in ``suspect``),
+    and the reports screen the whole set for shares of the median time and reused
+    start tokens.
+    """
+    out = np.array(suspect, dtype=object)
+    surveys = np.asarray(survey_of)
+    frame = pd.DataFrame(numbers, columns=number_names)
+    reasons = ("straight_lining", "identical_ep")
+    for sid in np.unique(surveys):
+        rows = np.nonzero(surveys == sid)[0]
+        flags = screen(
+            lay.instruments[int(sid)],
+            frame.iloc[rows],
+            duration=None,
+            start_token=None,
+            honeypot=None,
+            app_flags=None,
+        )
+        found = flags[list(reasons)].to_numpy(bool)
+        for pos, on in zip(rows[found.any(axis=1)], found[found.any(axis=1)], strict=True):
+            added = [name for name, hit in zip(reasons, on, strict=True) if hit]
+            out[pos] = ";".join([*added, *filter(None, [out[pos]])])
+    return out
 
 
 def _answer_rows(s: Session, pks: list[int], into: list[dict[str, Any]]) -> None:

@@ -15,7 +15,13 @@ from scoring.errors import (
     SmallSampleWarning,
     SpecificationError,
 )
-from scoring.index import customer_rates, nps, nps_from_counts, questionnaire_index
+from scoring.index import (
+    customer_rates,
+    customer_rates_from,
+    nps,
+    nps_from_counts,
+    questionnaire_index,
+)
 
 
 @pytest.fixture
@@ -135,3 +141,19 @@ def test_index_refuses_a_fraction_on_the_scale():
     df = pd.DataFrame({"q1": [1, 4.5, 3] * 4})
     with pytest.raises(DataError, match=r"'q1' must hold answers in \[1, 5\]; row 1 holds 4\.5"):
         questionnaire_index(df, dimensions={"a": ["q1"]}, scale=(1, 5))
+
+
+def test_customer_rates_from_columns_matches_the_counts():
+    df = pd.DataFrame(
+        {"churned": [0, 1, 0, 0, np.nan, 1], "referred": [True, False, False, True, True, False]}
+    )
+    got = customer_rates_from(df, lost="churned", referred="referred")
+    # the row without a 'churned' answer is left out of every rate (one base)
+    want = customer_rates(customers=5, lost=2, referred=2)
+    pd.testing.assert_frame_equal(got, want)
+    with pytest.raises(DataError, match=r"'churned'.*row 2 holds 3"):
+        customer_rates_from(df.assign(churned=[0, 1, 3, 0, 0, 1]), lost="churned")
+    with pytest.raises(DataError, match="missing column"):
+        customer_rates_from(df, lost="lost")
+    with pytest.raises(InsufficientDataError):
+        customer_rates_from(df.assign(churned=np.nan), lost="churned")

@@ -14,6 +14,7 @@ from questionnaires.simulate import simulate
 from scoring import instrument as si
 from scoring.errors import DataError, SpecificationError
 from scoring.gaps import service_gaps
+from scoring.weights import entropy_weights
 
 TANGIBLES = ("tan1", "tan2", "tan3", "tan4")
 
@@ -288,7 +289,7 @@ def test_every_method_refuses_an_answer_off_the_scale(method):
     assert "np." not in text
 
 
-@pytest.mark.parametrize("method", [m for m in _RANGE_CASES if m != "servqual"])
+@pytest.mark.parametrize("method", list(_RANGE_CASES))
 def test_every_method_refuses_a_fraction_on_a_whole_number_scale(method):
     ident, column = _RANGE_CASES[method]
     q, data = _with_answer(ident, column, 4.5)
@@ -296,13 +297,42 @@ def test_every_method_refuses_a_fraction_on_a_whole_number_scale(method):
         si.score(q, method, data)
 
 
-def test_servqual_keeps_its_fractional_item_path():
-    # servqual() scores fractional answers on purpose (its float path, see
-    # test_servqual.py::test_integer_path_matches_float_path); only off-scale values fail
-    q, data = _with_answer("servqual22", "tan1_p", 4.5)
-    assert si.score(q, "servqual", data).n_used == 120
-
-
 def test_reliability_kwargs_carry_each_dimension_scale():
     kw = si.reliability_kwargs(qn.builtin("servqual22"))
     assert kw["scale"] == dict.fromkeys(kw["dimensions"], (1, 7))
+
+
+def test_fuzzy_item_weights_by_entropy_from_the_answers():
+    q = qn.builtin("service_short")
+    data = simulate(q, 150, seed=3).data
+    kw = si.fuzzy_kwargs(q, item_weights="entropy", data=data)
+    env = next(n for n in kw["factors"]["children"] if n["id"] == "env")
+    items = ["env1", "env2", "env3"]
+    direct = entropy_weights(data[items].astype("float64").dropna())
+    pd.testing.assert_series_equal(env["weights"].weights, direct.weights)
+    # the factors keep the instrument's AHP matrix
+    assert "ahp" in kw["factors"]["weights"]
+    result = si.score(q, "fuzzy", data, item_weights="entropy")
+    table = result.evaluation.set_index("node")
+    assert table.loc[items, "weight"].tolist() == pytest.approx(direct.weights.tolist())
+    with pytest.raises(SpecificationError, match="item_weights must be one of"):
+        si.fuzzy_kwargs(q, item_weights="magic", data=data)
+
+
+def test_fuzzy_ahp_reports_the_consistency_ratio():
+    ahp = si.fuzzy_ahp(qn.builtin("service_short"))
+    assert list(ahp) == ["overall"]
+    # the instrument's comment: lambda_max = 4.071, CR = 0.026 (RI = 0.90)
+    assert ahp["overall"].lambda_max == pytest.approx(4.071, abs=5e-4)
+    assert ahp["overall"].cr == pytest.approx(0.026, abs=5e-4)
+    assert ahp["overall"].weights.round(3).tolist() == [0.185, 0.415, 0.293, 0.107]
+    assert si.fuzzy_ahp(qn.builtin("servqual22")) == {}
+
+
+def test_gaps_inputs_refuse_a_source_without_its_role_columns():
+    q = qn.builtin("servqual22_manager")
+    data = simulate(q, 30, seed=1).data
+    lost = data.drop(columns=[c for c in data.columns if c.endswith("_m")])
+    with pytest.raises(DataError, match=r"the managers data lacks .*'tan1_m'.*\(22 of 44\)"):
+        si.gaps_inputs(managers=(q, lost))
+    si.check_gap_source(q, data, name="m.csv")  # the whole file passes

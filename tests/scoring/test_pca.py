@@ -325,3 +325,14 @@ def test_pca_checks_the_scale(value, shown):
     df.loc[6, "b"] = value
     with pytest.raises(DataError, match=rf"'b' must hold answers in \[1, 7\]; row 6 holds {shown}"):
         pca_index(df, scale=(1, 7))
+
+
+def test_rows_dropped_by_the_missing_rule_are_counted():
+    rng = np.random.default_rng(3)
+    f = rng.normal(size=(120, 1))
+    df = pd.DataFrame(f + 0.7 * rng.normal(size=(120, 4)), columns=list("abcd"))
+    df.loc[[2, 5, 9], "a"] = np.nan
+    df.loc[[5, 40], "c"] = np.nan
+    res = pca_index(df)
+    assert (res.n, res.n_dropped) == (116, 4)
+    assert pca_index(df, missing="item_mean").n_dropped == 0

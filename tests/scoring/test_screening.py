@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from scoring.errors import DataError, SpecificationError
-from scoring.screening import SCREENING_FLAGS, screen_responses
+from scoring.screening import SCREENING_FLAGS, quarantined, screen_responses
 
 
 @pytest.fixture
@@ -97,3 +97,33 @@ def test_honeypot_from_a_column_or_an_array(frame):
 def test_bad_input(frame, kwargs, error, match):
     with pytest.raises(error, match=match):
         _screen(frame, **kwargs)
+
+
+def test_reasons_named_in_an_exported_suspect_cell_are_read_back(frame):
+    # an export writes the screening reasons into `suspect`: scoring the file again
+    # counts them under their own names, not as an unknown app flag
+    df = frame.copy()
+    df["suspect"] = pd.Series([""] * len(df), dtype="string", index=df.index)
+    df.loc[110, "suspect"] = "straight_lining"
+    df.loc[111, "suspect"] = "identical_ep;quarantined: too_fast; honeypot said the caller"
+    df.loc[112, "suspect"] = "reused_token;too_fast"
+    flags = _screen(df)
+    assert flags.index[flags["straight_lining"]].tolist() == [110]
+    assert flags.index[flags["identical_ep"]].tolist() == [111]
+    assert flags.index[flags["reused_token"]].tolist() == [112]
+    assert not flags["flagged"].any()
+
+
+def test_quarantined_reads_the_export_cell():
+    df = pd.DataFrame(
+        {
+            "suspect": pd.array(
+                ["", "quarantined", "too_fast;quarantined: copied", None, "quarantined_not"],
+                dtype="string",
+            )
+        }
+    )
+    assert quarantined(df).tolist() == [False, True, True, False, False]
+    # a simulated file's boolean column and a frame without the column: none quarantined
+    assert not quarantined(pd.DataFrame({"suspect": [True, False]})).any()
+    assert not quarantined(pd.DataFrame({"q1": [1, 2]})).any()

@@ -356,6 +356,7 @@ def test_integer_path_matches_float_path(simulated):
         "scale": (1, 8),
         "weights": {d: f"imp_{d}" for d in RATER},
         "segment": "region",
+        "decimals": True,  # answers between the points, allowed on purpose
     }
     for missing in ("pairwise", "listwise"):
         a = servqual(df, missing=missing, **kwargs)
@@ -462,6 +463,8 @@ def test_roles_match_pandas_and_scipy(case, scale, kwargs):
         df = df.assign(tan1_p=df["tan1_p"] * 0.9 + 0.6, rel2_e=df["rel2_e"] * 0.9 + 0.6)
     if case != "listwise":
         df = df.astype({c: "Int16" for c in df.columns[:10]} if case == "whole numbers" else {})
+    if case == "float items":  # answers between the points, allowed on purpose
+        kwargs = {**kwargs, "decimals": True}
     res = servqual(df, dimensions=RATER, scale=scale, **kwargs)
     used = df.dropna() if case == "listwise" else df
     table = res.roles.set_index(["level", "name", "role"])
@@ -495,8 +498,8 @@ def test_roles_integer_path_matches_float_path(simulated):
     df.loc[[1, 5, 9], "rel2_e"] = np.nan
     roles = [c for c in df.columns if c.endswith(("_e", "_p"))]
     shifted = df.assign(**{c: df[c] + 0.25 for c in roles})
-    a = servqual(df, dimensions=RATER, scale=(1, 8)).roles
-    b = servqual(shifted, dimensions=RATER, scale=(1, 8)).roles
+    a = servqual(df, dimensions=RATER, scale=(1, 8), decimals=True).roles
+    b = servqual(shifted, dimensions=RATER, scale=(1, 8), decimals=True).roles
     pd.testing.assert_frame_equal(
         a.drop(columns=["mean", "ci_low", "ci_high"]),
         b.drop(columns=["mean", "ci_low", "ci_high"]),
@@ -504,3 +507,26 @@ def test_roles_integer_path_matches_float_path(simulated):
     )
     for col in ("mean", "ci_low", "ci_high"):
         assert_allclose(a[col] + 0.25, b[col], rtol=1e-12)
+
+
+def test_a_fraction_on_a_whole_number_scale_is_refused_unless_decimals(simulated):
+    df = simulated.astype({"tan1_p": "float64"})
+    df.loc[3, "tan1_p"] = 4.5
+    with pytest.raises(DataError, match=r"'tan1_p'.*holds 4\.5.*whole numbers in \[1, 7\]"):
+        servqual(df, dimensions=RATER, scale=(1, 7))
+    kept = servqual(df, dimensions=RATER, scale=(1, 7), decimals=True)
+    assert kept.n_used == len(df)
+
+
+def test_servqual_gaps_recodes_reverse_coded_items():
+    p = pd.DataFrame({"a": [5.0, 6.0, 4.0], "b": [2.0, 1.0, 3.0]})
+    e = pd.DataFrame({"a": [6.0, 6.0, 5.0], "b": [1.0, 2.0, 1.0]})
+    dims = {"d": ["a", "b"]}
+    got = servqual_gaps(p, e, dimensions=dims, scale=(1, 7), reverse=["b"])
+    # b recoded 8 - x in both roles: its gap changes sign
+    assert got.items.set_index("item")["gap"].to_dict() == pytest.approx({"a": -2 / 3, "b": -2 / 3})
+    assert got.reverse == ("b",)
+    direct = servqual_gaps(
+        p.assign(b=8 - p["b"]), e.assign(b=8 - e["b"]), dimensions=dims, scale=(1, 7)
+    )
+    assert got.items["gap"].tolist() == pytest.approx(direct.items["gap"].tolist())

@@ -11,6 +11,7 @@ from sqlalchemy import select
 import questionnaires as qn
 from surveyapp import models as m
 from surveyapp.cli import main
+from surveyapp.services import studies
 from surveyapp.services.surveys import create_survey
 from tests.surveyapp.conftest import DATA, make_app
 from tests.surveyapp.research_helpers import ANSWERS, add_response, migrated_database
@@ -75,3 +76,33 @@ def test_errors(stored, tmp_path, monkeypatch, args, message):
     assert r.exit_code == 2
     assert message in r.output
     assert "Traceback" not in r.output
+
+
+def test_export_carries_screening_reasons_and_quarantine(tmp_path, monkeypatch):
+    url, database = migrated_database(tmp_path, monkeypatch)
+    database.dispose()
+    app = make_app({"DATABASE_URL": url, "CREATE_TABLES": False, "INSTANCE_PATH": tmp_path})
+    q = qn.builtin("servqual22")
+    with app.app_context(), app.extensions["manyi_db"].write() as s:
+        sid = create_survey(s, q, slug="sq-q1", wave="Q1").id
+    ratings = [c for i in q.iter_items(type="rating") if i.roles for c in i.columns()]
+    varied = {c: float(1 + (k * 5) % 7) for k, c in enumerate(ratings)}
+    add_response(app, sid, varied)
+    add_response(app, sid, dict.fromkeys(ratings, 4.0))  # straight-lined, E = P throughout
+    pk = add_response(app, sid, varied, suspect={"too_fast": True})
+    with app.app_context():  # as the research page does it, with the reason audited
+        studies.set_quarantine(pk, True, reason="copied; same IP as the first", user_id=None)
+    app.extensions["manyi_db"].dispose()
+    out = tmp_path / "sq.csv"
+    r = run("sq-q1", "--out", str(out), "--quarantined")
+    assert r.exit_code == 0, r.output
+    cells = pd.read_csv(out, encoding="utf-8-sig")["suspect"].fillna("").tolist()
+    assert cells == [
+        "",
+        "straight_lining;identical_ep",
+        "too_fast;quarantined: copied, same IP as the first",
+    ]
+    # the file scores as the database said: the quarantined and the suspect left out
+    res = CliRunner().invoke(main, ["score", "servqual", str(out), "-q", "servqual22"])
+    assert res.exit_code == 0, res.output
+    assert "left out 2 of 3 response(s): 1 quarantined; 1 suspect (" in res.stderr

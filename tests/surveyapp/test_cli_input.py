@@ -6,8 +6,6 @@ The error cases run the command as a subprocess: a traceback would show on stder
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -17,29 +15,9 @@ from click.testing import CliRunner
 import questionnaires as qn
 from questionnaires.simulate import simulate
 from surveyapp.cli import main
+from tests.surveyapp.cli_helpers import assert_refused, run
 
 MINIMAL = Path(__file__).parent.parent / "questionnaires" / "data" / "minimal.yaml"
-
-
-def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """``manyi ARGS`` in a fresh interpreter, as a user runs it."""
-    code = "from surveyapp.cli import main; main()"
-    return subprocess.run(
-        [sys.executable, "-c", code, *args],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        cwd=cwd,
-        check=False,
-    )
-
-
-def assert_refused(proc: subprocess.CompletedProcess[str], *words: str) -> None:
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    assert "Traceback" not in proc.stderr
-    assert proc.stderr.count("Error:") == 1, proc.stderr
-    for word in words:
-        assert word in proc.stderr
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +39,7 @@ def _servqual_json(cli: CliRunner, path: Path, *extra: str) -> dict:
     args = ["score", "servqual", str(path), "-q", "servqual22", "-s", "分行", "--format", "json"]
     res = cli.invoke(main, [*args, *extra])
     assert res.exit_code == 0, res.output
-    return json.loads(res.output)
+    return json.loads(res.stdout)
 
 
 def test_csv_in_every_chinese_encoding_gives_the_same_result(cli, chinese_frame, tmp_path):

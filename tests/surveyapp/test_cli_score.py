@@ -34,10 +34,11 @@ def test_servqual_json_matches_library(cli, servqual_csv):
         main, ["score", "servqual", str(servqual_csv), "-q", "servqual22", "--format", "json"]
     )
     assert res.exit_code == 0, res.output
-    got = json.loads(res.output)
+    got = json.loads(res.stdout)
     q = qn.builtin("servqual22")
     frame = pd.read_csv(servqual_csv, encoding="utf-8-sig")
     frame.index = frame.index + 2  # the CLI labels rows as the file's line numbers
+    frame = frame[~si.screen(q, frame)["suspect"]]  # the CLI leaves out the suspects
     direct = si.score(q, "servqual", frame)
     assert got == json.loads(json.dumps(direct.to_dict()))
 
@@ -54,7 +55,7 @@ def test_servqual_and_gaps_recode_reverse_coded_items(cli, tmp_path):
     ):
         res = cli.invoke(main, ["score", *args, "--format", "json"])
         assert res.exit_code == 0, res.output
-        split = json.loads(res.output)[table]
+        split = json.loads(res.stdout)[table]
         rows = pd.DataFrame(split["data"], columns=split["columns"]).set_index("dimension")
         for dim, gap in sim.truth.gaps.items():
             # within four standard errors of the simulator's expected P - E
@@ -127,7 +128,7 @@ def test_csi_on_the_public_mobile_data_with_uppercase_columns(cli, reference_dir
     mobi = reference_dir / "extra" / "mobi.csv"
     res = cli.invoke(main, ["score", "csi", str(mobi), "-q", "ecsi_mobile", "--format", "json"])
     assert res.exit_code == 0, res.output
-    got = json.loads(res.output)
+    got = json.loads(res.stdout)
     assert got["type"] == "CsiResult"
 
 
@@ -167,10 +168,10 @@ def gap_files(tmp_path_factory):
 
 def test_gaps_from_three_audiences(cli, gap_files):
     args = ["score", "gaps", f"customer={gap_files['customer']}", str(gap_files["manager"])]
-    args += [f"staff={gap_files['staff']}", "--format", "json"]
+    args += [f"staff={gap_files['staff']}", "--format", "json", "--include-suspect"]
     res = cli.invoke(main, args)
     assert res.exit_code == 0, res.output
-    got = json.loads(res.output)
+    got = json.loads(res.stdout)
     assert got["type"] == "GapsResult"
     from scoring.gaps import service_gaps
 
@@ -203,10 +204,10 @@ def test_csi_consistent_flag_fits_plsc(cli, tmp_path):
     data = simulate(q, 400, seed=2).data
     path = tmp_path / "ccsi.csv"
     data.to_csv(path, index=False)
-    args = ["score", "csi", str(path), "-q", "ccsi", "--format", "json"]
+    args = ["score", "csi", str(path), "-q", "ccsi", "--format", "json", "--include-suspect"]
     res = cli.invoke(main, [*args, "--consistent", "--bootstrap", "50", "--seed", "3"])
     assert res.exit_code == 0, res.output
-    got = json.loads(res.output)
+    got = json.loads(res.stdout)
     assert got["pls"]["estimator"] == "plsc"
     frame = pd.read_csv(path)
     frame.index = frame.index + 2  # the CLI labels rows as the file's line numbers
@@ -215,17 +216,18 @@ def test_csi_consistent_flag_fits_plsc(cli, tmp_path):
     assert got == json.loads(json.dumps(direct.to_dict()))
     plain = cli.invoke(main, args)
     assert plain.exit_code == 0, plain.output
-    assert json.loads(plain.output)["pls"]["estimator"] == "pls"
+    assert json.loads(plain.stdout)["pls"]["estimator"] == "pls"
 
 
 def test_csi_reports_the_pls_assessment(cli, reference_dir, tmp_path):
     """JSON carries f², VIF, HTMT, fit, its test and PLSpredict; table and CSV show them."""
     mobi = reference_dir / "extra" / "mobi.csv"
     base = ["score", "csi", str(mobi), "-q", "ecsi_mobile", "--bootstrap", "40", "--seed", "2"]
+    base.append("--include-suspect")  # the same rows as the direct call below
     extra = ["--fit-test", "--predict-folds", "5"]
     res = cli.invoke(main, [*base, *extra, "--format", "json"])
     assert res.exit_code == 0, res.output
-    got = json.loads(res.output)
+    got = json.loads(res.stdout)
     frame = pd.read_csv(mobi).rename(columns=str.lower)  # the CLI matches case-insensitively
     frame.index = frame.index + 2  # the CLI labels rows as the file's line numbers
     direct = si.score(

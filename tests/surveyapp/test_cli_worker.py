@@ -23,7 +23,8 @@ def test_worker_refuses_an_unmigrated_database(tmp_path, monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     res = CliRunner().invoke(main, ["worker"])
     assert res.exit_code == 2
-    assert "run `manyi db upgrade` first" in res.output
+    assert f"no manyi database at {tmp_path / 'manyi.sqlite'}" in res.output
+    assert "`manyi db upgrade`" in res.output
 
 
 def test_worker_refuses_immediate_mode(tmp_path, monkeypatch):
