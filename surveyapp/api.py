@@ -20,7 +20,14 @@ from werkzeug.exceptions import HTTPException, NotFound
 import questionnaires as qn
 from surveyapp import models as m
 from surveyapp import security
-from surveyapp.auth import acting_user, acting_user_id, requires
+from surveyapp.auth import (
+    acting_teams,
+    acting_user,
+    acting_user_id,
+    owned_response,
+    owned_survey,
+    requires,
+)
 from surveyapp.downloads import export_download
 from surveyapp.i18n import current_language
 from surveyapp.reports import build
@@ -97,7 +104,7 @@ def me() -> Any:
 @bp.get("/surveys")
 @requires("view")
 def surveys() -> Any:
-    rows = studies.all_surveys()
+    rows = studies.all_surveys(acting_teams())
     stats = studies.survey_stats([sv.id for sv in rows])
     return {"items": [survey_json(sv, stats[sv.id]) for sv in rows]}
 
@@ -105,7 +112,7 @@ def surveys() -> Any:
 @bp.get("/surveys/<int:survey_id>")
 @requires("view")
 def survey(survey_id: int) -> Any:
-    sv = studies.survey(survey_id)
+    sv = owned_survey(survey_id)
     out = survey_json(sv, studies.survey_stats([sv.id])[sv.id])
     out["columns"] = list(sv.questionnaire().columns())
     return out
@@ -114,6 +121,7 @@ def survey(survey_id: int) -> Any:
 @bp.post("/surveys/<int:survey_id>/open")
 @requires("manage")
 def survey_open(survey_id: int) -> Any:
+    owned_survey(survey_id)
     studies.set_state(survey_id, "open", user_id=acting_user_id(), detail={"via": "api"})
     return survey_json(studies.survey(survey_id))
 
@@ -121,6 +129,7 @@ def survey_open(survey_id: int) -> Any:
 @bp.post("/surveys/<int:survey_id>/close")
 @requires("manage")
 def survey_close(survey_id: int) -> Any:
+    owned_survey(survey_id)
     studies.set_state(survey_id, "closed", user_id=acting_user_id(), detail={"via": "api"})
     return survey_json(studies.survey(survey_id))
 
@@ -129,7 +138,7 @@ def survey_close(survey_id: int) -> Any:
 @requires("view")
 def responses(survey_id: int) -> Any:
     """Responses in id order, ``limit`` at a time; ``next`` is the ``after`` of the next page."""
-    studies.survey(survey_id)
+    owned_survey(survey_id)
     status = request.args.get("status", "complete")
     if status not in ("complete", "partial", "all"):
         return _error(f"status must be one of complete, partial, all; got {status!r}.", 400)
@@ -156,14 +165,14 @@ def responses(survey_id: int) -> Any:
 @bp.get("/responses/<response_id>")
 @requires("view")
 def response(response_id: str) -> Any:
-    resp = studies.response_by_response_id(response_id)
+    resp = owned_response(response_id)
     return response_json(resp)
 
 
 @bp.get("/surveys/<int:survey_id>/export.<fmt>")
 @requires("export")
 def export(survey_id: int, fmt: str) -> Any:
-    sv = studies.survey(survey_id)
+    sv = owned_survey(survey_id)
     if fmt not in exports.FORMATS:
         return _error(f"format must be one of {', '.join(exports.FORMATS)}; got {fmt!r}.", 404)
     try:
@@ -177,7 +186,7 @@ def export(survey_id: int, fmt: str) -> Any:
 def report(survey_id: int) -> Any:
     """The survey's report as the dashboard shows it, every number unrounded (the same
     JSON as ``manyi report SURVEY --out FILE.json``)."""
-    sv = studies.survey(survey_id)
+    sv = owned_survey(survey_id)
     lang = request.args.get("lang")
     language = lang if lang in qn.LANGUAGES else current_language()
     try:

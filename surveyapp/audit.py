@@ -32,6 +32,11 @@ ACTIONS = (
     "token_issued",
     "logged_in",
     "login_failed",
+    "sessions_ended",
+    "deactivated",
+    "reactivated",
+    "teams_changed",
+    "team_assigned",
 )
 
 

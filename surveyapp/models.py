@@ -155,6 +155,10 @@ class Study(Base):
     description: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # the owning team; NULL: unassigned (made by the CLI or before teams), seen by every role
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("team.id", ondelete="RESTRICT"), index=True
+    )
 
     surveys: Mapped[list[Survey]] = relationship(back_populates="study")
 
@@ -189,6 +193,10 @@ class Survey(Base):
     min_seconds: Mapped[float | None] = mapped_column(Float)  # None -> app's MIN_SECONDS
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # the owning team (its study's, when it has one); NULL: unassigned, seen by every role
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("team.id", ondelete="RESTRICT"), index=True
+    )
 
     snapshot: Mapped[QuestionnaireSnapshot] = relationship(lazy="joined")
     study: Mapped[Study | None] = relationship(back_populates="surveys")
@@ -348,6 +356,10 @@ class User(Base):
     language: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # part of every session cookie's user id: raising it ends every session of the user
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    teams: Mapped[list[Team]] = relationship(secondary="team_member", order_by="Team.name")
 
 
 class AuditLog(Base):
@@ -398,3 +410,26 @@ class ScoringRun(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+
+
+class Team(Base):
+    """A group of users that owns studies and surveys: its members see only its data."""
+
+    __tablename__ = "team"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TeamMember(Base):
+    """A user's membership of a team."""
+
+    __tablename__ = "team_member"
+
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("team.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

@@ -14,8 +14,18 @@ upgraded at the next login. API tokens are random 256-bit secrets; only their SH
 stored (``User.api_token_hash``): a fast hash is enough for a secret that cannot be
 guessed, and it lets a request find its user by an indexed lookup.
 
-The login page (:mod:`surveyapp.auth`) and ``manyi users`` (:mod:`surveyapp.cli.users`)
-call these functions; each change is written with its audit record in one transaction.
+Sessions: every session cookie carries the user's ``session_version`` next to the user's
+id (:func:`session_user` checks both on every request). :func:`end_sessions` raises it,
+and so do a password reset, a role change and a deactivation: every session of that
+user, on every device and every copy of its cookie, ends at its next request.
+
+Teams: a user belongs to any number of teams (:class:`~surveyapp.models.Team`); studies
+and surveys belong to one team or to none (unassigned). :func:`visible_teams` gives the
+team ids whose data a user sees (``None``: all of them, for administrators).
+
+The login page (:mod:`surveyapp.auth`), the people pages (:mod:`surveyapp.people`) and
+``manyi users`` (:mod:`surveyapp.cli.users`) call these functions; each change is
+written with its audit record in one transaction.
 """
 
 from __future__ import annotations
@@ -26,7 +36,7 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from surveyapp import audit
 from surveyapp import models as m
@@ -124,6 +134,21 @@ def find_user(s: Session, email: str) -> m.User | None:
     return s.scalar(select(m.User).where(func.lower(m.User.email) == normalise_email(email)))
 
 
+def session_user(s: Session, user_id: int, version: int) -> m.User | None:
+    """The active user ``user_id`` if its session version is still ``version``, or None."""
+    row = s.get(m.User, user_id)
+    if row is None or not row.active or row.session_version != version:
+        return None
+    return row
+
+
+def visible_teams(user: m.User) -> frozenset[int] | None:
+    """The ids of the teams whose studies ``user`` sees; None (every team) for admins."""
+    if user.role == "admin":
+        return None
+    return frozenset(t.id for t in user.teams)
+
+
 def token_user(s: Session, token: str) -> m.User | None:
     """The active user whose API token is ``token``, or None."""
     row = s.scalar(select(m.User).where(m.User.api_token_hash == hash_token(token)))
@@ -146,12 +171,30 @@ def _existing(s: Session, email: str) -> m.User:
 
 def list_users() -> list[m.User]:
     with get_db().sessions() as s:
-        return list(s.scalars(select(m.User).order_by(m.User.email)))
+        return list(
+            s.scalars(select(m.User).options(selectinload(m.User.teams)).order_by(m.User.email))
+        )
+
+
+def list_teams() -> list[m.Team]:
+    with get_db().sessions() as s:
+        return list(s.scalars(select(m.Team).order_by(m.Team.name)))
+
+
+def _bump(user: m.User) -> None:
+    # every session cookie of the user names the old version: all of them end
+    user.session_version = (user.session_version or 0) + 1
 
 
 # -- changes (each one transaction with its audit record) ---------------------------------
 def create_user(
-    email: str, *, role: str, password_hash: str, name: str | None = None, via: str = "cli"
+    email: str,
+    *,
+    role: str,
+    password_hash: str,
+    name: str | None = None,
+    via: str = "cli",
+    actor: int | None = None,
 ) -> m.User:
     """Create an active account; :class:`AccountError` when the e-mail is taken."""
     email = check_email(email)
@@ -163,27 +206,99 @@ def create_user(
         user = m.User(email=email, name=name, role=role, password_hash=password_hash, active=True)
         s.add(user)
         s.flush()
-        audit.record(s, "created", user, detail={"role": role, "via": via})
+        audit.record(s, "created", user, detail={"role": role, "via": via}, user_id=actor)
     return user
 
 
-def set_role(email: str, role: str, *, via: str = "cli") -> tuple[m.User, str]:
-    """Change the role of an account; returns the user and its former role."""
+def set_role(
+    email: str, role: str, *, via: str = "cli", actor: int | None = None
+) -> tuple[m.User, str]:
+    """Change the role of an account (ending its sessions); returns the user and its
+    former role. ``actor`` is the acting user's id (None: the shell)."""
     check_role(role)
     with get_db().write() as s:
         user = _existing(s, email)
         old = user.role
         user.role = role
-        audit.record(s, "role_changed", user, detail={"from": old, "to": role, "via": via})
+        _bump(user)
+        audit.record(
+            s, "role_changed", user, detail={"from": old, "to": role, "via": via}, user_id=actor
+        )
     return user, old
 
 
-def reset_password(email: str, password_hash: str, *, via: str = "cli") -> m.User:
-    """Store a new password hash (from :func:`hash_password`) for an account."""
+def reset_password(
+    email: str, password_hash: str, *, via: str = "cli", actor: int | None = None
+) -> m.User:
+    """Store a new password hash (from :func:`hash_password`) for an account and end
+    its sessions."""
     with get_db().write() as s:
         user = _existing(s, email)
         user.password_hash = password_hash
-        audit.record(s, "password_reset", user, detail={"via": via})
+        _bump(user)
+        audit.record(s, "password_reset", user, detail={"via": via}, user_id=actor)
+    return user
+
+
+def set_active(email: str, active: bool, *, via: str = "cli", actor: int | None = None) -> m.User:
+    """Deactivate an account (ending its sessions; its API tokens stop working) or
+    re-activate it."""
+    with get_db().write() as s:
+        user = _existing(s, email)
+        if user.id == actor and not active:
+            msg = "you cannot deactivate your own account; ask another administrator."
+            raise AccountError(msg)
+        user.active = active
+        _bump(user)
+        action = "reactivated" if active else "deactivated"
+        audit.record(s, action, user, detail={"via": via}, user_id=actor)
+    return user
+
+
+def end_sessions(user_id: int, *, via: str = "web", actor: int | None = None) -> None:
+    """End every session of the user ``user_id`` (log-out, "log out everywhere")."""
+    with get_db().write() as s:
+        user = s.get(m.User, user_id)
+        if user is None:
+            return
+        _bump(user)
+        audit.record(s, "sessions_ended", user, detail={"via": via}, user_id=actor)
+
+
+def create_team(name: str, *, via: str = "cli", actor: int | None = None) -> m.Team:
+    """A new team; :class:`AccountError` when the name is taken or empty."""
+    name = " ".join(name.split())
+    if not name or len(name) > 100:
+        msg = f"a team name has 1 to 100 characters; got {len(name)}."
+        raise AccountError(msg)
+    with get_db().write() as s:
+        if s.scalar(select(m.Team).where(m.Team.name == name)) is not None:
+            msg = f"a team named {name!r} exists."
+            raise AccountError(msg)
+        team = m.Team(name=name)
+        s.add(team)
+        s.flush()
+        audit.record(s, "created", team, detail={"via": via}, user_id=actor)
+    return team
+
+
+def set_teams(
+    email: str, team_names: list[str], *, via: str = "cli", actor: int | None = None
+) -> m.User:
+    """Make ``team_names`` the teams of an account (ending its sessions)."""
+    with get_db().write() as s:
+        user = _existing(s, email)
+        wanted = sorted(set(team_names))
+        teams = list(s.scalars(select(m.Team).where(m.Team.name.in_(wanted))))
+        unknown = sorted(set(wanted) - {t.name for t in teams})
+        if unknown:
+            msg = f"no team named {unknown[0]!r}; create it first."
+            raise AccountError(msg)
+        old = sorted(t.name for t in user.teams)
+        user.teams = teams
+        _bump(user)
+        detail = {"from": old, "to": wanted, "via": via}
+        audit.record(s, "teams_changed", user, detail=detail, user_id=actor)
     return user
 
 
@@ -212,6 +327,7 @@ def log_in(email: str, password: str) -> m.User | None:
             if needs_rehash(user):
                 user.password_hash = _hasher.hash(password)
             audit.record(ws, "logged_in", user, user_id=user.id)
+            _ = user.teams  # loaded now: the caller reads them after the transaction
         return user
     with database.write() as ws:
         detail = {"email": normalise_email(email)[:100]}

@@ -7,8 +7,10 @@ import time
 import pytest
 from sqlalchemy import select
 
+from surveyapp import db as dbm
 from surveyapp import models as m
 from surveyapp.auth import requires
+from surveyapp.services import accounts
 from surveyapp.services.accounts import (
     ROLE_PERMISSIONS,
     allowed,
@@ -170,3 +172,106 @@ def test_login_form_needs_csrf(tmp_path):
     r = login(client, "v@example.org")
     assert r.status_code in (400, 422)
     assert client.get("/research/").status_code == 302
+
+
+# -- revocable sessions -------------------------------------------------------------------------
+def _copy_of(app, client):
+    """A second client holding a copy of ``client``'s session cookie (a stolen cookie)."""
+    thief = app.test_client()
+    thief.set_cookie("session", client.get_cookie("session").value)
+    return thief
+
+
+def _revoke_by_logout(app, email):
+    pass  # the logged-in client logs out below
+
+
+def _revoke_by_reset(app, email):
+    with app.app_context():
+        accounts.reset_password(email, accounts.hash_password("another long password"))
+
+
+def _revoke_by_role_change(app, email):
+    with app.app_context():
+        accounts.set_role(email, "researcher")
+
+
+def _revoke_by_deactivation(app, email):
+    with app.app_context():
+        accounts.set_active(email, False)
+
+
+def _revoke_by_teams(app, email):
+    with app.app_context():
+        accounts.create_team("T")
+        accounts.set_teams(email, ["T"])
+
+
+def _revoke_everywhere(app, email):
+    with app.app_context():
+        user = accounts.find_user(dbm.session(), email)
+        accounts.end_sessions(user.id)
+
+
+@pytest.mark.parametrize(
+    "revoke",
+    [
+        _revoke_by_logout,
+        _revoke_by_reset,
+        _revoke_by_role_change,
+        _revoke_by_deactivation,
+        _revoke_by_teams,
+        _revoke_everywhere,
+    ],
+)
+def test_a_copied_session_cookie_ends_with_the_session(app, client, users, revoke):
+    login(client, users["viewer"])
+    thief = _copy_of(app, client)
+    other_device = app.test_client()
+    login(other_device, users["viewer"])
+    assert thief.get("/research/").status_code == 200
+    if revoke is _revoke_by_logout:
+        assert client.post("/research/logout").status_code == 303
+    else:
+        revoke(app, users["viewer"])
+    # the copy, the original and the other device are all logged out
+    for c in (thief, client, other_device):
+        r = c.get("/research/")
+        assert r.status_code == 302, revoke.__name__
+        assert "/research/login" in r.headers["Location"]
+
+
+def test_sessions_of_other_users_survive_a_revocation(app, users, client_as):
+    researcher = client_as("researcher")
+    _revoke_by_reset(app, users["viewer"])
+    assert researcher.get("/research/").status_code == 200
+
+
+def test_logging_in_again_after_a_revocation_works(app, client, users):
+    login(client, users["viewer"])
+    client.post("/research/logout")
+    assert login(client, users["viewer"]).status_code == 303
+    assert client.get("/research/").status_code == 200
+
+
+def test_deactivation_stops_the_api_token(app, users, tokens):
+    client = app.test_client()
+    auth = {"Authorization": f"Bearer {tokens['viewer']}"}
+    assert client.get("/api/v1/me", headers=auth).status_code == 200
+    _revoke_by_deactivation(app, users["viewer"])
+    assert client.get("/api/v1/me", headers=auth).status_code == 401
+
+
+def test_a_cookie_of_the_old_form_is_refused(app, client, users):
+    login(client, users["viewer"])
+    with client.session_transaction() as sess:
+        sess["_user_id"] = sess["_user_id"].split(":")[0]  # "<id>" without its version
+    assert client.get("/research/").status_code == 302
+
+
+def test_revocations_are_audited(app, users):
+    _revoke_by_deactivation(app, users["viewer"])
+    _revoke_everywhere(app, users["researcher"])
+    with app.app_context():
+        actions = set(dbm.session().scalars(select(m.AuditLog.action)))
+    assert {"deactivated", "sessions_ended"} <= actions
