@@ -142,11 +142,13 @@ def responses(survey_id: int) -> Any:
     status = request.args.get("status", "complete")
     if status not in ("complete", "partial", "all"):
         return _error(f"status must be one of complete, partial, all; got {status!r}.", 400)
-    limit = request.args.get("limit", 100, type=int)
-    after = request.args.get("after", 0, type=int)
+    limit = request.args.get("limit", 100 if "limit" not in request.args else None, type=int)
+    after = request.args.get(
+        "after", 0 if "after" not in request.args else None, type=security.id_arg
+    )
     if limit is None or not 1 <= limit <= MAX_LIMIT:
         return _error(f"limit must be a whole number from 1 to {MAX_LIMIT}.", 400)
-    if after is None or after < 0:
+    if after is None:
         return _error("after must be a whole number (the 'next' of the previous page).", 400)
     rows, total = studies.responses_after(
         survey_id,

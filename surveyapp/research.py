@@ -63,6 +63,7 @@ from surveyapp.auth import (
 )
 from surveyapp.downloads import export_download
 from surveyapp.i18n import current_language
+from surveyapp.security import id_arg, page_arg
 from surveyapp.services import exports, studies
 from surveyapp.services.instruments import load_upload
 from surveyapp.services.recipients import (
@@ -102,7 +103,7 @@ class StudyForm(FlaskForm):  # type: ignore[misc]
         _l("Short code"),
         validators=[
             DataRequired(),
-            Regexp(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", message=_l("Letters, digits, - and _.")),
+            Regexp(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z", message=_l("Letters, digits, - and _.")),
         ],
     )
     description = StringField(_l("Description"), validators=[Optional(), Length(max=2000)])
@@ -182,7 +183,7 @@ class SurveyForm(FlaskForm):  # type: ignore[misc]
         _l("Link code (optional)"),
         validators=[
             Optional(),
-            Regexp(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", message=_l("Letters, digits, - and _.")),
+            Regexp(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z", message=_l("Letters, digits, - and _.")),
         ],
     )
     study = SelectField(_l("Study"), validators=[Optional()])
@@ -438,7 +439,7 @@ def invitations_csv(survey_id: int) -> Any:
 def responses(survey_id: int) -> Any:
     sv = owned_survey(survey_id)
     waves = studies.waves_of(sv, acting_teams())
-    wave_id = request.args.get("wave", type=int)
+    wave_id = request.args.get("wave", type=id_arg)
     if wave_id is not None and wave_id != sv.id:
         if any(w.id == wave_id for w in waves):
             args: dict[str, Any] = request.args.to_dict()
@@ -589,7 +590,7 @@ def _not_found(exc: studies.NotFound) -> Any:
 
 
 def _page() -> int:
-    return max(request.args.get("page", 1, type=int) or 1, 1)
+    return request.args.get("page", 1, type=page_arg)
 
 
 def init_app(app: Flask) -> None:
