@@ -51,7 +51,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     reports.init_app(app)
 
     @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    def healthz() -> tuple[dict[str, str], int]:
+        # the app answers and its database does: what a load balancer should ask
+        if not db.healthy(database):
+            return {"status": "unavailable", "database": "unreachable"}, 503
+        return {"status": "ok", "database": "ok"}, 200
 
     return app
