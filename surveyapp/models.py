@@ -156,9 +156,7 @@ class Study(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # the owning team; NULL: unassigned (made by the CLI or before teams), seen by every role
-    team_id: Mapped[int | None] = mapped_column(
-        ForeignKey("team.id", ondelete="RESTRICT"), index=True
-    )
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"), index=True)
 
     surveys: Mapped[list[Survey]] = relationship(back_populates="study")
 
@@ -194,9 +192,7 @@ class Survey(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # the owning team (its study's, when it has one); NULL: unassigned, seen by every role
-    team_id: Mapped[int | None] = mapped_column(
-        ForeignKey("team.id", ondelete="RESTRICT"), index=True
-    )
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"), index=True)
 
     snapshot: Mapped[QuestionnaireSnapshot] = relationship(lazy="joined")
     study: Mapped[Study | None] = relationship(back_populates="surveys")

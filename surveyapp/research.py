@@ -65,7 +65,7 @@ from surveyapp.downloads import export_download
 from surveyapp.i18n import current_language
 from surveyapp.security import id_arg, page_arg
 from surveyapp.services import exports, studies
-from surveyapp.services.instruments import load_upload
+from surveyapp.services.instruments import UPLOAD_LIMITS, UploadTooLarge, load_upload
 from surveyapp.services.recipients import (
     MAX_INVITATION_BYTES,
     MAX_INVITATIONS,
@@ -75,7 +75,8 @@ from surveyapp.services.recipients import (
 
 bp = Blueprint("research", __name__, url_prefix="/research")
 
-UPLOAD_MAX_BYTES = 6_000_000  # a little above the XLSForm limit, so the loader names it
+# the largest questionnaire file plus the multipart envelope and the form's other fields
+UPLOAD_MAX_BYTES = max(UPLOAD_LIMITS.values()) + 64_000
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -221,7 +222,10 @@ def survey_new() -> Any:
             if upload and getattr(upload, "filename", ""):
                 data = upload.read(UPLOAD_MAX_BYTES + 1)
                 upload.close()  # a large upload is a temporary file: release it now
-                q = load_upload(upload.filename, data)
+                try:
+                    q = load_upload(upload.filename, data)
+                except UploadTooLarge as exc:
+                    return _upload_too_large(exc.size)
             elif form.builtin.data:
                 q = qn.builtin(form.builtin.data)
             else:
@@ -247,17 +251,23 @@ def survey_new() -> Any:
     return render_template("research/survey_new.html", form=form), status
 
 
-def _upload_too_large() -> Any:
+def _megabytes(n: int) -> str:
+    return f"{n / 1_000_000:g} MB"
+
+
+def _upload_too_large(size: int | None = None) -> Any:
     form = SurveyForm(formdata=None)
     form.builtin.choices = _builtin_choices()
     form.study.choices = _study_choices()
     heading = _("The file is too large.")
-    problems = [
-        _(
-            "An upload may have at most %(n)d bytes; a questionnaire never needs more.",
-            n=UPLOAD_MAX_BYTES,
-        )
-    ]
+    limits = _(
+        "A questionnaire file may have at most %(yaml)s (YAML) or %(xlsx)s (XLSForm .xlsx).",
+        yaml=_megabytes(UPLOAD_LIMITS["yaml"]),
+        xlsx=_megabytes(UPLOAD_LIMITS["xlsx"]),
+    )
+    if size is not None:
+        limits += " " + _("This one has %(size)s bytes.", size=f"{size:,}")
+    problems = [limits]
     return (
         render_template("research/survey_new.html", form=form, problems=problems, heading=heading),
         413,

@@ -44,27 +44,36 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("team_id", "user_id", name=op.f("pk_team_member")),
     )
     op.create_index(op.f("ix_team_member_user_id"), "team_member", ["user_id"])
+    # ALTER TABLE ... ADD COLUMN with the foreign key inline, never a batch "move and
+    # copy": on SQLite that drops the old table, and ON DELETE CASCADE would empty the
+    # tables that refer to it (responses, invitations)
+    # (Alembic's add_column takes no foreign key on SQLite: SQLite's own DDL does. No ON
+    # DELETE: a team that still owns a study or survey cannot be deleted)
+    sqlite = op.get_bind().dialect.name == "sqlite"
     for table in ("study", "survey"):
-        with op.batch_alter_table(table) as batch_op:
-            batch_op.add_column(sa.Column("team_id", sa.Integer(), nullable=True))
-            batch_op.create_index(op.f(f"ix_{table}_team_id"), ["team_id"])
-            batch_op.create_foreign_key(
-                op.f(f"fk_{table}_team_id_team"), "team", ["team_id"], ["id"], ondelete="RESTRICT"
+        fk = f"fk_{table}_team_id_team"
+        if sqlite:
+            op.execute(
+                f"ALTER TABLE {table} ADD COLUMN team_id INTEGER "
+                f"CONSTRAINT {fk} REFERENCES team (id)"
             )
-    with op.batch_alter_table("user") as batch_op:
-        batch_op.add_column(
-            sa.Column("session_version", sa.Integer(), nullable=False, server_default="0")
-        )
+        else:
+            op.add_column(table, sa.Column("team_id", sa.Integer(), nullable=True))
+            op.create_foreign_key(op.f(fk), table, "team", ["team_id"], ["id"])
+        op.create_index(op.f(f"ix_{table}_team_id"), table, ["team_id"])
+    op.add_column(
+        "user", sa.Column("session_version", sa.Integer(), nullable=False, server_default="0")
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("user") as batch_op:
-        batch_op.drop_column("session_version")
+    op.drop_column("user", "session_version")
+    sqlite = op.get_bind().dialect.name == "sqlite"
     for table in ("survey", "study"):
-        with op.batch_alter_table(table) as batch_op:
-            batch_op.drop_constraint(op.f(f"fk_{table}_team_id_team"), type_="foreignkey")
-            batch_op.drop_index(op.f(f"ix_{table}_team_id"))
-            batch_op.drop_column("team_id")
+        op.drop_index(op.f(f"ix_{table}_team_id"), table_name=table)
+        if not sqlite:
+            op.drop_constraint(op.f(f"fk_{table}_team_id_team"), table, type_="foreignkey")
+        op.drop_column(table, "team_id")
     op.drop_index(op.f("ix_team_member_user_id"), table_name="team_member")
     op.drop_table("team_member")
     op.drop_table("team")
