@@ -30,6 +30,7 @@ ACTIONS = (
     "role_changed",
     "password_reset",
     "token_issued",
+    "token_revoked",
     "logged_in",
     "login_failed",
     "sessions_ended",

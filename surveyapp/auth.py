@@ -10,6 +10,8 @@ the view (``view.required_permission``) so a test can check that *every* route h
 
 The API accepts only ``Authorization: Bearer <token>``, never the session cookie, so the
 API needs no CSRF token and a page on another site cannot act through a logged-in browser.
+A token works until it expires or is revoked, and only within its scopes (``read``,
+``export``, ``manage``): a request beyond them is 403, like one beyond the role.
 
 Sessions expire: ``LOGIN_LIFETIME_HOURS`` after login (default 12) and after
 ``LOGIN_IDLE_MINUTES`` without a request (default 60). Login attempts are rate-limited per
@@ -89,12 +91,16 @@ class AccountUser:
         self.teams = accounts.visible_teams(row)
         # the teams the user belongs to, by name (an administrator's too)
         self.memberships = [t.id for t in row.teams]
+        # an API token's scopes (None: a login session, limited by the role alone)
+        self.scopes: frozenset[str] | None = None
 
     def get_id(self) -> str:
         # the session version travels in the cookie: raising it ends every session
         return f"{self.id}:{self.session_version}"
 
     def can(self, permission: str) -> bool:
+        if self.scopes is not None and accounts.SCOPE_OF[permission] not in self.scopes:
+            return False
         return allowed(self.role, permission)
 
     @property
@@ -116,8 +122,18 @@ def _token_user() -> AccountUser | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    row = accounts.token_user(dbm.session(), token.strip())
-    return AccountUser(row) if row is not None else None
+    found = accounts.token_user(dbm.session(), token.strip())
+    if found is None:
+        return None
+    row, tok = found
+    now = m.utcnow()
+    last = tok.last_used_at
+    if last is None or (now - last).total_seconds() > accounts.LAST_USE_EVERY_S:
+        dbm.release()
+        accounts.record_token_use(tok.id, now)
+    user = AccountUser(row)
+    user.scopes = frozenset(tok.scopes)
+    return user
 
 
 def acting_user() -> AccountUser | None:

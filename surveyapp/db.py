@@ -56,7 +56,7 @@ class Database:
         self,
         url: str,
         *,
-        busy_timeout_ms: int = 30_000,
+        busy_timeout_ms: int = 10_000,
         wal_autocheckpoint: int = 10_000,
         pool_size: int = 5,
         max_overflow: int = 10,

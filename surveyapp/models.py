@@ -348,6 +348,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(12), default="viewer")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # the single token of versions before 0005, moved into ApiToken then; no longer read
     api_token_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
     language: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -429,3 +430,31 @@ class TeamMember(Base):
     user_id: Mapped[int] = mapped_column(
         ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+
+
+class ApiToken(Base):
+    """An API token of a user: only its SHA-256 is stored; it can expire and be revoked,
+    and its scopes (``read``, ``export``, ``manage``) narrow what the user's role allows."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+    def state(self, now: datetime | None = None) -> str:
+        """``"active"``, ``"expired"`` or ``"revoked"`` at ``now``."""
+        now = now or utcnow()
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and now >= self.expires_at:
+            return "expired"
+        return "active"

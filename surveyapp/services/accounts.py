@@ -11,8 +11,12 @@ admin         everything, plus ``delete`` (logged) and ``users``
 
 Passwords are hashed with Argon2id (argon2-cffi); a hash made with weaker parameters is
 upgraded at the next login. API tokens are random 256-bit secrets; only their SHA-256 is
-stored (``User.api_token_hash``): a fast hash is enough for a secret that cannot be
-guessed, and it lets a request find its user by an indexed lookup.
+stored (:class:`~surveyapp.models.ApiToken`): a fast hash is enough for a secret that
+cannot be guessed, and it lets a request find its user by an indexed lookup. A user has
+any number of tokens, each with a name, scopes (:data:`SCOPES`: ``read``, ``export``,
+``manage``; a token may do what its user's role allows *and* its scopes cover), an
+expiry (:data:`TOKEN_DAYS` by default), a revocation time and its last use (written at
+most once a minute).
 
 Sessions: every session cookie carries the user's ``session_version`` next to the user's
 id (:func:`session_user` checks both on every request). :func:`end_sessions` raises it,
@@ -32,6 +36,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -50,6 +56,21 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset(PERMISSIONS),
 }
 MIN_PASSWORD = 10
+SCOPES: tuple[str, ...] = ("read", "export", "manage")
+# the scope an API request needs for a permission or role of requires()
+SCOPE_OF: dict[str, str] = {
+    "view": "read",
+    "export": "export",
+    "manage": "manage",
+    "delete": "manage",
+    "users": "manage",
+    "viewer": "read",
+    "researcher": "manage",
+    "admin": "manage",
+}
+TOKEN_DAYS = 90  # a new token's life unless told otherwise
+MAX_TOKEN_DAYS = 730
+LAST_USE_EVERY_S = 60  # how stale a token's last use may get before it is written again
 
 _hasher = PasswordHasher()
 # verified against when the e-mail is unknown, so a wrong address costs the same time
@@ -149,16 +170,22 @@ def visible_teams(user: m.User) -> frozenset[int] | None:
     return frozenset(t.id for t in user.teams)
 
 
-def token_user(s: Session, token: str) -> m.User | None:
-    """The active user whose API token is ``token``, or None."""
-    row = s.scalar(select(m.User).where(m.User.api_token_hash == hash_token(token)))
-    return row if row is not None and row.active else None
+def token_user(s: Session, token: str) -> tuple[m.User, m.ApiToken] | None:
+    """The active user whose unexpired, unrevoked API token is ``token``, with the token;
+    or None."""
+    row = s.scalar(select(m.ApiToken).where(m.ApiToken.token_hash == hash_token(token)))
+    if row is None or row.state() != "active" or not row.user.active:
+        return None
+    return row.user, row
 
 
-def active_user(s: Session, user_id: int) -> m.User | None:
-    """The active user with the primary key ``user_id``, or None."""
-    row = s.get(m.User, user_id)
-    return row if row is not None and row.active else None
+def record_token_use(token_id: int, when: Any) -> None:
+    """Store ``when`` as the token's last use (the caller skips it while the stored one is
+    fresher than :data:`LAST_USE_EVERY_S`)."""
+    with get_db().write() as s:
+        row = s.get(m.ApiToken, token_id)
+        if row is not None:
+            row.last_used_at = when
 
 
 def _existing(s: Session, email: str) -> m.User:
@@ -302,14 +329,70 @@ def set_teams(
     return user
 
 
-def issue_token(email: str, *, via: str = "cli") -> str:
-    """A new API token for an account (the old one stops working); shown once."""
+def check_scopes(scopes: list[str]) -> list[str]:
+    """The scopes sorted in :data:`SCOPES` order; ``ValueError`` for an unknown or none."""
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if unknown or not scopes:
+        msg = f"scopes are one or more of {', '.join(SCOPES)}; got {', '.join(scopes) or 'none'}."
+        raise AccountError(msg)
+    return [x for x in SCOPES if x in scopes]
+
+
+def issue_token(
+    email: str,
+    *,
+    name: str = "token",
+    scopes: list[str] | None = None,
+    days: int | None = TOKEN_DAYS,
+    via: str = "cli",
+    actor: int | None = None,
+) -> str:
+    """A new API token for an account (``scopes`` default: all; expiring after ``days``,
+    never for None); the token is returned once and only its hash is stored."""
+    chosen = check_scopes(list(SCOPES) if scopes is None else scopes)
+    if days is not None and not 1 <= days <= MAX_TOKEN_DAYS:
+        msg = f"a token lives 1 to {MAX_TOKEN_DAYS} days; got {days}."
+        raise AccountError(msg)
+    name = " ".join(name.split())[:100] or "token"
     token, hashed = new_api_token()
+    now = m.utcnow()
     with get_db().write() as s:
         user = _existing(s, email)
-        user.api_token_hash = hashed
-        audit.record(s, "token_issued", user, detail={"via": via})
+        row = m.ApiToken(
+            user_id=user.id,
+            name=name,
+            token_hash=hashed,
+            scopes=chosen,
+            created_at=now,
+            expires_at=now + timedelta(days=days) if days is not None else None,
+        )
+        s.add(row)
+        s.flush()
+        detail = {"token": row.id, "name": name, "scopes": chosen, "days": days, "via": via}
+        audit.record(s, "token_issued", user, detail=detail, user_id=actor)
     return token
+
+
+def list_tokens(email: str) -> list[m.ApiToken]:
+    """The API tokens of an account, newest first."""
+    with get_db().sessions() as s:
+        user = _existing(s, email)
+        query = select(m.ApiToken).where(m.ApiToken.user_id == user.id)
+        return list(s.scalars(query.order_by(m.ApiToken.id.desc())))
+
+
+def revoke_token(email: str, token_id: int, *, via: str = "cli", actor: int | None = None) -> None:
+    """Revoke one API token of an account (it stops working at once)."""
+    with get_db().write() as s:
+        user = _existing(s, email)
+        row = s.get(m.ApiToken, token_id)
+        if row is None or row.user_id != user.id:
+            msg = f"{email} has no token {token_id}; see 'manyi users tokens {email}'."
+            raise AccountError(msg)
+        if row.revoked_at is None:
+            row.revoked_at = m.utcnow()
+            detail = {"token": row.id, "name": row.name, "via": via}
+            audit.record(s, "token_revoked", user, detail=detail, user_id=actor)
 
 
 def log_in(email: str, password: str) -> m.User | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -275,3 +276,85 @@ def test_revocations_are_audited(app, users):
     with app.app_context():
         actions = set(dbm.session().scalars(select(m.AuditLog.action)))
     assert {"deactivated", "sessions_ended"} <= actions
+
+
+# -- API tokens: expiry, scopes, revocation, last use -----------------------------------------
+def _token(app, email, **kwargs):
+    with app.app_context():
+        return accounts.issue_token(email, **kwargs)
+
+
+def _get(app, token, path="/api/v1/me"):
+    return app.test_client().get(path, headers={"Authorization": f"Bearer {token}"})
+
+
+def test_a_token_works_until_it_is_revoked(app, users):
+    token = _token(app, users["researcher"], name="bi")
+    assert _get(app, token).status_code == 200
+    with app.app_context():
+        (row,) = accounts.list_tokens(users["researcher"])
+        accounts.revoke_token(users["researcher"], row.id)
+        assert accounts.list_tokens(users["researcher"])[0].state() == "revoked"
+    assert _get(app, token).status_code == 401
+
+
+def test_an_expired_token_is_refused(app, users):
+    token = _token(app, users["viewer"], days=1)
+    assert _get(app, token).status_code == 200
+    with app.app_context(), dbm.get_db().write() as s:
+        row = s.scalar(select(m.ApiToken))
+        row.expires_at = m.utcnow() - timedelta(seconds=1)
+    assert _get(app, token).status_code == 401
+
+
+def test_a_token_does_only_what_its_scopes_cover(app, users, survey_with_data):
+    sid = survey_with_data["id"]
+    read_only = _token(app, users["admin"], scopes=["read"])
+    assert _get(app, read_only, f"/api/v1/surveys/{sid}").status_code == 200
+    assert _get(app, read_only, f"/api/v1/surveys/{sid}/export.csv").status_code == 403
+    client = app.test_client()
+    close = client.post(
+        f"/api/v1/surveys/{sid}/close", headers={"Authorization": f"Bearer {read_only}"}
+    )
+    assert close.status_code == 403
+    export = _token(app, users["admin"], scopes=["read", "export"])
+    assert _get(app, export, f"/api/v1/surveys/{sid}/export.csv").status_code == 200
+    # the scopes narrow the role, never widen it
+    viewer_manage = _token(app, users["viewer"], scopes=["manage"])
+    assert _get(app, viewer_manage, f"/api/v1/surveys/{sid}").status_code == 403
+
+
+def test_the_last_use_is_recorded(app, users):
+    token = _token(app, users["viewer"])
+    with app.app_context():
+        assert accounts.list_tokens(users["viewer"])[0].last_used_at is None
+    _get(app, token)
+    with app.app_context():
+        used = accounts.list_tokens(users["viewer"])[0].last_used_at
+    assert used is not None
+    assert (m.utcnow() - used).total_seconds() < 60
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"scopes": ["root"]}, "scopes are one or more of read, export, manage"),
+        ({"scopes": []}, "scopes are one or more of"),
+        ({"days": 0}, "a token lives 1 to 730 days"),
+        ({"days": 5000}, "a token lives 1 to 730 days"),
+    ],
+)
+def test_bad_token_requests_are_refused(app, users, kwargs, message):
+    with pytest.raises(accounts.AccountError, match=message):
+        _token(app, users["viewer"], **kwargs)
+
+
+def test_token_changes_are_audited(app, users):
+    _token(app, users["viewer"])
+    with app.app_context():
+        (row,) = accounts.list_tokens(users["viewer"])
+        accounts.revoke_token(users["viewer"], row.id)
+        records = list(dbm.session().scalars(select(m.AuditLog)))
+    actions = [r.action for r in records]
+    assert actions[-2:] == ["token_issued", "token_revoked"]
+    assert all("manyi_" not in str(r.detail) for r in records)  # never the token itself

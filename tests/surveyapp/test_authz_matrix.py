@@ -162,22 +162,21 @@ MARKERS = ("wave1", "Study of team A")  # the survey's link code, the study's na
 def other_team(app, data):
     """A user of every role in team B (which owns nothing): role -> (e-mail, API token)."""
     from surveyapp import models as m
-    from surveyapp.services.accounts import hash_password, new_api_token
-    from tests.surveyapp.research_helpers import PASSWORD
+    from surveyapp.services.accounts import hash_password
+    from tests.surveyapp.research_helpers import PASSWORD, add_token
 
     out = {}
     with app.app_context(), app.extensions["manyi_db"].write() as s:
         team = m.Team(name="Team B")
         s.add(team)
         for role in ROLES:
-            token, hashed = new_api_token()
             email = f"{role}-b@example.org"
             user = m.User(
                 email=email, role=role, password_hash=hash_password(PASSWORD), teams=[team]
             )
-            user.api_token_hash = hashed
             s.add(user)
-            out[role] = (email, token)
+            s.flush()
+            out[role] = (email, add_token(s, user))
     return out
 
 

@@ -1,10 +1,15 @@
-"""Teams own studies and surveys; a session version per user ends every session at once.
+"""Teams own studies and surveys; a session version per user ends every session at once;
+API tokens of their own (expiry, scopes, revocation, last use).
 
 - ``team`` and ``team_member``: who belongs to which team.
 - ``study.team_id``, ``survey.team_id``: the owning team; existing rows stay unassigned
   (NULL, seen by every role as before) until an administrator gives them a team.
 - ``user.session_version``: part of every session cookie's user id; raising it (log-out,
   password reset, role change, deactivation) ends every session of the user.
+- ``api_token``: any number of tokens per user. The one token a user had
+  (``user.api_token_hash``) becomes a token named "migrated" with every scope and no
+  expiry; the old column is emptied, not dropped (dropping a UNIQUE column needs SQLite's
+  copy-and-move of the user table, whose foreign keys would null the audit log's users).
 
 Revision ID: 0005
 Revises: 0004
@@ -12,6 +17,8 @@ Create Date: 2026-12-04 16:00:00
 """
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -64,9 +71,60 @@ def upgrade() -> None:
     op.add_column(
         "user", sa.Column("session_version", sa.Integer(), nullable=False, server_default="0")
     )
+    op.create_table(
+        "api_token",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("scopes", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["user.id"], name=op.f("fk_api_token_user_id_user"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_api_token")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_api_token_token_hash")),
+    )
+    op.create_index(op.f("ix_api_token_user_id"), "api_token", ["user_id"])
+    user = sa.table(
+        "user", sa.column("id", sa.Integer), sa.column("api_token_hash", sa.String)
+    )
+    token = sa.table(
+        "api_token",
+        sa.column("user_id", sa.Integer),
+        sa.column("name", sa.String),
+        sa.column("token_hash", sa.String),
+        sa.column("scopes", sa.JSON),
+        sa.column("created_at", sa.DateTime(timezone=True)),
+    )
+    conn = op.get_bind()
+    rows = conn.execute(
+        sa.select(user.c.id, user.c.api_token_hash).where(user.c.api_token_hash.is_not(None))
+    ).all()
+    if rows:
+        now = datetime.now(UTC)
+        conn.execute(
+            token.insert(),
+            [
+                {
+                    "user_id": uid,
+                    "name": "migrated",
+                    "token_hash": hashed,
+                    "scopes": ["read", "export", "manage"],
+                    "created_at": now,
+                }
+                for uid, hashed in rows
+            ],
+        )
+        conn.execute(user.update().values(api_token_hash=None))
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_api_token_user_id"), table_name="api_token")
+    op.drop_table("api_token")  # the tokens are gone: issue new ones after a downgrade
     op.drop_column("user", "session_version")
     sqlite = op.get_bind().dialect.name == "sqlite"
     for table in ("survey", "study"):
