@@ -266,7 +266,8 @@ def _upload_too_large(size: int | None = None) -> Any:
         xlsx=_megabytes(UPLOAD_LIMITS["xlsx"]),
     )
     if size is not None:
-        limits += " " + _("This one has %(size)s bytes.", size=f"{size:,}")
+        shown = f"{size:,}"
+        limits += " " + _("This one has %(size)s bytes.", size=shown)
     problems = [limits]
     return (
         render_template("research/survey_new.html", form=form, problems=problems, heading=heading),

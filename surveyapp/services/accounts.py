@@ -203,6 +203,16 @@ def list_users() -> list[m.User]:
         )
 
 
+def get_user(user_id: int) -> m.User:
+    """The account ``user_id`` (teams loaded); :class:`AccountError` when there is none."""
+    with get_db().sessions() as s:
+        user = s.get(m.User, user_id, options=[selectinload(m.User.teams)])
+    if user is None:
+        msg = f"no user {user_id}"
+        raise AccountError(msg)
+    return user
+
+
 def list_teams() -> list[m.Team]:
     with get_db().sessions() as s:
         return list(s.scalars(select(m.Team).order_by(m.Team.name)))
