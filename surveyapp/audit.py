@@ -38,6 +38,8 @@ ACTIONS = (
     "reactivated",
     "teams_changed",
     "team_assigned",
+    "erased",
+    "purged",
 )
 
 

@@ -155,6 +155,8 @@ class Study(Base):
     description: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # days after which its invitations' recipients are purged (None: kept until erased)
+    retention_days: Mapped[int | None] = mapped_column(Integer)
     # the owning team; NULL: unassigned (made by the CLI or before teams), seen by every role
     team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"), index=True)
 

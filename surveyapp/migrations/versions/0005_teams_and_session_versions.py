@@ -6,6 +6,7 @@ API tokens of their own (expiry, scopes, revocation, last use).
   (NULL, seen by every role as before) until an administrator gives them a team.
 - ``user.session_version``: part of every session cookie's user id; raising it (log-out,
   password reset, role change, deactivation) ends every session of the user.
+- ``study.retention_days``: days after which its invitations' recipients are purged.
 - ``api_token``: any number of tokens per user. The one token a user had
   (``user.api_token_hash``) becomes a token named "migrated" with every scope and no
   expiry; the old column is emptied, not dropped (dropping a UNIQUE column needs SQLite's
@@ -71,6 +72,7 @@ def upgrade() -> None:
     op.add_column(
         "user", sa.Column("session_version", sa.Integer(), nullable=False, server_default="0")
     )
+    op.add_column("study", sa.Column("retention_days", sa.Integer(), nullable=True))
     op.create_table(
         "api_token",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -125,6 +127,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f("ix_api_token_user_id"), table_name="api_token")
     op.drop_table("api_token")  # the tokens are gone: issue new ones after a downgrade
+    op.drop_column("study", "retention_days")
     op.drop_column("user", "session_version")
     sqlite = op.get_bind().dialect.name == "sqlite"
     for table in ("survey", "study"):
