@@ -18,6 +18,7 @@ from tests.surveyapp.research_helpers import PASSWORD, login
 pytest_plugins = ["tests.surveyapp.conftest_research"]
 
 NEW_PASSWORD = "a brand new password"
+EN = {"Accept-Language": "en"}
 
 
 @pytest.fixture
@@ -72,6 +73,7 @@ def test_a_duplicate_or_weak_account_is_refused_with_the_field_named(admin, user
     r = admin.post(
         "/research/people",
         data={"email": users["viewer"], "role": "viewer", "password": PASSWORD},
+        headers=EN,
     )
     assert r.status_code == 409
     assert "An account with this e-mail exists." in r.text
@@ -96,7 +98,9 @@ def test_deactivation_logs_out_everywhere_and_reactivation_lets_in(app, admin, u
 
 def test_an_admin_cannot_deactivate_itself(app, admin, users):
     uid = _user(app, users["admin"]).id
-    r = admin.post(f"/research/people/{uid}/active", data={"active": "0"}, follow_redirects=True)
+    r = admin.post(
+        f"/research/people/{uid}/active", data={"active": "0"}, follow_redirects=True, headers=EN
+    )
     assert "You cannot deactivate your own account" in r.text
     assert _user(app, users["admin"]).active
 
