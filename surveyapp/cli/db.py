@@ -22,6 +22,8 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -92,16 +94,23 @@ def _check_backup_revision(revision: str | None, file: Path) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def backup_cmd(file: Path) -> None:
     """Copy the whole database into FILE, while the app keeps running."""
+    with _configured() as (app, database):
+        _check_schema(app)
+        _backup(database, file)
+
+
+@contextmanager
+def _configured() -> Iterator[tuple[Any, Any]]:
+    """The configured app and its database, whose connections are closed at the end."""
     app = _app()
     database = app.extensions["manyi_db"]
     try:
-        _backup(app, database, file)
+        yield app, database
     finally:
         database.dispose()
 
 
-def _backup(app: Any, database: Any, file: Path) -> None:
-    _check_schema(app)
+def _backup(database: Any, file: Path) -> None:
     target = file.resolve()
     if not target.parent.is_dir():
         msg = f"the folder of {file} does not exist; create it first."
@@ -143,12 +152,8 @@ def _sqlite_backup(database: Any, tmp: Path) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask before replacing the database.")
 def restore_cmd(file: Path, yes: bool) -> None:
     """Replace the whole database by the backup FILE (from `manyi db backup`)."""
-    app = _app()
-    database = app.extensions["manyi_db"]
-    try:
+    with _configured() as (_, database):
         _restore(database, file, yes)
-    finally:
-        database.dispose()
 
 
 def _restore(database: Any, file: Path, yes: bool) -> None:
