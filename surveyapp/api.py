@@ -1,8 +1,10 @@
 """The JSON API under ``/api/v1``: surveys, responses and exports.
 
 Authentication is by token only: ``Authorization: Bearer <token>`` (issue one with
-``manyi users token EMAIL``); the session cookie is ignored here, which is why the API
-needs no CSRF token. Roles apply as on the pages (:mod:`surveyapp.services.accounts`).
+``manyi users token EMAIL`` or on the API tokens page); the session cookie is ignored
+here, which is why the API needs no CSRF token. Roles apply as on the pages, narrowed by
+the token's scopes (:mod:`surveyapp.services.accounts`), and so do teams: another team's
+survey or response is 404.
 Errors are JSON ``{"error": ..., "status": ...}``. The OpenAPI 3 description is at
 ``/api/v1/openapi.json``; a test keeps its paths equal to the registered routes. The views
 parse the request, call the services (:mod:`surveyapp.services.studies`,
@@ -33,6 +35,7 @@ from surveyapp.i18n import current_language
 from surveyapp.reports import build
 from surveyapp.reports.views import survey_report
 from surveyapp.services import exports, studies
+from surveyapp.services.accounts import SCOPE_OF
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_LIMIT = 1000
@@ -223,7 +226,8 @@ _ERROR = {"$ref": "#/components/schemas/Error"}
 def _op(summary: str, permission: str, params: list[str] | None = None, **extra: Any) -> Any:
     op: dict[str, Any] = {
         "summary": summary,
-        "description": f"Needs the permission `{permission}`.",
+        "description": f"Needs the permission `{permission}` and a token with the scope "
+        f"`{SCOPE_OF[permission]}`. Another team's survey or response is 404.",
         "responses": {
             "200": extra.pop("ok", {"description": "OK", "content": {"application/json": {}}}),
             "401": {
@@ -231,7 +235,7 @@ def _op(summary: str, permission: str, params: list[str] | None = None, **extra:
                 "content": {"application/json": {"schema": _ERROR}},
             },
             "403": {
-                "description": "The role lacks the permission",
+                "description": "The role lacks the permission, or the token the scope",
                 "content": {"application/json": {"schema": _ERROR}},
             },
         },
@@ -277,7 +281,7 @@ def openapi_spec() -> dict[str, Any]:
             "title": "manyi API",
             "version": "1",
             "description": "Surveys, responses and exports of manyi (满意). Authenticate with "
-            "'Authorization: Bearer <token>' (manyi users token EMAIL).",
+            "'Authorization: Bearer <token>' (manyi users token EMAIL, or the API tokens page).",
         },
         "servers": [{"url": "/api/v1"}],
         "components": {
