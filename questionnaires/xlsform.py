@@ -246,6 +246,7 @@ def _read_sheets(path: Path, source: str) -> dict[str, _Sheet]:
     sheets: dict[str, _Sheet] = {}
     formulas: list[str] = []
     try:
+        _check_dimensions(wb, source)
         for ws in wb.worksheets:
             name = ws.title.strip().lower()
             rows: list[tuple[int, dict[str, str]]] = []
@@ -294,6 +295,22 @@ def _read_sheets(path: Path, source: str) -> dict[str, _Sheet]:
         )
         raise QuestionnaireError(source, [problem])
     return sheets
+
+
+def _check_dimensions(wb: Any, source: str) -> None:
+    """Refuse a sheet whose declared size (its ``<dimension>``, which read-only openpyxl
+    pads every row to) exceeds the limits, before a single row is read."""
+    for ws in wb.worksheets:
+        rows, cols = ws.max_row or 0, ws.max_column or 0
+        if rows > MAX_ROWS + 1 or cols > MAX_COLUMNS:
+            problem = Problem(
+                f"{ws.title}!",
+                f"declares {rows} rows and {cols} columns; the limits are {MAX_ROWS + 1} "
+                f"rows and {MAX_COLUMNS} columns",
+                "delete the unused rows and columns after the form's last cell, then save "
+                "the workbook again",
+            )
+            raise QuestionnaireError(source, [problem])
 
 
 class _Reader:

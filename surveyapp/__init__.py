@@ -3,7 +3,7 @@
 >>> app = create_app({"TESTING": True, "DATABASE_URL": "sqlite://", "SECRET_KEY": "x",
 ...                   "INSTANCE_PATH": "/tmp/manyi-doctest"})
 >>> sorted(bp for bp in app.blueprints)
-['api', 'auth', 'reports', 'research', 'survey']
+['api', 'auth', 'people', 'reports', 'research', 'survey']
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         directly, otherwise the schema comes from Alembic (``manyi db upgrade``).
     """
     # lazy: `import surveyapp` (the CLI, scoring notebooks) must not load Flask's extensions
-    from surveyapp import api, auth, db, errors, i18n, research, security, survey
+    from surveyapp import api, auth, db, errors, i18n, people, research, security, survey
     from surveyapp import config as cfg
     from surveyapp.reports import views as reports
 
@@ -47,11 +47,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     survey.init_app(app)
     auth.init_app(app)
     research.init_app(app)
+    people.init_app(app)
     api.init_app(app)
     reports.init_app(app)
 
     @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    def healthz() -> tuple[dict[str, str], int]:
+        # the app answers and its database does: what a load balancer should ask
+        if not db.healthy(database):
+            return {"status": "unavailable", "database": "unreachable"}, 503
+        return {"status": "ok", "database": "ok"}, 200
 
     return app

@@ -1,8 +1,10 @@
 """The JSON API under ``/api/v1``: surveys, responses and exports.
 
 Authentication is by token only: ``Authorization: Bearer <token>`` (issue one with
-``manyi users token EMAIL``); the session cookie is ignored here, which is why the API
-needs no CSRF token. Roles apply as on the pages (:mod:`surveyapp.services.accounts`).
+``manyi users token EMAIL`` or on the API tokens page); the session cookie is ignored
+here, which is why the API needs no CSRF token. Roles apply as on the pages, narrowed by
+the token's scopes (:mod:`surveyapp.services.accounts`), and so do teams: another team's
+survey or response is 404.
 Errors are JSON ``{"error": ..., "status": ...}``. The OpenAPI 3 description is at
 ``/api/v1/openapi.json``; a test keeps its paths equal to the registered routes. The views
 parse the request, call the services (:mod:`surveyapp.services.studies`,
@@ -20,12 +22,20 @@ from werkzeug.exceptions import HTTPException, NotFound
 import questionnaires as qn
 from surveyapp import models as m
 from surveyapp import security
-from surveyapp.auth import acting_user, acting_user_id, requires
+from surveyapp.auth import (
+    acting_teams,
+    acting_user,
+    acting_user_id,
+    owned_response,
+    owned_survey,
+    requires,
+)
 from surveyapp.downloads import export_download
 from surveyapp.i18n import current_language
 from surveyapp.reports import build
 from surveyapp.reports.views import survey_report
 from surveyapp.services import exports, studies
+from surveyapp.services.accounts import SCOPE_OF
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_LIMIT = 1000
@@ -97,7 +107,7 @@ def me() -> Any:
 @bp.get("/surveys")
 @requires("view")
 def surveys() -> Any:
-    rows = studies.all_surveys()
+    rows = studies.all_surveys(acting_teams())
     stats = studies.survey_stats([sv.id for sv in rows])
     return {"items": [survey_json(sv, stats[sv.id]) for sv in rows]}
 
@@ -105,7 +115,7 @@ def surveys() -> Any:
 @bp.get("/surveys/<int:survey_id>")
 @requires("view")
 def survey(survey_id: int) -> Any:
-    sv = studies.survey(survey_id)
+    sv = owned_survey(survey_id)
     out = survey_json(sv, studies.survey_stats([sv.id])[sv.id])
     out["columns"] = list(sv.questionnaire().columns())
     return out
@@ -114,6 +124,7 @@ def survey(survey_id: int) -> Any:
 @bp.post("/surveys/<int:survey_id>/open")
 @requires("manage")
 def survey_open(survey_id: int) -> Any:
+    owned_survey(survey_id)
     studies.set_state(survey_id, "open", user_id=acting_user_id(), detail={"via": "api"})
     return survey_json(studies.survey(survey_id))
 
@@ -121,6 +132,7 @@ def survey_open(survey_id: int) -> Any:
 @bp.post("/surveys/<int:survey_id>/close")
 @requires("manage")
 def survey_close(survey_id: int) -> Any:
+    owned_survey(survey_id)
     studies.set_state(survey_id, "closed", user_id=acting_user_id(), detail={"via": "api"})
     return survey_json(studies.survey(survey_id))
 
@@ -129,15 +141,17 @@ def survey_close(survey_id: int) -> Any:
 @requires("view")
 def responses(survey_id: int) -> Any:
     """Responses in id order, ``limit`` at a time; ``next`` is the ``after`` of the next page."""
-    studies.survey(survey_id)
+    owned_survey(survey_id)
     status = request.args.get("status", "complete")
     if status not in ("complete", "partial", "all"):
         return _error(f"status must be one of complete, partial, all; got {status!r}.", 400)
-    limit = request.args.get("limit", 100, type=int)
-    after = request.args.get("after", 0, type=int)
+    limit = request.args.get("limit", 100 if "limit" not in request.args else None, type=int)
+    after = request.args.get(
+        "after", 0 if "after" not in request.args else None, type=security.id_arg
+    )
     if limit is None or not 1 <= limit <= MAX_LIMIT:
         return _error(f"limit must be a whole number from 1 to {MAX_LIMIT}.", 400)
-    if after is None or after < 0:
+    if after is None:
         return _error("after must be a whole number (the 'next' of the previous page).", 400)
     rows, total = studies.responses_after(
         survey_id,
@@ -156,14 +170,14 @@ def responses(survey_id: int) -> Any:
 @bp.get("/responses/<response_id>")
 @requires("view")
 def response(response_id: str) -> Any:
-    resp = studies.response_by_response_id(response_id)
+    resp = owned_response(response_id)
     return response_json(resp)
 
 
 @bp.get("/surveys/<int:survey_id>/export.<fmt>")
 @requires("export")
 def export(survey_id: int, fmt: str) -> Any:
-    sv = studies.survey(survey_id)
+    sv = owned_survey(survey_id)
     if fmt not in exports.FORMATS:
         return _error(f"format must be one of {', '.join(exports.FORMATS)}; got {fmt!r}.", 404)
     try:
@@ -177,7 +191,7 @@ def export(survey_id: int, fmt: str) -> Any:
 def report(survey_id: int) -> Any:
     """The survey's report as the dashboard shows it, every number unrounded (the same
     JSON as ``manyi report SURVEY --out FILE.json``)."""
-    sv = studies.survey(survey_id)
+    sv = owned_survey(survey_id)
     lang = request.args.get("lang")
     language = lang if lang in qn.LANGUAGES else current_language()
     try:
@@ -212,7 +226,8 @@ _ERROR = {"$ref": "#/components/schemas/Error"}
 def _op(summary: str, permission: str, params: list[str] | None = None, **extra: Any) -> Any:
     op: dict[str, Any] = {
         "summary": summary,
-        "description": f"Needs the permission `{permission}`.",
+        "description": f"Needs the permission `{permission}` and a token with the scope "
+        f"`{SCOPE_OF[permission]}`. Another team's survey or response is 404.",
         "responses": {
             "200": extra.pop("ok", {"description": "OK", "content": {"application/json": {}}}),
             "401": {
@@ -220,7 +235,7 @@ def _op(summary: str, permission: str, params: list[str] | None = None, **extra:
                 "content": {"application/json": {"schema": _ERROR}},
             },
             "403": {
-                "description": "The role lacks the permission",
+                "description": "The role lacks the permission, or the token the scope",
                 "content": {"application/json": {"schema": _ERROR}},
             },
         },
@@ -266,7 +281,7 @@ def openapi_spec() -> dict[str, Any]:
             "title": "manyi API",
             "version": "1",
             "description": "Surveys, responses and exports of manyi (满意). Authenticate with "
-            "'Authorization: Bearer <token>' (manyi users token EMAIL).",
+            "'Authorization: Bearer <token>' (manyi users token EMAIL, or the API tokens page).",
         },
         "servers": [{"url": "/api/v1"}],
         "components": {

@@ -30,8 +30,16 @@ ACTIONS = (
     "role_changed",
     "password_reset",
     "token_issued",
+    "token_revoked",
     "logged_in",
     "login_failed",
+    "sessions_ended",
+    "deactivated",
+    "reactivated",
+    "teams_changed",
+    "team_assigned",
+    "erased",
+    "purged",
 )
 
 

@@ -10,10 +10,25 @@ the view (``view.required_permission``) so a test can check that *every* route h
 
 The API accepts only ``Authorization: Bearer <token>``, never the session cookie, so the
 API needs no CSRF token and a page on another site cannot act through a logged-in browser.
+A token works until it expires or is revoked, and only within its scopes (``read``,
+``export``, ``manage``): a request beyond them is 403, like one beyond the role.
 
 Sessions expire: ``LOGIN_LIFETIME_HOURS`` after login (default 12) and after
 ``LOGIN_IDLE_MINUTES`` without a request (default 60). Login attempts are rate-limited per
 client address by ``LOGIN_RATE_LIMIT`` (default ``10/minute;100/hour``).
+
+Sessions are revocable: the id Flask-Login keeps in the cookie is ``"<user id>:<session
+version>"`` (Flask-Login's "alternative tokens"), and the user loader accepts it only
+while the user is active and its version unchanged. Logging out raises the version, so
+it ends *every* session of the account, copies of the cookie included; so do a password
+reset, a role change, a change of teams and a deactivation (:mod:`surveyapp.services.accounts`).
+
+Ownership: researchers and viewers see only the studies and surveys of their teams (and
+unassigned ones); administrators see all. Routes load what they act on through
+:func:`owned_survey`, :func:`owned_study`, :func:`owned_response` and
+:func:`owned_run`, the one place that applies this rule; they answer **404** for another
+team's object, so that its existence is not revealed (the same page as an unknown id).
+Lists pass :func:`acting_teams` to the services, which take the team ids explicitly.
 """
 
 from __future__ import annotations
@@ -47,7 +62,7 @@ from wtforms.validators import DataRequired, Length
 from surveyapp import db as dbm
 from surveyapp import models as m
 from surveyapp import security
-from surveyapp.services import accounts
+from surveyapp.services import accounts, studies
 from surveyapp.services.accounts import PERMISSIONS, ROLES, allowed
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -72,11 +87,20 @@ class AccountUser:
         self.name = row.name
         self.role = row.role
         self.is_active = bool(row.active)
+        self.session_version = int(row.session_version or 0)
+        self.teams = accounts.visible_teams(row)
+        # the teams the user belongs to, by name (an administrator's too)
+        self.memberships = [t.id for t in row.teams]
+        # an API token's scopes (None: a login session, limited by the role alone)
+        self.scopes: frozenset[str] | None = None
 
     def get_id(self) -> str:
-        return str(self.id)
+        # the session version travels in the cookie: raising it ends every session
+        return f"{self.id}:{self.session_version}"
 
     def can(self, permission: str) -> bool:
+        if self.scopes is not None and accounts.SCOPE_OF[permission] not in self.scopes:
+            return False
         return allowed(self.role, permission)
 
     @property
@@ -86,11 +110,10 @@ class AccountUser:
 
 @login_manager.user_loader  # type: ignore[untyped-decorator]
 def _load_user(user_id: str) -> AccountUser | None:
-    try:
-        pk = int(user_id)
-    except ValueError:
+    pk, _sep, version = user_id.partition(":")
+    if not (pk.isdigit() and version.isdigit()) or len(pk) > 18 or len(version) > 18:
         return None
-    row = accounts.active_user(dbm.session(), pk)
+    row = accounts.session_user(dbm.session(), int(pk), int(version))
     return AccountUser(row) if row is not None else None
 
 
@@ -99,8 +122,18 @@ def _token_user() -> AccountUser | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return None
-    row = accounts.token_user(dbm.session(), token.strip())
-    return AccountUser(row) if row is not None else None
+    found = accounts.token_user(dbm.session(), token.strip())
+    if found is None:
+        return None
+    row, tok = found
+    now = m.utcnow()
+    last = tok.last_used_at
+    if last is None or (now - last).total_seconds() > accounts.LAST_USE_EVERY_S:
+        dbm.release()
+        accounts.record_token_use(tok.id, now)
+    user = AccountUser(row)
+    user.scopes = frozenset(tok.scopes)
+    return user
 
 
 def acting_user() -> AccountUser | None:
@@ -119,6 +152,49 @@ def acting_user_id() -> int | None:
     """The id of :func:`acting_user` (what the services record as the actor), or None."""
     user = acting_user()
     return user.id if user is not None else None
+
+
+def acting_teams() -> frozenset[int] | None:
+    """The ids of the teams whose data the user of this request sees (None: all teams,
+    for administrators; an empty set for no user)."""
+    user = acting_user()
+    return user.teams if user is not None else frozenset()
+
+
+def home_team() -> int | None:
+    """The team that owns what the acting user creates: the first of its teams by name
+    (None, unassigned, for a user of no team)."""
+    user = acting_user()
+    return user.memberships[0] if user is not None and user.memberships else None
+
+
+def _owned(loader: Callable[..., Any], key: Any) -> Any:
+    try:
+        return loader(key, teams=acting_teams())
+    except studies.NotFound:
+        abort(404)
+
+
+def owned_survey(survey_id: int) -> m.Survey:
+    """The survey ``survey_id`` if the acting user's teams own it; 404 otherwise."""
+    return _owned(studies.survey, survey_id)  # type: ignore[no-any-return]
+
+
+def owned_study(study_id: int) -> m.Study:
+    """The study ``study_id`` if the acting user's teams own it; 404 otherwise."""
+    return _owned(studies.study, study_id)  # type: ignore[no-any-return]
+
+
+def owned_response(pk: int | str) -> m.Response:
+    """The response (primary key, or the client's ``response_id`` string) if the acting
+    user's teams own its survey; 404 otherwise."""
+    loader = studies.response_by_response_id if isinstance(pk, str) else studies.response
+    return _owned(loader, pk)  # type: ignore[no-any-return]
+
+
+def owned_run(run_id: int) -> m.ScoringRun:
+    """The scoring run ``run_id`` if the acting user's teams own its survey or study."""
+    return _owned(studies.scoring_run, run_id)  # type: ignore[no-any-return]
 
 
 def can(need: str) -> bool:
@@ -222,6 +298,9 @@ def login() -> Any:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
+    if current_user.is_authenticated:
+        # every copy of this session's cookie, and every other session, ends too
+        accounts.end_sessions(current_user.id, via="logout", actor=current_user.id)
     logout_user()
     session.clear()
     flash(str(_l("You are logged out.")), "info")

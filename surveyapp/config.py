@@ -45,13 +45,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SECRET_KEY", str, None,
             "Signs sessions and CSRF tokens; empty: generated once into "
             "`<instance>/secret_key`. Give every app server the same key."),
-    Setting("SQLITE_BUSY_TIMEOUT_MS", int, 30_000,
-            "How long a SQLite writer waits for the write lock before it gives up."),
+    Setting("SQLITE_BUSY_TIMEOUT_MS", int, 10_000,
+            "How long a SQLite writer waits for the write lock before it gives up (well "
+            "below gunicorn's 30 s worker time-out)."),
     Setting("SQLITE_WAL_AUTOCHECKPOINT", int, 10_000,
             "WAL pages (4 KiB) before a commit copies them back into the database file."),
     Setting("DB_POOL_SIZE", int, 5, "PostgreSQL connections kept open per process."),
     Setting("DB_MAX_OVERFLOW", int, 10,
             "PostgreSQL connections opened beyond `DB_POOL_SIZE` under load."),
+    Setting("DB_CONNECT_TIMEOUT_S", float, 5.0,
+            "PostgreSQL: seconds to open a connection, or to wait for a free one in the "
+            "pool, before the request gets the 'database unavailable' page."),
+    Setting("DB_STATEMENT_TIMEOUT_S", float, 20.0,
+            "PostgreSQL: the server cancels a statement (or a lock wait) after this many "
+            "seconds; below gunicorn's 30 s worker time-out."),
     Setting("CREATE_TABLES", bool, None,
             "Create the tables directly instead of by the migrations; empty: only when "
             "`TESTING`."),

@@ -11,6 +11,16 @@ and the busy timeout would not help; with it, a second writer waits in the busy 
 until the first commits. PostgreSQL needs none of this: rows are locked with
 ``SELECT ... FOR UPDATE`` where it matters.
 
+Time-outs end well before gunicorn's 30 s worker time-out, so a hung or locked database
+gives the request the friendly "database unavailable" page (503, :mod:`surveyapp.errors`)
+instead of a dropped connection: SQLite's busy time-out (``SQLITE_BUSY_TIMEOUT_MS``);
+PostgreSQL's ``connect_timeout`` (libpq: opening a connection, the server's answer
+included) and the pool's wait for a free connection (``DB_CONNECT_TIMEOUT_S``), and the
+server's ``statement_timeout`` and ``lock_timeout`` (``DB_STATEMENT_TIMEOUT_S``), and the
+same as libpq's ``tcp_user_timeout`` (a network that stops acknowledging) with TCP
+keepalives. libpq has no time-out of its own for the answer on an open connection whose
+peer still acknowledges but never answers (a frozen proxy): that one waits.
+
 In a request, :func:`session` gives one read session per request (closed at teardown);
 state changes go through ``with get_db().write() as s:`` so each page save is exactly one
 transaction that commits or rolls back as a whole.
@@ -29,7 +39,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -45,10 +56,12 @@ class Database:
         self,
         url: str,
         *,
-        busy_timeout_ms: int = 30_000,
+        busy_timeout_ms: int = 10_000,
         wal_autocheckpoint: int = 10_000,
         pool_size: int = 5,
         max_overflow: int = 10,
+        connect_timeout_s: float = 5.0,
+        statement_timeout_s: float = 20.0,
         echo: bool = False,
     ) -> None:
         self.url = url
@@ -66,6 +79,19 @@ class Database:
             kwargs["pool_pre_ping"] = True
             kwargs["pool_size"] = pool_size
             kwargs["max_overflow"] = max_overflow
+            kwargs["pool_timeout"] = connect_timeout_s
+            if url.startswith("postgresql"):
+                ms = int(statement_timeout_s * 1000)
+                kwargs["connect_args"] = {
+                    "connect_timeout": max(int(round(connect_timeout_s)), 2),  # libpq's minimum
+                    "options": f"-c statement_timeout={ms} -c lock_timeout={ms}",
+                    # a server that stops acknowledging (a lost network): cut off in time
+                    "tcp_user_timeout": ms,
+                    "keepalives": 1,
+                    "keepalives_idle": 10,
+                    "keepalives_interval": 5,
+                    "keepalives_count": 2,
+                }
         self.engine: Engine = create_engine(url, **kwargs)
         if self.is_sqlite:
             _sqlite_events(self.engine, busy_timeout_ms, wal_autocheckpoint)
@@ -129,6 +155,8 @@ def init_app(app: Flask) -> Database:
         wal_autocheckpoint=app.config["SQLITE_WAL_AUTOCHECKPOINT"],
         pool_size=int(app.config["DB_POOL_SIZE"]),
         max_overflow=int(app.config["DB_MAX_OVERFLOW"]),
+        connect_timeout_s=float(app.config["DB_CONNECT_TIMEOUT_S"]),
+        statement_timeout_s=float(app.config["DB_STATEMENT_TIMEOUT_S"]),
     )
     app.extensions["manyi_db"] = db
 
@@ -139,6 +167,16 @@ def init_app(app: Flask) -> Database:
             s.close()
 
     return db
+
+
+def healthy(database: Database) -> bool:
+    """Whether the database answers ``SELECT 1`` (within the time-outs above)."""
+    try:
+        with database.engine.connect() as conn:
+            conn.execute(select(1)).scalar_one()
+    except SQLAlchemyError:
+        return False
+    return True
 
 
 def get_db() -> Database:

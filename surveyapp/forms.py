@@ -39,8 +39,9 @@ PREFIX = "a"
 _INT = re.compile(r"^[+-]?\d{1,9}$")
 _NUMBER = re.compile(r"^[+-]?(\d{1,15}(\.\d{0,10})?|\.\d{1,10})([eE][+-]?\d{1,3})?$")
 # control characters other than tab / newline have no place in an answer; NUL cannot even
-# be stored in PostgreSQL text
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# be stored in PostgreSQL text; what XML forbids (lone surrogates, U+FFFE, U+FFFF) would
+# make an XLSX export unreadable
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 Value = float | str
 

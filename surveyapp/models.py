@@ -155,6 +155,10 @@ class Study(Base):
     description: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # days after which its invitations' recipients are purged (None: kept until erased)
+    retention_days: Mapped[int | None] = mapped_column(Integer)
+    # the owning team; NULL: unassigned (made by the CLI or before teams), seen by every role
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"), index=True)
 
     surveys: Mapped[list[Survey]] = relationship(back_populates="study")
 
@@ -189,6 +193,8 @@ class Survey(Base):
     min_seconds: Mapped[float | None] = mapped_column(Float)  # None -> app's MIN_SECONDS
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # the owning team (its study's, when it has one); NULL: unassigned, seen by every role
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"), index=True)
 
     snapshot: Mapped[QuestionnaireSnapshot] = relationship(lazy="joined")
     study: Mapped[Study | None] = relationship(back_populates="surveys")
@@ -344,10 +350,15 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(12), default="viewer")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # the single token of versions before 0005, moved into ApiToken then; no longer read
     api_token_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
     language: Mapped[str | None] = mapped_column(String(10))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # part of every session cookie's user id: raising it ends every session of the user
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    teams: Mapped[list[Team]] = relationship(secondary="team_member", order_by="Team.name")
 
 
 class AuditLog(Base):
@@ -398,3 +409,54 @@ class ScoringRun(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+
+
+class Team(Base):
+    """A group of users that owns studies and surveys: its members see only its data."""
+
+    __tablename__ = "team"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TeamMember(Base):
+    """A user's membership of a team."""
+
+    __tablename__ = "team_member"
+
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("team.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class ApiToken(Base):
+    """An API token of a user: only its SHA-256 is stored; it can expire and be revoked,
+    and its scopes (``read``, ``export``, ``manage``) narrow what the user's role allows."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()
+
+    def state(self, now: datetime | None = None) -> str:
+        """``"active"``, ``"expired"`` or ``"revoked"`` at ``now``."""
+        now = now or utcnow()
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and now >= self.expires_at:
+            return "expired"
+        return "active"

@@ -52,11 +52,20 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 import questionnaires as qn
 from surveyapp import models as m
-from surveyapp.auth import acting_user_id, requires
+from surveyapp.auth import (
+    acting_teams,
+    acting_user_id,
+    home_team,
+    owned_response,
+    owned_study,
+    owned_survey,
+    requires,
+)
 from surveyapp.downloads import export_download
 from surveyapp.i18n import current_language
+from surveyapp.security import id_arg, page_arg
 from surveyapp.services import exports, studies
-from surveyapp.services.instruments import load_upload
+from surveyapp.services.instruments import UPLOAD_LIMITS, UploadTooLarge, load_upload
 from surveyapp.services.recipients import (
     MAX_INVITATION_BYTES,
     MAX_INVITATIONS,
@@ -66,7 +75,8 @@ from surveyapp.services.recipients import (
 
 bp = Blueprint("research", __name__, url_prefix="/research")
 
-UPLOAD_MAX_BYTES = 6_000_000  # a little above the XLSForm limit, so the loader names it
+# the largest questionnaire file plus the multipart envelope and the form's other fields
+UPLOAD_MAX_BYTES = max(UPLOAD_LIMITS.values()) + 64_000
 
 
 # -- helpers ------------------------------------------------------------------------------
@@ -82,7 +92,7 @@ def _new_slug() -> str:
 @bp.route("/")
 @requires("view")
 def dashboard() -> Any:
-    groups = studies.surveys_by_study()
+    groups = studies.surveys_by_study(acting_teams())
     stats = studies.survey_stats([sv.id for _study, members in groups for sv in members])
     return render_template("research/dashboard.html", groups=groups, stats=stats, title_of=_title)
 
@@ -94,14 +104,16 @@ class StudyForm(FlaskForm):  # type: ignore[misc]
         _l("Short code"),
         validators=[
             DataRequired(),
-            Regexp(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", message=_l("Letters, digits, - and _.")),
+            Regexp(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z", message=_l("Letters, digits, - and _.")),
         ],
     )
     description = StringField(_l("Description"), validators=[Optional(), Length(max=2000)])
 
 
 def _studies_page(form: StudyForm) -> str:
-    return render_template("research/studies.html", studies=studies.list_studies(), form=form)
+    return render_template(
+        "research/studies.html", studies=studies.list_studies(acting_teams()), form=form
+    )
 
 
 @bp.route("/studies", endpoint="studies")
@@ -118,7 +130,11 @@ def study_new() -> Any:
         return _studies_page(form), 422
     try:
         study = studies.create_study(
-            form.slug.data, form.name.data, form.description.data, user_id=acting_user_id()
+            form.slug.data,
+            form.name.data,
+            form.description.data,
+            user_id=acting_user_id(),
+            team_id=home_team(),
         )
     except studies.Taken:
         form.slug.errors = [_("This short code is taken; choose another.")]
@@ -130,13 +146,14 @@ def study_new() -> Any:
 @bp.route("/studies/<int:study_id>")
 @requires("view")
 def study(study_id: int) -> Any:
-    surveys = studies.study_surveys(study_id)
+    st = owned_study(study_id)
+    surveys = studies.study_surveys(study_id, acting_teams())
     audiences = [a for a in qn.AUDIENCES if any(sv.audience == a for sv in surveys)]
     waves = sorted({sv.wave or "" for sv in surveys})
     grid = {(sv.audience, sv.wave or ""): sv for sv in surveys}
     return render_template(
         "research/study.html",
-        study=studies.get(m.Study, study_id),
+        study=st,
         surveys=surveys,
         audiences=audiences,
         waves=waves,
@@ -155,7 +172,7 @@ def _builtin_choices() -> list[SelectChoice]:
 
 
 def _study_choices() -> list[SelectChoice]:
-    rows = studies.list_studies()
+    rows = studies.list_studies(acting_teams())
     return [SelectChoice("", _("— none —"))] + [SelectChoice(str(st.id), st.name) for st in rows]
 
 
@@ -167,7 +184,7 @@ class SurveyForm(FlaskForm):  # type: ignore[misc]
         _l("Link code (optional)"),
         validators=[
             Optional(),
-            Regexp(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$", message=_l("Letters, digits, - and _.")),
+            Regexp(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z", message=_l("Letters, digits, - and _.")),
         ],
     )
     study = SelectField(_l("Study"), validators=[Optional()])
@@ -205,7 +222,10 @@ def survey_new() -> Any:
             if upload and getattr(upload, "filename", ""):
                 data = upload.read(UPLOAD_MAX_BYTES + 1)
                 upload.close()  # a large upload is a temporary file: release it now
-                q = load_upload(upload.filename, data)
+                try:
+                    q = load_upload(upload.filename, data)
+                except UploadTooLarge as exc:
+                    return _upload_too_large(exc.size)
             elif form.builtin.data:
                 q = qn.builtin(form.builtin.data)
             else:
@@ -231,17 +251,24 @@ def survey_new() -> Any:
     return render_template("research/survey_new.html", form=form), status
 
 
-def _upload_too_large() -> Any:
+def _megabytes(n: int) -> str:
+    return f"{n / 1_000_000:g} MB"
+
+
+def _upload_too_large(size: int | None = None) -> Any:
     form = SurveyForm(formdata=None)
     form.builtin.choices = _builtin_choices()
     form.study.choices = _study_choices()
     heading = _("The file is too large.")
-    problems = [
-        _(
-            "An upload may have at most %(n)d bytes; a questionnaire never needs more.",
-            n=UPLOAD_MAX_BYTES,
-        )
-    ]
+    limits = _(
+        "A questionnaire file may have at most %(yaml)s (YAML) or %(xlsx)s (XLSForm .xlsx).",
+        yaml=_megabytes(UPLOAD_LIMITS["yaml"]),
+        xlsx=_megabytes(UPLOAD_LIMITS["xlsx"]),
+    )
+    if size is not None:
+        shown = f"{size:,}"
+        limits += " " + _("This one has %(size)s bytes.", size=shown)
+    problems = [limits]
     return (
         render_template("research/survey_new.html", form=form, problems=problems, heading=heading),
         413,
@@ -260,6 +287,7 @@ def _create_survey(form: SurveyForm, q: qn.Questionnaire) -> Any:
             languages=languages or list(qn.LANGUAGES),
             title=form.title.data or None,
             user_id=acting_user_id(),
+            team_id=home_team(),
         )
     except studies.Taken:
         form.slug.errors = [
@@ -274,7 +302,7 @@ def _create_survey(form: SurveyForm, q: qn.Questionnaire) -> Any:
 @bp.route("/surveys/<int:survey_id>")
 @requires("view")
 def survey(survey_id: int) -> Any:
-    sv = studies.survey(survey_id)
+    sv = owned_survey(survey_id)
     q = sv.questionnaire()
     link = url_for("survey.anonymous", slug=sv.slug, _external=True)
     return render_template(
@@ -293,6 +321,7 @@ def survey(survey_id: int) -> Any:
 @bp.route("/surveys/<int:survey_id>/open", methods=["POST"])
 @requires("manage")
 def survey_open(survey_id: int) -> Any:
+    owned_survey(survey_id)
     studies.set_state(survey_id, "open", user_id=acting_user_id())
     flash(_("Survey opened."), "info")
     return redirect(url_for("research.survey", survey_id=survey_id), code=303)
@@ -301,6 +330,7 @@ def survey_open(survey_id: int) -> Any:
 @bp.route("/surveys/<int:survey_id>/close", methods=["POST"])
 @requires("manage")
 def survey_close(survey_id: int) -> Any:
+    owned_survey(survey_id)
     studies.set_state(survey_id, "closed", user_id=acting_user_id())
     flash(_("Survey closed."), "info")
     return redirect(url_for("research.survey", survey_id=survey_id), code=303)
@@ -325,7 +355,7 @@ def _parse_when(raw: str, field: str) -> datetime | None:
 @bp.route("/surveys/<int:survey_id>/schedule", methods=["POST"])
 @requires("manage")
 def survey_schedule(survey_id: int) -> Any:
-    studies.survey(survey_id)
+    owned_survey(survey_id)
     try:
         opens = _parse_when(request.form.get("opens_at", ""), _("Opens at"))
         closes = _parse_when(request.form.get("closes_at", ""), _("Closes at"))
@@ -343,7 +373,7 @@ def survey_schedule(survey_id: int) -> Any:
 @bp.route("/surveys/<int:survey_id>/invitations")
 @requires("manage")
 def invitations(survey_id: int) -> Any:
-    sv = studies.survey(survey_id)
+    sv = owned_survey(survey_id)
     state = request.args.get("state", "all")
     if state not in studies.INVITATION_STATES:
         state = "all"
@@ -367,6 +397,7 @@ def invitations(survey_id: int) -> Any:
 @bp.route("/surveys/<int:survey_id>/invitations", methods=["POST"])
 @requires("manage")
 def invitations_create(survey_id: int) -> Any:
+    owned_survey(survey_id)
     request.max_content_length = MAX_INVITATION_BYTES + 100_000
     try:
         upload = request.files.get("recipients")
@@ -374,7 +405,6 @@ def invitations_create(survey_id: int) -> Any:
     except RequestEntityTooLarge:
         flash(_("The file is too large; split it into files of at most 5 MB."), "error")
         return redirect(url_for("research.invitations", survey_id=survey_id), code=303)
-    studies.survey(survey_id)
     try:
         if upload is not None and upload.filename:
             data = upload.read(MAX_INVITATION_BYTES + 1)
@@ -402,7 +432,7 @@ def invitations_create(survey_id: int) -> Any:
 @bp.route("/surveys/<int:survey_id>/invitations.csv")
 @requires("manage")
 def invitations_csv(survey_id: int) -> Any:
-    sv = studies.survey(survey_id)
+    sv = owned_survey(survey_id)
     state = request.args.get("state", "all")
     base = url_for("survey.invited", token="TOKEN", _external=True).removesuffix("TOKEN")
     body = exports.iter_invitation_csv(sv, state, base, user_id=acting_user_id())
@@ -418,9 +448,9 @@ def invitations_csv(survey_id: int) -> Any:
 @bp.route("/surveys/<int:survey_id>/responses")
 @requires("view")
 def responses(survey_id: int) -> Any:
-    sv = studies.survey(survey_id)
-    waves = studies.waves_of(sv)
-    wave_id = request.args.get("wave", type=int)
+    sv = owned_survey(survey_id)
+    waves = studies.waves_of(sv, acting_teams())
+    wave_id = request.args.get("wave", type=id_arg)
     if wave_id is not None and wave_id != sv.id:
         if any(w.id == wave_id for w in waves):
             args: dict[str, Any] = request.args.to_dict()
@@ -471,7 +501,7 @@ def _answer_rows(resp: m.Response, lang: str) -> list[dict[str, Any]]:
 @bp.route("/responses/<int:pk>")
 @requires("view")
 def response(pk: int) -> Any:
-    resp = studies.get(m.Response, pk)
+    resp = owned_response(pk)
     return render_template(
         "research/response.html",
         resp=resp,
@@ -489,6 +519,7 @@ def _reason() -> str:
 @bp.route("/responses/<int:pk>/quarantine", methods=["POST"])
 @requires("manage")
 def response_quarantine(pk: int) -> Any:
+    owned_response(pk)
     studies.set_quarantine(pk, True, reason=_reason(), user_id=acting_user_id())
     flash(_("Response quarantined."), "info")
     return redirect(url_for("research.response", pk=pk), code=303)
@@ -497,6 +528,7 @@ def response_quarantine(pk: int) -> Any:
 @bp.route("/responses/<int:pk>/restore", methods=["POST"])
 @requires("manage")
 def response_restore(pk: int) -> Any:
+    owned_response(pk)
     studies.set_quarantine(pk, False, reason=_reason(), user_id=acting_user_id())
     flash(_("Response restored."), "info")
     return redirect(url_for("research.response", pk=pk), code=303)
@@ -505,6 +537,7 @@ def response_restore(pk: int) -> Any:
 @bp.route("/responses/<int:pk>/delete", methods=["POST"])
 @requires("delete")
 def response_delete(pk: int) -> Any:
+    owned_response(pk)
     if request.form.get("confirm") != "yes":
         flash(_("Tick the confirmation box to delete the response."), "error")
         return redirect(url_for("research.response", pk=pk), code=303)
@@ -527,15 +560,15 @@ def _export(survey_ids: list[int], fmt: str, slug: str) -> Any:
 @bp.route("/surveys/<int:survey_id>/export.<fmt>")
 @requires("export")
 def export(survey_id: int, fmt: str) -> Any:
-    sv = studies.survey(survey_id)
+    sv = owned_survey(survey_id)
     return _export([sv.id], fmt, sv.slug)
 
 
 @bp.route("/studies/<int:study_id>/export.<fmt>")
 @requires("export")
 def study_export(study_id: int, fmt: str) -> Any:
-    st = studies.get(m.Study, study_id)
-    ids = studies.study_survey_ids(study_id, request.args.get("audience"))
+    st = owned_study(study_id)
+    ids = studies.study_survey_ids(study_id, request.args.get("audience"), acting_teams())
     if not ids:
         abort(404)
     return _export(ids, fmt, st.slug)
@@ -568,7 +601,7 @@ def _not_found(exc: studies.NotFound) -> Any:
 
 
 def _page() -> int:
-    return max(request.args.get("page", 1, type=int) or 1, 1)
+    return request.args.get("page", 1, type=page_arg)
 
 
 def init_app(app: Flask) -> None:

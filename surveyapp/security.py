@@ -17,16 +17,27 @@ Each framework is used as its documentation says:
   says ``redis://...``, which is what several processes behind a load balancer need.
   Like every extension object of that pattern, the limiter holds the settings of the app
   it was last initialised with (storage, ``RATELIMIT_ENABLED``): one app per process, as
-  gunicorn runs it; tests build their apps one after another.
+  gunicorn runs it; tests build their apps one after another. ``manyi serve`` runs one
+  process (of threads) unless the store is shared (:mod:`surveyapp.cli.web`), so every
+  limit holds at its configured number, on every HTTP method (HEAD included).
+- Ids: the app's ``<int:...>`` URL converter is :class:`IdConverter` (Werkzeug's own,
+  with the ``max`` its documentation offers set to the largest BIGINT), so an id beyond
+  what a database can hold is 404 instead of an overflow; query arguments that are ids or
+  page numbers are read with ``type=`` :func:`id_arg` / :func:`page_arg`.
+- A malformed ``Referer`` (which Flask-WTF's HTTPS check would fail to parse) is 400.
 """
 
 from __future__ import annotations
 
-from flask import Flask, current_app
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask, abort, current_app, request
 from flask_limiter import Limiter, RouteLimit
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter, Map
 from werkzeug.wrappers import Response
 
 csrf = CSRFProtect()
@@ -39,6 +50,47 @@ def rate_limit(setting: str) -> RouteLimit:
     string such as ``"120/minute;2000/hour"``, read on each request), on every HTTP
     method of the route. The views of one setting share one budget per address."""
     return limiter.shared_limit(lambda: str(current_app.config[setting]), scope=setting.lower())
+
+
+MAX_ID = 2**63 - 1  # the largest key of a BIGINT column (and of SQLite's INTEGER)
+MAX_PAGE = 10**9  # far beyond any list; keeps OFFSET = (page - 1) * size within MAX_ID
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` for database keys: 0 to :data:`MAX_ID`; a larger number matches no
+    route (404) instead of overflowing the database driver."""
+
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def id_arg(raw: str) -> int:
+    """``type=`` for a query argument that is a key: a whole number 0..:data:`MAX_ID`
+    (``ValueError`` otherwise, so ``request.args.get`` gives its default)."""
+    value = int(raw)
+    if not 0 <= value <= MAX_ID:
+        msg = f"an id is a whole number from 0 to {MAX_ID}; got {raw[:30]!r}"
+        raise ValueError(msg)
+    return value
+
+
+def page_arg(raw: str) -> int:
+    """``type=`` for a page number: 1..:data:`MAX_PAGE` (``ValueError`` otherwise)."""
+    value = int(raw)
+    if not 1 <= value <= MAX_PAGE:
+        msg = f"a page is a whole number from 1 to {MAX_PAGE}; got {raw[:30]!r}"
+        raise ValueError(msg)
+    return value
+
+
+def _refuse_malformed_referer() -> None:
+    referer = request.headers.get("Referer")
+    if referer:
+        try:
+            urlsplit(referer)
+        except ValueError:
+            abort(400)
 
 
 CSP = "; ".join(
@@ -70,6 +122,10 @@ HEADERS = {
 
 
 def init_app(app: Flask) -> None:
+    """Install the id converter (before any route is added), CSRF, rate limits, headers."""
+    app.url_map.converters["int"] = IdConverter
+    # before CSRFProtect's own check, which parses the Referer over HTTPS
+    app.before_request(_refuse_malformed_referer)
     csrf.init_app(app)
     limiter.init_app(app)
     proxies = int(app.config.get("TRUSTED_PROXIES") or 0)

@@ -16,6 +16,9 @@ Tasks:
     The PDF of a built report (WeasyPrint takes seconds; the report itself is built and
     cached in the request). Its result, kept by Huey until read, is
     ``(survey_id, pdf bytes, None)`` or ``(survey_id, None, message)``.
+``purge_contacts()``
+    Periodic, every hour (minute 7): the recipients of invitations older than their
+    study's retention period are purged (:func:`surveyapp.services.privacy.purge_expired`).
 
 The queue keeps a heartbeat per running run in Huey's key-value storage
 (:meth:`Queue.beat`); :func:`surveyapp.reports.runs.fail_stale` reads it.
@@ -34,9 +37,10 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app
-from huey import Huey, PriorityRedisHuey, SqliteHuey
+from huey import Huey, PriorityRedisHuey, SqliteHuey, crontab
 
 from surveyapp.reports import render, runs
+from surveyapp.services import privacy
 
 __all__ = ["Queue", "get_queue", "init_app", "make_huey"]
 
@@ -65,6 +69,7 @@ class Queue:
     huey: Huey
     scoring_run: Any  # Huey task: scoring_run(run_id, budget_s) queues a long run
     report_pdf: Any  # Huey task: report_pdf(survey_id, report, language) -> its Result
+    purge_contacts: Any  # Huey periodic task: every hour, the retention periods' purge
 
     def beat(self, run_id: int) -> None:
         """Record that the run is alive now (its heartbeat)."""
@@ -109,10 +114,17 @@ def init_app(app: Flask) -> Queue:
         except render.FontMissingError as exc:
             return survey_id, None, str(exc)
 
+    def purge_contacts() -> int:
+        with app.app_context():
+            return privacy.purge_expired(app.extensions["manyi_db"])
+
     queue = Queue(
         huey=huey,
         scoring_run=huey.task(name="scoring_run")(scoring_run),
         report_pdf=huey.task(name="report_pdf")(report_pdf),
+        purge_contacts=huey.periodic_task(crontab(minute="7"), name="purge_contacts")(
+            purge_contacts
+        ),
     )
     app.extensions["manyi_queue"] = queue
     return queue

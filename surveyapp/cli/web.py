@@ -2,10 +2,18 @@
 
 The instance folder (SQLite database, secret key) is ``$MANYI_INSTANCE`` or ``./instance``
 in the current directory; ``DATABASE_URL`` points elsewhere (PostgreSQL). ``serve`` runs
-gunicorn when it is installed (production: several worker processes) and Werkzeug's
-threaded server otherwise or with ``--dev``. ``demo`` also starts a ``manyi worker``
-process beside the server (the long scoring runs) and stops it when the server stops;
-with ``serve``, run ``manyi worker`` yourself (e.g. a second service).
+gunicorn when it is installed and Werkzeug's threaded server otherwise or with ``--dev``.
+
+The rate limits must count every request once, whichever process serves it. Their
+counters live in the limits library's storage (``RATELIMIT_STORAGE_URI``): with Redis,
+every process shares them and gunicorn runs ``--workers`` processes (default 2); with
+the embedded default (``memory://``, one process's memory) gunicorn runs **one** worker
+process with ``--threads`` threads (gthread), so the counters are shared by every
+request. Asking for more processes without a shared store is refused.
+
+``demo`` also starts a ``manyi worker`` process beside the server (the long scoring
+runs) and stops it when the server stops; with ``serve``, run ``manyi worker`` yourself
+(e.g. a second service).
 """
 
 from __future__ import annotations
@@ -102,7 +110,32 @@ def current_cmd() -> None:
 
 
 # -- serve ----------------------------------------------------------------------------------
-def _serve(app: Any, host: str, port: int, workers: int, dev: bool) -> None:
+GUNICORN_TIMEOUT_S = 30  # gunicorn's worker time-out; the database's are well below it
+
+
+def shared_limits(app: Any) -> bool:
+    """Whether the rate-limit counters are shared by processes (not in one's memory)."""
+    uri = str(app.config["RATELIMIT_STORAGE_URI"])
+    return not uri.startswith("memory") or not app.config["RATELIMIT_ENABLED"]
+
+
+def worker_processes(app: Any, workers: int | None) -> int:
+    """The gunicorn worker processes to run: ``workers``, or 2 with a shared rate-limit
+    store and 1 without; more than one without a shared store is a :class:`UsageProblem`."""
+    shared = shared_limits(app)
+    if workers is None:
+        return 2 if shared else 1
+    if workers > 1 and not shared:
+        msg = (
+            f"--workers {workers} would give each process rate-limit counters of its own "
+            "(MANYI_RATELIMIT_STORAGE_URI is memory://). Set MANYI_RATELIMIT_STORAGE_URI="
+            "redis://HOST:6379/0 to share them, or serve with one worker and more --threads."
+        )
+        raise UsageProblem(msg)
+    return workers
+
+
+def _serve(app: Any, host: str, port: int, workers: int, dev: bool, threads: int = 8) -> None:
     try:
         # optional: gunicorn is absent on Windows
         import gunicorn.app.base  # noqa: F401
@@ -114,13 +147,13 @@ def _serve(app: Any, host: str, port: int, workers: int, dev: bool) -> None:
 
         run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
         return
-    _Gunicorn(host, port, workers).run()
+    _Gunicorn(host, port, workers, threads).run()
 
 
 class _Gunicorn:
     """gunicorn with each worker building its own app (own database connections)."""
 
-    def __init__(self, host: str, port: int, workers: int) -> None:
+    def __init__(self, host: str, port: int, workers: int, threads: int) -> None:
         # optional: gunicorn is absent on Windows
         from gunicorn.app.base import BaseApplication
 
@@ -128,6 +161,9 @@ class _Gunicorn:
             def load_config(self) -> None:
                 self.cfg.set("bind", f"{host}:{port}")
                 self.cfg.set("workers", workers)
+                self.cfg.set("worker_class", "gthread")
+                self.cfg.set("threads", threads)
+                self.cfg.set("timeout", GUNICORN_TIMEOUT_S)
                 self.cfg.set("accesslog", "-")
                 self.cfg.set("graceful_timeout", 10)
 
@@ -146,14 +182,22 @@ class _Gunicorn:
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(1, 64),
+    help="Worker processes (default 2 with Redis rate limits, else 1; more need Redis).",
+)
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 256))
 @click.option("--dev", is_flag=True, help="Werkzeug's threaded server (one process).")
-def serve_cmd(host: str, port: int, workers: int, dev: bool) -> None:
-    """Serve the survey app (gunicorn with --workers processes, or Werkzeug with --dev)."""
+def serve_cmd(host: str, port: int, workers: int | None, threads: int, dev: bool) -> None:
+    """Serve the survey app (gunicorn with --workers processes of --threads threads, or
+    Werkzeug with --dev)."""
     app = _app()
     _check_schema(app)
+    processes = worker_processes(app, workers)
     click.echo(f"serving on http://{host}:{port}/ (instance folder {app.instance_path})")
-    _serve(app, host, port, workers, dev)
+    _serve(app, host, port, processes, dev, threads)
 
 
 # -- demo -----------------------------------------------------------------------------------
@@ -260,7 +304,7 @@ def demo_cmd(host: str, port: int, n: int, seed: int, no_serve: bool, dev: bool)
     click.echo(f"researchers: http://{host}:{port}/research/ as {DEMO_USER}, password {password}")
     if not no_serve:
         with _worker_beside():
-            _serve(app, host, port, 2, dev)
+            _serve(app, host, port, worker_processes(app, None), dev)
 
 
 @contextmanager

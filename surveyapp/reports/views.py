@@ -54,10 +54,17 @@ from scoring.errors import ScoringError
 from surveyapp import audit, tasks
 from surveyapp import db as dbm
 from surveyapp import models as m
-from surveyapp.auth import acting_user, acting_user_id, requires
+from surveyapp.auth import (
+    acting_teams,
+    acting_user,
+    acting_user_id,
+    owned_run,
+    owned_survey,
+    requires,
+)
 from surveyapp.i18n import current_language
 from surveyapp.reports import build, charts, render, runs
-from surveyapp.services import exports
+from surveyapp.services import exports, studies
 
 bp = Blueprint("reports", __name__, url_prefix="/research/reports")
 
@@ -67,10 +74,7 @@ cache = Cache()  # report sections; configured by the CACHE_* settings in init_a
 
 # -- data ----------------------------------------------------------------------------------
 def _survey(survey_id: int) -> m.Survey:
-    sv = dbm.session().get(m.Survey, survey_id)
-    if sv is None:
-        abort(404)
-    return sv
+    return owned_survey(survey_id)
 
 
 def linked_surveys(sv: m.Survey) -> tuple[list[m.Survey], dict[str, m.Survey]]:
@@ -191,7 +195,9 @@ def _page_context(report: dict[str, Any], language: str) -> dict[str, Any]:
 def index() -> Any:
     s = dbm.session()
     surveys = s.scalars(
-        select(m.Survey).order_by(m.Survey.study_id, m.Survey.wave, m.Survey.id)
+        select(m.Survey)
+        .where(studies.team_filter(m.Survey.team_id, acting_teams()))
+        .order_by(m.Survey.study_id, m.Survey.wave, m.Survey.id)
     ).all()
     counts = dict(
         s.execute(
@@ -362,8 +368,8 @@ def _fail_stale() -> None:
 def _run(run_id: int) -> tuple[m.ScoringRun, int]:
     """The run and its survey's id (404 for a missing run or one of no survey)."""
     _fail_stale()
-    row = dbm.session().get(m.ScoringRun, run_id)
-    if row is None or row.survey_id is None:
+    row = owned_run(run_id)
+    if row.survey_id is None:
         abort(404)
     return row, row.survey_id
 

@@ -70,7 +70,8 @@ CHUNK = 2000  # responses per database round trip
 XLSX_MAX_ROWS = 1_048_575  # Excel's limit minus the header row
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _SEGMENT_NAME = re.compile(r"[^A-Za-z0-9_]")
-_ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# what XML 1.0 forbids: C0 controls but tab / LF / CR, lone surrogates, U+FFFE, U+FFFF
+XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 META_LABELS: dict[str, qn.Text] = {
     "response_id": qn.Text("答卷编号", "Response id"),
@@ -103,6 +104,17 @@ class Column:
     @property
     def numeric(self) -> bool:
         return self.kind == "number"
+
+
+def xml_safe(value: str) -> str:
+    """``value`` without the characters XML forbids (:data:`XML_FORBIDDEN`): an XLSX cell
+    holding one makes the whole workbook unreadable, and a lone surrogate cannot even be
+    written as UTF-8.
+
+    >>> xml_safe("ok\uffff\ud800 \x0bend")
+    'ok end'
+    """
+    return XML_FORBIDDEN.sub("", value)
 
 
 def neutralise(value: str) -> str:
@@ -559,7 +571,7 @@ def _empty_frame(lay: Layout) -> pd.DataFrame:
 
 # -- CSV ------------------------------------------------------------------------------------
 def _csv_text(value: str) -> str:
-    value = neutralise(value)
+    value = neutralise(xml_safe(value))
     if any(ch in value for ch in ',"\r\n'):
         return '"' + value.replace('"', '""') + '"'
     return value
@@ -618,7 +630,7 @@ def _chunk_cells(chunk: Chunk, lay: Layout, *, excel: bool) -> np.ndarray:
         else:
             # few distinct values per column (codes, waves, languages): format each once
             codes, uniques = pd.factorize(chunk.texts[name], use_na_sentinel=True)
-            fmt = _csv_text if excel else str
+            fmt = _csv_text if excel else xml_safe
             formatted = np.array([*(fmt(str(u)) for u in uniques), ""], dtype=object)
             cells[:, j] = formatted[codes]
     return cells
@@ -668,7 +680,7 @@ def _csv_parts(
 
 # -- XLSX -----------------------------------------------------------------------------------
 def _xlsx_text(value: str) -> str:
-    return neutralise(_ILLEGAL_XML.sub("", value))
+    return neutralise(xml_safe(value))
 
 
 def write_xlsx(
@@ -773,10 +785,11 @@ def sav_frame(frame: pd.DataFrame, lay: Layout) -> tuple[pd.DataFrame, dict[str,
                 float(col.numeric_codes[c]): label for c, label in col.value_labels.items()
             }
         else:
-            out[col.name] = series.astype(object).where(series.notna(), "").astype(object)
+            texts = series.astype(object).where(series.notna(), "").astype(object)
+            out[col.name] = texts.map(xml_safe)
     data = pd.DataFrame(out, columns=lay.names)
     meta = {
-        "column_labels": {c.name: c.label for c in lay.columns},
+        "column_labels": {c.name: xml_safe(c.label) for c in lay.columns},
         "variable_value_labels": value_labels,
     }
     return data, meta

@@ -6,17 +6,23 @@ Reads use the app context's read session (:func:`surveyapp.db.session`), so the 
 usable while a page is rendered; writes end that read transaction and take one of their
 own. A row that does
 not exist is :class:`NotFound`; the blueprints turn it into 404.
+
+Teams: the readers take ``teams``, the ids of the teams whose data the caller may see
+(``None``: every team, for administrators and the CLI). A study or survey is seen when
+its team is one of them or it has no team (unassigned); another team's row is
+:class:`NotFound`, exactly like a missing one. The web layer passes the acting user's
+teams (:func:`surveyapp.auth.acting_teams`); this module never reads the request.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import String, and_, case, cast, func, select
+from sqlalchemy import String, and_, case, cast, func, or_, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -68,8 +74,50 @@ def get(model: type[Any], pk: Any, s: Session | None = None) -> Any:
     return row
 
 
-def survey(survey_id: int) -> m.Survey:
-    return get(m.Survey, survey_id)  # type: ignore[no-any-return]
+Teams = Collection[int] | None
+"""Team ids whose data a caller sees; ``None``: every team."""
+
+
+def team_filter(column: Any, teams: Teams) -> Any:
+    """SQL condition: ``column`` (a ``team_id``) is one of ``teams`` or unassigned."""
+    if teams is None:
+        return true()
+    return or_(column.is_(None), column.in_(sorted(teams)))
+
+
+def _check_team(row: Any, team_id: int | None, teams: Teams, what: str, key: Any) -> Any:
+    if teams is not None and team_id is not None and team_id not in teams:
+        msg = f"no {what} {key!r}"  # another team's: as if it did not exist
+        raise NotFound(msg)
+    return row
+
+
+def survey(survey_id: int, teams: Teams = None) -> m.Survey:
+    """The survey ``survey_id`` if ``teams`` see it, else :class:`NotFound`."""
+    sv: m.Survey = get(m.Survey, survey_id)
+    return _check_team(sv, sv.team_id, teams, "survey", survey_id)  # type: ignore[no-any-return]
+
+
+def study(study_id: int, teams: Teams = None) -> m.Study:
+    """The study ``study_id`` if ``teams`` see it, else :class:`NotFound`."""
+    st: m.Study = get(m.Study, study_id)
+    return _check_team(st, st.team_id, teams, "study", study_id)  # type: ignore[no-any-return]
+
+
+def response(pk: int, teams: Teams = None) -> m.Response:
+    """The response ``pk`` if ``teams`` see its survey, else :class:`NotFound`."""
+    resp: m.Response = get(m.Response, pk)
+    return _check_team(resp, resp.survey.team_id, teams, "response", pk)  # type: ignore[no-any-return]
+
+
+def scoring_run(run_id: int, teams: Teams = None) -> m.ScoringRun:
+    """The scoring run ``run_id`` if ``teams`` see its survey and study."""
+    run: m.ScoringRun = get(m.ScoringRun, run_id)
+    if run.survey_id is not None:
+        survey(run.survey_id, teams)
+    if run.study_id is not None:
+        study(run.study_id, teams)
+    return run
 
 
 # -- lists and counts ---------------------------------------------------------------------
@@ -109,17 +157,24 @@ def survey_stats(survey_ids: list[int]) -> dict[int, dict[str, int]]:
     return stats
 
 
-def all_surveys() -> list[m.Survey]:
-    return list(dbm.session().scalars(select(m.Survey).order_by(m.Survey.id)))
+def all_surveys(teams: Teams = None) -> list[m.Survey]:
+    query = select(m.Survey).where(team_filter(m.Survey.team_id, teams))
+    return list(dbm.session().scalars(query.order_by(m.Survey.id)))
 
 
-def surveys_by_study() -> list[tuple[m.Study | None, list[m.Survey]]]:
+def surveys_by_study(teams: Teams = None) -> list[tuple[m.Study | None, list[m.Survey]]]:
     """Every study with its surveys (by audience, wave), then the surveys of no study
-    (newest first)."""
+    (newest first), as far as ``teams`` see them."""
     s = dbm.session()
-    surveys = list(s.scalars(select(m.Survey).order_by(m.Survey.created_at.desc(), m.Survey.id)))
+    surveys = list(
+        s.scalars(
+            select(m.Survey)
+            .where(team_filter(m.Survey.team_id, teams))
+            .order_by(m.Survey.created_at.desc(), m.Survey.id)
+        )
+    )
     groups: list[tuple[m.Study | None, list[m.Survey]]] = []
-    for study in list_studies():
+    for study in list_studies(teams):
         members = [sv for sv in surveys if sv.study_id == study.id]
         members.sort(key=lambda sv: (sv.audience, sv.wave or "", sv.id))
         groups.append((study, members))
@@ -129,7 +184,7 @@ def surveys_by_study() -> list[tuple[m.Study | None, list[m.Survey]]]:
     return groups
 
 
-def waves_of(sv: m.Survey) -> list[m.Survey]:
+def waves_of(sv: m.Survey, teams: Teams = None) -> list[m.Survey]:
     """The surveys of the same study and audience (the waves), oldest first."""
     if sv.study_id is None:
         return [sv]
@@ -137,42 +192,57 @@ def waves_of(sv: m.Survey) -> list[m.Survey]:
         dbm.session().scalars(
             select(m.Survey)
             .where(m.Survey.study_id == sv.study_id, m.Survey.audience == sv.audience)
+            .where(team_filter(m.Survey.team_id, teams))
             .order_by(m.Survey.created_at, m.Survey.id)
         )
     )
 
 
 # -- studies ------------------------------------------------------------------------------
-def list_studies() -> list[m.Study]:
-    return list(dbm.session().scalars(select(m.Study).order_by(m.Study.name)))
+def list_studies(teams: Teams = None) -> list[m.Study]:
+    query = select(m.Study).where(team_filter(m.Study.team_id, teams))
+    return list(dbm.session().scalars(query.order_by(m.Study.name)))
 
 
-def study_surveys(study_id: int) -> list[m.Survey]:
+def study_surveys(study_id: int, teams: Teams = None) -> list[m.Survey]:
     """The surveys of a study by audience and wave (:class:`NotFound` for no such study)."""
-    get(m.Study, study_id)
+    study(study_id, teams)
     return list(
         dbm.session().scalars(
             select(m.Survey)
-            .where(m.Survey.study_id == study_id)
+            .where(m.Survey.study_id == study_id, team_filter(m.Survey.team_id, teams))
             .order_by(m.Survey.audience, m.Survey.wave, m.Survey.id)
         )
     )
 
 
-def study_survey_ids(study_id: int, audience: str | None = None) -> list[int]:
+def study_survey_ids(study_id: int, audience: str | None = None, teams: Teams = None) -> list[int]:
     """The ids of a study's surveys, of one audience when ``audience`` is one."""
-    query = select(m.Survey.id).where(m.Survey.study_id == study_id)
+    query = select(m.Survey.id).where(
+        m.Survey.study_id == study_id, team_filter(m.Survey.team_id, teams)
+    )
     if audience in qn.AUDIENCES:
         query = query.where(m.Survey.audience == audience)
     return list(dbm.session().scalars(query.order_by(m.Survey.id)))
 
 
-def create_study(slug: str, name: str, description: str | None, *, user_id: int | None) -> m.Study:
-    """A new study; :class:`Taken` when the short code is used."""
+def create_study(
+    slug: str,
+    name: str,
+    description: str | None,
+    *,
+    user_id: int | None,
+    team_id: int | None = None,
+) -> m.Study:
+    """A new study of the team ``team_id``; :class:`Taken` when the short code is used."""
     try:
         with _write() as ws:
             study = m.Study(
-                slug=slug, name=name, description=description or None, created_by_id=user_id
+                slug=slug,
+                name=name,
+                description=description or None,
+                created_by_id=user_id,
+                team_id=team_id,
             )
             ws.add(study)
             ws.flush()
@@ -193,9 +263,11 @@ def create_draft(
     languages: list[str],
     title: str | None,
     user_id: int | None,
+    team_id: int | None = None,
 ) -> m.Survey:
-    """A new draft survey of ``q`` (audited); :class:`Taken` when the link code, or the
-    wave and audience in the study, is already used."""
+    """A new draft survey of ``q`` (audited) of the team ``team_id``, or of its study's
+    team when it is in a study; :class:`Taken` when the link code, or the wave and
+    audience in the study, is already used."""
     try:
         with _write() as ws:
             study = ws.get(m.Study, study_id) if study_id else None
@@ -211,6 +283,7 @@ def create_draft(
                 title=title,
             )
             survey.created_by_id = user_id
+            survey.team_id = study.team_id if study is not None else team_id
             audit.record(
                 ws,
                 "created",
@@ -368,14 +441,14 @@ def responses_after(
     return rows, total
 
 
-def response_by_response_id(response_id: str) -> m.Response:
+def response_by_response_id(response_id: str, teams: Teams = None) -> m.Response:
     """The response with this client-generated id, or :class:`NotFound`."""
     query = select(m.Response).where(m.Response.response_id == response_id[:36])
     resp = dbm.session().scalar(query)
     if resp is None:
         msg = f"no response {response_id[:36]!r}"
         raise NotFound(msg)
-    return resp
+    return _check_team(resp, resp.survey.team_id, teams, "response", response_id[:36])  # type: ignore[no-any-return]
 
 
 def segment_options(survey_id: int) -> list[str]:

@@ -13,10 +13,16 @@ from flask.testing import FlaskClient
 
 import questionnaires as qn
 from surveyapp import models as m
-from surveyapp.services.accounts import new_api_token
 from surveyapp.services.invitations import create_invitations
 from surveyapp.services.surveys import create_survey
-from tests.surveyapp.research_helpers import ANSWERS, ROLES, add_response, add_user, login
+from tests.surveyapp.research_helpers import (
+    ANSWERS,
+    ROLES,
+    add_response,
+    add_token,
+    add_user,
+    login,
+)
 
 
 @pytest.fixture
@@ -51,9 +57,7 @@ def tokens(app: Flask, users: dict[str, str]) -> dict[str, str]:
     with app.app_context(), app.extensions["manyi_db"].write() as s:
         for role, email in users.items():
             user = s.query(m.User).filter_by(email=email).one()
-            token, hashed = new_api_token()
-            user.api_token_hash = hashed
-            out[role] = token
+            out[role] = add_token(s, user)
     return out
 
 

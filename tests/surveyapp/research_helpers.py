@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from surveyapp import db as dbm
 from surveyapp import models as m
-from surveyapp.services.accounts import hash_password
+from surveyapp.services.accounts import SCOPES, hash_password, new_api_token
 
 PASSWORD = "correct horse battery"
 ROLES = ("admin", "researcher", "viewer")
@@ -38,6 +38,17 @@ def add_user(app: Flask, email: str, role: str, password: str = PASSWORD) -> int
         s.add(user)
         s.flush()
         return user.id
+
+
+def add_token(s: Any, user: m.User, scopes: tuple[str, ...] = SCOPES, **kwargs: Any) -> str:
+    """Store an API token of ``user`` in the write session ``s``; return the token."""
+    token, hashed = new_api_token()
+    if user.id is None:
+        s.flush()
+    s.add(
+        m.ApiToken(user_id=user.id, name="test", token_hash=hashed, scopes=list(scopes), **kwargs)
+    )
+    return token
 
 
 def login(client: FlaskClient, email: str, password: str = PASSWORD) -> Any:

@@ -1,7 +1,12 @@
-"""Every research and API route refuses anonymous users and each role that lacks its right.
+"""Every research and API route refuses anonymous users, each role that lacks its right,
+and every member of another team.
 
 The routes are read from the app's URL map, so a new route without ``requires()`` fails
-here, and so does a route whose check does not refuse what it should.
+here, and so does a route whose check does not refuse what it should. The data (study,
+survey, responses, scoring run) belong to team A; the users of every role are in team B.
+A route that names an object (``survey_id``, ``study_id``, ``pk``, ``response_id``,
+``run_id``) must answer 404 to them (another team's object is not revealed); a page
+without one must not show team A's survey or study.
 """
 
 from __future__ import annotations
@@ -10,11 +15,12 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from werkzeug.routing.converters import NumberConverter
 
 from surveyapp.services.accounts import ROLES, allowed
 from tests.surveyapp.conftest import make_app
 
-GUARDED_BLUEPRINTS = ("research", "api", "reports")
+GUARDED_BLUEPRINTS = ("research", "api", "reports", "people")
 PUBLIC_ENDPOINTS = {"auth.login", "auth.logout", "static", "healthz"}
 
 
@@ -66,8 +72,7 @@ def _url(app, rule, data):
     # arguments of other blueprints' routes: a value of the converter's type (the check
     # under test runs before the view looks anything up)
     for name in rule.arguments - values.keys():
-        converter = type(rule._converters[name]).__name__
-        values[name] = 1 if converter == "IntegerConverter" else "x"
+        values[name] = 1 if isinstance(rule._converters[name], NumberConverter) else "x"
     return app.url_map.bind("localhost").build(
         rule.endpoint, {k: v for k, v in values.items() if k in rule.arguments}
     )
@@ -78,10 +83,15 @@ def data(app, survey_with_data):
     from surveyapp import models as m
 
     with app.app_context(), app.extensions["manyi_db"].write() as s:
-        study = m.Study(slug="st", name="Study")
+        team = m.Team(name="Team A")
+        s.add(team)
+        s.flush()
+        study = m.Study(slug="st", name="Study of team A", team_id=team.id)
         s.add(study)
         s.flush()
-        s.get(m.Survey, survey_with_data["id"]).study_id = study.id
+        sv = s.get(m.Survey, survey_with_data["id"])
+        sv.study_id = study.id
+        sv.team_id = team.id
         resp = s.get(m.Response, survey_with_data["responses"][0])
         run = m.ScoringRun(
             survey_id=survey_with_data["id"],
@@ -97,6 +107,7 @@ def data(app, survey_with_data):
         s.flush()
         return {
             **survey_with_data,
+            "team_id": team.id,
             "study_id": study.id,
             "response_uuid": resp.response_id,
             "run_id": run.id,
@@ -141,3 +152,69 @@ def test_route_refuses_whom_it_should(app, users, tokens, data, endpoint, path, 
             assert "/research/login" not in r.headers.get("Location", ""), (role, url)
         else:
             assert r.status_code == 403, (role, url, r.status_code)
+
+
+OBJECT_ARGUMENTS = {"survey_id", "study_id", "pk", "response_id", "run_id"}
+MARKERS = ("wave1", "Study of team A")  # the survey's link code, the study's name
+
+
+@pytest.fixture
+def other_team(app, data):
+    """A user of every role in team B (which owns nothing): role -> (e-mail, API token)."""
+    from surveyapp import models as m
+    from surveyapp.services.accounts import hash_password
+    from tests.surveyapp.research_helpers import PASSWORD, add_token
+
+    out = {}
+    with app.app_context(), app.extensions["manyi_db"].write() as s:
+        team = m.Team(name="Team B")
+        s.add(team)
+        for role in ROLES:
+            email = f"{role}-b@example.org"
+            user = m.User(
+                email=email, role=role, password_hash=hash_password(PASSWORD), teams=[team]
+            )
+            s.add(user)
+            s.flush()
+            out[role] = (email, add_token(s, user))
+    return out
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "path", "method"), GUARDED, ids=[f"{m} {p}" for _e, p, m in GUARDED]
+)
+def test_route_refuses_another_teams_member(app, data, other_team, endpoint, path, method):
+    rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint and r.rule == path)
+    url = _url(app, rule, data)
+    need = app.view_functions[endpoint].required_permission
+    api = endpoint.startswith("api.")
+    names_object = bool(rule.arguments & OBJECT_ARGUMENTS)
+    form = {"confirm": "yes", "count": "1", "name": "n", "slug": "s3", "access": "invitation"}
+    # the administrator sees every team's data: another team means nothing to it
+    for role in [r for r in ROLES if r != "admin" and allowed(r, need)]:
+        email, token = other_team[role]
+        client = app.test_client()
+        headers = {}
+        if api:
+            headers["Authorization"] = f"Bearer {token}"
+        else:
+            from tests.surveyapp.research_helpers import login
+
+            assert login(client, email).status_code == 303
+        r = client.open(url, method=method, headers=headers, data=form)
+        body = r.get_data(as_text=True)
+        r.close()
+        if names_object:
+            assert r.status_code == 404, (role, method, url, r.status_code)
+        else:
+            assert r.status_code < 500, (role, method, url, r.status_code)
+            for marker in MARKERS:
+                assert marker not in body, (role, method, url, marker)
+    # and the data are still there, untouched, for team A's administrator
+    from surveyapp import models as m
+
+    with app.app_context(), app.extensions["manyi_db"].sessions() as s:
+        sv = s.get(m.Survey, data["id"])
+        assert sv is not None
+        assert sv.status == "open"
+        assert s.get(m.Response, data["responses"][0]) is not None

@@ -65,11 +65,13 @@ def test_token_is_printed_once_and_stored_hashed(env):
     assert r.exit_code == 0
     token = r.stdout.strip().splitlines()[0]
     assert token.startswith("manyi_")
-    u = user(env, "t@example.org")
-    assert u.api_token_hash == hash_token(token)
-    assert token not in u.api_token_hash
-    r2 = run("token", "t@example.org")
-    assert r2.stdout.strip().splitlines()[0] != token  # a new token replaces the old
+    with env.sessions() as s:
+        stored = s.scalar(select(m.ApiToken))
+    assert stored.token_hash == hash_token(token)
+    assert stored.scopes == ["read", "export", "manage"]
+    assert stored.expires_at is not None
+    r2 = run("token", "t@example.org", "--scope", "read", "--days", "0", "--name", "bi")
+    assert r2.stdout.strip().splitlines()[0] != token  # a second token beside the first
 
 
 @pytest.mark.parametrize(

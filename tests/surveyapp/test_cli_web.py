@@ -118,7 +118,7 @@ def test_serve_runs_gunicorn_and_answers(instance, tmp_path):
     subprocess.run([*cmd, "demo", "--no-serve", "--responses", "5"], env=env, check=True)
     port = _free_port()
     proc = subprocess.Popen(
-        [*cmd, "serve", "--port", str(port), "--workers", "2"],
+        [*cmd, "serve", "--port", str(port), "--threads", "4"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -47,7 +47,7 @@ def test_sqlite_connections_use_wal_and_foreign_keys(app):
     with app.extensions["manyi_db"].engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
         assert conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 10_000
 
 

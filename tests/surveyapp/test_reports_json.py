@@ -23,11 +23,10 @@ from surveyapp import models as m
 from surveyapp.cli import main
 from surveyapp.reports.build import AUDIENCE_INSTRUMENT
 from surveyapp.reports.demo import seed_gap_study
-from surveyapp.services.accounts import new_api_token
 from surveyapp.services.responses import import_frame
 from surveyapp.services.surveys import create_survey
 from tests.surveyapp.conftest import make_app
-from tests.surveyapp.research_helpers import add_user, migrated_database
+from tests.surveyapp.research_helpers import add_token, add_user, migrated_database
 
 TOL = 1e-12
 
@@ -199,8 +198,7 @@ def test_fifteen_percent_missing_report_and_api_equal_manyi_score_gaps(
     # the API returns the same JSON (permission view)
     add_user(app, "viewer@example.org", "viewer")
     with app.app_context(), db.write() as s:
-        token, hashed = new_api_token()
-        s.query(m.User).filter_by(email="viewer@example.org").one().api_token_hash = hashed
+        token = add_token(s, s.query(m.User).filter_by(email="viewer@example.org").one())
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token}"}
     r = client.get(f"/api/v1/surveys/{surveys['customer']}/report.json?lang=en", headers=headers)
