@@ -32,6 +32,10 @@ ACTIONS = (
     "token_issued",
     "logged_in",
     "login_failed",
+    # distribution
+    "access_changed",
+    "link_created",
+    "mail_queued",
 )
 
 

@@ -17,6 +17,11 @@ Tasks:
     cached in the request). Its result, kept by Huey until read, is
     ``(survey_id, pdf bytes, None)`` or ``(survey_id, None, message)``.
 
+``send_messages(survey_id, kind, base_url)``
+    Invitations (``kind="invitation"``) or reminders by e-mail or another messenger
+    (:func:`surveyapp.services.mailing.run`); while reminders remain, it schedules its
+    next reminder run one ``MAIL_REMINDER_INTERVAL_HOURS`` later.
+
 The queue keeps a heartbeat per running run in Huey's key-value storage
 (:meth:`Queue.beat`); :func:`surveyapp.reports.runs.fail_stale` reads it.
 
@@ -36,7 +41,9 @@ from typing import Any
 from flask import Flask, current_app
 from huey import Huey, PriorityRedisHuey, SqliteHuey
 
+from surveyapp import messaging
 from surveyapp.reports import render, runs
+from surveyapp.services import mailing
 
 __all__ = ["Queue", "get_queue", "init_app", "make_huey"]
 
@@ -65,6 +72,7 @@ class Queue:
     huey: Huey
     scoring_run: Any  # Huey task: scoring_run(run_id, budget_s) queues a long run
     report_pdf: Any  # Huey task: report_pdf(survey_id, report, language) -> its Result
+    send_messages: Any  # Huey task: send_messages(survey_id, kind, base_url)
 
     def beat(self, run_id: int) -> None:
         """Record that the run is alive now (its heartbeat)."""
@@ -109,10 +117,27 @@ def init_app(app: Flask) -> Queue:
         except render.FontMissingError as exc:
             return survey_id, None, str(exc)
 
+    def send_messages(survey_id: int, kind: mailing.Kind, base_url: str) -> None:
+        with app.app_context():
+            policy = mailing.Policy.from_config(app.config)
+            result = mailing.run(
+                app.extensions["manyi_db"],
+                survey_id,
+                kind,
+                messaging.from_config(app.config),
+                base_url=base_url,
+                policy=policy,
+            )
+            if result.stopped is None and mailing.reminders_pending(survey_id, policy):
+                # the next reminders fall due one interval from now
+                delay = policy.interval.total_seconds()
+                queue.send_messages.schedule((survey_id, "reminder", base_url), delay=delay)
+
     queue = Queue(
         huey=huey,
         scoring_run=huey.task(name="scoring_run")(scoring_run),
         report_pdf=huey.task(name="report_pdf")(report_pdf),
+        send_messages=huey.task(name="send_messages")(send_messages),
     )
     app.extensions["manyi_queue"] = queue
     return queue
