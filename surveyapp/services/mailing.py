@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from flask import render_template
+from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -44,6 +44,13 @@ from surveyapp import messaging
 from surveyapp import models as m
 
 Kind = Literal["invitation", "reminder"]
+# the message templates: plain text (no HTML escaping), rendered in the worker, which has
+# no request (so not through Flask's render_template and its context processors)
+_MAIL = Environment(
+    loader=PackageLoader("surveyapp", "templates/mail"),
+    autoescape=False,  # noqa: S701 - plain-text mail, never shown as HTML
+    undefined=StrictUndefined,
+)
 BATCH = 200  # invitations read per query
 
 
@@ -169,7 +176,7 @@ def _titles(survey: m.Survey) -> tuple[str, str]:
 
 
 def compose(survey: m.Survey, invitation: m.Invitation, base_url: str, kind: Kind) -> Any:
-    """The bilingual message of an invitation or reminder (templates ``mail/*.txt``)."""
+    """The bilingual message of an invitation or reminder (``templates/mail/*.txt``)."""
     title_zh, title_en = _titles(survey)
     base = base_url.rstrip("/")
     ctx = {
@@ -181,8 +188,8 @@ def compose(survey: m.Survey, invitation: m.Invitation, base_url: str, kind: Kin
     }
     return messaging.Message(
         recipient=str(invitation.recipient),
-        subject=" ".join(render_template("mail/subject.txt", **ctx).split()),
-        text=render_template("mail/invitation.txt", **ctx).strip() + "\n",
+        subject=" ".join(_MAIL.get_template("subject.txt").render(ctx).split()),
+        text=_MAIL.get_template("invitation.txt").render(ctx).strip() + "\n",
         unsubscribe=ctx["opt_out"],
     )
 
