@@ -57,7 +57,8 @@ from surveyapp import models as m
 from surveyapp.auth import acting_user_id, requires
 from surveyapp.downloads import export_download
 from surveyapp.i18n import current_language
-from surveyapp.services import exports, links, mailing, studies
+from surveyapp.reports import render
+from surveyapp.services import exports, links, mailing, posters, studies
 from surveyapp.services.instruments import load_upload
 from surveyapp.services.recipients import (
     ENCODINGS,
@@ -501,6 +502,42 @@ def invitations_create(survey_id: int) -> Any:
     made = studies.invite(survey_id, rows, user_id=acting_user_id())
     flash(_("%(n)d invitations created.", n=made), "info")
     return redirect(url_for("research.invitations", survey_id=survey_id), code=303)
+
+
+@bp.route("/surveys/<int:survey_id>/poster.pdf")
+@bp.route("/surveys/<int:survey_id>/links/<code>/poster.pdf")
+@requires("view")
+@security.rate_limit("DISTRIBUTION_RATE_LIMIT")
+def poster(survey_id: int, code: str | None = None) -> Any:
+    sv = studies.survey(survey_id)
+    link = _link_or_404(survey_id, code)
+    size = request.args.get("size", "A4")
+    if size not in posters.SIZES:
+        abort(404)
+    q = sv.questionnaire()
+    place = None
+    if link is not None:
+        place = " · ".join(f"{k}: {v}" for k, v in link.segments.items()) or None
+    content = posters.Poster(
+        title_zh=sv.title or q.title.get("zh-Hans"),
+        title_en=sv.title or q.title.get("en"),
+        url=_public_url("distribution.short_link", code=link.code)
+        if link
+        else _public_url("survey.anonymous", slug=sv.slug),
+        brand=sv.study.name if sv.study else None,
+        place=place,
+    )
+    try:
+        body = posters.poster_pdf(content, size)  # type: ignore[arg-type]
+    except render.FontMissingError as exc:
+        flash(str(exc), "error")
+        return _back(survey_id, "links")
+    name = f"{secure_filename(sv.slug) or 'survey'}-{link.code if link else 'link'}-{size}.pdf"
+    return Response(
+        body,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @bp.route("/surveys/<int:survey_id>/invitations/send", methods=["POST"])

@@ -271,3 +271,59 @@ def test_opt_out_link_records_the_address_for_good(app, minimal):
     with app.app_context(), db_session(app) as s:
         assert s.scalars(select(m.OptOut.address)).all() == ["zhang@example.cn"]
     assert c.get("/o/nosuchtoken").status_code == 404
+
+
+# -- posters ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("size", "width_mm"), [("A4", 210), ("A5", 148)])
+def test_poster_pdf_is_bilingual_with_the_short_link(app, client_as, minimal, size, width_mm):
+    from pypdf import PdfReader
+
+    sid, _ = add_survey(app, minimal, slug="poster")
+    c = client_as("researcher")
+    link = _make_link(app, c, sid, channel="counter", segments="branch=east")
+    r = c.get(f"/research/surveys/{sid}/links/{link.code}/poster.pdf?size={size}")
+    assert r.status_code == 200
+    assert r.mimetype == "application/pdf"
+    pdf = PdfReader(io.BytesIO(r.data))
+    assert len(pdf.pages) == 1
+    assert round(float(pdf.pages[0].mediabox.width) / 72 * 25.4) == width_mm
+    text = pdf.pages[0].extract_text()
+    assert minimal.title.get("zh-Hans") in text
+    assert minimal.title.get("en") in text
+    assert f"/l/{link.code}" in text
+    assert "branch: east" in text
+    assert "扫码" in text
+    assert c.get(f"/research/surveys/{sid}/poster.pdf?size=A3").status_code == 404
+    assert c.get(f"/research/surveys/{sid}/links/nope/poster.pdf").status_code == 404
+
+
+# -- messenger cards and frames -------------------------------------------------------------------
+def test_survey_pages_carry_a_share_card(app, minimal):
+    add_survey(app, minimal, slug="card")
+    html = app.test_client().get("/s/card?lang=zh-Hans").get_data(as_text=True)
+    title = minimal.title.get("zh-Hans")
+    assert f'<meta property="og:title" content="{title}">' in html
+    assert '<meta property="og:image" content="http://localhost/static/img/share.png">' in html
+    with app.test_client().get("/static/img/share.png") as image:
+        assert image.status_code == 200
+    assert "og:title" not in app.test_client().get("/").get_data(as_text=True)
+
+
+def test_frames_are_refused_unless_the_origin_is_allowed(tmp_path, minimal):
+    from tests.surveyapp.conftest import make_app
+
+    plain = make_app({"DATABASE": tmp_path / "a.sqlite"})
+    add_survey(plain, minimal, slug="f")
+    csp = plain.test_client().get("/s/f").headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in csp
+    allowed = make_app(
+        {"DATABASE": tmp_path / "b.sqlite"},
+        FRAME_ANCESTORS="https://intranet.example.cn https://*.example.com",
+    )
+    add_survey(allowed, minimal, slug="f")
+    c = allowed.test_client()
+    csp = c.get("/s/f").headers["Content-Security-Policy"]
+    assert csp.endswith("frame-ancestors https://intranet.example.cn https://*.example.com")
+    assert "frame-ancestors 'none'" in c.get("/research/login").headers["Content-Security-Policy"]
+    with pytest.raises(ValueError, match="FRAME_ANCESTORS: 'javascript:alert' is not an origin"):
+        make_app({"DATABASE": tmp_path / "c.sqlite"}, FRAME_ANCESTORS="javascript:alert")
