@@ -316,3 +316,45 @@ def progress(survey_id: int) -> dict[str, int]:
     }
     row = dbm.session().execute(select(*counts.values()).where(inv.survey_id == survey_id)).one()
     return {k: int(v or 0) for k, v in zip(counts, row, strict=True)}
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentRate:
+    """The invitations of one segment value and how many of them were answered."""
+
+    value: str
+    invited: int
+    started: int
+    completed: int
+
+    @property
+    def rate(self) -> int:
+        """Completed per invited, in whole per cent."""
+        return round(100 * self.completed / self.invited) if self.invited else 0
+
+
+def rates_by_segment(survey_id: int, names: list[str]) -> dict[str, list[SegmentRate]]:
+    """Per segment name of the invitations (``branch``, ``region``...): per value, the
+    invitations, the started and the completed responses (the response rate)."""
+    inv = m.Invitation
+    started = select(m.Response.id).where(m.Response.invitation_id == inv.id).exists()
+    out: dict[str, list[SegmentRate]] = {}
+    s = dbm.session()
+    for name in names:
+        value = inv.segments[name].as_string()
+        rows = s.execute(
+            select(
+                value,
+                func.count(),
+                func.sum(case((started, 1), else_=0)),
+                func.count(inv.used_at),
+            )
+            .where(inv.survey_id == survey_id)
+            .group_by(value)
+        )
+        rates = [
+            SegmentRate("" if v is None else str(v), int(n), int(st or 0), int(c))
+            for v, n, st, c in rows
+        ]
+        out[name] = sorted(rates, key=lambda r: r.value)  # no value first, on every backend
+    return out
