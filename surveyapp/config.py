@@ -98,7 +98,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAIL_SENDER", str, "manyi@localhost", "The From address of the invitations."),
     Setting("MAIL_TIMEOUT_S", float, 30.0, "Seconds to wait for the SMTP server."),
     Setting("MAIL_RATE_PER_MINUTE", float, 600.0,
-            "At most this many messages a minute (the mail provider's limit)."),
+            "At most this many messages a minute (the mail provider's limit); 0: no limit."),
     Setting("MAIL_REMINDERS_MAX", int, 2, "Reminders a non-responder gets at most."),
     Setting("MAIL_REMINDER_INTERVAL_HOURS", float, 72.0,
             "Least time between two messages to one recipient, and from the invitation "

@@ -358,7 +358,7 @@ def _page_after_csrf_failure() -> Any | None:
     args = request.view_args or {}
     if "slug" in args:
         survey = surveys.by_slug(dbm.session(), str(args["slug"]))
-        url = url_for("survey.anonymous", slug=args["slug"])
+        url = url_for("survey.anonymous", slug=args["slug"], k=request.args.get("k") or None)
     else:
         token = str(args.get("token", ""))[:64]
         invitation = invitations.by_token(dbm.session(), token)
