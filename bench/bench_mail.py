@@ -187,25 +187,20 @@ def main(argv: list[str] | None = None) -> int:
         sent = _sent(database, survey_id)
         database.dispose()
 
-    p50 = {
-        k: statistics.median(v) * 1000
-        for k, v in (("before", before), ("during", during), ("after", after))
-    }
-    p95 = {
-        k: bench_submit._pct(v, 95)
-        for k, v in (("before", before), ("during", during), ("after", after))
-    }
+    phases = {"before": before, "during": during, "after": after}
+    p50 = {k: statistics.median(v) * 1000 for k, v in phases.items()}
     ratio = p50["during"] / ((p50["before"] + p50["after"]) / 2)
     twice = sum(1 for n in sink.recipients.values() if n > 1)
     print(
-        f"invitations: {args.invitations}, recorded sent: {sent}, SMTP received: {sink.count}, "
-        f"mailed twice: {twice}"
+        f"invitations: {args.invitations}, recorded sent: {sent}, "
+        f"SMTP received: {sink.count}, mailed twice: {twice}"
     )
     print(f"worker: {sent / elapsed:.0f} messages/s ({elapsed:.1f} s), peak RSS {peak:.0f} MiB")
-    for k in ("before", "during", "after"):
-        n = len({"before": before, "during": during, "after": after}[k])
+    for k, values in phases.items():
+        p95 = bench_submit._pct(values, 95)
         print(
-            f"respondent GET /s/<slug> {k:>6}: p50 {p50[k]:.1f} ms, p95 {p95[k]:.1f} ms ({n} requests)"
+            f"respondent GET /s/<slug> {k:>6}: p50 {p50[k]:.1f} ms, p95 {p95:.1f} ms "
+            f"({len(values)} requests)"
         )
     print(f"p50 during / p50 before-and-after: {ratio:.2f} (goal <= 1.20)")
     return 0 if sent == sink.count == args.invitations and twice == 0 else 1
