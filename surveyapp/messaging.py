@@ -164,13 +164,10 @@ class SmtpMessenger:
         try:
             refused = smtp.send_message(mail)
         except smtplib.SMTPRecipientsRefused as exc:
-            codes = [
-                f"{code} {text.decode('utf-8', 'replace')}"
-                for code, text in exc.recipients.values()
-            ]
+            codes = [f"{code} {_text(text)}" for code, text in exc.recipients.values()]
             raise PermanentFailure("; ".join(codes)) from None
         except smtplib.SMTPResponseException as exc:
-            reply = f"{exc.smtp_code} {exc.smtp_error.decode('utf-8', 'replace')}"
+            reply = f"{exc.smtp_code} {_text(exc.smtp_error)}"
             if 500 <= exc.smtp_code < 600:
                 raise PermanentFailure(reply) from None
             self._close()
@@ -180,6 +177,11 @@ class SmtpMessenger:
             raise TemporaryFailure(str(exc)) from None
         if refused:
             raise PermanentFailure(str(refused))
+
+
+def _text(reply: bytes | str) -> str:
+    """An SMTP server's reply text (smtplib gives bytes)."""
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else reply
 
 
 class FileMessenger:

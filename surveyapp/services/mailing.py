@@ -175,22 +175,25 @@ def _titles(survey: m.Survey) -> tuple[str, str]:
     return q.title.get("zh-Hans"), q.title.get("en")
 
 
-def compose(survey: m.Survey, invitation: m.Invitation, base_url: str, kind: Kind) -> Any:
+def compose(
+    survey: m.Survey, invitation: m.Invitation, base_url: str, kind: Kind
+) -> messaging.Message:
     """The bilingual message of an invitation or reminder (``templates/mail/*.txt``)."""
     title_zh, title_en = _titles(survey)
     base = base_url.rstrip("/")
+    opt_out_link = f"{base}/o/{invitation.token}"
     ctx = {
         "title_zh": title_zh,
         "title_en": title_en,
         "link": f"{base}/i/{invitation.token}",
-        "opt_out": f"{base}/o/{invitation.token}",
+        "opt_out": opt_out_link,
         "reminder": kind == "reminder",
     }
     return messaging.Message(
         recipient=str(invitation.recipient),
         subject=" ".join(_MAIL.get_template("subject.txt").render(ctx).split()),
         text=_MAIL.get_template("invitation.txt").render(ctx).strip() + "\n",
-        unsubscribe=ctx["opt_out"],
+        unsubscribe=opt_out_link,
     )
 
 
