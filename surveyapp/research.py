@@ -460,6 +460,7 @@ def invitations(survey_id: int) -> Any:
         due_reminders=mailing.due_count(survey_id, "reminder", policy),
         policy=policy,
         opted_out=mailing.opted_out_of([inv.recipient for inv in rows]),
+        started=mailing.started_of([inv.id for inv in rows]),
         rates=mailing.rates_by_segment(survey_id, studies.invitation_segment_names(survey_id)),
     )
 

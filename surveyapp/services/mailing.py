@@ -115,6 +115,14 @@ def opted_out_of(recipients: list[str | None]) -> set[str]:
     return set(dbm.session().scalars(query))
 
 
+def started_of(invitation_ids: list[int]) -> set[int]:
+    """Which of the invitations have a response (partial or complete)."""
+    if not invitation_ids:
+        return set()
+    query = select(m.Response.invitation_id).where(m.Response.invitation_id.in_(invitation_ids))
+    return {int(i) for i in dbm.session().scalars(query.distinct())}
+
+
 # -- who gets a message -------------------------------------------------------------------------
 def _not_opted_out() -> Any:
     inv = m.Invitation

@@ -327,3 +327,30 @@ def test_frames_are_refused_unless_the_origin_is_allowed(tmp_path, minimal):
     assert "frame-ancestors 'none'" in c.get("/research/login").headers["Content-Security-Policy"]
     with pytest.raises(ValueError, match="FRAME_ANCESTORS: 'javascript:alert' is not an origin"):
         make_app({"DATABASE": tmp_path / "c.sqlite"}, FRAME_ANCESTORS="javascript:alert")
+
+
+# -- tracking -----------------------------------------------------------------------------------
+def test_invitations_page_tracks_each_invitation_and_exports_non_responders(
+    app, client_as, minimal
+):
+    import csv
+
+    from tests.surveyapp.research_helpers import add_response
+
+    sid, tokens = add_survey(app, minimal, slug="track", invitations=3)
+    with app.app_context(), db_session(app) as s:
+        ids = list(s.scalars(select(m.Invitation.id).order_by(m.Invitation.id)))
+    add_response(app, sid, invitation_id=ids[0])
+    add_response(app, sid, invitation_id=ids[1], status="partial")
+    with app.app_context(), app.extensions["manyi_db"].write() as s:
+        s.get(m.Invitation, ids[0]).used_at = m.utcnow()
+    c = client_as("researcher")
+    html = c.get(f"/research/surveys/{sid}/invitations?lang=en").get_data(as_text=True)
+    rows = re.findall(r"<tr><td>\d+</td>.*?</tr>", html, re.S)
+    assert ["started" in r for r in rows] == [False, True, False]
+    rate = re.search(r'<table class="data" data-rates="branch">.*?</table>', html, re.S).group(0)
+    assert re.findall(r"<td>([^<]*)</td>", rate) == ["3", "2", "1", "33 %"]
+    body = c.get(f"/research/surveys/{sid}/nonresponders.csv").data.decode("utf-8-sig")
+    listed = [row["token"] for row in csv.DictReader(io.StringIO(body))]
+    assert listed == tokens[1:]
+    assert client_as("viewer").get(f"/research/surveys/{sid}/nonresponders.csv").status_code == 403
