@@ -36,11 +36,11 @@ def server(tmp_path):
             )
         ]
         invs = create_invitations(s, sv, rows)
-        sid, first = sv.id, invs[0].id
+        sid, first, token = sv.id, invs[0].id, invs[1].token
     add_response(app, sid)
     add_response(app, sid, invitation_id=first, segments={"branch": "东区支行"})
     with live_server(app) as base:
-        yield base, sid
+        yield base, sid, token
 
 
 def _login(page, base):
@@ -52,7 +52,7 @@ def _login(page, base):
 
 
 def test_links_and_access_in_the_browser(server, chromium, axe_script):
-    base, sid = server
+    base, sid, _token = server
     context = chromium.new_context(locale="en-GB")
     page = context.new_page()
     _login(page, base)
@@ -77,7 +77,7 @@ def test_links_and_access_in_the_browser(server, chromium, axe_script):
 
 @pytest.mark.parametrize("lang", ["zh-Hans", "en"])
 def test_pages_fit_every_width(server, chromium, axe_script, lang, tmp_path):
-    base, sid = server
+    base, sid, token = server
     shots = Path(SHOTS) if SHOTS else tmp_path
     shots.mkdir(parents=True, exist_ok=True)
     locale = "zh-CN" if lang == "zh-Hans" else "en-GB"
@@ -94,8 +94,10 @@ def test_pages_fit_every_width(server, chromium, axe_script, lang, tmp_path):
         for name, path in (
             ("survey", f"/research/surveys/{sid}"),
             ("invitations", f"/research/surveys/{sid}/invitations"),
+            ("opt-out", f"/o/{token}"),
+            ("damaged-link", "/s/counter?k=forged.tag"),
         ):
-            page.goto(f"{base}{path}?lang={lang}")
+            page.goto(f"{base}{path}{'&' if '?' in path else '?'}lang={lang}")
             overflow = page.evaluate(
                 "document.documentElement.scrollWidth - document.documentElement.clientWidth"
             )
