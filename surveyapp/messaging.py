@@ -225,6 +225,11 @@ class FileMessenger:
             raise TemporaryFailure(str(exc)) from None
 
 
+def can_send(config: Mapping[str, Any]) -> bool:
+    """Whether the settings name a way to send (a file adapter, or an SMTP host)."""
+    return config.get("MESSAGE_ADAPTER") == "file" or bool(config.get("MAIL_HOST"))
+
+
 def from_config(config: Mapping[str, Any]) -> Messenger:
     """The messenger the settings ask for (``MESSAGE_ADAPTER``)."""
     adapter = str(config.get("MESSAGE_ADAPTER") or "smtp")

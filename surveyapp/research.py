@@ -51,7 +51,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 import questionnaires as qn
-from surveyapp import audit, security
+from surveyapp import audit, messaging, security
 from surveyapp import db as dbm
 from surveyapp import models as m
 from surveyapp.auth import acting_user_id, requires
@@ -461,6 +461,7 @@ def invitations(survey_id: int) -> Any:
         policy=policy,
         opted_out=mailing.opted_out_of([inv.recipient for inv in rows]),
         started=mailing.started_of([inv.id for inv in rows]),
+        can_send=messaging.can_send(current_app.config),
         rates=mailing.rates_by_segment(survey_id, studies.invitation_segment_names(survey_id)),
     )
 
@@ -552,6 +553,11 @@ def invitations_send(survey_id: int) -> Any:
         abort(400)
     if sv.state() != "open":
         flash(_("Open the survey before sending; a closed link helps nobody."), "error")
+        return redirect(url_for("research.invitations", survey_id=survey_id), code=303)
+    if not messaging.can_send(current_app.config):
+        flash(
+            _("Sending is not set up: the administrator sets MAIL_HOST (see the README)."), "error"
+        )
         return redirect(url_for("research.invitations", survey_id=survey_id), code=303)
     base = current_app.config.get("PUBLIC_URL") or request.url_root
     get_queue().send_messages(survey_id, kind, str(base))

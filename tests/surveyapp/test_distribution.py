@@ -354,3 +354,19 @@ def test_invitations_page_tracks_each_invitation_and_exports_non_responders(
     listed = [row["token"] for row in csv.DictReader(io.StringIO(body))]
     assert listed == tokens[1:]
     assert client_as("viewer").get(f"/research/surveys/{sid}/nonresponders.csv").status_code == 403
+
+
+def test_sending_without_mail_settings_is_refused_with_a_message(app, client_as, minimal):
+    sid, _ = add_survey(app, minimal, slug="nomail", invitations=1)
+    c = client_as("researcher")
+    html = c.get(f"/research/surveys/{sid}/invitations?lang=en").get_data(as_text=True)
+    assert "data-mail-off" in html
+    r = c.post(
+        f"/research/surveys/{sid}/invitations/send?lang=en",
+        data={"kind": "invitation"},
+        follow_redirects=True,
+    )
+    assert "Sending is not set up" in r.get_data(as_text=True)
+    assert (
+        c.post(f"/research/surveys/{sid}/invitations/send", data={"kind": "x"}).status_code == 400
+    )
