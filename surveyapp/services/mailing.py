@@ -120,7 +120,7 @@ def started_of(invitation_ids: list[int]) -> set[int]:
     if not invitation_ids:
         return set()
     query = select(m.Response.invitation_id).where(m.Response.invitation_id.in_(invitation_ids))
-    return {int(i) for i in dbm.session().scalars(query.distinct())}
+    return {i for i in dbm.session().scalars(query.distinct()) if i is not None}
 
 
 # -- who gets a message -------------------------------------------------------------------------
