@@ -308,3 +308,42 @@ def test_file_adapter_writes_one_line_per_message(tmp_path, minimal):
 def test_unknown_adapter_is_named():
     with pytest.raises(ValueError, match="MESSAGE_ADAPTER must be one of"):
         messaging.from_config({"MESSAGE_ADAPTER": "pigeon"})
+
+
+def test_the_claims_hold_on_every_backend(any_app, minimal, tmp_path):
+    """The restart test again on SQLite and PostgreSQL, through the file adapter."""
+    from surveyapp.services.invitations import create_invitations
+    from surveyapp.services.surveys import create_survey
+
+    app = any_app
+    with app.app_context(), app.extensions["manyi_db"].write() as s:
+        sv = create_survey(s, minimal, slug="claims", access="anonymous")
+        create_invitations(s, sv, [{"email": f"p{i}@example.cn"} for i in range(7)])
+        sid = sv.id
+    outbox = tmp_path / "outbox.jsonl"
+    policy_ = mailing.Policy(rate_per_minute=0)
+    with app.app_context():
+        database = app.extensions["manyi_db"]
+        with pytest.raises(Killed):
+            mailing.run(
+                database,
+                sid,
+                "invitation",
+                DiesAfter(messaging.FileMessenger(outbox), 3),
+                base_url="http://x/",
+                policy=policy_,
+            )
+        result = mailing.run(
+            database,
+            sid,
+            "invitation",
+            messaging.FileMessenger(outbox),
+            base_url="http://x/",
+            policy=policy_,
+        )
+    sent = Counter(json.loads(line)["to"] for line in outbox.read_text("utf-8").splitlines())
+    assert result.sent == 4
+    assert len(sent) == 7
+    assert max(sent.values()) == 1
+    progress = _progress(app, sid)
+    assert (progress["sent"], progress["interrupted"]) == (6, 1)
