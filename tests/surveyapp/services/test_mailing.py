@@ -10,7 +10,7 @@ import re
 import socket
 import uuid
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 
@@ -124,6 +124,11 @@ def test_invitations_and_reminders(mail_app, smtp):
     r = c.post(f"/research/surveys/{sid}/invitations/send", data={"kind": "invitation"})
     assert r.status_code == 303
     assert smtp.to() == Counter(["ann@example.cn", "bo@example.cn", "cy@example.cn"])
+    # the reminder run is scheduled one interval later
+    (scheduled,) = app.extensions["manyi_queue"].huey.scheduled()
+    assert scheduled.name == "send_messages"
+    assert scheduled.args == (sid, "reminder", "http://localhost/")
+    assert 3500 < (scheduled.eta - datetime.now(UTC).replace(tzinfo=None)).total_seconds() <= 3600
     first = {str(msg["To"]): msg for msg in smtp.messages}
     ann = first["ann@example.cn"]
     assert "邀请" in str(ann["Subject"])
