@@ -60,7 +60,7 @@ class Message:
     subject: str
     text: str
     html: str | None = None
-    # RFC 2369/8058 unsubscribe address (the opt-out link), when the channel has headers
+    # RFC 2369 unsubscribe address (the opt-out page), when the channel has headers
     unsubscribe: str | None = None
 
 
@@ -155,8 +155,9 @@ class SmtpMessenger:
         mail["Subject"] = message.subject
         mail["Message-ID"] = make_msgid(domain=self.sender.rpartition("@")[2] or None)
         if message.unsubscribe:
+            # the page asks before it records (a POST with a CSRF token), so no RFC 8058
+            # one-click header: a mail client's blind POST could not pass the CSRF check
             mail["List-Unsubscribe"] = f"<{message.unsubscribe}>"
-            mail["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         mail.set_content(message.text)
         if message.html:
             mail.add_alternative(message.html, subtype="html")
