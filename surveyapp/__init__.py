@@ -28,7 +28,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         directly, otherwise the schema comes from Alembic (``manyi db upgrade``).
     """
     # lazy: `import surveyapp` (the CLI, scoring notebooks) must not load Flask's extensions
-    from surveyapp import api, auth, db, errors, i18n, people, research, security, survey
+    from surveyapp import (
+        api,
+        auth,
+        db,
+        distribution,
+        errors,
+        i18n,
+        people,
+        research,
+        security,
+        survey,
+    )
     from surveyapp import config as cfg
     from surveyapp.reports import views as reports
 
@@ -45,6 +56,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     # blueprints: respondents, researchers' accounts, pages, JSON API, dashboards
     survey.init_app(app)
+    distribution.init_app(app)
     auth.init_app(app)
     research.init_app(app)
     people.init_app(app)

@@ -40,6 +40,10 @@ ACTIONS = (
     "team_assigned",
     "erased",
     "purged",
+    # distribution
+    "access_changed",
+    "link_created",
+    "mail_queued",
 )
 
 

@@ -90,6 +90,36 @@ SETTINGS: tuple[Setting, ...] = (
             "Run queued tasks at once in the process that queues them (no worker); "
             "empty: only when `TESTING`."),
     Setting("QUEUE_WORKERS", int, 2, "Tasks one `manyi worker` process does at once."),
+    # distribution: e-mail and other messengers (surveyapp.messaging)
+    Setting("MESSAGE_ADAPTER", str, "smtp",
+            "How invitations are sent: `smtp` (the `MAIL_*` settings) or `file` (the "
+            "example adapter: one JSON line per message in `MESSAGE_OUTBOX`)."),
+    Setting("MESSAGE_OUTBOX", str, None,
+            "File of the `file` adapter; empty: `<instance>/outbox.jsonl`."),
+    Setting("MAIL_HOST", str, None, "SMTP server of the invitations; empty: no e-mail."),
+    Setting("MAIL_PORT", int, 587, "Port of the SMTP server."),
+    Setting("MAIL_SECURITY", str, "starttls",
+            "`starttls`, `ssl` (SMTPS, usually port 465) or `none` (a local relay)."),
+    Setting("MAIL_USERNAME", str, None, "Login at the SMTP server; empty: no login."),
+    Setting("MAIL_PASSWORD", str, None, "Password of `MAIL_USERNAME`."),
+    Setting("MAIL_SENDER", str, "manyi@localhost", "The From address of the invitations."),
+    Setting("MAIL_TIMEOUT_S", float, 30.0, "Seconds to wait for the SMTP server."),
+    Setting("MAIL_RATE_PER_MINUTE", float, 600.0,
+            "At most this many messages a minute (the mail provider's limit); 0: no limit."),
+    Setting("MAIL_REMINDERS_MAX", int, 2, "Reminders a non-responder gets at most."),
+    Setting("MAIL_REMINDER_INTERVAL_HOURS", float, 72.0,
+            "Least time between two messages to one recipient, and from the invitation "
+            "to the first reminder."),
+    Setting("DISTRIBUTION_RATE_LIMIT", str, "120/minute;2000/hour",
+            "Requests per client address to the researchers' link, QR, poster and "
+            "sending pages (every method)."),
+    Setting("PUBLIC_URL", str, None,
+            "The address respondents reach the app at (e.g. `https://survey.example.cn`), "
+            "for the links in messages, QR codes and posters; empty: the address of the "
+            "researcher's request."),
+    Setting("FRAME_ANCESTORS", str, None,
+            "Origins that may show a survey in a frame, separated by spaces (e.g. "
+            "`https://intranet.example.cn`); empty: none."),
     Setting("CACHE_TYPE", str, "FileSystemCache",
             "Flask-Caching backend of the report cache: `FileSystemCache`, "
             "`SimpleCache` (per process) or `RedisCache`."),

@@ -229,6 +229,15 @@ class Invitation(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime | None]
     used_at: Mapped[datetime | None]  # set when its response is completed
+    # e-mail (services.mailing): mail number k (0 the invitation, 1.. reminders) is sent
+    # only after a transaction moved mails_claimed from k to k + 1, so a restarted send
+    # never mails anyone twice; mails_claimed > mails_sent: interrupted, not retried
+    mails_claimed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    mails_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    sent_at: Mapped[datetime | None]  # the invitation mail
+    last_mailed_at: Mapped[datetime | None]  # the latest mail (invitation or reminder)
+    mail_error: Mapped[str | None] = mapped_column(Text)  # the last failure or bounce
+    mail_failed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     survey: Mapped[Survey] = relationship()
 
@@ -460,3 +469,35 @@ class ApiToken(Base):
         if self.expires_at is not None and now >= self.expires_at:
             return "expired"
         return "active"
+
+
+class SurveyLink(Base):
+    """A public link to an anonymous survey for one branch or channel (a counter's QR code,
+    a poster, a WeChat group): a short code that resolves to the survey with its segment
+    values signed into the address, so each response is tagged without asking."""
+
+    __tablename__ = "survey_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)  # the short link /l/<code>
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(40))  # e.g. "poster", "counter", "wechat"
+    segments: Mapped[dict[str, Any]] = mapped_column(default=dict)  # e.g. {"branch": "east"}
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    survey: Mapped[Survey] = relationship()
+
+
+class OptOut(Base):
+    """An address that asked for no more mail: honoured by every later mailing, forever
+    (the row is never deleted by the app)."""
+
+    __tablename__ = "opt_out"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(String(320), unique=True)  # lower-cased
+    invitation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("invitation.id", ondelete="SET NULL")
+    )
+    at: Mapped[datetime] = mapped_column(default=utcnow)

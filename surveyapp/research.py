@@ -51,6 +51,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 import questionnaires as qn
+from surveyapp import audit, messaging, security
+from surveyapp import db as dbm
 from surveyapp import models as m
 from surveyapp.auth import (
     acting_teams,
@@ -63,15 +65,18 @@ from surveyapp.auth import (
 )
 from surveyapp.downloads import export_download
 from surveyapp.i18n import current_language
+from surveyapp.reports import render
 from surveyapp.security import id_arg, page_arg
-from surveyapp.services import exports, studies
+from surveyapp.services import exports, links, mailing, posters, studies
 from surveyapp.services.instruments import UPLOAD_LIMITS, UploadTooLarge, load_upload
 from surveyapp.services.recipients import (
+    ENCODINGS,
     MAX_INVITATION_BYTES,
     MAX_INVITATIONS,
     InvitationError,
     parse_recipients,
 )
+from surveyapp.tasks import get_queue
 
 bp = Blueprint("research", __name__, url_prefix="/research")
 
@@ -304,17 +309,105 @@ def _create_survey(form: SurveyForm, q: qn.Questionnaire) -> Any:
 def survey(survey_id: int) -> Any:
     sv = owned_survey(survey_id)
     q = sv.questionnaire()
-    link = url_for("survey.anonymous", slug=sv.slug, _external=True)
+    survey_links = links.links_of(sv.id)
+    counts = links.response_counts(sv.id)
     return render_template(
         "research/survey.html",
         survey=sv,
         q=q,
         title=_title(sv),
         stats=studies.survey_stats([sv.id])[sv.id],
-        link=link,
+        link=_public_url("survey.anonymous", slug=sv.slug),
+        links=survey_links,
+        short_url=lambda code: _public_url("distribution.short_link", code=code),
+        counts=counts,
+        channels=links.channel_counts(counts, survey_links),
+        no_count=links.LinkCount("", 0, 0),
         formats=exports.FORMATS,
         state=sv.state(),
         lang=current_language(),
+    )
+
+
+def _public_url(endpoint: str, **values: Any) -> str:
+    """An address respondents open: under ``PUBLIC_URL`` when set, else this request's."""
+    base = current_app.config.get("PUBLIC_URL")
+    if not base:
+        return url_for(endpoint, _external=True, **values)
+    return str(base).rstrip("/") + url_for(endpoint, **values)
+
+
+def _back(survey_id: int, anchor: str = "") -> Any:
+    target = url_for("research.survey", survey_id=survey_id)
+    return redirect(target + (f"#{anchor}" if anchor else ""), code=303)
+
+
+@bp.route("/surveys/<int:survey_id>/access", methods=["POST"])
+@requires("manage")
+@security.rate_limit("DISTRIBUTION_RATE_LIMIT")
+def survey_access(survey_id: int) -> Any:
+    owned_survey(survey_id)
+    access = request.form.get("access", "")
+    if access not in m.ACCESS_MODES:
+        abort(400)
+    if request.form.get("confirm") != "yes":
+        flash(_("Tick the confirmation box to change who can answer."), "error")
+        return _back(survey_id, "links")
+    studies.set_access(survey_id, access, user_id=acting_user_id())
+    if access == "anonymous":
+        flash(_("The anonymous link and the branch links answer again."), "info")
+    else:
+        flash(_("Only personal invitations answer now; the anonymous link is off."), "info")
+    return _back(survey_id, "links")
+
+
+@bp.route("/surveys/<int:survey_id>/links", methods=["POST"])
+@requires("manage")
+@security.rate_limit("DISTRIBUTION_RATE_LIMIT")
+def link_create(survey_id: int) -> Any:
+    owned_survey(survey_id)
+    try:
+        segments = links.parse_segments(request.form.get("segments", ""))
+        link = links.create_link(
+            survey_id, request.form.get("channel", ""), segments, user_id=acting_user_id()
+        )
+    except links.LinkError as exc:
+        flash(str(exc), "error")
+        return _back(survey_id, "links")
+    flash(_("Link %(code)s created.", code=link.code), "info")
+    return _back(survey_id, "links")
+
+
+def _link_or_404(survey_id: int, code: str | None) -> m.SurveyLink | None:
+    if code is None:
+        return None
+    link = links.by_code(dbm.session(), code)
+    if link is None or link.survey_id != survey_id:
+        abort(404)
+    return link
+
+
+@bp.route("/surveys/<int:survey_id>/qr.<fmt>")
+@bp.route("/surveys/<int:survey_id>/links/<code>/qr.<fmt>")
+@requires("view")
+@security.rate_limit("DISTRIBUTION_RATE_LIMIT")
+def qr_code(survey_id: int, fmt: str, code: str | None = None) -> Any:
+    sv = owned_survey(survey_id)
+    if fmt not in links.QR_FORMATS:
+        abort(404)
+    link = _link_or_404(survey_id, code)
+    if link is None:
+        url = _public_url("survey.anonymous", slug=sv.slug)
+    else:
+        url = _public_url("distribution.short_link", code=link.code)
+    body = links.qr_code(url, "svg" if fmt == "svg" else "png")
+    name = f"{secure_filename(sv.slug) or 'survey'}-{link.code if link else 'link'}-qr.{fmt}"
+    mimetype = "image/svg+xml" if fmt == "svg" else "image/png"
+    disposition = "attachment" if request.args.get("download") else "inline"
+    return Response(
+        body,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'{disposition}; filename="{name}"'},
     )
 
 
@@ -380,6 +473,7 @@ def invitations(survey_id: int) -> Any:
     page = _page()
     rows, total = studies.invitations_page(survey_id, state, page)
     counts = studies.survey_stats([sv.id])[sv.id]
+    policy = mailing.Policy.from_config(current_app.config)
     return render_template(
         "research/invitations.html",
         survey=sv,
@@ -391,6 +485,14 @@ def invitations(survey_id: int) -> Any:
         total=total,
         n_all=counts["invitations"],
         n_used=studies.invitations_used(survey_id),
+        mail=mailing.progress(survey_id),
+        due_invitations=mailing.due_count(survey_id, "invitation", policy),
+        due_reminders=mailing.due_count(survey_id, "reminder", policy),
+        policy=policy,
+        opted_out=mailing.opted_out_of([inv.recipient for inv in rows]),
+        started=mailing.started_of([inv.id for inv in rows]),
+        can_send=messaging.can_send(current_app.config),
+        rates=mailing.rates_by_segment(survey_id, studies.invitation_segment_names(survey_id)),
     )
 
 
@@ -409,7 +511,13 @@ def invitations_create(survey_id: int) -> Any:
         if upload is not None and upload.filename:
             data = upload.read(MAX_INVITATION_BYTES + 1)
             upload.close()
-            rows = parse_recipients(data, secure_filename(upload.filename))
+            encoding = request.form.get("encoding", "auto")
+            if encoding not in ENCODINGS:
+                encoding = "auto"
+            # the name as the researcher sees it (escaped when shown), not secure_filename's
+            # ASCII-only form, which turns 客户名单.csv into csv
+            name = (upload.filename or "").replace("\\", "/").rsplit("/", 1)[-1][:100]
+            rows = parse_recipients(data, name, encoding=encoding)  # type: ignore[arg-type]
         elif count_raw:
             if not count_raw.isdigit() or not 1 <= int(count_raw) <= MAX_INVITATIONS:
                 raise InvitationError(
@@ -427,6 +535,83 @@ def invitations_create(survey_id: int) -> Any:
     made = studies.invite(survey_id, rows, user_id=acting_user_id())
     flash(_("%(n)d invitations created.", n=made), "info")
     return redirect(url_for("research.invitations", survey_id=survey_id), code=303)
+
+
+@bp.route("/surveys/<int:survey_id>/poster.pdf")
+@bp.route("/surveys/<int:survey_id>/links/<code>/poster.pdf")
+@requires("view")
+@security.rate_limit("DISTRIBUTION_RATE_LIMIT")
+def poster(survey_id: int, code: str | None = None) -> Any:
+    sv = owned_survey(survey_id)
+    link = _link_or_404(survey_id, code)
+    size = request.args.get("size", "A4")
+    if size not in posters.SIZES:
+        abort(404)
+    q = sv.questionnaire()
+    place = None
+    if link is not None:
+        place = " · ".join(f"{k}: {v}" for k, v in link.segments.items()) or None
+    content = posters.Poster(
+        title_zh=sv.title or q.title.get("zh-Hans"),
+        title_en=sv.title or q.title.get("en"),
+        url=_public_url("distribution.short_link", code=link.code)
+        if link
+        else _public_url("survey.anonymous", slug=sv.slug),
+        brand=sv.study.name if sv.study else None,
+        place=place,
+    )
+    try:
+        body = posters.poster_pdf(content, size)  # type: ignore[arg-type]
+    except render.FontMissingError as exc:
+        flash(str(exc), "error")
+        return _back(survey_id, "links")
+    name = f"{secure_filename(sv.slug) or 'survey'}-{link.code if link else 'link'}-{size}.pdf"
+    return Response(
+        body,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@bp.route("/surveys/<int:survey_id>/invitations/send", methods=["POST"])
+@requires("manage")
+@security.rate_limit("DISTRIBUTION_RATE_LIMIT")
+def invitations_send(survey_id: int) -> Any:
+    sv = owned_survey(survey_id)
+    kind = request.form.get("kind", "")
+    if kind not in ("invitation", "reminder"):
+        abort(400)
+    if sv.state() != "open":
+        flash(_("Open the survey before sending; a closed link helps nobody."), "error")
+        return redirect(url_for("research.invitations", survey_id=survey_id), code=303)
+    if not messaging.can_send(current_app.config):
+        flash(
+            _("Sending is not set up: the administrator sets MAIL_HOST (see the README)."), "error"
+        )
+        return redirect(url_for("research.invitations", survey_id=survey_id), code=303)
+    base = current_app.config.get("PUBLIC_URL") or request.url_root
+    get_queue().send_messages(survey_id, kind, str(base))
+    audit.record_now("mail_queued", sv, detail={"kind": kind}, user_id=acting_user_id())
+    if kind == "invitation":
+        flash(_("Sending the invitations; this page shows the progress."), "info")
+    else:
+        flash(_("Sending the reminders that are due; this page shows the progress."), "info")
+    return redirect(url_for("research.invitations", survey_id=survey_id), code=303)
+
+
+@bp.route("/surveys/<int:survey_id>/nonresponders.csv")
+@requires("export")
+@security.rate_limit("DISTRIBUTION_RATE_LIMIT")
+def nonresponders_csv(survey_id: int) -> Any:
+    sv = owned_survey(survey_id)
+    base = _public_url("survey.invited", token="TOKEN").removesuffix("TOKEN")
+    body = exports.iter_invitation_csv(sv, "unused", base, user_id=acting_user_id())
+    filename = f"{secure_filename(sv.slug) or 'survey'}-nonresponders.csv"
+    return Response(
+        stream_with_context(body),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 @bp.route("/surveys/<int:survey_id>/invitations.csv")

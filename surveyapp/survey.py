@@ -49,7 +49,7 @@ from surveyapp import db as dbm
 from surveyapp import errors, forms, security
 from surveyapp import models as m
 from surveyapp.i18n import current_language, set_language_for
-from surveyapp.services import invitations, responses, surveys
+from surveyapp.services import invitations, links, responses, surveys
 
 bp = Blueprint("survey", __name__)
 
@@ -179,7 +179,12 @@ def _posted_position(q: Questionnaire) -> tuple[str, int, str]:
     return rid, page_index, request.form.get("started", "")
 
 
-def _post(survey: m.Survey, invitation: m.Invitation | None, action_url: Callable[[], str]) -> Any:
+def _post(
+    survey: m.Survey,
+    invitation: m.Invitation | None,
+    action_url: Callable[[], str],
+    segments: dict[str, str] | None = None,
+) -> Any:
     q = survey.questionnaire()
     rid, page_index, start_token = _posted_position(q)
     action = request.form.get("action", "next")
@@ -212,6 +217,7 @@ def _post(survey: m.Survey, invitation: m.Invitation | None, action_url: Callabl
         started_at=_started_at(start_token),
         honeypot=bool(request.form.get("website", "").strip()),
         page_reached=min(reached, len(q.pages) - 1),
+        segments=segments,
     )
     dbm.release()  # the read transaction ends before the write begins
     try:
@@ -262,10 +268,16 @@ def anonymous(slug: str) -> Any:
         return closed
     if survey.access != "anonymous":
         return _message("invitation_only", survey, 403)
+    tag = request.args.get("k") or None  # a branch link's signed segments (services.links)
+    try:
+        segments = links.read_tag(current_app.config["SECRET_KEY"], tag, survey.id) if tag else None
+    except links.BadTag:
+        return render_template("distribution/link_refused.html", survey=survey), 400
+    url = functools.partial(url_for, "survey.anonymous", slug=slug, k=tag)
     if request.method == "POST":
         # the form's address: needed only to show a page again, not for the redirect
-        return _post(survey, None, functools.partial(url_for, "survey.anonymous", slug=slug))
-    return _fresh(survey, url_for("survey.anonymous", slug=slug))
+        return _post(survey, None, url, segments)
+    return _fresh(survey, url())
 
 
 @bp.route("/i/<token>", methods=["GET", "POST"])
@@ -346,7 +358,7 @@ def _page_after_csrf_failure() -> Any | None:
     args = request.view_args or {}
     if "slug" in args:
         survey = surveys.by_slug(dbm.session(), str(args["slug"]))
-        url = url_for("survey.anonymous", slug=args["slug"])
+        url = url_for("survey.anonymous", slug=args["slug"], k=request.args.get("k") or None)
     else:
         token = str(args.get("token", ""))[:64]
         invitation = invitations.by_token(dbm.session(), token)

@@ -20,6 +20,11 @@ Tasks:
     Periodic, every hour (minute 7): the recipients of invitations older than their
     study's retention period are purged (:func:`surveyapp.services.privacy.purge_expired`).
 
+``send_messages(survey_id, kind, base_url)``
+    Invitations (``kind="invitation"``) or reminders by e-mail or another messenger
+    (:func:`surveyapp.services.mailing.run`); while reminders remain, it schedules its
+    next reminder run one ``MAIL_REMINDER_INTERVAL_HOURS`` later.
+
 The queue keeps a heartbeat per running run in Huey's key-value storage
 (:meth:`Queue.beat`); :func:`surveyapp.reports.runs.fail_stale` reads it.
 
@@ -39,8 +44,9 @@ from typing import Any
 from flask import Flask, current_app
 from huey import Huey, PriorityRedisHuey, SqliteHuey, crontab
 
+from surveyapp import messaging
 from surveyapp.reports import render, runs
-from surveyapp.services import privacy
+from surveyapp.services import mailing, privacy
 
 __all__ = ["Queue", "get_queue", "init_app", "make_huey"]
 
@@ -70,6 +76,7 @@ class Queue:
     scoring_run: Any  # Huey task: scoring_run(run_id, budget_s) queues a long run
     report_pdf: Any  # Huey task: report_pdf(survey_id, report, language) -> its Result
     purge_contacts: Any  # Huey periodic task: every hour, the retention periods' purge
+    send_messages: Any  # Huey task: send_messages(survey_id, kind, base_url)
 
     def beat(self, run_id: int) -> None:
         """Record that the run is alive now (its heartbeat)."""
@@ -118,6 +125,22 @@ def init_app(app: Flask) -> Queue:
         with app.app_context():
             return privacy.purge_expired(app.extensions["manyi_db"])
 
+    def send_messages(survey_id: int, kind: mailing.Kind, base_url: str) -> None:
+        with app.app_context():
+            policy = mailing.Policy.from_config(app.config)
+            result = mailing.run(
+                app.extensions["manyi_db"],
+                survey_id,
+                kind,
+                messaging.from_config(app.config),
+                base_url=base_url,
+                policy=policy,
+            )
+            if result.stopped is None and mailing.reminders_pending(survey_id, policy):
+                # the next reminders fall due one interval from now
+                delay = policy.interval.total_seconds()
+                queue.send_messages.schedule((survey_id, "reminder", base_url), delay=delay)
+
     queue = Queue(
         huey=huey,
         scoring_run=huey.task(name="scoring_run")(scoring_run),
@@ -125,6 +148,7 @@ def init_app(app: Flask) -> Queue:
         purge_contacts=huey.periodic_task(crontab(minute="7"), name="purge_contacts")(
             purge_contacts
         ),
+        send_messages=huey.task(name="send_messages")(send_messages),
     )
     app.extensions["manyi_queue"] = queue
     return queue

@@ -29,8 +29,8 @@ from typing import Any
 
 import click
 
-from surveyapp.cli._common import UsageProblem
-from surveyapp.cli.web import _app, _check_schema, _safe_url, db_group
+from surveyapp.cli._common import UsageProblem, safe_url
+from surveyapp.cli.web import _app, _check_schema, db_group
 
 
 def _pg_tool(name: str) -> str:
@@ -129,7 +129,7 @@ def _backup(database: Any, file: Path) -> None:
     finally:
         tmp.unlink(missing_ok=True)
     size = target.stat().st_size
-    click.echo(f"backed up {_safe_url(database.url)} to {file} ({size:,} bytes)")
+    click.echo(f"backed up {safe_url(database.url)} to {file} ({size:,} bytes)")
 
 
 def _sqlite_backup(database: Any, tmp: Path) -> None:
@@ -160,7 +160,7 @@ def _restore(database: Any, file: Path, yes: bool) -> None:
     # lazy: `manyi --help` loads no app
     from surveyapp import db as dbm
 
-    shown = _safe_url(database.url)
+    shown = safe_url(database.url)
     if database.is_sqlite:
         _check_backup_revision(_sqlite_backup_revision(file), file)
     elif not file.read_bytes()[:5] == b"PGDMP":

@@ -1,4 +1,5 @@
-"""``manyi worker``: the task queue's consumer (Huey), doing the long scoring runs.
+"""``manyi worker``: the task queue's consumer (Huey), doing the long work:
+scoring runs, PDF reports and the invitation mail.
 
 It builds the app from the same settings as ``manyi serve`` (environment, instance
 folder), so it reads the same database and the same queue (``QUEUE_URL``: the SQLite
@@ -26,7 +27,7 @@ from surveyapp.cli.web import _app, _check_schema
     help="Tasks done at once (threads) [default: QUEUE_WORKERS, 2].",
 )
 def worker_cmd(workers: int | None) -> None:
-    """Do the queued long scoring runs (Huey's consumer); runs until stopped."""
+    """Do the queued long work (scoring runs, PDF reports, mail); runs until stopped."""
     from surveyapp.reports import runs  # lazy: the scoring stack only for this command
 
     existing_instance()

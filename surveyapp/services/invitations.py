@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import string
 from typing import Any
 
 from sqlalchemy import select
@@ -20,7 +21,7 @@ def create_invitations(
         seg = dict(seg)
         recipient = seg.pop(recipient_key, None)
         inv = m.Invitation(
-            token=secrets.token_urlsafe(24),
+            token=new_token(),
             survey_id=survey.id,
             recipient=recipient,
             segments=seg,
@@ -29,6 +30,12 @@ def create_invitations(
         out.append(inv)
     s.flush()
     return out
+
+
+def new_token() -> str:
+    """A fresh invitation token: 33 URL-safe characters, starting with a letter, so a
+    token pasted into a spreadsheet never starts a formula (``=``, ``+``, ``-``, ``@``)."""
+    return secrets.choice(string.ascii_letters) + secrets.token_urlsafe(24)
 
 
 def by_token(s: Session, token: str) -> m.Invitation | None:

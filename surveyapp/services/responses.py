@@ -58,6 +58,9 @@ class PageSave:
     honeypot: bool = False
     page_reached: int = 0
     source: str = "web"
+    # segments of an anonymous response from a branch link (services.links.read_tag);
+    # an invitation's response takes the invitation's
+    segments: dict[str, str] | None = None
 
 
 class ResponseMismatch(Exception):
@@ -259,7 +262,9 @@ def _insert_new(w: _Write) -> Outcome | None:
         "started_at": started,
         "submitted_at": None,
         "resume_code": new_resume_code(),
-        "segments": dict(w.invitation.segments) if w.invitation is not None else {},
+        "segments": dict(w.invitation.segments)
+        if w.invitation is not None
+        else dict(save.segments or {}),
         "quarantined": False,
         "source": save.source,
         **fields,

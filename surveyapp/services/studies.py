@@ -298,15 +298,29 @@ def create_draft(
 
 
 def invite(survey_id: int, rows: list[dict[str, Any]], *, user_id: int | None) -> int:
-    """One invitation per row of recipients (audited); the survey becomes
-    invitation-only. Returns how many were made."""
+    """One invitation per row of recipients (audited). The survey's access is left as it
+    is: personal links always work, and an anonymous link stays open beside them (only
+    :func:`set_access` changes it). Returns how many were made."""
     with _write() as ws:
         sv = get(m.Survey, survey_id, ws)
         made = create_invitations(ws, sv, rows, recipient_key="email")
-        if sv.access != "invitation":
-            sv.access = "invitation"
         audit.record(ws, "invited", sv, detail={"count": len(made)}, user_id=user_id)
     return len(made)
+
+
+def set_access(survey_id: int, access: str, *, user_id: int | None) -> m.Survey:
+    """Turn the anonymous link on (``"anonymous"``: the public and branch links answer
+    beside the personal invitations) or off (``"invitation"``: personal links only);
+    audited with the previous value."""
+    if access not in m.ACCESS_MODES:
+        msg = f"access must be one of {m.ACCESS_MODES}; got {access!r}"
+        raise ValueError(msg)
+    with _write() as ws:
+        sv: m.Survey = get(m.Survey, survey_id, ws)
+        before, sv.access = sv.access, access
+        detail = {"from": before, "to": access}
+        audit.record(ws, "access_changed", sv, detail=detail, user_id=user_id)
+    return sv
 
 
 # -- the state of a survey ----------------------------------------------------------------

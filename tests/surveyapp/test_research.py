@@ -15,7 +15,6 @@ from questionnaires.xlsform import write_xlsform
 from questionnaires.yamlio import dump_yaml
 from surveyapp import models as m
 from surveyapp.services import studies
-from surveyapp.services.recipients import parse_recipients
 from surveyapp.services.surveys import create_survey
 from tests.surveyapp.conftest import DATA, make_app
 from tests.surveyapp.research_helpers import add_response, add_user
@@ -264,27 +263,6 @@ def test_recipients_csv_with_segments(app, client_as, minimal):
     assert invs[0].token in html
     assert invs[1].token not in html
     assert ("invited", "survey") in audit_actions(app)
-
-
-@pytest.mark.parametrize(
-    ("text", "message"),
-    [
-        ("", "is empty"),
-        ("email\n", "no recipients"),
-        ("email,1bad\nx,y\n", "row 1, column 2: the heading '1bad' is not a valid segment name"),
-        ("email,region,region\n", "row 1, column 3: the heading 'region' appears twice"),
-        ("email,region\na@x,N,extra\n", "row 2 has 3 cells"),
-        ("email,region\na@x," + "y" * 400 + "\n", "row 2, column 2 (region): 400 characters"),
-    ],
-)
-def test_recipients_csv_errors_name_row_and_column(text, message):
-    with pytest.raises(ValueError, match=re.escape(message)):
-        parse_recipients(text.encode(), "people.csv")
-
-
-def test_recipients_csv_not_utf8():
-    with pytest.raises(ValueError, match="people.csv: is not UTF-8"):
-        parse_recipients("email\n张三\n".encode("gbk"), "people.csv")
 
 
 def test_bad_invitation_count_is_flashed(app, client_as, survey_with_data):

@@ -1,0 +1,354 @@
+"""E-mail invitations and reminders through a real (local) SMTP server: the links in the
+mail open the survey, reminders skip whoever answered or opted out, bounces are recorded
+per invitation, a restart mid-send sends nobody twice, the rate limit paces the sends,
+and the example file adapter writes one line per message."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import uuid
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from surveyapp import messaging
+from surveyapp import models as m
+from surveyapp.services import mailing
+from tests.surveyapp.conftest import VALID, make_app, post_page
+from tests.surveyapp.research_helpers import add_user, login
+
+pytest_plugins = ["tests.surveyapp.conftest_research"]
+
+PORTS = range(5200, 5300)  # this branch's ports (the machine is shared)
+
+
+class Inbox:
+    """aiosmtpd handler: keeps every accepted message; refuses addresses ``bounce*``."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("bounce"):
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+    def to(self) -> Counter[str]:
+        return Counter(str(msg["To"]) for msg in self.messages)
+
+
+def _free_port() -> int:
+    for port in PORTS:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    pytest.skip("no free port in 5200-5299")
+
+
+@pytest.fixture
+def smtp():
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    inbox.port = controller.port
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture
+def mail_app(tmp_path, smtp, minimal):
+    app = make_app(
+        {"DATABASE": tmp_path / "t.sqlite"},
+        MAIL_HOST="127.0.0.1",
+        MAIL_PORT=smtp.port,
+        MAIL_SECURITY="none",
+        MAIL_SENDER="survey@example.cn",
+        MAIL_RATE_PER_MINUTE=0.0,
+        MAIL_REMINDER_INTERVAL_HOURS=1.0,
+        MAIL_REMINDERS_MAX=2,
+    )
+    from surveyapp.services.invitations import create_invitations
+    from surveyapp.services.surveys import create_survey
+
+    with app.app_context(), app.extensions["manyi_db"].write() as s:
+        sv = create_survey(s, minimal, slug="mail", access="anonymous")
+        people = ["ann@example.cn", "bo@example.cn", "cy@example.cn", "bounce@example.cn"]
+        create_invitations(s, sv, [{"email": p, "branch": "east"} for p in people])
+        create_invitations(s, sv, [{"branch": "west"}])  # no address: never mailed
+        app.config["SURVEY_ID"] = sv.id
+    add_user(app, "r@example.org", "researcher")
+    return app
+
+
+def _researcher(app):
+    c = app.test_client()
+    assert login(c, "r@example.org").status_code == 303
+    return c
+
+
+def _invitations(app):
+    with app.app_context(), app.extensions["manyi_db"].sessions() as s:
+        return {i.recipient: i for i in s.scalars(select(m.Invitation))}
+
+
+def _age(app, hours=2):
+    """Move every invitation's last message ``hours`` into the past."""
+    with app.app_context(), app.extensions["manyi_db"].write() as s:
+        for inv in s.scalars(select(m.Invitation).where(m.Invitation.last_mailed_at.is_not(None))):
+            inv.last_mailed_at -= timedelta(hours=hours)
+
+
+def _link(msg: EmailMessage, path: str) -> str:
+    body = msg.get_body(("plain",)).get_content()
+    return re.search(rf"http://localhost(/{path}/[A-Za-z0-9_-]+)", body).group(1)
+
+
+def test_invitations_and_reminders(mail_app, smtp):
+    app, sid = mail_app, mail_app.config["SURVEY_ID"]
+    c = _researcher(app)
+    r = c.post(f"/research/surveys/{sid}/invitations/send", data={"kind": "invitation"})
+    assert r.status_code == 303
+    assert smtp.to() == Counter(["ann@example.cn", "bo@example.cn", "cy@example.cn"])
+    # the reminder run is scheduled one interval later
+    (scheduled,) = app.extensions["manyi_queue"].huey.scheduled()
+    assert scheduled.name == "send_messages"
+    assert scheduled.args == (sid, "reminder", "http://localhost/")
+    assert 3500 < (scheduled.eta - datetime.now(UTC).replace(tzinfo=None)).total_seconds() <= 3600
+    first = {str(msg["To"]): msg for msg in smtp.messages}
+    ann = first["ann@example.cn"]
+    assert "邀请" in str(ann["Subject"])
+    assert "Invitation" in str(ann["Subject"])
+    body = ann.get_body(("plain",)).get_content()
+    assert "您的专属链接" in body
+    assert "Your personal link" in body
+    invs = _invitations(app)
+    assert _link(ann, "i") == f"/i/{invs['ann@example.cn'].token}"
+    assert ann["List-Unsubscribe"] == f"<http://localhost/o/{invs['ann@example.cn'].token}>"
+    bounce = invs["bounce@example.cn"]
+    assert bounce.mail_failed
+    assert "550" in bounce.mail_error
+    assert invs["ann@example.cn"].sent_at is not None
+
+    # ann answers through her link, bo opts out through his
+    respondent = app.test_client()
+    url = _link(ann, "i")
+    assert respondent.get(url).status_code == 200
+    assert post_page(respondent, url, str(uuid.uuid4()), VALID).status_code == 303
+    app.test_client().post(_link(first["bo@example.cn"], "o"))
+
+    page = c.get(f"/research/surveys/{sid}/invitations?lang=en").get_data(as_text=True)
+    assert "Send 0 reminders" in page  # not an hour yet
+    _age(app)
+    page = c.get(f"/research/surveys/{sid}/invitations?lang=en").get_data(as_text=True)
+    assert "4 with an address: 3 sent, 0 reminded, 1 failed, 0 interrupted, 1 opted out" in page
+    assert "1 started, 1 completed" in page
+    assert "Send 1 reminders" in page
+
+    for _ in range(4):  # at most MAIL_REMINDERS_MAX reminders, then none
+        _age(app)
+        c.post(f"/research/surveys/{sid}/invitations/send", data={"kind": "reminder"})
+    assert smtp.to() == Counter({"ann@example.cn": 1, "bo@example.cn": 1, "cy@example.cn": 3})
+    reminder = smtp.messages[-1]
+    assert "Reminder" in str(reminder["Subject"])
+    assert "还没有收到" in reminder.get_body(("plain",)).get_content()
+    assert _invitations(app)["cy@example.cn"].mails_sent == 3
+
+    # sending the invitations again mails nobody: each has had its invitation
+    c.post(f"/research/surveys/{sid}/invitations/send", data={"kind": "invitation"})
+    assert len(smtp.messages) == 5
+
+
+def test_reminders_wait_for_the_interval(mail_app, smtp):
+    app, sid = mail_app, mail_app.config["SURVEY_ID"]
+    policy_ = mailing.Policy(rate_per_minute=0, max_reminders=2, interval=timedelta(hours=72))
+    with app.app_context():
+        database = app.extensions["manyi_db"]
+        first = mailing.run(
+            database, sid, "invitation", _smtp(app), base_url="http://x/", policy=policy_
+        )
+        assert (first.sent, first.failed) == (3, 1)
+        again = mailing.run(
+            database, sid, "reminder", _smtp(app), base_url="http://x/", policy=policy_
+        )
+        assert again.sent == 0
+        assert mailing.reminders_pending(sid, policy_)
+
+
+def _smtp(app):
+    with app.app_context():
+        return messaging.from_config(app.config)
+
+
+class Killed(BaseException):
+    """The worker process dies (not an Exception: nothing catches it)."""
+
+
+class DiesAfter:
+    """A messenger that hands ``n`` messages to the real one, then dies: after the
+    server accepted the last one, before the run could record it."""
+
+    def __init__(self, inner, n):
+        self.inner, self.n = inner, n
+
+    def __enter__(self):
+        self.inner.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.inner.__exit__(*exc)
+
+    def send(self, message):
+        self.inner.send(message)
+        self.n -= 1
+        if self.n == 0:
+            raise Killed
+
+
+def test_a_restart_mid_send_sends_nobody_twice(mail_app, smtp):
+    app, sid = mail_app, mail_app.config["SURVEY_ID"]
+    policy_ = mailing.Policy(rate_per_minute=0)
+    with app.app_context():
+        database = app.extensions["manyi_db"]
+        with pytest.raises(Killed):
+            mailing.run(
+                database,
+                sid,
+                "invitation",
+                DiesAfter(_smtp(app), 2),
+                base_url="http://x/",
+                policy=policy_,
+            )
+        assert sum(smtp.to().values()) == 2
+        # the restarted worker: a fresh run of the same task
+        result = mailing.run(
+            database, sid, "invitation", _smtp(app), base_url="http://x/", policy=policy_
+        )
+        assert result.sent == 1
+        assert max(smtp.to().values()) == 1
+        assert set(smtp.to()) == {"ann@example.cn", "bo@example.cn", "cy@example.cn"}
+        progress = _progress(app, sid)
+    assert progress["interrupted"] == 1  # handed over, not recorded: never sent again
+    assert progress["sent"] == 2
+
+
+def _progress(app, sid):
+    with app.test_request_context():
+        return mailing.progress(sid)
+
+
+def test_a_server_that_is_down_stops_the_run_and_the_next_run_continues(mail_app, smtp):
+    app, sid = mail_app, mail_app.config["SURVEY_ID"]
+    policy_ = mailing.Policy(rate_per_minute=0)
+    with app.app_context():
+        database = app.extensions["manyi_db"]
+        down = messaging.SmtpMessenger("127.0.0.1", 1, security="none", sender="a@b.cn")
+        result = mailing.run(
+            database, sid, "invitation", down, base_url="http://x/", policy=policy_
+        )
+        assert result.sent == 0
+        assert "cannot reach the SMTP server" in result.stopped
+        assert _progress(app, sid)["interrupted"] == 0
+        assert "cannot reach" in _invitations(app)["ann@example.cn"].mail_error
+        result = mailing.run(
+            database, sid, "invitation", _smtp(app), base_url="http://x/", policy=policy_
+        )
+    assert result.sent == 3
+    assert _invitations(app)["ann@example.cn"].mail_error is None
+
+
+def test_the_rate_limit_paces_the_sends(mail_app, smtp):
+    app, sid = mail_app, mail_app.config["SURVEY_ID"]
+    waits: list[float] = []
+    with app.app_context():
+        mailing.run(
+            app.extensions["manyi_db"],
+            sid,
+            "invitation",
+            _smtp(app),
+            base_url="http://x/",
+            policy=mailing.Policy(rate_per_minute=30),
+            sleep=waits.append,
+        )
+    assert len(waits) == 3  # before the 2nd, 3rd and 4th message (the 4th bounces)
+    assert all(1.5 < w <= 2.0 for w in waits)
+
+
+def test_file_adapter_writes_one_line_per_message(tmp_path, minimal):
+    outbox = tmp_path / "sms" / "outbox.jsonl"
+    app = make_app(
+        {"DATABASE": tmp_path / "t.sqlite"},
+        MESSAGE_ADAPTER="file",
+        MESSAGE_OUTBOX=str(outbox),
+        MAIL_RATE_PER_MINUTE=0.0,
+    )
+    from surveyapp.services.invitations import create_invitations
+    from surveyapp.services.surveys import create_survey
+
+    with app.app_context(), app.extensions["manyi_db"].write() as s:
+        sv = create_survey(s, minimal, slug="sms", access="anonymous")
+        create_invitations(s, sv, [{"email": "13800000000"}, {"email": "13900000000"}])
+        sid = sv.id
+    with app.app_context():
+        app.extensions["manyi_queue"].send_messages(sid, "invitation", "https://s.example.cn/")
+    lines = [json.loads(x) for x in outbox.read_text("utf-8").splitlines()]
+    assert [x["to"] for x in lines] == ["13800000000", "13900000000"]
+    assert "https://s.example.cn/i/" in lines[0]["text"]
+
+
+def test_unknown_adapter_is_named():
+    with pytest.raises(ValueError, match="MESSAGE_ADAPTER must be one of"):
+        messaging.from_config({"MESSAGE_ADAPTER": "pigeon"})
+
+
+def test_the_claims_hold_on_every_backend(any_app, minimal, tmp_path):
+    """The restart test again on SQLite and PostgreSQL, through the file adapter."""
+    from surveyapp.services.invitations import create_invitations
+    from surveyapp.services.surveys import create_survey
+
+    app = any_app
+    with app.app_context(), app.extensions["manyi_db"].write() as s:
+        sv = create_survey(s, minimal, slug="claims", access="anonymous")
+        create_invitations(s, sv, [{"email": f"p{i}@example.cn"} for i in range(7)])
+        sid = sv.id
+    outbox = tmp_path / "outbox.jsonl"
+    policy_ = mailing.Policy(rate_per_minute=0)
+    with app.app_context():
+        database = app.extensions["manyi_db"]
+        with pytest.raises(Killed):
+            mailing.run(
+                database,
+                sid,
+                "invitation",
+                DiesAfter(messaging.FileMessenger(outbox), 3),
+                base_url="http://x/",
+                policy=policy_,
+            )
+        result = mailing.run(
+            database,
+            sid,
+            "invitation",
+            messaging.FileMessenger(outbox),
+            base_url="http://x/",
+            policy=policy_,
+        )
+    sent = Counter(json.loads(line)["to"] for line in outbox.read_text("utf-8").splitlines())
+    assert result.sent == 4
+    assert len(sent) == 7
+    assert max(sent.values()) == 1
+    progress = _progress(app, sid)
+    assert (progress["sent"], progress["interrupted"]) == (6, 1)
