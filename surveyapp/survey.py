@@ -2,20 +2,33 @@
 
 URLs
 ----
-``/s/<slug>``      an anonymous survey (GET shows the first page, POST saves a page)
+``/s/<slug>``      an anonymous survey: GET shows page 1, ``?page=N`` page N+1 (of the
+                   response this browser started); POST saves a page
 ``/i/<token>``     a personal invitation (same, one completed response per token)
 ``/r/<code>``      resume a saved response by its link or short code
 ``/resume``        type a resume code
 ``/s/<slug>/thanks``  the thank-you page
 
-The first page carries a fresh UUID (``response_id``, hidden) and a signed start time.
-Every POST of a page is checked as a whole (:func:`surveyapp.forms.check_post`, the
-validator of the page's WTForms form); an invalid page is shown again with the errors
-next to the items and nothing is written. A
-valid page is stored by :func:`surveyapp.services.responses.store_page` in one
-transaction. The answer routes are rate-limited per client address by
-``SUBMIT_RATE_LIMIT``, resume-code look-ups by ``RESUME_RATE_LIMIT`` (which would
-otherwise let anyone guess codes).
+Post/Redirect/Get: a valid POST is stored and answered with a 303 redirect to the GET of
+the next (or previous) page, the saved-answers page or the thank-you page, so the
+browser's Back shows the previous page with its stored answers and a reload never posts
+again. Only a page that fails its checks is answered directly (422, the page again with
+the messages, nothing written), as is a page whose CSRF token was refused (400).
+
+Whose response: a page carries its response id (a UUID, hidden) and a signed start
+token bound to that id. A browser's own responses are remembered in a signed cookie
+(:data:`RESUME_COOKIE`, one response id per survey, kept ``RESUME_DAYS``), set when a
+first page is shown and on every save. A stored partial response can be continued only
+by the browser whose cookie holds it, through its invitation link, or after its resume
+code (``/r/<code>``, which puts it in the cookie); knowing its response id is not
+enough (:class:`surveyapp.services.responses.NotYours`). The start token counts only for
+its own response id and for :data:`START_TOKEN_MAX_AGE` seconds, so one old token cannot
+make a bot's many fresh responses look slow.
+
+Every POST of a page is checked as a whole (:func:`surveyapp.forms.check_post`); a valid
+page is stored by :func:`surveyapp.services.responses.store_page` in one transaction.
+The routes are rate-limited per client address by ``SUBMIT_RATE_LIMIT``, resume codes
+(typed or in a link) by ``RESUME_RATE_LIMIT``, on every HTTP method.
 """
 
 from __future__ import annotations
@@ -25,13 +38,14 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import (
     Blueprint,
     Flask,
     abort,
+    after_this_request,
     current_app,
     redirect,
     render_template,
@@ -40,11 +54,9 @@ from flask import (
 )
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from itsdangerous import BadSignature, URLSafeSerializer
-from werkzeug.datastructures import MultiDict
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 from werkzeug.exceptions import HTTPException
 
-from questionnaires import Questionnaire
 from surveyapp import db as dbm
 from surveyapp import errors, forms, security
 from surveyapp import models as m
@@ -56,30 +68,87 @@ bp = Blueprint("survey", __name__)
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 ACTIONS = ("next", "back", "save", "submit")
 START_SALT = "manyi-started-at"
+START_TOKEN_MAX_AGE = 24 * 3600  # seconds a page's start token counts
+RESUME_COOKIE = "manyi_resume"
+RESUME_SALT = "manyi-resume"
+RESUME_COOKIE_SURVEYS = 10  # the cookie remembers this many surveys' responses
 
 
-# -- request helpers ----------------------------------------------------------------------
+# -- start tokens -------------------------------------------------------------------------
 def _start_signer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=START_SALT)
 
 
-def _start_token(at: float | None = None) -> str:
-    return str(_start_signer().dumps(round(at if at is not None else time.time(), 3)))
+def _start_token(response_id: str, at: float | None = None) -> str:
+    """A signed (response id, start time) for a page of ``response_id``."""
+    at = at if at is not None else time.time()
+    return str(_start_signer().dumps([response_id, round(at, 3)]))
 
 
-def _started_at(token: str | None) -> datetime:
-    """The start time a page's token holds (now if it is missing, forged or unreadable;
-    never later than now)."""
+def _started_at(token: str | None, response_id: str) -> datetime:
+    """The start time a page's token holds: now if the token is missing, forged, of
+    another response or older than START_TOKEN_MAX_AGE; never later than now."""
     now = time.time()
     ts = now
     if token:
         try:
-            ts = float(_start_signer().loads(token))
+            rid, at = _start_signer().loads(token)
+            if rid == response_id and now - float(at) <= START_TOKEN_MAX_AGE:
+                ts = float(at)
         except (BadSignature, TypeError, ValueError):
             pass
     return datetime.fromtimestamp(min(ts, now), UTC)
 
 
+# -- the browser's own responses (a signed cookie) ----------------------------------------
+def _resume_max_age() -> int:
+    return int(current_app.config["RESUME_DAYS"]) * 24 * 3600
+
+
+def _resume_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=RESUME_SALT)
+
+
+def _bound_responses() -> dict[str, str]:
+    """Survey id -> the response id this browser started (from the signed cookie)."""
+    raw = request.cookies.get(RESUME_COOKIE)
+    if not raw:
+        return {}
+    try:
+        data = _resume_signer().loads(raw, max_age=_resume_max_age())
+    except BadSignature:  # includes an expired signature
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): str(v) for k, v in data.items() if UUID_RE.match(str(v))}
+
+
+def _bound(survey: m.Survey) -> str | None:
+    return _bound_responses().get(str(survey.id))
+
+
+def _bind(survey: m.Survey, response_id: str) -> None:
+    """Remember ``response_id`` as this browser's response to ``survey`` (the cookie is
+    set on this request's response)."""
+    bound = {k: v for k, v in _bound_responses().items() if k != str(survey.id)}
+    bound[str(survey.id)] = response_id
+    keep = dict(list(bound.items())[-RESUME_COOKIE_SURVEYS:])
+    value = _resume_signer().dumps(keep)
+
+    @after_this_request
+    def _set_cookie(response: Any) -> Any:
+        response.set_cookie(
+            RESUME_COOKIE,
+            value,
+            max_age=_resume_max_age(),
+            httponly=True,
+            secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+            samesite="Lax",
+        )
+        return response
+
+
+# -- request helpers ----------------------------------------------------------------------
 def _read_survey(slug: str) -> m.Survey:
     """The survey of ``slug`` (404 if absent or a draft)."""
     survey = surveys.by_slug(dbm.session(), slug)
@@ -111,6 +180,7 @@ def _render_page(
     *,
     status: int = 200,
     notice: str | None = None,
+    continue_at: int | None = None,
 ) -> Any:
     q = survey.questionnaire()
     return (
@@ -127,6 +197,7 @@ def _render_page(
             action_url=action_url,
             lang=current_language(),
             notice=notice,
+            continue_at=continue_at,
             field_name=forms.field_name,
             blocks=forms.page_blocks,
         ),
@@ -134,38 +205,83 @@ def _render_page(
     )
 
 
-def _fresh(survey: m.Survey, action_url: str) -> Any:
-    q = survey.questionnaire()
-    form = forms.page_form(q, 0, stored={})
-    return _render_page(survey, form, 0, str(uuid.uuid4()), _start_token(), action_url)
+def _resume_expired(resp: m.Response) -> bool:
+    limit = timedelta(days=int(current_app.config["RESUME_DAYS"]))
+    return resp.updated_at + limit < m.utcnow()
 
 
-def _resume_response(resp: m.Response, action_url: str) -> Any:
-    survey = resp.survey
+def _saved_page(survey: m.Survey, resp: m.Response) -> Any:
+    code = resp.resume_code or ""
+    link = url_for("survey.resume", code=code, _external=True)
+    until = resp.updated_at + timedelta(days=int(current_app.config["RESUME_DAYS"]))
+    return _message(
+        "saved",
+        survey,
+        200,
+        code=responses.format_code(code),
+        link=link,
+        until=until.strftime("%Y-%m-%d"),
+    )
+
+
+def _show(survey: m.Survey, invitation: m.Invitation | None, page_url: Callable[..., str]) -> Any:
+    """GET of an answer page: page ``?page=`` of this browser's (or this invitation's)
+    response, page 1 of a fresh response, the saved-answers page (``?saved=1``), or
+    the thank-you page for a completed response's pages."""
+    s = dbm.session()
+    asked = request.args.get("page")
+    resp: m.Response | None
+    if invitation is not None:
+        done, resp = responses.of_invitation(s, invitation)
+        if done is not None:
+            return _message("used", survey, 200)
+    else:
+        rid = _bound(survey)
+        resp = responses.by_response_id(s, rid) if rid else None
+        if resp is not None and resp.survey_id != survey.id:
+            resp = None
+    if resp is not None and resp.status == "complete":
+        if asked is not None or request.args.get("saved"):
+            return _message("thanks", survey)  # Back after the last page
+        resp = None  # the survey's own link again: a new response
+    if resp is not None and _resume_expired(resp):
+        resp = None
     q = survey.questionnaire()
-    index = min(resp.page_reached, len(q.pages) - 1)
-    stored = responses.stored_values(dbm.session(), resp.id)
+    if resp is None:
+        rid = str(uuid.uuid4())
+        if invitation is None:
+            _bind(survey, rid)  # a double-clicked first page then carries it too
+        form = forms.page_form(q, 0, stored={})
+        return _render_page(survey, form, 0, rid, _start_token(rid), page_url())
+    if request.args.get("saved"):
+        return _saved_page(survey, resp)
+    reached = min(resp.page_reached, len(q.pages) - 1)
+    try:
+        index = min(max(int(asked or 0), 0), reached)
+    except ValueError:
+        index = 0
+    stored = responses.stored_values(s, resp.id)
     form = forms.page_form(q, index, stored=stored)
-    token = _start_token(resp.started_at.timestamp())
-    return _render_page(survey, form, index, resp.response_id, token, action_url)
+    notice = None
+    if request.args.get("missing"):
+        form = forms.page_form(q, index, forms.formdata_from(q, index, stored))
+        form.validate()
+        notice = str(_l("Some required questions are not answered yet."))
+    token = _start_token(resp.response_id, resp.started_at.timestamp())
+    continue_at = reached if asked is None and reached > 0 else None
+    return _render_page(
+        survey,
+        form,
+        index,
+        resp.response_id,
+        token,
+        page_url(),
+        notice=notice,
+        continue_at=continue_at,
+    )
 
 
-def _formdata_from(
-    q: Questionnaire, page_index: int, stored: dict[str, forms.Value]
-) -> MultiDict[str, str]:
-    """Stored answers as posted form data, to validate them like a fresh post."""
-    form = forms.page_form(q, page_index, stored=stored)
-    data: MultiDict[str, str] = MultiDict()
-    for f in form:
-        if f.type == "BooleanField":
-            if f.data:
-                data.add(f.name, "y")
-        elif f.data not in (None, ""):
-            data.add(f.name, str(f.data))
-    return data
-
-
-def _posted_position(q: Questionnaire) -> tuple[str, int, str]:
+def _posted_position(page_count: int) -> tuple[str, int, str]:
     """The posted response id, page index and start token (400 if malformed)."""
     rid = request.form.get("response_id", "").strip().lower()
     if not UUID_RE.match(rid):
@@ -174,33 +290,32 @@ def _posted_position(q: Questionnaire) -> tuple[str, int, str]:
         page_index = int(request.form.get("page", ""))
     except ValueError:
         abort(400)
-    if not 0 <= page_index < len(q.pages):
+    if not 0 <= page_index < page_count:
         abort(400)
     return rid, page_index, request.form.get("started", "")
 
 
-def _post(survey: m.Survey, invitation: m.Invitation | None, action_url: Callable[[], str]) -> Any:
+def _post(survey: m.Survey, invitation: m.Invitation | None, page_url: Callable[..., str]) -> Any:
     q = survey.questionnaire()
-    rid, page_index, start_token = _posted_position(q)
+    rid, page_index, start_token = _posted_position(len(q.pages))
     action = request.form.get("action", "next")
     if action.startswith("lang:"):
-        # switch language without saving: show the same page with what was typed
+        # switch language: the page is kept as typed (like Back) and shown again
         set_language_for(survey.languages, action.removeprefix("lang:"))
-        form = forms.page_form(q, page_index, request.form, partial=True)
-        return _render_page(survey, form, page_index, rid, start_token, action_url())
-    if action not in ACTIONS:
+        action = "lang"
+    elif action not in ACTIONS:
         abort(400)
     final = action == "submit" and page_index == len(q.pages) - 1
     if action == "submit" and not final:
         action = "next"
-    partial = action in ("save", "back")
+    partial = action in ("save", "back", "lang")
     problems, values = forms.check_post(q, page_index, request.form, partial=partial)
     if problems:  # the page again, bound to what was posted, with the messages
         form = forms.page_form(q, page_index, request.form, partial=partial)
         form.item_errors = problems
         notice = str(_l("Some answers need your attention; see the messages below."))
         return _render_page(
-            survey, form, page_index, rid, start_token, action_url(), status=422, notice=notice
+            survey, form, page_index, rid, start_token, page_url(), status=422, notice=notice
         )
     reached = page_index + 1 if action == "next" else page_index
     save = responses.PageSave(
@@ -209,9 +324,11 @@ def _post(survey: m.Survey, invitation: m.Invitation | None, action_url: Callabl
         values=values,
         final=final,
         language=current_language(),
-        started_at=_started_at(start_token),
+        started_at=_started_at(start_token, rid),
         honeypot=bool(request.form.get("website", "").strip()),
         page_reached=min(reached, len(q.pages) - 1),
+        # an invitation's responses are its link's; anonymous ones this browser's
+        owned=invitation is not None or _bound(survey) == rid,
     )
     dbm.release()  # the read transaction ends before the write begins
     try:
@@ -224,26 +341,21 @@ def _post(survey: m.Survey, invitation: m.Invitation | None, action_url: Callabl
         )
     except responses.ResponseMismatch:
         abort(400)
+    except responses.NotYours:
+        return _message("not_yours", survey, 403)
+    if invitation is None:
+        _bind(survey, rid)
     if outcome.kind in ("completed", "already_complete"):
         return redirect(url_for("survey.thanks", slug=survey.slug), code=303)
     if outcome.kind == "invitation_used":
-        return _message("used", survey, 409)
+        return redirect(page_url(), code=303)  # which says so
     if outcome.kind == "missing":
-        target = outcome.page
-        form = forms.page_form(q, target, _formdata_from(q, target, outcome.values))
-        form.validate()
-        notice = str(_l("Some required questions are not answered yet."))
-        return _render_page(
-            survey, form, target, rid, start_token, action_url(), status=422, notice=notice
-        )
+        return redirect(page_url(page=outcome.page, missing=1), code=303)
     if action == "save":
-        code = outcome.resume_code or ""
-        link = url_for("survey.resume", code=code, _external=True)
-        return _message("saved", survey, 200, code=responses.format_code(code), link=link)
-    target = page_index + 1 if action == "next" else page_index - 1
+        return redirect(page_url(saved=1), code=303)
+    target = {"next": page_index + 1, "back": page_index - 1}.get(action, page_index)
     target = min(max(target, 0), len(q.pages) - 1)  # "next" on the last page stays there
-    form = forms.page_form(q, target, stored=outcome.values)
-    return _render_page(survey, form, target, rid, start_token, action_url())
+    return redirect(page_url(page=target), code=303)
 
 
 # -- routes -------------------------------------------------------------------------------
@@ -262,10 +374,10 @@ def anonymous(slug: str) -> Any:
         return closed
     if survey.access != "anonymous":
         return _message("invitation_only", survey, 403)
+    page_url = functools.partial(url_for, "survey.anonymous", slug=slug)
     if request.method == "POST":
-        # the form's address: needed only to show a page again, not for the redirect
-        return _post(survey, None, functools.partial(url_for, "survey.anonymous", slug=slug))
-    return _fresh(survey, url_for("survey.anonymous", slug=slug))
+        return _post(survey, None, page_url)
+    return _show(survey, None, page_url)
 
 
 @bp.route("/i/<token>", methods=["GET", "POST"])
@@ -281,20 +393,17 @@ def invited(token: str) -> Any:
         return closed
     if invitation.expires_at is not None and m.utcnow() >= invitation.expires_at:
         return _message("expired", survey, 410)
+    page_url = functools.partial(url_for, "survey.invited", token=token)
     if request.method == "POST":
-        return _post(survey, invitation, functools.partial(url_for, "survey.invited", token=token))
-    url = url_for("survey.invited", token=token)
-    done, partial = responses.of_invitation(dbm.session(), invitation)
-    if done is not None:
-        return _message("used", survey, 200)
-    if partial is not None:
-        return _resume_response(partial, url)
-    return _fresh(survey, url)
+        return _post(survey, invitation, page_url)
+    return _show(survey, invitation, page_url)
 
 
 @bp.route("/r/<code>")
 @security.rate_limit("RESUME_RATE_LIMIT")
 def resume(code: str) -> Any:
+    """A resume code or link: the response becomes this browser's, and its furthest
+    page is shown (a redirect to the survey's own address)."""
     resp = responses.by_resume_code(dbm.session(), code)
     if resp is None:
         return _message("unknown_code", None, 404)
@@ -305,15 +414,17 @@ def resume(code: str) -> Any:
     closed = _closed_page(survey)
     if closed is not None:
         return closed
+    if _resume_expired(resp):
+        return _message("code_expired", survey, 410)
+    page = min(resp.page_reached, len(survey.questionnaire().pages) - 1)
     if resp.invitation is not None:
-        url = url_for("survey.invited", token=resp.invitation.token)
-    else:
-        url = url_for("survey.anonymous", slug=survey.slug)
-    return _resume_response(resp, url)
+        return redirect(url_for("survey.invited", token=resp.invitation.token, page=page), 303)
+    _bind(survey, resp.response_id)
+    return redirect(url_for("survey.anonymous", slug=survey.slug, page=page), code=303)
 
 
 @bp.route("/resume", methods=["GET", "POST"])
-@security.rate_limit("SUBMIT_RATE_LIMIT")
+@security.rate_limit("RESUME_RATE_LIMIT")
 def resume_form() -> Any:
     if request.method == "POST":
         code = responses.normalise_code(request.form.get("code", ""))
@@ -357,7 +468,7 @@ def _page_after_csrf_failure() -> Any | None:
     set_language_for(survey.languages)
     q = survey.questionnaire()
     try:
-        rid, page_index, start_token = _posted_position(q)
+        rid, page_index, start_token = _posted_position(len(q.pages))
     except HTTPException:
         return None
     form = forms.page_form(q, page_index, request.form, partial=True)

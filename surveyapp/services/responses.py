@@ -58,10 +58,18 @@ class PageSave:
     honeypot: bool = False
     page_reached: int = 0
     source: str = "web"
+    # whether the sender may continue the response if it is stored and partial: its
+    # invitation link, or the browser that started it or resumed it with its code
+    owned: bool = True
 
 
 class ResponseMismatch(Exception):
     """The posted response id belongs to another survey or invitation."""
+
+
+class NotYours(Exception):
+    """The posted response id is of a partial response the sender has not shown to be
+    theirs (see :attr:`PageSave.owned`); nothing is written."""
 
 
 class _Retry(Exception):
@@ -99,6 +107,10 @@ def format_code(code: str) -> str:
 def by_resume_code(s: Session, raw: str) -> m.Response | None:
     """The response of a resume code as typed (dashes, spaces and case ignored)."""
     return s.scalar(select(m.Response).where(m.Response.resume_code == normalise_code(raw)))
+
+
+def by_response_id(s: Session, response_id: str) -> m.Response | None:
+    return s.scalar(select(m.Response).where(m.Response.response_id == response_id))
 
 
 def of_invitation(
@@ -148,7 +160,8 @@ def store_page(
 
     ``min_seconds``: a completed response faster than this is flagged ``too_fast``, unless
     the survey sets its own minimum. Raises :class:`ResponseMismatch` if the response id
-    belongs to another survey or invitation.
+    belongs to another survey or invitation, :class:`NotYours` if it is a stored partial
+    response and ``save.owned`` is false.
     """
     last_error: IntegrityError | _Retry | None = None
     for _ in range(STORE_ATTEMPTS):
@@ -327,6 +340,8 @@ def _store_existing(w: _Write) -> Outcome:
             raise ResponseMismatch
         if row.status == "complete":
             return Outcome("already_complete", rid, row.resume_code)
+        if not save.owned:
+            raise NotYours
     if w.inv_id is not None:
         winner = conn.execute(_INVITATION_WINNER, {"inv": w.inv_id}).scalar()
         if winner is not None and winner != rid:
