@@ -57,6 +57,12 @@ class FieldError(NamedTuple):
         return self.text
 
 
+def field_label(label: Text) -> str:
+    """A role's or row's name in this request's language, as a message names it (without
+    the trailing colon or ellipsis of a role's stem, "This company does…")."""
+    return label.get(current_language()).rstrip(" :：…").strip()
+
+
 def field_name(column: str) -> str:
     """The HTML name of the answer field of ``column`` (``"a-" + column``)."""
     return f"{PREFIX}-{column}"
@@ -193,7 +199,7 @@ def check_page(
                 msg = check.problem(raw)
             if msg is not None:
                 # a field of several (E or P, an allocation row) is named in its message
-                text = msg if label is None else f"{label.get(current_language())}: {msg}"
+                text = msg if label is None else f"{field_label(label)}: {msg}"
                 if text not in (p.text for p in messages):
                     messages.append(FieldError(text, col))
         if not messages:

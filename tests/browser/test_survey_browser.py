@@ -123,14 +123,20 @@ def run_survey(chromium, server, axe_script, *, device: dict, lang: str, resume_
     page.keyboard.press("ArrowRight")
     assert page.is_checked('input[name="a-tan1_e"][value="2"]')
 
-    # a missing required answer: the error stands at the item, the page stays
+    # a missing required answer: the browser's check leads to it (the server would too)
     fill(page, q, 0, values, skip={"tan4_p"})
-    press(page, "next")
-    error = page.locator("#item-tan4 .error")
-    assert error.is_visible()
-    assert ("此题必须回答" if lang == "zh-Hans" else "needs an answer") in error.inner_text()
-    assert page.locator("#item-tan3 .error").count() == 0
-    assert stored(app) == []  # an invalid page writes nothing
+    page.click('button[name="action"][value="next"]')
+    summary = page.locator("#error-summary")
+    assert summary.is_visible()
+    assert page.evaluate("document.activeElement.id") == "error-summary"
+    role = "本公司实际做到了" if lang == "zh-Hans" else "This company does"
+    assert f"{role}: " in summary.inner_text()  # which of E and P is missing
+    assert "卓越" not in summary.inner_text()
+    assert "excellent" not in summary.inner_text()
+    assert ("此题必须回答" if lang == "zh-Hans" else "needs an answer") in summary.inner_text()
+    summary.locator("a").first.click()
+    assert page.evaluate("document.activeElement.name") == "a-tan4_p"
+    assert stored(app) == []  # nothing was sent
     fill(page, q, 0, values)
     press(page, "next")
 
@@ -146,8 +152,10 @@ def run_survey(chromium, server, axe_script, *, device: dict, lang: str, resume_
     total = page.locator(f"#item-{item.id} .allocation__sum")
     assert total.inner_text() == "110"
     assert "is-off" in page.locator(f"#item-{item.id} .allocation__total").get_attribute("class")
-    press(page, "next")
-    assert "110" in page.locator(f"#item-{item.id} .error").inner_text()
+    remaining = page.locator(f"#item-{item.id} .allocation__remaining").inner_text()
+    assert ("多了 10 分" if lang == "zh-Hans" else "10 too many") in remaining
+    page.click('button[name="action"][value="next"]')
+    assert "110" in page.locator("#error-summary").inner_text()
     fill(page, q, index, values)
     assert total.inner_text() == "100"
     press(page, "next")
@@ -182,6 +190,8 @@ def run_survey(chromium, server, axe_script, *, device: dict, lang: str, resume_
     # double-clicked submit: stored once, with the values entered
     with page.expect_navigation(url=re.compile(r"/thanks$")):
         page.dblclick('button[name="action"][value="submit"]')
+    assert ("谢谢" if lang == "zh-Hans" else "Thank you") in page.content()
+    page.go_back()  # Back after the submit: the thank-you page, no resubmission
     assert ("谢谢" if lang == "zh-Hans" else "Thank you") in page.content()
     context.close()
     [response] = stored(app)

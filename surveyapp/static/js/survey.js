@@ -65,8 +65,17 @@
 
   function itemLabel(item) {
     var legend = item.querySelector(".item__text");
-    var text = legend ? legend.textContent.replace(/\s*\*.*$/, "").trim() : "";
+    if (!legend) { return ""; }
+    var copy = legend.cloneNode(true);
+    copy.querySelectorAll(".item__number, .required, .sr-only").forEach(function (el) {
+      el.remove();
+    });
+    var text = copy.textContent.trim();
     return text.length > 60 ? text.slice(0, 57) + "..." : text;
+  }
+
+  function roleLabel(text) {  // as the server names a role: no trailing colon or ellipsis
+    return text.trim().replace(/[\s:：…]+$/, "");
   }
 
   function problemsOf(form, item) {
@@ -94,7 +103,7 @@
         if (!item.querySelector('input[name="' + name + '"]:checked')) {
           var input = firstInput(item, name);
           var role = input.closest("fieldset.role");
-          var roleName = role ? role.querySelector(".role__name").textContent.trim() + ": " : "";
+          var roleName = role ? roleLabel(role.querySelector(".role__name").textContent) + ": " : "";
           msgs.push([roleName + form.dataset.msgRequired, input]);
         }
       });
