@@ -51,11 +51,14 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 import questionnaires as qn
+from surveyapp import db as dbm
 from surveyapp import models as m
+from surveyapp import survey as respondent
 from surveyapp.auth import acting_user_id, requires
 from surveyapp.downloads import export_download
 from surveyapp.i18n import current_language
 from surveyapp.services import exports, studies
+from surveyapp.services import responses as response_service
 from surveyapp.services.instruments import load_upload
 from surveyapp.services.recipients import (
     MAX_INVITATION_BYTES,
@@ -287,7 +290,26 @@ def survey(survey_id: int) -> Any:
         formats=exports.FORMATS,
         state=sv.state(),
         lang=current_language(),
+        test_responses=response_service.count_test_responses(dbm.session(), sv.id),
     )
+
+
+@bp.route("/surveys/<int:survey_id>/preview")
+@requires("manage")
+def survey_preview(survey_id: int) -> Any:
+    """Answer the survey (draft, closed or open) in preview: test responses only."""
+    sv = studies.survey(survey_id)
+    respondent.start_preview(sv.id)
+    return redirect(url_for("survey.anonymous", slug=sv.slug), code=303)
+
+
+@bp.route("/surveys/<int:survey_id>/test-responses/delete", methods=["POST"])
+@requires("manage")
+def test_responses_delete(survey_id: int) -> Any:
+    sv = studies.survey(survey_id)
+    n = response_service.delete_test_responses(dbm.get_db(), sv.id, user_id=acting_user_id())
+    flash(_("%(n)d test responses deleted.", n=n), "info")
+    return redirect(url_for("research.survey", survey_id=sv.id), code=303)
 
 
 @bp.route("/surveys/<int:survey_id>/open", methods=["POST"])

@@ -50,6 +50,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import lazy_gettext as _l
@@ -72,6 +73,21 @@ START_TOKEN_MAX_AGE = 24 * 3600  # seconds a page's start token counts
 RESUME_COOKIE = "manyi_resume"
 RESUME_SALT = "manyi-resume"
 RESUME_COOKIE_SURVEYS = 10  # the cookie remembers this many surveys' responses
+PREVIEW_KEY = "preview_surveys"  # session: the surveys a researcher previews
+
+
+# -- preview (test mode) ------------------------------------------------------------------
+def start_preview(survey_id: int) -> None:
+    """Let this browser's session answer ``survey_id`` in preview: a draft, closed or
+    invitation-only survey opens, and its answers are stored as test responses
+    (``Response.source == TEST_SOURCE``: never exported, reported or scored; deleted in
+    one action). Called by the research route that checked the researcher's right."""
+    ids = [i for i in session.get(PREVIEW_KEY, []) if i != survey_id][-9:]
+    session[PREVIEW_KEY] = [*ids, survey_id]
+
+
+def _in_preview(survey: m.Survey) -> bool:
+    return survey.id in session.get(PREVIEW_KEY, [])
 
 
 # -- start tokens -------------------------------------------------------------------------
@@ -150,9 +166,9 @@ def _bind(survey: m.Survey, response_id: str) -> None:
 
 # -- request helpers ----------------------------------------------------------------------
 def _read_survey(slug: str) -> m.Survey:
-    """The survey of ``slug`` (404 if absent or a draft)."""
+    """The survey of ``slug`` (404 if absent or a draft, unless in preview)."""
     survey = surveys.by_slug(dbm.session(), slug)
-    if survey is None or survey.status == "draft":
+    if survey is None or (survey.status == "draft" and not _in_preview(survey)):
         abort(404)
     return survey
 
@@ -163,7 +179,7 @@ def _message(kind: str, survey: m.Survey | None = None, status: int = 200, **ctx
 
 def _closed_page(survey: m.Survey) -> Any | None:
     state = survey.state()
-    if state == "open":
+    if state == "open" or _in_preview(survey):
         return None
     if state == "not_yet":
         return _message("not_yet", survey, 403)
@@ -198,6 +214,7 @@ def _render_page(
             lang=current_language(),
             notice=notice,
             continue_at=continue_at,
+            preview=_in_preview(survey),
             field_name=forms.field_name,
             blocks=forms.page_blocks,
         ),
@@ -329,6 +346,7 @@ def _post(survey: m.Survey, invitation: m.Invitation | None, page_url: Callable[
         page_reached=min(reached, len(q.pages) - 1),
         # an invitation's responses are its link's; anonymous ones this browser's
         owned=invitation is not None or _bound(survey) == rid,
+        source=m.TEST_SOURCE if _in_preview(survey) else "web",
     )
     dbm.release()  # the read transaction ends before the write begins
     try:
@@ -372,7 +390,7 @@ def anonymous(slug: str) -> Any:
     closed = _closed_page(survey)
     if closed is not None:
         return closed
-    if survey.access != "anonymous":
+    if survey.access != "anonymous" and not _in_preview(survey):
         return _message("invitation_only", survey, 403)
     page_url = functools.partial(url_for, "survey.anonymous", slug=slug)
     if request.method == "POST":

@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from questionnaires import Questionnaire
-from surveyapp import config, forms
+from surveyapp import audit, config, forms
 from surveyapp import db as dbm
 from surveyapp import models as m
 
@@ -373,6 +373,32 @@ def _stored_values(conn: Connection, response_pk: int) -> dict[str, forms.Value]
 def stored_values(s: Session, response_pk: int) -> dict[str, forms.Value]:
     """The stored answers of a response (column -> value)."""
     return _stored_values(s.connection(), response_pk)
+
+
+# -- test responses (given in preview) -------------------------------------------------------
+def count_test_responses(s: Session, survey_id: int) -> int:
+    """How many test responses (given in preview) ``survey_id`` holds."""
+    query = select(func.count()).where(
+        m.Response.survey_id == survey_id, m.Response.source == m.TEST_SOURCE
+    )
+    return int(s.scalar(query) or 0)
+
+
+def delete_test_responses(db: dbm.Database, survey_id: int, *, user_id: int | None) -> int:
+    """Delete every test response of ``survey_id`` (with their answers) in one
+    transaction, with one audit record; returns how many there were."""
+    with db.write() as s:
+        gone = s.execute(
+            delete(m.Response)
+            .where(m.Response.survey_id == survey_id, m.Response.source == m.TEST_SOURCE)
+            .returning(m.Response.id)
+        ).all()
+        detail = {"survey_id": survey_id, "test_responses": len(gone)}
+        audit.record(
+            s, "deleted", object_type="survey", object_id=survey_id,
+            detail=detail, user_id=user_id,
+        )  # fmt: skip
+    return len(gone)
 
 
 # -- bulk import (simulated or imported data in the export format) -------------------------
