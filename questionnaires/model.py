@@ -182,6 +182,7 @@ class Item:
     max_length: int | None = None
     minimum: float | None = None
     maximum: float | None = None
+    relevant: str | None = None  # display condition (questionnaires.conditions)
 
     def columns(self) -> tuple[str, ...]:
         """Export column names of this item (the documented, stable rule).
@@ -223,6 +224,7 @@ class Page:
     title: Text
     intro: Text | None
     items: tuple[Item, ...]
+    relevant: str | None = None  # display condition of the whole page
 
 
 @dataclass(frozen=True, slots=True)

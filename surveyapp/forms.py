@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -34,6 +34,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, Form, StringField
 
 from questionnaires import Item, Page, Questionnaire, Scale, Text
+from questionnaires.conditions import holds
 from surveyapp.i18n import current_language
 
 PREFIX = "a"
@@ -177,15 +178,38 @@ _Field = tuple[str, bool, "_Check | None", Text | None]
 _Rules = tuple[tuple[Item, tuple[str, ...], tuple[_Field, ...]], ...]
 
 
+@dataclass(frozen=True)
+class Context:
+    """What display conditions read besides the page itself: the response's stored
+    answers (column -> value) and the link's parameters (an invitation's segments)."""
+
+    answers: Mapping[str, Value]
+    params: Mapping[str, str]
+
+
 def check_page(
-    cls: type[PageFormBase], data: dict[str, Any], partial: bool
+    cls: type[PageFormBase],
+    data: dict[str, Any],
+    partial: bool,
+    context: Context | None = None,
 ) -> tuple[dict[str, list[FieldError]], dict[str, Value | None]]:
     """The one validator of a page: ``data`` is its fields' data (column -> text or None;
     a check box's True/False). Returns (item id -> messages, {}) if any item fails, else
-    ({}, column -> value to store, None for no answer, for every column of the page)."""
+    ({}, column -> value to store, None for no answer, for every column of the page).
+
+    With a ``context``, an item whose display condition does not hold (on the stored
+    answers, the page's answers before it and the link's parameters) is not applicable:
+    it is not checked, and nothing is stored for it (None, which also removes an answer
+    given before it was hidden). Without one, every item is shown."""
     errors: dict[str, list[FieldError]] = {}
     values: dict[str, Value | None] = {}
+    known: dict[str, Value] = dict(context.answers) if context is not None else {}
     for item, columns, fields in cls.rules:
+        if context is not None and not holds(item.relevant, known, context.params):
+            for col in columns:
+                values[col] = None
+                known.pop(col, None)
+            continue
         messages: list[FieldError] = []
         found = [data.get(col) for col in columns]
         for (col, required, check, label), raw in zip(fields, found, strict=True):
@@ -208,13 +232,25 @@ def check_page(
                 messages.append(FieldError(msg, columns[0]))
         if messages:
             errors[item.id] = messages
-        elif not errors:
-            values.update(_item_values(item, columns, found))
+            continue
+        given = _item_values(item, columns, found)
+        for col, v in given.items():
+            if v is None:
+                known.pop(col, None)
+            else:
+                known[col] = v
+        if not errors:
+            values.update(given)
     return errors, ({} if errors else values)
 
 
 def check_post(
-    q: Questionnaire, page_index: int, formdata: Any, *, partial: bool = False
+    q: Questionnaire,
+    page_index: int,
+    formdata: Any,
+    *,
+    partial: bool = False,
+    context: Context | None = None,
 ) -> tuple[dict[str, list[FieldError]], dict[str, Value | None]]:
     """:func:`check_page` of a posted page, as ``page_form(q, page_index, formdata,
     partial=partial).validate()`` decides it, without binding the form's fields."""
@@ -228,7 +264,7 @@ def check_post(
         for col, _required, check, _label in fields:
             raw = get(field_name(col))
             data[col] = raw if check is not None else (raw is not None and raw not in off)
-    return check_page(cls, data, partial)
+    return check_page(cls, data, partial, context)
 
 
 def _item_problem(item: Item, data: list[Any], partial: bool) -> str | None:

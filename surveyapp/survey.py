@@ -58,6 +58,7 @@ from flask_wtf.csrf import CSRFError
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 from werkzeug.exceptions import HTTPException
 
+from questionnaires import conditions
 from surveyapp import db as dbm
 from surveyapp import errors, forms, security
 from surveyapp import models as m
@@ -197,14 +198,20 @@ def _render_page(
     status: int = 200,
     notice: str | None = None,
     continue_at: int | None = None,
+    context: forms.Context | None = None,
 ) -> Any:
     q = survey.questionnaire()
+    page = q.pages[page_index]
+    hidden, dynamic, known = _display(q, page, context)
+    last = page_index == len(q.pages) - 1
+    if context is not None and not last:
+        last = responses.next_page(q, page_index + 1, 1, context.answers, context.params) is None
     return (
         render_template(
             "survey/page.html",
             survey=survey,
             q=q,
-            page=q.pages[page_index],
+            page=page,
             page_index=page_index,
             n_pages=len(q.pages),
             form=form,
@@ -215,11 +222,59 @@ def _render_page(
             notice=notice,
             continue_at=continue_at,
             preview=_in_preview(survey),
+            hidden=hidden,
+            dynamic=dynamic,
+            known=known,
+            params=dict(context.params) if context is not None else {},
+            last=last,
             field_name=forms.field_name,
             blocks=forms.page_blocks,
         ),
         status,
     )
+
+
+def _has_conditions(q: Any) -> bool:
+    return any(p.relevant for p in q.pages) or any(i.relevant for i in q.items)
+
+
+def _context(
+    q: Any, invitation: m.Invitation | None, stored: dict[str, forms.Value] | None
+) -> forms.Context | None:
+    """What the display conditions read (None if the instrument has none)."""
+    if not _has_conditions(q):
+        return None
+    params = {str(k): str(v) for k, v in (invitation.segments if invitation else {}).items()}
+    return forms.Context(stored or {}, params)
+
+
+def _display(
+    q: Any, page: Any, context: forms.Context | None
+) -> tuple[set[str], dict[str, str], dict[str, Any]]:
+    """Items of ``page`` not shown (their condition, on earlier pages' answers, does not
+    hold), items the browser shows or hides as the page is answered (their condition
+    reads this page: without JavaScript they are shown and the server decides on the
+    post), and the stored answers those conditions read."""
+    if context is None:
+        return set(), {}, {}
+    on_page = {c for i in page.items for c in (i.id, *i.columns())}
+    hidden: set[str] = set()
+    dynamic: dict[str, str] = {}
+    reads: set[str] = set()
+    for item in page.items:
+        if item.relevant is None:
+            continue
+        names = conditions.compiled(item.relevant).references
+        if on_page.intersection(names):
+            dynamic[item.id] = item.relevant
+            reads.update(names)
+        elif not conditions.holds(item.relevant, context.answers, context.params):
+            hidden.add(item.id)
+    known = {n: context.answers[n] for n in sorted(reads - on_page) if n in context.answers}
+    # a multiple choice read by selected(): its columns
+    for n in reads - on_page:
+        known |= {c: v for c, v in context.answers.items() if c.startswith(f"{n}_")}
+    return hidden, dynamic, known
 
 
 def _resume_expired(resp: m.Response) -> bool:
@@ -269,7 +324,8 @@ def _show(survey: m.Survey, invitation: m.Invitation | None, page_url: Callable[
         if invitation is None:
             _bind(survey, rid)  # a double-clicked first page then carries it too
         form = forms.page_form(q, 0, stored={})
-        return _render_page(survey, form, 0, rid, _start_token(rid), page_url())
+        context = _context(q, invitation, {})
+        return _render_page(survey, form, 0, rid, _start_token(rid), page_url(), context=context)
     if request.args.get("saved"):
         return _saved_page(survey, resp)
     reached = min(resp.page_reached, len(q.pages) - 1)
@@ -278,6 +334,10 @@ def _show(survey: m.Survey, invitation: m.Invitation | None, page_url: Callable[
     except ValueError:
         index = 0
     stored = responses.stored_values(s, resp.id)
+    context = _context(q, invitation, stored)
+    if context is not None:  # a page whose condition does not hold is skipped
+        found = responses.next_page(q, index, 1, stored, context.params)
+        index = found if found is not None else index
     form = forms.page_form(q, index, stored=stored)
     notice = None
     if request.args.get("missing"):
@@ -295,6 +355,7 @@ def _show(survey: m.Survey, invitation: m.Invitation | None, page_url: Callable[
         page_url(),
         notice=notice,
         continue_at=continue_at,
+        context=context,
     )
 
 
@@ -322,19 +383,45 @@ def _post(survey: m.Survey, invitation: m.Invitation | None, page_url: Callable[
         action = "lang"
     elif action not in ACTIONS:
         abort(400)
-    final = action == "submit" and page_index == len(q.pages) - 1
-    if action == "submit" and not final:
-        action = "next"
+    context = None
+    if _has_conditions(q):
+        known = responses.by_response_id(dbm.session(), rid)
+        stored = responses.stored_values(dbm.session(), known.id) if known is not None else {}
+        context = _context(q, invitation, stored)
     partial = action in ("save", "back", "lang")
-    problems, values = forms.check_post(q, page_index, request.form, partial=partial)
+    problems, values = forms.check_post(
+        q, page_index, request.form, partial=partial, context=context
+    )
     if problems:  # the page again, bound to what was posted, with the messages
         form = forms.page_form(q, page_index, request.form, partial=partial)
         form.item_errors = problems
         notice = str(_l("Some answers need your attention; see the messages below."))
         return _render_page(
-            survey, form, page_index, rid, start_token, page_url(), status=422, notice=notice
+            survey,
+            form,
+            page_index,
+            rid,
+            start_token,
+            page_url(),
+            status=422,
+            notice=notice,
+            context=context,
         )
-    reached = page_index + 1 if action == "next" else page_index
+    # where to go: the next (or previous) page whose condition holds on the answers
+    after: dict[str, forms.Value] = dict(context.answers) if context is not None else {}
+    after |= {c: v for c, v in values.items() if v is not None}
+    params = context.params if context is not None else {}
+    following = responses.next_page(q, page_index + 1, 1, after, params)
+    final = action == "submit" and following is None
+    if action == "submit" and not final:
+        action = "next"
+    if action == "next":
+        target = following if following is not None else page_index
+    elif action == "back":
+        target = responses.next_page(q, page_index - 1, -1, after, params) or 0
+    else:
+        target = page_index
+    reached = target if action == "next" else page_index
     save = responses.PageSave(
         response_id=rid,
         page_index=page_index,
@@ -343,7 +430,7 @@ def _post(survey: m.Survey, invitation: m.Invitation | None, page_url: Callable[
         language=current_language(),
         started_at=_started_at(start_token, rid),
         honeypot=bool(request.form.get("website", "").strip()),
-        page_reached=min(reached, len(q.pages) - 1),
+        page_reached=reached,
         # an invitation's responses are its link's; anonymous ones this browser's
         owned=invitation is not None or _bound(survey) == rid,
         source=m.TEST_SOURCE if _in_preview(survey) else "web",
@@ -371,8 +458,6 @@ def _post(survey: m.Survey, invitation: m.Invitation | None, page_url: Callable[
         return redirect(page_url(page=outcome.page, missing=1), code=303)
     if action == "save":
         return redirect(page_url(saved=1), code=303)
-    target = {"next": page_index + 1, "back": page_index - 1}.get(action, page_index)
-    target = min(max(target, 0), len(q.pages) - 1)  # "next" on the last page stays there
     return redirect(page_url(page=target), code=303)
 
 

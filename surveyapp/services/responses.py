@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -25,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from questionnaires import Questionnaire
+from questionnaires.conditions import holds
 from surveyapp import audit, config, forms
 from surveyapp import db as dbm
 from surveyapp import models as m
@@ -133,19 +135,71 @@ def is_resume_code(code: str) -> bool:
 
 
 # -- storing a page -----------------------------------------------------------------------
-def required_columns(q: Questionnaire) -> list[tuple[int, str]]:
+def required_columns(
+    q: Questionnaire,
+    answers: Mapping[str, forms.Value] | None = None,
+    params: Mapping[str, str] | None = None,
+) -> list[tuple[int, str]]:
     """(page index, column) of every answer a complete response must have.
 
     Multiple-choice items always store all their columns (0/1) once their page is saved,
-    so they count as answered through any one column.
+    so they count as answered through any one column. Given the response's ``answers``
+    (and the link's ``params``), an item or page whose display condition does not hold
+    is not applicable and requires nothing.
     """
+    known = answers or {}
+    given = params or {}
     out: list[tuple[int, str]] = []
     for i, page in enumerate(q.pages):
+        if answers is not None and not holds(page.relevant, known, given):
+            continue
         for item in page.items:
+            if answers is not None and not holds(item.relevant, known, given):
+                continue
             if item.required:
                 cols = item.columns()
                 out.extend((i, c) for c in (cols[:1] if item.type == "multiple_choice" else cols))
     return out
+
+
+def not_applicable(
+    q: Questionnaire, answers: Mapping[str, forms.Value], params: Mapping[str, str]
+) -> set[str]:
+    """The columns of items whose display condition (or their page's) does not hold,
+    decided in questionnaire order: a hidden item's answers are not read by the items
+    after it (as :func:`surveyapp.forms.check_page` decides a page)."""
+    known = dict(answers)
+    out: set[str] = set()
+    for page in q.pages:
+        page_hidden = not holds(page.relevant, known, params)
+        for item in page.items:
+            if page_hidden or not holds(item.relevant, known, params):
+                out.update(item.columns())
+                for col in item.columns():
+                    known.pop(col, None)
+    return out
+
+
+def page_shown(
+    q: Questionnaire, index: int, answers: Mapping[str, forms.Value], params: Mapping[str, str]
+) -> bool:
+    """Whether page ``index`` is shown (its condition holds on ``answers``)."""
+    return holds(q.pages[index].relevant, answers, params)
+
+
+def next_page(
+    q: Questionnaire,
+    index: int,
+    step: int,
+    answers: Mapping[str, forms.Value],
+    params: Mapping[str, str],
+) -> int | None:
+    """The first shown page from ``index`` on in direction ``step`` (+1 or -1), or None."""
+    while 0 <= index < len(q.pages):
+        if page_shown(q, index, answers, params):
+            return index
+        index += step
+    return None
 
 
 def store_page(
@@ -298,13 +352,18 @@ def _finish(
     """
     kind, page = "saved", 0
     if w.save.final:
-        required = required_columns(w.survey.questionnaire())
+        params = dict(w.invitation.segments) if w.invitation is not None else {}
+        required = required_columns(w.survey.questionnaire(), stored, params)
         missing = [p for p, c in required if c not in stored]
         if missing:
             # the page itself was valid and is saved; the respondent is sent back
             kind, page = "missing", missing[0]
         else:
             kind = "completed"
+            # answers to items that no longer apply (their condition changed since they
+            # were given) are not part of the completed response
+            for col in not_applicable(w.survey.questionnaire(), stored, params):
+                stored.pop(col, None)
             minimum = w.survey.min_seconds
             if minimum is None:
                 minimum = w.min_seconds
@@ -359,7 +418,12 @@ def _store_existing(w: _Write) -> Outcome:
         suspect["honeypot"] = True
     fields: dict[str, Any] = {"language": save.language, "updated_at": w.now}
     fields["page_reached"] = max(row.page_reached, save.page_reached)
+    kept = set(stored)
     kind, page = _finish(w, stored, row.started_at, suspect, fields)
+    dropped = kept - set(stored)
+    if dropped:  # answers of items that no longer apply
+        conn.execute(_DELETE_ANSWERS, {"pk": row.id, "cols": sorted(dropped)})
+        answers = {c: v for c, v in answers.items() if c not in dropped}
     conn.execute(_UPDATE_RESPONSE, {"b_pk": row.id, **fields})
     _insert_answers(w, row.id, answers, kind)
     return Outcome(kind, rid, row.resume_code, stored, page=page)

@@ -49,6 +49,165 @@
     }
   }
 
+  // -- display conditions: the language of questionnaires/conditions.py, same rules ------
+  var TOKEN = /\s*(?:(\$\{([A-Za-z_][A-Za-z0-9_]*)\})|(-?\d+(?:\.\d+)?)|('[^'\\]*'|"[^"\\]*")|(<=|>=|!=|=|<|>)|([(),])|([A-Za-z_]+))/y;
+  var FUNCTIONS = ["selected", "answered", "unanswered", "param"];
+
+  function tokens(text) {
+    var out = [], pos = 0;
+    while (pos < text.length) {
+      if (text.slice(pos).trim() === "") { break; }
+      TOKEN.lastIndex = pos;
+      var m = TOKEN.exec(text);
+      if (!m) { throw new Error("unexpected text at " + pos); }
+      if (m[1]) { out.push(["ref", m[2]]); }
+      else if (m[3]) { out.push(["num", parseFloat(m[3])]); }
+      else if (m[4]) { out.push(["str", m[4].slice(1, -1)]); }
+      else if (m[5]) { out.push(["op", m[5]]); }
+      else if (m[6]) { out.push([m[6], m[6]]); }
+      else { out.push(["word", m[7]]); }
+      pos = TOKEN.lastIndex;
+    }
+    out.push(["end", null]);
+    return out;
+  }
+
+  function parse(text) {
+    var toks = tokens(text), i = 0;
+    function peek() { return toks[i]; }
+    function take(kind) {
+      if (toks[i][0] !== kind) { throw new Error("expected " + kind); }
+      return toks[i++];
+    }
+    function word(w) {
+      if (toks[i][0] === "word" && toks[i][1] === w) { i++; return true; }
+      return false;
+    }
+    function expr() {
+      var left = conj();
+      while (word("or")) { left = ["or", left, conj()]; }
+      return left;
+    }
+    function conj() {
+      var left = neg();
+      while (word("and")) { left = ["and", left, neg()]; }
+      return left;
+    }
+    function neg() { return word("not") ? ["not", neg()] : comparison(); }
+    function comparison() {
+      var left = operand();
+      if (peek()[0] === "op") { var op = take("op")[1]; return ["cmp", op, left, operand()]; }
+      return left;
+    }
+    function operand() {
+      var t = peek();
+      if (t[0] === "num" || t[0] === "str" || t[0] === "ref") { i++; return [t[0], t[1]]; }
+      if (t[0] === "(") { i++; var inner = expr(); take(")"); return inner; }
+      if (t[0] === "word" && FUNCTIONS.indexOf(t[1]) >= 0) {
+        i++; take("(");
+        var node;
+        if (t[1] === "param") { node = ["param", take("str")[1]]; }
+        else {
+          var ref = ["ref", take("ref")[1]];
+          if (t[1] === "selected") { take(","); node = ["selected", ref, take("str")[1]]; }
+          else { node = [t[1], ref]; }
+        }
+        take(")");
+        return node;
+      }
+      throw new Error("expected an operand");
+    }
+    var tree = expr();
+    take("end");
+    return tree;
+  }
+
+  function has(obj, k) {
+    return Object.prototype.hasOwnProperty.call(obj, k) && obj[k] !== null && obj[k] !== undefined;
+  }
+  function truth(v) {
+    if (v === null || v === undefined) { return false; }
+    if (typeof v === "boolean") { return v; }
+    if (typeof v === "string") { return v !== ""; }
+    return v !== 0;
+  }
+  function value(node, answers, params) {
+    if (node[0] === "num" || node[0] === "str") { return node[1]; }
+    if (node[0] === "ref") { return has(answers, node[1]) ? answers[node[1]] : null; }
+    if (node[0] === "param") { return has(params, node[1]) ? String(params[node[1]]) : null; }
+    return truth(evaluate(node, answers, params)) ? 1 : 0;
+  }
+  function compare(op, a, b) {
+    if (a === null || b === null || (typeof a === "string") !== (typeof b === "string")) {
+      return false;
+    }
+    if (typeof a === "string") {
+      return op === "=" ? a === b : op === "!=" ? a !== b : false;
+    }
+    switch (op) {
+      case "=": return a === b;
+      case "!=": return a !== b;
+      case "<": return a < b;
+      case "<=": return a <= b;
+      case ">": return a > b;
+      default: return a >= b;
+    }
+  }
+  function evaluate(node, answers, params) {
+    switch (node[0]) {
+      case "or": return truth(evaluate(node[1], answers, params)) || truth(evaluate(node[2], answers, params));
+      case "and": return truth(evaluate(node[1], answers, params)) && truth(evaluate(node[2], answers, params));
+      case "not": return !truth(evaluate(node[1], answers, params));
+      case "cmp": return compare(node[1], value(node[2], answers, params), value(node[3], answers, params));
+      case "answered": return has(answers, node[1][1]);
+      case "unanswered": return !has(answers, node[1][1]);
+      case "selected":
+        var single = has(answers, node[1][1]) ? answers[node[1][1]] : null;
+        if (typeof single === "string") { return single === node[2]; }
+        var key = node[1][1] + "_" + node[2];
+        return has(answers, key) && typeof answers[key] !== "string" && answers[key] === 1;
+      default: return value(node, answers, params);
+    }
+  }
+  window.manyiConditions = {
+    holds: function (text, answers, params) { return truth(evaluate(parse(text), answers, params || {})); }
+  };
+
+  function itemValues(item) {
+    // column -> value of an item's fields, as the server would store them
+    var out = {};
+    item.querySelectorAll("input, textarea").forEach(function (el) {
+      if (!el.name || el.name.indexOf("a-") !== 0) { return; }
+      var col = el.name.slice(2);
+      if (el.type === "radio") {
+        if (el.checked) { out[col] = el.closest(".points") ? parseFloat(el.value) : el.value; }
+      } else if (el.type === "checkbox") {
+        out[col] = el.checked ? 1 : 0;
+      } else if (el.tagName === "TEXTAREA") {
+        if (el.value.trim()) { out[col] = el.value.trim(); }
+      } else if (el.value.trim() && isFinite(Number(el.value.trim()))) {
+        out[col] = Number(el.value.trim());
+      }
+    });
+    return out;
+  }
+
+  function applyConditions(form) {
+    if (!form.dataset.answers) { return; }
+    var answers = JSON.parse(form.dataset.answers);
+    var params = JSON.parse(form.dataset.params || "{}");
+    form.querySelectorAll(".item").forEach(function (item) {
+      var text = item.getAttribute("data-relevant");
+      var shown = !text || window.manyiConditions.holds(text, answers, params);
+      item.hidden = !shown;
+      item.querySelectorAll("input, textarea").forEach(function (el) { el.disabled = !shown; });
+      if (shown) {
+        var vals = itemValues(item);
+        Object.keys(vals).forEach(function (k) { answers[k] = vals[k]; });
+      }
+    });
+  }
+
   // -- checks before Next / Submit ----------------------------------------------------------
   function groupsOf(item) {
     // each answer group of an item: a radio name, or the item's check boxes, or its fields
@@ -193,6 +352,9 @@
     var form = document.getElementById("page-form");
     if (form) {
       form.addEventListener("submit", function (event) { checkForm(form, event); });
+      form.addEventListener("change", function () { applyConditions(form); });
+      form.addEventListener("input", function () { applyConditions(form); });
+      applyConditions(form);
     }
     document.addEventListener("click", followSummaryLink);
     var summary = document.getElementById("error-summary");
