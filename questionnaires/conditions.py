@@ -13,6 +13,9 @@ Grammar (keywords in lower case; white space between tokens is free)::
                 | "answered(" "${" NAME "}" ")" | "unanswered(" "${" NAME "}" ")"
                 | "param(" STRING ")"
 
+Piping: in an item's or page's text, ``${name}`` shows the answer to an earlier page's
+item and ``${param.key}`` a link parameter (the page escapes both).
+
 ``${name}`` is the answer of an item (its only column) or of one export column
 (``${tan1_p}``); ``param('branch')`` is a parameter of the link (an invitation's
 segment). ``selected(${item}, 'code')`` is true if a single choice has that code or a
@@ -202,6 +205,15 @@ def parse(text: str) -> Condition:
     tree = p.expr()
     p.take("end")
     return Condition(text, tree)
+
+
+# piping: ``${name}`` in a text shows an earlier answer, ``${param.key}`` a link parameter
+PIPE = re.compile(r"\$\{(param\.)?([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def piped(text: str) -> list[tuple[bool, str]]:
+    """The (is a link parameter, name) of every ``${...}`` piped into ``text``."""
+    return [(bool(m.group(1)), m.group(2)) for m in PIPE.finditer(text)]
 
 
 @functools.lru_cache(maxsize=1024)

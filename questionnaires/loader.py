@@ -429,15 +429,31 @@ class _Builder:
         condition can depend on itself, directly or through others)."""
         earlier: dict[str, Item] = {}  # answer name (item id or column) -> its item
         for pi, page in enumerate(pages):
+            before = set(earlier)  # answers of earlier pages: what a text may show
+            self.pipes(page.title, f"pages[{pi}].title", before)
+            self.pipes(page.intro, f"pages[{pi}].intro", before)
             if page.relevant is not None:
                 self.condition(page.relevant, f"pages[{pi}].relevant", earlier, pages)
             for ii, item in enumerate(page.items):
+                self.pipes(item.text, f"pages[{pi}].items[{ii}].text", before)
+                self.pipes(item.help, f"pages[{pi}].items[{ii}].help", before)
                 if item.relevant is not None:
                     path = f"pages[{pi}].items[{ii}].relevant"
                     self.condition(item.relevant, path, earlier, pages)
                 earlier[item.id] = item
                 for col in item.columns():
                     earlier[col] = item
+
+    def pipes(self, text: Text | None, path: str, before: set[str]) -> None:
+        """Answers piped into ``text`` must come from earlier pages."""
+        for lang, value in text.to_dict().items() if text is not None else ():
+            for is_param, name in conditions.piped(value):
+                if not is_param and name not in before:
+                    self.problem(
+                        f"{path}.{lang}",
+                        f"the text shows ${{{name}}}, which is not answered on an earlier page",
+                        "pipe only answers of earlier pages (or a link parameter: ${param.<key>})",
+                    )
 
     def condition(
         self, text: str, path: str, earlier: Mapping[str, Item], pages: list[Page]

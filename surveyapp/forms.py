@@ -137,6 +137,11 @@ def normalise_text(raw: str) -> str:
     return unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n")).strip()
 
 
+def display_value(value: Value) -> str:
+    """A stored answer as shown back to the respondent (whole numbers without ".0")."""
+    return value if isinstance(value, str) else _fmt(value)
+
+
 def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 

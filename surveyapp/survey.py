@@ -227,6 +227,7 @@ def _render_page(
             known=known,
             params=dict(context.params) if context is not None else {},
             last=last,
+            pipe=_piper(q, context, current_language()),
             field_name=forms.field_name,
             blocks=forms.page_blocks,
         ),
@@ -234,8 +235,50 @@ def _render_page(
     )
 
 
+_READS_ANSWERS: dict[str, bool] = {}
+
+
 def _has_conditions(q: Any) -> bool:
-    return any(p.relevant for p in q.pages) or any(i.relevant for i in q.items)
+    """Whether the instrument's pages read answers: display conditions or piped texts."""
+    found = _READS_ANSWERS.get(q.content_hash)
+    if found is None:
+        texts = [t for p in q.pages for t in (p.title, p.intro) if t is not None]
+        texts += [t for i in q.items for t in (i.text, i.help) if t is not None]
+        found = (
+            any(p.relevant for p in q.pages)
+            or any(i.relevant for i in q.items)
+            or any(conditions.piped(v) for t in texts for v in t.to_dict().values())
+        )
+        _READS_ANSWERS[q.content_hash] = found
+    return found
+
+
+def _piper(q: Any, context: forms.Context | None, lang: str) -> Callable[[str], str]:
+    """A text with its ``${name}`` replaced by the answer (a choice's label, a number
+    as typed) and ``${param.key}`` by the link's parameter; "—" where there is none.
+    The result is plain text: the template escapes it."""
+    answers = context.answers if context is not None else {}
+    params = context.params if context is not None else {}
+
+    def show(match: re.Match[str]) -> str:
+        name = match.group(2)
+        if match.group(1):
+            return str(params.get(name, "—"))
+        try:
+            item = q.item(name)
+        except KeyError:
+            item = None
+        if item is not None and item.type == "multiple_choice":
+            ticked = [c.label.get(lang) for c in item.choices if answers.get(f"{name}_{c.code}")]
+            return ("、" if lang == "zh-Hans" else ", ").join(ticked) or "—"
+        value = answers.get(name)
+        if value is None:
+            return "—"
+        if item is not None and item.type == "single_choice":
+            return next((c.label.get(lang) for c in item.choices if c.code == value), str(value))
+        return forms.display_value(value)
+
+    return lambda text: conditions.PIPE.sub(show, text)
 
 
 def _context(

@@ -108,3 +108,34 @@ def test_an_answer_given_before_its_page_was_skipped_is_removed(app, client, bra
     values = _stored(app).values()
     assert values["sat"] == 5.0
     assert "comment" not in values
+
+
+def test_piping_shows_earlier_answers_and_link_parameters_escaped(app, client, branching):
+    data = branching.to_dict()
+    data["pages"][1]["items"][0]["text"] = {
+        "zh-Hans": "您打了 ${sat} 分（${param.branch}）。为什么？",
+        "en": "You gave ${sat} (${param.branch}). Why?",
+    }
+    data["pages"][2]["title"] = {"zh-Hans": "三", "en": "About ${comment}"}
+    _, [token] = add_survey(app, qn.from_dict(data), invitations=1)
+    with app.extensions["manyi_db"].write() as s:
+        s.scalars(select(m.Invitation)).one().segments = {"branch": "<b>徐汇</b>"}
+    url = f"/i/{token}"
+    rid = _rid(client.get(f"{url}?lang=en").text)
+    form = {"response_id": rid, "page": "0", "action": "next", **P1, "a-sat": "2"}
+    page2 = client.get(client.post(url, data=form).headers["Location"]).text
+    assert "You gave 2 (&lt;b&gt;徐汇&lt;/b&gt;). Why?" in page2
+    form = {"response_id": rid, "page": "1", "action": "next", "a-comment": "<i>slow</i>"}
+    page3 = client.get(client.post(url, data=form).headers["Location"]).text
+    assert "About &lt;i&gt;slow&lt;/i&gt;" in page3
+    assert "<i>slow</i>" not in page3
+
+
+def test_piping_a_later_answer_is_refused(branching):
+    data = branching.to_dict()
+    data["pages"][0]["items"][0]["text"]["en"] = "Before ${comment}"
+    with pytest.raises(qn.QuestionnaireError) as err:
+        qn.from_dict(data, source="pipe.yaml")
+    assert "pages[0].items[0].text.en: the text shows ${comment}, which is not answered" in str(
+        err.value
+    )
