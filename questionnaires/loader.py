@@ -389,6 +389,7 @@ class _Builder:
                     intro=self.opt_text(p.get("intro"), f"pages[{pi}].intro"),
                     items=tuple(items),
                     relevant=p.get("relevant"),
+                    randomize=bool(p.get("randomize", False)),
                 )
             )
         self.unique([(f"pages[{i}].id", p["id"]) for i, p in enumerate(d["pages"])], "page")

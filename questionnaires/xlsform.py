@@ -155,6 +155,7 @@ _SURVEY_COLUMNS = {
     "required",
     "constraint",
     "relevant",
+    "parameters",
     *(f"manyi::{k}" for k in (
         "item", "role", "scale", "dimension", "reverse", "segment", "option", "options",
         "total", "max_length", "minimum", "maximum",
@@ -542,6 +543,8 @@ class _Reader:
                 intro = self.text("survey", row, "hint")
                 if intro:
                     page["intro"] = intro
+                if self.randomize(row.get("parameters"), _Loc("survey", r, "parameters")):
+                    page["randomize"] = True
                 self.loc[f"pages[{pi}].relevant"] = _Loc("survey", r, "relevant")
                 cond = self.relevant(row.get("relevant"), _Loc("survey", r, "relevant"))
                 if cond is not None:
@@ -580,6 +583,7 @@ class _Reader:
                 item = self.new_item(row, r, base, parts, mid, lists, path)
                 if item is None:
                     continue
+                self.no_parameters(row, r)
                 self.loc[f"{path}.relevant"] = _Loc("survey", r, "relevant")
                 cond = self.relevant(row.get("relevant"), _Loc("survey", r, "relevant"))
                 if cond is not None:
@@ -591,6 +595,7 @@ class _Reader:
             else:
                 assert item is not None  # for mypy: "continues" implies an open item
                 self.continue_item(item, row, r)
+                self.no_parameters(row, r)
                 loc = _Loc("survey", r, "relevant")
                 if (self.relevant(row.get("relevant"), loc) or None) != item.get("relevant"):
                     self.problem(
@@ -637,6 +642,33 @@ class _Reader:
                 f"the column '{header}' has no manyi equivalent, so its values would be lost",
                 "remove the column, or express it in the columns manyi reads (type, name, "
                 "label, hint, required, relevant, constraint, manyi::...)",
+            )
+
+    def randomize(self, cell: str | None, loc: _Loc) -> bool:
+        """A group's ``parameters`` cell: ``randomize=true`` shows the page's items in an
+        order of each response's own; any other parameter is refused."""
+        out = False
+        for part in (cell or "").split():
+            key, _, value = part.partition("=")
+            if key.strip().lower() == "randomize" and value.strip().lower() in _TRUE | _FALSE:
+                out = value.strip().lower() in _TRUE
+            else:
+                self.problem(
+                    loc,
+                    f"the group parameter {part!r} cannot be honoured",
+                    "keep only randomize=true (the page's items in random order)",
+                )
+        return out
+
+    def no_parameters(self, row: dict[str, str], r: int) -> None:
+        """Question ``parameters`` (a choice list's randomize, a text's rows...) have no
+        manyi equivalent: refused, not dropped."""
+        if row.get("parameters", "").strip():
+            self.problem(
+                _Loc("survey", r, "parameters"),
+                f"the question parameters {row['parameters'].strip()!r} cannot be honoured",
+                "remove them; manyi shows choices in their listed order (a group's "
+                "randomize=true shuffles the page's questions)",
             )
 
     def relevant(self, cell: str | None, loc: _Loc) -> str | None:
@@ -970,6 +1002,7 @@ _SURVEY_HEADERS = [
     *(f"hint::{LANGUAGE_HEADERS[lang]}" for lang in LANGUAGES),
     "required",
     "relevant",
+    "parameters",
     "constraint",
     *(f"constraint_message::{LANGUAGE_HEADERS[lang]}" for lang in LANGUAGES),
     "manyi::item",
@@ -1029,6 +1062,7 @@ class _Writer:
                     **self.texts("label", page.title),
                     **self.texts("hint", page.intro),
                     **({"relevant": page.relevant} if page.relevant else {}),
+                    **({"parameters": "randomize=true"} if page.randomize else {}),
                 }
             )
             for item in page.items:

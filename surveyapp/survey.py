@@ -33,6 +33,7 @@ The routes are rate-limited per client address by ``SUBMIT_RATE_LIMIT``, resume 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 import time
@@ -202,6 +203,12 @@ def _render_page(
 ) -> Any:
     q = survey.questionnaire()
     page = q.pages[page_index]
+    if page.randomize:  # this response's own order of the page's items
+        page = dataclasses.replace(page, items=page.shown_order(response_id))
+    numbers: dict[str, int] = {}  # item id -> its number, counted in the order shown
+    for p in q.pages:
+        for item in page.items if p.id == page.id else p.items:
+            numbers[item.id] = len(numbers) + 1
     hidden, dynamic, known = _display(q, page, context)
     last = page_index == len(q.pages) - 1
     if context is not None and not last:
@@ -228,6 +235,7 @@ def _render_page(
             params=dict(context.params) if context is not None else {},
             last=last,
             pipe=_piper(q, context, current_language()),
+            numbers=numbers,
             field_name=forms.field_name,
             blocks=forms.page_blocks,
         ),
@@ -345,16 +353,19 @@ def _show(survey: m.Survey, invitation: m.Invitation | None, page_url: Callable[
     the thank-you page for a completed response's pages."""
     s = dbm.session()
     asked = request.args.get("page")
+    unsaved: str | None = None
     resp: m.Response | None
     if invitation is not None:
         done, resp = responses.of_invitation(s, invitation)
         if done is not None:
             return _message("used", survey, 200)
     else:
-        rid = _bound(survey)
-        resp = responses.by_response_id(s, rid) if rid else None
+        bound = _bound(survey)
+        resp = responses.by_response_id(s, bound) if bound else None
         if resp is not None and resp.survey_id != survey.id:
             resp = None
+        # a first page shown but not saved yet keeps its response id (and its order)
+        unsaved = bound if bound and resp is None else None
     if resp is not None and resp.status == "complete":
         if asked is not None or request.args.get("saved"):
             return _message("thanks", survey)  # Back after the last page
@@ -363,7 +374,7 @@ def _show(survey: m.Survey, invitation: m.Invitation | None, page_url: Callable[
         resp = None
     q = survey.questionnaire()
     if resp is None:
-        rid = str(uuid.uuid4())
+        rid = unsaved if invitation is None and unsaved else str(uuid.uuid4())
         if invitation is None:
             _bind(survey, rid)  # a double-clicked first page then carries it too
         form = forms.page_form(q, 0, stored={})

@@ -353,18 +353,22 @@ def test_conditions_survive_a_round_trip(tmp_path: Path) -> None:
     data = qn.builtin("servqual22").to_dict()
     data["pages"][1]["relevant"] = "${tan1_p} <= 3 or not answered(${tan2_p})"
     data["pages"][0]["items"][2]["relevant"] = "${tan1_e} > 4"
+    data["pages"][2]["randomize"] = True
     q = qn.from_dict(data)
     path = tmp_path / "cond.xlsx"
     write_xlsform(q, path)
     back = read_xlsform(path)
     assert back.pages[1].relevant == q.pages[1].relevant
     assert back.pages[0].items[2].relevant == "${tan1_e} > 4"
+    assert back.pages[2].randomize
+    assert not back.pages[1].randomize
 
 
 @pytest.mark.parametrize(
     ("header", "cell", "values", "message"),
     [
-        ("parameters", "H6", {"staff": "randomize=true"}, "'parameters' has no manyi"),
+        ("parameters", "H6", {"staff": "randomize=true"}, "parameters 'randomize=true' cannot"),
+        ("parameters", "H4", {"service": "seed=3"}, "parameter 'seed=3' cannot be honoured"),
         ("appearance", "H8", {"channels": "minimal"}, "'appearance' has no manyi"),
         ("relevant", "H6", {"staff": "${visited} == 'yes'"}, "not a condition manyi can"),
         ("relevant", "H6", {"staff": "${visited} = ''"}, "compares with an empty text"),

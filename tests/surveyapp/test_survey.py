@@ -82,7 +82,8 @@ def test_first_page_renders_fieldsets_matrix_and_a_fresh_uuid(app, client, minim
     assert 'type="number"' in html
     assert "allocation__sum" in html
     uuid.UUID(rid_of(html), version=4)
-    assert rid_of(client.get("/s/demo").text) != rid_of(html)
+    assert rid_of(client.get("/s/demo").text) == rid_of(html)  # a reload: the same
+    assert rid_of(app.test_client().get("/s/demo").text) != rid_of(html)  # another browser
     assert responses(app) == []  # showing a page stores nothing
 
 

@@ -139,3 +139,21 @@ def test_piping_a_later_answer_is_refused(branching):
     assert "pages[0].items[0].text.en: the text shows ${comment}, which is not answered" in str(
         err.value
     )
+
+
+def test_a_randomised_page_keeps_each_respondents_own_order(app, minimal):
+    data = minimal.to_dict()
+    data["pages"][0]["randomize"] = True
+    add_survey(app, qn.from_dict(data))
+    orders = set()
+    for _ in range(6):
+        client = app.test_client()
+        first = client.get("/s/demo?lang=en").text
+        order = re.findall(r'class="item item--\w+[^"]*" id="item-(\w+)"', first)
+        assert sorted(order) == sorted(i.id for i in minimal.items)
+        again = client.get("/s/demo?lang=en").text  # the same response: the same order
+        assert re.findall(r'class="item item--\w+[^"]*" id="item-(\w+)"', again) == order
+        numbers = re.findall(r'<span class="item__number">(\d+)\.</span>', first)
+        assert numbers == [str(n + 1) for n in range(len(numbers))]  # numbered as shown
+        orders.add(tuple(order))
+    assert len(orders) > 1
