@@ -462,3 +462,18 @@ def test_resume_codes_draw_each_character_uniformly(monkeypatch):
     draws = iter([bytes([255, 250, 240] * 5 + [31]), bytes(range(16))])
     monkeypatch.setattr(response_service.secrets, "token_bytes", lambda n: next(draws))
     assert response_service.new_resume_code() == CODE_ALPHABET[1] + CODE_ALPHABET[:7]
+
+
+def test_code_entry_shares_the_resume_limit(tmp_path, minimal):
+    """Typing a code (POST /resume) and following a code link (/r/<code>) spend one
+    budget, RESUME_RATE_LIMIT, on every method."""
+    app = make_app(
+        {"DATABASE": tmp_path / "t.sqlite"}, RATELIMIT_ENABLED=True, RESUME_RATE_LIMIT="3/minute"
+    )
+    add_survey(app, minimal)
+    client = app.test_client()
+    assert client.post("/resume", data={"code": "ABCD2345"}).status_code == 303
+    assert client.get("/r/ABCD2345").status_code == 404
+    assert client.get("/resume").status_code == 200
+    assert client.post("/resume", data={"code": "ABCD2346"}).status_code == 429
+    assert client.get("/r/ABCD2346").status_code == 429
