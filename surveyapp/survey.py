@@ -394,9 +394,10 @@ def _show(survey: m.Survey, invitation: m.Invitation | None, page_url: Callable[
         index = found if found is not None else index
     form = forms.page_form(q, index, stored=stored)
     notice = None
-    if request.args.get("missing"):
-        form = forms.page_form(q, index, forms.formdata_from(q, index, stored))
-        form.validate()
+    if request.args.get("missing"):  # the stored answers checked as a fresh post
+        posted = forms.formdata_from(q, index, stored)
+        form = forms.page_form(q, index, posted)
+        form.item_errors, _ = forms.check_post(q, index, posted, context=context)
         notice = str(_l("Some required questions are not answered yet."))
     token = _start_token(resp.response_id, resp.started_at.timestamp())
     continue_at = reached if asked is None and reached > 0 else None
