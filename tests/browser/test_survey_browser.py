@@ -117,6 +117,18 @@ def run_survey(chromium, server, axe_script, *, device: dict, lang: str, resume_
     else:
         assert abs(p_box["y"] - e_box["y"]) < 2
         assert p_box["x"] > e_box["x"] + e_box["width"] - 1  # side by side
+    # each radio's accessible name says its role (E or P), its point and the point's label
+    role, label = (
+        ("本公司实际做到了", "非常同意")
+        if lang == "zh-Hans"
+        else ("This company does", "Strongly agree")
+    )
+    radio = page.get_by_role("radio", name=re.compile(rf"^{role}\S*\s+7\s+{label}$"))
+    assert radio.count() == len(q.pages[0].items)
+    if device is not PHONE:  # the P block is tinted apart from the E block
+        p_block = page.locator("#item-tan1 .role--perception")
+        tint = p_block.evaluate("el => getComputedStyle(el).backgroundColor")
+        assert tint not in ("rgba(0, 0, 0, 0)", "transparent")
     # keyboard: arrow keys move within a radio group
     page.focus('input[name="a-tan1_e"][value="1"]')
     page.keyboard.press("Space")
