@@ -27,6 +27,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from questionnaires import conditions
 from questionnaires.errors import Problem, QuestionnaireError
 from questionnaires.model import (
     LANGUAGES,
@@ -284,7 +285,7 @@ class _Builder:
             "text": {"max_length"},
             "number": {"minimum", "maximum"},
         }[kind]
-        common = {"id", "type", "text", "help", "required"}
+        common = {"id", "type", "text", "help", "required", "relevant"}
         for key in raw:
             if key not in common and key not in allowed:
                 self.problem(
@@ -355,6 +356,7 @@ class _Builder:
             max_length=int(raw.get("max_length", 2000)) if kind == "text" else None,
             minimum=lo,
             maximum=hi,
+            relevant=raw.get("relevant"),
         )
 
     def build(self) -> Questionnaire:
@@ -386,12 +388,15 @@ class _Builder:
                     title=self.text(p["title"], f"pages[{pi}].title"),
                     intro=self.opt_text(p.get("intro"), f"pages[{pi}].intro"),
                     items=tuple(items),
+                    relevant=p.get("relevant"),
+                    randomize=bool(p.get("randomize", False)),
                 )
             )
         self.unique([(f"pages[{i}].id", p["id"]) for i, p in enumerate(d["pages"])], "page")
         self.unique(item_ids, "item")
         all_items = [i for p in pages for i in p.items]
         self.check_columns(all_items, item_ids)
+        self.check_conditions(pages)
         for r in roles:
             if not any(r in i.roles for i in all_items):
                 self.problem(f"roles.{r}", f"role {r!r} is not used by any item", "remove it")
@@ -419,6 +424,68 @@ class _Builder:
             content_hash=content_hash(d),
             raw=_freeze(d),
         )
+
+    def check_conditions(self, pages: list[Page]) -> None:
+        """Every display condition parses and reads only answers given before it (so no
+        condition can depend on itself, directly or through others)."""
+        earlier: dict[str, Item] = {}  # answer name (item id or column) -> its item
+        for pi, page in enumerate(pages):
+            before = set(earlier)  # answers of earlier pages: what a text may show
+            self.pipes(page.title, f"pages[{pi}].title", before)
+            self.pipes(page.intro, f"pages[{pi}].intro", before)
+            if page.relevant is not None:
+                self.condition(page.relevant, f"pages[{pi}].relevant", earlier, pages)
+            for ii, item in enumerate(page.items):
+                self.pipes(item.text, f"pages[{pi}].items[{ii}].text", before)
+                self.pipes(item.help, f"pages[{pi}].items[{ii}].help", before)
+                if item.relevant is not None:
+                    path = f"pages[{pi}].items[{ii}].relevant"
+                    self.condition(item.relevant, path, earlier, pages)
+                earlier[item.id] = item
+                for col in item.columns():
+                    earlier[col] = item
+
+    def pipes(self, text: Text | None, path: str, before: set[str]) -> None:
+        """Answers piped into ``text`` must come from earlier pages."""
+        for lang, value in text.to_dict().items() if text is not None else ():
+            for is_param, name in conditions.piped(value):
+                if not is_param and name not in before:
+                    self.problem(
+                        f"{path}.{lang}",
+                        f"the text shows ${{{name}}}, which is not answered on an earlier page",
+                        "pipe only answers of earlier pages (or a link parameter: ${param.<key>})",
+                    )
+
+    def condition(
+        self, text: str, path: str, earlier: Mapping[str, Item], pages: list[Page]
+    ) -> None:
+        try:
+            cond = conditions.parse(text)
+        except conditions.ConditionError as exc:
+            self.problem(
+                path,
+                f"the condition does not parse at character {exc.position + 1}: {exc}",
+                "write it in the condition language (see questionnaires/conditions.py), "
+                "e.g. \"${sat} <= 2 and selected(${branch}, 'sh')\"",
+            )
+            return
+        later = {c for p in pages for i in p.items for c in (i.id, *i.columns())}
+        for name in cond.references:
+            if name in earlier:
+                continue
+            if name in later:
+                self.problem(
+                    path,
+                    f"the condition reads ${{{name}}}, which is asked at or after this point "
+                    "(a condition may only use earlier answers, so it cannot form a cycle)",
+                    f"move the condition to a later item or ${{{name}}} to an earlier page",
+                )
+            else:
+                self.problem(
+                    path,
+                    f"the condition reads ${{{name}}}, which is no item or answer column",
+                    "use the id of an earlier item (or one of its columns, like tan1_p)",
+                )
 
     def check_columns(self, items: list[Item], item_ids: list[tuple[str, str]]) -> None:
         owner: dict[str, str] = {c: "the response metadata" for c in META_COLUMNS}

@@ -10,7 +10,9 @@ and ``manyi score`` must agree on it; it is documented in the README.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import random
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -182,6 +184,7 @@ class Item:
     max_length: int | None = None
     minimum: float | None = None
     maximum: float | None = None
+    relevant: str | None = None  # display condition (questionnaires.conditions)
 
     def columns(self) -> tuple[str, ...]:
         """Export column names of this item (the documented, stable rule).
@@ -223,6 +226,19 @@ class Page:
     title: Text
     intro: Text | None
     items: tuple[Item, ...]
+    relevant: str | None = None  # display condition of the whole page
+    randomize: bool = False  # items in an order of each response's own
+
+    def shown_order(self, response_id: str) -> tuple[Item, ...]:
+        """The items in the order ``response_id`` sees them: as listed, or (``randomize``)
+        shuffled by a generator seeded with the response id and page id, so the order
+        is the same on every visit and can be recomputed for any stored response."""
+        if not self.randomize:
+            return self.items
+        seed = hashlib.sha256(f"{response_id}/{self.id}".encode()).digest()
+        order = list(self.items)
+        random.Random(seed).shuffle(order)
+        return tuple(order)
 
 
 @dataclass(frozen=True, slots=True)

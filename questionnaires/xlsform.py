@@ -95,6 +95,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from questionnaires import conditions
 from questionnaires.errors import Problem, QuestionnaireError
 from questionnaires.loader import LANGUAGE_NAMES, from_dict
 from questionnaires.model import LANGUAGES, Item, Questionnaire
@@ -147,6 +148,27 @@ _MANYI_JSON_KEYS = (
 # ======================================================================================
 # reading
 # ======================================================================================
+#: survey-sheet columns the reader honours (besides label/hint/messages in any language)
+_SURVEY_COLUMNS = {
+    "type",
+    "name",
+    "required",
+    "constraint",
+    "relevant",
+    "parameters",
+    *(f"manyi::{k}" for k in (
+        "item", "role", "scale", "dimension", "reverse", "segment", "option", "options",
+        "total", "max_length", "minimum", "maximum",
+    )),
+}  # fmt: skip
+_TEXT_COLUMN = re.compile(r"^(label|hint|constraint_message|required_message)(::.*)?$")
+# constraints that fit an item's own rules (the ones write_xlsform writes)
+_NUM = r"-?\d+(?:\.\d+)?"
+_BOUND = re.compile(rf"^\.\s*(>=|<=)\s*({_NUM})$")
+_LENGTH = re.compile(r"^string-length\(\s*\.\s*\)\s*<=\s*(\d+)$")
+_TOTAL = re.compile(rf"^(?:\$\{{\w+\}}\s*\+\s*)*\.\s*=\s*({_NUM})$")
+
+
 @dataclass
 class _Sheet:
     name: str
@@ -479,6 +501,7 @@ class _Reader:
         if survey is None:
             problem = Problem("", "has no 'survey' sheet", "name the sheet of questions 'survey'")
             raise QuestionnaireError(self.source, [problem])
+        self.check_survey_columns(survey)
         scale_ids = list(tagged)
         roles_raw: dict[str, Any] = (
             self.manyi["roles"] if isinstance(self.manyi.get("roles"), dict) else {}
@@ -537,6 +560,12 @@ class _Reader:
                 intro = self.text("survey", row, "hint")
                 if intro:
                     page["intro"] = intro
+                if self.randomize(row.get("parameters"), _Loc("survey", r, "parameters")):
+                    page["randomize"] = True
+                self.loc[f"pages[{pi}].relevant"] = _Loc("survey", r, "relevant")
+                cond = self.relevant(row.get("relevant"), _Loc("survey", r, "relevant"))
+                if cond is not None:
+                    page["relevant"] = cond
                 pages.append(page)
                 continue
             if kind == "end group":
@@ -567,15 +596,31 @@ class _Reader:
             if not continues:
                 flush()
                 pi, ii = len(pages) - 1, len(page["items"])
-                item = self.new_item(row, r, base, parts, mid, lists, f"pages[{pi}].items[{ii}]")
+                path = f"pages[{pi}].items[{ii}]"
+                item = self.new_item(row, r, base, parts, mid, lists, path)
                 if item is None:
                     continue
+                self.no_parameters(row, r)
+                self.loc[f"{path}.relevant"] = _Loc("survey", r, "relevant")
+                cond = self.relevant(row.get("relevant"), _Loc("survey", r, "relevant"))
+                if cond is not None:
+                    item["relevant"] = cond
+                self.constraint(item, row.get("constraint"), _Loc("survey", r, "constraint"))
                 if item.get("type") == "rating" and "scale" in item and item["scale"] in lists:
                     if item["scale"] not in scale_ids:
                         scale_ids.append(item["scale"])
             else:
                 assert item is not None  # for mypy: "continues" implies an open item
                 self.continue_item(item, row, r)
+                self.no_parameters(row, r)
+                loc = _Loc("survey", r, "relevant")
+                if (self.relevant(row.get("relevant"), loc) or None) != item.get("relevant"):
+                    self.problem(
+                        loc,
+                        "the rows of one item (its roles or options) have different conditions",
+                        "give every row of the item the same relevant",
+                    )
+                self.constraint(item, row.get("constraint"), _Loc("survey", r, "constraint"))
             if item is not None and "roles" in item:
                 # strip the role heading the writer prefixed to the label
                 role = row.get("manyi::role", "").strip()
@@ -598,6 +643,104 @@ class _Reader:
                 continue
             scales.append(self.scale(sid, lists[sid], f"scales[{len(scales)}]"))
         return self.assemble(pages, scales)
+
+    def check_survey_columns(self, survey: _Sheet) -> None:
+        """Refuse a survey column the reader cannot honour (XLSForm's ``appearance``,
+        ``parameters`` with ``randomize``, ``default``, ``choice_filter``...) if any row
+        fills it: naming its first filled cell, rather than dropping it."""
+        for header in survey.headers:
+            if not header or header in _SURVEY_COLUMNS or _TEXT_COLUMN.match(header):
+                continue
+            filled = next((r for r, row in survey.rows if row.get(header, "").strip()), None)
+            if filled is None:
+                continue
+            self.problem(
+                _Loc("survey", filled, header),
+                f"the column '{header}' has no manyi equivalent, so its values would be lost",
+                "remove the column, or express it in the columns manyi reads (type, name, "
+                "label, hint, required, relevant, constraint, manyi::...)",
+            )
+
+    def randomize(self, cell: str | None, loc: _Loc) -> bool:
+        """A group's ``parameters`` cell: ``randomize=true`` shows the page's items in an
+        order of each response's own; any other parameter is refused."""
+        out = False
+        for part in (cell or "").split():
+            key, _, value = part.partition("=")
+            if key.strip().lower() == "randomize" and value.strip().lower() in _TRUE | _FALSE:
+                out = value.strip().lower() in _TRUE
+            else:
+                self.problem(
+                    loc,
+                    f"the group parameter {part!r} cannot be honoured",
+                    "keep only randomize=true (the page's items in random order)",
+                )
+        return out
+
+    def no_parameters(self, row: dict[str, str], r: int) -> None:
+        """Question ``parameters`` (a choice list's randomize, a text's rows...) have no
+        manyi equivalent: refused, not dropped."""
+        if row.get("parameters", "").strip():
+            self.problem(
+                _Loc("survey", r, "parameters"),
+                f"the question parameters {row['parameters'].strip()!r} cannot be honoured",
+                "remove them; manyi shows choices in their listed order (a group's "
+                "randomize=true shuffles the page's questions)",
+            )
+
+    def relevant(self, cell: str | None, loc: _Loc) -> str | None:
+        """An XLSForm ``relevant`` cell as a display condition (None if empty), or a
+        problem at ``loc`` if it does not fit the condition language."""
+        text = (cell or "").strip()
+        if not text:
+            return None
+        if re.search(r"(=|!=)\s*(''|\"\")|(''|\"\")\s*(=|!=)", text):
+            self.problem(
+                loc,
+                f"{text!r} compares with an empty text, which manyi conditions do not do",
+                "write answered(${name}) or unanswered(${name}) instead",
+            )
+            return None
+        try:
+            conditions.parse(text)
+        except conditions.ConditionError as exc:
+            self.problem(
+                loc,
+                f"{text!r} is not a condition manyi can honour (at character "
+                f"{exc.position + 1}: {exc})",
+                "use comparisons, and/or/not, selected(), answered(), unanswered() and "
+                "param() over earlier answers",
+            )
+            return None
+        return text
+
+    def constraint(self, item: dict[str, Any], cell: str | None, loc: _Loc) -> None:
+        """Honour an XLSForm ``constraint`` that fits the item's own rules (bounds of a
+        number, a text's length, an allocation's range and total); refuse any other."""
+        text = (cell or "").strip()
+        if not text:
+            return
+        kind = item.get("type")
+        ok = True
+        for part in re.split(r"\s+and\s+", text):
+            bound = _BOUND.match(part)
+            if kind == "number" and bound:
+                key = "minimum" if bound.group(1) == ">=" else "maximum"
+                item.setdefault(key, float(bound.group(2)))
+            elif kind == "allocation" and (bound or _TOTAL.match(part)):
+                continue  # whole points within the total: the allocation's own rules
+            elif kind == "text" and _LENGTH.match(part):
+                length = int(_LENGTH.match(part).group(1))  # type: ignore[union-attr]
+                item.setdefault("max_length", length)
+            else:
+                ok = False
+        if not ok:
+            self.problem(
+                loc,
+                f"the constraint {text!r} cannot be honoured for a {kind} item",
+                "keep only bounds of a number ('. >= 0 and . <= 10'), a text's length "
+                "('string-length(.) <= 500') or an allocation's range and total",
+            )
 
     def form_title(self) -> dict[str, str]:
         if isinstance(self.manyi.get("title"), dict):
@@ -875,6 +1018,8 @@ _SURVEY_HEADERS = [
     *(f"label::{LANGUAGE_HEADERS[lang]}" for lang in LANGUAGES),
     *(f"hint::{LANGUAGE_HEADERS[lang]}" for lang in LANGUAGES),
     "required",
+    "relevant",
+    "parameters",
     "constraint",
     *(f"constraint_message::{LANGUAGE_HEADERS[lang]}" for lang in LANGUAGES),
     "manyi::item",
@@ -933,6 +1078,8 @@ class _Writer:
                     "name": page.id,
                     **self.texts("label", page.title),
                     **self.texts("hint", page.intro),
+                    **({"relevant": page.relevant} if page.relevant else {}),
+                    **({"parameters": "randomize=true"} if page.randomize else {}),
                 }
             )
             for item in page.items:
@@ -943,6 +1090,7 @@ class _Writer:
         raw_item = self.raw_items[item.id]
         common = {
             "manyi::item": item.id,
+            "relevant": item.relevant,
             **self.texts("hint", item.help),
         }
         req = "yes" if item.required else "no"
@@ -1028,6 +1176,7 @@ class _Writer:
                         ),
                         "manyi::item": item.id,
                         "manyi::option": c.code,
+                        "relevant": item.relevant,
                     },
                 )
         elif item.type == "text":

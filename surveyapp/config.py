@@ -69,6 +69,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Requests per client address to the answer pages (every method)."),
     Setting("RESUME_RATE_LIMIT", str, "30/minute;300/hour",
             "Requests per client address to the resume pages (every method)."),
+    Setting("RESUME_DAYS", int, 30,
+            "Days after its last save that a partial response can be continued by its "
+            "resume code, its link or the browser that saved it."),
     Setting("DEFAULT_LANGUAGE", str, "zh-Hans",
             "Language of a page when the browser asks for none the survey offers."),
     # researchers

@@ -25,15 +25,17 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, Form, StringField
 
-from questionnaires import Item, Page, Questionnaire, Scale
+from questionnaires import Item, Page, Questionnaire, Scale, Text
+from questionnaires.conditions import holds
+from surveyapp.i18n import current_language
 
 PREFIX = "a"
 _INT = re.compile(r"^[+-]?\d{1,9}$")
@@ -44,6 +46,23 @@ _NUMBER = re.compile(r"^[+-]?(\d{1,15}(\.\d{0,10})?|\.\d{1,10})([eE][+-]?\d{1,3}
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
 
 Value = float | str
+
+
+class FieldError(NamedTuple):
+    """One message about an item, and the column (field) it is about: the error summary
+    links to that field. ``str()`` is the message."""
+
+    text: str
+    column: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def field_label(label: Text) -> str:
+    """A role's or row's name in this request's language, as a message names it (without
+    the trailing colon or ellipsis of a role's stem, "This company does…")."""
+    return label.get(current_language()).rstrip(" :：…").strip()
 
 
 def field_name(column: str) -> str:
@@ -119,6 +138,11 @@ def normalise_text(raw: str) -> str:
     return unicodedata.normalize("NFC", raw.replace("\r\n", "\n").replace("\r", "\n")).strip()
 
 
+def display_value(value: Value) -> str:
+    """A stored answer as shown back to the respondent (whole numbers without ".0")."""
+    return value if isinstance(value, str) else _fmt(value)
+
+
 def _fmt(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
@@ -130,7 +154,7 @@ class PageFormBase(Form):  # type: ignore[misc]  # wtforms ships no type hints
     partial = False
     page: Page
     rules: _Rules
-    item_errors: dict[str, list[str]]
+    item_errors: dict[str, list[FieldError]]
     _values: dict[str, Value | None]
 
     def __init__(self, formdata: Any = None, *, partial: bool = False, **kwargs: Any) -> None:
@@ -154,22 +178,47 @@ class PageFormBase(Form):  # type: ignore[misc]  # wtforms ships no type hints
 
 
 # (item, its columns, each field's (column, required unless partial, check or None for a
-# check box)): the rules check_page applies, made once per form class
-_Rules = tuple[tuple[Item, tuple[str, ...], tuple[tuple[str, bool, _Check | None], ...]], ...]
+# check box, the field's own name where an item has several: an E/P role, an allocation
+# row)): the rules check_page applies, made once per form class
+_Field = tuple[str, bool, "_Check | None", Text | None]
+_Rules = tuple[tuple[Item, tuple[str, ...], tuple[_Field, ...]], ...]
+
+
+@dataclass(frozen=True)
+class Context:
+    """What display conditions read besides the page itself: the response's stored
+    answers (column -> value) and the link's parameters (an invitation's segments)."""
+
+    answers: Mapping[str, Value]
+    params: Mapping[str, str]
 
 
 def check_page(
-    cls: type[PageFormBase], data: dict[str, Any], partial: bool
-) -> tuple[dict[str, list[str]], dict[str, Value | None]]:
+    cls: type[PageFormBase],
+    data: dict[str, Any],
+    partial: bool,
+    context: Context | None = None,
+) -> tuple[dict[str, list[FieldError]], dict[str, Value | None]]:
     """The one validator of a page: ``data`` is its fields' data (column -> text or None;
     a check box's True/False). Returns (item id -> messages, {}) if any item fails, else
-    ({}, column -> value to store, None for no answer, for every column of the page)."""
-    errors: dict[str, list[str]] = {}
+    ({}, column -> value to store, None for no answer, for every column of the page).
+
+    With a ``context``, an item whose display condition does not hold (on the stored
+    answers, the page's answers before it and the link's parameters) is not applicable:
+    it is not checked, and nothing is stored for it (None, which also removes an answer
+    given before it was hidden). Without one, every item is shown."""
+    errors: dict[str, list[FieldError]] = {}
     values: dict[str, Value | None] = {}
+    known: dict[str, Value] = dict(context.answers) if context is not None else {}
     for item, columns, fields in cls.rules:
-        messages: list[str] = []
+        if context is not None and not holds(item.relevant, known, context.params):
+            for col in columns:
+                values[col] = None
+                known.pop(col, None)
+            continue
+        messages: list[FieldError] = []
         found = [data.get(col) for col in columns]
-        for (_col, required, check), raw in zip(fields, found, strict=True):
+        for (col, required, check, label), raw in zip(fields, found, strict=True):
             if check is None:  # a check box: any data is an answer
                 continue
             if raw is None or not raw.strip():
@@ -178,22 +227,37 @@ def check_page(
                     msg = str(_l("This question needs an answer."))
             else:
                 msg = check.problem(raw)
-            if msg is not None and msg not in messages:
-                messages.append(msg)
+            if msg is not None:
+                # a field of several (E or P, an allocation row) is named in its message
+                text = msg if label is None else f"{field_label(label)}: {msg}"
+                if text not in (p.text for p in messages):
+                    messages.append(FieldError(text, col))
         if not messages:
             msg = _item_problem(item, found, partial)
             if msg is not None:
-                messages.append(msg)
+                messages.append(FieldError(msg, columns[0]))
         if messages:
             errors[item.id] = messages
-        elif not errors:
-            values.update(_item_values(item, columns, found))
+            continue
+        given = _item_values(item, columns, found)
+        for col, v in given.items():
+            if v is None:
+                known.pop(col, None)
+            else:
+                known[col] = v
+        if not errors:
+            values.update(given)
     return errors, ({} if errors else values)
 
 
 def check_post(
-    q: Questionnaire, page_index: int, formdata: Any, *, partial: bool = False
-) -> tuple[dict[str, list[str]], dict[str, Value | None]]:
+    q: Questionnaire,
+    page_index: int,
+    formdata: Any,
+    *,
+    partial: bool = False,
+    context: Context | None = None,
+) -> tuple[dict[str, list[FieldError]], dict[str, Value | None]]:
     """:func:`check_page` of a posted page, as ``page_form(q, page_index, formdata,
     partial=partial).validate()`` decides it, without binding the form's fields."""
     cls = page_form_class(q, q.pages[page_index])
@@ -203,10 +267,10 @@ def check_post(
     off = BooleanField.false_values
     data: dict[str, Any] = {}
     for _item, _columns, fields in cls.rules:
-        for col, _required, check in fields:
+        for col, _required, check, _label in fields:
             raw = get(field_name(col))
             data[col] = raw if check is not None else (raw is not None and raw not in off)
-    return check_page(cls, data, partial)
+    return check_page(cls, data, partial, context)
 
 
 def _item_problem(item: Item, data: list[Any], partial: bool) -> str | None:
@@ -221,11 +285,20 @@ def _item_problem(item: Item, data: list[Any], partial: bool) -> str | None:
                 return str(_l("This question needs an answer."))
             return None
         total = sum(int(r) for r in raw if r)
-        if total != item.total:
+        if total > (item.total or 0):
             msg = _l(
-                "The points must add up to %(total)s; they add up to %(sum)s.",
+                "The points must add up to %(total)s; they add up to %(sum)s: take away %(n)s.",
                 total=item.total,
                 sum=total,
+                n=total - (item.total or 0),
+            )
+            return str(msg)
+        if total < (item.total or 0):
+            msg = _l(
+                "The points must add up to %(total)s; they add up to %(sum)s: %(n)s still to give.",
+                total=item.total,
+                sum=total,
+                n=(item.total or 0) - total,
             )
             return str(msg)
     return None
@@ -265,10 +338,12 @@ def _scale(item: Item) -> tuple[int, int]:
     return item.scale.min, item.scale.max
 
 
-def _checks_for(item: Item) -> tuple[tuple[str, bool, _Check | None], ...]:
-    """(column, required, value check) of each field of ``item``; the check is None for
-    the check boxes of a multiple choice. An allocation's fields are never required one
-    by one: the item's total is checked as a whole (``_item_problem``)."""
+def _checks_for(item: Item, roles: Any) -> tuple[_Field, ...]:
+    """(column, required, value check, name) of each field of ``item``; the check is None
+    for the check boxes of a multiple choice; the name is the role of an E/P rating's
+    field (``roles``: the questionnaire's role names) and the row of an allocation's,
+    None for an item's only field. An allocation's fields are never required one by
+    one: the item's total is checked as a whole (``_item_problem``)."""
     check: _Check | None
     if item.type == "rating":
         lo, hi = _scale(item)
@@ -284,7 +359,13 @@ def _checks_for(item: Item) -> tuple[tuple[str, bool, _Check | None], ...]:
     else:  # text
         check = PlainText(item.max_length or 2000)
     required = item.required and item.type != "allocation"
-    return tuple((col, required, check) for col in item.columns())
+    columns = item.columns()
+    labels: list[Text | None] = [None] * len(columns)
+    if item.type == "rating" and item.roles:
+        labels = [roles.get(role) for role in item.roles]
+    elif item.type == "allocation":
+        labels = [c.label for c in item.choices]
+    return tuple((col, required, check, label) for col, label in zip(columns, labels, strict=True))
 
 
 _CLASSES: dict[tuple[str, str], type[PageFormBase]] = {}
@@ -302,10 +383,10 @@ def page_form_class(q: Questionnaire, page: Page) -> type[PageFormBase]:
     key = (q.content_hash, page.id)
     cls = _CLASSES.get(key)
     if cls is None:
-        rules = tuple((item, item.columns(), _checks_for(item)) for item in page.items)
+        rules = tuple((item, item.columns(), _checks_for(item, q.roles)) for item in page.items)
         attrs: dict[str, Any] = {"page": page, "rules": rules}
         for _item, _columns, fields in rules:
-            for col, _required, check in fields:
+            for col, _required, check, _label in fields:
                 attrs[col] = BooleanField() if check is None else StringField()
         cls = type(f"PageForm_{page.id}", (PageFormBase,), attrs)
         _remember(_CLASSES, key, cls)
@@ -339,6 +420,21 @@ def page_form(
             else:
                 data[col] = v
     return cls(None, data=data, partial=partial)
+
+
+def formdata_from(
+    q: Questionnaire, page_index: int, stored: dict[str, Value]
+) -> MultiDict[str, str]:
+    """Stored answers as posted form data, to check them like a fresh post."""
+    form = page_form(q, page_index, stored=stored)
+    data: MultiDict[str, str] = MultiDict()
+    for f in form:
+        if f.type == "BooleanField":
+            if f.data:
+                data.add(f.name, "y")
+        elif f.data not in (None, ""):
+            data.add(f.name, str(f.data))
+    return data
 
 
 def column_checks(q: Questionnaire) -> dict[str, Callable[[Value], bool]]:

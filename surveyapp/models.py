@@ -61,6 +61,7 @@ NAMING = {
 SURVEY_STATUSES = ("draft", "open", "closed")
 ACCESS_MODES = ("anonymous", "invitation")
 RESPONSE_STATUSES = ("partial", "complete")
+TEST_SOURCE = "preview"  # Response.source of a test response, given in preview
 ROLES = ("admin", "researcher", "viewer")
 RUN_STATUSES = ("queued", "running", "done", "failed")
 
@@ -275,7 +276,7 @@ class Response(Base):
     segments: Mapped[dict[str, Any]] = mapped_column(default=dict)  # copied from invitation
     suspect: Mapped[dict[str, Any]] = mapped_column(default=dict)  # e.g. {"too_fast": true}
     quarantined: Mapped[bool] = mapped_column(Boolean, default=False)
-    source: Mapped[str] = mapped_column(String(20), default="web")  # web | simulated | import
+    source: Mapped[str] = mapped_column(String(20), default="web")  # web|simulated|import|preview
     # the Answer rows again as {column: value} (encode_values), written in the same
     # transaction, so an export reads one row per response; NULL -> read the Answer rows
     values_json: Mapped[str | None] = mapped_column(Text)

@@ -54,6 +54,7 @@ import questionnaires as qn
 from surveyapp import audit, messaging, security
 from surveyapp import db as dbm
 from surveyapp import models as m
+from surveyapp import survey as respondent
 from surveyapp.auth import (
     acting_teams,
     acting_user_id,
@@ -68,6 +69,7 @@ from surveyapp.i18n import current_language
 from surveyapp.reports import render
 from surveyapp.security import id_arg, page_arg
 from surveyapp.services import exports, links, mailing, posters, studies
+from surveyapp.services import responses as response_service
 from surveyapp.services.instruments import UPLOAD_LIMITS, UploadTooLarge, load_upload
 from surveyapp.services.recipients import (
     ENCODINGS,
@@ -326,6 +328,7 @@ def survey(survey_id: int) -> Any:
         formats=exports.FORMATS,
         state=sv.state(),
         lang=current_language(),
+        test_responses=response_service.count_test_responses(dbm.session(), sv.id),
     )
 
 
@@ -409,6 +412,24 @@ def qr_code(survey_id: int, fmt: str, code: str | None = None) -> Any:
         mimetype=mimetype,
         headers={"Content-Disposition": f'{disposition}; filename="{name}"'},
     )
+
+
+@bp.route("/surveys/<int:survey_id>/preview")
+@requires("manage")
+def survey_preview(survey_id: int) -> Any:
+    """Answer the survey (draft, closed or open) in preview: test responses only."""
+    sv = owned_survey(survey_id)
+    respondent.start_preview(sv.id)
+    return redirect(url_for("survey.anonymous", slug=sv.slug), code=303)
+
+
+@bp.route("/surveys/<int:survey_id>/test-responses/delete", methods=["POST"])
+@requires("manage")
+def test_responses_delete(survey_id: int) -> Any:
+    sv = owned_survey(survey_id)
+    n = response_service.delete_test_responses(dbm.get_db(), sv.id, user_id=acting_user_id())
+    flash(_("%(n)d test responses deleted.", n=n), "info")
+    return redirect(url_for("research.survey", survey_id=sv.id), code=303)
 
 
 @bp.route("/surveys/<int:survey_id>/open", methods=["POST"])

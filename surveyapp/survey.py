@@ -2,49 +2,64 @@
 
 URLs
 ----
-``/s/<slug>``      an anonymous survey (GET shows the first page, POST saves a page)
+``/s/<slug>``      an anonymous survey: GET shows page 1, ``?page=N`` page N+1 (of the
+                   response this browser started); POST saves a page
 ``/i/<token>``     a personal invitation (same, one completed response per token)
 ``/r/<code>``      resume a saved response by its link or short code
 ``/resume``        type a resume code
 ``/s/<slug>/thanks``  the thank-you page
 
-The first page carries a fresh UUID (``response_id``, hidden) and a signed start time.
-Every POST of a page is checked as a whole (:func:`surveyapp.forms.check_post`, the
-validator of the page's WTForms form); an invalid page is shown again with the errors
-next to the items and nothing is written. A
-valid page is stored by :func:`surveyapp.services.responses.store_page` in one
-transaction. The answer routes are rate-limited per client address by
-``SUBMIT_RATE_LIMIT``, resume-code look-ups by ``RESUME_RATE_LIMIT`` (which would
-otherwise let anyone guess codes).
+Post/Redirect/Get: a valid POST is stored and answered with a 303 redirect to the GET of
+the next (or previous) page, the saved-answers page or the thank-you page, so the
+browser's Back shows the previous page with its stored answers and a reload never posts
+again. Only a page that fails its checks is answered directly (422, the page again with
+the messages, nothing written), as is a page whose CSRF token was refused (400).
+
+Whose response: a page carries its response id (a UUID, hidden) and a signed start
+token bound to that id. A browser's own responses are remembered in a signed cookie
+(:data:`RESUME_COOKIE`, one response id per survey, kept ``RESUME_DAYS``), set when a
+first page is shown and on every save. A stored partial response can be continued only
+by the browser whose cookie holds it, through its invitation link, or after its resume
+code (``/r/<code>``, which puts it in the cookie); knowing its response id is not
+enough (:class:`surveyapp.services.responses.NotYours`). The start token counts only for
+its own response id and for :data:`START_TOKEN_MAX_AGE` seconds, so one old token cannot
+make a bot's many fresh responses look slow.
+
+Every POST of a page is checked as a whole (:func:`surveyapp.forms.check_post`); a valid
+page is stored by :func:`surveyapp.services.responses.store_page` in one transaction.
+The routes are rate-limited per client address by ``SUBMIT_RATE_LIMIT``, resume codes
+(typed or in a link) by ``RESUME_RATE_LIMIT``, on every HTTP method.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 import time
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import (
     Blueprint,
     Flask,
     abort,
+    after_this_request,
     current_app,
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from itsdangerous import BadSignature, URLSafeSerializer
-from werkzeug.datastructures import MultiDict
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 from werkzeug.exceptions import HTTPException
 
-from questionnaires import Questionnaire
+from questionnaires import conditions
 from surveyapp import db as dbm
 from surveyapp import errors, forms, security
 from surveyapp import models as m
@@ -56,34 +71,106 @@ bp = Blueprint("survey", __name__)
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 ACTIONS = ("next", "back", "save", "submit")
 START_SALT = "manyi-started-at"
+START_TOKEN_MAX_AGE = 24 * 3600  # seconds a page's start token counts
+RESUME_COOKIE = "manyi_resume"
+RESUME_SALT = "manyi-resume"
+RESUME_COOKIE_SURVEYS = 10  # the cookie remembers this many surveys' responses
+PREVIEW_KEY = "preview_surveys"  # session: the surveys a researcher previews
 
 
-# -- request helpers ----------------------------------------------------------------------
+# -- preview (test mode) ------------------------------------------------------------------
+def start_preview(survey_id: int) -> None:
+    """Let this browser's session answer ``survey_id`` in preview: a draft, closed or
+    invitation-only survey opens, and its answers are stored as test responses
+    (``Response.source == TEST_SOURCE``: never exported, reported or scored; deleted in
+    one action). Called by the research route that checked the researcher's right."""
+    ids = [i for i in session.get(PREVIEW_KEY, []) if i != survey_id][-9:]
+    session[PREVIEW_KEY] = [*ids, survey_id]
+
+
+def _in_preview(survey: m.Survey) -> bool:
+    return survey.id in session.get(PREVIEW_KEY, [])
+
+
+# -- start tokens -------------------------------------------------------------------------
 def _start_signer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=START_SALT)
 
 
-def _start_token(at: float | None = None) -> str:
-    return str(_start_signer().dumps(round(at if at is not None else time.time(), 3)))
+def _start_token(response_id: str, at: float | None = None) -> str:
+    """A signed (response id, start time) for a page of ``response_id``."""
+    at = at if at is not None else time.time()
+    return str(_start_signer().dumps([response_id, round(at, 3)]))
 
 
-def _started_at(token: str | None) -> datetime:
-    """The start time a page's token holds (now if it is missing, forged or unreadable;
-    never later than now)."""
+def _started_at(token: str | None, response_id: str) -> datetime:
+    """The start time a page's token holds: now if the token is missing, forged, of
+    another response or older than START_TOKEN_MAX_AGE; never later than now."""
     now = time.time()
     ts = now
     if token:
         try:
-            ts = float(_start_signer().loads(token))
+            rid, at = _start_signer().loads(token)
+            if rid == response_id and now - float(at) <= START_TOKEN_MAX_AGE:
+                ts = float(at)
         except (BadSignature, TypeError, ValueError):
             pass
     return datetime.fromtimestamp(min(ts, now), UTC)
 
 
+# -- the browser's own responses (a signed cookie) ----------------------------------------
+def _resume_max_age() -> int:
+    return int(current_app.config["RESUME_DAYS"]) * 24 * 3600
+
+
+def _resume_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=RESUME_SALT)
+
+
+def _bound_responses() -> dict[str, str]:
+    """Survey id -> the response id this browser started (from the signed cookie)."""
+    raw = request.cookies.get(RESUME_COOKIE)
+    if not raw:
+        return {}
+    try:
+        data = _resume_signer().loads(raw, max_age=_resume_max_age())
+    except BadSignature:  # includes an expired signature
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): str(v) for k, v in data.items() if UUID_RE.match(str(v))}
+
+
+def _bound(survey: m.Survey) -> str | None:
+    return _bound_responses().get(str(survey.id))
+
+
+def _bind(survey: m.Survey, response_id: str) -> None:
+    """Remember ``response_id`` as this browser's response to ``survey`` (the cookie is
+    set on this request's response)."""
+    bound = {k: v for k, v in _bound_responses().items() if k != str(survey.id)}
+    bound[str(survey.id)] = response_id
+    keep = dict(list(bound.items())[-RESUME_COOKIE_SURVEYS:])
+    value = _resume_signer().dumps(keep)
+
+    @after_this_request
+    def _set_cookie(response: Any) -> Any:
+        response.set_cookie(
+            RESUME_COOKIE,
+            value,
+            max_age=_resume_max_age(),
+            httponly=True,
+            secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+            samesite="Lax",
+        )
+        return response
+
+
+# -- request helpers ----------------------------------------------------------------------
 def _read_survey(slug: str) -> m.Survey:
-    """The survey of ``slug`` (404 if absent or a draft)."""
+    """The survey of ``slug`` (404 if absent or a draft, unless in preview)."""
     survey = surveys.by_slug(dbm.session(), slug)
-    if survey is None or survey.status == "draft":
+    if survey is None or (survey.status == "draft" and not _in_preview(survey)):
         abort(404)
     return survey
 
@@ -94,7 +181,7 @@ def _message(kind: str, survey: m.Survey | None = None, status: int = 200, **ctx
 
 def _closed_page(survey: m.Survey) -> Any | None:
     state = survey.state()
-    if state == "open":
+    if state == "open" or _in_preview(survey):
         return None
     if state == "not_yet":
         return _message("not_yet", survey, 403)
@@ -111,14 +198,27 @@ def _render_page(
     *,
     status: int = 200,
     notice: str | None = None,
+    continue_at: int | None = None,
+    context: forms.Context | None = None,
 ) -> Any:
     q = survey.questionnaire()
+    page = q.pages[page_index]
+    if page.randomize:  # this response's own order of the page's items
+        page = dataclasses.replace(page, items=page.shown_order(response_id))
+    numbers: dict[str, int] = {}  # item id -> its number, counted in the order shown
+    for p in q.pages:
+        for item in page.items if p.id == page.id else p.items:
+            numbers[item.id] = len(numbers) + 1
+    hidden, dynamic, known = _display(q, page, context)
+    last = page_index == len(q.pages) - 1
+    if context is not None and not last:
+        last = responses.next_page(q, page_index + 1, 1, context.answers, context.params) is None
     return (
         render_template(
             "survey/page.html",
             survey=survey,
             q=q,
-            page=q.pages[page_index],
+            page=page,
             page_index=page_index,
             n_pages=len(q.pages),
             form=form,
@@ -127,6 +227,15 @@ def _render_page(
             action_url=action_url,
             lang=current_language(),
             notice=notice,
+            continue_at=continue_at,
+            preview=_in_preview(survey),
+            hidden=hidden,
+            dynamic=dynamic,
+            known=known,
+            params=dict(context.params) if context is not None else {},
+            last=last,
+            pipe=_piper(q, context, current_language()),
+            numbers=numbers,
             field_name=forms.field_name,
             blocks=forms.page_blocks,
         ),
@@ -134,38 +243,178 @@ def _render_page(
     )
 
 
-def _fresh(survey: m.Survey, action_url: str) -> Any:
-    q = survey.questionnaire()
-    form = forms.page_form(q, 0, stored={})
-    return _render_page(survey, form, 0, str(uuid.uuid4()), _start_token(), action_url)
+_READS_ANSWERS: dict[str, bool] = {}
 
 
-def _resume_response(resp: m.Response, action_url: str) -> Any:
-    survey = resp.survey
+def _has_conditions(q: Any) -> bool:
+    """Whether the instrument's pages read answers: display conditions or piped texts."""
+    found = _READS_ANSWERS.get(q.content_hash)
+    if found is None:
+        texts = [t for p in q.pages for t in (p.title, p.intro) if t is not None]
+        texts += [t for i in q.items for t in (i.text, i.help) if t is not None]
+        found = (
+            any(p.relevant for p in q.pages)
+            or any(i.relevant for i in q.items)
+            or any(conditions.piped(v) for t in texts for v in t.to_dict().values())
+        )
+        _READS_ANSWERS[q.content_hash] = found
+    return found
+
+
+def _piper(q: Any, context: forms.Context | None, lang: str) -> Callable[[str], str]:
+    """A text with its ``${name}`` replaced by the answer (a choice's label, a number
+    as typed) and ``${param.key}`` by the link's parameter; "—" where there is none.
+    The result is plain text: the template escapes it."""
+    answers = context.answers if context is not None else {}
+    params = context.params if context is not None else {}
+
+    def show(match: re.Match[str]) -> str:
+        name = match.group(2)
+        if match.group(1):
+            return str(params.get(name, "—"))
+        try:
+            item = q.item(name)
+        except KeyError:
+            item = None
+        if item is not None and item.type == "multiple_choice":
+            ticked = [c.label.get(lang) for c in item.choices if answers.get(f"{name}_{c.code}")]
+            return ("、" if lang == "zh-Hans" else ", ").join(ticked) or "—"
+        value = answers.get(name)
+        if value is None:
+            return "—"
+        if item is not None and item.type == "single_choice":
+            return next((c.label.get(lang) for c in item.choices if c.code == value), str(value))
+        return forms.display_value(value)
+
+    return lambda text: conditions.PIPE.sub(show, text)
+
+
+def _context(
+    q: Any, invitation: m.Invitation | None, stored: dict[str, forms.Value] | None
+) -> forms.Context | None:
+    """What the display conditions read (None if the instrument has none)."""
+    if not _has_conditions(q):
+        return None
+    params = {str(k): str(v) for k, v in (invitation.segments if invitation else {}).items()}
+    return forms.Context(stored or {}, params)
+
+
+def _display(
+    q: Any, page: Any, context: forms.Context | None
+) -> tuple[set[str], dict[str, str], dict[str, Any]]:
+    """Items of ``page`` not shown (their condition, on earlier pages' answers, does not
+    hold), items the browser shows or hides as the page is answered (their condition
+    reads this page: without JavaScript they are shown and the server decides on the
+    post), and the stored answers those conditions read."""
+    if context is None:
+        return set(), {}, {}
+    on_page = {c for i in page.items for c in (i.id, *i.columns())}
+    hidden: set[str] = set()
+    dynamic: dict[str, str] = {}
+    reads: set[str] = set()
+    for item in page.items:
+        if item.relevant is None:
+            continue
+        names = conditions.compiled(item.relevant).references
+        if on_page.intersection(names):
+            dynamic[item.id] = item.relevant
+            reads.update(names)
+        elif not conditions.holds(item.relevant, context.answers, context.params):
+            hidden.add(item.id)
+    known = {n: context.answers[n] for n in sorted(reads - on_page) if n in context.answers}
+    # a multiple choice read by selected(): its columns
+    for n in reads - on_page:
+        known |= {c: v for c, v in context.answers.items() if c.startswith(f"{n}_")}
+    return hidden, dynamic, known
+
+
+def _resume_expired(resp: m.Response) -> bool:
+    limit = timedelta(days=int(current_app.config["RESUME_DAYS"]))
+    return resp.updated_at + limit < m.utcnow()
+
+
+def _saved_page(survey: m.Survey, resp: m.Response) -> Any:
+    code = resp.resume_code or ""
+    link = url_for("survey.resume", code=code, _external=True)
+    until = resp.updated_at + timedelta(days=int(current_app.config["RESUME_DAYS"]))
+    return _message(
+        "saved",
+        survey,
+        200,
+        code=responses.format_code(code),
+        link=link,
+        until=until.strftime("%Y-%m-%d"),
+    )
+
+
+def _show(survey: m.Survey, invitation: m.Invitation | None, page_url: Callable[..., str]) -> Any:
+    """GET of an answer page: page ``?page=`` of this browser's (or this invitation's)
+    response, page 1 of a fresh response, the saved-answers page (``?saved=1``), or
+    the thank-you page for a completed response's pages."""
+    s = dbm.session()
+    asked = request.args.get("page")
+    unsaved: str | None = None
+    resp: m.Response | None
+    if invitation is not None:
+        done, resp = responses.of_invitation(s, invitation)
+        if done is not None:
+            return _message("used", survey, 200)
+    else:
+        bound = _bound(survey)
+        resp = responses.by_response_id(s, bound) if bound else None
+        if resp is not None and resp.survey_id != survey.id:
+            resp = None
+        # a first page shown but not saved yet keeps its response id (and its order)
+        unsaved = bound if bound and resp is None else None
+    if resp is not None and resp.status == "complete":
+        if asked is not None or request.args.get("saved"):
+            return _message("thanks", survey)  # Back after the last page
+        resp = None  # the survey's own link again: a new response
+    if resp is not None and _resume_expired(resp):
+        resp = None
     q = survey.questionnaire()
-    index = min(resp.page_reached, len(q.pages) - 1)
-    stored = responses.stored_values(dbm.session(), resp.id)
+    if resp is None:
+        rid = unsaved if invitation is None and unsaved else str(uuid.uuid4())
+        if invitation is None:
+            _bind(survey, rid)  # a double-clicked first page then carries it too
+        form = forms.page_form(q, 0, stored={})
+        context = _context(q, invitation, {})
+        return _render_page(survey, form, 0, rid, _start_token(rid), page_url(), context=context)
+    if request.args.get("saved"):
+        return _saved_page(survey, resp)
+    reached = min(resp.page_reached, len(q.pages) - 1)
+    try:
+        index = min(max(int(asked or 0), 0), reached)
+    except ValueError:
+        index = 0
+    stored = responses.stored_values(s, resp.id)
+    context = _context(q, invitation, stored)
+    if context is not None:  # a page whose condition does not hold is skipped
+        found = responses.next_page(q, index, 1, stored, context.params)
+        index = found if found is not None else index
     form = forms.page_form(q, index, stored=stored)
-    token = _start_token(resp.started_at.timestamp())
-    return _render_page(survey, form, index, resp.response_id, token, action_url)
+    notice = None
+    if request.args.get("missing"):  # the stored answers checked as a fresh post
+        posted = forms.formdata_from(q, index, stored)
+        form = forms.page_form(q, index, posted)
+        form.item_errors, _ = forms.check_post(q, index, posted, context=context)
+        notice = str(_l("Some required questions are not answered yet."))
+    token = _start_token(resp.response_id, resp.started_at.timestamp())
+    continue_at = reached if asked is None and reached > 0 else None
+    return _render_page(
+        survey,
+        form,
+        index,
+        resp.response_id,
+        token,
+        page_url(),
+        notice=notice,
+        continue_at=continue_at,
+        context=context,
+    )
 
 
-def _formdata_from(
-    q: Questionnaire, page_index: int, stored: dict[str, forms.Value]
-) -> MultiDict[str, str]:
-    """Stored answers as posted form data, to validate them like a fresh post."""
-    form = forms.page_form(q, page_index, stored=stored)
-    data: MultiDict[str, str] = MultiDict()
-    for f in form:
-        if f.type == "BooleanField":
-            if f.data:
-                data.add(f.name, "y")
-        elif f.data not in (None, ""):
-            data.add(f.name, str(f.data))
-    return data
-
-
-def _posted_position(q: Questionnaire) -> tuple[str, int, str]:
+def _posted_position(page_count: int) -> tuple[str, int, str]:
     """The posted response id, page index and start token (400 if malformed)."""
     rid = request.form.get("response_id", "").strip().lower()
     if not UUID_RE.match(rid):
@@ -174,7 +423,7 @@ def _posted_position(q: Questionnaire) -> tuple[str, int, str]:
         page_index = int(request.form.get("page", ""))
     except ValueError:
         abort(400)
-    if not 0 <= page_index < len(q.pages):
+    if not 0 <= page_index < page_count:
         abort(400)
     return rid, page_index, request.form.get("started", "")
 
@@ -182,41 +431,69 @@ def _posted_position(q: Questionnaire) -> tuple[str, int, str]:
 def _post(
     survey: m.Survey,
     invitation: m.Invitation | None,
-    action_url: Callable[[], str],
+    page_url: Callable[..., str],
     segments: dict[str, str] | None = None,
 ) -> Any:
     q = survey.questionnaire()
-    rid, page_index, start_token = _posted_position(q)
+    rid, page_index, start_token = _posted_position(len(q.pages))
     action = request.form.get("action", "next")
     if action.startswith("lang:"):
-        # switch language without saving: show the same page with what was typed
+        # switch language: the page is kept as typed (like Back) and shown again
         set_language_for(survey.languages, action.removeprefix("lang:"))
-        form = forms.page_form(q, page_index, request.form, partial=True)
-        return _render_page(survey, form, page_index, rid, start_token, action_url())
-    if action not in ACTIONS:
+        action = "lang"
+    elif action not in ACTIONS:
         abort(400)
-    final = action == "submit" and page_index == len(q.pages) - 1
-    if action == "submit" and not final:
-        action = "next"
-    partial = action in ("save", "back")
-    problems, values = forms.check_post(q, page_index, request.form, partial=partial)
+    context = None
+    if _has_conditions(q):
+        known = responses.by_response_id(dbm.session(), rid)
+        stored = responses.stored_values(dbm.session(), known.id) if known is not None else {}
+        context = _context(q, invitation, stored)
+    partial = action in ("save", "back", "lang")
+    problems, values = forms.check_post(
+        q, page_index, request.form, partial=partial, context=context
+    )
     if problems:  # the page again, bound to what was posted, with the messages
         form = forms.page_form(q, page_index, request.form, partial=partial)
         form.item_errors = problems
         notice = str(_l("Some answers need your attention; see the messages below."))
         return _render_page(
-            survey, form, page_index, rid, start_token, action_url(), status=422, notice=notice
+            survey,
+            form,
+            page_index,
+            rid,
+            start_token,
+            page_url(),
+            status=422,
+            notice=notice,
+            context=context,
         )
-    reached = page_index + 1 if action == "next" else page_index
+    # where to go: the next (or previous) page whose condition holds on the answers
+    after: dict[str, forms.Value] = dict(context.answers) if context is not None else {}
+    after |= {c: v for c, v in values.items() if v is not None}
+    params = context.params if context is not None else {}
+    following = responses.next_page(q, page_index + 1, 1, after, params)
+    final = action == "submit" and following is None
+    if action == "submit" and not final:
+        action = "next"
+    if action == "next":
+        target = following if following is not None else page_index
+    elif action == "back":
+        target = responses.next_page(q, page_index - 1, -1, after, params) or 0
+    else:
+        target = page_index
+    reached = target if action == "next" else page_index
     save = responses.PageSave(
         response_id=rid,
         page_index=page_index,
         values=values,
         final=final,
         language=current_language(),
-        started_at=_started_at(start_token),
+        started_at=_started_at(start_token, rid),
         honeypot=bool(request.form.get("website", "").strip()),
-        page_reached=min(reached, len(q.pages) - 1),
+        page_reached=reached,
+        # an invitation's responses are its link's; anonymous ones this browser's
+        owned=invitation is not None or _bound(survey) == rid,
+        source=m.TEST_SOURCE if _in_preview(survey) else "web",
         segments=segments,
     )
     dbm.release()  # the read transaction ends before the write begins
@@ -230,26 +507,19 @@ def _post(
         )
     except responses.ResponseMismatch:
         abort(400)
+    except responses.NotYours:
+        return _message("not_yours", survey, 403)
+    if invitation is None:
+        _bind(survey, rid)
     if outcome.kind in ("completed", "already_complete"):
         return redirect(url_for("survey.thanks", slug=survey.slug), code=303)
     if outcome.kind == "invitation_used":
-        return _message("used", survey, 409)
+        return redirect(page_url(), code=303)  # which says so
     if outcome.kind == "missing":
-        target = outcome.page
-        form = forms.page_form(q, target, _formdata_from(q, target, outcome.values))
-        form.validate()
-        notice = str(_l("Some required questions are not answered yet."))
-        return _render_page(
-            survey, form, target, rid, start_token, action_url(), status=422, notice=notice
-        )
+        return redirect(page_url(page=outcome.page, missing=1), code=303)
     if action == "save":
-        code = outcome.resume_code or ""
-        link = url_for("survey.resume", code=code, _external=True)
-        return _message("saved", survey, 200, code=responses.format_code(code), link=link)
-    target = page_index + 1 if action == "next" else page_index - 1
-    target = min(max(target, 0), len(q.pages) - 1)  # "next" on the last page stays there
-    form = forms.page_form(q, target, stored=outcome.values)
-    return _render_page(survey, form, target, rid, start_token, action_url())
+        return redirect(page_url(saved=1), code=303)
+    return redirect(page_url(page=target), code=303)
 
 
 # -- routes -------------------------------------------------------------------------------
@@ -266,18 +536,17 @@ def anonymous(slug: str) -> Any:
     closed = _closed_page(survey)
     if closed is not None:
         return closed
-    if survey.access != "anonymous":
+    if survey.access != "anonymous" and not _in_preview(survey):
         return _message("invitation_only", survey, 403)
     tag = request.args.get("k") or None  # a branch link's signed segments (services.links)
     try:
         segments = links.read_tag(current_app.config["SECRET_KEY"], tag, survey.id) if tag else None
     except links.BadTag:
         return render_template("distribution/link_refused.html", survey=survey), 400
-    url = functools.partial(url_for, "survey.anonymous", slug=slug, k=tag)
+    page_url = functools.partial(url_for, "survey.anonymous", slug=slug, k=tag)
     if request.method == "POST":
-        # the form's address: needed only to show a page again, not for the redirect
-        return _post(survey, None, url, segments)
-    return _fresh(survey, url())
+        return _post(survey, None, page_url, segments)
+    return _show(survey, None, page_url)
 
 
 @bp.route("/i/<token>", methods=["GET", "POST"])
@@ -293,20 +562,17 @@ def invited(token: str) -> Any:
         return closed
     if invitation.expires_at is not None and m.utcnow() >= invitation.expires_at:
         return _message("expired", survey, 410)
+    page_url = functools.partial(url_for, "survey.invited", token=token)
     if request.method == "POST":
-        return _post(survey, invitation, functools.partial(url_for, "survey.invited", token=token))
-    url = url_for("survey.invited", token=token)
-    done, partial = responses.of_invitation(dbm.session(), invitation)
-    if done is not None:
-        return _message("used", survey, 200)
-    if partial is not None:
-        return _resume_response(partial, url)
-    return _fresh(survey, url)
+        return _post(survey, invitation, page_url)
+    return _show(survey, invitation, page_url)
 
 
 @bp.route("/r/<code>")
 @security.rate_limit("RESUME_RATE_LIMIT")
 def resume(code: str) -> Any:
+    """A resume code or link: the response becomes this browser's, and its furthest
+    page is shown (a redirect to the survey's own address)."""
     resp = responses.by_resume_code(dbm.session(), code)
     if resp is None:
         return _message("unknown_code", None, 404)
@@ -317,15 +583,17 @@ def resume(code: str) -> Any:
     closed = _closed_page(survey)
     if closed is not None:
         return closed
+    if _resume_expired(resp):
+        return _message("code_expired", survey, 410)
+    page = min(resp.page_reached, len(survey.questionnaire().pages) - 1)
     if resp.invitation is not None:
-        url = url_for("survey.invited", token=resp.invitation.token)
-    else:
-        url = url_for("survey.anonymous", slug=survey.slug)
-    return _resume_response(resp, url)
+        return redirect(url_for("survey.invited", token=resp.invitation.token, page=page), 303)
+    _bind(survey, resp.response_id)
+    return redirect(url_for("survey.anonymous", slug=survey.slug, page=page), code=303)
 
 
 @bp.route("/resume", methods=["GET", "POST"])
-@security.rate_limit("SUBMIT_RATE_LIMIT")
+@security.rate_limit("RESUME_RATE_LIMIT")
 def resume_form() -> Any:
     if request.method == "POST":
         code = responses.normalise_code(request.form.get("code", ""))
@@ -369,7 +637,7 @@ def _page_after_csrf_failure() -> Any | None:
     set_language_for(survey.languages)
     q = survey.questionnaire()
     try:
-        rid, page_index, start_token = _posted_position(q)
+        rid, page_index, start_token = _posted_position(len(q.pages))
     except HTTPException:
         return None
     form = forms.page_form(q, page_index, request.form, partial=True)

@@ -275,6 +275,8 @@ def _filters(
     survey_ids: Sequence[int], include_partial: bool, include_quarantined: bool
 ) -> list[Any]:
     conds: list[Any] = [m.Response.survey_id.in_(list(survey_ids))]
+    # test responses given in preview are never data (deleted in one action)
+    conds.append(m.Response.source != m.TEST_SOURCE)
     if not include_partial:
         conds.append(m.Response.status == "complete")
     if not include_quarantined:

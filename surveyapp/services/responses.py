@@ -14,18 +14,20 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from questionnaires import Questionnaire
-from surveyapp import config, forms
+from questionnaires.conditions import holds
+from surveyapp import audit, config, forms
 from surveyapp import db as dbm
 from surveyapp import models as m
 
@@ -61,10 +63,18 @@ class PageSave:
     # segments of an anonymous response from a branch link (services.links.read_tag);
     # an invitation's response takes the invitation's
     segments: dict[str, str] | None = None
+    # whether the sender may continue the response if it is stored and partial: its
+    # invitation link, or the browser that started it or resumed it with its code
+    owned: bool = True
 
 
 class ResponseMismatch(Exception):
     """The posted response id belongs to another survey or invitation."""
+
+
+class NotYours(Exception):
+    """The posted response id is of a partial response the sender has not shown to be
+    theirs (see :attr:`PageSave.owned`); nothing is written."""
 
 
 class _Retry(Exception):
@@ -104,6 +114,10 @@ def by_resume_code(s: Session, raw: str) -> m.Response | None:
     return s.scalar(select(m.Response).where(m.Response.resume_code == normalise_code(raw)))
 
 
+def by_response_id(s: Session, response_id: str) -> m.Response | None:
+    return s.scalar(select(m.Response).where(m.Response.response_id == response_id))
+
+
 def of_invitation(
     s: Session, invitation: m.Invitation
 ) -> tuple[m.Response | None, m.Response | None]:
@@ -124,19 +138,71 @@ def is_resume_code(code: str) -> bool:
 
 
 # -- storing a page -----------------------------------------------------------------------
-def required_columns(q: Questionnaire) -> list[tuple[int, str]]:
+def required_columns(
+    q: Questionnaire,
+    answers: Mapping[str, forms.Value] | None = None,
+    params: Mapping[str, str] | None = None,
+) -> list[tuple[int, str]]:
     """(page index, column) of every answer a complete response must have.
 
     Multiple-choice items always store all their columns (0/1) once their page is saved,
-    so they count as answered through any one column.
+    so they count as answered through any one column. Given the response's ``answers``
+    (and the link's ``params``), an item or page whose display condition does not hold
+    is not applicable and requires nothing.
     """
+    known = answers or {}
+    given = params or {}
     out: list[tuple[int, str]] = []
     for i, page in enumerate(q.pages):
+        if answers is not None and not holds(page.relevant, known, given):
+            continue
         for item in page.items:
+            if answers is not None and not holds(item.relevant, known, given):
+                continue
             if item.required:
                 cols = item.columns()
                 out.extend((i, c) for c in (cols[:1] if item.type == "multiple_choice" else cols))
     return out
+
+
+def not_applicable(
+    q: Questionnaire, answers: Mapping[str, forms.Value], params: Mapping[str, str]
+) -> set[str]:
+    """The columns of items whose display condition (or their page's) does not hold,
+    decided in questionnaire order: a hidden item's answers are not read by the items
+    after it (as :func:`surveyapp.forms.check_page` decides a page)."""
+    known = dict(answers)
+    out: set[str] = set()
+    for page in q.pages:
+        page_hidden = not holds(page.relevant, known, params)
+        for item in page.items:
+            if page_hidden or not holds(item.relevant, known, params):
+                out.update(item.columns())
+                for col in item.columns():
+                    known.pop(col, None)
+    return out
+
+
+def page_shown(
+    q: Questionnaire, index: int, answers: Mapping[str, forms.Value], params: Mapping[str, str]
+) -> bool:
+    """Whether page ``index`` is shown (its condition holds on ``answers``)."""
+    return holds(q.pages[index].relevant, answers, params)
+
+
+def next_page(
+    q: Questionnaire,
+    index: int,
+    step: int,
+    answers: Mapping[str, forms.Value],
+    params: Mapping[str, str],
+) -> int | None:
+    """The first shown page from ``index`` on in direction ``step`` (+1 or -1), or None."""
+    while 0 <= index < len(q.pages):
+        if page_shown(q, index, answers, params):
+            return index
+        index += step
+    return None
 
 
 def store_page(
@@ -151,7 +217,8 @@ def store_page(
 
     ``min_seconds``: a completed response faster than this is flagged ``too_fast``, unless
     the survey sets its own minimum. Raises :class:`ResponseMismatch` if the response id
-    belongs to another survey or invitation.
+    belongs to another survey or invitation, :class:`NotYours` if it is a stored partial
+    response and ``save.owned`` is false.
     """
     last_error: IntegrityError | _Retry | None = None
     for _ in range(STORE_ATTEMPTS):
@@ -290,13 +357,18 @@ def _finish(
     """
     kind, page = "saved", 0
     if w.save.final:
-        required = required_columns(w.survey.questionnaire())
+        params = dict(w.invitation.segments) if w.invitation is not None else {}
+        required = required_columns(w.survey.questionnaire(), stored, params)
         missing = [p for p, c in required if c not in stored]
         if missing:
             # the page itself was valid and is saved; the respondent is sent back
             kind, page = "missing", missing[0]
         else:
             kind = "completed"
+            # answers to items that no longer apply (their condition changed since they
+            # were given) are not part of the completed response
+            for col in not_applicable(w.survey.questionnaire(), stored, params):
+                stored.pop(col, None)
             minimum = w.survey.min_seconds
             if minimum is None:
                 minimum = w.min_seconds
@@ -332,6 +404,8 @@ def _store_existing(w: _Write) -> Outcome:
             raise ResponseMismatch
         if row.status == "complete":
             return Outcome("already_complete", rid, row.resume_code)
+        if not save.owned:
+            raise NotYours
     if w.inv_id is not None:
         winner = conn.execute(_INVITATION_WINNER, {"inv": w.inv_id}).scalar()
         if winner is not None and winner != rid:
@@ -349,7 +423,12 @@ def _store_existing(w: _Write) -> Outcome:
         suspect["honeypot"] = True
     fields: dict[str, Any] = {"language": save.language, "updated_at": w.now}
     fields["page_reached"] = max(row.page_reached, save.page_reached)
+    kept = set(stored)
     kind, page = _finish(w, stored, row.started_at, suspect, fields)
+    dropped = kept - set(stored)
+    if dropped:  # answers of items that no longer apply
+        conn.execute(_DELETE_ANSWERS, {"pk": row.id, "cols": sorted(dropped)})
+        answers = {c: v for c, v in answers.items() if c not in dropped}
     conn.execute(_UPDATE_RESPONSE, {"b_pk": row.id, **fields})
     _insert_answers(w, row.id, answers, kind)
     return Outcome(kind, rid, row.resume_code, stored, page=page)
@@ -363,6 +442,32 @@ def _stored_values(conn: Connection, response_pk: int) -> dict[str, forms.Value]
 def stored_values(s: Session, response_pk: int) -> dict[str, forms.Value]:
     """The stored answers of a response (column -> value)."""
     return _stored_values(s.connection(), response_pk)
+
+
+# -- test responses (given in preview) -------------------------------------------------------
+def count_test_responses(s: Session, survey_id: int) -> int:
+    """How many test responses (given in preview) ``survey_id`` holds."""
+    query = select(func.count()).where(
+        m.Response.survey_id == survey_id, m.Response.source == m.TEST_SOURCE
+    )
+    return int(s.scalar(query) or 0)
+
+
+def delete_test_responses(db: dbm.Database, survey_id: int, *, user_id: int | None) -> int:
+    """Delete every test response of ``survey_id`` (with their answers) in one
+    transaction, with one audit record; returns how many there were."""
+    with db.write() as s:
+        gone = s.execute(
+            delete(m.Response)
+            .where(m.Response.survey_id == survey_id, m.Response.source == m.TEST_SOURCE)
+            .returning(m.Response.id)
+        ).all()
+        detail = {"survey_id": survey_id, "test_responses": len(gone)}
+        audit.record(
+            s, "deleted", object_type="survey", object_id=survey_id,
+            detail=detail, user_id=user_id,
+        )  # fmt: skip
+    return len(gone)
 
 
 # -- bulk import (simulated or imported data in the export format) -------------------------

@@ -134,7 +134,7 @@ def survey_stats(survey_ids: list[int]) -> dict[int, dict[str, int]]:
     flagged = case((cast(r.suspect, String).not_in(["{}", "null"]), 1), else_=0)
     rows = s.execute(
         select(r.survey_id, r.status, r.quarantined, func.sum(flagged), func.count())
-        .where(r.survey_id.in_(survey_ids))
+        .where(r.survey_id.in_(survey_ids), r.source != m.TEST_SOURCE)  # not test responses
         .group_by(r.survey_id, r.status, r.quarantined)
     ).all()
     for sid, status, quarantined, n_flagged, n in rows:

@@ -117,20 +117,38 @@ def run_survey(chromium, server, axe_script, *, device: dict, lang: str, resume_
     else:
         assert abs(p_box["y"] - e_box["y"]) < 2
         assert p_box["x"] > e_box["x"] + e_box["width"] - 1  # side by side
+    # each radio's accessible name says its role (E or P), its point and the point's label
+    role, label = (
+        ("本公司实际做到了", "非常同意")
+        if lang == "zh-Hans"
+        else ("This company does", "Strongly agree")
+    )
+    radio = page.get_by_role("radio", name=re.compile(rf"^{role}\S*\s+7\s+{label}$"))
+    assert radio.count() == len(q.pages[0].items)
+    if device is not PHONE:  # the P block is tinted apart from the E block
+        p_block = page.locator("#item-tan1 .role--perception")
+        tint = p_block.evaluate("el => getComputedStyle(el).backgroundColor")
+        assert tint not in ("rgba(0, 0, 0, 0)", "transparent")
     # keyboard: arrow keys move within a radio group
     page.focus('input[name="a-tan1_e"][value="1"]')
     page.keyboard.press("Space")
     page.keyboard.press("ArrowRight")
     assert page.is_checked('input[name="a-tan1_e"][value="2"]')
 
-    # a missing required answer: the error stands at the item, the page stays
+    # a missing required answer: the browser's check leads to it (the server would too)
     fill(page, q, 0, values, skip={"tan4_p"})
-    press(page, "next")
-    error = page.locator("#item-tan4 .error")
-    assert error.is_visible()
-    assert ("此题必须回答" if lang == "zh-Hans" else "needs an answer") in error.inner_text()
-    assert page.locator("#item-tan3 .error").count() == 0
-    assert stored(app) == []  # an invalid page writes nothing
+    page.click('button[name="action"][value="next"]')
+    summary = page.locator("#error-summary")
+    assert summary.is_visible()
+    assert page.evaluate("document.activeElement.id") == "error-summary"
+    role = "本公司实际做到了" if lang == "zh-Hans" else "This company does"
+    assert f"{role}: " in summary.inner_text()  # which of E and P is missing
+    assert "卓越" not in summary.inner_text()
+    assert "excellent" not in summary.inner_text()
+    assert ("此题必须回答" if lang == "zh-Hans" else "needs an answer") in summary.inner_text()
+    summary.locator("a").first.click()
+    assert page.evaluate("document.activeElement.name") == "a-tan4_p"
+    assert stored(app) == []  # nothing was sent
     fill(page, q, 0, values)
     press(page, "next")
 
@@ -146,8 +164,10 @@ def run_survey(chromium, server, axe_script, *, device: dict, lang: str, resume_
     total = page.locator(f"#item-{item.id} .allocation__sum")
     assert total.inner_text() == "110"
     assert "is-off" in page.locator(f"#item-{item.id} .allocation__total").get_attribute("class")
-    press(page, "next")
-    assert "110" in page.locator(f"#item-{item.id} .error").inner_text()
+    remaining = page.locator(f"#item-{item.id} .allocation__remaining").inner_text()
+    assert ("多了 10 分" if lang == "zh-Hans" else "10 too many") in remaining
+    page.click('button[name="action"][value="next"]')
+    assert "110" in page.locator("#error-summary").inner_text()
     fill(page, q, index, values)
     assert total.inner_text() == "100"
     press(page, "next")
@@ -182,6 +202,8 @@ def run_survey(chromium, server, axe_script, *, device: dict, lang: str, resume_
     # double-clicked submit: stored once, with the values entered
     with page.expect_navigation(url=re.compile(r"/thanks$")):
         page.dblclick('button[name="action"][value="submit"]')
+    assert ("谢谢" if lang == "zh-Hans" else "Thank you") in page.content()
+    page.go_back()  # Back after the submit: the thank-you page, no resubmission
     assert ("谢谢" if lang == "zh-Hans" else "Thank you") in page.content()
     context.close()
     [response] = stored(app)

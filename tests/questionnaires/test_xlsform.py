@@ -330,3 +330,59 @@ def test_write_failure_leaves_no_partial_file(
 )
 def test_language_tags(tag: str, lang: str | None) -> None:
     assert xlsform._language_of(tag) == lang
+
+
+def _with_column(header: str, values: dict[str, object]) -> list[list[object]]:
+    """THIRD_PARTY_SURVEY with one more column, filled in the rows named in ``values``."""
+    rows = [[*THIRD_PARTY_SURVEY[0], header]]
+    rows += [[*r, values.get(str(r[1]))] for r in THIRD_PARTY_SURVEY[1:]]
+    return rows
+
+
+def test_relevant_and_constraints_are_mapped(tmp_path: Path) -> None:
+    survey = _with_column("relevant", {"speed": "${staff} <= 2", "service": "${visited} = 'yes'"})
+    constraints = ["constraint", *[None] * 8, ". >= 16 and . <= 99", None]  # on "age"
+    survey = [[*r, c] for r, c in zip(survey, constraints, strict=True)]
+    q = read_xlsform(_workbook(tmp_path / "rel.xlsx", survey, THIRD_PARTY_CHOICES))
+    assert q.item("speed").relevant == "${staff} <= 2"
+    assert q.pages[1].relevant == "${visited} = 'yes'"
+    assert (q.item("age").minimum, q.item("age").maximum) == (16.0, 99.0)
+
+
+def test_conditions_survive_a_round_trip(tmp_path: Path) -> None:
+    data = qn.builtin("servqual22").to_dict()
+    data["pages"][1]["relevant"] = "${tan1_p} <= 3 or not answered(${tan2_p})"
+    data["pages"][0]["items"][2]["relevant"] = "${tan1_e} > 4"
+    data["pages"][2]["randomize"] = True
+    q = qn.from_dict(data)
+    path = tmp_path / "cond.xlsx"
+    write_xlsform(q, path)
+    back = read_xlsform(path)
+    assert back.pages[1].relevant == q.pages[1].relevant
+    assert back.pages[0].items[2].relevant == "${tan1_e} > 4"
+    assert back.pages[2].randomize
+    assert not back.pages[1].randomize
+
+
+@pytest.mark.parametrize(
+    ("header", "cell", "values", "message"),
+    [
+        ("parameters", "H6", {"staff": "randomize=true"}, "parameters 'randomize=true' cannot"),
+        ("parameters", "H4", {"service": "seed=3"}, "parameter 'seed=3' cannot be honoured"),
+        ("appearance", "H8", {"channels": "minimal"}, "'appearance' has no manyi"),
+        ("relevant", "H6", {"staff": "${visited} == 'yes'"}, "not a condition manyi can"),
+        ("relevant", "H6", {"staff": "${visited} = ''"}, "compares with an empty text"),
+        ("relevant", "H6", {"staff": "${comment} = 'x'"}, "asked at or after this point"),
+        ("relevant", "H6", {"staff": "${nobody} = 'x'"}, "no item or answer column"),
+        ("constraint", "H11", {"comment": "regex(., '^[a-z]+$')"}, "cannot be honoured"),
+    ],
+)
+def test_what_cannot_be_honoured_is_refused_at_its_cell(
+    tmp_path: Path, header: str, cell: str, values: dict[str, object], message: str
+) -> None:
+    path = _workbook(tmp_path / "x.xlsx", _with_column(header, values), THIRD_PARTY_CHOICES)
+    with pytest.raises(qn.QuestionnaireError) as err:
+        read_xlsform(path)
+    text = str(err.value)
+    assert message in text
+    assert f"survey!{cell}" in text

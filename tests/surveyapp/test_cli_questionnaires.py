@@ -99,3 +99,19 @@ def test_convert_into_a_missing_folder_is_refused(cli, tmp_path):
     )
     assert res.exit_code == 2
     assert "does not exist" in res.output
+
+
+def test_validate_lists_every_bad_condition_exit_2(cli, tmp_path):
+    data = yaml.safe_load(MINIMAL.read_text("utf-8"))
+    items = data["pages"][0]["items"]
+    items[0]["relevant"] = "${sat} <="  # malformed
+    items[1]["relevant"] = "${sat} = 1"  # a later item (what a cycle needs)
+    items[3]["relevant"] = "${nobody} = 1"  # unknown
+    bad = tmp_path / "cond.yaml"
+    bad.write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
+    res = cli.invoke(main, ["questionnaires", "validate", str(bad)])
+    assert res.exit_code == 2
+    assert "cond.yaml: pages[0].items[0].relevant: the condition does not parse" in res.output
+    assert "cond.yaml: pages[0].items[1].relevant: the condition reads ${sat}" in res.output
+    assert "cond.yaml: pages[0].items[3].relevant: the condition reads ${nobody}" in res.output
+    assert "Traceback" not in res.output

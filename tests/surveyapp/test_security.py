@@ -255,9 +255,9 @@ def test_xss_in_questionnaire_text_and_answers_is_inert(app, client, minimal, pa
     rid = str(uuid.uuid4())
     answers = VALID | {"a-comment": payload}
     html = client.get("/s/demo?lang=en").text
-    saved = post_page(client, "/s/demo", rid, answers, action="save").text
-    code = re.search(r"<strong>([A-Z0-9-]{9})</strong>", saved).group(1)
-    resumed = client.get(f"/r/{code}").text
+    saved = post_page(client, "/s/demo", rid, answers, action="save").headers["Location"]
+    code = re.search(r'<strong id="resume-code">([A-Z0-9-]{9})</strong>', client.get(saved).text)
+    resumed = client.get(f"/r/{code.group(1)}", follow_redirects=True).text
     invalid = post_page(client, "/s/demo", rid, answers | {"a-sat": "99"}).text
     for page in (html, resumed, invalid, client.get("/s/demo/thanks").text):
         if "<" in payload:

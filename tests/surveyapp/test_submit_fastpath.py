@@ -132,7 +132,7 @@ def test_invalid_post_still_gets_messages_and_stores_nothing(tmp_path, minimal):
     client = app.test_client()
     r = post_page(client, "/s/demo?lang=en", str(uuid.uuid4()), {**VALID, "a-imp_tan": "41"})
     assert r.status_code == 422
-    assert "The points must add up to 100; they add up to 101." in r.text
+    assert "The points must add up to 100; they add up to 101: take away 1." in r.text
     r = post_page(client, "/s/demo?lang=en", str(uuid.uuid4()), {**VALID, "a-sat": "6"})
     assert r.status_code == 422
     assert "Choose a whole number from 1 to 5." in r.text
@@ -223,7 +223,7 @@ def test_second_save_of_a_response_updates_it(tmp_path, minimal):
     client = app.test_client()
     rid = str(uuid.uuid4())
     first = {k: v for k, v in VALID.items() if k != "a-sat"}
-    assert post_page(client, "/s/demo", rid, first, action="save").status_code == 200
+    assert post_page(client, "/s/demo", rid, first, action="save").status_code == 303
     assert post_page(client, "/s/demo", rid, {**VALID, "a-sat": "2"}).status_code == 303
     assert post_page(client, "/s/demo", rid, VALID).status_code == 303  # already complete
     db = app.extensions["manyi_db"]

@@ -82,7 +82,8 @@ def test_first_page_renders_fieldsets_matrix_and_a_fresh_uuid(app, client, minim
     assert 'type="number"' in html
     assert "allocation__sum" in html
     uuid.UUID(rid_of(html), version=4)
-    assert rid_of(client.get("/s/demo").text) != rid_of(html)
+    assert rid_of(client.get("/s/demo").text) == rid_of(html)  # a reload: the same
+    assert rid_of(app.test_client().get("/s/demo").text) != rid_of(html)  # another browser
     assert responses(app) == []  # showing a page stores nothing
 
 
@@ -162,26 +163,34 @@ def test_save_and_resume_by_link_and_code(any_app, any_client, minimal):
     rid = str(uuid.uuid4())
     partial = {"a-tan1_e": "3", "a-comment": "later"}
     r = post_page(client, "/s/demo?lang=en", rid, partial, action="save")
-    assert r.status_code == 200
-    code = re.search(r"<strong>([A-Z0-9]{4}-[A-Z0-9]{4})</strong>", r.text).group(1)
+    assert r.status_code == 303  # Post/Redirect/Get: the code is shown by a GET
+    assert r.headers["Location"].endswith("/s/demo?saved=1")
+    r = client.get(r.headers["Location"])
+    code = re.search(r'<strong id="resume-code">([A-Z0-9]{4}-[A-Z0-9]{4})</strong>', r.text).group(
+        1
+    )
+    assert "work until" in r.text  # the expiry is said
     [resp] = responses(app)
     # a saved page stores its check boxes as 0/1: the respondent saw them
     expected = {"tan1_e": 3.0, "comment": "later", "channel_app": 0.0, "channel_web": 0.0}
     assert resp.status == "partial"
     assert resp.values() == expected
-    # resume by the typed code (any case, with or without the dash)
-    r = client.post("/resume", data={"code": code.lower()})
+    # resume by the typed code (any case, with or without the dash), in another browser
+    other = app.test_client()
+    r = other.post("/resume", data={"code": code.lower()})
     assert r.status_code == 303
-    page = client.get(r.headers["Location"]).text
+    r = other.get(r.headers["Location"])
+    assert r.status_code == 303  # the code makes the response this browser's
+    page = other.get(r.headers["Location"]).text
     assert rid_of(page) == rid
     assert re.search(r'value="3" id="a-tan1_e-3"\s*checked', page)
     assert ">later</textarea>" in page
     # and complete it
-    assert post_page(client, "/s/demo", rid, VALID).status_code == 303
+    assert post_page(other, "/s/demo", rid, VALID).status_code == 303
     [resp] = responses(app)
     assert resp.status == "complete"
     assert resp.values() == EXPECTED
-    assert "Thank" in client.get(f"/r/{code}?lang=en").text
+    assert "Thank" in other.get(f"/r/{code}?lang=en").text
 
 
 def test_bad_resume_codes(app, client, minimal):
@@ -200,17 +209,22 @@ def test_pages_progress_back_and_missing_earlier_page(any_app, any_client, minim
     rid = rid_of(html)
     first = {k: v for k, v in VALID.items() if k.startswith(("a-tan", "a-rel"))}
     r = client.post("/s/demo", data={"response_id": rid, "page": "0", "action": "next", **first})
-    assert r.status_code == 200
-    assert "Page 2 of 2" in r.text
+    assert r.status_code == 303
+    assert r.headers["Location"].endswith("/s/demo?page=1")
+    assert "Page 2 of 2" in client.get(r.headers["Location"]).text
     assert responses(app)[0].page_reached == 1
     r = client.post("/s/demo", data={"response_id": rid, "page": "1", "action": "back"})
+    assert r.headers["Location"].endswith("/s/demo?page=0")
+    r = client.get(r.headers["Location"])
     assert "Page 1 of 2" in r.text
     assert re.search(r'value="6" id="a-tan1_e-6"\s*checked', r.text)
     # someone posts the last page directly with a new id: the first page is still missing
     rid2 = str(uuid.uuid4())
     rest = {k: v for k, v in VALID.items() if k not in first}
     r = client.post("/s/demo", data={"response_id": rid2, "page": "1", "action": "submit", **rest})
-    assert r.status_code == 422
+    assert r.status_code == 303
+    assert r.headers["Location"].endswith("/s/demo?page=0&missing=1")
+    r = client.get(r.headers["Location"])
     assert "Page 1 of 2" in r.text
     assert 'id="err-tan1"' in r.text
     by_id = {x.response_id: x for x in responses(app)}
@@ -222,17 +236,83 @@ def test_pages_progress_back_and_missing_earlier_page(any_app, any_client, minim
     assert {x.response_id: x for x in responses(app)}[rid2].values() == EXPECTED
 
 
-def test_language_switch_keeps_typed_values_and_stores_nothing(app, client, minimal):
+def test_browser_back_shows_stored_pages_and_the_thanks_after_submit(app, client, minimal):
+    """GET ?page=N shows page N of this browser's response with its answers (never past
+    the furthest page reached); after the submit every page's GET is the thanks page, and
+    the survey's own link starts a new response."""
+    add_survey(app, two_pages(minimal))
+    rid = rid_of(client.get("/s/demo?lang=en").text)
+    first = {k: v for k, v in VALID.items() if k.startswith(("a-tan", "a-rel"))}
+    client.post("/s/demo", data={"response_id": rid, "page": "0", "action": "next", **first})
+    page0 = client.get("/s/demo?page=0").text
+    assert rid_of(page0) == rid
+    assert re.search(r'value="6" id="a-tan1_e-6"\s*checked', page0)
+    assert "Page 2 of 2" in client.get("/s/demo?page=1").text
+    assert "Page 2 of 2" in client.get("/s/demo?page=9").text  # the furthest page
+    # the survey's link again on this browser: page 1 with the answers, and a way on
+    again = client.get("/s/demo").text
+    assert rid_of(again) == rid
+    assert 'href="/s/demo?page=1"' in again
+    rest = {k: v for k, v in VALID.items() if k not in first}
+    r = client.post("/s/demo", data={"response_id": rid, "page": "1", "action": "submit", **rest})
+    assert r.headers["Location"].endswith("/s/demo/thanks")
+    for url in ("/s/demo?page=1", "/s/demo?page=0"):
+        assert "Thank you" in client.get(url).text
+    assert rid_of(client.get("/s/demo").text) != rid
+
+
+def test_partial_response_needs_its_browser_or_its_code(app, client, minimal):
+    """Issue 22, item 6: knowing a partial response's id is not enough to change it."""
+    add_survey(app, two_pages(minimal))
+    rid = rid_of(client.get("/s/demo?lang=en").text)
+    first = {k: v for k, v in VALID.items() if k.startswith(("a-tan", "a-rel"))}
+    client.post("/s/demo", data={"response_id": rid, "page": "0", "action": "next", **first})
+    intruder = app.test_client()
+    changed = first | {"a-tan1_e": "1"}
+    r = intruder.post(
+        "/s/demo?lang=en", data={"response_id": rid, "page": "0", "action": "next", **changed}
+    )
+    assert r.status_code == 403
+    assert "another browser" in r.text
+    assert responses(app)[0].values()["tan1_e"] == 6.0
+    # a forged cookie is ignored
+    intruder.set_cookie(survey.RESUME_COOKIE, "eyJ4Ijoi" + rid)
+    r = intruder.post(
+        "/s/demo", data={"response_id": rid, "page": "0", "action": "next", **changed}
+    )
+    assert r.status_code == 403
+    # the owner's browser goes on
+    r = client.post("/s/demo", data={"response_id": rid, "page": "0", "action": "next", **changed})
+    assert r.status_code == 303
+    assert responses(app)[0].values()["tan1_e"] == 1.0
+
+
+def test_resume_code_expires(app, client, minimal):
     add_survey(app, minimal)
     rid = str(uuid.uuid4())
+    post_page(client, "/s/demo", rid, {"a-tan1_e": "3"}, action="save")
+    [resp] = responses(app)
+    with app.extensions["manyi_db"].write() as s:
+        s.get(m.Response, resp.id).updated_at = m.utcnow() - timedelta(days=31)
+    r = client.get(f"/r/{resp.resume_code}?lang=en")
+    assert r.status_code == 410
+    assert "expired" in r.text
+    assert rid_of(client.get("/s/demo").text) != rid  # nor does the cookie continue it
+
+
+def test_language_switch_keeps_typed_values(app, client, minimal):
+    add_survey(app, minimal)
+    rid = rid_of(client.get("/s/demo").text)
     r = post_page(client, "/s/demo", rid, {"a-tan1_e": "2"}, action="lang:en")
-    assert r.status_code == 200
+    assert r.status_code == 303
+    r = client.get(r.headers["Location"])
     assert '<html lang="en">' in r.text
     assert "Modern equipment" in r.text
     assert re.search(r'value="2" id="a-tan1_e-2"\s*checked', r.text)
     assert rid_of(r.text) == rid
-    assert responses(app) == []
-    assert "needs an answer" not in r.text
+    [resp] = responses(app)
+    assert resp.status == "partial"  # kept like a Back: nothing typed is lost
+    assert 'class="error' not in r.text
     # the choice is remembered for later pages
     assert '<html lang="en">' in client.get("/s/demo").text
 
@@ -255,8 +335,8 @@ def test_invitation_one_completed_response(any_app, any_client, minimal):
     assert resp.completed_invitation_id == resp.invitation_id
     assert "已经" in client.get(f"/i/{token}").text or "already" in client.get(f"/i/{token}").text
     r = post_page(client, f"/i/{token}?lang=en", str(uuid.uuid4()), VALID)
-    assert r.status_code == 409
-    assert "already been answered" in r.text
+    assert r.status_code == 303
+    assert "already been answered" in client.get(r.headers["Location"]).text
     assert len(responses(app)) == 1
     # a response id of the invitation cannot be replayed on the anonymous URL
     with app.extensions["manyi_db"].write() as s:
@@ -307,18 +387,26 @@ def test_expired_invitation(app, client, minimal):
 def test_suspect_flags_mark_but_keep_the_response(app, client, minimal):
     add_survey(app, minimal)
     post_page(client, "/s/demo", str(uuid.uuid4()), VALID, website="http://spam")
-    slow = str(_serializer_token(app, time.time() - 60))
-    post_page(client, "/s/demo", str(uuid.uuid4()), VALID, started=slow)
-    fast, calm = responses(app)
+    calm_id = str(uuid.uuid4())
+    slow = _serializer_token(app, calm_id, time.time() - 60)
+    post_page(client, "/s/demo", calm_id, VALID, started=slow)
+    fast, calm = responses(app)[:2]
     assert fast.status == calm.status == "complete"
     assert fast.suspect == {"honeypot": True, "too_fast": True}
     assert calm.suspect == {}
     assert calm.duration_s >= 59
+    # issue 22, item 7: the token counts for its own response only, and not for ever
+    post_page(client, "/s/demo", str(uuid.uuid4()), VALID, started=slow)
+    old_id = str(uuid.uuid4())
+    old = _serializer_token(app, old_id, time.time() - survey.START_TOKEN_MAX_AGE - 60)
+    post_page(client, "/s/demo", old_id, VALID, started=old)
+    reused, expired = responses(app)[2:]
+    assert reused.suspect == expired.suspect == {"too_fast": True}
 
 
-def _serializer_token(app: Flask, at: float) -> str:
+def _serializer_token(app: Flask, rid: str, at: float) -> str:
     with app.test_request_context():
-        return survey._start_token(at)
+        return survey._start_token(rid, at)
 
 
 @pytest.mark.parametrize(
@@ -374,3 +462,18 @@ def test_resume_codes_draw_each_character_uniformly(monkeypatch):
     draws = iter([bytes([255, 250, 240] * 5 + [31]), bytes(range(16))])
     monkeypatch.setattr(response_service.secrets, "token_bytes", lambda n: next(draws))
     assert response_service.new_resume_code() == CODE_ALPHABET[1] + CODE_ALPHABET[:7]
+
+
+def test_code_entry_shares_the_resume_limit(tmp_path, minimal):
+    """Typing a code (POST /resume) and following a code link (/r/<code>) spend one
+    budget, RESUME_RATE_LIMIT, on every method."""
+    app = make_app(
+        {"DATABASE": tmp_path / "t.sqlite"}, RATELIMIT_ENABLED=True, RESUME_RATE_LIMIT="3/minute"
+    )
+    add_survey(app, minimal)
+    client = app.test_client()
+    assert client.post("/resume", data={"code": "ABCD2345"}).status_code == 303
+    assert client.get("/r/ABCD2345").status_code == 404
+    assert client.get("/resume").status_code == 200
+    assert client.post("/resume", data={"code": "ABCD2346"}).status_code == 429
+    assert client.get("/r/ABCD2346").status_code == 429
