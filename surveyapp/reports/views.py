@@ -3,8 +3,10 @@
 URLs (prefix ``/research/reports``; every view is wrapped in :func:`surveyapp.auth.requires`)
 
 ``/``                                   surveys with reports (view)
-``/surveys/<id>``                       dashboard: five gaps (segment filter), SERVQUAL, what
-                                        to fix first, waves, methods, data quality (view)
+``/surveys/<id>``                       overview: headline, change since the previous wave,
+                                        what to fix first and its owner, warnings (view)
+``/surveys/<id>/sections/<page>``       one section (segment filter): five gaps, SERVQUAL,
+                                        what to fix first, waves, methods, data quality (view)
 ``/surveys/<id>/items/<item>``          one item's five-gap drill-down (view)
 ``/surveys/<id>/runs``                  stored runs and the run form (view; POST: manage)
 ``/runs/<id>``, ``/runs/<id>.json``     one run, its progress (view)
@@ -166,14 +168,18 @@ def survey_report(
             excluded=_quarantined(sv.id),
         )
         if len(waves) > 1 and rep.get("servqual"):
-            rep["waves"] = build.waves_view(
-                q,
-                frame_all,
-                segment=wave_segment,
-                language=language,
-                order=[w.wave or w.slug for w in waves],
-            )
+            try:
+                rep["waves"] = build.waves_view(
+                    q,
+                    frame_all,
+                    segment=wave_segment,
+                    language=language,
+                    order=[w.wave or w.slug for w in waves],
+                )
+            except ScoringError as exc:
+                build.unavailable(rep, "waves", rep["needs"]["waves"], str(exc))
         rep["survey"] = {"id": sv.id, "slug": sv.slug, "wave": sv.wave}
+        rep["overview"] = build.overview(rep, language=language, wave=sv.wave or sv.slug)
         return rep
 
     return runs.cached_report(
@@ -205,35 +211,72 @@ def index() -> Any:
     )
 
 
+#: page slug -> section of the report (one page each, after the overview)
+SECTION_PAGES = {
+    "five-gaps": "five_gaps",
+    "servqual": "servqual",
+    "fix-first": "importance_performance",
+    "waves": "waves",
+    "methods": "methods",
+    "quality": "data_quality",
+}
+
+
 @bp.route("/surveys/<int:survey_id>")
 @requires("view")
 def dashboard(survey_id: int) -> Any:
+    """The overview: headline, change since the previous wave, what to fix first and
+    who owns it, warnings, and the state of every section."""
+    return _report_page(survey_id, None)
+
+
+@bp.route("/surveys/<int:survey_id>/sections/<page>")
+@requires("view")
+def section(survey_id: int, page: str) -> Any:
+    """One section of the report (:data:`SECTION_PAGES`)."""
+    if page not in SECTION_PAGES:
+        abort(404)
+    return _report_page(survey_id, page)
+
+
+def _report_page(survey_id: int, page: str | None) -> Any:
     sv = _survey(survey_id)
     lang = current_language()
     q = sv.questionnaire()
     report, raw = _segment_report(sv)
     if report is None:
-        if raw:
-            return redirect(url_for("reports.dashboard", survey_id=survey_id), code=303)
+        if raw:  # an unknown segment: the same page without it
+            return redirect(_page_url(survey_id, page), code=303)
         return render_template(
             "reports/dashboard.html",
             survey=sv,
             report=None,
             q=q,
+            page=page,
+            pages=SECTION_PAGES,
             segment_value="",
             lang=lang,
             **_empty(),
         ), 422
     return render_template(
-        "reports/dashboard.html",
+        "reports/section.html" if page else "reports/dashboard.html",
         survey=sv,
         q=q,
+        page=page,
+        pages=SECTION_PAGES,
+        section_key=SECTION_PAGES.get(page or ""),
         segment_value=raw,
         **_page_context(report, lang),
         item_url=lambda item: url_for(
             "reports.item", survey_id=sv.id, item_id=item, segment=raw or None
         ),
     )
+
+
+def _page_url(survey_id: int, page: str | None, **args: Any) -> str:
+    if page:
+        return url_for("reports.section", survey_id=survey_id, page=page, **args)
+    return url_for("reports.dashboard", survey_id=survey_id, **args)
 
 
 def _segment_report(sv: m.Survey) -> tuple[dict[str, Any] | None, str]:
@@ -260,8 +303,10 @@ def item(survey_id: int, item_id: str) -> Any:
     report, raw = _segment_report(sv)
     if report is None:
         return redirect(url_for("reports.dashboard", survey_id=survey_id), code=303)
-    fg = report.get("five_gaps") or {}
-    entry = next((i for i in fg.get("items", []) if i["item"] == item_id), None)
+    fg = report.get("five_gaps")
+    if fg is None:  # too few responses: the section page says how many it needs
+        return redirect(_page_url(survey_id, "five-gaps", segment=raw or None), code=303)
+    entry = next((i for i in fg["items"] if i["item"] == item_id), None)
     if entry is None:
         abort(404)
     lab = render.labels(_)

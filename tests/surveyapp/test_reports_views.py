@@ -34,7 +34,7 @@ def _values(html: str, attr: str) -> dict[str, float]:
 
 def test_dashboard_numbers_equal_the_scoring_api(app, gap_study, client_as, monkeypatch) -> None:
     c = client_as("viewer")
-    r = c.get(f"/research/reports/surveys/{gap_study['customer']}?lang=en")
+    r = c.get(f"/research/reports/surveys/{gap_study['customer']}/sections/five-gaps?lang=en")
     assert r.status_code == 200, r.get_data(as_text=True)[:2000]
     html = r.get_data(as_text=True)
     frame = _frame(app, gap_study["customer"])
@@ -72,7 +72,8 @@ def test_dashboard_numbers_equal_the_scoring_api(app, gap_study, client_as, monk
 def test_segment_filter_and_item_drill_down(app, gap_study, client_as) -> None:
     c = client_as("viewer")
     sid = gap_study["customer"]
-    r = c.get(f"/research/reports/surveys/{sid}?segment=branch=east&lang=zh-Hans")
+    five = f"/research/reports/surveys/{sid}/sections/five-gaps"
+    r = c.get(f"{five}?segment=branch=east&lang=zh-Hans")
     html = r.get_data(as_text=True)
     assert r.status_code == 200
     assert 'data-segment="branch=east"' in html
@@ -96,7 +97,7 @@ def test_segment_filter_and_item_drill_down(app, gap_study, client_as) -> None:
 def test_missing_sources_are_explained(gap_study, client_as) -> None:
     html = (
         client_as("viewer")
-        .get(f"/research/reports/surveys/{gap_study['other']}?lang=en")
+        .get(f"/research/reports/surveys/{gap_study['other']}/sections/five-gaps?lang=en")
         .get_data(as_text=True)
     )
     for gap in ("understanding", "procedure", "behaviour", "perception", "promotion"):
