@@ -161,15 +161,15 @@ OWNERS = {
 MISSING_RULES = {
     "pairwise": T(
         "成对删除：每个统计量使用回答了其所需题目的受访者",
-        "pairwise: each figure uses the respondents who answered its items",
+        "pairwise deletion: each figure uses the respondents who answered its items",
     ),
     "listwise": T(
         "列表删除：只使用回答了全部相关题目的受访者",
-        "listwise: only respondents who answered every item used are counted",
+        "listwise deletion: only respondents who answered every item used are counted",
     ),
     "item_mean": T(
         "题项均值插补：缺失的答案以该题的均值代替",
-        "item mean: a missing answer is replaced by its item's mean",
+        "item-mean imputation: a missing answer is replaced by its item's mean",
     ),
     "answered": T(
         "只用已回答的题目：每位受访者按其回答的题目计算",

@@ -159,7 +159,11 @@ def waterfall(dim: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
     pad = max(hi - lo, 0.5) * 0.6
     layout = _layout(
         dim.get("label") or dim.get("item", ""),
-        yaxis={"range": [max(lo - pad, 0), hi + pad], "zeroline": False},
+        yaxis={
+            "range": [max(lo - pad, 0), hi + pad],
+            "zeroline": False,
+            "title": {"text": labels["level_axis"]},
+        },
         yaxis2={"overlaying": "y", "visible": False},
     )
     if promo is not None:
@@ -173,6 +177,8 @@ def waterfall(dim: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
             "range": [-span, span],
             "zeroline": True,
             "showgrid": False,
+            "title": {"text": labels["promotion_axis"], "font": {"color": COLORS["promotion"]}},
+            "tickfont": {"color": COLORS["promotion"]},
         }
     return {
         "id": f"waterfall-{dim.get('dimension') or dim.get('item')}",
@@ -289,6 +295,22 @@ def servqual_chart(view: dict[str, Any], labels: dict[str, str]) -> dict[str, An
     }
 
 
+#: quadrant of the importance-performance map -> its corner (paper coordinates)
+QUADRANTS = (
+    ("concentrate here", 0.01, 0.99),
+    ("keep up the good work", 0.99, 0.99),
+    ("low priority", 0.01, 0.01),
+    ("possible overkill", 0.99, 0.01),
+)
+
+
+def _p(p: Any) -> str:
+    """A p-value as printed in the report: ``< 0.001`` or three decimals."""
+    if p is None or (isinstance(p, float) and not math.isfinite(p)):
+        return "—"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
 def ipa_chart(ipa: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
     rows = ipa["rows"]
     cuts = ipa["cuts"]
@@ -329,6 +351,20 @@ def ipa_chart(ipa: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
                 "y1": cuts["importance"],
                 "line": {"dash": "dot", "color": "#999"},
             },
+        ],
+        annotations=[
+            {
+                "xref": "paper",
+                "yref": "paper",
+                "x": x,
+                "y": y,
+                "xanchor": "left" if x < 0.5 else "right",
+                "yanchor": "top" if y > 0.5 else "bottom",
+                "text": labels["q:" + name],
+                "showarrow": False,
+                "font": {"size": 11, "color": "#555"},
+            }
+            for name, x, y in QUADRANTS
         ],
     )
     return {
@@ -393,7 +429,7 @@ def waves_chart(waves: dict[str, Any], labels: dict[str, str], measure: str) -> 
                 _fmt(st["mean"]),
                 f"[{_fmt(st['ci_low'])}, {_fmt(st['ci_high'])}]",
                 (_fmt(ch["diff"]) + ch["mark"]) if ch else "—",
-                _fmt(ch["p"], 3) if ch else "—",
+                _p(ch["p"]) if ch else "—",
             ]
         )
     return {

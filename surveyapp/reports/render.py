@@ -47,6 +47,8 @@ def labels(_: Callable[[str], str]) -> dict[str, str]:
     """UI strings of the charts and tables, translated by the gettext ``_``."""
     return {
         "step": _("Step"),
+        "level_axis": _("Mean rating (left axis)"),
+        "promotion_axis": _("Promotion gap D − C (right axis)"),
         "value": _("Value"),
         "running": _("Running level"),
         "contributors": _("Largest contributors to the customer gap"),
