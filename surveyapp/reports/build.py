@@ -1278,6 +1278,10 @@ def _headline(
     return out
 
 
+#: suspect responses named on the data-quality page (and in the JSON), first ones first
+SUSPECTS_LISTED = 500
+
+
 def data_quality(
     q: qn.Questionnaire,
     data: pd.DataFrame,
@@ -1336,10 +1340,16 @@ def data_quality(
     elif n_clean:
         without = _headline(q, data.loc[~any_suspect], {})
     ids = (
-        data.loc[any_suspect, "response_id"].astype(str).tolist()[:200]
+        data.loc[any_suspect, "response_id"].astype(str).tolist()[:SUSPECTS_LISTED]
         if ("response_id" in data.columns)
         else []
     )
+    # each suspect named with its reasons (the list bulk quarantine acts on)
+    marks = flagged.loc[any_suspect, list(reasons)].to_numpy(bool)[: len(ids)]
+    named = [
+        {"response_id": rid, "reasons": [r for r, on in zip(reasons, row, strict=True) if on]}
+        for rid, row in zip(ids, marks, strict=True)
+    ]
     return _json_dict(
         {
             "n": int(len(data)),
@@ -1349,6 +1359,8 @@ def data_quality(
             "with": with_all,
             "without": without,
             "examples": ids,
+            "suspects": named,
+            "reason_labels": {r: label.get(language) for r, label in reasons.items()},
             "min_seconds": min_seconds,
         }
     )

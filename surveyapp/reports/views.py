@@ -59,7 +59,8 @@ from surveyapp import models as m
 from surveyapp.auth import acting_user, acting_user_id, requires
 from surveyapp.i18n import current_language
 from surveyapp.reports import build, charts, render, runs
-from surveyapp.services import exports
+from surveyapp.services import exports, studies
+from surveyapp.services.accounts import allowed
 
 bp = Blueprint("reports", __name__, url_prefix="/research/reports")
 
@@ -267,9 +268,58 @@ def _report_page(survey_id: int, page: str | None) -> Any:
         section_key=SECTION_PAGES.get(page or ""),
         segment_value=raw,
         **_page_context(report, lang),
+        quarantine_url=url_for("reports.quarantine", survey_id=sv.id),
+        quarantined=_quarantined_ids(sv.id) if page == "quality" else [],
+        can_manage=_can_manage(),
         item_url=lambda item: url_for(
             "reports.item", survey_id=sv.id, item_id=item, segment=raw or None
         ),
+    )
+
+
+@bp.route("/surveys/<int:survey_id>/quarantine", methods=["POST"])
+@requires("manage")
+def quarantine(survey_id: int) -> Any:
+    """Quarantine the ticked suspect responses (``action=quarantine``) or restore the
+    ticked quarantined ones (``action=restore``), with the reason given; each change is
+    audited, and restoring undoes a quarantine."""
+    sv = _survey(survey_id)
+    on = request.form.get("action") != "restore"
+    ids = request.form.getlist("response")
+    reason = (request.form.get("reason") or "").strip()
+    back = _page_url(sv.id, "quality")
+    if not ids:
+        flash(_("Tick at least one response."), "error")
+        return redirect(back, code=303)
+    if on and not reason:
+        flash(_("Give the reason for the quarantine (it is kept in the audit log)."), "error")
+        return redirect(back, code=303)
+    n = studies.set_quarantine_many(sv.id, ids, on, reason=reason, user_id=acting_user_id())
+    if on:
+        flash(_("%(n)s responses quarantined; they are left out of every score.", n=n), "info")
+    else:
+        flash(_("%(n)s responses restored.", n=n), "info")
+    return redirect(back, code=303)
+
+
+def _can_manage() -> bool:
+    user = acting_user()
+    return user is not None and allowed(user.role, "manage")
+
+
+def _quarantined_ids(survey_id: int) -> list[str]:
+    """Public ids of the survey's quarantined complete responses (the restore list)."""
+    return list(
+        dbm.session().scalars(
+            select(m.Response.response_id)
+            .where(
+                m.Response.survey_id == survey_id,
+                m.Response.quarantined.is_(True),
+                m.Response.status == "complete",
+            )
+            .order_by(m.Response.id)
+            .limit(build.SUSPECTS_LISTED)
+        )
     )
 
 
