@@ -28,7 +28,7 @@ import math
 import re
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
@@ -1122,6 +1122,7 @@ def methods_view(
     *,
     language: str = "en",
     excluded: int = 0,
+    suspects_left_out: int = 0,
 ) -> dict[str, Any]:
     """Methods side by side: dimension rankings per method, Kendall's W, method cards.
 
@@ -1160,6 +1161,7 @@ def methods_view(
             "n_data": int(len(data)),
             "dropped": int(len(data)) - res.n_used,
             "excluded": excluded,
+            "suspects_left_out": suspects_left_out,
             "missing": describe_missing(
                 getattr(res, "missing_rule", None)
                 or getattr(res, "missing", None)
@@ -1443,14 +1445,29 @@ def _full_report(
     flags: Mapping[str, Mapping[str, Any]] | None = None,
     title: str | None = None,
     excluded: int = 0,
+    exclude_suspects: bool = False,
 ) -> dict[str, Any]:
     """Every section of the report for one customer survey (each method computed once).
+
+    ``excluded`` is the number of quarantined responses already left out of ``data``;
+    with ``exclude_suspects`` the suspect responses (:func:`suspects`) are left out of
+    every score too (``suspects_left_out``), while the data-quality section still
+    screens and compares all of ``data``.
 
     A section that cannot be computed from these data (too few responses, or a
     :class:`~scoring.errors.ScoringError`) is left out and listed in ``unavailable``
     with the number of responses it needs (:func:`responses_needed`) and scoring's
     reason; with no response at all nothing is scored.
     """
+    everything = data
+    left_out = 0
+    if exclude_suspects and len(data):
+        keep = ~suspects(q, data, min_seconds=min_seconds, flags=flags)["suspect"].to_numpy(bool)
+        left_out = int(np.count_nonzero(~keep))
+        if left_out:
+            data = data.loc[keep].reset_index(drop=True)
+            if gap_sources is not None:
+                gap_sources = replace(gap_sources, customer=(q, data))
     n = int(len(data))
     needs = responses_needed(q)
     report: dict[str, Any] = {
@@ -1458,7 +1475,10 @@ def _full_report(
         "questionnaire": q.id,
         "language": language,
         "n": n,
+        "n_screened": int(len(everything)),
         "excluded": excluded,
+        "exclude_suspects": exclude_suspects,
+        "suspects_left_out": left_out,
         "needs": needs,
         "unavailable": {},
         "dimension_labels": _dim_labels(q, language),
@@ -1468,6 +1488,11 @@ def _full_report(
     if n == 0:
         for section in SECTIONS:
             unavailable(report, section, needs[section])
+        if len(everything):  # every response is suspect: the panel still names them
+            del report["unavailable"]["data_quality"]
+            report["data_quality"] = data_quality(
+                q, everything, min_seconds=min_seconds, flags=flags, language=language
+            )
         report["overview"] = overview(report, language=language)
         return report
     results = run_methods(q, data)
@@ -1518,12 +1543,20 @@ def _full_report(
         )
     attempt(
         "methods",
-        lambda: methods_view(q, data, results, language=language, excluded=excluded),
+        lambda: methods_view(
+            q, data, results, language=language, excluded=excluded, suspects_left_out=left_out
+        ),
     )
     attempt(
         "data_quality",
         lambda: data_quality(
-            q, data, results=results, min_seconds=min_seconds, flags=flags, language=language
+            q,
+            everything,
+            # the panel compares all responses with the clean ones: its own run on all
+            results=run_methods(q, everything, methods=["servqual"]) if left_out else results,
+            min_seconds=min_seconds,
+            flags=flags,
+            language=language,
         ),
     )
     report["overview"] = overview(report, language=language)
@@ -1567,6 +1600,7 @@ def overview(
         "n": report.get("n", 0),
         "excluded": report.get("excluded", 0),
         "suspects": dq.get("n_suspect"),
+        "suspects_left_out": report.get("suspects_left_out", 0),
         "servqual": sq.get("unweighted"),
         "index": (entry or {}).get("measures", {}).get("index"),
     }

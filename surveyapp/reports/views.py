@@ -134,9 +134,18 @@ def _user_id() -> int | None:
 
 
 def survey_report(
-    sv: m.Survey, *, segment: tuple[str, str] | None, language: str
+    sv: m.Survey,
+    *,
+    segment: tuple[str, str] | None,
+    language: str,
+    exclude_suspects: bool = False,
 ) -> dict[str, Any]:
-    """The full report of a survey (cached; unchanged inputs are not rebuilt)."""
+    """The full report of a survey (cached; unchanged inputs are not rebuilt).
+
+    Quarantined responses are never scored; with ``exclude_suspects`` the suspect ones
+    (:func:`build.suspects`) are left out too -- what the pages do unless their switch
+    says ``?suspects=include``. The API's and the CLI's JSON keep every response, as
+    ``manyi score`` does, so their numbers stay those of the exported file."""
     q = sv.questionnaire()
     waves, linked = linked_surveys(sv)
     wave_ids = [w.id for w in waves]
@@ -153,7 +162,11 @@ def survey_report(
         audit=linked_frames.get("audit"),
     )
     wave_segment = q.segments[0].id if q.segments else None
-    params = {"segment": list(segment) if segment else None, "language": language}
+    params = {
+        "segment": list(segment) if segment else None,
+        "language": language,
+        "exclude_suspects": exclude_suspects,
+    }
     surveys = [sv, *[x for x in waves if x.id != sv.id], *linked.values()]
     frames = [data, frame_all, *[f for _q, f in linked_frames.values()]]
 
@@ -167,12 +180,13 @@ def survey_report(
             wave_segment=wave_segment,
             title=sv.title or q.title.get(language),
             excluded=_quarantined(sv.id),
+            exclude_suspects=exclude_suspects,
         )
         if len(waves) > 1 and rep.get("servqual"):
             try:
                 rep["waves"] = build.waves_view(
                     q,
-                    frame_all,
+                    _screened(q, frame_all) if exclude_suspects else frame_all,
                     segment=wave_segment,
                     language=language,
                     order=[w.wave or w.slug for w in waves],
@@ -186,6 +200,28 @@ def survey_report(
     return runs.cached_report(
         cache, section="full", surveys=surveys, frames=frames, params=params, build=make
     )
+
+
+def _screened(q: Any, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` without its suspect responses (:func:`build.suspects`)."""
+    if frame.empty:
+        return frame
+    keep = ~build.suspects(q, frame)["suspect"].to_numpy(bool)
+    return frame.loc[keep].reset_index(drop=True)
+
+
+def _page_args(segment: str | None) -> dict[str, str]:
+    """The query arguments every link between report pages carries: the segment and
+    the suspects switch."""
+    out = {"segment": segment} if segment else {}
+    if include_suspects():
+        out["suspects"] = "include"
+    return out
+
+
+def include_suspects() -> bool:
+    """The request's switch: ``?suspects=include`` scores the suspect responses too."""
+    return request.args.get("suspects") == "include"
 
 
 def _page_context(report: dict[str, Any], language: str) -> dict[str, Any]:
@@ -256,6 +292,7 @@ def _report_page(survey_id: int, page: str | None) -> Any:
             page=page,
             pages=SECTION_PAGES,
             segment_value="",
+            page_args=_page_args(None),
             lang=lang,
             **_empty(),
         ), 422
@@ -267,12 +304,13 @@ def _report_page(survey_id: int, page: str | None) -> Any:
         pages=SECTION_PAGES,
         section_key=SECTION_PAGES.get(page or ""),
         segment_value=raw,
+        page_args=_page_args(raw),
         **_page_context(report, lang),
         quarantine_url=url_for("reports.quarantine", survey_id=sv.id),
         quarantined=_quarantined_ids(sv.id) if page == "quality" else [],
         can_manage=_can_manage(),
         item_url=lambda item: url_for(
-            "reports.item", survey_id=sv.id, item_id=item, segment=raw or None
+            "reports.item", survey_id=sv.id, item_id=item, **_page_args(raw)
         ),
     )
 
@@ -335,7 +373,13 @@ def _segment_report(sv: m.Survey) -> tuple[dict[str, Any] | None, str]:
     raw = request.args.get("segment", "")
     try:
         segment = _parse_segment(sv.questionnaire(), raw)
-        return survey_report(sv, segment=segment, language=current_language()), raw
+        report = survey_report(
+            sv,
+            segment=segment,
+            language=current_language(),
+            exclude_suspects=not include_suspects(),
+        )
+        return report, raw
     except (ValueError, ScoringError) as exc:
         flash(str(exc), "error")
         return None, raw
@@ -355,7 +399,7 @@ def item(survey_id: int, item_id: str) -> Any:
         return redirect(url_for("reports.dashboard", survey_id=survey_id), code=303)
     fg = report.get("five_gaps")
     if fg is None:  # too few responses: the section page says how many it needs
-        return redirect(_page_url(survey_id, "five-gaps", segment=raw or None), code=303)
+        return redirect(_page_url(survey_id, "five-gaps", **_page_args(raw)), code=303)
     entry = next((i for i in fg["items"] if i["item"] == item_id), None)
     if entry is None:
         abort(404)
@@ -369,6 +413,7 @@ def item(survey_id: int, item_id: str) -> Any:
         fg=fg,
         labels=lab,
         segment_value=raw,
+        page_args=_page_args(raw),
         lang=lang,
     )
 
@@ -530,7 +575,9 @@ def download(survey_id: int, fmt: str) -> Any:
         return _pdf(sv, lang)
     try:
         segment = _parse_segment(sv.questionnaire(), request.args.get("segment", ""))
-        report = survey_report(sv, segment=segment, language=lang)
+        report = survey_report(
+            sv, segment=segment, language=lang, exclude_suspects=not include_suspects()
+        )
         body = render.render_html(report, language=lang).encode("utf-8")
     except (ValueError, ScoringError) as exc:
         flash(str(exc), "error")
@@ -547,12 +594,15 @@ def _pdf(sv: m.Survey, lang: str) -> Any:
     if not job:
         try:
             segment = _parse_segment(sv.questionnaire(), segment_raw)
-            report = survey_report(sv, segment=segment, language=lang)
+            report = survey_report(
+                sv, segment=segment, language=lang, exclude_suspects=not include_suspects()
+            )
         except (ValueError, ScoringError) as exc:
             flash(str(exc), "error")
             return redirect(url_for("reports.dashboard", survey_id=sv.id), code=303)
         job = queue.report_pdf(sv.id, report, lang).id
-    pdf_url = url_for("reports.download", survey_id=sv.id, fmt="pdf", segment=segment_raw, job=job)
+    args = _page_args(segment_raw)
+    pdf_url = url_for("reports.download", survey_id=sv.id, fmt="pdf", job=job, **args)
     done = queue.huey.result(job, preserve=True)
     if done is None:  # not made yet (or fetched already): a page that waits for it
         return render_template(
@@ -560,7 +610,7 @@ def _pdf(sv: m.Survey, lang: str) -> Any:
             survey=sv,
             status_url=url_for("reports.pdf_job", job=job),
             pdf_url=pdf_url,
-            again_url=url_for("reports.download", survey_id=sv.id, fmt="pdf", segment=segment_raw),
+            again_url=url_for("reports.download", survey_id=sv.id, fmt="pdf", **args),
             lang=lang,
         ), 202
     if not request.args.get("job"):  # made at once (immediate mode): fetch it by its job

@@ -131,7 +131,7 @@ def _visit(chromium, base: str, survey_id: int, lang: str, view: str, axe: Path 
         if page.locator("[data-chart]").count():
             page.wait_for_selector("[data-chart] .main-svg")
         name = path.rsplit("/", 1)[-1] or "overview"
-        page.screenshot(path=str(ARTIFACTS / f"{tag}-{name}-{lang}-{view}.png"), full_page=False)
+        page.screenshot(path=str(ARTIFACTS / f"{tag}-{name}-{lang}-{view}.png"), full_page=True)
         problems = _check(page, lang)
         if audit_page is not None and axe is not None:
             audit_page.goto(url)

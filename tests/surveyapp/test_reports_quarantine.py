@@ -53,6 +53,12 @@ def test_bulk_quarantine_is_audited_counted_and_undone(app, gap_study, client_as
     )
     assert re.findall(r'data-excluded="(\d+)"', methods)
     assert set(re.findall(r'data-excluded="(\d+)"', methods)) == {"2"}
+    # the other suspects are left out by default (the switch brings them back)
+    assert set(re.findall(r'data-suspects-left-out="(\d+)"', methods)) == {str(len(named) - 2)}
+    included = c.get(
+        f"/research/reports/surveys/{sid}/sections/methods?lang=en&suspects=include"
+    ).get_data(as_text=True)
+    assert "data-suspects-left-out" not in included
     html = c.get(page).get_data(as_text=True)
     assert not set(named[:2]) & set(_suspects(html))
     assert set(re.findall(r'data-quarantined="([^"]+)"', html)) == set(named[:2])
