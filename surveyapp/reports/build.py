@@ -60,6 +60,7 @@ from scoring.instrument import (
 )
 from scoring.screening import screen_responses
 from scoring.servqual import ServqualResult, servqual
+from scoring.text import TextSummary, text_summary
 
 if TYPE_CHECKING:
     from scoring._results import MethodResult
@@ -69,6 +70,7 @@ __all__ = [
     "LEVELS",
     "SECTIONS",
     "GapSources",
+    "comments_view",
     "data_quality",
     "five_gaps",
     "full_report",
@@ -1368,11 +1370,106 @@ def data_quality(
     )
 
 
+# ------------------------------------------------------------------------------ comments
+
+#: comments listed per text item (the first ones; the counts use all of them)
+COMMENTS_LISTED = 500
+#: words and phrases shown per group
+TOP_TERMS = 15
+
+
+def _text_block(texts: pd.Series, top: int) -> dict[str, Any]:
+    """:func:`scoring.text.text_summary` of ``texts`` as the report's fields."""
+    return _summary_fields(text_summary(texts, top=top))
+
+
+def _summary_fields(summary: TextSummary) -> dict[str, Any]:
+    return {
+        "n": summary.n,
+        "words": _records(summary.words),
+        "phrases": _records(summary.phrases),
+        "sentiment": summary.sentiment,
+        "sentiment_share": summary.sentiment_shares(),
+    }
+
+
+def comments_view(
+    q: qn.Questionnaire, data: pd.DataFrame, *, language: str = "en", top: int = TOP_TERMS
+) -> dict[str, Any] | None:
+    """The customers' own words: per open-text item, its comments (with response id,
+    wave, segment levels and sentiment), word and phrase frequencies and sentiment shares
+    (:func:`scoring.text.text_summary`) overall, per segment level and per wave. None when
+    the questionnaire has no open-text item in ``data``."""
+    items = [i for i in q.iter_items(type="text") if i.id in data.columns]
+    if not items:
+        return None
+    labels = _dim_labels(q, language)
+    segs = [i for i in q.segments if i.id in data.columns]
+    seg_names = {i.id: {c.code: c.label.get(language) for c in i.choices} for i in segs}
+    out = []
+    for item in items:
+        texts = data[item.id].astype("string")
+        has = texts.str.strip().fillna("").ne("").to_numpy(bool)
+        summary = text_summary(texts, top=top)
+        listed = []
+        for pos in np.flatnonzero(has)[:COMMENTS_LISTED]:
+            r = data.iloc[pos]
+            listed.append(
+                {
+                    "response_id": str(r["response_id"]) if "response_id" in r else None,
+                    "text": str(r[item.id]),
+                    "sentiment": summary.labels[pos] or "neutral",
+                    "wave": str(r["wave"]) if "wave" in r and pd.notna(r["wave"]) else None,
+                    "segments": {
+                        i.id: seg_names[i.id].get(str(r[i.id]), str(r[i.id]))
+                        for i in segs
+                        if pd.notna(r[i.id])
+                    },
+                }
+            )
+        by_segment = []
+        for seg in segs:
+            col = _Levels(data[seg.id])
+            levels = []
+            for c in seg.choices:
+                part = texts.loc[col.mask(c.code)]
+                levels.append(
+                    {"code": c.code, "label": c.label.get(language), **_text_block(part, 5)}
+                )
+            by_segment.append({"id": seg.id, "label": seg.text.get(language), "levels": levels})
+        by_wave = []
+        if "wave" in data.columns:
+            col = _Levels(data["wave"])
+            for w in sorted(col.index):
+                by_wave.append({"wave": w, **_text_block(texts.loc[col.mask(w)], 5)})
+        out.append(
+            {
+                "item": item.id,
+                "text": item.text.get(language),
+                "dimension": item.dimension,
+                "dimension_label": labels.get(item.dimension) if item.dimension else None,
+                **_summary_fields(summary),
+                "comments": listed,
+                "by_segment": by_segment,
+                "by_wave": by_wave,
+            }
+        )
+    return _json_dict({"items": out})
+
+
 # ------------------------------------------------------------------------------ all of it
 
 
 #: Sections of the report, in page order (the web pages, the JSON and the PDF).
-SECTIONS = ("five_gaps", "servqual", "importance_performance", "waves", "methods", "data_quality")
+SECTIONS = (
+    "five_gaps",
+    "servqual",
+    "importance_performance",
+    "waves",
+    "methods",
+    "data_quality",
+    "comments",
+)
 
 
 def responses_needed(q: qn.Questionnaire) -> dict[str, int]:
@@ -1380,7 +1477,8 @@ def responses_needed(q: qn.Questionnaire) -> dict[str, int]:
     rules: a mean with an interval needs 2 (:func:`scoring.inference.mean_interval`,
     :func:`scoring.gaps.service_gaps`), the driver model of what to fix first one more
     row than coefficients (:func:`scoring.drivers.driver_analysis`: k drivers + intercept
-    + 1), a change between waves 2 per wave, the data-quality screen 1. A section may need
+    + 1), a change between waves 2 per wave, the data-quality screen and the comments 1.
+    A section may need
     more when scoring says so (the number in its message, see :func:`_needed`)."""
     k = len(dimension_columns(q))
     return {
@@ -1390,6 +1488,7 @@ def responses_needed(q: qn.Questionnaire) -> dict[str, int]:
         "waves": 2,
         "methods": 2,
         "data_quality": 1,
+        "comments": 1,
     }
 
 
@@ -1559,6 +1658,8 @@ def _full_report(
             language=language,
         ),
     )
+    if any(True for _ in q.iter_items(type="text")):
+        attempt("comments", lambda: comments_view(q, data, language=language))
     report["overview"] = overview(report, language=language)
     return report
 

@@ -6,7 +6,8 @@ URLs (prefix ``/research/reports``; every view is wrapped in :func:`surveyapp.au
 ``/surveys/<id>``                       overview: headline, change since the previous wave,
                                         what to fix first and its owner, warnings (view)
 ``/surveys/<id>/sections/<page>``       one section (segment filter): five gaps, SERVQUAL,
-                                        what to fix first, waves, methods, data quality (view)
+                                        what to fix first, waves, methods, data quality,
+                                        comments (view)
 ``/surveys/<id>/items/<item>``          one item's five-gap drill-down (view)
 ``/surveys/<id>/runs``                  stored runs and the run form (view; POST: manage)
 ``/runs/<id>``, ``/runs/<id>.json``     one run, its progress (view)
@@ -256,6 +257,7 @@ SECTION_PAGES = {
     "waves": "waves",
     "methods": "methods",
     "quality": "data_quality",
+    "comments": "comments",
 }
 
 
@@ -308,6 +310,8 @@ def _report_page(survey_id: int, page: str | None) -> Any:
         **_page_context(report, lang),
         quarantine_url=url_for("reports.quarantine", survey_id=sv.id),
         quarantined=_quarantined_ids(sv.id) if page == "quality" else [],
+        comment_query=(request.args.get("q") or "").strip()[:200],
+        response_pks=_response_pks(sv.id, report) if page == "comments" else {},
         can_manage=_can_manage(),
         item_url=lambda item: url_for(
             "reports.item", survey_id=sv.id, item_id=item, **_page_args(raw)
@@ -338,6 +342,24 @@ def quarantine(survey_id: int) -> Any:
     else:
         flash(_("%(n)s responses restored.", n=n), "info")
     return redirect(back, code=303)
+
+
+def _response_pks(survey_id: int, report: dict[str, Any]) -> dict[str, int]:
+    """Public id -> primary key of the responses whose comments are listed (their links)."""
+    ids = {
+        c["response_id"]
+        for it in (report.get("comments") or {}).get("items", [])
+        for c in it["comments"]
+        if c["response_id"]
+    }
+    if not ids:
+        return {}
+    rows = dbm.session().execute(
+        select(m.Response.response_id, m.Response.id).where(
+            m.Response.survey_id == survey_id, m.Response.response_id.in_(ids)
+        )
+    )
+    return {str(rid): int(pk) for rid, pk in rows}
 
 
 def _can_manage() -> bool:
