@@ -760,6 +760,7 @@ def five_gaps(
             "missing_rule": res.missing,
             "delivered": res.delivered,
             "scale": list(kwargs["scale"]),
+            "gap_labels": {g: t.get(language) for g, t in GAP_LABELS.items()},
         }
     )
 
@@ -1690,7 +1691,9 @@ def overview(
     since the previous wave with Welch's test (None for a first wave); ``fix_first`` --
     the three largest negative gaps (dimension x gap, from the five-gap contributors) with
     the team that owns each gap (:data:`OWNERS`), else the "concentrate here" drivers of
-    the importance-performance map; ``warnings`` -- small samples (fewer than
+    the importance-performance map (or, below); with customers' answers only, the largest negative
+    customer gaps P - E (no owner: the five gaps that name one need the other audiences);
+    ``warnings`` -- small samples (fewer than
     :data:`scoring._validation.SMALL_SAMPLE_N`), dimensions and cause scales with alpha
     below :data:`ALPHA_MIN`, and a suspect share of :data:`SUSPECT_WARN_SHARE` or more.
     """
@@ -1733,7 +1736,25 @@ def overview(
                     "owner": OWNERS[r["gap"]].get(language),
                 }
             )
-    elif report.get("importance_performance"):
+    if not fix and fg:  # customers only: the largest negative customer gaps P - E
+        dims = [d for d in fg["dimensions"] if d.get("customer_gap")]
+        dims.sort(key=lambda d: d["customer_gap"]["value"])
+        for d in dims[:3]:
+            cg = d["customer_gap"]
+            if cg["value"] < 0:
+                fix.append(
+                    {
+                        "gap": None,
+                        "dimension": d["dimension"],
+                        "label": f"{d['label']} · {CUSTOMER_GAP.get(language)}",
+                        "value": cg["value"],
+                        "ci_low": cg["ci_low"],
+                        "ci_high": cg["ci_high"],
+                        "mark": "",
+                        "owner": None,
+                    }
+                )
+    if not fix and report.get("importance_performance"):
         for r in report["importance_performance"]["rows"]:
             if r["quadrant"] == "concentrate here" and len(fix) < 3:
                 fix.append(

@@ -426,7 +426,7 @@ def item(survey_id: int, item_id: str) -> Any:
     if entry is None:
         abort(404)
     lab = render.labels(_)
-    chart = charts.waterfall(entry, lab) if entry["waterfall"] else None
+    chart = charts.waterfall(entry, lab) if len(entry["waterfall"]) > 1 else None
     return render_template(
         "reports/item.html",
         survey=sv,
