@@ -211,10 +211,10 @@ def _screened(q: Any, frame: pd.DataFrame) -> pd.DataFrame:
     return frame.loc[keep].reset_index(drop=True)
 
 
-def _page_args(segment: str | None) -> dict[str, str]:
+def _page_args(segment: str | None) -> dict[str, Any]:
     """The query arguments every link between report pages carries: the segment and
     the suspects switch."""
-    out = {"segment": segment} if segment else {}
+    out: dict[str, Any] = {"segment": segment} if segment else {}
     if include_suspects():
         out["suspects"] = "include"
     return out
