@@ -70,6 +70,7 @@ __all__ = [
     "LEVELS",
     "SECTIONS",
     "GapSources",
+    "action_rows",
     "comments_view",
     "data_quality",
     "five_gaps",
@@ -1784,3 +1785,38 @@ def overview(
     if share is not None and math.isfinite(share) and share >= SUSPECT_WARN_SHARE:
         warn.append({"kind": "suspects", "n": dq["n_suspect"], "share": share})
     return _json_dict({"headline": headline, "change": change, "fix_first": fix, "warnings": warn})
+
+
+def action_rows(
+    actions: Sequence[Mapping[str, Any]],
+    report: Mapping[str, Any],
+    *,
+    wave: str | None,
+    language: str = "en",
+) -> list[dict[str, Any]]:
+    """The study's actions beside the tested change of their dimension: for an action
+    decided in an earlier wave, the change of the dimension's SERVQUAL gap from the
+    previous wave to ``wave`` (Welch's test, from the ``waves`` section); None for an
+    action decided in ``wave`` itself (its change shows in the next wave's report) or
+    when the waves cannot be compared."""
+    labels = report.get("dimension_labels") or {}
+    entry = _wave_entry(report, wave)
+    series = ((report.get("waves") or {}).get("all") or {}).get("waves") or []
+    previous = series[series.index(entry) - 1]["wave"] if entry and series.index(entry) else None
+    out = []
+    for a in actions:
+        change = None
+        if entry is not None and a["decided_in"] != entry["wave"]:
+            change = (entry.get("change") or {}).get(a["dimension"])
+        gap = a.get("gap")
+        out.append(
+            {
+                **a,
+                "label": labels.get(a["dimension"], a["dimension"])
+                + (f" · {GAP_LABELS[gap].get(language)}" if gap in GAP_LABELS else ""),
+                "change": change,
+                "since": previous if change else None,
+                "this_wave": entry is not None and a["decided_in"] == entry["wave"],
+            }
+        )
+    return cast(list[dict[str, Any]], jsonable(out))

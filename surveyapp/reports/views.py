@@ -60,7 +60,7 @@ from surveyapp import models as m
 from surveyapp.auth import acting_user, acting_user_id, requires
 from surveyapp.i18n import current_language
 from surveyapp.reports import build, charts, render, runs
-from surveyapp.services import exports, studies
+from surveyapp.services import actions, exports, studies
 from surveyapp.services.accounts import allowed
 
 bp = Blueprint("reports", __name__, url_prefix="/research/reports")
@@ -312,6 +312,11 @@ def _report_page(survey_id: int, page: str | None) -> Any:
         quarantined=_quarantined_ids(sv.id) if page == "quality" else [],
         comment_query=(request.args.get("q") or "").strip()[:200],
         response_pks=_response_pks(sv.id, report) if page == "comments" else {},
+        actions=build.action_rows(
+            actions.study_actions(sv), report, wave=sv.wave or sv.slug, language=lang
+        )
+        if not page
+        else [],
         can_manage=_can_manage(),
         item_url=lambda item: url_for(
             "reports.item", survey_id=sv.id, item_id=item, **_page_args(raw)
@@ -342,6 +347,38 @@ def quarantine(survey_id: int) -> Any:
     else:
         flash(_("%(n)s responses restored.", n=n), "info")
     return redirect(back, code=303)
+
+
+@bp.route("/surveys/<int:survey_id>/actions", methods=["POST"])
+@requires("manage")
+def action_create(survey_id: int) -> Any:
+    """Create an action from the overview's "fix first" (audited): ``target`` is
+    ``dimension`` or ``dimension:gap``; the owner defaults to the gap's team."""
+    sv = _survey(survey_id)
+    dim, _sep, gap = (request.form.get("target") or "").partition(":")
+    q = sv.questionnaire()
+    known = {d.id for d in q.dimensions}
+    if dim not in known or (gap and gap not in build.GAPS):
+        flash(_("Choose what the action should improve from the list."), "error")
+        return redirect(url_for("reports.dashboard", survey_id=sv.id), code=303)
+    lang = current_language()
+    owner = (request.form.get("owner") or "").strip()
+    if not owner:
+        owner = build.OWNERS[gap].get(lang) if gap else ""
+    if not owner:
+        flash(_("Name the team that owns the action."), "error")
+        return redirect(url_for("reports.dashboard", survey_id=sv.id), code=303)
+    actions.create_action(
+        sv,
+        dimension=dim,
+        gap=gap or None,
+        owner=owner,
+        due_wave=(request.form.get("due_wave") or "").strip() or None,
+        note=(request.form.get("note") or "").strip()[:2000] or None,
+        user_id=acting_user_id(),
+    )
+    flash(_("The action was saved; the next wave's report shows its tested change."), "info")
+    return redirect(url_for("reports.dashboard", survey_id=sv.id) + "#actions", code=303)
 
 
 def _response_pks(survey_id: int, report: dict[str, Any]) -> dict[str, int]:
