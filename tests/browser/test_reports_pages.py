@@ -23,9 +23,10 @@ from surveyapp.reports.demo import seed_gap_study
 from surveyapp.reports.views import SECTION_PAGES
 from surveyapp.services.surveys import create_survey
 from tests.browser.conftest import axe_violations
+from tests.browser.test_reports_flow import login
 from tests.surveyapp.conftest import live_server, make_app
 from tests.surveyapp.reports_helpers import store
-from tests.surveyapp.research_helpers import PASSWORD, add_user
+from tests.surveyapp.research_helpers import add_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -81,16 +82,6 @@ def server(tmp_path_factory):
         yield base, surveys
 
 
-def _login(context, base: str):
-    page = context.new_page()
-    page.goto(f"{base}/research/login")
-    page.fill('input[name="email"]', "viewer@example.org")
-    page.fill('input[name="password"]', PASSWORD)
-    page.click('button[type="submit"]')
-    page.wait_for_load_state()
-    return page
-
-
 def _check(page, lang: str) -> list[str]:
     problems = []
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
@@ -118,7 +109,7 @@ def _check(page, lang: str) -> list[str]:
 
 def _visit(chromium, base: str, survey_id: int, lang: str, view: str, axe: Path | None, tag: str):
     context = chromium.new_context(viewport=VIEWPORTS[view])
-    page = _login(context, base)
+    page = login(context, base)
     errors: list[str] = []
     page.on(
         "console",
@@ -130,7 +121,7 @@ def _visit(chromium, base: str, survey_id: int, lang: str, view: str, axe: Path 
     # axe is injected as an inline script, which the app's CSP (rightly) blocks: axe
     # runs in a context of its own that bypasses the CSP; the pages above run under it
     audit = chromium.new_context(viewport=VIEWPORTS[view], bypass_csp=True) if axe else None
-    audit_page = _login(audit, base) if audit else None
+    audit_page = login(audit, base) if audit else None
     found = {}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for path in PAGES:
