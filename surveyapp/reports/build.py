@@ -1775,12 +1775,14 @@ def overview(
         for r in card.get("reliability") or []:
             if r.get("weak") and not any(w.get("label") == r["label"] for w in warn):
                 warn.append({"kind": "low_alpha", "label": r["label"], "alpha": r["alpha"]})
-    for gap_causes in ((fg or {}).get("causes") or {}).values():
-        for c in gap_causes:
-            if c.get("unreliable"):
-                warn.append(
-                    {"kind": "weak_scale", "label": c["label"], "alpha": c["alpha"], "n": c["n"]}
-                )
+    weak = [
+        {"label": c["label"], "alpha": c["alpha"], "n": c["n"]}
+        for gap_causes in ((fg or {}).get("causes") or {}).values()
+        for c in gap_causes
+        if c.get("unreliable")
+    ]
+    if weak:  # one line for all of them: each is flagged on the five-gap page
+        warn.append({"kind": "weak_scales", "scales": weak})
     share = dq.get("share")
     if share is not None and math.isfinite(share) and share >= SUSPECT_WARN_SHARE:
         warn.append({"kind": "suspects", "n": dq["n_suspect"], "share": share})
