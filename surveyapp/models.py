@@ -421,3 +421,16 @@ class ReportAction(Base):
     note: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GapOwner(Base):
+    """The team that owns one of the five gaps in a study (the report's default names
+    the team the gap model gives; a study may name its own)."""
+
+    __tablename__ = "gap_owner"
+    __table_args__ = (UniqueConstraint("study_id", "gap", name="uq_gap_owner_study_gap"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"))
+    gap: Mapped[str] = mapped_column(String(20))
+    owner: Mapped[str] = mapped_column(String(200))

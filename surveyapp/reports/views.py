@@ -317,6 +317,11 @@ def _report_page(survey_id: int, page: str | None) -> Any:
         )
         if not page
         else [],
+        owners=actions.gap_owners(sv) if not page else {},
+        gap_rows=[
+            {"gap": g, "label": build.GAP_LABELS[g].get(lang), "default": t.get(lang)}
+            for g, t in build.OWNERS.items()
+        ],
         can_manage=_can_manage(),
         item_url=lambda item: url_for(
             "reports.item", survey_id=sv.id, item_id=item, **_page_args(raw)
@@ -363,8 +368,8 @@ def action_create(survey_id: int) -> Any:
         return redirect(url_for("reports.dashboard", survey_id=sv.id), code=303)
     lang = current_language()
     owner = (request.form.get("owner") or "").strip()
-    if not owner:
-        owner = build.OWNERS[gap].get(lang) if gap else ""
+    if not owner and gap:
+        owner = actions.gap_owners(sv).get(gap) or build.OWNERS[gap].get(lang)
     if not owner:
         flash(_("Name the team that owns the action."), "error")
         return redirect(url_for("reports.dashboard", survey_id=sv.id), code=303)
@@ -379,6 +384,20 @@ def action_create(survey_id: int) -> Any:
     )
     flash(_("The action was saved; the next wave's report shows its tested change."), "info")
     return redirect(url_for("reports.dashboard", survey_id=sv.id) + "#actions", code=303)
+
+
+@bp.route("/surveys/<int:survey_id>/owners", methods=["POST"])
+@requires("manage")
+def owners_update(survey_id: int) -> Any:
+    """Name the team that owns each gap in the survey's study (audited)."""
+    sv = _survey(survey_id)
+    if sv.study_id is None:
+        flash(_("Gap owners are named per study; link the survey to a study first."), "error")
+    else:
+        owners = {g: (request.form.get(f"owner-{g}") or "").strip() for g in build.GAPS}
+        actions.set_gap_owners(sv, owners, user_id=acting_user_id())
+        flash(_("The teams that own the gaps were saved."), "info")
+    return redirect(url_for("reports.dashboard", survey_id=sv.id) + "#owners", code=303)
 
 
 def _response_pks(survey_id: int, report: dict[str, Any]) -> dict[str, int]:

@@ -57,3 +57,24 @@ def test_an_action_shows_the_tested_change_in_the_next_wave(app, gap_study, clie
         .status_code
         == 403
     )
+
+
+def test_a_study_names_its_own_gap_owners(app, gap_study, client_as) -> None:
+    sid = gap_study["customer"]
+    c = client_as("researcher")
+    html = c.get(f"/research/reports/surveys/{sid}?lang=en").get_data(as_text=True)
+    assert 'data-owner="procedure">Owner: Service design<' in html  # the default
+    r = c.post(f"/research/reports/surveys/{sid}/owners", data={"owner-procedure": "Branch ops"})
+    assert r.status_code == 303
+    html = c.get(f"/research/reports/surveys/{sid}?lang=en").get_data(as_text=True)
+    assert 'data-owner="procedure">Owner: Branch ops<' in html
+    # a new action on that gap takes the study's team
+    c.post(f"/research/reports/surveys/{sid}/actions", data={"target": "rel:procedure"})
+    with app.extensions["manyi_db"].sessions() as s:
+        assert s.scalars(select(m.ReportAction.owner)).all() == ["Branch ops"]
+        assert s.scalars(select(m.GapOwner.owner)).all() == ["Branch ops"]
+    # an empty name restores the default
+    c.post(f"/research/reports/surveys/{sid}/owners", data={"owner-procedure": ""})
+    html = c.get(f"/research/reports/surveys/{sid}?lang=en").get_data(as_text=True)
+    assert 'data-owner="procedure">Owner: Service design<' in html
+    assert client_as("viewer").post(f"/research/reports/surveys/{sid}/owners").status_code == 403

@@ -1,4 +1,5 @@
-"""report_action: improvement actions decided from a report's "fix first".
+"""report_action: improvement actions decided from a report's "fix first"; gap_owner: the
+team that owns each gap in a study.
 
 Revision ID: 0007
 Revises: 0004
@@ -53,8 +54,22 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_report_action_study_id"), ["study_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_report_action_survey_id"), ["survey_id"], unique=False)
 
+    op.create_table(
+        "gap_owner",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("study_id", sa.Integer(), nullable=False),
+        sa.Column("gap", sa.String(length=20), nullable=False),
+        sa.Column("owner", sa.String(length=200), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["study_id"], ["study.id"], name=op.f("fk_gap_owner_study_id_study"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_gap_owner")),
+        sa.UniqueConstraint("study_id", "gap", name="uq_gap_owner_study_gap"),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("gap_owner")
     with op.batch_alter_table("report_action", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_report_action_survey_id"))
         batch_op.drop_index(batch_op.f("ix_report_action_study_id"))
