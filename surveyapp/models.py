@@ -502,3 +502,39 @@ class OptOut(Base):
         ForeignKey("invitation.id", ondelete="SET NULL")
     )
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReportAction(Base):
+    """An improvement action decided from a report's "fix first": the gap and dimension
+    it addresses, the team that owns it, the wave by which it should show, a note. The
+    report of a later wave shows beside it the tested change of its dimension."""
+
+    __tablename__ = "report_action"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[int] = mapped_column(
+        ForeignKey("survey.id", ondelete="CASCADE"), index=True
+    )  # the survey (wave) whose report it was decided from
+    study_id: Mapped[int | None] = mapped_column(
+        ForeignKey("study.id", ondelete="CASCADE"), index=True
+    )
+    gap: Mapped[str | None] = mapped_column(String(20))
+    dimension: Mapped[str] = mapped_column(String(64))
+    owner: Mapped[str] = mapped_column(String(200))
+    due_wave: Mapped[str | None] = mapped_column(String(50))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GapOwner(Base):
+    """The team that owns one of the five gaps in a study (the report's default names
+    the team the gap model gives; a study may name its own)."""
+
+    __tablename__ = "gap_owner"
+    __table_args__ = (UniqueConstraint("study_id", "gap", name="uq_gap_owner_study_gap"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("study.id", ondelete="CASCADE"))
+    gap: Mapped[str] = mapped_column(String(20))
+    owner: Mapped[str] = mapped_column(String(200))

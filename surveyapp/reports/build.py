@@ -25,8 +25,10 @@ Sections (one function each, assembled by :func:`full_report`):
 from __future__ import annotations
 
 import math
+import re
+import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
@@ -35,7 +37,13 @@ import pandas as pd
 import questionnaires as qn
 from scoring import instrument
 from scoring._results import jsonable
-from scoring.errors import NoDimensionScoresError, ScoringError
+from scoring._validation import SMALL_SAMPLE_N
+from scoring.errors import (
+    ConvergenceWarning,
+    NoDimensionScoresError,
+    ScoringError,
+    SmallSampleWarning,
+)
 from scoring.gaps import service_gaps
 from scoring.inference import (
     MeanDifference,
@@ -52,6 +60,7 @@ from scoring.instrument import (
 )
 from scoring.screening import screen_responses
 from scoring.servqual import ServqualResult, servqual
+from scoring.text import TextSummary, text_summary
 
 if TYPE_CHECKING:
     from scoring._results import MethodResult
@@ -59,18 +68,24 @@ if TYPE_CHECKING:
 __all__ = [
     "GAPS",
     "LEVELS",
+    "SECTIONS",
     "GapSources",
+    "action_rows",
+    "comments_view",
     "data_quality",
     "five_gaps",
     "full_report",
     "importance_performance_view",
     "kendall_w",
+    "overview",
     "methods_view",
     "parse_segment",
+    "responses_needed",
     "run_methods",
     "servqual_view",
     "significance_mark",
     "suspects",
+    "unavailable",
     "waves_view",
 ]
 
@@ -127,6 +142,131 @@ AUDIENCE_LABEL = {
     "staff": T("一线员工", "contact staff"),
     "audit": T("服务审核（神秘顾客）", "a service audit (mystery shopper)"),
 }
+
+
+#: audience -> its name as a heading or badge ("Customers: n = 240")
+AUDIENCE_NAME = {
+    "customer": T("顾客", "Customers"),
+    "manager": T("管理者", "Managers"),
+    "staff": T("一线员工", "Contact staff"),
+    "audit": T("服务审核", "Service audit"),
+}
+#: gap -> the team that owns closing it (Zeithaml, Berry & Parasuraman, 1988: the
+#: organisational causes of each gap); the report's default, named on "what to fix first"
+OWNERS = {
+    "understanding": T("管理层与市场调研", "Management and market research"),
+    "procedure": T("服务设计", "Service design"),
+    "behaviour": T("运营与一线员工", "Operations and staff"),
+    "perception": T("市场与沟通", "Marketing and communication"),
+    "promotion": T("市场与沟通", "Marketing and communication"),
+}
+#: missing-data rule -> what it does, in words
+MISSING_RULES = {
+    "pairwise": T(
+        "成对删除：每个统计量使用回答了其所需题目的受访者",
+        "pairwise deletion: each figure uses the respondents who answered its items",
+    ),
+    "listwise": T(
+        "列表删除：只使用回答了全部相关题目的受访者",
+        "listwise deletion: only respondents who answered every item used are counted",
+    ),
+    "item_mean": T(
+        "题项均值插补：缺失的答案以该题的均值代替",
+        "item-mean imputation: a missing answer is replaced by its item's mean",
+    ),
+    "answered": T(
+        "只用已回答的题目：每位受访者按其回答的题目计算",
+        "answered items: each respondent is scored on the items they answered",
+    ),
+}
+#: the missing rule of a method whose result does not name it: scoring's default
+DEFAULT_MISSING = {"drivers": "listwise", "csi": "listwise"}
+#: method parameter -> its name in words
+PARAMETER_LABELS = {
+    "model": T("模型", "model"),
+    "confidence": T("置信水平", "confidence level"),
+    "scale": T("量表", "scale"),
+    "reverse": T("反向计分题", "reverse-scored items"),
+    "missing": T("缺失数据", "missing data"),
+    "retain": T("保留主成分的规则", "components kept by"),
+    "n_components": T("主成分个数", "number of components"),
+    "score_convention": T("得分方向", "score direction"),
+    "negative_weights": T("负权重", "negative weights"),
+    "cov_type": T("标准误", "standard errors"),
+    "outcome": T("结果变量", "outcome"),
+    "target": T("目标潜变量", "target latent"),
+    "operator": T("合成算子", "composition operator"),
+    "normalised": T("归一化", "normalised"),
+    "loadings_source": T("载荷来源", "loadings from"),
+    "thresholds": T("判定阈值", "thresholds"),
+}
+#: parameter values that are names of a rule -> the rule in words
+VALUE_LABELS = {
+    "kaiser": T("Kaiser 准则（特征值 > 1）", "Kaiser criterion (eigenvalue > 1)"),
+    "eigenvector": T("按特征向量", "eigenvector signs"),
+    "refuse": T("不允许", "refused"),
+    "HC3": T("HC3 稳健标准误", "HC3 robust"),
+    "weighted_average": T("加权平均 M(·, ⊕)", "weighted average M(·, ⊕)"),
+    "one_factor_minres": T("单因子模型（最小残差法）", "one-factor model (minres)"),
+    "servqual": T("SERVQUAL（P − E）", "SERVQUAL (P − E)"),
+    "servperf": T("SERVPERF（只用 P）", "SERVPERF (P only)"),
+    True: T("是", "yes"),
+    False: T("否", "no"),
+}
+#: Cronbach's alpha below which a scale's figures are flagged (Nunnally, 1978; the
+#: default of :func:`scoring.reliability.reliability`)
+ALPHA_MIN = 0.7
+
+
+def _unreliable(n: Any, alpha: Any) -> bool:
+    """Whether a scale's mean should carry a warning: fewer than
+    :data:`scoring._validation.SMALL_SAMPLE_N` respondents or alpha below ALPHA_MIN."""
+    small = n is None or float(n) < SMALL_SAMPLE_N
+    low = alpha is None or not math.isfinite(float(alpha)) or float(alpha) < ALPHA_MIN
+    return small or low
+
+
+def describe_missing(rule: str | None, language: str) -> str:
+    """A missing-data rule in words (``"pairwise: ..."`` sentences by their first word)."""
+    if not rule:
+        return "—"
+    key = rule.split(":", 1)[0].strip()
+    text = MISSING_RULES.get(key)
+    return text.get(language) if text is not None else rule
+
+
+def _value_text(q: qn.Questionnaire, key: str, value: Any, language: str) -> str:
+    if isinstance(value, bool) or (isinstance(value, str) and value in VALUE_LABELS):
+        return VALUE_LABELS[value].get(language)
+    if key == "confidence" and isinstance(value, float):
+        return f"{value * 100:g} %"
+    if key == "missing":
+        return describe_missing(str(value), language)
+    if key == "scale" and isinstance(value, list | tuple) and len(value) == 2:
+        return f"{value[0]:g}–{value[1]:g}"
+    if key == "outcome" and isinstance(value, str):
+        found = next((i for i in q.items if i.id == value), None)
+        return found.text.get(language) if found is not None else value
+    if isinstance(value, Mapping):
+        return "; ".join(f"{k} ≥ {v:g}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(map(str, value)) if value else T("无", "none").get(language)
+    return str(value)
+
+
+def describe_parameters(
+    q: qn.Questionnaire, params: Mapping[str, Any], language: str
+) -> list[dict[str, str]]:
+    """A method's parameters as ``{"label", "value"}`` pairs in words (the card's
+    settings; the raw names stay in ``parameters``)."""
+    return [
+        {
+            "name": k,
+            "label": _t(PARAMETER_LABELS.get(k), language, k),
+            "value": _value_text(q, k, v, language),
+        }
+        for k, v in params.items()
+    ]
 
 
 def _t(text: qn.Text | None, language: str, fallback: str = "") -> str:
@@ -557,6 +697,7 @@ def five_gaps(
                 "items": gap_cause_scales(q_src)[r["gap"]][r["scale"]],
                 "source": _AUDIENCE[r["source"]],
                 **{k: r[k] for k in ("k", "n", "mean", "sd", "se", "ci_low", "ci_high", "alpha")},
+                "unreliable": _unreliable(r["n"], r["alpha"]),
             }
         )
 
@@ -609,7 +750,8 @@ def five_gaps(
             "contributors": contributors,
             "causes": causes,
             "missing": missing,
-            "sources": {_AUDIENCE[r["source"]]: r["n"] for r in used},
+            "sources": {_AUDIENCE[r["source"]]: int(r["n"]) for r in used},
+            "audience_names": {a: t.get(language) for a, t in AUDIENCE_NAME.items()},
             "level_sources": level_source,
             "segment": list(res.segment) if res.segment else None,
             "unfiltered": [
@@ -619,6 +761,7 @@ def five_gaps(
             "missing_rule": res.missing,
             "delivered": res.delivered,
             "scale": list(kwargs["scale"]),
+            "gap_labels": {g: t.get(language) for g, t in GAP_LABELS.items()},
         }
     )
 
@@ -713,7 +856,7 @@ def servqual_view(
             "unweighted": overall.get(result.model),
             "weights": weights,
             "zone_of_tolerance": zot,
-            "missing_rule": result.missing_rule,
+            "missing_rule": describe_missing(result.missing_rule, language),
             "n": result.n_respondents,
             "confidence": confidence,
         }
@@ -983,6 +1126,7 @@ def methods_view(
     *,
     language: str = "en",
     excluded: int = 0,
+    suspects_left_out: int = 0,
 ) -> dict[str, Any]:
     """Methods side by side: dimension rankings per method, Kendall's W, method cards.
 
@@ -996,6 +1140,9 @@ def methods_view(
     if rel is not None:
         frame = rel.summary()
         alphas = dict(zip(frame["dimension"], frame["alpha"], strict=True))
+        weak = {str(d) for d, w in zip(frame["dimension"], frame["weak_alpha"], strict=True) if w}
+    else:
+        weak = set()
     scores: dict[str, dict[str, float]] = {}
     cards = []
     for method, res in results.items():
@@ -1010,6 +1157,7 @@ def methods_view(
         }
         if isinstance(res, ScoringError):
             card["error"] = str(res)
+            card["needs"] = _needed(res, 0) or None
             cards.append(card)
             continue
         card |= {
@@ -1017,14 +1165,21 @@ def methods_view(
             "n_data": int(len(data)),
             "dropped": int(len(data)) - res.n_used,
             "excluded": excluded,
-            "missing": getattr(res, "missing_rule", None) or getattr(res, "missing", None),
+            "suspects_left_out": suspects_left_out,
+            "missing": describe_missing(
+                getattr(res, "missing_rule", None)
+                or getattr(res, "missing", None)
+                or DEFAULT_MISSING.get(method),
+                language,
+            ),
             "parameters": res.parameters,
+            "settings": describe_parameters(q, res.parameters, language),
         }
         s = _dimension_scores(q, res)
         if s:
             scores[method] = s
         card["reliability"] = [
-            {"dimension": d, "label": labels.get(d, d), "alpha": a}
+            {"dimension": d, "label": labels.get(d, d), "alpha": a, "weak": d in weak}
             for d, a in alphas.items()
             if method in ALPHA_METHODS
         ]
@@ -1129,6 +1284,10 @@ def _headline(
     return out
 
 
+#: suspect responses named on the data-quality page (and in the JSON), first ones first
+SUSPECTS_LISTED = 500
+
+
 def data_quality(
     q: qn.Questionnaire,
     data: pd.DataFrame,
@@ -1187,10 +1346,16 @@ def data_quality(
     elif n_clean:
         without = _headline(q, data.loc[~any_suspect], {})
     ids = (
-        data.loc[any_suspect, "response_id"].astype(str).tolist()[:200]
+        data.loc[any_suspect, "response_id"].astype(str).tolist()[:SUSPECTS_LISTED]
         if ("response_id" in data.columns)
         else []
     )
+    # each suspect named with its reasons (the list bulk quarantine acts on)
+    marks = flagged.loc[any_suspect, list(reasons)].to_numpy(bool)[: len(ids)]
+    named = [
+        {"response_id": rid, "reasons": [r for r, on in zip(reasons, row, strict=True) if on]}
+        for rid, row in zip(ids, marks, strict=True)
+    ]
     return _json_dict(
         {
             "n": int(len(data)),
@@ -1200,15 +1365,176 @@ def data_quality(
             "with": with_all,
             "without": without,
             "examples": ids,
+            "suspects": named,
+            "reason_labels": {r: label.get(language) for r, label in reasons.items()},
             "min_seconds": min_seconds,
         }
     )
 
 
+# ------------------------------------------------------------------------------ comments
+
+#: comments listed per text item (the first ones; the counts use all of them)
+COMMENTS_LISTED = 500
+#: words and phrases shown per group
+TOP_TERMS = 15
+
+
+def _text_block(texts: pd.Series, top: int) -> dict[str, Any]:
+    """:func:`scoring.text.text_summary` of ``texts`` as the report's fields."""
+    return _summary_fields(text_summary(texts, top=top))
+
+
+def _summary_fields(summary: TextSummary) -> dict[str, Any]:
+    return {
+        "n": summary.n,
+        "words": _records(summary.words),
+        "phrases": _records(summary.phrases),
+        "sentiment": summary.sentiment,
+        "sentiment_share": summary.sentiment_shares(),
+    }
+
+
+def comments_view(
+    q: qn.Questionnaire, data: pd.DataFrame, *, language: str = "en", top: int = TOP_TERMS
+) -> dict[str, Any] | None:
+    """The customers' own words: per open-text item, its comments (with response id,
+    wave, segment levels and sentiment), word and phrase frequencies and sentiment shares
+    (:func:`scoring.text.text_summary`) overall, per segment level and per wave. None when
+    the questionnaire has no open-text item in ``data``."""
+    items = [i for i in q.iter_items(type="text") if i.id in data.columns]
+    if not items:
+        return None
+    labels = _dim_labels(q, language)
+    segs = [i for i in q.segments if i.id in data.columns]
+    seg_names = {i.id: {c.code: c.label.get(language) for c in i.choices} for i in segs}
+    out = []
+    for item in items:
+        texts = data[item.id].astype("string")
+        has = texts.str.strip().fillna("").ne("").to_numpy(bool)
+        summary = text_summary(texts, top=top)
+        listed = []
+        for pos in np.flatnonzero(has)[:COMMENTS_LISTED]:
+            r = data.iloc[pos]
+            listed.append(
+                {
+                    "response_id": str(r["response_id"]) if "response_id" in r else None,
+                    "text": str(r[item.id]),
+                    "sentiment": summary.labels[pos] or "neutral",
+                    "wave": str(r["wave"]) if "wave" in r and pd.notna(r["wave"]) else None,
+                    "segments": {
+                        i.id: seg_names[i.id].get(str(r[i.id]), str(r[i.id]))
+                        for i in segs
+                        if pd.notna(r[i.id])
+                    },
+                }
+            )
+        by_segment = []
+        for seg in segs:
+            col = _Levels(data[seg.id])
+            levels = []
+            for c in seg.choices:
+                part = texts.loc[col.mask(c.code)]
+                levels.append(
+                    {"code": c.code, "label": c.label.get(language), **_text_block(part, 5)}
+                )
+            by_segment.append({"id": seg.id, "label": seg.text.get(language), "levels": levels})
+        by_wave = []
+        if "wave" in data.columns:
+            col = _Levels(data["wave"])
+            for w in sorted(col.index):
+                by_wave.append({"wave": w, **_text_block(texts.loc[col.mask(w)], 5)})
+        out.append(
+            {
+                "item": item.id,
+                "text": item.text.get(language),
+                "dimension": item.dimension,
+                "dimension_label": labels.get(item.dimension) if item.dimension else None,
+                **_summary_fields(summary),
+                "comments": listed,
+                "by_segment": by_segment,
+                "by_wave": by_wave,
+            }
+        )
+    return _json_dict({"items": out})
+
+
 # ------------------------------------------------------------------------------ all of it
 
 
+#: Sections of the report, in page order (the web pages, the JSON and the PDF).
+SECTIONS = (
+    "five_gaps",
+    "servqual",
+    "importance_performance",
+    "waves",
+    "methods",
+    "data_quality",
+    "comments",
+)
+
+
+def responses_needed(q: qn.Questionnaire) -> dict[str, int]:
+    """Section -> the fewest customer responses it can be computed from, by scoring's
+    rules: a mean with an interval needs 2 (:func:`scoring.inference.mean_interval`,
+    :func:`scoring.gaps.service_gaps`), the driver model of what to fix first one more
+    row than coefficients (:func:`scoring.drivers.driver_analysis`: k drivers + intercept
+    + 1), a change between waves 2 per wave, the data-quality screen and the comments 1.
+    A section may need
+    more when scoring says so (the number in its message, see :func:`_needed`)."""
+    k = len(dimension_columns(q))
+    return {
+        "five_gaps": 2,
+        "servqual": 2,
+        "importance_performance": k + 2,
+        "waves": 2,
+        "methods": 2,
+        "data_quality": 1,
+        "comments": 1,
+    }
+
+
+def _needed(exc: Exception, default: int) -> int:
+    """The number of rows a scoring error says a method needs (``needs at least N``,
+    :func:`scoring._validation.check_min_rows`), else ``default``."""
+    found = re.search(r"needs at least (\d+)", str(exc))
+    return max(int(found.group(1)), default) if found else default
+
+
+def unavailable(
+    report: dict[str, Any], section: str, needs: int, reason: str | None = None
+) -> None:
+    """Record that ``section`` cannot be shown: the responses it needs and scoring's
+    reason (None when there were too few responses to try)."""
+    report.setdefault("unavailable", {})[section] = {"needs": needs, "reason": reason}
+
+
 def full_report(
+    q: qn.Questionnaire,
+    data: pd.DataFrame,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """Every section of the report for one customer survey (:func:`_full_report`).
+
+    Scoring's warnings (small samples, convergence) are kept in ``scoring_warnings``
+    (their English text, for the JSON) rather than printed; the pages say the same in
+    the reader's language from the report's numbers (:func:`overview`).
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", SmallSampleWarning)
+        warnings.simplefilter("always", ConvergenceWarning)
+        report = _full_report(q, data, **kwargs)
+    kept = (SmallSampleWarning, ConvergenceWarning)
+    report["scoring_warnings"] = sorted(
+        {str(w.message) for w in caught if issubclass(w.category, kept)}
+    )
+    for w in caught:
+        if not issubclass(w.category, kept):  # not ours to keep: passed on as raised
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return report
+
+
+def _full_report(
     q: qn.Questionnaire,
     data: pd.DataFrame,
     *,
@@ -1220,35 +1546,279 @@ def full_report(
     flags: Mapping[str, Mapping[str, Any]] | None = None,
     title: str | None = None,
     excluded: int = 0,
+    exclude_suspects: bool = False,
 ) -> dict[str, Any]:
-    """Every section of the report for one customer survey (each method computed once)."""
-    results = run_methods(q, data)
-    sq = _ok(results.get("servqual"))
-    sq_ok = isinstance(sq, ServqualResult)
+    """Every section of the report for one customer survey (each method computed once).
+
+    ``excluded`` is the number of quarantined responses already left out of ``data``;
+    with ``exclude_suspects`` the suspect responses (:func:`suspects`) are left out of
+    every score too (``suspects_left_out``), while the data-quality section still
+    screens and compares all of ``data``.
+
+    A section that cannot be computed from these data (too few responses, or a
+    :class:`~scoring.errors.ScoringError`) is left out and listed in ``unavailable``
+    with the number of responses it needs (:func:`responses_needed`) and scoring's
+    reason; with no response at all nothing is scored.
+    """
+    everything = data
+    left_out = 0
+    if exclude_suspects and len(data):
+        keep = ~suspects(q, data, min_seconds=min_seconds, flags=flags)["suspect"].to_numpy(bool)
+        left_out = int(np.count_nonzero(~keep))
+        if left_out:
+            data = data.loc[keep].reset_index(drop=True)
+            if gap_sources is not None:
+                gap_sources = replace(gap_sources, customer=(q, data))
+    n = int(len(data))
+    needs = responses_needed(q)
     report: dict[str, Any] = {
         "title": title or q.title.get(language),
         "questionnaire": q.id,
         "language": language,
-        "n": int(len(data)),
+        "n": n,
+        "n_screened": int(len(everything)),
+        "excluded": excluded,
+        "exclude_suspects": exclude_suspects,
+        "suspects_left_out": left_out,
+        "needs": needs,
+        "unavailable": {},
         "dimension_labels": _dim_labels(q, language),
         "segments": segment_options(q, data, language),
-        "errors": {m: str(r) for m, r in results.items() if isinstance(r, ScoringError)},
+        "errors": {},
     }
+    if n == 0:
+        for section in SECTIONS:
+            unavailable(report, section, needs[section])
+        if len(everything):  # every response is suspect: the panel still names them
+            del report["unavailable"]["data_quality"]
+            report["data_quality"] = data_quality(
+                q, everything, min_seconds=min_seconds, flags=flags, language=language
+            )
+        report["overview"] = overview(report, language=language)
+        return report
+    results = run_methods(q, data)
+    report["errors"] = {m: str(r) for m, r in results.items() if isinstance(r, ScoringError)}
+    sq = _ok(results.get("servqual"))
+    sq_ok = isinstance(sq, ServqualResult)
+
+    def attempt(section: str, make: Any) -> None:
+        if n < needs[section]:
+            unavailable(report, section, needs[section])
+            return
+        try:
+            value = make()
+        except ScoringError as exc:
+            unavailable(report, section, _needed(exc, needs[section]), str(exc))
+            return
+        if value is None:
+            unavailable(report, section, needs[section], report["errors"].get("drivers"))
+        else:
+            report[section] = value
+
     if sq_ok:
         sources = gap_sources or GapSources(customer=(q, data))
-        levels = customer_levels(q, data, result=sq)
-        report["five_gaps"] = five_gaps(sources, segment=segment, language=language)
-        report["servqual"] = servqual_view(q, data, result=sq, language=language, levels=levels)
-    report["importance_performance"] = importance_performance_view(
-        q,
-        drivers=_ok(results.get("drivers")),
-        csi=_ok(results.get("csi")),
-        language=language,
-    )
+        attempt("five_gaps", lambda: five_gaps(sources, segment=segment, language=language))
+        levels = customer_levels(q, data, result=sq) if n >= needs["servqual"] else {}
+        attempt(
+            "servqual",
+            lambda: servqual_view(q, data, result=sq, language=language, levels=levels),
+        )
+    else:
+        reason = report["errors"].get("servqual")
+        unavailable(report, "five_gaps", needs["five_gaps"], reason)
+        unavailable(report, "servqual", needs["servqual"], reason)
+    if {"drivers", "csi"} & set(results):
+        attempt(
+            "importance_performance",
+            lambda: importance_performance_view(
+                q,
+                drivers=_ok(results.get("drivers")),
+                csi=_ok(results.get("csi")),
+                language=language,
+            ),
+        )
     if "wave" in data.columns and sq_ok:
-        report["waves"] = waves_view(q, data, segment=wave_segment, language=language, result=sq)
-    report["methods"] = methods_view(q, data, results, language=language, excluded=excluded)
-    report["data_quality"] = data_quality(
-        q, data, results=results, min_seconds=min_seconds, flags=flags, language=language
+        attempt(
+            "waves",
+            lambda: waves_view(q, data, segment=wave_segment, language=language, result=sq),
+        )
+    attempt(
+        "methods",
+        lambda: methods_view(
+            q, data, results, language=language, excluded=excluded, suspects_left_out=left_out
+        ),
     )
+    attempt(
+        "data_quality",
+        lambda: data_quality(
+            q,
+            everything,
+            # the panel compares all responses with the clean ones: its own run on all
+            results=run_methods(q, everything, methods=["servqual"]) if left_out else results,
+            min_seconds=min_seconds,
+            flags=flags,
+            language=language,
+        ),
+    )
+    if any(True for _ in q.iter_items(type="text")):
+        attempt("comments", lambda: comments_view(q, data, language=language))
+    report["overview"] = overview(report, language=language)
     return report
+
+
+# ------------------------------------------------------------------------------ overview
+
+#: share of suspect responses from which the overview warns (one in ten)
+SUSPECT_WARN_SHARE = 0.1
+
+
+def _wave_entry(report: Mapping[str, Any], wave: str | None) -> dict[str, Any] | None:
+    """The ``waves`` section's entry of ``wave`` (the last wave when None)."""
+    series = ((report.get("waves") or {}).get("all") or {}).get("waves") or []
+    if not series:
+        return None
+    if wave is None:
+        return cast(dict[str, Any], series[-1])
+    return next((w for w in series if w["wave"] == wave), None)
+
+
+def overview(
+    report: Mapping[str, Any], *, language: str = "en", wave: str | None = None
+) -> dict[str, Any]:
+    """The overview page's data, arranged from the report's sections (no new number):
+
+    ``headline`` -- the unweighted SERVQUAL score and the 0-100 satisfaction index of
+    ``wave`` with their intervals, n, quarantined and suspect counts; ``change`` -- both
+    since the previous wave with Welch's test (None for a first wave); ``fix_first`` --
+    the three largest negative gaps (dimension x gap, from the five-gap contributors) with
+    the team that owns each gap (:data:`OWNERS`), else the "concentrate here" drivers of
+    the importance-performance map (or, below); with customers' answers only, the largest negative
+    customer gaps P - E (no owner: the five gaps that name one need the other audiences);
+    ``warnings`` -- small samples (fewer than
+    :data:`scoring._validation.SMALL_SAMPLE_N`), dimensions and cause scales with alpha
+    below :data:`ALPHA_MIN`, and a suspect share of :data:`SUSPECT_WARN_SHARE` or more.
+    """
+    sq = report.get("servqual") or {}
+    dq = report.get("data_quality") or {}
+    entry = _wave_entry(report, wave)
+    headline: dict[str, Any] = {
+        "n": report.get("n", 0),
+        "excluded": report.get("excluded", 0),
+        "suspects": dq.get("n_suspect"),
+        "suspects_left_out": report.get("suspects_left_out", 0),
+        "servqual": sq.get("unweighted"),
+        "index": (entry or {}).get("measures", {}).get("index"),
+    }
+    change = None
+    if entry is not None and entry.get("change"):
+        series = report["waves"]["all"]["waves"]
+        k = series.index(entry)
+        change = {
+            "wave": entry["wave"],
+            "previous": series[k - 1]["wave"] if k else None,
+            "servqual": entry["change"].get("servqual"),
+            "index": entry["change"].get("index"),
+        }
+    fix: list[dict[str, Any]] = []
+    fg = report.get("five_gaps")
+    if fg:
+        for r in fg["contributors"]:
+            if r["value"] is None or r["value"] >= 0 or len(fix) == 3:
+                continue
+            fix.append(
+                {
+                    "gap": r["gap"],
+                    "dimension": r["dimension"],
+                    "label": f"{r['dimension_label']} · {r['gap_label']}",
+                    "value": r["value"],
+                    "ci_low": r["ci_low"],
+                    "ci_high": r["ci_high"],
+                    "mark": r["mark"],
+                    "owner": OWNERS[r["gap"]].get(language),
+                }
+            )
+    if not fix and fg:  # customers only: the largest negative customer gaps P - E
+        dims = [d for d in fg["dimensions"] if d.get("customer_gap")]
+        dims.sort(key=lambda d: d["customer_gap"]["value"])
+        for d in dims[:3]:
+            cg = d["customer_gap"]
+            if cg["value"] < 0:
+                fix.append(
+                    {
+                        "gap": None,
+                        "dimension": d["dimension"],
+                        "label": f"{d['label']} · {CUSTOMER_GAP.get(language)}",
+                        "value": cg["value"],
+                        "ci_low": cg["ci_low"],
+                        "ci_high": cg["ci_high"],
+                        "mark": "",
+                        "owner": None,
+                    }
+                )
+    if not fix and report.get("importance_performance"):
+        for r in report["importance_performance"]["rows"]:
+            if r["quadrant"] == "concentrate here" and len(fix) < 3:
+                fix.append(
+                    {
+                        "gap": None,
+                        "dimension": r["driver"],
+                        "label": r["label"],
+                        "value": r["performance"],
+                        "owner": None,
+                    }
+                )
+    warn: list[dict[str, Any]] = []
+    n = int(report.get("n", 0))
+    if 0 < n < SMALL_SAMPLE_N:
+        warn.append({"kind": "small_n", "n": n, "minimum": SMALL_SAMPLE_N})
+    for card in (report.get("methods") or {}).get("cards", []):
+        for r in card.get("reliability") or []:
+            if r.get("weak") and not any(w.get("label") == r["label"] for w in warn):
+                warn.append({"kind": "low_alpha", "label": r["label"], "alpha": r["alpha"]})
+    weak = [
+        {"label": c["label"], "alpha": c["alpha"], "n": c["n"]}
+        for gap_causes in ((fg or {}).get("causes") or {}).values()
+        for c in gap_causes
+        if c.get("unreliable")
+    ]
+    if weak:  # one line for all of them: each is flagged on the five-gap page
+        warn.append({"kind": "weak_scales", "scales": weak})
+    share = dq.get("share")
+    if share is not None and math.isfinite(share) and share >= SUSPECT_WARN_SHARE:
+        warn.append({"kind": "suspects", "n": dq["n_suspect"], "share": share})
+    return _json_dict({"headline": headline, "change": change, "fix_first": fix, "warnings": warn})
+
+
+def action_rows(
+    actions: Sequence[Mapping[str, Any]],
+    report: Mapping[str, Any],
+    *,
+    wave: str | None,
+    language: str = "en",
+) -> list[dict[str, Any]]:
+    """The study's actions beside the tested change of their dimension: for an action
+    decided in an earlier wave, the change of the dimension's SERVQUAL gap from the
+    previous wave to ``wave`` (Welch's test, from the ``waves`` section); None for an
+    action decided in ``wave`` itself (its change shows in the next wave's report) or
+    when the waves cannot be compared."""
+    labels = report.get("dimension_labels") or {}
+    entry = _wave_entry(report, wave)
+    series = ((report.get("waves") or {}).get("all") or {}).get("waves") or []
+    previous = series[series.index(entry) - 1]["wave"] if entry and series.index(entry) else None
+    out = []
+    for a in actions:
+        change = None
+        if entry is not None and a["decided_in"] != entry["wave"]:
+            change = (entry.get("change") or {}).get(a["dimension"])
+        gap = a.get("gap")
+        out.append(
+            {
+                **a,
+                "label": labels.get(a["dimension"], a["dimension"])
+                + (f" · {GAP_LABELS[gap].get(language)}" if gap in GAP_LABELS else ""),
+                "change": change,
+                "since": previous if change else None,
+                "this_wave": entry is not None and a["decided_in"] == entry["wave"],
+            }
+        )
+    return cast(list[dict[str, Any]], jsonable(out))

@@ -1,12 +1,14 @@
 """The shareable report: one self-contained HTML file, and a PDF.
 
-The HTML file carries everything inline -- the stylesheet, Plotly's bundled JavaScript,
-``reports.js`` and the chart data in ``<script type="application/json">`` blocks -- so it
-opens from a mail attachment or a USB stick with no network. The PDF is the same page
-without scripts, drawn by WeasyPrint, with the waterfalls as inline SVG and every chart's
-table; its text is set in Noto Sans CJK (Debian's ``fonts-noto-cjk``), which WeasyPrint
-subsets and embeds, so Chinese renders on any reader. Without that font the PDF is
-refused with a message that says how to install it, rather than written with empty boxes.
+The HTML file carries everything inline -- the stylesheet and every chart as SVG drawn
+from the same specification the web pages give Plotly (:func:`charts.figure_svg`,
+:func:`charts.waterfall_svg`), each with its table -- and no script, so it opens from a
+mail attachment or a USB stick with no network and stays small. The PDF is the same page
+drawn by WeasyPrint, opening with a one-page summary (the overview), a table of contents
+with page numbers, and page numbers in the footer; its text is set in Noto Sans CJK
+(Debian's ``fonts-noto-cjk``), which WeasyPrint subsets and embeds, so Chinese renders on
+any reader. Without that font the PDF is refused with a message that says how to install
+it, rather than written with empty boxes.
 
 Both are rendered by a Jinja environment of their own (no Flask app needed, so
 ``manyi report --data FILE`` works without a database) with the app's zh-Hans catalogue.
@@ -47,6 +49,8 @@ def labels(_: Callable[[str], str]) -> dict[str, str]:
     """UI strings of the charts and tables, translated by the gettext ``_``."""
     return {
         "step": _("Step"),
+        "level_axis": _("Mean rating (left axis)"),
+        "promotion_axis": _("Promotion gap D − C (right axis)"),
         "value": _("Value"),
         "running": _("Running level"),
         "contributors": _("Largest contributors to the customer gap"),
@@ -108,15 +112,20 @@ def _gettext(language: str) -> Callable[[str], str]:
 
 
 def context(
-    report: Mapping[str, Any], language: str, gettext: Callable[[str], str]
+    report: Mapping[str, Any],
+    language: str,
+    gettext: Callable[[str], str],
+    *,
+    static: bool = False,
 ) -> dict[str, Any]:
-    """What the section templates need besides the report: labels and charts."""
+    """What the section templates need besides the report: labels and charts (with
+    ``static``, each chart drawn as SVG too: the downloadable report and the PDF)."""
     lab = labels(gettext)
     return {
         "report": report,
         "lang": language,
         "labels": lab,
-        "charts": charts.all_charts(dict(report), lab, method_names(report)),
+        "charts": charts.all_charts(dict(report), lab, method_names(report), svg=static),
         "names": method_names(report),
     }
 
@@ -125,41 +134,16 @@ def _read(path: Path) -> str:
     return path.read_text(encoding="utf-8")
 
 
-def _inline_js(text: str) -> str:
-    # a "</script" inside the code would end the element early
-    return text.replace("</script", "<\\/script").replace("<!--", "<\\!--")
-
-
-def _inline_file(path: Path) -> str:
-    """A script file made safe to inline, kept until the file changes: Plotly's bundle
-    is 4.6 MB, and reading and escaping it was a tenth of the report's own time."""
-    return _inline_cached(str(path), path.stat().st_mtime_ns)
-
-
-@lru_cache(maxsize=4)
-def _inline_cached(path: str, mtime_ns: int) -> str:
-    del mtime_ns  # part of the cache key only
-    return _inline_js(_read(Path(path)))
-
-
 def render_html(report: Mapping[str, Any], *, language: str = "zh-Hans") -> str:
-    """The self-contained HTML report (styles, Plotly, data and script inline)."""
+    """The self-contained HTML report: styles inline, every chart as inline SVG with its
+    table (no script at all, so it opens offline and weighs a few hundred kB)."""
     env = _environment(language)
     tpl = env.get_template("reports/standalone.html")
     return tpl.render(
-        **context(report, language, _gettext(language)),
+        **context(report, language, _gettext(language), static=True),
         pdf=False,
-        css="\n".join(
-            (
-                _read(STATIC / "css" / "manyi.css"),
-                charts.plotly_css(),
-                _read(STATIC / "reports.css"),
-            )
-        ),
-        plotly_js=_inline_file(charts.plotly_js_path()),
-        reports_js=_inline_file(STATIC / "reports.js"),
+        css="\n".join((_read(STATIC / "css" / "manyi.css"), _read(STATIC / "reports.css"))),
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        svg=charts.waterfall_svg,
     )
 
 
@@ -190,13 +174,10 @@ def render_pdf(report: Mapping[str, Any], *, language: str = "zh-Hans") -> bytes
     env = _environment(language)
     tpl = env.get_template("reports/standalone.html")
     page = tpl.render(
-        **context(report, language, _gettext(language)),
+        **context(report, language, _gettext(language), static=True),
         pdf=True,
         css=_read(STATIC / "reports.css") + _pdf_css(font),
-        plotly_js="",
-        reports_js="",
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        svg=charts.waterfall_svg,
     )
     return HTML(string=page, base_url=str(STATIC)).write_pdf()  # type: ignore[no-any-return]
 
@@ -204,13 +185,23 @@ def render_pdf(report: Mapping[str, Any], *, language: str = "zh-Hans") -> bytes
 def _pdf_css(font: Path) -> str:
     return (
         "\n@font-face { font-family: 'manyi-cjk'; src: url('" + font.as_uri() + "'); }\n"
-        "@page { size: A4; margin: 16mm 14mm; }\n"
+        "@page { size: A4; margin: 16mm 14mm 18mm;"
+        " @bottom-center { content: counter(page) ' / ' counter(pages); font-size: 9pt;"
+        " color: #555; } }\n"
         "body { font-family: 'manyi-cjk', 'Noto Sans CJK SC', sans-serif; font-size: 10pt; }\n"
-        ".chart__plot, .no-print { display: none !important; }\n"
+        ".no-print, form { display: none !important; }\n"
         "details { display: block; } details > summary { display: none; }\n"
         "table { page-break-inside: auto; } tr { page-break-inside: avoid; }\n"
-        "section.report-section { page-break-before: always; }\n"
-        "section.report-section:first-of-type { page-break-before: avoid; }\n"
+        ".summary-page { page-break-after: always; }\n"
+        ".report-toc { page-break-after: always; display: block; }\n"
+        ".report-toc ol { padding-left: 1.2rem; }\n"
+        ".report-toc a { color: #000; text-decoration: none; }\n"
+        ".report-toc a::after { content: leader('.') target-counter(attr(href), page); }\n"
+        ".report-part { page-break-before: always; }\n"
+        ".chart-svg { max-width: 100%; height: auto; }\n"
+        ".table-scroll { overflow: visible; }\n"
+        ".table-scroll table { width: 100%; table-layout: auto; }\n"
+        "th, td { overflow-wrap: normal; word-break: normal; }\n"
     )
 
 

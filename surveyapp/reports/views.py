@@ -3,8 +3,11 @@
 URLs (prefix ``/research/reports``; every view is wrapped in :func:`surveyapp.auth.requires`)
 
 ``/``                                   surveys with reports (view)
-``/surveys/<id>``                       dashboard: five gaps (segment filter), SERVQUAL, what
-                                        to fix first, waves, methods, data quality (view)
+``/surveys/<id>``                       overview: headline, change since the previous wave,
+                                        what to fix first and its owner, warnings (view)
+``/surveys/<id>/sections/<page>``       one section (segment filter): five gaps, SERVQUAL,
+                                        what to fix first, waves, methods, data quality,
+                                        comments (view)
 ``/surveys/<id>/items/<item>``          one item's five-gap drill-down (view)
 ``/surveys/<id>/runs``                  stored runs and the run form (view; POST: manage)
 ``/runs/<id>``, ``/runs/<id>.json``     one run, its progress (view)
@@ -64,7 +67,8 @@ from surveyapp.auth import (
 )
 from surveyapp.i18n import current_language
 from surveyapp.reports import build, charts, render, runs
-from surveyapp.services import exports, studies
+from surveyapp.services import actions, exports, studies
+from surveyapp.services.accounts import allowed
 
 bp = Blueprint("reports", __name__, url_prefix="/research/reports")
 
@@ -135,9 +139,18 @@ def _user_id() -> int | None:
 
 
 def survey_report(
-    sv: m.Survey, *, segment: tuple[str, str] | None, language: str
+    sv: m.Survey,
+    *,
+    segment: tuple[str, str] | None,
+    language: str,
+    exclude_suspects: bool = False,
 ) -> dict[str, Any]:
-    """The full report of a survey (cached; unchanged inputs are not rebuilt)."""
+    """The full report of a survey (cached; unchanged inputs are not rebuilt).
+
+    Quarantined responses are never scored; with ``exclude_suspects`` the suspect ones
+    (:func:`build.suspects`) are left out too -- what the pages do unless their switch
+    says ``?suspects=include``. The API's and the CLI's JSON keep every response, as
+    ``manyi score`` does, so their numbers stay those of the exported file."""
     q = sv.questionnaire()
     waves, linked = linked_surveys(sv)
     wave_ids = [w.id for w in waves]
@@ -154,7 +167,11 @@ def survey_report(
         audit=linked_frames.get("audit"),
     )
     wave_segment = q.segments[0].id if q.segments else None
-    params = {"segment": list(segment) if segment else None, "language": language}
+    params = {
+        "segment": list(segment) if segment else None,
+        "language": language,
+        "exclude_suspects": exclude_suspects,
+    }
     surveys = [sv, *[x for x in waves if x.id != sv.id], *linked.values()]
     frames = [data, frame_all, *[f for _q, f in linked_frames.values()]]
 
@@ -168,21 +185,48 @@ def survey_report(
             wave_segment=wave_segment,
             title=sv.title or q.title.get(language),
             excluded=_quarantined(sv.id),
+            exclude_suspects=exclude_suspects,
         )
         if len(waves) > 1 and rep.get("servqual"):
-            rep["waves"] = build.waves_view(
-                q,
-                frame_all,
-                segment=wave_segment,
-                language=language,
-                order=[w.wave or w.slug for w in waves],
-            )
+            try:
+                rep["waves"] = build.waves_view(
+                    q,
+                    _screened(q, frame_all) if exclude_suspects else frame_all,
+                    segment=wave_segment,
+                    language=language,
+                    order=[w.wave or w.slug for w in waves],
+                )
+            except ScoringError as exc:
+                build.unavailable(rep, "waves", rep["needs"]["waves"], str(exc))
         rep["survey"] = {"id": sv.id, "slug": sv.slug, "wave": sv.wave}
+        rep["overview"] = build.overview(rep, language=language, wave=sv.wave or sv.slug)
         return rep
 
     return runs.cached_report(
         cache, section="full", surveys=surveys, frames=frames, params=params, build=make
     )
+
+
+def _screened(q: Any, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` without its suspect responses (:func:`build.suspects`)."""
+    if frame.empty:
+        return frame
+    keep = ~build.suspects(q, frame)["suspect"].to_numpy(bool)
+    return frame.loc[keep].reset_index(drop=True)
+
+
+def _page_args(segment: str | None) -> dict[str, Any]:
+    """The query arguments every link between report pages carries: the segment and
+    the suspects switch."""
+    out: dict[str, Any] = {"segment": segment} if segment else {}
+    if include_suspects():
+        out["suspects"] = "include"
+    return out
+
+
+def include_suspects() -> bool:
+    """The request's switch: ``?suspects=include`` scores the suspect responses too."""
+    return request.args.get("suspects") == "include"
 
 
 def _page_context(report: dict[str, Any], language: str) -> dict[str, Any]:
@@ -211,35 +255,200 @@ def index() -> Any:
     )
 
 
+#: page slug -> section of the report (one page each, after the overview)
+SECTION_PAGES = {
+    "five-gaps": "five_gaps",
+    "servqual": "servqual",
+    "fix-first": "importance_performance",
+    "waves": "waves",
+    "methods": "methods",
+    "quality": "data_quality",
+    "comments": "comments",
+}
+
+
 @bp.route("/surveys/<int:survey_id>")
 @requires("view")
 def dashboard(survey_id: int) -> Any:
+    """The overview: headline, change since the previous wave, what to fix first and
+    who owns it, warnings, and the state of every section."""
+    return _report_page(survey_id, None)
+
+
+@bp.route("/surveys/<int:survey_id>/sections/<page>")
+@requires("view")
+def section(survey_id: int, page: str) -> Any:
+    """One section of the report (:data:`SECTION_PAGES`)."""
+    if page not in SECTION_PAGES:
+        abort(404)
+    return _report_page(survey_id, page)
+
+
+def _report_page(survey_id: int, page: str | None) -> Any:
     sv = _survey(survey_id)
     lang = current_language()
     q = sv.questionnaire()
     report, raw = _segment_report(sv)
     if report is None:
-        if raw:
-            return redirect(url_for("reports.dashboard", survey_id=survey_id), code=303)
+        if raw:  # an unknown segment: the same page without it
+            return redirect(_page_url(survey_id, page), code=303)
         return render_template(
             "reports/dashboard.html",
             survey=sv,
             report=None,
             q=q,
+            page=page,
+            pages=SECTION_PAGES,
             segment_value="",
+            page_args=_page_args(None),
             lang=lang,
             **_empty(),
         ), 422
     return render_template(
-        "reports/dashboard.html",
+        "reports/section.html" if page else "reports/dashboard.html",
         survey=sv,
         q=q,
+        page=page,
+        pages=SECTION_PAGES,
+        section_key=SECTION_PAGES.get(page or ""),
         segment_value=raw,
+        page_args=_page_args(raw),
         **_page_context(report, lang),
+        quarantine_url=url_for("reports.quarantine", survey_id=sv.id),
+        quarantined=_quarantined_ids(sv.id) if page == "quality" else [],
+        comment_query=(request.args.get("q") or "").strip()[:200],
+        response_pks=_response_pks(sv.id, report) if page == "comments" else {},
+        actions=build.action_rows(
+            actions.study_actions(sv), report, wave=sv.wave or sv.slug, language=lang
+        )
+        if not page
+        else [],
+        owners=actions.gap_owners(sv) if not page else {},
+        gap_rows=[
+            {"gap": g, "label": build.GAP_LABELS[g].get(lang), "default": t.get(lang)}
+            for g, t in build.OWNERS.items()
+        ],
+        can_manage=_can_manage(),
         item_url=lambda item: url_for(
-            "reports.item", survey_id=sv.id, item_id=item, segment=raw or None
+            "reports.item", survey_id=sv.id, item_id=item, **_page_args(raw)
         ),
     )
+
+
+@bp.route("/surveys/<int:survey_id>/quarantine", methods=["POST"])
+@requires("manage")
+def quarantine(survey_id: int) -> Any:
+    """Quarantine the ticked suspect responses (``action=quarantine``) or restore the
+    ticked quarantined ones (``action=restore``), with the reason given; each change is
+    audited, and restoring undoes a quarantine."""
+    sv = _survey(survey_id)
+    on = request.form.get("action") != "restore"
+    ids = request.form.getlist("response")
+    reason = (request.form.get("reason") or "").strip()
+    back = _page_url(sv.id, "quality")
+    if not ids:
+        flash(_("Tick at least one response."), "error")
+        return redirect(back, code=303)
+    if on and not reason:
+        flash(_("Give the reason for the quarantine (it is kept in the audit log)."), "error")
+        return redirect(back, code=303)
+    n = studies.set_quarantine_many(sv.id, ids, on, reason=reason, user_id=acting_user_id())
+    if on:
+        flash(_("%(n)s responses quarantined; they are left out of every score.", n=n), "info")
+    else:
+        flash(_("%(n)s responses restored.", n=n), "info")
+    return redirect(back, code=303)
+
+
+@bp.route("/surveys/<int:survey_id>/actions", methods=["POST"])
+@requires("manage")
+def action_create(survey_id: int) -> Any:
+    """Create an action from the overview's "fix first" (audited): ``target`` is
+    ``dimension`` or ``dimension:gap``; the owner defaults to the gap's team."""
+    sv = _survey(survey_id)
+    dim, _sep, gap = (request.form.get("target") or "").partition(":")
+    q = sv.questionnaire()
+    known = {d.id for d in q.dimensions}
+    if dim not in known or (gap and gap not in build.GAPS):
+        flash(_("Choose what the action should improve from the list."), "error")
+        return redirect(url_for("reports.dashboard", survey_id=sv.id), code=303)
+    lang = current_language()
+    owner = (request.form.get("owner") or "").strip()
+    if not owner and gap:
+        owner = actions.gap_owners(sv).get(gap) or build.OWNERS[gap].get(lang)
+    if not owner:
+        flash(_("Name the team that owns the action."), "error")
+        return redirect(url_for("reports.dashboard", survey_id=sv.id), code=303)
+    actions.create_action(
+        sv,
+        dimension=dim,
+        gap=gap or None,
+        owner=owner,
+        due_wave=(request.form.get("due_wave") or "").strip() or None,
+        note=(request.form.get("note") or "").strip()[:2000] or None,
+        user_id=acting_user_id(),
+    )
+    flash(_("The action was saved; the next wave's report shows its tested change."), "info")
+    return redirect(url_for("reports.dashboard", survey_id=sv.id) + "#actions", code=303)
+
+
+@bp.route("/surveys/<int:survey_id>/owners", methods=["POST"])
+@requires("manage")
+def owners_update(survey_id: int) -> Any:
+    """Name the team that owns each gap in the survey's study (audited)."""
+    sv = _survey(survey_id)
+    if sv.study_id is None:
+        flash(_("Gap owners are named per study; link the survey to a study first."), "error")
+    else:
+        owners = {g: (request.form.get(f"owner-{g}") or "").strip() for g in build.GAPS}
+        actions.set_gap_owners(sv, owners, user_id=acting_user_id())
+        flash(_("The teams that own the gaps were saved."), "info")
+    return redirect(url_for("reports.dashboard", survey_id=sv.id) + "#owners", code=303)
+
+
+def _response_pks(survey_id: int, report: dict[str, Any]) -> dict[str, int]:
+    """Public id -> primary key of the responses whose comments are listed (their links)."""
+    ids = {
+        c["response_id"]
+        for it in (report.get("comments") or {}).get("items", [])
+        for c in it["comments"]
+        if c["response_id"]
+    }
+    if not ids:
+        return {}
+    rows = dbm.session().execute(
+        select(m.Response.response_id, m.Response.id).where(
+            m.Response.survey_id == survey_id, m.Response.response_id.in_(ids)
+        )
+    )
+    return {str(rid): int(pk) for rid, pk in rows}
+
+
+def _can_manage() -> bool:
+    user = acting_user()
+    return user is not None and allowed(user.role, "manage")
+
+
+def _quarantined_ids(survey_id: int) -> list[str]:
+    """Public ids of the survey's quarantined complete responses (the restore list)."""
+    return list(
+        dbm.session().scalars(
+            select(m.Response.response_id)
+            .where(
+                m.Response.survey_id == survey_id,
+                m.Response.quarantined.is_(True),
+                m.Response.status == "complete",
+            )
+            .order_by(m.Response.id)
+            .limit(build.SUSPECTS_LISTED)
+        )
+    )
+
+
+def _page_url(survey_id: int, page: str | None, **args: Any) -> str:
+    if page:
+        return url_for("reports.section", survey_id=survey_id, page=page, **args)
+    return url_for("reports.dashboard", survey_id=survey_id, **args)
 
 
 def _segment_report(sv: m.Survey) -> tuple[dict[str, Any] | None, str]:
@@ -248,7 +457,13 @@ def _segment_report(sv: m.Survey) -> tuple[dict[str, Any] | None, str]:
     raw = request.args.get("segment", "")
     try:
         segment = _parse_segment(sv.questionnaire(), raw)
-        return survey_report(sv, segment=segment, language=current_language()), raw
+        report = survey_report(
+            sv,
+            segment=segment,
+            language=current_language(),
+            exclude_suspects=not include_suspects(),
+        )
+        return report, raw
     except (ValueError, ScoringError) as exc:
         flash(str(exc), "error")
         return None, raw
@@ -266,12 +481,14 @@ def item(survey_id: int, item_id: str) -> Any:
     report, raw = _segment_report(sv)
     if report is None:
         return redirect(url_for("reports.dashboard", survey_id=survey_id), code=303)
-    fg = report.get("five_gaps") or {}
-    entry = next((i for i in fg.get("items", []) if i["item"] == item_id), None)
+    fg = report.get("five_gaps")
+    if fg is None:  # too few responses: the section page says how many it needs
+        return redirect(_page_url(survey_id, "five-gaps", **_page_args(raw)), code=303)
+    entry = next((i for i in fg["items"] if i["item"] == item_id), None)
     if entry is None:
         abort(404)
     lab = render.labels(_)
-    chart = charts.waterfall(entry, lab) if entry["waterfall"] else None
+    chart = charts.waterfall(entry, lab) if len(entry["waterfall"]) > 1 else None
     return render_template(
         "reports/item.html",
         survey=sv,
@@ -280,6 +497,7 @@ def item(survey_id: int, item_id: str) -> Any:
         fg=fg,
         labels=lab,
         segment_value=raw,
+        page_args=_page_args(raw),
         lang=lang,
     )
 
@@ -441,7 +659,9 @@ def download(survey_id: int, fmt: str) -> Any:
         return _pdf(sv, lang)
     try:
         segment = _parse_segment(sv.questionnaire(), request.args.get("segment", ""))
-        report = survey_report(sv, segment=segment, language=lang)
+        report = survey_report(
+            sv, segment=segment, language=lang, exclude_suspects=not include_suspects()
+        )
         body = render.render_html(report, language=lang).encode("utf-8")
     except (ValueError, ScoringError) as exc:
         flash(str(exc), "error")
@@ -458,12 +678,15 @@ def _pdf(sv: m.Survey, lang: str) -> Any:
     if not job:
         try:
             segment = _parse_segment(sv.questionnaire(), segment_raw)
-            report = survey_report(sv, segment=segment, language=lang)
+            report = survey_report(
+                sv, segment=segment, language=lang, exclude_suspects=not include_suspects()
+            )
         except (ValueError, ScoringError) as exc:
             flash(str(exc), "error")
             return redirect(url_for("reports.dashboard", survey_id=sv.id), code=303)
         job = queue.report_pdf(sv.id, report, lang).id
-    pdf_url = url_for("reports.download", survey_id=sv.id, fmt="pdf", segment=segment_raw, job=job)
+    args = _page_args(segment_raw)
+    pdf_url = url_for("reports.download", survey_id=sv.id, fmt="pdf", job=job, **args)
     done = queue.huey.result(job, preserve=True)
     if done is None:  # not made yet (or fetched already): a page that waits for it
         return render_template(
@@ -471,7 +694,7 @@ def _pdf(sv: m.Survey, lang: str) -> Any:
             survey=sv,
             status_url=url_for("reports.pdf_job", job=job),
             pdf_url=pdf_url,
-            again_url=url_for("reports.download", survey_id=sv.id, fmt="pdf", segment=segment_raw),
+            again_url=url_for("reports.download", survey_id=sv.id, fmt="pdf", **args),
             lang=lang,
         ), 202
     if not request.args.get("job"):  # made at once (immediate mode): fetch it by its job

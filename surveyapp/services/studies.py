@@ -17,7 +17,7 @@ teams (:func:`surveyapp.auth.acting_teams`); this module never reads the request
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, Literal
@@ -497,6 +497,32 @@ def set_quarantine(pk: int, on: bool, *, reason: str, user_id: int | None) -> m.
             user_id=user_id,
         )
     return resp
+
+
+def set_quarantine_many(
+    survey_id: int, response_ids: Sequence[str], on: bool, *, reason: str, user_id: int | None
+) -> int:
+    """Quarantine (or restore) the complete responses of ``survey_id`` whose public ids are
+    in ``response_ids``, in one transaction, each recorded in the audit log with
+    ``reason``; ids of other surveys are ignored. Returns how many changed."""
+    with _write() as ws:
+        rows = ws.scalars(
+            select(m.Response).where(
+                m.Response.survey_id == survey_id,
+                m.Response.response_id.in_(list(response_ids)),
+                m.Response.quarantined.is_(not on),
+            )
+        ).all()
+        for resp in rows:
+            resp.quarantined = on
+            audit.record(
+                ws,
+                "quarantined" if on else "restored",
+                resp,
+                detail={"response_id": resp.response_id, "reason": reason[:500], "bulk": True},
+                user_id=user_id,
+            )
+    return len(rows)
 
 
 def delete_response(pk: int, *, reason: str, user_id: int | None) -> int:

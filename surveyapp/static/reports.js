@@ -16,7 +16,9 @@
       var narrow = window.matchMedia && window.matchMedia("(max-width: 600px)").matches;
       if (narrow && fig.layout) {
         fig.layout.height = Math.min(fig.layout.height || 380, 320);
-        fig.layout.margin = { l: 44, r: 10, t: 40, b: 90 };
+        // a labelled right axis (the waterfall's promotion gap) keeps room for its ticks
+        var right = fig.layout.yaxis2 && fig.layout.yaxis2.side === "right" ? 56 : 10;
+        fig.layout.margin = { l: 52, r: right, t: 40, b: 90 };
         if (fig.layout.margin && fig.data[0] && fig.data[0].orientation === "h") {
           fig.layout.margin.l = 140;
         }

@@ -282,7 +282,9 @@ def test_methods_side_by_side(instruments, world) -> None:
     assert cards["servqual"]["name"] == "SERVQUAL 差距模型"
     assert cards["pca"]["n"] == pca.n
     assert cards["pca"]["dropped"] == len(data) - pca.n
-    assert "listwise" in cards["pca"]["missing"]
+    assert cards["pca"]["missing"].startswith("列表删除")  # listwise, in words
+    assert {st["name"] for st in cards["pca"]["settings"]} == set(pca.parameters)
+    assert "kaiser" not in str(cards["pca"]["settings"])
     assert len(cards["servqual"]["reliability"]) == 5
 
 

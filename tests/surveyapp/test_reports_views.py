@@ -34,27 +34,34 @@ def _values(html: str, attr: str) -> dict[str, float]:
 
 def test_dashboard_numbers_equal_the_scoring_api(app, gap_study, client_as, monkeypatch) -> None:
     c = client_as("viewer")
-    r = c.get(f"/research/reports/surveys/{gap_study['customer']}?lang=en")
-    assert r.status_code == 200, r.get_data(as_text=True)[:2000]
-    html = r.get_data(as_text=True)
+    page = f"/research/reports/surveys/{gap_study['customer']}/sections/five-gaps?lang=en"
     frame = _frame(app, gap_study["customer"])
     with app.app_context():
         sv = app.extensions["manyi_db"].sessions().get(m.Survey, gap_study["customer"])
         q = sv.questionnaire()
-    # the customer gap P - E of each five-gap card and item row: scoring.gaps
-    ref = service_gaps(**gaps_inputs(customers=(q, frame)))
-    dims = ref.dimensions.set_index(["gap", "dimension"]).loc["customer", "estimate"]
-    shown = _values(html, "dimension")
-    assert set(shown) == set(dims.index)
-    for d, v in shown.items():
-        assert_allclose(v, dims[d], rtol=1e-12)
-    items = ref.items.set_index(["gap", "item"]).loc["customer", "estimate"]
-    for it, v in _values(html, "item").items():
-        assert_allclose(v, items[it], rtol=1e-12)
+    suspect = build.suspects(q, frame)["suspect"].to_numpy(bool)
+    assert suspect.any()  # the demo study has honeypot responses
+    clean = frame.loc[~suspect].reset_index(drop=True)
+    # by default suspects are left out of every score; the switch brings them back
+    for url, data in ((page, clean), (f"{page}&suspects=include", frame)):
+        r = c.get(url)
+        assert r.status_code == 200, r.get_data(as_text=True)[:2000]
+        html = r.get_data(as_text=True)
+        # the customer gap P - E of each five-gap card and item row: scoring.gaps
+        ref = service_gaps(**gaps_inputs(customers=(q, data)))
+        dims = ref.dimensions.set_index(["gap", "dimension"]).loc["customer", "estimate"]
+        shown = _values(html, "dimension")
+        assert set(shown) == set(dims.index)
+        for d, v in shown.items():
+            assert_allclose(v, dims[d], rtol=1e-12)
+        items = ref.items.set_index(["gap", "item"]).loc["customer", "estimate"]
+        for it, v in _values(html, "item").items():
+            assert_allclose(v, items[it], rtol=1e-12)
+        assert f'data-source="customer">{len(data)}<' in html
+    assert f'data-left-out="{int(suspect.sum())}"' in c.get(page).get_data(as_text=True)
     assert "data-missing-gap" not in html  # all four audiences are there
     assert "<script>" not in html  # CSP: no inline script
     assert 'type="application/json"' in html
-    assert f'data-source="customer">{len(frame)}<' in html
     # the cached report is reused: a second request builds nothing new
     built = []
     full_report = build.full_report
@@ -72,15 +79,17 @@ def test_dashboard_numbers_equal_the_scoring_api(app, gap_study, client_as, monk
 def test_segment_filter_and_item_drill_down(app, gap_study, client_as) -> None:
     c = client_as("viewer")
     sid = gap_study["customer"]
-    r = c.get(f"/research/reports/surveys/{sid}?segment=branch=east&lang=zh-Hans")
+    five = f"/research/reports/surveys/{sid}/sections/five-gaps"
+    r = c.get(f"{five}?segment=branch=east&lang=zh-Hans")
     html = r.get_data(as_text=True)
     assert r.status_code == 200
     assert 'data-segment="branch=east"' in html
     frame = _frame(app, sid)
-    east = frame.loc[(frame["branch"] == "east").fillna(False)]
-    assert f'data-source="customer">{len(east)}<' in html
     with app.app_context():
         q = app.extensions["manyi_db"].sessions().get(m.Survey, sid).questionnaire()
+    frame = frame.loc[~build.suspects(q, frame)["suspect"].to_numpy(bool)]  # left out
+    east = frame.loc[(frame["branch"] == "east").fillna(False)]
+    assert f'data-source="customer">{len(east)}<' in html
     ref = service_gaps(**gaps_inputs(customers=(q, east))).items.set_index(["gap", "item"])
     r = c.get(f"/research/reports/surveys/{sid}/items/rel1?segment=branch=east")
     page = r.get_data(as_text=True)
@@ -96,7 +105,7 @@ def test_segment_filter_and_item_drill_down(app, gap_study, client_as) -> None:
 def test_missing_sources_are_explained(gap_study, client_as) -> None:
     html = (
         client_as("viewer")
-        .get(f"/research/reports/surveys/{gap_study['other']}?lang=en")
+        .get(f"/research/reports/surveys/{gap_study['other']}/sections/five-gaps?lang=en")
         .get_data(as_text=True)
     )
     for gap in ("understanding", "procedure", "behaviour", "perception", "promotion"):
@@ -181,9 +190,9 @@ def test_reports_never_leak_another_survey(app, gap_study, client_as) -> None:
     assert own.headers["Content-Disposition"].startswith("attachment")
     text = own.get_data(as_text=True)
     assert "other-company" not in text
-    other = c.get(f"/research/reports/surveys/{gap_study['other']}/report.html").get_data(
-        as_text=True
-    )
+    other = c.get(
+        f"/research/reports/surveys/{gap_study['other']}/report.html?suspects=include"
+    ).get_data(as_text=True)
     assert "demo-gap" not in other
     assert 'data-source="customer">80<' in other
     assert 'data-source="manager"' not in other
