@@ -290,12 +290,18 @@ def _piper(q: Any, context: forms.Context | None, lang: str) -> Callable[[str], 
 
 
 def _context(
-    q: Any, invitation: m.Invitation | None, stored: dict[str, forms.Value] | None
+    q: Any,
+    invitation: m.Invitation | None,
+    stored: dict[str, forms.Value] | None,
+    segments: dict[str, str] | None = None,
 ) -> forms.Context | None:
-    """What the display conditions read (None if the instrument has none)."""
+    """What the display conditions and piping read (None if the instrument has none):
+    the stored answers and the link parameters, an invitation's segments or a branch
+    link's signed ones."""
     if not _has_conditions(q):
         return None
-    params = {str(k): str(v) for k, v in (invitation.segments if invitation else {}).items()}
+    given = invitation.segments if invitation is not None else (segments or {})
+    params = {str(k): str(v) for k, v in given.items()}
     return forms.Context(stored or {}, params)
 
 
@@ -347,7 +353,12 @@ def _saved_page(survey: m.Survey, resp: m.Response) -> Any:
     )
 
 
-def _show(survey: m.Survey, invitation: m.Invitation | None, page_url: Callable[..., str]) -> Any:
+def _show(
+    survey: m.Survey,
+    invitation: m.Invitation | None,
+    page_url: Callable[..., str],
+    segments: dict[str, str] | None = None,
+) -> Any:
     """GET of an answer page: page ``?page=`` of this browser's (or this invitation's)
     response, page 1 of a fresh response, the saved-answers page (``?saved=1``), or
     the thank-you page for a completed response's pages."""
@@ -378,7 +389,7 @@ def _show(survey: m.Survey, invitation: m.Invitation | None, page_url: Callable[
         if invitation is None:
             _bind(survey, rid)  # a double-clicked first page then carries it too
         form = forms.page_form(q, 0, stored={})
-        context = _context(q, invitation, {})
+        context = _context(q, invitation, {}, segments)
         return _render_page(survey, form, 0, rid, _start_token(rid), page_url(), context=context)
     if request.args.get("saved"):
         return _saved_page(survey, resp)
@@ -388,7 +399,7 @@ def _show(survey: m.Survey, invitation: m.Invitation | None, page_url: Callable[
     except ValueError:
         index = 0
     stored = responses.stored_values(s, resp.id)
-    context = _context(q, invitation, stored)
+    context = _context(q, invitation, stored, segments)
     if context is not None:  # a page whose condition does not hold is skipped
         found = responses.next_page(q, index, 1, stored, context.params)
         index = found if found is not None else index
@@ -447,7 +458,7 @@ def _post(
     if _has_conditions(q):
         known = responses.by_response_id(dbm.session(), rid)
         stored = responses.stored_values(dbm.session(), known.id) if known is not None else {}
-        context = _context(q, invitation, stored)
+        context = _context(q, invitation, stored, segments)
     partial = action in ("save", "back", "lang")
     problems, values = forms.check_post(
         q, page_index, request.form, partial=partial, context=context
@@ -546,7 +557,7 @@ def anonymous(slug: str) -> Any:
     page_url = functools.partial(url_for, "survey.anonymous", slug=slug, k=tag)
     if request.method == "POST":
         return _post(survey, None, page_url, segments)
-    return _show(survey, None, page_url)
+    return _show(survey, None, page_url, segments)
 
 
 @bp.route("/i/<token>", methods=["GET", "POST"])

@@ -157,3 +157,25 @@ def test_a_randomised_page_keeps_each_respondents_own_order(app, minimal):
         assert numbers == [str(n + 1) for n in range(len(numbers))]  # numbered as shown
         orders.add(tuple(order))
     assert len(orders) > 1
+
+
+def test_piping_and_conditions_read_a_branch_links_signed_segments(app, client, branching):
+    """An anonymous response through a branch link (a counter's QR code) pipes and tests
+    the link's segments, as an invitation's are."""
+    from surveyapp.services import links  # only for this test: the tag a QR code carries
+
+    data = branching.to_dict()
+    data["pages"][1]["items"][0]["text"] = {
+        "zh-Hans": "您打了 ${sat} 分（${param.branch}）。为什么？",
+        "en": "You gave ${sat} (${param.branch}). Why?",
+    }
+    sid, _ = add_survey(app, qn.from_dict(data))
+    link = m.SurveyLink(survey_id=sid, channel="counter", code="east1", segments={"branch": "east"})
+    tag = links.tag_of(app.config["SECRET_KEY"], link)
+    first = client.get("/s/demo", query_string={"lang": "en", "k": tag})
+    rid = _rid(first.text)
+    form = {"response_id": rid, "page": "0", "action": "next", **P1, "a-sat": "2"}
+    r = client.post("/s/demo", query_string={"lang": "en", "k": tag}, data=form)
+    assert r.status_code == 303
+    page2 = client.get(r.headers["Location"]).text
+    assert "You gave 2 (east). Why?" in page2
