@@ -40,8 +40,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         security,
         survey,
     )
-    from surveyapp import config as cfg
-    from surveyapp.reports import views as reports
+    from surveyapp import config as cfg  # lazy: as above
+    from surveyapp.reports import views as reports  # lazy: as above
 
     settings = cfg.build(config)
     app = Flask(__name__, instance_path=settings["INSTANCE_PATH"], instance_relative_config=True)

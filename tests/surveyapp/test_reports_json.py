@@ -52,10 +52,12 @@ def _exported(slugs: dict[str, str], tmp_path: Path) -> dict[str, Path]:
 
 
 def _score_gaps(paths: dict[str, Path], tmp_path: Path) -> dict[str, pd.DataFrame]:
-    """``manyi score gaps AUDIENCE=FILE... --format json``: its tables as frames."""
+    """``manyi score gaps AUDIENCE=FILE... --format json``: its tables as frames. The
+    report JSON keeps flagged suspects (only the pages have the switch that leaves them
+    out), so the CLI is asked to keep them too; both leave quarantined rows out."""
     out = tmp_path / ("gaps-" + "-".join(paths) + ".json")
     args = [f"{audience}={path}" for audience, path in paths.items()]
-    _run("score", "gaps", *args, "--format", "json", "--out", str(out))
+    _run("score", "gaps", *args, "--include-suspect", "--format", "json", "--out", str(out))
     result = json.loads(out.read_text(encoding="utf-8"))
     assert result["type"] == "GapsResult"
     tables = {}
