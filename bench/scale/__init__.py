@@ -20,9 +20,11 @@ two gunicorn app servers, one ``manyi worker`` and nginx, all configured by the 
    finished. :func:`run` returns the figures and the problems; the command exits 1 on
    any problem.
 
-Not yet played: the invitation mail (20,000 invitations sent through a local SMTP server
-by the queue) needs the mail task of issue 16; it becomes one more phase of
-:func:`run` (``_mail_phase``) next to the others.
+Not yet played: the invitation mail. Sending the invitations through a local SMTP server
+by the queue needs the mail task of issue 16; it becomes one more step of :func:`run`
+between the setup and the load (queue the mailing, respondents take their tokens from
+the mails that arrive), and the worker's kill -9 during sending one more entry of
+:data:`FAULT_ACTIONS`, checked like the others (every invitation mailed exactly once).
 """
 
 from __future__ import annotations
@@ -306,26 +308,37 @@ def _window(record: wave.Record, start: float, end: float) -> dict[str, Any]:
     }
 
 
-def _fault_app(cluster: Cluster) -> str:
+@dataclass
+class Stage:
+    """What a fault (or another step of the wave) works with."""
+
+    cluster: Cluster
+    setup: Setup
+    plan: Plan
+    researcher: wave.Browser
+    runs: dict[str, Any]
+
+
+def _fault_app(stage: Stage) -> str:
+    cluster = stage.cluster
     cluster.restart(cluster.app_names[0], kill=True, down_s=3.0)
     return "kill -9 app server 1 (gunicorn master and workers), 3 s down, started again"
 
 
-def _fault_redis(cluster: Cluster) -> str:
-    cluster.restart("redis", kill=False, down_s=3.0)
+def _fault_redis(stage: Stage) -> str:
+    stage.cluster.restart("redis", kill=False, down_s=3.0)
     return "Redis stopped (SIGTERM), 3 s down, started again (append-only file kept)"
 
 
-def _fault_database(cluster: Cluster) -> str:
-    cluster.restart("proxy", kill=True, down_s=10.0)
+def _fault_database(stage: Stage) -> str:
+    stage.cluster.restart("proxy", kill=True, down_s=10.0)
     return "PostgreSQL unreachable for 10 s (the TCP proxy killed), then reachable again"
 
 
-def _fault_worker(
-    cluster: Cluster, researcher: wave.Browser, setup: Setup, plan: Plan, runs: dict[str, Any]
-) -> str:
+def _fault_worker(stage: Stage) -> str:
     """Queue a bootstrap run, kill -9 the worker while it runs, start the worker again:
     the run is failed as stale (no heartbeat); asked again, it runs to the end."""
+    cluster, researcher, setup, runs = stage.cluster, stage.researcher, stage.setup, stage.runs
     resamples = _max_bootstrap()
     run_id = wave.queue_run(researcher, setup.runs_survey_id, resamples, 2)
     state = wave.wait_run(
@@ -352,7 +365,14 @@ def _max_bootstrap() -> int:
     return MAX_BOOTSTRAP
 
 
-FAULT_ACTIONS = {"app": _fault_app, "redis": _fault_redis, "database": _fault_database}
+#: the faults, in the order they are played; each returns what it did. The mail worker's
+#: kill -9 during sending joins them with the mail task (issue 16).
+FAULT_ACTIONS = {
+    "app": _fault_app,
+    "worker": _fault_worker,
+    "redis": _fault_redis,
+    "database": _fault_database,
+}
 DONE = ("done", "failed")
 
 
@@ -405,12 +425,10 @@ def run(plan: Plan) -> Result:
             time.sleep(plan.measure_s)
             t1, cpu1 = time.monotonic(), cpu_by_tier(cluster)
             _figures(result, load.record, (t0, t1), cpu0, cpu1, plan)
+            stage = Stage(cluster, setup, plan, researcher, runs)
             for name in plan.faults:
                 start = time.monotonic()
-                if name == "worker":
-                    what = _fault_worker(cluster, researcher, setup, plan, runs)
-                else:
-                    what = FAULT_ACTIONS[name](cluster)
+                what = FAULT_ACTIONS[name](stage)
                 time.sleep(plan.fault_gap_s)  # the load goes on after the restart
                 window = _window(load.record, start, time.monotonic())
                 result.faults.append({"fault": name, "what": what, **window})
@@ -566,13 +584,16 @@ def _worker_figures(cluster: Cluster, runs: dict[str, Any], result: Result) -> N
     engine = create_engine(cluster.direct_url)
     with engine.connect() as conn:
         rows = conn.execute(
-            select(m.ScoringRun.status, m.ScoringRun.created_at, m.ScoringRun.finished_at).where(
-                m.ScoringRun.id.in_(ids)
-            )
+            select(
+                m.ScoringRun.status,
+                m.ScoringRun.parameters.label("params"),
+                m.ScoringRun.created_at,
+                m.ScoringRun.finished_at,
+            ).where(m.ScoringRun.id.in_(ids))
         ).all()
     engine.dispose()
     rates = [
-        r.parameters["bootstrap"] / (r.finished_at - r.created_at).total_seconds()
+        r.params["bootstrap"] / (r.finished_at - r.created_at).total_seconds()
         for r in rows
         if r.status == "done" and r.finished_at is not None
     ]
