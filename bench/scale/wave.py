@@ -168,7 +168,7 @@ class Respondent:
     think_s: float = 0.0  # pause before each page is sent
     sent: dict[str, str] = field(default_factory=dict)
 
-    def _page(self, browser: Browser, reply: Reply) -> tuple[int, dict[str, str]] | None:
+    def _page(self, reply: Reply) -> tuple[int, dict[str, str]] | None:
         if reply.status != 200:
             self.record.add(self.record.unexpected, f"page {reply.status}: {reply.body[:200]}")
             return None
@@ -186,7 +186,7 @@ class Respondent:
     def answer(self) -> None:
         path = f"/i/{self.token}"
         browser = Browser(self.port, self.record)
-        page = self._page(browser, self._timed(browser, "GET", path))
+        page = self._page(self._timed(browser, "GET", path))
         n = len(self.q.pages)
         while page is not None:
             index, state = page
@@ -210,7 +210,7 @@ class Respondent:
                 # gone; back later in a new browser, by the resume link
                 time.sleep(self.rng.uniform(0.5, 2.0))
                 browser = Browser(self.port, self.record)
-                page = self._page(browser, self._timed(browser, "GET", f"/r/{link.group(1)}"))
+                page = self._page(self._timed(browser, "GET", f"/r/{link.group(1)}"))
                 with self.record.lock:
                     self.record.resumed += 1
                 continue
@@ -225,7 +225,7 @@ class Respondent:
                 else:
                     self.record.add(self.record.unexpected, f"submit {reply.status}")
                 break
-            page = self._page(browser, reply)
+            page = self._page(reply)
         if self.reuse:
             self._reuse(path)
 
