@@ -10,7 +10,8 @@ two gunicorn app servers, one ``manyi worker`` and nginx, all configured by the 
    read from its access log) answers, saves, resumes and submits; a researcher logged in
    on one server uses a CSRF token of the other;
 2. the load (:mod:`bench.scale.wave`): respondents on personal invitations, report
-   readers, a bootstrap run; the figures are taken from a window without faults;
+   readers, a bootstrap run; the figures are taken from a window without faults, and
+   the respondents' own CPU cost from a second one with the readers paused;
 3. the faults, one after another under the same load: kill -9 an app server and start
    it again; kill -9 the worker during a bootstrap run (the run is failed as stale, asked
    again and finishes); restart Redis; the database unreachable for 10 s (the proxy
@@ -238,6 +239,8 @@ class Load:
         self.record = wave.Record()
         self.grace_s = grace_s
         self._stop = threading.Event()
+        self.reading = threading.Event()  # cleared: the report readers pause
+        self.reading.set()
         self._tokens = iter(setup.tokens[:-1])  # the last one was the quiet respondent's
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
@@ -277,7 +280,7 @@ class Load:
             self._threads.append(
                 threading.Thread(
                     target=wave.read_reports,
-                    args=(browser, self.setup.survey_id, self._stop),
+                    args=(browser, self.setup.survey_id, self._stop, self.reading),
                     daemon=True,
                 )
             )
@@ -425,6 +428,14 @@ def run(plan: Plan) -> Result:
             time.sleep(plan.measure_s)
             t1, cpu1 = time.monotonic(), cpu_by_tier(cluster)
             _figures(result, load.record, (t0, t1), cpu0, cpu1, plan)
+            # the respondents' own cost: a second window with the readers paused
+            load.reading.clear()
+            time.sleep(3.0)  # dashboards under way finish
+            t2, cpu2 = time.monotonic(), cpu_by_tier(cluster)
+            time.sleep(plan.measure_s / 2)
+            t3, cpu3 = time.monotonic(), cpu_by_tier(cluster)
+            load.reading.set()
+            _respondent_cost(result, load.record, (t2, t3), cpu2, cpu3)
             stage = Stage(cluster, setup, plan, researcher, runs)
             for name in plan.faults:
                 start = time.monotonic()
@@ -486,6 +497,29 @@ def _figures(
             "load average": round(os.getloadavg()[0], 1),
         }
     )
+
+
+def _respondent_cost(
+    result: Result,
+    record: wave.Record,
+    window: tuple[float, float],
+    cpu0: dict[str, float],
+    cpu1: dict[str, float],
+) -> None:
+    """CPU per response of ``window``, in which only respondents were active."""
+    t0, t1 = window
+    with record.lock:
+        done = sum(1 for _t, _v, at in record.acked.values() if t0 <= at < t1)
+        resp = [s for at, s in record.respondent_s if t0 <= at < t1]
+    result.figures["respondents only"] = {
+        "window s": round(t1 - t0, 1),
+        "responses/s": round(done / (t1 - t0), 2),
+        "respondent p50 ms": _pct(resp, 50),
+        "respondent p99 ms": _pct(resp, 99),
+        "CPU s per response": {
+            t: round((c - cpu0.get(t, 0.0)) / max(done, 1), 4) for t, c in cpu1.items()
+        },
+    }
 
 
 def _same(sent: str, stored: str | None) -> bool:

@@ -271,10 +271,16 @@ def log_in(port: int, record: Record) -> Browser:
     return browser
 
 
-def read_reports(browser: Browser, survey_id: int, stop: threading.Event) -> None:
-    """A report reader: the dashboard of the wave, again and again until ``stop``."""
+def read_reports(
+    browser: Browser, survey_id: int, stop: threading.Event, reading: threading.Event
+) -> None:
+    """A report reader: the dashboard of the wave, again and again while ``reading`` is
+    set, until ``stop``."""
     record = browser.record
     while not stop.is_set():
+        if not reading.is_set():
+            stop.wait(0.2)
+            continue
         reply = browser.send("GET", f"/research/reports/surveys/{survey_id}")
         record.add(record.report_s, (time.monotonic(), reply.seconds))
         if reply.status != 200:
