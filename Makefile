@@ -6,7 +6,7 @@ PYTHON ?= python3
 PIP := $(PYTHON) -m pip
 PYTEST_ARGS ?=
 
-.PHONY: all install browser-deps test test-fast lint typecheck bench docs clean
+.PHONY: all install browser-deps test test-fast lint typecheck bench scale-test docs clean
 
 all: test lint
 
@@ -15,14 +15,16 @@ install:
 	$(PIP) install --quiet -e ".[dev]"
 
 # Debian's chromium (Playwright drives it at /usr/bin/chromium), CJK fonts for the PDF
-# report, and axe-core for the accessibility check; skipped quietly where already there.
+# report, nginx and redis-server for the short scale test (tests/bench/test_scale.py), and
+# axe-core for the accessibility check; skipped quietly where already there.
+DEBIAN_DEPS := chromium fonts-noto-cjk nginx redis-server
 browser-deps:
-	@if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ]; then \
+	@if [ ! -x /usr/bin/chromium ] || [ ! -d /usr/share/fonts/opentype/noto ] || [ ! -x /usr/sbin/nginx ] || ! command -v redis-server >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_DEPS) >/dev/null; \
 	  elif command -v sudo >/dev/null; then \
-	    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
-	  else echo "browser tests need Debian's chromium: apt-get install chromium fonts-noto-cjk"; fi; \
+	    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_DEPS) >/dev/null; \
+	  else echo "browser and scale tests need: apt-get install $(DEBIAN_DEPS)"; fi; \
 	fi
 	@if [ -f package.json ] && [ ! -f node_modules/axe-core/axe.min.js ] && command -v npm >/dev/null; then \
 	  npm install --no-audit --no-fund --silent; \
@@ -46,6 +48,13 @@ typecheck:
 
 bench:
 	$(PYTHON) -m bench
+
+# Not part of `make test`: nginx, two app servers, a worker, Redis and a fresh PostgreSQL
+# database on loopback ports 5800-5830, a wave launch with faults, a few minutes
+# (bench/scale/__init__.py; SCALE_ARGS, e.g. --respondents 12 --measure 60).
+SCALE_ARGS ?=
+scale-test: install
+	$(PYTHON) -m bench.scale $(SCALE_ARGS)
 
 docs:
 	$(PYTHON) -m pytest tests/test_docs.py

@@ -8,7 +8,10 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -63,6 +66,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.init_app(app)
     reports.init_app(app)
 
+    @app.url_defaults
+    def _static_version(endpoint: str, values: dict[str, Any]) -> None:
+        # a static URL carries its file's content hash, so a load balancer may cache it
+        # for a year (deploy/nginx.conf) and a new release still reaches every browser
+        if endpoint == "static" and "filename" in values:
+            values.setdefault("v", _static_hash(app.static_folder or "", values["filename"]))
+
     @app.get("/healthz")
     def healthz() -> tuple[dict[str, str], int]:
         # the app answers and its database does: what a load balancer should ask
@@ -71,3 +81,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         return {"status": "ok", "database": "ok"}, 200
 
     return app
+
+
+@functools.cache
+def _static_hash(folder: str, filename: str) -> str:
+    """The first 12 hex digits of the SHA-256 of a static file ("" if there is none)."""
+    path = Path(folder) / filename
+    if not path.is_file():
+        return ""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]

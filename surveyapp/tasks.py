@@ -35,6 +35,8 @@ same environment and instance folder as the web processes).
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -47,6 +49,21 @@ from huey import Huey, PriorityRedisHuey, SqliteHuey, crontab
 from surveyapp import messaging
 from surveyapp.reports import render, runs
 from surveyapp.services import mailing, privacy
+
+try:  # optional: Redis is the queue's store only when QUEUE_URL says so
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    #: the queue's store is unreachable for a moment (a Redis restart, a locked file)
+    STORE_DOWN: tuple[type[Exception], ...] = (
+        sqlite3.OperationalError,
+        RedisConnectionError,
+        RedisTimeoutError,
+    )
+except ImportError:  # pragma: no cover - the redis extra is not installed
+    STORE_DOWN = (sqlite3.OperationalError,)
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Queue", "get_queue", "init_app", "make_huey"]
 
@@ -79,8 +96,13 @@ class Queue:
     send_messages: Any  # Huey task: send_messages(survey_id, kind, base_url)
 
     def beat(self, run_id: int) -> None:
-        """Record that the run is alive now (its heartbeat)."""
-        self.huey.put(_beat_key(run_id), time.time())
+        """Record that the run is alive now (its heartbeat). While the queue's store is
+        unreachable (a Redis restart) the heartbeat is skipped, not the run: only a run
+        without heartbeats for ``REPORT_RUN_STALE_S`` is marked failed."""
+        try:
+            self.huey.put(_beat_key(run_id), time.time())
+        except STORE_DOWN as exc:
+            log.warning("heartbeat of run %s skipped: the queue's store is down (%s)", run_id, exc)
 
     def last_beat(self, run_id: int) -> float | None:
         """The run's last heartbeat (``time.time()``), None when it has none."""
@@ -88,8 +110,14 @@ class Queue:
         return None if value is None else float(value)
 
     def forget(self, run_id: int) -> None:
-        """Drop the run's heartbeat (the run ended)."""
-        self.huey.get(_beat_key(run_id))
+        """Drop the run's heartbeat (the run ended; a heartbeat left in a store that was
+        down does no harm: the run is no longer ``running``)."""
+        try:
+            self.huey.get(_beat_key(run_id))
+        except STORE_DOWN as exc:
+            log.warning(
+                "heartbeat of run %s not dropped: the queue's store is down (%s)", run_id, exc
+            )
 
 
 def _beat_key(run_id: int) -> str:
