@@ -4,6 +4,8 @@ on the header, the accent colours refused, and the logo files accepted or refuse
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 
 import pytest
 from PIL import Image
@@ -11,9 +13,9 @@ from PIL import Image
 from surveyapp.services import branding
 
 
-def image(kind: str, size: tuple[int, int] = (40, 20)) -> bytes:
+def image(kind: str, size: tuple[int, int] = (40, 20), colour: str = "#1f4e79") -> bytes:
     out = io.BytesIO()
-    Image.new("RGB", size, (31, 78, 121)).save(out, kind)
+    Image.new("RGB", size, colour).save(out, kind)
     return out.getvalue()
 
 
@@ -78,9 +80,6 @@ def test_other_files_are_refused_with_the_reason(data, reason) -> None:
 
 
 def test_a_png_claiming_a_huge_size_is_refused_unread() -> None:
-    import struct
-    import zlib
-
     def chunk(tag: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + tag + body + struct.pack(">I", zlib.crc32(tag + body))
 
