@@ -62,6 +62,10 @@ def test_branding_is_saved_and_shown_to_respondents(app, client_as, study) -> No
 
     html = app.test_client().get("/s/brand?lang=zh-Hans").get_data(as_text=True)
     assert ORG in html
+    assert ORG in app.test_client().get("/s/brand/thanks?lang=en").get_data(as_text=True)
+    refused = app.test_client().get("/s/brand?k=forged&lang=en")
+    assert refused.status_code == 400
+    assert ORG in refused.get_data(as_text=True)
     css_url = re.search(r'href="(/s/brand/brand\.css\?v=[^"]+)"', html).group(1)
     logo_url = re.search(r'src="(/s/brand/logo\?v=[0-9a-f]{16})"', html).group(1)
     css = app.test_client().get(css_url)
