@@ -13,9 +13,15 @@ from pypdf import PdfReader
 
 from surveyapp import models as m
 from surveyapp.reports import render
-from tests.surveyapp.conftest import add_survey
+from tests.surveyapp.conftest import add_survey, make_app
+from tests.surveyapp.research_helpers import add_user
 from tests.surveyapp.services.test_branding import image
-from tests.surveyapp.test_research import audit_actions, db_session, multipart
+from tests.surveyapp.test_research import (
+    _logged_in_with_csrf,
+    audit_actions,
+    db_session,
+    multipart,
+)
 
 pytest_plugins = ["tests.surveyapp.conftest_research"]
 
@@ -151,3 +157,24 @@ def test_pdf_report_names_the_organisation(app, client_as, study) -> None:
     html = c.get(f"/research/reports/surveys/{sid}/report.html").get_data(as_text=True)
     assert ORG in html
     assert 'class="report-brand__logo" src="data:image/png;base64,' in html
+
+
+def test_branding_needs_the_csrf_token(tmp_path) -> None:
+    app = make_app({"DATABASE": tmp_path / "t.sqlite"}, WTF_CSRF_ENABLED=True)
+    add_user(app, "a@example.org", "admin")
+    with app.app_context(), app.extensions["manyi_db"].write() as s:
+        st = m.Study(slug="st", name="Study")
+        s.add(st)
+        s.flush()
+        study_id = st.id
+    c = _logged_in_with_csrf(app)
+    assert (
+        c.post(f"/research/studies/{study_id}/branding", data={"org_name": "X"}).status_code == 400
+    )
+    page = c.get(f"/research/studies/{study_id}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    r = c.post(
+        f"/research/studies/{study_id}/branding", data={"org_name": "X", "csrf_token": token}
+    )
+    assert r.status_code == 303
+    assert _study_row(app, study_id)[0] == "X"
