@@ -44,6 +44,8 @@ ACTIONS = (
     "access_changed",
     "link_created",
     "mail_queued",
+    # a study's branding (services.branding)
+    "branded",
 )
 
 

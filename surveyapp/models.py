@@ -37,6 +37,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -44,7 +45,7 @@ from sqlalchemy import (
     event,
     update,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 import questionnaires as qn
@@ -160,6 +161,14 @@ class Study(Base):
     retention_days: Mapped[int | None] = mapped_column(Integer)
     # the owning team; NULL: unassigned (made by the CLI or before teams), seen by every role
     team_id: Mapped[int | None] = mapped_column(ForeignKey("team.id"), index=True)
+    # branding shown to its respondents, in its PDF report and on its posters
+    # (services.branding); all NULL: the neutral look
+    brand_name: Mapped[str | None] = mapped_column(String(200))  # the organisation
+    brand_primary: Mapped[str | None] = mapped_column(String(7))  # "#rrggbb": the header
+    brand_accent: Mapped[str | None] = mapped_column(String(7))  # links, buttons, choices
+    brand_logo: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))  # PNG or JPEG
+    brand_logo_type: Mapped[str | None] = mapped_column(String(20))  # its media type
+    brand_logo_hash: Mapped[str | None] = mapped_column(String(16))  # its URL's version
 
     surveys: Mapped[list[Survey]] = relationship(back_populates="study")
 

@@ -46,9 +46,9 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 from werkzeug.utils import secure_filename
-from wtforms import RadioField, SelectField, SelectMultipleField, StringField
+from wtforms import BooleanField, RadioField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 import questionnaires as qn
 from surveyapp import audit, messaging, security
@@ -68,7 +68,7 @@ from surveyapp.downloads import export_download
 from surveyapp.i18n import current_language
 from surveyapp.reports import render
 from surveyapp.security import id_arg, page_arg
-from surveyapp.services import exports, links, mailing, posters, studies
+from surveyapp.services import branding, exports, links, mailing, posters, studies
 from surveyapp.services import responses as response_service
 from surveyapp.services.instruments import UPLOAD_LIMITS, UploadTooLarge, load_upload
 from surveyapp.services.recipients import (
@@ -150,11 +150,66 @@ def study_new() -> Any:
     return redirect(url_for("research.study", study_id=study.id), code=303)
 
 
-@bp.route("/studies/<int:study_id>")
-@requires("view")
-def study(study_id: int) -> Any:
-    st = owned_study(study_id)
-    surveys = studies.study_surveys(study_id, acting_teams())
+class BrandForm(FlaskForm):  # type: ignore[misc]
+    """A study's branding (:mod:`surveyapp.services.branding`); blank fields: neutral."""
+
+    org_name = StringField(_l("Organisation name"), validators=[Optional(), Length(max=200)])
+    primary = StringField(
+        _l("Header colour"),
+        validators=[
+            Optional(),
+            Regexp(
+                branding.HEX.pattern,
+                message=_l("Header colour: write # and six hex digits, e.g. #1f4e79."),
+            ),
+        ],
+    )
+    accent = StringField(
+        _l("Accent colour (links and buttons)"),
+        validators=[
+            Optional(),
+            Regexp(
+                branding.HEX.pattern,
+                message=_l("Accent colour: write # and six hex digits, e.g. #0b5cad."),
+            ),
+        ],
+    )
+    logo = FileField(_l("Logo (PNG or JPEG, at most 200 kB)"))
+    remove_logo = BooleanField(_l("Remove the logo"))
+
+    def validate_accent(self, field: StringField) -> None:
+        if field.data and branding.is_colour(field.data):
+            try:
+                branding.check_accent(field.data)
+            except branding.ContrastTooLow as exc:
+                raise ValidationError(
+                    _(
+                        "Accent colour: %(colour)s reaches only %(ratio).1f:1 against the page; "
+                        "text needs at least 4.5:1. Choose a darker colour.",
+                        colour=exc.colour,
+                        ratio=exc.ratio,
+                    )
+                ) from exc
+
+
+LOGO_REFUSALS = {
+    "size": _l("Logo: the file is larger than 200 kB; save it smaller."),
+    "type": _l("Logo: only PNG or JPEG images are accepted (not SVG or other files)."),
+    "dimensions": _l("Logo: the image is larger than 2000 pixels a side; scale it down."),
+}
+
+
+def _brand_form(st: m.Study) -> BrandForm:
+    return BrandForm(
+        formdata=None,
+        org_name=st.brand_name,
+        primary=st.brand_primary,
+        accent=st.brand_accent,
+    )
+
+
+def _study_page(st: m.Study, brand_form: BrandForm) -> str:
+    surveys = studies.study_surveys(st.id, acting_teams())
     audiences = [a for a in qn.AUDIENCES if any(sv.audience == a for sv in surveys)]
     waves = sorted({sv.wave or "" for sv in surveys})
     grid = {(sv.audience, sv.wave or ""): sv for sv in surveys}
@@ -167,7 +222,56 @@ def study(study_id: int) -> Any:
         grid=grid,
         stats=studies.survey_stats([sv.id for sv in surveys]),
         title_of=_title,
+        brand_form=brand_form,
+        brand=branding.of(st),
     )
+
+
+@bp.route("/studies/<int:study_id>")
+@requires("view")
+def study(study_id: int) -> Any:
+    st = owned_study(study_id)
+    return _study_page(st, _brand_form(st))
+
+
+@bp.route("/studies/<int:study_id>/logo")
+@requires("view")
+def study_logo(study_id: int) -> Any:
+    found = branding.logo(owned_study(study_id).id)
+    if found is None:
+        abort(404)
+    data, media_type = found
+    return Response(data, mimetype=media_type, headers={"Cache-Control": "private, max-age=86400"})
+
+
+@bp.route("/studies/<int:study_id>/branding", methods=["POST"])
+@requires("manage")
+@security.rate_limit("DISTRIBUTION_RATE_LIMIT")
+def study_branding(study_id: int) -> Any:
+    st = owned_study(study_id)
+    form = BrandForm()
+    if not form.validate_on_submit():
+        return _study_page(st, form), 422
+    upload = form.logo.data
+    data = None
+    if upload and getattr(upload, "filename", ""):
+        data = upload.read(branding.LOGO_MAX_BYTES + 1)
+        upload.close()
+    try:
+        branding.save(
+            st.id,
+            name=(form.org_name.data or "").strip() or None,
+            primary=form.primary.data or None,
+            accent=form.accent.data or None,
+            logo=data,
+            remove_logo=bool(form.remove_logo.data),
+            user_id=acting_user_id(),
+        )
+    except branding.LogoRefused as exc:
+        form.logo.errors = [str(LOGO_REFUSALS[exc.reason])]
+        return _study_page(st, form), 422
+    flash(_("Branding saved."), "info")
+    return redirect(url_for("research.study", study_id=study_id), code=303)
 
 
 # -- creating a survey -------------------------------------------------------------------------
@@ -578,7 +682,9 @@ def poster(survey_id: int, code: str | None = None) -> Any:
         url=_public_url("distribution.short_link", code=link.code)
         if link
         else _public_url("survey.anonymous", slug=sv.slug),
-        brand=sv.study.name if sv.study else None,
+        brand=(sv.study.brand_name or sv.study.name) if sv.study else None,
+        logo=branding.logo_data_uri(sv.study),
+        primary=sv.study.brand_primary if sv.study else None,
         place=place,
     )
     try:

@@ -45,6 +45,7 @@ from typing import Any
 from flask import (
     Blueprint,
     Flask,
+    Response,
     abort,
     after_this_request,
     current_app,
@@ -64,7 +65,7 @@ from surveyapp import db as dbm
 from surveyapp import errors, forms, security
 from surveyapp import models as m
 from surveyapp.i18n import current_language, set_language_for
-from surveyapp.services import invitations, links, responses, surveys
+from surveyapp.services import branding, invitations, links, responses, surveys
 
 bp = Blueprint("survey", __name__)
 
@@ -619,6 +620,40 @@ def thanks(slug: str) -> Any:
     survey = _read_survey(slug)
     set_language_for(survey.languages)
     return _message("thanks", survey)
+
+
+# -- the study's branding (services.branding) ------------------------------------------------
+BRAND_CACHE = "public, max-age=31536000, immutable"  # the URLs carry a version (?v=)
+
+
+@bp.app_context_processor
+def _brand_context() -> dict[str, Any]:
+    return {"brand_of": lambda sv: branding.of(sv.study if sv is not None else None)}
+
+
+def _study_of(slug: str) -> m.Study:
+    survey = surveys.by_slug(dbm.session(), slug)
+    if survey is None or survey.study is None:
+        abort(404)
+    return survey.study
+
+
+@bp.route("/s/<slug>/brand.css")
+@security.rate_limit("DISTRIBUTION_RATE_LIMIT")
+def brand_css(slug: str) -> Any:
+    """The stylesheet of the survey's study's branding (the CSP allows no inline style)."""
+    body = branding.css(branding.of(_study_of(slug)))
+    return Response(body, mimetype="text/css", headers={"Cache-Control": BRAND_CACHE})
+
+
+@bp.route("/s/<slug>/logo")
+@security.rate_limit("DISTRIBUTION_RATE_LIMIT")
+def brand_logo(slug: str) -> Any:
+    found = branding.logo(_study_of(slug).id)
+    if found is None:
+        abort(404)
+    data, media_type = found
+    return Response(data, mimetype=media_type, headers={"Cache-Control": BRAND_CACHE})
 
 
 # -- a CSRF failure on an answer page -------------------------------------------------------

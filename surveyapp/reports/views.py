@@ -67,7 +67,7 @@ from surveyapp.auth import (
 )
 from surveyapp.i18n import current_language
 from surveyapp.reports import build, charts, render, runs
-from surveyapp.services import actions, exports, studies
+from surveyapp.services import actions, branding, exports, studies
 from surveyapp.services.accounts import allowed
 
 bp = Blueprint("reports", __name__, url_prefix="/research/reports")
@@ -662,6 +662,7 @@ def download(survey_id: int, fmt: str) -> Any:
         report = survey_report(
             sv, segment=segment, language=lang, exclude_suspects=not include_suspects()
         )
+        report = {**report, "brand": branding.report_brand(sv.study)}
         body = render.render_html(report, language=lang).encode("utf-8")
     except (ValueError, ScoringError) as exc:
         flash(str(exc), "error")
@@ -684,6 +685,7 @@ def _pdf(sv: m.Survey, lang: str) -> Any:
         except (ValueError, ScoringError) as exc:
             flash(str(exc), "error")
             return redirect(url_for("reports.dashboard", survey_id=sv.id), code=303)
+        report = {**report, "brand": branding.report_brand(sv.study)}
         job = queue.report_pdf(sv.id, report, lang).id
     args = _page_args(segment_raw)
     pdf_url = url_for("reports.download", survey_id=sv.id, fmt="pdf", job=job, **args)

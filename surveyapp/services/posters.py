@@ -12,7 +12,7 @@ from typing import Literal
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from surveyapp.reports import render
-from surveyapp.services import links
+from surveyapp.services import branding, links
 
 SIZES = ("A4", "A5")
 Size = Literal["A4", "A5"]
@@ -30,7 +30,9 @@ class Poster:
     title_zh: str
     title_en: str
     url: str  # what the QR code opens (the short link of a branch, or the survey's link)
-    brand: str | None = None  # the study's name, at the top
+    brand: str | None = None  # the organisation's (or else the study's) name, at the top
+    logo: str | None = None  # the study's logo as a data: URI (services.branding)
+    primary: str | None = None  # the study's header colour: a band at the top
     place: str | None = None  # e.g. "branch: east", under the code
 
 
@@ -39,8 +41,9 @@ def poster_html(poster: Poster, size: Size) -> str:
     svg = links.qr_code(poster.url, "svg", scale=1)
     qr = "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
     font = render.cjk_font()
+    band_fg = branding.text_on(poster.primary) if poster.primary else None
     return _ENV.get_template("poster.html").render(
-        poster=poster, size=size, qr=qr, font_uri=font.as_uri()
+        poster=poster, size=size, qr=qr, font_uri=font.as_uri(), band_fg=band_fg
     )
 
 
