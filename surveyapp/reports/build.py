@@ -1383,7 +1383,8 @@ def csi_view(q: qn.Questionnaire, result: Any, *, language: str = "en") -> dict[
                 "rho_a": r["rho_a"],
                 "cr": r["rho_c"],
                 "ave": r["ave"],
-                "r_squared": r["r_squared"],
+                # an exogenous latent has no R² (scoring's 0 means "not explained")
+                "r_squared": r["r_squared"] if key in set(pls.paths["to"]) else None,
                 "htmt_max": top,
                 # a single item is its own construct: its 1.0s are definitions, not checks
                 "flags": _reliability_flags(None, None, None, top)
