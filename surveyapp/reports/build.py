@@ -18,7 +18,10 @@ Sections (one function each, assembled by :func:`full_report`):
 - :func:`importance_performance_view` -- what to fix first (Martilla & James, 1977);
 - :func:`waves_view` -- index and gaps per wave, Welch tests between consecutive waves;
 - :func:`methods_view` -- every applicable method side by side, Kendall's W of the
-  dimension rankings, a method card per method;
+  dimension rankings, a method card per method, the reliability table
+  (:func:`reliability_view`: alpha, CR, AVE, HTMT per dimension);
+- :func:`csi_view` -- the CSI model's PLS assessment (reliability and HTMT per latent,
+  f², VIFs, SRMR/d_ULS/d_G, PLSpredict, the ACSI complaint share);
 - :func:`data_quality` -- suspect responses and the headline figures without them.
 """
 
