@@ -40,6 +40,7 @@ from scoring.errors import (
     SmallSampleWarning,
     SpecificationError,
 )
+from scoring.pls_assess import htmt
 
 __all__ = [
     "alpha_from_covariance",
@@ -489,6 +490,11 @@ class ReliabilityResult(Result):
         Missing-data rule applied within each dimension.
     confidence : float
         Level of the alpha intervals.
+    htmt : pandas.DataFrame or None
+        Heterotrait-monotrait ratios between the dimensions (dimension x dimension, NaN
+        on the diagonal) from the pairwise item correlations, with absolute
+        correlations (seminr's and SmartPLS's convention; see
+        :func:`scoring.pls_assess.htmt`); None with a single dimension.
     """
 
     dimensions: pd.DataFrame
@@ -497,6 +503,7 @@ class ReliabilityResult(Result):
     thresholds: dict[str, float]
     missing: str
     confidence: float
+    htmt: pd.DataFrame | None = None
 
     @property
     def n_used(self) -> int:
@@ -532,6 +539,24 @@ def _warn_small(dim: str, ar: AlphaResult) -> None:
             SmallSampleWarning,
             stacklevel=3,
         )
+
+
+def _htmt(df: pd.DataFrame, dims: Mapping[str, Sequence[str]]) -> pd.DataFrame:
+    """HTMT between dimensions from the pairwise correlations of their items."""
+    cols = [c for items in dims.values() for c in items]
+    unique = list(dict.fromkeys(cols))
+    corr = check_numeric(df, unique).corr().to_numpy(dtype=float)
+    pos = {c: k for k, c in enumerate(unique)}
+    take = [pos[c] for c in cols]
+    R = corr[np.ix_(take, take)]
+    odm = np.zeros((len(cols), len(dims)))
+    start = 0
+    for j, items in enumerate(dims.values()):
+        odm[start : start + len(items), j] = 1.0
+        start += len(items)
+    names = list(dims)
+    ratios = htmt(R[None], odm, absolute=True)[0]
+    return pd.DataFrame(ratios, index=pd.Index(names, name="dimension"), columns=names)
 
 
 def reliability(
@@ -669,6 +694,7 @@ def reliability(
     table = pd.DataFrame(dim_rows)
     table["weak"] = table[["weak_alpha", "weak_cr", "weak_ave"]].any(axis=1)
     return ReliabilityResult(
+        htmt=_htmt(df, dims) if len(dims) > 1 else None,
         dimensions=table,
         items=pd.concat(item_rows, ignore_index=True),
         loadings_source="one_factor_minres" if loadings is None else "given",

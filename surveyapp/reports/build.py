@@ -18,7 +18,10 @@ Sections (one function each, assembled by :func:`full_report`):
 - :func:`importance_performance_view` -- what to fix first (Martilla & James, 1977);
 - :func:`waves_view` -- index and gaps per wave, Welch tests between consecutive waves;
 - :func:`methods_view` -- every applicable method side by side, Kendall's W of the
-  dimension rankings, a method card per method;
+  dimension rankings, a method card per method, the reliability table
+  (:func:`reliability_view`: alpha, CR, AVE, HTMT per dimension);
+- :func:`csi_view` -- the CSI model's PLS assessment (reliability and HTMT per latent,
+  f², VIFs, SRMR/d_ULS/d_G, PLSpredict, the ACSI complaint share);
 - :func:`data_quality` -- suspect responses and the headline figures without them.
 """
 
@@ -72,6 +75,8 @@ __all__ = [
     "GapSources",
     "action_rows",
     "comments_view",
+    "csi_params",
+    "csi_view",
     "data_quality",
     "five_gaps",
     "full_report",
@@ -80,6 +85,7 @@ __all__ = [
     "overview",
     "methods_view",
     "parse_segment",
+    "reliability_view",
     "responses_needed",
     "run_methods",
     "servqual_view",
@@ -876,15 +882,18 @@ def importance_performance_view(
     """The importance-performance map: from the driver model, else from the CSI model.
 
     Importance is the driver model's (relative-weight based) importance or the CSI
-    total effects on satisfaction; performance the 0-100 mean of each driver
+    total effects on satisfaction (``convention``: the result's ``ipma``, by default
+    SmartPLS's unstandardized total effects on the 0-100 latent scores); performance
+    the 0-100 mean of each driver
     (:func:`scoring.drivers.importance_performance`). Returns None when neither result
     is given.
     """
+    convention = None
     if drivers is not None:
         ipa, source = drivers.importance_performance, "drivers"
         labels = _dim_labels(q, language)
     elif csi is not None:
-        ipa, source = csi.importance_performance, "csi"
+        ipa, source, convention = csi.importance_performance, "csi", csi.ipma
         spec = q.scoring.csi
         labels = {k: v.get(language) for k, v in spec.labels.items()} if spec else {}
     else:
@@ -898,7 +907,7 @@ def importance_performance_view(
         "performance": mean_interval(frame["performance"]).mean,
     }
     rows = _records(frame.sort_values("priority"))
-    return _json_dict({"source": source, "rows": rows, "cuts": cuts})
+    return _json_dict({"source": source, "convention": convention, "rows": rows, "cuts": cuts})
 
 
 # ------------------------------------------------------------------------------ waves
@@ -1108,6 +1117,13 @@ def _ok(result: MethodResult | ScoringError | None) -> MethodResult | None:
     return None if result is None or isinstance(result, ScoringError) else result
 
 
+def _result_or_raise(result: MethodResult | ScoringError) -> MethodResult:
+    """A method's result; its ``ScoringError`` raised (the section then says why)."""
+    if isinstance(result, ScoringError):
+        raise result
+    return result
+
+
 def _dimension_scores(q: qn.Questionnaire, result: MethodResult) -> dict[str, float]:
     """Dimension id -> the method's dimension score; {} when it has none. Nodes are
     matched to dimension ids ignoring case (CSI latents ``CE`` are dimension ``ce``)."""
@@ -1200,9 +1216,254 @@ def methods_view(
     return _json_dict(
         {
             "methods": list(scores),
+            "reliability": reliability_view(q, rel, language=language) if rel else None,
             "table": table,
             "kendall": kendall_w({m: {o: -v for o, v in s.items()} for m, s in agree.items()}),
             "cards": cards,
+        }
+    )
+
+
+# ------------------------------------------------------------------------------ reliability
+
+#: thresholds of the reliability and validity tables (the pages' footnote cites them):
+#: composite reliability (Nunnally, 1978, as alpha), AVE (Fornell & Larcker, 1981), HTMT
+#: (Henseler, Ringle & Sarstedt, 2015: 0.85 strict, 0.90 for conceptually close
+#: constructs) and VIF (Hair et al., 2019: above 5 the predictors are collinear)
+CR_MIN = 0.7
+AVE_MIN = 0.5
+HTMT_STRICT = 0.85
+HTMT_LIBERAL = 0.90
+VIF_MAX = 5.0
+
+
+def _finite(value: Any) -> bool:
+    return value is not None and math.isfinite(float(value))
+
+
+def _reliability_flags(alpha: Any, cr: Any, ave: Any, htmt_max: Any) -> list[str]:
+    """The thresholds a block misses: ``alpha``, ``cr``, ``ave``, ``htmt90`` or ``htmt85``."""
+    flags = []
+    if _finite(alpha) and float(alpha) < ALPHA_MIN:
+        flags.append("alpha")
+    if _finite(cr) and float(cr) < CR_MIN:
+        flags.append("cr")
+    if _finite(ave) and float(ave) < AVE_MIN:
+        flags.append("ave")
+    if _finite(htmt_max) and float(htmt_max) > HTMT_LIBERAL:
+        flags.append("htmt90")
+    elif _finite(htmt_max) and float(htmt_max) > HTMT_STRICT:
+        flags.append("htmt85")
+    return flags
+
+
+def _htmt_matrix(htmt: pd.DataFrame, labels: Mapping[str, str]) -> dict[str, Any]:
+    """The lower triangle of an HTMT table, labelled, with each ratio's flag."""
+    names = [str(c) for c in htmt.columns]
+    rows = []
+    for i, a in enumerate(names):
+        cells = []
+        for b in names[:i]:
+            ratio = float(htmt.to_numpy(dtype=float)[names.index(a), names.index(b)])
+            value = ratio if math.isfinite(ratio) else None
+            flag = None
+            if value is not None and value > HTMT_LIBERAL:
+                flag = "htmt90"
+            elif value is not None and value > HTMT_STRICT:
+                flag = "htmt85"
+            cells.append({"value": value, "flag": flag})
+        rows.append({"key": a, "label": labels.get(a, a), "cells": cells})
+    return {"columns": [labels.get(n, n) for n in names[:-1]], "rows": rows[1:]}
+
+
+def _htmt_max(htmt: pd.DataFrame, key: str) -> float | None:
+    """The largest HTMT of ``key`` with another block (None when it has none)."""
+    values = htmt.loc[key].drop(key).dropna().to_numpy(dtype=float)
+    return float(values.max()) if values.size else None
+
+
+def reliability_view(q: qn.Questionnaire, result: Any, *, language: str = "en") -> dict[str, Any]:
+    """Reliability and discriminant validity per dimension, from the report's run of
+    :func:`scoring.reliability.reliability`: alpha, composite reliability, AVE, the
+    largest HTMT with another dimension, the HTMT table and the thresholds each
+    dimension misses (:func:`_reliability_flags`)."""
+    labels = _dim_labels(q, language)
+    htmt = result.htmt
+    rows = []
+    for r in _records(result.dimensions):
+        dim = str(r["dimension"])
+        top = _htmt_max(htmt, dim) if htmt is not None else None
+        rows.append(
+            {
+                "key": dim,
+                "label": labels.get(dim, dim),
+                "k": r["k"],
+                "n": r["n"],
+                "alpha": r["alpha"],
+                "cr": r["composite_reliability"],
+                "ave": r["ave"],
+                "htmt_max": top,
+                "flags": _reliability_flags(r["alpha"], r["composite_reliability"], r["ave"], top),
+            }
+        )
+    return _json_dict(
+        {
+            "rows": rows,
+            "htmt": _htmt_matrix(htmt, labels) if htmt is not None else None,
+            "small": any(r["n"] is not None and r["n"] < SMALL_SAMPLE_N for r in rows),
+            "minimum": SMALL_SAMPLE_N,
+        }
+    )
+
+
+# ------------------------------------------------------------------------------ CSI model
+
+#: the data column whose 0/1 answers to "have you complained?" give the ACSI complaint
+#: share (:func:`scoring.csi.complaint_share`) when a survey's data hold it
+COMPLAINTS_COLUMN = "complained"
+#: PLSpredict of the report: 10 folds, one repetition, fixed seed (reproducible; about
+#: ten refits of the model, milliseconds on a survey's rows)
+PREDICT_FOLDS = 10
+PREDICT_SEED = 1
+
+
+def csi_params(data: pd.DataFrame) -> dict[str, Any]:
+    """The report's options of :func:`scoring.csi.fit_csi`: PLSpredict
+    (:data:`PREDICT_FOLDS`, :data:`PREDICT_SEED`) and, when ``data`` has the
+    :data:`COMPLAINTS_COLUMN`, the complaint share."""
+    params: dict[str, Any] = {"predict_folds": PREDICT_FOLDS, "seed": PREDICT_SEED}
+    if COMPLAINTS_COLUMN in data.columns and data[COMPLAINTS_COLUMN].notna().any():
+        params["complaints"] = COMPLAINTS_COLUMN
+    return params
+
+
+def _matrix(table: pd.DataFrame, paths: pd.DataFrame, labels: Mapping[str, str]) -> dict[str, Any]:
+    """A predictor x dependent table of the structural model (f², inner VIF): the
+    predictors as rows, the dependents as columns, None where there is no path."""
+    predictors = list(dict.fromkeys(map(str, paths["from"])))
+    tos = list(dict.fromkeys(map(str, paths["to"])))
+    pairs = set(zip(map(str, paths["from"]), map(str, paths["to"]), strict=True))
+    rows = [
+        {
+            "key": a,
+            "label": labels.get(a, a),
+            "cells": [table.at[a, b] if (a, b) in pairs else None for b in tos],
+        }
+        for a in predictors
+    ]
+    return {"columns": [labels.get(b, b) for b in tos], "rows": rows}
+
+
+def csi_view(q: qn.Questionnaire, result: Any, *, language: str = "en") -> dict[str, Any]:
+    """The CSI model's assessment, arranged from one :class:`scoring.csi.CsiResult`.
+
+    ``reliability`` (per block: mode, alpha, rho_A, composite reliability, AVE, R², its
+    largest HTMT and the thresholds it misses) and ``htmt``; ``paths`` (estimate, f²,
+    VIF, OLS p); ``f_squared`` and ``inner_vif`` (predictor x dependent); ``item_vif``;
+    ``model_fit`` (SRMR, d_ULS, d_G of the saturated and the estimated model);
+    ``prediction`` (PLSpredict per item against the linear benchmark, or None);
+    ``complaints`` (the ACSI complaint share, or None) and ``ipma`` (the importance
+    convention of the map). Every number is a field of ``result`` (what
+    ``manyi score csi`` prints); bootstrap p-values and intervals come from a stored
+    run with a bootstrap (the run page), never from a page view.
+    """
+    spec = q.scoring.csi
+    labels = {k: v.get(language) for k, v in spec.labels.items()} if spec else {}
+    texts = _item_texts(q, language)
+    pls = result.pls
+    rel = pls.reliability_validity()
+    reliability = []
+    for key, r in zip(rel.index, _records(rel), strict=True):
+        top = _htmt_max(pls.htmt, str(key))
+        k = len(pls.blocks[key])
+        reliability.append(
+            {
+                "key": str(key),
+                "label": labels.get(str(key), str(key)),
+                "k": k,
+                "mode": r["mode"],
+                "alpha": r["cronbach_alpha"],
+                "rho_a": r["rho_a"],
+                "cr": r["rho_c"],
+                "ave": r["ave"],
+                # an exogenous latent has no R² (scoring's 0 means "not explained")
+                "r_squared": r["r_squared"] if key in set(pls.paths["to"]) else None,
+                "htmt_max": top,
+                # a single item is its own construct: its 1.0s are definitions, not checks
+                "flags": _reliability_flags(None, None, None, top)
+                if k == 1
+                else _reliability_flags(r["cronbach_alpha"], r["rho_c"], r["ave"], top),
+            }
+        )
+    assess = pls.path_assessment()
+    paths = [
+        {
+            "from": labels.get(str(r["from"]), str(r["from"])),
+            "to": labels.get(str(r["to"]), str(r["to"])),
+            "estimate": r["estimate"],
+            "f_squared": r["f_squared"],
+            "vif": r["vif"],
+            "p": r["p_value"],
+            "mark": significance_mark(r["p_value"]),
+            "collinear": _finite(r["vif"]) and float(r["vif"]) > VIF_MAX,
+        }
+        for r in _records(assess)
+    ]
+    item_vif = [
+        {
+            "item": str(item),
+            "text": texts.get(str(item), str(item)),
+            "block": labels.get(str(r["block"]), str(r["block"])),
+            "vif": r["vif"],
+            "collinear": _finite(r["vif"]) and float(r["vif"]) > VIF_MAX,
+        }
+        for item, r in zip(pls.item_vif.index, _records(pls.item_vif), strict=True)
+    ]
+    fit = [
+        {"statistic": str(name), "saturated": r["saturated"], "estimated": r["estimated"]}
+        for name, r in zip(pls.model_fit.index, _records(pls.model_fit), strict=True)
+    ]
+    prediction = None
+    if pls.prediction is not None:
+        p = pls.prediction
+        prediction = {
+            "folds": p.folds,
+            "repeats": p.repeats,
+            "seed": p.seed,
+            "items": [
+                {
+                    "item": str(item),
+                    "text": texts.get(str(item), str(item)),
+                    "block": labels.get(str(r["block"]), str(r["block"])),
+                    **{k: r[k] for k in ("rmse_pls", "rmse_lm", "mae_pls", "mae_lm", "q2_predict")},
+                    "pls_better": bool(r["pls_better"]),
+                }
+                for item, r in zip(p.items.index, _records(p.items), strict=True)
+            ],
+        }
+    complaints = None
+    if result.complaint_share is not None:
+        share = result.complaint_share
+        complaints = [
+            {"group": str(g), **r} for g, r in zip(share.index, _records(share), strict=True)
+        ]
+    return _json_dict(
+        {
+            "n": result.n_used,
+            "small": result.n_used < SMALL_SAMPLE_N,
+            "minimum": SMALL_SAMPLE_N,
+            "target": labels.get(result.target, result.target),
+            "estimator": pls.estimator,
+            "reliability": reliability,
+            "htmt": _htmt_matrix(pls.htmt, labels),
+            "paths": paths,
+            "f_squared": _matrix(pls.f_squared, pls.paths, labels),
+            "inner_vif": _matrix(pls.inner_vif, pls.paths, labels),
+            "item_vif": item_vif,
+            "model_fit": fit,
+            "prediction": prediction,
+            "complaints": complaints,
+            "ipma": result.ipma,
         }
     )
 
@@ -1471,6 +1732,7 @@ SECTIONS = (
     "methods",
     "data_quality",
     "comments",
+    "csi",
 )
 
 
@@ -1491,7 +1753,11 @@ def responses_needed(q: qn.Questionnaire) -> dict[str, int]:
         "methods": 2,
         "data_quality": 1,
         "comments": 1,
-    }
+    } | (
+        # the report's 10-fold PLSpredict needs 2 rows in every fold (scoring says if
+        # the model needs more)
+        {"csi": 2 * PREDICT_FOLDS} if q.scoring.csi is not None else {}
+    )
 
 
 def _needed(exc: Exception, default: int) -> int:
@@ -1588,7 +1854,8 @@ def _full_report(
     }
     if n == 0:
         for section in SECTIONS:
-            unavailable(report, section, needs[section])
+            if section in needs:
+                unavailable(report, section, needs[section])
         if len(everything):  # every response is suspect: the panel still names them
             del report["unavailable"]["data_quality"]
             report["data_quality"] = data_quality(
@@ -1596,7 +1863,10 @@ def _full_report(
             )
         report["overview"] = overview(report, language=language)
         return report
-    results = run_methods(q, data)
+    results = run_methods(q, data, params={"csi": csi_params(data)})
+    if isinstance(results.get("csi"), ScoringError) and n >= 2:
+        # PLSpredict may refuse what the model itself allows: the model without it
+        results |= run_methods(q, data, methods=["csi"], params={"csi": {}})
     report["errors"] = {m: str(r) for m, r in results.items() if isinstance(r, ScoringError)}
     sq = _ok(results.get("servqual"))
     sq_ok = isinstance(sq, ServqualResult)
@@ -1662,6 +1932,8 @@ def _full_report(
     )
     if any(True for _ in q.iter_items(type="text")):
         attempt("comments", lambda: comments_view(q, data, language=language))
+    if "csi" in results:
+        attempt("csi", lambda: csi_view(q, _result_or_raise(results["csi"]), language=language))
     report["overview"] = overview(report, language=language)
     return report
 

@@ -315,6 +315,9 @@ def _p(p: Any) -> str:
 def ipa_chart(ipa: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
     rows = ipa["rows"]
     cuts = ipa["cuts"]
+    # the CSI model's map in SmartPLS's convention: points of satisfaction per point
+    if ipa.get("convention") == "unstandardized":
+        labels = {**labels, "importance": labels["importance_unstandardized"]}
     data = [
         {
             "type": "scatter",

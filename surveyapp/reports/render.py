@@ -64,6 +64,7 @@ def labels(_: Callable[[str], str]) -> dict[str, str]:
         "ipa_title": _("Importance–performance map"),
         "performance": _("Performance (0–100)"),
         "importance": _("Importance"),
+        "importance_unstandardized": _("Importance (total effect, points per point)"),
         "priority": _("Priority"),
         "driver": _("Driver"),
         "quadrant": _("Quadrant"),

@@ -8,7 +8,9 @@ four inputs are unchanged returns the stored row (:func:`get_or_start`) without
 recomputing; new responses change the data hash and so make a new run.
 
 The stored result is the method's ``to_dict()`` without the per-respondent tables
-(:data:`PER_RESPONDENT`): they grow with the data and no page shows them.
+(:data:`PER_RESPONDENT`): they grow with the data and no page shows them. A CSI run keeps
+its PLS assessment (:func:`pls_tables`): with a bootstrap, this is where the report's
+bootstrap p-values and intervals are (the pages never bootstrap on a view).
 
 Short runs are computed in the request. Long runs -- any run with ``bootstrap > 0``
 (:func:`is_long`) -- are handed to the task queue (:mod:`surveyapp.tasks`, Huey) and done
@@ -75,6 +77,7 @@ __all__ = [
     "frame_hash",
     "get_or_start",
     "params_hash",
+    "pls_tables",
     "validate_params",
 ]
 
@@ -187,10 +190,35 @@ def frame_hash(frame: pd.DataFrame) -> str:
     return h.hexdigest()
 
 
+def pls_tables(pls: Any) -> dict[str, pd.DataFrame]:
+    """The assessment tables of a PLS fit without its per-respondent scores (what
+    ``manyi score csi`` prints): paths with f², VIF and -- with a bootstrap -- their
+    bootstrap p-values and intervals, reliability and validity, item VIF, model fit,
+    and with a bootstrap the HTMT (with its one-sided tests), total and indirect
+    effects and R² as bootstrapped; PLSpredict when it ran."""
+    tables = {
+        "pls_paths": pls.path_assessment(),
+        "pls_reliability": pls.reliability_validity(),
+        "pls_item_vif": pls.item_vif,
+        "pls_model_fit": pls.model_fit,
+    }
+    if pls.bootstrap is not None:
+        b = pls.bootstrap
+        tables |= {"pls_htmt": b.htmt, "pls_effects": b.effects, "pls_r_squared": b.r_squared}
+        if b.fit_test is not None:
+            tables["pls_fit_test"] = b.fit_test
+    if pls.prediction is not None:
+        tables["pls_predict"] = pls.prediction.items
+    return tables
+
+
 def compact(result: Any) -> dict[str, Any]:
-    """``result.to_dict()`` without the per-respondent tables (:data:`PER_RESPONDENT`)."""
+    """``result.to_dict()`` without the per-respondent tables (:data:`PER_RESPONDENT`);
+    a CSI result keeps its PLS assessment (:func:`pls_tables`) instead of the whole fit."""
     out: dict[str, Any] = {"type": type(result).__name__}
     for f in dataclasses.fields(result):
+        if f.name == "pls":
+            out |= {k: jsonable(t) for k, t in pls_tables(result.pls).items()}
         if f.name in PER_RESPONDENT:
             continue
         out[f.name] = jsonable(getattr(result, f.name))

@@ -6,8 +6,8 @@ URLs (prefix ``/research/reports``; every view is wrapped in :func:`surveyapp.au
 ``/surveys/<id>``                       overview: headline, change since the previous wave,
                                         what to fix first and its owner, warnings (view)
 ``/surveys/<id>/sections/<page>``       one section (segment filter): five gaps, SERVQUAL,
-                                        what to fix first, waves, methods, data quality,
-                                        comments (view)
+                                        what to fix first, the CSI model, waves, methods,
+                                        data quality, comments (view)
 ``/surveys/<id>/items/<item>``          one item's five-gap drill-down (view)
 ``/surveys/<id>/runs``                  stored runs and the run form (view; POST: manage)
 ``/runs/<id>``, ``/runs/<id>.json``     one run, its progress (view)
@@ -260,6 +260,7 @@ SECTION_PAGES = {
     "five-gaps": "five_gaps",
     "servqual": "servqual",
     "fix-first": "importance_performance",
+    "csi-model": "csi",
     "waves": "waves",
     "methods": "methods",
     "quality": "data_quality",

@@ -77,6 +77,8 @@ def server(tmp_path_factory):
         "n200": full,
         "n0": empty,
         "n5": store(app, q, "five", 5, seed=5, wave="2026-Q1"),
+        # a CSI instrument: the model's page and the methods page's reliability table
+        "acsi": store(app, qn.builtin("acsi"), "acsi", 300, seed=4, wave="2026-Q1"),
     }
     with live_server(app) as base:
         yield base, surveys
@@ -176,3 +178,14 @@ def test_tiny_surveys_say_what_they_need(server, chromium, axe_script, size):
             assert found["five-gaps"] == ["five_gaps"]
         else:
             assert found["five-gaps"] == []
+
+
+@pytest.mark.parametrize("lang", ["zh-Hans", "en"])
+def test_csi_model_pages(server, chromium, axe_script, lang):
+    """The CSI model's assessment and the reliability tables on an ACSI survey: no
+    sideways scroll at phone width, nothing raw or untranslated, axe clean."""
+    base, surveys = server
+    for view in VIEWPORTS:
+        axe = axe_script if view == "phone" else None
+        found = _visit(chromium, base, surveys["acsi"], lang, view, axe, "acsi")
+        assert found["csi-model"] == []  # shown, not waiting for responses

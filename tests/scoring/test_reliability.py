@@ -224,3 +224,21 @@ def test_reliability_checks_the_scale(value, shown):
         reliability(df, dimensions={"d": list(df.columns)}, scale={"d": (1, 7)})
     with pytest.raises(DataError, match="whole numbers in"):
         reliability(df, dimensions={"d": list(df.columns)}, scale=(1, 7))
+
+
+def test_htmt_between_dimensions_equals_the_pls_models() -> None:
+    """``ReliabilityResult.htmt`` is the HTMT of :func:`scoring.pls.fit_pls` on the same
+    blocks (complete data: pairwise and listwise correlations agree); one dimension: None."""
+    from scoring.pls import fit_pls  # only for this comparison
+
+    rng = np.random.default_rng(4)
+    f = rng.normal(size=(250, 2))
+    cols = {f"a{i}": f[:, 0] for i in range(3)}
+    cols |= {f"b{i}": 0.5 * f[:, 0] + f[:, 1] for i in range(3)}
+    df = pd.DataFrame({k: np.round(4 + v + rng.normal(size=250)) for k, v in cols.items()})
+    dims = {"A": ["a0", "a1", "a2"], "B": ["b0", "b1", "b2"]}
+    res = reliability(df, dimensions=dims)
+    pls = fit_pls(df, blocks=dims, paths=[("A", "B")])
+    assert res.htmt is not None
+    np.testing.assert_allclose(res.htmt.loc["A", "B"], pls.htmt.loc["A", "B"], rtol=1e-12)
+    assert reliability(df, dimensions={"A": dims["A"]}).htmt is None
