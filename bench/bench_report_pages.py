@@ -5,7 +5,7 @@ Data (built once per schema revision in ``--workdir``, a SQLite file): a study w
 customer waves of servqual22, 25,000 simulated customers each (``simulate`` with seed
 ``wave index``), and manager (400), staff (1,000) and audit (400) surveys in the latest
 wave (:func:`surveyapp.reports.demo.add_linked_audiences`, i.e. ``import_frame``). The
-customers are stored through the fastest existing path, ``bench_export.build``'s: one
+customers are stored through the fastest existing path, ``bench_export.insert_responses``: one
 ``response`` row each with its ``values_json`` written by ``executemany`` (no ``answer``
 rows: the report reads ``values_json`` only; ``import_frame`` would take minutes).
 
@@ -46,12 +46,10 @@ import sqlite3
 import statistics
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
+from bench_export import insert_responses  # the script directory is on sys.path
 from sqlalchemy import func, select
 
 WAVES = ("2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4")
@@ -64,46 +62,6 @@ GOAL_MS = 300.0
 def load() -> str:
     """The 1-, 5- and 15-minute load averages (``/proc/loadavg``)."""
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
-def insert_customers(
-    con: sqlite3.Connection,
-    survey_id: int,
-    data: pd.DataFrame,
-    cols: list[str],
-    source: str = "simulated",
-) -> None:
-    """``bench_export.build``'s bulk path: one response row with its values_json each."""
-    from surveyapp import models as m
-
-    started = data["started_at"].str.replace("T", " ").str.rstrip("Z").tolist()
-    submitted = data["submitted_at"].str.replace("T", " ").str.rstrip("Z").tolist()
-    suspect = np.where(data["suspect"].to_numpy(dtype=bool), '{"straight_lining": true}', "{}")
-    records = data[cols].astype(object).to_dict("records")
-    values_json = [
-        m.encode_values(
-            {c: v if isinstance(v, str) else float(v) for c, v in rec.items() if not pd.isna(v)}
-        )
-        for rec in records
-    ]
-    rows = [
-        (str(uuid.uuid4()), survey_id, "complete", lang, st, st, sub, 0, "{}", sus, 0, source, vj)
-        for lang, st, sub, sus, vj in zip(
-            data["language"].tolist(),
-            started,
-            submitted,
-            suspect.tolist(),
-            values_json,
-            strict=True,
-        )
-    ]
-    with con:
-        con.executemany(
-            "INSERT INTO response (response_id, survey_id, status, language, started_at, "
-            "updated_at, submitted_at, page_reached, segments, suspect, quarantined, source, "
-            "values_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
 
 
 def make_app(db: Path, workdir: Path) -> Any:
@@ -152,7 +110,7 @@ def build_db(db: Path, workdir: Path) -> None:
     con.execute("PRAGMA journal_mode=WAL")
     for k, (w, sid) in enumerate(zip(WAVES, ids, strict=True)):
         data = simulate(q, PER_WAVE, seed=k, survey=f"bench-{w}".lower(), wave=w).data
-        insert_customers(con, sid, data, cols)
+        insert_responses(con, sid, data, cols)
     con.close()
 
 
@@ -369,7 +327,7 @@ def main() -> None:
     for k in range(args.repeat):
         data = simulate(q, args.new, seed=100 + k, survey="bench-2026-q4", wave=WAVES[-1]).data
         con = sqlite3.connect(db)
-        insert_customers(con, latest, data, cols, source="bench-new")
+        insert_responses(con, latest, data, cols, source="bench-new")
         con.close()
         v_ms, _ = timed(client, base, headers=hdr)
         with app.app_context(), database.sessions() as s:
