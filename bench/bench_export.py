@@ -36,6 +36,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 FORMATS = ("csv", "xlsx", "sav")
@@ -62,15 +63,70 @@ def _max_rss_mib() -> float:
 
 
 # -- the database ------------------------------------------------------------------------------
+def insert_responses(
+    con: sqlite3.Connection,
+    survey_id: int,
+    data: Any,
+    cols: list[str],
+    *,
+    source: str = "simulated",
+    first_id: int | None = None,
+) -> None:
+    """Store the simulated frame ``data`` as complete responses of ``survey_id``, the fast
+    way: one ``response`` row each with its ``values_json`` (no ``answer`` rows).
+
+    Response ids are ``UUID(int=first_id + row + 1)`` (reproducible) or random (None)."""
+    import numpy as np
+    import pandas as pd
+
+    from surveyapp import models as m
+
+    started = data["started_at"].str.replace("T", " ").str.rstrip("Z").tolist()
+    submitted = data["submitted_at"].str.replace("T", " ").str.rstrip("Z").tolist()
+    suspect = np.where(data["suspect"].to_numpy(dtype=bool), '{"straight_lining": true}', "{}")
+    # response.values_json as the respondent pages write it with the answers
+    # (models.encode_values of the response's non-missing columns)
+    records = data[cols].astype(object).to_dict("records")
+    values_json = [
+        m.encode_values(
+            {c: v if isinstance(v, str) else float(v) for c, v in rec.items() if not pd.isna(v)}
+        )
+        for rec in records
+    ]
+    ids = [
+        str(uuid.UUID(int=first_id + i + 1, version=4))
+        if first_id is not None
+        else str(uuid.uuid4())
+        for i in range(len(data))
+    ]
+    rows = [
+        (rid, survey_id, "complete", lang, st, st, sub, 0, "{}", sus, 0, source, vj)
+        for rid, lang, st, sub, sus, vj in zip(
+            ids,
+            data["language"].tolist(),
+            started,
+            submitted,
+            suspect.tolist(),
+            values_json,
+            strict=True,
+        )
+    ]
+    with con:
+        con.executemany(
+            "INSERT INTO response (response_id, survey_id, status, language, started_at, "
+            "updated_at, submitted_at, page_reached, segments, suspect, quarantined, source, "
+            "values_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+
 def build(db: Path, n: int) -> int:
     """Store ``n`` simulated responses in ``db`` (once); return the survey id."""
     import numpy as np
-    import pandas as pd
 
     import questionnaires as qn
     from questionnaires.simulate import simulate
     from surveyapp import create_app
-    from surveyapp import models as m
     from surveyapp.services.surveys import create_survey
 
     app = create_app(
@@ -85,53 +141,7 @@ def build(db: Path, n: int) -> int:
     con = sqlite3.connect(db)
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA synchronous=OFF")
-    started = data["started_at"].str.replace("T", " ").str.rstrip("Z").tolist()
-    submitted = data["submitted_at"].str.replace("T", " ").str.rstrip("Z").tolist()
-    suspect = np.where(data["suspect"].to_numpy(dtype=bool), '{"straight_lining": true}', "{}")
-    segments = json.dumps({})
-    # response.values_json as the respondent pages write it with the answers
-    # (models.encode_values of the response's non-missing columns)
-    records = data[answer_cols].astype(object).to_dict("records")
-    values_json = [
-        m.encode_values(
-            {c: v if isinstance(v, str) else float(v) for c, v in rec.items() if not pd.isna(v)}
-        )
-        for rec in records
-    ]
-    rows = [
-        (
-            str(uuid.UUID(int=i + 1, version=4)),
-            survey_id,
-            "complete",
-            lang,
-            st,
-            st,
-            sub,
-            0,
-            segments,
-            sus,
-            0,
-            "simulated",
-            vj,
-        )
-        for i, (lang, st, sub, sus, vj) in enumerate(
-            zip(
-                data["language"].tolist(),
-                started,
-                submitted,
-                suspect.tolist(),
-                values_json,
-                strict=True,
-            )
-        )
-    ]
-    with con:
-        con.executemany(
-            "INSERT INTO response (response_id, survey_id, status, language, started_at, "
-            "updated_at, submitted_at, page_reached, segments, suspect, quarantined, source, "
-            "values_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
+    insert_responses(con, survey_id, data, answer_cols, first_id=0)
     pks = np.array(
         [r[0] for r in con.execute("SELECT id FROM response ORDER BY id")], dtype=np.int64
     )
