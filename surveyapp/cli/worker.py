@@ -48,7 +48,8 @@ def worker_cmd(workers: int | None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     where = type(queue.huey).__name__
     click.echo(f"worker: {count} thread(s) on the {where} queue; stop with Ctrl-C")
-    consumer = queue.huey.create_consumer(workers=count, worker_type="thread", periodic=False)
+    # periodic: the hourly purge of contact details past their study's retention period
+    consumer = queue.huey.create_consumer(workers=count, worker_type="thread", periodic=True)
     consumer.run()
 
 

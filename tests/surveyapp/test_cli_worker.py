@@ -77,3 +77,31 @@ def test_worker_marks_runs_of_a_dead_worker_failed_when_it_starts(tmp_path, monk
         row = s.get(m.ScoringRun, run.id)
         assert row.status == "failed"
         assert "the worker doing this run stopped" in row.error
+
+
+def test_worker_runs_the_periodic_retention_purge(tmp_path, monkeypatch):
+    """The worker's consumer schedules periodic tasks: without it the hourly purge of
+    contact details past their study's retention period never ran."""
+    from datetime import datetime  # only for this test
+
+    from huey import Huey  # only for this test: to catch the consumer the worker makes
+
+    monkeypatch.setenv("MANYI_INSTANCE", str(tmp_path))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert CliRunner().invoke(main, ["db", "upgrade"]).exit_code == 0
+    made = {}
+
+    class Consumer:
+        def run(self) -> None:
+            pass
+
+    def create_consumer(self, **options):
+        due = self.read_periodic(datetime(2026, 1, 1, 0, 7))  # the purge runs at minute 7
+        made.update(options, periodic_tasks=[t.name for t in due])
+        return Consumer()
+
+    monkeypatch.setattr(Huey, "create_consumer", create_consumer)
+    res = CliRunner().invoke(main, ["worker"])
+    assert res.exit_code == 0, res.output
+    assert made["periodic"] is True
+    assert "purge_contacts" in made["periodic_tasks"]
