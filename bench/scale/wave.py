@@ -6,7 +6,7 @@ in turn and answer the eight pages of SERVQUAL-22 (expectation and perception it
 importance points, overall ratings, segments) through the balancer. Some save on a
 page, leave and later come back by their resume link (a new browser); some open their
 link again after submitting (one-use: the "already answered" page, and a second
-response refused with 409). A page answered with 5xx or a refused connection is
+response refused: a 303 back to that page). A page answered with 5xx or a refused connection is
 checked (a friendly page, never a trace), and sent again a moment later with the same
 response id, as a respondent would; only a 303 to the thank-you page acknowledges a
 response. Report readers (logged-in researchers) open the survey's dashboard. Bootstrap
@@ -183,6 +183,15 @@ class Respondent:
         self.record.add(self.record.respondent_s, (time.monotonic(), reply.seconds))
         return reply
 
+    def _follow(self, browser: Browser, reply: Reply) -> Reply:
+        """Post/Redirect/Get: a stored page answers 303; the browser then loads the page
+        it names (the next page, or the saved-answers page)."""
+        if reply.status != 303:
+            return reply
+        target = urllib.parse.urlsplit(reply.headers.get("location", ""))
+        path = target.path + (f"?{target.query}" if target.query else "")
+        return self._timed(browser, "GET", path)
+
     def answer(self) -> None:
         path = f"/i/{self.token}"
         browser = Browser(self.port, self.record)
@@ -200,6 +209,7 @@ class Respondent:
             time.sleep(self.think_s)
             reply = self._timed(browser, "POST", path, data)
             if action == "save":
+                reply = self._follow(browser, reply)
                 link = re.search(r'href="[^"]*/r/([A-Z0-9]+)"', reply.body)
                 if reply.status != 200 or not link:
                     self.record.add(self.record.unexpected, f"save {reply.status}")
@@ -210,7 +220,8 @@ class Respondent:
                 # gone; back later in a new browser, by the resume link
                 time.sleep(self.rng.uniform(0.5, 2.0))
                 browser = Browser(self.port, self.record)
-                page = self._page(self._timed(browser, "GET", f"/r/{link.group(1)}"))
+                resumed = self._timed(browser, "GET", f"/r/{link.group(1)}")
+                page = self._page(self._follow(browser, resumed))
                 with self.record.lock:
                     self.record.resumed += 1
                 continue
@@ -225,13 +236,13 @@ class Respondent:
                 else:
                     self.record.add(self.record.unexpected, f"submit {reply.status}")
                 break
-            page = self._page(reply)
+            page = self._page(self._follow(browser, reply))
         if self.reuse:
             self._reuse(path)
 
     def _reuse(self, path: str) -> None:
         """Open the used link in a new browser: the "already answered" page, no form; a
-        second response posted to it anyway is refused (409)."""
+        second response posted to it anyway is refused (a 303 back to that page)."""
         browser = Browser(self.port, self.record)
         first = browser.send("GET", path)
         if first.status != 200 or hidden(first.body, "response_id") is not None:
@@ -248,7 +259,10 @@ class Respondent:
             "action": "submit",
         }
         second = browser.send("POST", path, data)
-        if second.status != 409:
+        # refused: the link's "already answered" page (Post/Redirect/Get), nothing stored;
+        # the end-of-run check counts the invitation's responses
+        shown = self._follow(browser, second) if second.status == 303 else second
+        if second.status != 303 or shown.status != 200 or hidden(shown.body, "response_id"):
             self.record.add(
                 self.record.unexpected, f"second response to a used link: {second.status}"
             )
