@@ -331,7 +331,9 @@ def test_a_heartbeat_while_the_queue_store_is_down_is_skipped(tmp_path, caplog):
     # a Redis restart must not fail a running bootstrap run (found by bench/scale): the
     # heartbeat is skipped; only one missing for REPORT_RUN_STALE_S marks the run failed
     huey = make_huey({"QUEUE_URL": "redis://127.0.0.1:5899/0", "INSTANCE_PATH": str(tmp_path)})
-    queue = Queue(huey=huey, scoring_run=None, report_pdf=None)
+    queue = Queue(
+        huey=huey, scoring_run=None, report_pdf=None, purge_contacts=None, send_messages=None
+    )
     queue.beat(7)
     queue.forget(7)
     assert "heartbeat of run 7 skipped" in caplog.text

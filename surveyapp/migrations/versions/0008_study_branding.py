@@ -31,6 +31,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("study", schema=None) as batch_op:
-        for name, _type in reversed(COLUMNS):
-            batch_op.drop_column(name)
+    # plain DROP COLUMN (SQLite >= 3.35): the columns carry no constraint. A batch (table
+    # copy) on SQLite would drop and re-create `study`, which cascades to its surveys and
+    # rewrites team_id's foreign key so that 0005's downgrade can no longer drop it.
+    for name, _type in reversed(COLUMNS):
+        op.drop_column("study", name)
