@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from scoring import instrument
 from scoring._results import MethodResult
+from scoring._validation import NOT_APPLICABLE
 from scoring.chain import (
     ChainResult,
     MultilevelResult,
@@ -150,6 +151,7 @@ from scoring.weights import (
 )
 
 __all__ = [
+    "NOT_APPLICABLE",
     "ACSI",
     "CCSI",
     "CSI_MODELS",
