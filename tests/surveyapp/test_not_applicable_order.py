@@ -159,3 +159,22 @@ def test_a_page_in_listed_order_stores_and_exports_no_order(app, minimal, client
 
 def test_tidy_and_scoring_agree_on_the_column_name():
     assert qn.NOT_APPLICABLE_COLUMN == scoring.NOT_APPLICABLE
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "sav"])
+def test_an_export_read_back_for_manyi_score_keeps_not_applicable_apart(
+    app,
+    answered,
+    branching,  # noqa: F811
+    tmp_path,
+    fmt,
+):
+    from surveyapp.datafiles import read_responses
+
+    path = tmp_path / f"out.{fmt}"
+    with app.app_context(), app.extensions["manyi_db"].sessions() as s:
+        exports.write_export(s, [answered], fmt, path, language="en")
+    frame = read_responses(path, branching)
+    assert frame[CHANNELS].isna().all().all()  # no marker left in the answers
+    mask = scoring.not_applicable_mask(frame, ["comment", *CHANNELS])
+    assert mask.tolist() == [[True, True, True], [False, True, True]]
