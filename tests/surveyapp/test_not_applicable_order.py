@@ -178,3 +178,15 @@ def test_an_export_read_back_for_manyi_score_keeps_not_applicable_apart(
     assert frame[CHANNELS].isna().all().all()  # no marker left in the answers
     mask = scoring.not_applicable_mask(frame, ["comment", *CHANNELS])
     assert mask.tolist() == [[True, True, True], [False, True, True]]
+
+
+def test_the_response_page_shows_not_applicable_apart_from_missing(app, answered, client_as):
+    first, second = _responses(app)
+    html = client_as("viewer").get(f"/research/responses/{first.id}?lang=en").text
+    row = re.search(r"<tr[^>]*>(?:(?!</tr>).)*channel_app(?:(?!</tr>).)*</tr>", html, re.S)
+    assert row is not None
+    assert "n/a" in row.group(0)
+    assert "Not applicable (not shown by its condition)" in row.group(0)
+    html = client_as("viewer").get(f"/research/responses/{second.id}?lang=en").text
+    row = re.search(r"<tr[^>]*>(?:(?!</tr>).)*>comment<(?:(?!</tr>).)*</tr>", html, re.S)
+    assert "Not applicable" not in row.group(0)  # answered
