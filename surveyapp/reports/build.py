@@ -1180,10 +1180,14 @@ def methods_view(
             card["needs"] = _needed(res, 0) or None
             cards.append(card)
             continue
+        # rows a method needing complete rows left out because an item did not apply to
+        # them (not missing: scoring counts them apart)
+        not_applicable = int(getattr(res, "n_not_applicable", 0) or 0)
         card |= {
             "n": res.n_used,
             "n_data": int(len(data)),
-            "dropped": int(len(data)) - res.n_used,
+            "dropped": max(int(len(data)) - res.n_used - not_applicable, 0),
+            "not_applicable": not_applicable,
             "excluded": excluded,
             "suspects_left_out": suspects_left_out,
             "missing": describe_missing(
