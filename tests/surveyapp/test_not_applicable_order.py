@@ -190,3 +190,11 @@ def test_the_response_page_shows_not_applicable_apart_from_missing(app, answered
     html = client_as("viewer").get(f"/research/responses/{second.id}?lang=en").text
     row = re.search(r"<tr[^>]*>(?:(?!</tr>).)*>comment<(?:(?!</tr>).)*</tr>", html, re.S)
     assert "Not applicable" not in row.group(0)  # answered
+
+
+def test_the_api_gives_not_applicable_and_the_shown_order(app, answered, tokens, client):
+    first, _ = _responses(app)
+    headers = {"Authorization": f"Bearer {tokens['viewer']}"}
+    body = client.get(f"/api/v1/responses/{first.response_id}", headers=headers).get_json()
+    assert body["not_applicable"] == ["channel_app", "channel_web", "comment"]
+    assert body["shown_order"] == {}
