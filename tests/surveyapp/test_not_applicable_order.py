@@ -198,3 +198,23 @@ def test_the_api_gives_not_applicable_and_the_shown_order(app, answered, tokens,
     body = client.get(f"/api/v1/responses/{first.response_id}", headers=headers).get_json()
     assert body["not_applicable"] == ["channel_app", "channel_web", "comment"]
     assert body["shown_order"] == {}
+
+
+def test_storage_and_export_on_sqlite_and_postgresql(any_app, branching):  # noqa: F811
+    data = branching.to_dict()
+    data["pages"][2]["randomize"] = True
+    sid, _ = add_survey(any_app, qn.from_dict(data))
+    client = any_app.test_client()
+    rid = _rid(client.get("/s/demo?lang=en").text)
+    _post(client, rid, 0, "next", P1 | {"a-sat": "5"})
+    page3 = client.get("/s/demo?lang=en&page=2").text
+    shown = ITEM_ID.findall(page3)
+    r = _post(client, rid, 2, "submit", {"a-imp_tan": "40", "a-imp_rel": "60", "a-branch": "bj"})
+    assert r.headers["Location"].endswith("/s/demo/thanks")
+    (resp,) = _responses(any_app)
+    assert resp.not_applicable == ["channel_app", "channel_web", "comment"]
+    assert resp.shown_order == {"p3": shown}
+    with any_app.extensions["manyi_db"].sessions() as s:
+        frame = exports.responses_frame(s, [sid])
+    assert frame.loc[0, qn.NOT_APPLICABLE_COLUMN] == "channel_app;channel_web;comment"
+    assert frame.loc[0, "order_p3"] == ";".join(shown)
