@@ -33,6 +33,7 @@ from questionnaires.model import (
     LANGUAGES,
     META_COLUMNS,
     METHODS,
+    NOT_APPLICABLE_COLUMN,
     ROLE_CODES,
     ROLE_SUFFIXES,
     Choice,
@@ -47,6 +48,7 @@ from questionnaires.model import (
     Scale,
     ScoringSpec,
     Text,
+    order_column,
     role_column,
 )
 
@@ -59,6 +61,7 @@ __all__ = [
     "LANGUAGES",
     "META_COLUMNS",
     "METHODS",
+    "NOT_APPLICABLE_COLUMN",
     "ROLE_CODES",
     "ROLE_SUFFIXES",
     "Choice",
@@ -82,6 +85,7 @@ __all__ = [
     "load",
     "loads",
     "resolve",
+    "order_column",
     "role_column",
     "schema",
     "validate",

@@ -32,6 +32,7 @@ from questionnaires.errors import Problem, QuestionnaireError
 from questionnaires.model import (
     LANGUAGES,
     META_COLUMNS,
+    NOT_APPLICABLE_COLUMN,
     Choice,
     CsiSpec,
     Dimension,
@@ -44,6 +45,7 @@ from questionnaires.model import (
     Scale,
     ScoringSpec,
     Text,
+    order_column,
 )
 
 MAX_BYTES = 1_000_000
@@ -389,13 +391,13 @@ class _Builder:
                     intro=self.opt_text(p.get("intro"), f"pages[{pi}].intro"),
                     items=tuple(items),
                     relevant=p.get("relevant"),
-                    randomize=bool(p.get("randomize", False)),
+                    randomize=self.randomize(p.get("randomize"), items, f"pages[{pi}]"),
                 )
             )
         self.unique([(f"pages[{i}].id", p["id"]) for i, p in enumerate(d["pages"])], "page")
         self.unique(item_ids, "item")
         all_items = [i for p in pages for i in p.items]
-        self.check_columns(all_items, item_ids)
+        self.check_columns(pages, item_ids)
         self.check_conditions(pages)
         for r in roles:
             if not any(r in i.roles for i in all_items):
@@ -424,6 +426,23 @@ class _Builder:
             content_hash=content_hash(d),
             raw=_freeze(d),
         )
+
+    def randomize(self, value: Any, items: list[Item], path: str) -> str | None:
+        """A page's ``randomize``: ``true`` (or ``items``) shuffles its items, ``dimension``
+        shuffles them within each run of one dimension; ``false`` or absent keeps them as
+        listed (the schema refuses any other value)."""
+        if value is True or value == "items":
+            return "items"
+        if value == "dimension":
+            if not any(i.dimension for i in items):
+                self.problem(
+                    f"{path}.randomize",
+                    "is 'dimension' but no item of the page has a dimension",
+                    "give the items their 'dimension:', or use 'randomize: true' to "
+                    "shuffle all of the page's items",
+                )
+            return "dimension"
+        return None
 
     def check_conditions(self, pages: list[Page]) -> None:
         """Every display condition parses and reads only answers given before it (so no
@@ -487,8 +506,13 @@ class _Builder:
                     "use the id of an earlier item (or one of its columns, like tan1_p)",
                 )
 
-    def check_columns(self, items: list[Item], item_ids: list[tuple[str, str]]) -> None:
+    def check_columns(self, pages: list[Page], item_ids: list[tuple[str, str]]) -> None:
+        items = [i for p in pages for i in p.items]
         owner: dict[str, str] = {c: "the response metadata" for c in META_COLUMNS}
+        owner[NOT_APPLICABLE_COLUMN] = "the response metadata"
+        for page in pages:
+            if page.randomize:
+                owner[order_column(page.id)] = f"the item order of page {page.id!r}"
         for item, (path, _) in zip(items, item_ids, strict=True):
             for col in item.columns():
                 if not SPSS_NAME.match(col):

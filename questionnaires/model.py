@@ -11,6 +11,7 @@ and ``manyi score`` must agree on it; it is documented in the README.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import random
 from collections.abc import Iterator, Mapping
@@ -215,6 +216,18 @@ class Item:
         return role_column(self.id, role)
 
 
+NOT_APPLICABLE_COLUMN = "not_applicable"
+"""Export column listing, per response, the answer columns not applicable to it (items
+hidden by a display condition), joined by ``;``: what :data:`scoring.NOT_APPLICABLE`
+reads. Exported when the instrument has display conditions."""
+
+
+def order_column(page_id: str) -> str:
+    """Export column of the item order a response was shown on page ``page_id`` (a page
+    with ``randomize``): ``order_<page id>``, the item ids joined by ``;``."""
+    return f"order_{page_id}"
+
+
 def role_column(item_id: str, role: str) -> str:
     """Export column of ``item_id`` rated in ``role``: ``f"{item_id}_{ROLE_CODES[role]}"``."""
     return f"{item_id}_{ROLE_CODES[role]}"
@@ -227,18 +240,34 @@ class Page:
     intro: Text | None
     items: tuple[Item, ...]
     relevant: str | None = None  # display condition of the whole page
-    randomize: bool = False  # items in an order of each response's own
+    # None: the items as listed; "items": all of them in an order of each response's own;
+    # "dimension": within each run of consecutive items of one dimension
+    randomize: str | None = None
 
     def shown_order(self, response_id: str) -> tuple[Item, ...]:
         """The items in the order ``response_id`` sees them: as listed, or (``randomize``)
         shuffled by a generator seeded with the response id and page id, so the order
-        is the same on every visit and can be recomputed for any stored response."""
+        is the same on every visit and can be recomputed for any stored response.
+
+        ``randomize="dimension"`` shuffles each block of consecutive items of the same
+        dimension among themselves; the blocks, and items without a dimension, keep
+        their places (a SERVQUAL page stays grouped by dimension).
+        """
         if not self.randomize:
             return self.items
         seed = hashlib.sha256(f"{response_id}/{self.id}".encode()).digest()
-        order = list(self.items)
-        random.Random(seed).shuffle(order)
-        return tuple(order)
+        rng = random.Random(seed)
+        if self.randomize == "items":
+            order = list(self.items)
+            rng.shuffle(order)
+            return tuple(order)
+        out: list[Item] = []
+        for dimension, run in itertools.groupby(self.items, key=lambda i: i.dimension):
+            block = list(run)
+            if dimension is not None:
+                rng.shuffle(block)
+            out.extend(block)
+        return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)

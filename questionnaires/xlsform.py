@@ -55,7 +55,9 @@ manyi columns of the survey sheet (XLSForm tools ignore them)
     ``manyi::reverse`` and ``manyi::segment`` (yes/no), ``manyi::option`` (allocation
     option code), ``manyi::options`` (``dimensions`` when an allocation is over the
     dimensions), ``manyi::total``, ``manyi::max_length``, ``manyi::minimum`` and
-    ``manyi::maximum``.
+    ``manyi::maximum``; on a ``begin group`` row, ``manyi::randomize=dimension`` (with
+    ``parameters`` ``randomize=true``) shuffles the items within each dimension's run
+    instead of all of them.
 
 How manyi items are written
     - a rating in roles: one ``select_one <scale>`` row per role, named by the export
@@ -158,7 +160,7 @@ _SURVEY_COLUMNS = {
     "parameters",
     *(f"manyi::{k}" for k in (
         "item", "role", "scale", "dimension", "reverse", "segment", "option", "options",
-        "total", "max_length", "minimum", "maximum",
+        "total", "max_length", "minimum", "maximum", "randomize",
     )),
 }  # fmt: skip
 _TEXT_COLUMN = re.compile(r"^(label|hint|constraint_message|required_message)(::.*)?$")
@@ -562,6 +564,16 @@ class _Reader:
                     page["intro"] = intro
                 if self.randomize(row.get("parameters"), _Loc("survey", r, "parameters")):
                     page["randomize"] = True
+                within = row.get("manyi::randomize", "").strip().lower()
+                if within == "dimension" and page.get("randomize"):
+                    page["randomize"] = "dimension"
+                elif within:
+                    self.problem(
+                        _Loc("survey", r, "manyi::randomize"),
+                        f"manyi::randomize {within!r} cannot be honoured",
+                        "write 'dimension' together with the parameters randomize=true "
+                        "(the items shuffled within each dimension), or leave it empty",
+                    )
                 self.loc[f"pages[{pi}].relevant"] = _Loc("survey", r, "relevant")
                 cond = self.relevant(row.get("relevant"), _Loc("survey", r, "relevant"))
                 if cond is not None:
@@ -1034,6 +1046,7 @@ _SURVEY_HEADERS = [
     "manyi::max_length",
     "manyi::minimum",
     "manyi::maximum",
+    "manyi::randomize",
 ]
 _CHOICE_HEADERS = [
     "list_name",
@@ -1080,6 +1093,7 @@ class _Writer:
                     **self.texts("hint", page.intro),
                     **({"relevant": page.relevant} if page.relevant else {}),
                     **({"parameters": "randomize=true"} if page.randomize else {}),
+                    **({"manyi::randomize": "dimension"} if page.randomize == "dimension" else {}),
                 }
             )
             for item in page.items:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from scoring import instrument
 from scoring._results import MethodResult
+from scoring._validation import NOT_APPLICABLE, not_applicable_mask
 from scoring.chain import (
     ChainResult,
     MultilevelResult,
@@ -150,6 +151,7 @@ from scoring.weights import (
 )
 
 __all__ = [
+    "NOT_APPLICABLE",
     "ACSI",
     "CCSI",
     "CSI_MODELS",
@@ -234,6 +236,7 @@ __all__ = [
     "mean_interval",
     "mean_interval_from_stats",
     "multilevel_model",
+    "not_applicable_mask",
     "nps",
     "nps_from_counts",
     "one_factor_loadings",

@@ -157,30 +157,86 @@ def warn_small_sample(n: int, what: str, *, minimum: int = SMALL_SAMPLE_N) -> No
         warnings.warn(msg, SmallSampleWarning, stacklevel=3)
 
 
-def apply_missing_rule(df: pd.DataFrame, rule: str, name: str = "data") -> pd.DataFrame:
+NOT_APPLICABLE = "not_applicable"
+"""The tidy frame's column listing, per response, the answer columns *not applicable*
+to it (items hidden by a display condition), joined by ``;``. Such a cell is empty in
+the answer column but is not a missing answer: see :func:`apply_missing_rule`."""
+
+
+def not_applicable_mask(data: pd.DataFrame, columns: Sequence[str]) -> np.ndarray | None:
+    """The cells of ``data[columns]`` that are not applicable, as a boolean array
+    (rows x columns), read from ``data``'s :data:`NOT_APPLICABLE` column; None when the
+    frame has no such column or no such cell among ``columns``."""
+    if NOT_APPLICABLE not in data.columns:
+        return None
+    where = {str(c): j for j, c in enumerate(columns)}
+    codes, uniques = pd.factorize(data[NOT_APPLICABLE].to_numpy(dtype=object))
+    mask = np.zeros((len(data), len(where)), dtype=bool)
+    for k, cell in enumerate(uniques):
+        hits = [where[n] for n in str(cell).split(";") if n.strip() in where]
+        if hits:
+            mask[np.ix_(codes == k, hits)] = True
+    return mask if mask.any() else None
+
+
+def apply_missing_rule(
+    df: pd.DataFrame,
+    rule: str,
+    name: str = "data",
+    *,
+    not_applicable: np.ndarray | None = None,
+    complete: bool = False,
+) -> pd.DataFrame:
     """Apply a missing-data rule to numeric ``df``.
 
     ``listwise`` drops every row with any missing value; ``pairwise`` keeps the frame as it
     is (each statistic uses the rows available to it); ``item_mean`` fills each missing cell
     with its column mean. A column with no answers at all is an error under every rule.
+
+    ``not_applicable`` (boolean, the shape of ``df``; see :func:`not_applicable_mask`)
+    marks empty cells of items that did not apply to the respondent. They are never
+    missing: ``listwise`` keeps their rows, ``item_mean`` leaves them empty, and
+    statistics of an item use the respondents it applied to. A method that needs
+    complete rows (``complete=True``) leaves out the rows with such a cell after the
+    rule; it reports how many apart from the missing ones (``n_not_applicable``).
     """
     check_choice("missing", rule, MISSING_RULES)
     empty = [c for c in df.columns if df[c].notna().sum() == 0]
     if empty:
         msg = f"{name} column(s) {empty} have no answers at all; drop them or collect data."
         raise InsufficientDataError(msg)
+    blank = df.isna().to_numpy()
+    na = np.zeros(df.shape, dtype=bool) if not_applicable is None else blank & not_applicable
+    missing = blank & ~na
+    out = df
     if rule == "listwise":
-        out = df.dropna(how="any")
+        keep = ~missing.any(axis=1)
+        out, na = df[keep], na[keep]
         if out.empty:
             msg = (
                 f"{name}: no row is complete, so listwise deletion leaves nothing; "
                 "use missing='pairwise' or missing='item_mean'."
             )
             raise InsufficientDataError(msg)
-        return out
-    if rule == "item_mean":
-        return df.fillna(df.mean())
-    return df
+    elif rule == "item_mean":
+        if missing.any():
+            means = df.mean().to_numpy(dtype="float64")
+            filled = np.where(missing, means[np.newaxis, :], df.to_numpy(dtype="float64"))
+            out = pd.DataFrame(filled, index=df.index, columns=df.columns)
+    if complete and na.any():
+        out = out.loc[np.logical_not(np.any(na, axis=1))]
+        if out.empty:
+            msg = (
+                f"{name}: every row has an item that did not apply to it (not applicable), "
+                "so no complete row is left; score the items that apply to everyone."
+            )
+            raise InsufficientDataError(msg)
+    return out
+
+
+def count_not_applicable(not_applicable: np.ndarray | None) -> int:
+    """Rows with at least one not-applicable cell (0 without a mask)."""
+    return 0 if not_applicable is None else int(not_applicable.any(axis=1).sum())
 
 
 def check_min_rows(n: int, minimum: int, what: str) -> None:

@@ -20,7 +20,14 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from scoring._results import Result, parameters_of
-from scoring._validation import check_columns, check_frame, check_numeric, check_range
+from scoring._validation import (
+    check_columns,
+    check_frame,
+    check_numeric,
+    check_range,
+    count_not_applicable,
+    not_applicable_mask,
+)
 from scoring.drivers import importance_performance
 from scoring.errors import (
     DataError,
@@ -194,6 +201,10 @@ class CsiResult(Result):
         The rule for negative rescaled weights (``"refuse"`` or ``"allow"``).
     complaint_share : DataFrame or None
         With ``complaints``: see :func:`complaint_share`.
+    n_not_applicable : int
+        Respondents left out because an item of the model did not apply to them (a
+        display condition hid it; the tidy frame's ``not_applicable`` column): PLS needs
+        complete rows, but such a cell is not missing and is never imputed.
     ipma : str
         The importance of ``importance_performance``: ``"unstandardized"`` or
         ``"standardized"``.
@@ -216,6 +227,7 @@ class CsiResult(Result):
     interpretable: bool = True
     ipma: str = "unstandardized"
     complaint_share: pd.DataFrame | None = None
+    n_not_applicable: int = 0
 
     def dimension_scores(self) -> pd.Series:
         """Latent -> 0-100 index (``indices["index"]``)."""
@@ -794,4 +806,7 @@ def fit_csi(
         negative_weights=negative_weights,
         interpretable=not flagged,
         ipma=ipma,
+        n_not_applicable=count_not_applicable(
+            not_applicable_mask(frame, [c for cols in blocks.values() for c in cols])
+        ),
     )

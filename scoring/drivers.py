@@ -29,6 +29,8 @@ from scoring._validation import (
     check_min_rows,
     check_numeric,
     check_scale,
+    count_not_applicable,
+    not_applicable_mask,
     shown,
 )
 from scoring.errors import (
@@ -317,6 +319,9 @@ class DriverResult(Result):
     cov_type : str
     driver_scores : DataFrame
         The driver values used (dimension means when drivers were grouped).
+    n_not_applicable : int
+        Respondents left out because the outcome or a driver item did not apply to
+        them (a display condition hid it): not missing, never imputed.
     """
 
     outcome: str
@@ -328,6 +333,7 @@ class DriverResult(Result):
     n_obs: int
     cov_type: str
     driver_scores: pd.DataFrame = field(repr=False)
+    n_not_applicable: int = 0
 
     @property
     def n_used(self) -> int:
@@ -350,9 +356,10 @@ def _driver_frame(
     drivers: Sequence[str] | Mapping[str, Sequence[str]],
     missing: str,
     scale: tuple[float, float] | None = None,
-) -> tuple[pd.Series, pd.DataFrame]:
-    """Outcome and driver columns (dimension means for grouped items), missing rule applied;
-    the driver items' answers are checked against ``scale`` first."""
+) -> tuple[pd.Series, pd.DataFrame, int]:
+    """Outcome and driver columns (dimension means for grouped items), missing rule applied,
+    and how many rows were left out as not applicable; the driver items' answers are
+    checked against ``scale`` first."""
     if isinstance(drivers, str):
         drivers = [drivers]
     if isinstance(drivers, Mapping):
@@ -373,7 +380,8 @@ def _driver_frame(
     check_choice("missing", missing, ("listwise", "item_mean"))
     raw = check_numeric(frame, cols)
     check_scale(raw[cols[1:]], scale)
-    raw = apply_missing_rule(raw, missing)
+    na = not_applicable_mask(frame, cols)
+    raw = apply_missing_rule(raw, missing, not_applicable=na, complete=True)
     scores = pd.DataFrame({k: raw[v].mean(axis=1) for k, v in groups.items()}, index=raw.index)
     const = [c for c in [outcome] if raw[c].nunique() < 2] + [
         c for c in scores.columns if scores[c].nunique() < 2
@@ -384,7 +392,7 @@ def _driver_frame(
             "Drop it or collect more varied answers."
         )
         raise DataError(msg)
-    return raw[outcome], scores
+    return raw[outcome], scores, count_not_applicable(na)
 
 
 def _performance(
@@ -487,7 +495,7 @@ def driver_analysis(
     if not 0 < level < 1:
         msg = f"level must lie strictly between 0 and 1; got {level!r}."
         raise SpecificationError(msg)
-    y, X = _driver_frame(frame, outcome, drivers, missing, scale)
+    y, X, n_na = _driver_frame(frame, outcome, drivers, missing, scale)
     n, k = X.shape
     check_min_rows(n, k + 2, f"driver_analysis with {k} driver(s)")
     design = sm.add_constant(X, has_constant="add")
@@ -541,6 +549,7 @@ def driver_analysis(
         n_obs=int(n),
         cov_type=cov_type,
         driver_scores=X,
+        n_not_applicable=n_na,
     )
 
 

@@ -31,6 +31,7 @@ from scoring._validation import (
     check_frame,
     check_numeric,
     column_floats,
+    not_applicable_mask,
     py_label,
     shown,
     warn_small_sample,
@@ -400,7 +401,10 @@ def _leaf_counts(
     check_choice("missing", missing, ("answered", "listwise"))
     c = _grade_codes(df, cols, codes)
     if missing == "listwise":
-        c[(c < 0).any(axis=1)] = -1
+        # a not-applicable cell is not missing: its row still counts for its other items
+        na = not_applicable_mask(df, cols)
+        gap = c < 0 if na is None else (c < 0) & ~na
+        c[gap.any(axis=1)] = -1
     g = len(codes)
     if seg is None:
         counts = _count_grades(c, np.zeros(len(df), dtype=np.int64), 1, g)
@@ -1041,7 +1045,12 @@ def fuzzy_evaluate(
         check_columns(df, survey_cols + fn_cols + ([segment] if segment else []))
         if missing == "listwise":
             # Listwise: only respondents who answered every data-derived item count.
-            df = df.loc[df[survey_cols + fn_cols].notna().all(axis=1).to_numpy()]
+            # (a not-applicable cell is not missing: its row stays)
+            used = survey_cols + fn_cols
+            na = not_applicable_mask(df, used)
+            answered = df[used].notna().to_numpy()
+            whole = np.all(answered if na is None else answered | na, axis=1)
+            df = df.loc[whole]
         if segment is not None:
             seg_codes, uniq = pd.factorize(df[segment], sort=True)
             seg_labels = [py_label(u) for u in uniq]

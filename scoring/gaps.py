@@ -27,6 +27,7 @@ from scoring._validation import (
     check_mapping,
     check_numeric,
     check_range,
+    not_applicable_mask,
     shown,
 )
 from scoring.errors import DataError, InsufficientDataError, ScoringError, SpecificationError
@@ -235,7 +236,8 @@ def _load_roles(
         cols = [f"{i}{suffixes[r]}" for r, its in mine.items() for i in its]
         values = check_numeric(df, cols, source)
         check_range(values, scale[0], scale[1], source)
-        values = apply_missing_rule(values, missing, source)
+        na = not_applicable_mask(df, cols)
+        values = apply_missing_rule(values, missing, source, not_applicable=na)
         for role, its in mine.items():
             sub = values[[f"{i}{suffixes[role]}" for i in its]]
             roles[role] = _Role(sub.set_axis(its, axis=1), source)
@@ -640,14 +642,16 @@ def _causes(
                 continue
             values = check_numeric(frame, cols, source)
             check_range(values, scale[0], scale[1], source)
-            values = apply_missing_rule(values, missing, source)
+            na = not_applicable_mask(frame, cols)
+            values = apply_missing_rule(values, missing, source, not_applicable=na)
             st = mean_interval(
                 values.mean(axis=1).to_numpy(dtype="float64"), confidence=confidence
             ).row()
             alpha = math.nan
             if len(cols) > 1:
                 try:
-                    alpha = cronbach_alpha(values, missing=missing).alpha  # type: ignore[arg-type]
+                    # on the source frame: its not-applicable cells are left out, not imputed
+                    alpha = cronbach_alpha(frame, items=cols, missing=missing).alpha  # type: ignore[arg-type]
                 except ScoringError:
                     alpha = math.nan  # e.g. a constant scale: alpha undefined, not an error
             rows.append(

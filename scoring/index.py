@@ -30,6 +30,7 @@ from scoring._validation import (
     check_mapping,
     check_numeric,
     check_range,
+    not_applicable_mask,
     warn_small_sample,
 )
 from scoring.errors import DataError, InsufficientDataError, SpecificationError
@@ -193,7 +194,7 @@ def questionnaire_index(
         raise SpecificationError(msg)
     df = check_frame(data)
     values = check_range(check_numeric(df, items), low, high)
-    values = apply_missing_rule(values, missing)
+    values = apply_missing_rule(values, missing, not_applicable=not_applicable_mask(df, items))
     if reverse:
         values[list(reverse)] = low + high - values[list(reverse)]
     cut = high - top_box + 1

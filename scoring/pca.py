@@ -29,6 +29,8 @@ from scoring._validation import (
     check_numeric,
     check_scale,
     column_floats,
+    count_not_applicable,
+    not_applicable_mask,
     py_label,
 )
 from scoring.errors import (
@@ -146,9 +148,12 @@ def _prepare(
     # Two passes over the columns (views where they are float64 already): find the
     # missing cells, then copy only the rows used into one Fortran-ordered matrix.
     n = len(df)
-    keep = np.ones(n, dtype=bool)
+    # a not-applicable cell is not missing (listwise keeps it, item_mean does not fill
+    # it), but the components need complete rows: its row is left out
+    na = not_applicable_mask(df, cols)
+    keep = np.ones(n, dtype=bool) if na is None else np.logical_not(np.any(na, axis=1))
     empty = []
-    for c in cols:
+    for j, c in enumerate(cols):
         v = column_floats(df, c)
         finite = np.isfinite(v)
         if finite.all():
@@ -164,7 +169,7 @@ def _prepare(
         if not finite.any():
             empty.append(c)
         elif missing == "listwise":
-            keep &= finite
+            keep &= finite if na is None else finite | na[:, j]
     if empty:
         msg = f"data column(s) {empty} have no answers at all; drop them or collect data."
         raise InsufficientDataError(msg)
@@ -352,7 +357,12 @@ class PcaResult(Result):
     n : int
         Respondents used.
     n_dropped : int
-        Rows of ``data`` left out by the missing-data rule (or without a composite).
+        Rows of ``data`` left out by the missing-data rule (or without a composite), and
+        rows with an indicator not applicable to the respondent.
+    n_not_applicable : int
+        Rows left out because an indicator did not apply to the respondent (a display
+        condition hid it): the components need complete rows, but such a row is not
+        missing data and is never imputed (see :func:`scoring._validation.apply_missing_rule`).
     n_components : int
     retain : str
     score_convention : str
@@ -395,6 +405,7 @@ class PcaResult(Result):
     negative_weights: str = "refuse"
     interpretable: bool = True
     n_dropped: int = 0
+    n_not_applicable: int = 0
 
     def dimension_scores(self) -> pd.Series:
         """Dimension -> PCA-weighted mean of its items on 0-100.
@@ -684,6 +695,7 @@ def pca_index(
         negative_weights=negative_weights,
         interpretable=not flagged,
         n_dropped=len(df) - n,
+        n_not_applicable=count_not_applicable(not_applicable_mask(df, cols)),
     )
 
 

@@ -33,6 +33,7 @@ from scoring._validation import (
     check_mapping,
     check_min_rows,
     check_numeric,
+    not_applicable_mask,
 )
 from scoring.errors import ConvergenceWarning, DataError, SingularMatrixError, SpecificationError
 from scoring.pls_predict import PlsPrediction
@@ -940,7 +941,10 @@ def _prepare(
     """Rows used, their item matrix (not centred), means, population SDs and S = X'X/n."""
     check_choice("missing", missing, ("listwise", "item_mean"))
     frame = check_frame(data)
-    raw = apply_missing_rule(check_numeric(frame, spec.items), missing)
+    na = not_applicable_mask(frame, spec.items)  # rows with one are left out
+    raw = apply_missing_rule(
+        check_numeric(frame, spec.items), missing, not_applicable=na, complete=True
+    )
     A = raw.to_numpy(dtype=np.float64)
     mean = A.mean(axis=0)
     S = _centred_cross_product(A, mean) / A.shape[0]

@@ -32,6 +32,8 @@ from scoring._validation import (
     check_min_rows,
     check_numeric,
     check_scale,
+    count_not_applicable,
+    not_applicable_mask,
 )
 from scoring.errors import (
     ConvergenceWarning,
@@ -152,7 +154,10 @@ def _numeric_items(
     df = check_frame(data, name)
     cols = list(df.columns) if items is None else list(items)
     values = check_numeric(df, cols, name)
-    return apply_missing_rule(values, missing, name)
+    # alpha and the factor model need complete rows: rows with an item that did not
+    # apply to the respondent are left out (not imputed, not counted as missing)
+    na = not_applicable_mask(df, cols)
+    return apply_missing_rule(values, missing, name, not_applicable=na, complete=True)
 
 
 def _alpha_core(values: pd.DataFrame, confidence: float, missing: str) -> AlphaResult:
@@ -477,8 +482,11 @@ class ReliabilityResult(Result):
     Attributes
     ----------
     dimensions : pandas.DataFrame
-        One row per dimension: ``dimension, k, n, alpha, alpha_standardized, ci_low,
-        ci_high, composite_reliability, ave, weak_alpha, weak_cr, weak_ave, weak``.
+        One row per dimension: ``dimension, k, n, n_not_applicable, alpha,
+        alpha_standardized, ci_low, ci_high, composite_reliability, ave, weak_alpha,
+        weak_cr, weak_ave, weak``. ``n_not_applicable`` counts the respondents left out
+        because an item of the dimension did not apply to them (alpha needs complete
+        rows; such a cell is not missing and is never imputed).
     items : pandas.DataFrame
         One row per item: ``dimension, item, n, mean, sd, item_total_r,
         alpha_if_deleted, loading``.
@@ -649,7 +657,10 @@ def reliability(
             raise SpecificationError(msg)
         dim_scale = scale.get(dim) if isinstance(scale, Mapping) else scale
         values = check_scale(check_numeric(df, cols), dim_scale)
-        values = apply_missing_rule(values, missing, f"dimension {dim!r}")
+        na = not_applicable_mask(df, cols)
+        values = apply_missing_rule(
+            values, missing, f"dimension {dim!r}", not_applicable=na, complete=True
+        )
         ar = _alpha_core(values, confidence, missing)
         _warn_small(dim, ar)
         if loadings is None:
@@ -677,6 +688,7 @@ def reliability(
                 "dimension": dim,
                 "k": ar.k,
                 "n": ar.n,
+                "n_not_applicable": count_not_applicable(na),
                 "alpha": ar.alpha,
                 "alpha_standardized": ar.alpha_standardized,
                 "ci_low": ar.ci_low,

@@ -46,6 +46,7 @@ from scoring._validation import (
     check_mapping,
     check_numeric,
     check_range,
+    not_applicable_mask,
     shown,
 )
 from scoring.errors import DataError, InsufficientDataError, SpecificationError
@@ -230,10 +231,12 @@ def _item_column(
     impute: bool,
     want_ints: bool = True,
     decimals: bool = False,
+    skip: np.ndarray | None = None,
 ) -> tuple[np.ndarray, _Ints | None]:
     """A rating column as float64 (range checked, imputed under ``item_mean``) and, when
     it holds whole numbers only (and ``want_ints``), as :class:`_Ints`. Unless
-    ``decimals``, an answer between the scale points (``4.5``) is refused."""
+    ``decimals``, an answer between the scale points (``4.5``) is refused. ``skip``
+    marks not-applicable cells, which ``item_mean`` leaves empty."""
     arr = _floats(df, col, name)
     ints = _small_ints(arr, scale) if want_ints else None
     if ints is None and not decimals:
@@ -244,7 +247,9 @@ def _item_column(
     elif ints.low < scale[0] or ints.high > scale[1]:
         check_range(pd.DataFrame({col: arr}, index=df.index), scale[0], scale[1], name)
     if impute and np.isnan(arr).any():
-        return np.where(np.isnan(arr), np.nanmean(arr), arr), None
+        # a not-applicable cell stays empty: it is not a missing answer
+        fill = np.isnan(arr) if skip is None else np.isnan(arr) & ~skip
+        return np.where(fill, np.nanmean(arr), arr), None
     return arr, ints
 
 
@@ -318,9 +323,11 @@ def _optional_role(
 
 
 def _listwise(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    # a not-applicable cell is not a missing answer: its row stays
+    na = not_applicable_mask(df, columns)
     keep = np.ones(len(df), dtype=bool)
-    for c in columns:
-        keep &= df[c].notna().to_numpy()
+    for j, c in enumerate(columns):
+        keep &= df[c].notna().to_numpy() if na is None else df[c].notna().to_numpy() | na[:, j]
     if keep.all():
         return df
     if not keep.any():
@@ -453,9 +460,11 @@ def _score(
     zot = cols.adequate is not None and cols.desired is not None
 
     impute = missing == "item_mean"
+    na = not_applicable_mask(df, all_cols) if impute else None
+    na_of = {} if na is None else {c: na[:, j] for j, c in enumerate(all_cols)}
 
     def get(col: str, ints: bool = True) -> tuple[np.ndarray, _Ints | None]:
-        return _item_column(df, col, scale, name, impute, ints, decimals)
+        return _item_column(df, col, scale, name, impute, ints, decimals, na_of.get(col))
 
     # per-respondent dimension sums, accumulated item by item: in integers for
     # whole-number items, in floats (allocated when first needed) for the others

@@ -85,6 +85,10 @@ def response_json(resp: m.Response) -> dict[str, Any]:
         "submitted_at": _iso(resp.submitted_at),
         "duration_s": resp.duration_s,
         "values": values,
+        # answer columns of items not shown by their condition (not missing), and the
+        # item order each randomised page showed (page id -> item ids)
+        "not_applicable": sorted(resp.not_applicable or []),
+        "shown_order": dict(resp.shown_order or {}),
     }
 
 

@@ -289,6 +289,12 @@ class Response(Base):
     # the Answer rows again as {column: value} (encode_values), written in the same
     # transaction, so an export reads one row per response; NULL -> read the Answer rows
     values_json: Mapped[str | None] = mapped_column(Text)
+    # the answer columns of items whose display condition (or their page's) did not hold
+    # when the response was completed: *not applicable*, not missing (DOMAIN.md)
+    not_applicable: Mapped[list[str] | None] = mapped_column(JSON)
+    # page id -> the ids of its items in the order this response was shown them (pages
+    # with ``randomize``), stored when the page is saved
+    shown_order: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     survey: Mapped[Survey] = relationship()
     invitation: Mapped[Invitation | None] = relationship(foreign_keys=[invitation_id])

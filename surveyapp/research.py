@@ -794,13 +794,16 @@ def responses(survey_id: int) -> Any:
 def _answer_rows(resp: m.Response, lang: str) -> list[dict[str, Any]]:
     q = resp.survey.questionnaire()
     values = resp.values()
+    skipped = set(resp.not_applicable or ())  # not shown by their condition: not missing
     out = []
     lay = exports.item_columns(q, lang)
     for col in lay:
         value = values.get(col.name)
         shown: Any = "" if value is None else value
         label = ""
-        if value is not None:
+        if value is None and col.name in skipped:
+            shown, label = exports.NA_TEXT, exports.NA_LABEL.get(lang)
+        elif value is not None:
             if col.kind == "code":
                 label = col.value_labels.get(value, "")
             elif isinstance(value, float):

@@ -507,6 +507,7 @@ def _post(
         owned=invitation is not None or _bound(survey) == rid,
         source=m.TEST_SOURCE if _in_preview(survey) else "web",
         segments=segments,
+        shown_order=responses.shown_order(q, page_index, rid),
     )
     dbm.release()  # the read transaction ends before the write begins
     try:

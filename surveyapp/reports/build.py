@@ -166,19 +166,23 @@ OWNERS = {
     "perception": T("市场与沟通", "Marketing and communication"),
     "promotion": T("市场与沟通", "Marketing and communication"),
 }
-#: missing-data rule -> what it does, in words
+#: missing-data rule -> what it does, in words; an item not applicable to a respondent
+#: (hidden by its display condition) is never missing (docs/scoring.md)
 MISSING_RULES = {
     "pairwise": T(
-        "成对删除：每个统计量使用回答了其所需题目的受访者",
-        "pairwise deletion: each figure uses the respondents who answered its items",
+        "成对删除：每个统计量使用回答了其所需题目的受访者；按条件未显示（不适用）的题目不算缺失",
+        "pairwise deletion: each figure uses the respondents who answered its items; an "
+        "item not shown by its condition (not applicable) is not missing",
     ),
     "listwise": T(
-        "列表删除：只使用回答了全部相关题目的受访者",
-        "listwise deletion: only respondents who answered every item used are counted",
+        "列表删除：只使用回答了全部相关题目的受访者；按条件未显示（不适用）的题目不算缺失",
+        "listwise deletion: only respondents who answered every item used are counted; an "
+        "item not shown by its condition (not applicable) is not missing",
     ),
     "item_mean": T(
-        "题项均值插补：缺失的答案以该题的均值代替",
-        "item-mean imputation: a missing answer is replaced by its item's mean",
+        "题项均值插补：缺失的答案以该题的均值代替；按条件未显示（不适用）的答案从不插补",
+        "item-mean imputation: a missing answer is replaced by its item's mean; an answer "
+        "not applicable (not shown by its condition) is never imputed",
     ),
     "answered": T(
         "只用已回答的题目：每位受访者按其回答的题目计算",
@@ -1176,10 +1180,14 @@ def methods_view(
             card["needs"] = _needed(res, 0) or None
             cards.append(card)
             continue
+        # rows a method needing complete rows left out because an item did not apply to
+        # them (not missing: scoring counts them apart)
+        not_applicable = int(getattr(res, "n_not_applicable", 0) or 0)
         card |= {
             "n": res.n_used,
             "n_data": int(len(data)),
-            "dropped": int(len(data)) - res.n_used,
+            "dropped": max(int(len(data)) - res.n_used - not_applicable, 0),
+            "not_applicable": not_applicable,
             "excluded": excluded,
             "suspects_left_out": suspects_left_out,
             "missing": describe_missing(

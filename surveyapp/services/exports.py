@@ -28,6 +28,21 @@ temporary file). SPSS ``.sav`` needs the whole frame for pyreadstat.
 what ``manyi export`` writes; both write the audit record. :func:`iter_invitation_csv` is
 the mail-merge file of invitation links.
 
+Not applicable: an answer column of an item whose display condition did not hold (see
+:func:`surveyapp.services.responses.not_applicable`) is *not applicable*, not missing. In
+the frame its cell is empty (NaN / <NA>) and the column ``not_applicable``
+(:data:`questionnaires.NOT_APPLICABLE_COLUMN`, after the answer columns, exported when
+an instrument has display conditions) lists such columns per response, joined by ``;``:
+what :func:`scoring.not_applicable_mask` reads, so no method counts them as missing. In
+CSV and XLSX the cell holds :data:`NA_TEXT` (``n/a``; an empty cell is a missing answer);
+in SPSS :data:`NA_CODE` (``-4``, the "valid skip" code of panel studies such as the
+NLSY), declared user-missing and labelled, or ``n/a`` in a text variable. The codebook
+says so for every column that can be not applicable.
+
+Random order: for each page with ``randomize``, the column ``order_<page id>``
+(:func:`questionnaires.order_column`) holds the item ids in the order the response was
+shown them, joined by ``;`` (stored when the page was saved; empty if it never was).
+
 Spreadsheet formulas: a text cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a
 carriage return is written with a leading apostrophe in CSV and XLSX (OWASP's advice for
 CSV injection), so a respondent's ``=HYPERLINK(...)`` stays text when a researcher opens
@@ -38,6 +53,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import dataclasses
 import io
 import json
 import re
@@ -53,6 +69,7 @@ from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
 import questionnaires as qn
+from scoring import not_applicable_mask
 from scoring.instrument import screen
 from surveyapp import audit
 from surveyapp import models as m
@@ -67,6 +84,9 @@ MEDIA_TYPES = {
     "sav": "application/x-spss-sav",
 }
 CHUNK = 2000  # responses per database round trip
+NA_TEXT = "n/a"  # a not-applicable answer in CSV / XLSX (an empty cell is a missing one)
+NA_CODE = -4  # ... in SPSS: user-missing, labelled (the NLSY's "valid skip")
+NA_LABEL = qn.Text("不适用（按条件未显示）", "Not applicable (not shown by its condition)")
 XLSX_MAX_ROWS = 1_048_575  # Excel's limit minus the header row
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _SEGMENT_NAME = re.compile(r"[^A-Za-z0-9_]")
@@ -84,7 +104,12 @@ META_LABELS: dict[str, qn.Text] = {
     "started_at": qn.Text("开始时间 (UTC)", "Started at (UTC)"),
     "submitted_at": qn.Text("提交时间 (UTC)", "Submitted at (UTC)"),
     "duration_s": qn.Text("用时（秒）", "Duration (seconds)"),
+    qn.NOT_APPLICABLE_COLUMN: qn.Text(
+        "不适用的答案列（按条件未显示的题目）",
+        "Answer columns not applicable (items not shown by their condition)",
+    ),
 }
+ORDER_LABEL = qn.Text("第「{page}」页所显示的题目顺序", "Item order shown on page {page}")
 CHOSEN = {0: qn.Text("未选", "Not chosen"), 1: qn.Text("已选", "Chosen")}
 
 
@@ -202,6 +227,10 @@ class Layout:
     mixed: set[str] = field(default_factory=set)
     # survey id -> its instrument (for the screening reasons of the ``suspect`` column)
     instruments: dict[int, qn.Questionnaire] = field(default_factory=dict)
+    # answer columns that can be not applicable (items or pages with a display condition)
+    conditional: set[str] = field(default_factory=set)
+    # page id -> its order column, for pages with a random order
+    orders: dict[str, str] = field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
@@ -233,6 +262,34 @@ def layout(s: Session, survey_ids: Sequence[int], *, language: str = "zh-Hans") 
                 seen.add(col.name)
                 columns.append(col)
     mixed = {name for name, kinds in numeric.items() if len(kinds) > 1}
+    conditional: set[str] = set()
+    orders: dict[str, str] = {}
+    for i in ids:
+        for page in surveys[i].questionnaire().pages:
+            for item in page.items:
+                if page.relevant or item.relevant:
+                    conditional.update(item.columns())
+            if page.randomize and page.id not in orders:
+                orders[page.id] = qn.order_column(page.id)
+    if conditional:
+        columns.append(
+            Column(
+                qn.NOT_APPLICABLE_COLUMN,
+                "meta",
+                META_LABELS[qn.NOT_APPLICABLE_COLUMN].get(language),
+            )
+        )
+        seen.add(qn.NOT_APPLICABLE_COLUMN)
+        na_label = NA_LABEL.get(language)
+        columns = [
+            dataclasses.replace(c, value_labels={**c.value_labels, NA_TEXT: na_label})
+            if c.name in conditional
+            else c
+            for c in columns
+        ]
+    for page_id, order_col in orders.items():
+        columns.append(Column(order_col, "meta", ORDER_LABEL.get(language).format(page=page_id)))
+        seen.add(order_col)
     # segment names: those of the invitations, and any a response carries (imports)
     names: set[str] = set()
     for seg in s.scalars(
@@ -255,7 +312,7 @@ def layout(s: Session, survey_ids: Sequence[int], *, language: str = "zh-Hans") 
         columns.append(Column(seg_col, "segment", _clip(name)))
     info = {i: (surveys[i].slug, surveys[i].wave, surveys[i].audience) for i in ids}
     instruments = {i: surveys[i].questionnaire() for i in ids}
-    return Layout(columns, info, segments, mixed, instruments)
+    return Layout(columns, info, segments, mixed, instruments, conditional, orders)
 
 
 # -- reading in chunks ------------------------------------------------------------------------
@@ -269,6 +326,10 @@ class Chunk:
     number_names: list[str]
     started: np.ndarray  # datetime64[ns] UTC (naive values)
     submitted: np.ndarray
+    # the not-applicable cells of number_names (None when there are none) and of the
+    # text columns that have any
+    na_numbers: np.ndarray | None = None
+    na_texts: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _filters(
@@ -370,6 +431,8 @@ def iter_chunks(
                 r.submitted_at,
                 cast(r.segments, String),
                 r.values_json,
+                cast(r.not_applicable, String),
+                cast(r.shown_order, String),
             )
             .where(*conds, r.id > last)
             .order_by(r.id)
@@ -403,6 +466,11 @@ def iter_chunks(
         if unknown:
             _answer_rows(s, [rows[i][0] for i in unknown], [values[i] for i in unknown])
         numbers = _number_matrix(values, number_names, lay.mixed)
+        na_numbers, na_texts = _not_applicable(texts, [row[11] for row in rows], lay, number_names)
+        for page_id, order_col in lay.orders.items():
+            texts[order_col] = np.array(
+                [_order_cell(_as_dict(row[12]).get(page_id)) for row in rows], dtype=object
+            )
         texts["suspect"] = _with_screening(
             suspect, numbers, number_names, [row[2] for row in rows], lay
         )
@@ -414,9 +482,39 @@ def iter_chunks(
                 )
             else:
                 texts[name] = np.array([d.get(name) for d in values], dtype=object)
-        yield Chunk(n, texts, numbers, number_names, started, submitted)
+        yield Chunk(n, texts, numbers, number_names, started, submitted, na_numbers, na_texts)
         if n < chunk_size:
             return
+
+
+def _not_applicable(
+    texts: dict[str, np.ndarray], cells: list[Any], lay: Layout, number_names: list[str]
+) -> tuple[np.ndarray | None, dict[str, np.ndarray]]:
+    """Fill ``texts[not_applicable]`` from the responses' stored lists (JSON ``cells``)
+    and return the not-applicable cells of the number columns and of the text columns
+    (read back by :func:`scoring.not_applicable_mask`, the one parser of the column)."""
+    if not lay.conditional:
+        return None, {}
+    texts[qn.NOT_APPLICABLE_COLUMN] = np.array(
+        [";".join(json.loads(c)) if c not in (None, "null", "[]") else None for c in cells],
+        dtype=object,
+    )
+    frame = pd.DataFrame({qn.NOT_APPLICABLE_COLUMN: texts[qn.NOT_APPLICABLE_COLUMN]})
+    numbers = not_applicable_mask(frame, number_names)
+    text_names = [c.name for c in lay.columns if c.kind in ("code", "text")]
+    by_text = not_applicable_mask(frame, text_names)
+    na_texts = (
+        {}
+        if by_text is None
+        else {name: by_text[:, j] for j, name in enumerate(text_names) if by_text[:, j].any()}
+    )
+    return numbers, na_texts
+
+
+def _order_cell(value: Any) -> str | None:
+    if not value:
+        return None
+    return ";".join(str(v) for v in value)
 
 
 def _with_screening(
@@ -635,7 +733,17 @@ def _chunk_cells(chunk: Chunk, lay: Layout, *, excel: bool) -> np.ndarray:
             fmt = _csv_text if excel else xml_safe
             formatted = np.array([*(fmt(str(u)) for u in uniques), ""], dtype=object)
             cells[:, j] = formatted[codes]
+        na = _na_cells(chunk, name, num_pos)
+        if na is not None:
+            cells[na, j] = NA_TEXT
     return cells
+
+
+def _na_cells(chunk: Chunk, name: str, num_pos: dict[str, int]) -> np.ndarray | None:
+    """The rows of ``chunk`` where column ``name`` is not applicable (None: none)."""
+    if name in num_pos:
+        return None if chunk.na_numbers is None else chunk.na_numbers[:, num_pos[name]]
+    return chunk.na_texts.get(name)
 
 
 def iter_csv(
@@ -726,6 +834,7 @@ def write_xlsx(
             frame = chunk_frame(chunk, lay)
             for name in ("started_at", "submitted_at"):
                 frame[name] = frame[name].dt.tz_localize(None)
+            num_pos = {name: j for j, name in enumerate(chunk.number_names)}
             columns = []
             for col in lay.columns:
                 series = frame[col.name]
@@ -740,6 +849,9 @@ def write_xlsx(
                     values = np.array(
                         [None if pd.isna(v) else _xlsx_text(v) for v in series], dtype=object
                     )
+                na = _na_cells(chunk, col.name, num_pos)
+                if na is not None:
+                    values[na] = NA_TEXT
                 columns.append(values)
             for row in zip(*columns, strict=True):
                 ws.append(row)
@@ -767,14 +879,20 @@ def sav_frame(frame: pd.DataFrame, lay: Layout) -> tuple[pd.DataFrame, dict[str,
     """
     out: dict[str, Any] = {}
     value_labels: dict[str, dict[float, str]] = {}
-    for col in lay.columns:
+    missing_ranges: dict[str, list[Any]] = {}
+    names = [c.name for c in lay.columns]
+    na_all = not_applicable_mask(frame, names) if lay.conditional else None
+    for j, col in enumerate(lay.columns):
         series = frame[col.name]
+        na = None if na_all is None or not na_all[:, j].any() else na_all[:, j]
         if col.name in ("started_at", "submitted_at"):
             out[col.name] = series.dt.tz_localize(None).astype("datetime64[ns]")
         elif col.kind == "number":
             out[col.name] = series.astype(np.float64)
             if col.value_labels:
-                value_labels[col.name] = {float(k): v for k, v in col.value_labels.items()}
+                value_labels[col.name] = {
+                    float(k): v for k, v in col.value_labels.items() if k != NA_TEXT
+                }
         elif col.kind == "code":
             codes = series.map(col.numeric_codes, na_action="ignore")
             unknown = series.notna() & codes.isna()
@@ -784,17 +902,49 @@ def sav_frame(frame: pd.DataFrame, lay: Layout) -> tuple[pd.DataFrame, dict[str,
                 raise ValueError(msg)
             out[col.name] = codes.astype(np.float64)
             value_labels[col.name] = {
-                float(col.numeric_codes[c]): label for c, label in col.value_labels.items()
+                float(col.numeric_codes[c]): label
+                for c, label in col.value_labels.items()
+                if c != NA_TEXT
             }
         else:
             texts = series.astype(object).where(series.notna(), "").astype(object)
             out[col.name] = texts.map(xml_safe)
+            if na is not None:
+                out[col.name] = out[col.name].where(~na, NA_TEXT)
+            continue
+        if col.name in lay.conditional:
+            _sav_not_applicable(col.name, out, value_labels, missing_ranges, na, lay)
     data = pd.DataFrame(out, columns=lay.names)
     meta = {
         "column_labels": {c.name: xml_safe(c.label) for c in lay.columns},
         "variable_value_labels": value_labels,
+        "missing_ranges": missing_ranges,
     }
     return data, meta
+
+
+def _sav_not_applicable(
+    name: str,
+    out: dict[str, Any],
+    value_labels: dict[str, dict[float, str]],
+    missing_ranges: dict[str, list[Any]],
+    na: np.ndarray | None,
+    lay: Layout,
+) -> None:
+    """Code the not-applicable cells of numeric column ``name`` as :data:`NA_CODE`,
+    declared user-missing and labelled; refuse a column whose answers use the code."""
+    labels = value_labels.setdefault(name, {})
+    na_label = next((c.value_labels[NA_TEXT] for c in lay.columns if c.name == name), NA_TEXT)
+    if (out[name] == NA_CODE).any() or float(NA_CODE) in labels:
+        msg = (
+            f"column {name!r} holds the answer {NA_CODE}, the code of a not-applicable "
+            "answer in SPSS files; export CSV or XLSX instead."
+        )
+        raise ValueError(msg)
+    labels[float(NA_CODE)] = na_label
+    missing_ranges[name] = [float(NA_CODE)]
+    if na is not None:
+        out[name] = out[name].where(~na, float(NA_CODE))
 
 
 def write_sav(
@@ -829,6 +979,7 @@ def write_sav(
         str(path),
         column_labels=meta["column_labels"],
         variable_value_labels=meta["variable_value_labels"],
+        missing_ranges=meta["missing_ranges"],
     )
     return len(frame)
 

@@ -66,6 +66,9 @@ class PageSave:
     # whether the sender may continue the response if it is stored and partial: its
     # invitation link, or the browser that started it or resumed it with its code
     owned: bool = True
+    # page id -> its item ids in the order the page was shown (see :func:`shown_order`);
+    # empty for a page in its listed order
+    shown_order: dict[str, list[str]] = field(default_factory=dict)
 
 
 class ResponseMismatch(Exception):
@@ -183,6 +186,16 @@ def not_applicable(
     return out
 
 
+def shown_order(q: Questionnaire, page_index: int, response_id: str) -> dict[str, list[str]]:
+    """``{page id: item ids in the order shown}`` for page ``page_index`` of
+    ``response_id`` if its order is random (``randomize``), else ``{}``: what
+    :attr:`PageSave.shown_order` stores with the response (``Response.shown_order``)."""
+    page = q.pages[page_index]
+    if not page.randomize:
+        return {}
+    return {page.id: [item.id for item in page.shown_order(response_id)]}
+
+
 def page_shown(
     q: Questionnaire, index: int, answers: Mapping[str, forms.Value], params: Mapping[str, str]
 ) -> bool:
@@ -247,6 +260,7 @@ _RESPONSE_BY_ID = (
         _R.c.page_reached,
         _R.c.suspect,
         _R.c.started_at,
+        _R.c.shown_order,
     )  # fmt: skip
     .where(_R.c.response_id == bindparam("rid"))
     .with_for_update()
@@ -334,6 +348,7 @@ def _insert_new(w: _Write) -> Outcome | None:
         else dict(save.segments or {}),
         "quarantined": False,
         "source": save.source,
+        "shown_order": dict(save.shown_order) or None,
         **fields,
     }
     pk = w.conn.execute(_INSERT_NEW_RESPONSE[w.conn.dialect.name], row).scalar()
@@ -353,7 +368,8 @@ def _finish(
     """Complete the response in ``fields`` if this is a final save with nothing missing.
 
     Sets status, submission time, the invitation it completes, the too-fast flag in
-    ``suspect``, ``suspect`` and ``values_json``; returns the outcome's kind and page.
+    ``suspect``, ``suspect``, ``values_json`` and (on completion) ``not_applicable``;
+    returns the outcome's kind and page.
     """
     kind, page = "saved", 0
     if w.save.final:
@@ -365,10 +381,13 @@ def _finish(
             kind, page = "missing", missing[0]
         else:
             kind = "completed"
-            # answers to items that no longer apply (their condition changed since they
-            # were given) are not part of the completed response
-            for col in not_applicable(w.survey.questionnaire(), stored, params):
+            # the columns of items whose condition does not hold are recorded as not
+            # applicable; answers to them (given before the condition changed) are not
+            # part of the completed response
+            skipped = not_applicable(w.survey.questionnaire(), stored, params)
+            for col in skipped:
                 stored.pop(col, None)
+            fields["not_applicable"] = sorted(skipped)
             minimum = w.survey.min_seconds
             if minimum is None:
                 minimum = w.min_seconds
@@ -423,6 +442,8 @@ def _store_existing(w: _Write) -> Outcome:
         suspect["honeypot"] = True
     fields: dict[str, Any] = {"language": save.language, "updated_at": w.now}
     fields["page_reached"] = max(row.page_reached, save.page_reached)
+    if save.shown_order:
+        fields["shown_order"] = {**(row.shown_order or {}), **save.shown_order}
     kept = set(stored)
     kind, page = _finish(w, stored, row.started_at, suspect, fields)
     dropped = kept - set(stored)
@@ -485,6 +506,7 @@ def import_frame(
     q = survey.questionnaire()
     checks = forms.column_checks(q)
     text_cols = {c for i in q.items if i.type in ("single_choice", "text") for c in i.columns()}
+    conditional = any(p.relevant for p in q.pages) or any(i.relevant for i in q.items)
     missing = [c for c in ("response_id", *checks) if c not in frame.columns]
     if missing:
         msg = f"the frame lacks the export columns {missing[:5]}; see Questionnaire.columns()."
@@ -504,17 +526,22 @@ def import_frame(
             if not fn(value):
                 msg = f"row {row_no}, column {col!r}: {raw!r} is not a valid answer."
                 raise ValueError(msg)
-            answers.append((rid, col, value))
             values[col] = value
         started = _timestamp(rec.get("started_at"), now)
         submitted = _timestamp(rec.get("submitted_at"), None)
         status = str(rec.get("status") or "complete")
+        status = status if status in m.RESPONSE_STATUSES else "complete"
+        skipped: set[str] = set()
+        if conditional and status == "complete":  # as a completed web response
+            skipped = not_applicable(q, values, {})
+            values = {c: v for c, v in values.items() if c not in skipped}
+        answers.extend((rid, col, v) for col, v in values.items())
         suspect = rec.get("suspect")
         responses.append(
             {
                 "response_id": rid,
                 "survey_id": survey.id,
-                "status": status if status in m.RESPONSE_STATUSES else "complete",
+                "status": status,
                 "language": str(rec.get("language") or "zh-Hans"),
                 "started_at": started,
                 "updated_at": submitted or started,
@@ -526,6 +553,7 @@ def import_frame(
                 "quarantined": False,
                 "source": source,
                 "values_json": m.encode_values(values),
+                "not_applicable": sorted(skipped) if status == "complete" else None,
             }
         )
     with db.write() as s:

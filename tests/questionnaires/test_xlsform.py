@@ -386,3 +386,22 @@ def test_what_cannot_be_honoured_is_refused_at_its_cell(
     text = str(err.value)
     assert message in text
     assert f"survey!{cell}" in text
+
+
+def test_the_per_dimension_order_survives_a_round_trip(tmp_path: Path) -> None:
+    data = qn.builtin("servqual22").to_dict()
+    data["pages"][1]["randomize"] = "dimension"
+    data["pages"][2]["randomize"] = True
+    path = tmp_path / "dim.xlsx"
+    write_xlsform(qn.from_dict(data), path)
+    back = read_xlsform(path)
+    assert [p.randomize for p in back.pages[:3]] == [None, "dimension", "items"]
+
+
+def test_an_unknown_manyi_randomize_is_refused_at_its_cell(tmp_path: Path) -> None:
+    survey = _with_column("manyi::randomize", {"service": "blocks"})
+    path = _workbook(tmp_path / "r.xlsx", survey, THIRD_PARTY_CHOICES)
+    with pytest.raises(qn.QuestionnaireError) as err:
+        read_xlsform(path)
+    assert "manyi::randomize 'blocks' cannot be honoured" in str(err.value)
+    assert "survey!H4" in str(err.value)

@@ -288,6 +288,21 @@ def test_methods_side_by_side(instruments, world) -> None:
     assert len(cards["servqual"]["reliability"]) == 5
 
 
+def test_method_cards_count_not_applicable_apart_from_missing() -> None:
+    q = qn.builtin("servqual22")
+    data = simulate(q, 200, seed=4).data
+    data["not_applicable"] = ""
+    data.loc[:24, "tan1_p"] = np.nan  # tan1 not shown to the first 25 respondents
+    data.loc[:24, "not_applicable"] = "tan1_e;tan1_p"
+    data.loc[:24, "tan1_e"] = np.nan
+    results = b.run_methods(q, data, methods=["servqual", "pca"])
+    cards = {c["method"]: c for c in b.methods_view(q, data, results)["cards"]}
+    pca = results["pca"]
+    assert cards["pca"]["not_applicable"] == pca.n_not_applicable == 25
+    assert cards["pca"]["dropped"] == len(data) - pca.n - 25  # missing answers only
+    assert cards["servqual"]["not_applicable"] == 0  # descriptive: nobody left out
+
+
 def test_methods_on_fuzzy_and_csi_instruments() -> None:
     q = qn.builtin("service_short")
     data = simulate(q, 400, seed=2).data
