@@ -35,7 +35,9 @@ memory) would kill the next one too, and a failed run is not reused, so asking a
 starts it afresh.
 
 Report sections (the dashboard's full report) are kept in a cache with eviction
-(:func:`cached_report`; Flask-Caching, ``CACHE_*`` settings), keyed by the same inputs.
+(:func:`cached_report`; Flask-Caching, ``CACHE_*`` settings), keyed by the surveys'
+snapshots and their data versions (:func:`surveyapp.services.exports.data_versions`: one
+aggregate query, so a cached page reads no response).
 Rows of the method ``report:*`` that older versions stored in ``scoring_run`` are no
 longer read or written; they are left alone and hidden from the run list.
 """
@@ -549,16 +551,21 @@ class Cache(Protocol):
 def report_key(
     section: str,
     surveys: Sequence[m.Survey],
-    frames: Sequence[pd.DataFrame],
+    versions: Mapping[int, exports.DataVersion],
     params: Mapping[str, Any],
 ) -> str:
-    """The cache key of a report section: its name, every survey's snapshot hash, every
-    frame's hash and the parameters' hash."""
+    """The cache key of a report section: its name, every survey's identity (id, slug,
+    wave, audience, title, snapshot hash), its data version
+    (:func:`~surveyapp.services.exports.data_versions`) and the parameters' hash."""
     parts = [
-        *(s.snapshot.content_hash for s in surveys),
-        *(frame_hash(f) for f in frames),
-        params_hash(params),
+        json.dumps(
+            [s.id, s.slug, s.wave, s.audience, s.title, s.snapshot.content_hash],
+            ensure_ascii=False,
+        )
+        + repr(tuple(versions[s.id]))
+        for s in surveys
     ]
+    parts.append(params_hash(params))
     return f"report:{section}:" + hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
@@ -567,18 +574,20 @@ def cached_report(
     *,
     section: str,
     surveys: Sequence[m.Survey],
-    frames: Sequence[pd.DataFrame],
+    versions: Mapping[int, exports.DataVersion],
     params: Mapping[str, Any],
     build: Callable[[], dict[str, Any]],
 ) -> dict[str, Any]:
     """A report section from ``cache``, built and stored on a miss.
 
-    The inputs are every survey's snapshot and frame (a five-gap section reads the
-    linked manager / staff / audit surveys too): unchanged inputs return the cached
-    section, anything new builds it. The cache evicts by its own rules (a threshold of
-    entries, a timeout), so a section may be built again at any time.
+    The inputs are every survey (a five-gap section reads the linked manager / staff /
+    audit surveys too, the wave comparison the other waves) and its data version, read by
+    one aggregate query instead of the responses: unchanged inputs return the cached
+    section without reading a response, anything new builds it (``build`` reads the
+    frames). The cache evicts by its own rules (a threshold of entries, a timeout), so a
+    section may be built again at any time.
     """
-    key = report_key(section, surveys, frames, params)
+    key = report_key(section, surveys, versions, params)
     found = cache.get(key)
     if found is not None:
         return dict(found)

@@ -45,11 +45,11 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import String, case, cast, func, select
 from sqlalchemy.orm import Session
 
 import questionnaires as qn
@@ -294,6 +294,50 @@ def count_responses(
     """How many responses an export of these surveys holds."""
     conds = _filters(survey_ids, include_partial, include_quarantined)
     return int(s.scalar(select(func.count()).select_from(m.Response).where(*conds)) or 0)
+
+
+class DataVersion(NamedTuple):
+    """What identifies the data of one survey's report frame, read without the frame.
+
+    Over the survey's complete responses (test responses are never data): how many there
+    are, how many of them are quarantined, the sum and the largest of the primary keys of
+    the scored (not quarantined) ones, and the latest ``updated_at``. A new or completed
+    response raises the count and the largest key, a deletion lowers the count, a
+    quarantine or its undo moves a key between the sums; and every UPDATE of a response
+    sets its ``updated_at`` (the column's ``onupdate``; the respondents' saves set it
+    themselves), which moves the latest one.
+    """
+
+    complete: int
+    quarantined: int
+    scored_id_sum: int
+    last_id: int
+    last_update: str
+
+
+def data_versions(s: Session, survey_ids: Sequence[int]) -> dict[int, DataVersion]:
+    """:class:`DataVersion` of each of ``survey_ids``, by one aggregate query (surveys with
+    no complete response are ``DataVersion(0, 0, 0, 0, "")``)."""
+    ids = list(dict.fromkeys(int(i) for i in survey_ids))
+    r = m.Response
+    quarantined = case((r.quarantined.is_(True), 1), else_=0)
+    rows = s.execute(
+        select(
+            r.survey_id,
+            func.count(),
+            func.sum(quarantined),
+            func.sum(case((r.quarantined.is_(True), 0), else_=r.id)),
+            func.max(r.id),
+            func.max(r.updated_at),
+        )
+        .where(*_filters(ids, include_partial=False, include_quarantined=True))
+        .group_by(r.survey_id)
+    ).all()
+    found = {
+        int(sid): DataVersion(int(n), int(q or 0), int(total or 0), int(last or 0), str(when))
+        for sid, n, q, total, last, when in rows
+    }
+    return {i: found.get(i, DataVersion(0, 0, 0, 0, "")) for i in ids}
 
 
 def _as_dict(value: Any) -> dict[str, Any]:
