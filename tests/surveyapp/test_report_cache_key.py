@@ -13,10 +13,11 @@ from flask import Flask
 from sqlalchemy import select
 
 import questionnaires as qn
+from questionnaires.simulate import simulate
 from surveyapp import models as m
 from surveyapp.reports import runs
 from surveyapp.services import exports, studies
-from surveyapp.services.responses import PageSave, store_page
+from surveyapp.services.responses import PageSave, import_frame, store_page
 from surveyapp.services.surveys import create_survey, get_or_create_snapshot
 from tests.surveyapp.research_helpers import ANSWERS
 
@@ -114,6 +115,30 @@ def test_a_deletion_then_a_new_response_changes_the_key(survey) -> None:
     with app.app_context():
         studies.delete_response(_pk(app, rids[-1]), reason="test", user_id=None)
     assert _save(app, sid, str(uuid.uuid4()), final=True) == "completed"
+    assert _key(app, sid) != before
+
+
+def test_a_corrected_import_changes_the_key(survey, minimal) -> None:
+    """Imported responses deleted and imported again with other answers but the same
+    times (and, on SQLite, the same ids): the import's write time tells them apart."""
+    app, sid, _rids = survey
+    db = app.extensions["manyi_db"]
+    with db.sessions() as s:
+        sv = s.get(m.Survey, sid)
+        sv.questionnaire()
+    first = simulate(minimal, 2, seed=1, survey="key").data
+    import_frame(db, sv, first)
+    before = _key(app, sid)
+    with db.sessions() as s:
+        pks = list(s.scalars(select(m.Response.id).where(m.Response.source == "import")))
+    with app.app_context():
+        for pk in pks:
+            studies.delete_response(pk, reason="wrong file", user_id=None)
+    fixed = simulate(minimal, 2, seed=2, survey="key").data
+    fixed[["response_id", "started_at", "submitted_at"]] = first[
+        ["response_id", "started_at", "submitted_at"]
+    ]
+    import_frame(db, sv, fixed)
     assert _key(app, sid) != before
 
 
