@@ -54,7 +54,7 @@ from typing import Any, Protocol, TypedDict, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import CursorResult, Update, select, update
+from sqlalchemy import CursorResult, Update, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 import questionnaires as qn
@@ -69,6 +69,7 @@ from surveyapp.services import exports
 __all__ = [
     "METHODS",
     "PER_RESPONDENT",
+    "cached_frame",
     "cached_report",
     "cancel",
     "compact",
@@ -546,6 +547,71 @@ class Cache(Protocol):
     def get(self, key: str) -> Any: ...
 
     def set(self, key: str, value: Any) -> Any: ...
+
+
+def cached_frame(
+    cache: Cache,
+    s: Session,
+    surveys: Sequence[m.Survey],
+    versions: Mapping[int, exports.DataVersion],
+) -> pd.DataFrame:
+    """The report frame of ``surveys`` (:func:`~surveyapp.services.exports.responses_frame`:
+    complete, not quarantined responses), kept in ``cache`` with the data versions it was
+    read at and its rows' primary keys.
+
+    Unchanged versions return the cached frame. Otherwise only the responses written
+    since are read -- those with a larger id or a later ``updated_at`` than the cached
+    version (new, completed, edited, restored) -- and replace or join the cached rows;
+    the result is used when it has exactly the scored responses the new versions count
+    (their number and the sum of their ids), the same columns and dtypes, else (a
+    deletion or quarantine, a new segment column) the whole frame is read again. Either
+    way the rows are in id order, as a full read gives them.
+    """
+    ids = [sv.id for sv in surveys]
+    who = [[sv.id, sv.slug, sv.wave, sv.audience, sv.snapshot.content_hash] for sv in surveys]
+    key = "frame:" + hashlib.sha256(json.dumps(who, ensure_ascii=False).encode()).hexdigest()
+    current = {i: versions[i] for i in ids}
+    found = cache.get(key)
+    if found is not None and found["versions"] == current:
+        return cast(pd.DataFrame, found["frame"])
+    frame = None
+    if found is not None:
+        frame, pks = _with_changes(s, ids, found, current)
+    if frame is None:
+        frame, pks = exports.responses_frame_ids(s, ids)
+    cache.set(key, {"versions": current, "frame": frame, "ids": pks})
+    return frame
+
+
+def _with_changes(
+    s: Session,
+    ids: list[int],
+    found: Mapping[str, Any],
+    current: Mapping[int, exports.DataVersion],
+) -> tuple[pd.DataFrame | None, np.ndarray]:
+    """The cached frame with the responses written since its versions (see
+    :func:`cached_frame`); ``(None, ...)`` when that is not the current data."""
+    r = m.Response
+    since = []
+    for sid, v in found["versions"].items():
+        if v.last_update is None:  # none then: every response is new
+            since.append(r.survey_id == sid)
+        else:
+            since.append(
+                and_(r.survey_id == sid, or_(r.id > v.last_id, r.updated_at > v.last_update))
+            )
+    new, new_pks = exports.responses_frame_ids(s, ids, where=[or_(*since)])
+    old, old_pks = found["frame"], found["ids"]
+    if list(new.columns) != list(old.columns) or not new.dtypes.equals(old.dtypes):
+        return None, old_pks
+    keep = ~np.isin(old_pks, new_pks)
+    pks = np.concatenate([old_pks[keep], new_pks])
+    scored = sum(v.complete - v.quarantined for v in current.values())
+    if len(pks) != scored or int(pks.sum()) != sum(v.scored_id_sum for v in current.values()):
+        return None, old_pks
+    order = np.argsort(pks, kind="stable")
+    frame = pd.concat([old.loc[keep], new], ignore_index=True).iloc[order]
+    return frame.reset_index(drop=True), pks[order]
 
 
 def report_key(

@@ -107,6 +107,13 @@ def _frame(survey_ids: list[int]) -> pd.DataFrame:
     return exports.responses_frame(dbm.session(), survey_ids)
 
 
+def _cached_frame(
+    surveys: list[m.Survey], versions: dict[int, exports.DataVersion]
+) -> pd.DataFrame:
+    """The report frame of ``surveys`` from :data:`cache` (:func:`runs.cached_frame`)."""
+    return runs.cached_frame(cache, dbm.session(), surveys, versions)
+
+
 def _parse_segment(q: Any, raw: str | None) -> tuple[str, str] | None:
     """:func:`build.parse_segment`, with its message in the page's language."""
     try:
@@ -147,12 +154,14 @@ def survey_report(
     }
 
     def make() -> dict[str, Any]:
-        frame_all = _frame([w.id for w in waves])
+        frame_all = _cached_frame(waves, versions)
         data = frame_all.loc[
             frame_all["survey"].astype("string").eq(sv.slug).fillna(False).to_numpy(bool)
         ]
         data = data.reset_index(drop=True)
-        linked_frames = {aud: (x.questionnaire(), _frame([x.id])) for aud, x in linked.items()}
+        linked_frames = {
+            aud: (x.questionnaire(), _cached_frame([x], versions)) for aud, x in linked.items()
+        }
         sources = build.GapSources(
             customer=(q, data),
             manager=linked_frames.get("manager"),

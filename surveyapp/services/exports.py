@@ -44,6 +44,7 @@ import re
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -269,6 +270,7 @@ class Chunk:
     number_names: list[str]
     started: np.ndarray  # datetime64[ns] UTC (naive values)
     submitted: np.ndarray
+    ids: np.ndarray  # the responses' primary keys (int64), ascending
 
 
 def _filters(
@@ -312,12 +314,12 @@ class DataVersion(NamedTuple):
     quarantined: int
     scored_id_sum: int
     last_id: int
-    last_update: str
+    last_update: datetime | None
 
 
 def data_versions(s: Session, survey_ids: Sequence[int]) -> dict[int, DataVersion]:
     """:class:`DataVersion` of each of ``survey_ids``, by one aggregate query (surveys with
-    no complete response are ``DataVersion(0, 0, 0, 0, "")``)."""
+    no complete response are ``DataVersion(0, 0, 0, 0, None)``)."""
     ids = list(dict.fromkeys(int(i) for i in survey_ids))
     r = m.Response
     quarantined = case((r.quarantined.is_(True), 1), else_=0)
@@ -334,10 +336,10 @@ def data_versions(s: Session, survey_ids: Sequence[int]) -> dict[int, DataVersio
         .group_by(r.survey_id)
     ).all()
     found = {
-        int(sid): DataVersion(int(n), int(q or 0), int(total or 0), int(last or 0), str(when))
+        int(sid): DataVersion(int(n), int(q or 0), int(total or 0), int(last or 0), when)
         for sid, n, q, total, last, when in rows
     }
-    return {i: found.get(i, DataVersion(0, 0, 0, 0, "")) for i in ids}
+    return {i: found.get(i, DataVersion(0, 0, 0, 0, None)) for i in ids}
 
 
 def _as_dict(value: Any) -> dict[str, Any]:
@@ -387,15 +389,17 @@ def iter_chunks(
     include_partial: bool = False,
     include_quarantined: bool = False,
     chunk_size: int = CHUNK,
+    where: Sequence[Any] = (),
 ) -> Iterator[Chunk]:
-    """The selected responses of ``lay.surveys``, :data:`CHUNK` at a time, in id order.
+    """The selected responses of ``lay.surveys``, :data:`CHUNK` at a time, in id order
+    (``where``: more conditions on ``response``).
 
     The answers come from ``response.values_json`` (one JSON object per response, written
     with its Answer rows): one index range scan of the response table per chunk, and one
     ``json.loads`` (in C) of the chunk's objects joined into an array. Responses whose
     ``values_json`` is NULL (answers written through the ORM) read their Answer rows.
     """
-    conds = _filters(list(lay.surveys), include_partial, include_quarantined)
+    conds = [*_filters(list(lay.surveys), include_partial, include_quarantined), *where]
     number_names = [c.name for c in lay.columns if c.kind == "number" and c.name != "duration_s"]
     text_names = [c.name for c in lay.columns if c.kind in ("code", "text")]
     last = 0
@@ -458,7 +462,8 @@ def iter_chunks(
                 )
             else:
                 texts[name] = np.array([d.get(name) for d in values], dtype=object)
-        yield Chunk(n, texts, numbers, number_names, started, submitted)
+        ids = np.array([row[0] for row in rows], dtype=np.int64)
+        yield Chunk(n, texts, numbers, number_names, started, submitted, ids)
         if n < chunk_size:
             return
 
@@ -591,16 +596,41 @@ def responses_frame(
     ValueError
         When ``survey_ids`` is empty or names a survey that does not exist.
     """
+    return responses_frame_ids(
+        session,
+        survey_ids,
+        include_partial=include_partial,
+        include_quarantined=include_quarantined,
+    )[0]
+
+
+def responses_frame_ids(
+    session: Session,
+    survey_ids: Iterable[int],
+    *,
+    include_partial: bool = False,
+    include_quarantined: bool = False,
+    where: Sequence[Any] = (),
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """:func:`responses_frame` (of the responses that also meet ``where``, conditions on
+    ``response``) and the primary keys of its rows (int64, ascending): what the reports'
+    frame cache needs to add the responses written since (``reports.runs.cached_frame``).
+    """
     lay = layout(session, list(survey_ids))
-    frames = [
-        chunk_frame(c, lay)
-        for c in iter_chunks(
-            session, lay, include_partial=include_partial, include_quarantined=include_quarantined
-        )
-    ]
+    frames, ids = [], []
+    for c in iter_chunks(
+        session,
+        lay,
+        include_partial=include_partial,
+        include_quarantined=include_quarantined,
+        where=where,
+    ):
+        frames.append(chunk_frame(c, lay))
+        ids.append(c.ids)
     if not frames:
-        return _empty_frame(lay)
-    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        return _empty_frame(lay), np.array([], dtype=np.int64)
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return frame, np.concatenate(ids)
 
 
 def _empty_frame(lay: Layout) -> pd.DataFrame:

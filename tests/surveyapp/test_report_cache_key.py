@@ -8,6 +8,7 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
+import pandas as pd
 import pytest
 from flask import Flask
 from sqlalchemy import select
@@ -181,4 +182,54 @@ def test_data_versions_count_the_scored_responses(survey) -> None:
     assert (v.complete, v.quarantined, v.last_id) == (3, 1, max(pks))
     assert v.scored_id_sum == pks[1] + pks[2]
     assert v.complete - v.quarantined == len(frame)
-    assert versions[sid + 100] == exports.DataVersion(0, 0, 0, 0, "")
+    assert versions[sid + 100] == exports.DataVersion(0, 0, 0, 0, None)
+
+
+def test_the_cached_frame_equals_a_fresh_read_after_every_change(survey, monkeypatch) -> None:
+    """The frame cache adds the responses written since (new, completed, edited,
+    restored) to the cached frame, and reads everything again after a deletion or a
+    quarantine: either way the frame is the one a full read gives."""
+    from cachelib import SimpleCache
+
+    app, sid, rids = survey
+    cache = SimpleCache()
+    reads: list[bool] = []  # True: only the changes were read
+    real = exports.responses_frame_ids
+
+    def spying(*args: Any, **kwargs: Any) -> Any:
+        reads.append(bool(kwargs.get("where")))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(exports, "responses_frame_ids", spying)
+
+    def check(expect_reads: list[bool]) -> None:
+        with app.app_context(), app.extensions["manyi_db"].sessions() as s:
+            sv = s.get(m.Survey, sid)
+            versions = exports.data_versions(s, [sid])
+            got = runs.cached_frame(cache, s, [sv], versions)
+            assert reads == expect_reads
+            fresh = real(s, [sid])[0]
+        pd.testing.assert_frame_equal(got, fresh)
+        reads.clear()
+
+    check([False])  # the first read: everything
+    check([])  # unchanged: nothing read
+    partial = str(uuid.uuid4())
+    assert _save(app, sid, partial, final=False) == "saved"
+    check([])  # a partial response is not data
+    assert _save(app, sid, str(uuid.uuid4()), final=True) == "completed"
+    check([True])
+    assert _save(app, sid, partial, final=True) == "completed"  # an older id completed
+    check([True])
+    with app.app_context(), app.extensions["manyi_db"].write() as s:
+        s.get(m.Answer, (_pk(app, rids[0]), "tan1_p")).num = 1.0  # an edit
+    check([True])
+    with app.app_context():
+        studies.set_quarantine_many(sid, [rids[1]], True, reason="x", user_id=None)
+    check([True, False])  # one fewer: read again
+    with app.app_context():
+        studies.set_quarantine_many(sid, [rids[1]], False, reason="", user_id=None)
+    check([True])  # restored: it joins again, in its place
+    with app.app_context():
+        studies.delete_response(_pk(app, rids[2]), reason="test", user_id=None)
+    check([True, False])
