@@ -27,7 +27,10 @@ Charts are drawn by ``static/reports.js`` from JSON blocks: no inline script.
 
 Long scoring runs go to the task queue (:mod:`surveyapp.tasks`); the run pages first mark
 runs whose worker died as failed (:func:`surveyapp.reports.runs.fail_stale`). The full
-report of a survey is kept in :data:`cache` (Flask-Caching, the ``CACHE_*`` settings).
+report of a survey is kept in :data:`cache` (Flask-Caching, the ``CACHE_*`` settings),
+keyed by the surveys' data versions (:func:`surveyapp.services.exports.data_versions`,
+one query), so a cached page reads no response; the frames a build reads are cached
+there too (:func:`surveyapp.reports.runs.cached_frame`).
 """
 
 from __future__ import annotations
