@@ -556,31 +556,57 @@ def cached_frame(
     versions: Mapping[int, exports.DataVersion],
 ) -> pd.DataFrame:
     """The report frame of ``surveys`` (:func:`~surveyapp.services.exports.responses_frame`:
-    complete, not quarantined responses), kept in ``cache`` with the data versions it was
-    read at and its rows' primary keys.
+    complete, not quarantined responses), from frames kept in ``cache`` per survey with
+    the data version each was read at and its rows' primary keys.
 
-    Unchanged versions return the cached frame. Otherwise only the responses written
+    An unchanged version returns the cached frame. Otherwise only the responses written
     since are read -- those with a larger id or a later ``updated_at`` than the cached
     version (new, completed, edited, restored) -- and replace or join the cached rows;
-    the result is used when it has exactly the scored responses the new versions count
+    the result is used when it has exactly the scored responses the new version counts
     (their number and the sum of their ids), the same columns and dtypes, else (a
-    deletion or quarantine, a new segment column) the whole frame is read again. Either
-    way the rows are in id order, as a full read gives them.
+    deletion or quarantine, a new segment column) the whole frame is read again. Several
+    surveys' frames (the waves) are joined in id order when their columns agree, which
+    is then the frame one read of them all gives; else they are read and kept together.
+    So a new response re-reads nothing of the other waves.
     """
+    parts = [_cached_frame(cache, s, [sv], versions) for sv in surveys]
+    frame, pks = parts[0]
+    if len(parts) == 1:
+        return frame
+    same = all(
+        list(f.columns) == list(frame.columns) and f.dtypes.equals(frame.dtypes)
+        for f, _pks in parts
+    )
+    if not same:  # e.g. another segment column in one wave: the union of their columns
+        return _cached_frame(cache, s, surveys, versions)[0]
+    pks = np.concatenate([p for _f, p in parts])
+    order = np.argsort(pks, kind="stable")
+    joined = pd.concat([f for f, _pks in parts], ignore_index=True).iloc[order]
+    return joined.reset_index(drop=True)
+
+
+def _cached_frame(
+    cache: Cache,
+    s: Session,
+    surveys: Sequence[m.Survey],
+    versions: Mapping[int, exports.DataVersion],
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The frame of ``surveys`` read together, and its rows' primary keys (see
+    :func:`cached_frame`)."""
     ids = [sv.id for sv in surveys]
     who = [[sv.id, sv.slug, sv.wave, sv.audience, sv.snapshot.content_hash] for sv in surveys]
     key = "frame:" + hashlib.sha256(json.dumps(who, ensure_ascii=False).encode()).hexdigest()
     current = {i: versions[i] for i in ids}
     found = cache.get(key)
     if found is not None and found["versions"] == current:
-        return cast(pd.DataFrame, found["frame"])
+        return found["frame"], found["ids"]
     frame = None
     if found is not None:
         frame, pks = _with_changes(s, ids, found, current)
     if frame is None:
         frame, pks = exports.responses_frame_ids(s, ids)
     cache.set(key, {"versions": current, "frame": frame, "ids": pks})
-    return frame
+    return frame, pks
 
 
 def _with_changes(

@@ -233,3 +233,33 @@ def test_the_cached_frame_equals_a_fresh_read_after_every_change(survey, monkeyp
     with app.app_context():
         studies.delete_response(_pk(app, rids[2]), reason="test", user_id=None)
     check([True, False])
+
+
+def test_the_waves_frame_joins_the_cached_frames_in_id_order(survey, minimal) -> None:
+    """Two waves whose responses interleave: the joined frame is the one a read of both
+    gives, also when one wave has a segment column the other lacks."""
+    from cachelib import SimpleCache
+
+    app, sid, _rids = survey
+    with app.app_context(), app.extensions["manyi_db"].write() as s:
+        other = create_survey(s, minimal, slug="key-2").id
+    for target in (other, sid, other):
+        assert _save(app, target, str(uuid.uuid4()), final=True) == "completed"
+    cache = SimpleCache()
+
+    def check() -> None:
+        with app.app_context(), app.extensions["manyi_db"].sessions() as s:
+            surveys = [s.get(m.Survey, sid), s.get(m.Survey, other)]
+            versions = exports.data_versions(s, [sid, other])
+            got = runs.cached_frame(cache, s, surveys, versions)
+            fresh = exports.responses_frame(s, [sid, other])
+        pd.testing.assert_frame_equal(got, fresh)
+
+    check()
+    check()  # from the cache
+    assert _save(app, sid, str(uuid.uuid4()), final=True) == "completed"
+    check()
+    with app.app_context(), app.extensions["manyi_db"].write() as s:
+        pk = s.scalar(select(m.Response.id).where(m.Response.survey_id == other).limit(1))
+        s.get(m.Response, pk).segments = {"region": "north"}
+    check()
