@@ -307,7 +307,9 @@ class DataVersion(NamedTuple):
     response raises the count and the largest key, a deletion lowers the count, a
     quarantine or its undo moves a key between the sums; and every UPDATE of a response
     sets its ``updated_at`` (the column's ``onupdate``; the respondents' saves set it
-    themselves), which moves the latest one.
+    themselves), which moves the latest one. Not counted: invitations, whose segment
+    names add empty ``seg_`` columns to a frame until a response carries them; no score
+    reads those (the reports' segments are the instrument's segment items).
     """
 
     complete: int
