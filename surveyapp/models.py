@@ -278,7 +278,9 @@ class Response(Base):
     status: Mapped[str] = mapped_column(String(10), default="partial")
     language: Mapped[str] = mapped_column(String(10))
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # set by every UPDATE of the row that does not set it itself (quarantine, erasure,
+    # ORM answer edits): the reports' cache key reads it (exports.data_versions)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[datetime | None]
     page_reached: Mapped[int] = mapped_column(Integer, default=0)  # index of the next page
     resume_code: Mapped[str | None] = mapped_column(String(16), unique=True)

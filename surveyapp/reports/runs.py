@@ -35,7 +35,9 @@ memory) would kill the next one too, and a failed run is not reused, so asking a
 starts it afresh.
 
 Report sections (the dashboard's full report) are kept in a cache with eviction
-(:func:`cached_report`; Flask-Caching, ``CACHE_*`` settings), keyed by the same inputs.
+(:func:`cached_report`; Flask-Caching, ``CACHE_*`` settings), keyed by the surveys'
+snapshots and their data versions (:func:`surveyapp.services.exports.data_versions`: one
+aggregate query, so a cached page reads no response).
 Rows of the method ``report:*`` that older versions stored in ``scoring_run`` are no
 longer read or written; they are left alone and hidden from the run list.
 """
@@ -52,7 +54,7 @@ from typing import Any, Protocol, TypedDict, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import CursorResult, Update, select, update
+from sqlalchemy import CursorResult, Update, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 import questionnaires as qn
@@ -67,6 +69,7 @@ from surveyapp.services import exports
 __all__ = [
     "METHODS",
     "PER_RESPONDENT",
+    "cached_frame",
     "cached_report",
     "cancel",
     "compact",
@@ -546,19 +549,115 @@ class Cache(Protocol):
     def set(self, key: str, value: Any) -> Any: ...
 
 
+def cached_frame(
+    cache: Cache,
+    s: Session,
+    surveys: Sequence[m.Survey],
+    versions: Mapping[int, exports.DataVersion],
+) -> pd.DataFrame:
+    """The report frame of ``surveys`` (:func:`~surveyapp.services.exports.responses_frame`:
+    complete, not quarantined responses), from frames kept in ``cache`` per survey with
+    the data version each was read at and its rows' primary keys.
+
+    An unchanged version returns the cached frame. Otherwise only the responses written
+    since are read -- those with a larger id or a later ``updated_at`` than the cached
+    version (new, completed, edited, restored) -- and replace or join the cached rows;
+    the result is used when it has exactly the scored responses the new version counts
+    (their number and the sum of their ids), the same columns and dtypes, else (a
+    deletion or quarantine, a new segment column) the whole frame is read again. Several
+    surveys' frames (the waves) are joined in id order when their columns agree, which
+    is then the frame one read of them all gives; else they are read and kept together.
+    So a new response re-reads nothing of the other waves.
+    """
+    parts = [_cached_frame(cache, s, [sv], versions) for sv in surveys]
+    frame, pks = parts[0]
+    if len(parts) == 1:
+        return frame
+    same = all(
+        list(f.columns) == list(frame.columns) and f.dtypes.equals(frame.dtypes)
+        for f, _pks in parts
+    )
+    if not same:  # e.g. another segment column in one wave: the union of their columns
+        return _cached_frame(cache, s, surveys, versions)[0]
+    pks = np.concatenate([p for _f, p in parts])
+    order = np.argsort(pks, kind="stable")
+    joined = pd.concat([f for f, _pks in parts], ignore_index=True).iloc[order]
+    return joined.reset_index(drop=True)
+
+
+def _cached_frame(
+    cache: Cache,
+    s: Session,
+    surveys: Sequence[m.Survey],
+    versions: Mapping[int, exports.DataVersion],
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The frame of ``surveys`` read together, and its rows' primary keys (see
+    :func:`cached_frame`)."""
+    ids = [sv.id for sv in surveys]
+    who = [[sv.id, sv.slug, sv.wave, sv.audience, sv.snapshot.content_hash] for sv in surveys]
+    key = "frame:" + hashlib.sha256(json.dumps(who, ensure_ascii=False).encode()).hexdigest()
+    current = {i: versions[i] for i in ids}
+    found = cache.get(key)
+    if found is not None and found["versions"] == current:
+        return found["frame"], found["ids"]
+    frame = None
+    if found is not None:
+        frame, pks = _with_changes(s, ids, found, current)
+    if frame is None:
+        frame, pks = exports.responses_frame_ids(s, ids)
+    cache.set(key, {"versions": current, "frame": frame, "ids": pks})
+    return frame, pks
+
+
+def _with_changes(
+    s: Session,
+    ids: list[int],
+    found: Mapping[str, Any],
+    current: Mapping[int, exports.DataVersion],
+) -> tuple[pd.DataFrame | None, np.ndarray]:
+    """The cached frame with the responses written since its versions (see
+    :func:`cached_frame`); ``(None, ...)`` when that is not the current data."""
+    r = m.Response
+    since = []
+    for sid, v in found["versions"].items():
+        if v.last_update is None:  # none then: every response is new
+            since.append(r.survey_id == sid)
+        else:
+            since.append(
+                and_(r.survey_id == sid, or_(r.id > v.last_id, r.updated_at > v.last_update))
+            )
+    new, new_pks = exports.responses_frame_ids(s, ids, where=[or_(*since)])
+    old, old_pks = found["frame"], found["ids"]
+    if list(new.columns) != list(old.columns) or not new.dtypes.equals(old.dtypes):
+        return None, old_pks
+    keep = ~np.isin(old_pks, new_pks)
+    pks = np.concatenate([old_pks[keep], new_pks])
+    scored = sum(v.complete - v.quarantined for v in current.values())
+    if len(pks) != scored or int(pks.sum()) != sum(v.scored_id_sum for v in current.values()):
+        return None, old_pks
+    order = np.argsort(pks, kind="stable")
+    frame = pd.concat([old.loc[keep], new], ignore_index=True).iloc[order]
+    return frame.reset_index(drop=True), pks[order]
+
+
 def report_key(
     section: str,
     surveys: Sequence[m.Survey],
-    frames: Sequence[pd.DataFrame],
+    versions: Mapping[int, exports.DataVersion],
     params: Mapping[str, Any],
 ) -> str:
-    """The cache key of a report section: its name, every survey's snapshot hash, every
-    frame's hash and the parameters' hash."""
+    """The cache key of a report section: its name, every survey's identity (id, slug,
+    wave, audience, title, snapshot hash), its data version
+    (:func:`~surveyapp.services.exports.data_versions`) and the parameters' hash."""
     parts = [
-        *(s.snapshot.content_hash for s in surveys),
-        *(frame_hash(f) for f in frames),
-        params_hash(params),
+        json.dumps(
+            [s.id, s.slug, s.wave, s.audience, s.title, s.snapshot.content_hash],
+            ensure_ascii=False,
+        )
+        + repr(tuple(versions[s.id]))
+        for s in surveys
     ]
+    parts.append(params_hash(params))
     return f"report:{section}:" + hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
@@ -567,18 +666,20 @@ def cached_report(
     *,
     section: str,
     surveys: Sequence[m.Survey],
-    frames: Sequence[pd.DataFrame],
+    versions: Mapping[int, exports.DataVersion],
     params: Mapping[str, Any],
     build: Callable[[], dict[str, Any]],
 ) -> dict[str, Any]:
     """A report section from ``cache``, built and stored on a miss.
 
-    The inputs are every survey's snapshot and frame (a five-gap section reads the
-    linked manager / staff / audit surveys too): unchanged inputs return the cached
-    section, anything new builds it. The cache evicts by its own rules (a threshold of
-    entries, a timeout), so a section may be built again at any time.
+    The inputs are every survey (a five-gap section reads the linked manager / staff /
+    audit surveys too, the wave comparison the other waves) and its data version, read by
+    one aggregate query instead of the responses: unchanged inputs return the cached
+    section without reading a response, anything new builds it (``build`` reads the
+    frames). The cache evicts by its own rules (a threshold of entries, a timeout), so a
+    section may be built again at any time.
     """
-    key = report_key(section, surveys, frames, params)
+    key = report_key(section, surveys, versions, params)
     found = cache.get(key)
     if found is not None:
         return dict(found)

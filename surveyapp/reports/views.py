@@ -27,7 +27,10 @@ Charts are drawn by ``static/reports.js`` from JSON blocks: no inline script.
 
 Long scoring runs go to the task queue (:mod:`surveyapp.tasks`); the run pages first mark
 runs whose worker died as failed (:func:`surveyapp.reports.runs.fail_stale`). The full
-report of a survey is kept in :data:`cache` (Flask-Caching, the ``CACHE_*`` settings).
+report of a survey is kept in :data:`cache` (Flask-Caching, the ``CACHE_*`` settings),
+keyed by the surveys' data versions (:func:`surveyapp.services.exports.data_versions`,
+one query), so a cached page reads no response; the frames a build reads are cached
+there too (:func:`surveyapp.reports.runs.cached_frame`).
 """
 
 from __future__ import annotations
@@ -107,19 +110,11 @@ def _frame(survey_ids: list[int]) -> pd.DataFrame:
     return exports.responses_frame(dbm.session(), survey_ids)
 
 
-def _quarantined(survey_id: int) -> int:
-    return int(
-        dbm.session().scalar(
-            select(func.count())
-            .select_from(m.Response)
-            .where(
-                m.Response.survey_id == survey_id,
-                m.Response.quarantined.is_(True),
-                m.Response.status == "complete",
-            )
-        )
-        or 0
-    )
+def _cached_frame(
+    surveys: list[m.Survey], versions: dict[int, exports.DataVersion]
+) -> pd.DataFrame:
+    """The report frame of ``surveys`` from :data:`cache` (:func:`runs.cached_frame`)."""
+    return runs.cached_frame(cache, dbm.session(), surveys, versions)
 
 
 def _parse_segment(q: Any, raw: str | None) -> tuple[str, str] | None:
@@ -153,29 +148,30 @@ def survey_report(
     ``manyi score`` does, so their numbers stay those of the exported file."""
     q = sv.questionnaire()
     waves, linked = linked_surveys(sv)
-    wave_ids = [w.id for w in waves]
-    frame_all = _frame(wave_ids)
-    data = frame_all.loc[
-        frame_all["survey"].astype("string").eq(sv.slug).fillna(False).to_numpy(bool)
-    ]
-    data = data.reset_index(drop=True)
-    linked_frames = {aud: (x.questionnaire(), _frame([x.id])) for aud, x in linked.items()}
-    sources = build.GapSources(
-        customer=(q, data),
-        manager=linked_frames.get("manager"),
-        staff=linked_frames.get("staff"),
-        audit=linked_frames.get("audit"),
-    )
-    wave_segment = q.segments[0].id if q.segments else None
+    surveys = [sv, *[x for x in waves if x.id != sv.id], *linked.values()]
+    versions = exports.data_versions(dbm.session(), [x.id for x in surveys])
     params = {
         "segment": list(segment) if segment else None,
         "language": language,
         "exclude_suspects": exclude_suspects,
     }
-    surveys = [sv, *[x for x in waves if x.id != sv.id], *linked.values()]
-    frames = [data, frame_all, *[f for _q, f in linked_frames.values()]]
 
     def make() -> dict[str, Any]:
+        frame_all = _cached_frame(waves, versions)
+        data = frame_all.loc[
+            frame_all["survey"].astype("string").eq(sv.slug).fillna(False).to_numpy(bool)
+        ]
+        data = data.reset_index(drop=True)
+        linked_frames = {
+            aud: (x.questionnaire(), _cached_frame([x], versions)) for aud, x in linked.items()
+        }
+        sources = build.GapSources(
+            customer=(q, data),
+            manager=linked_frames.get("manager"),
+            staff=linked_frames.get("staff"),
+            audit=linked_frames.get("audit"),
+        )
+        wave_segment = q.segments[0].id if q.segments else None
         rep = build.full_report(
             q,
             data,
@@ -184,7 +180,7 @@ def survey_report(
             language=language,
             wave_segment=wave_segment,
             title=sv.title or q.title.get(language),
-            excluded=_quarantined(sv.id),
+            excluded=versions[sv.id].quarantined,
             exclude_suspects=exclude_suspects,
         )
         if len(waves) > 1 and rep.get("servqual"):
@@ -203,7 +199,7 @@ def survey_report(
         return rep
 
     return runs.cached_report(
-        cache, section="full", surveys=surveys, frames=frames, params=params, build=make
+        cache, section="full", surveys=surveys, versions=versions, params=params, build=make
     )
 
 

@@ -60,12 +60,13 @@ import re
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import String, case, cast, func, select
 from sqlalchemy.orm import Session
 
 import questionnaires as qn
@@ -326,6 +327,7 @@ class Chunk:
     number_names: list[str]
     started: np.ndarray  # datetime64[ns] UTC (naive values)
     submitted: np.ndarray
+    ids: np.ndarray  # the responses' primary keys (int64), ascending
     # the not-applicable cells of number_names (None when there are none) and of the
     # text columns that have any
     na_numbers: np.ndarray | None = None
@@ -355,6 +357,52 @@ def count_responses(
     """How many responses an export of these surveys holds."""
     conds = _filters(survey_ids, include_partial, include_quarantined)
     return int(s.scalar(select(func.count()).select_from(m.Response).where(*conds)) or 0)
+
+
+class DataVersion(NamedTuple):
+    """What identifies the data of one survey's report frame, read without the frame.
+
+    Over the survey's complete responses (test responses are never data): how many there
+    are, how many of them are quarantined, the sum and the largest of the primary keys of
+    the scored (not quarantined) ones, and the latest ``updated_at``. A new or completed
+    response raises the count and the largest key, a deletion lowers the count, a
+    quarantine or its undo moves a key between the sums; and every UPDATE of a response
+    sets its ``updated_at`` (the column's ``onupdate``; the respondents' saves set it
+    themselves), which moves the latest one. Not counted: invitations, whose segment
+    names add empty ``seg_`` columns to a frame until a response carries them; no score
+    reads those (the reports' segments are the instrument's segment items).
+    """
+
+    complete: int
+    quarantined: int
+    scored_id_sum: int
+    last_id: int
+    last_update: datetime | None
+
+
+def data_versions(s: Session, survey_ids: Sequence[int]) -> dict[int, DataVersion]:
+    """:class:`DataVersion` of each of ``survey_ids``, by one aggregate query (surveys with
+    no complete response are ``DataVersion(0, 0, 0, 0, None)``)."""
+    ids = list(dict.fromkeys(int(i) for i in survey_ids))
+    r = m.Response
+    quarantined = case((r.quarantined.is_(True), 1), else_=0)
+    rows = s.execute(
+        select(
+            r.survey_id,
+            func.count(),
+            func.sum(quarantined),
+            func.sum(case((r.quarantined.is_(True), 0), else_=r.id)),
+            func.max(r.id),
+            func.max(r.updated_at),
+        )
+        .where(*_filters(ids, include_partial=False, include_quarantined=True))
+        .group_by(r.survey_id)
+    ).all()
+    found = {
+        int(sid): DataVersion(int(n), int(q or 0), int(total or 0), int(last or 0), when)
+        for sid, n, q, total, last, when in rows
+    }
+    return {i: found.get(i, DataVersion(0, 0, 0, 0, None)) for i in ids}
 
 
 def _as_dict(value: Any) -> dict[str, Any]:
@@ -404,15 +452,17 @@ def iter_chunks(
     include_partial: bool = False,
     include_quarantined: bool = False,
     chunk_size: int = CHUNK,
+    where: Sequence[Any] = (),
 ) -> Iterator[Chunk]:
-    """The selected responses of ``lay.surveys``, :data:`CHUNK` at a time, in id order.
+    """The selected responses of ``lay.surveys``, :data:`CHUNK` at a time, in id order
+    (``where``: more conditions on ``response``).
 
     The answers come from ``response.values_json`` (one JSON object per response, written
     with its Answer rows): one index range scan of the response table per chunk, and one
     ``json.loads`` (in C) of the chunk's objects joined into an array. Responses whose
     ``values_json`` is NULL (answers written through the ORM) read their Answer rows.
     """
-    conds = _filters(list(lay.surveys), include_partial, include_quarantined)
+    conds = [*_filters(list(lay.surveys), include_partial, include_quarantined), *where]
     number_names = [c.name for c in lay.columns if c.kind == "number" and c.name != "duration_s"]
     text_names = [c.name for c in lay.columns if c.kind in ("code", "text")]
     last = 0
@@ -482,7 +532,10 @@ def iter_chunks(
                 )
             else:
                 texts[name] = np.array([d.get(name) for d in values], dtype=object)
-        yield Chunk(n, texts, numbers, number_names, started, submitted, na_numbers, na_texts)
+        ids = np.array([row[0] for row in rows], dtype=np.int64)
+        yield Chunk(
+            n, texts, numbers, number_names, started, submitted, ids, na_numbers, na_texts
+        )
         if n < chunk_size:
             return
 
@@ -645,16 +698,41 @@ def responses_frame(
     ValueError
         When ``survey_ids`` is empty or names a survey that does not exist.
     """
+    return responses_frame_ids(
+        session,
+        survey_ids,
+        include_partial=include_partial,
+        include_quarantined=include_quarantined,
+    )[0]
+
+
+def responses_frame_ids(
+    session: Session,
+    survey_ids: Iterable[int],
+    *,
+    include_partial: bool = False,
+    include_quarantined: bool = False,
+    where: Sequence[Any] = (),
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """:func:`responses_frame` (of the responses that also meet ``where``, conditions on
+    ``response``) and the primary keys of its rows (int64, ascending): what the reports'
+    frame cache needs to add the responses written since (``reports.runs.cached_frame``).
+    """
     lay = layout(session, list(survey_ids))
-    frames = [
-        chunk_frame(c, lay)
-        for c in iter_chunks(
-            session, lay, include_partial=include_partial, include_quarantined=include_quarantined
-        )
-    ]
+    frames, ids = [], []
+    for c in iter_chunks(
+        session,
+        lay,
+        include_partial=include_partial,
+        include_quarantined=include_quarantined,
+        where=where,
+    ):
+        frames.append(chunk_frame(c, lay))
+        ids.append(c.ids)
     if not frames:
-        return _empty_frame(lay)
-    return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        return _empty_frame(lay), np.array([], dtype=np.int64)
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return frame, np.concatenate(ids)
 
 
 def _empty_frame(lay: Layout) -> pd.DataFrame:

@@ -544,7 +544,7 @@ def import_frame(
                 "status": status,
                 "language": str(rec.get("language") or "zh-Hans"),
                 "started_at": started,
-                "updated_at": submitted or started,
+                "updated_at": now,  # the write: the reports' data version reads it
                 "submitted_at": submitted if status == "complete" else None,
                 "page_reached": len(q.pages) - 1,
                 "resume_code": None,

@@ -276,12 +276,14 @@ def test_the_redis_report_cache(tmp_path) -> None:
             return {"n": len(frame)}
 
         inputs: dict[str, Any] = {"section": "full", "surveys": [sv], "params": {"x": 1}}
+        versions = {sv.id: exports.DataVersion(60, 0, 1830, 60, None)}
         with web.app_context():
             for _ in range(2):
-                got = runs.cached_report(views.cache, frames=[frame], build=make, **inputs)
+                got = runs.cached_report(views.cache, versions=versions, build=make, **inputs)
                 assert got == {"n": 60}
             # other data: another key, built again
-            runs.cached_report(views.cache, frames=[frame.iloc[:-1]], build=make, **inputs)
+            fewer = {sv.id: exports.DataVersion(59, 0, 1770, 59, None)}
+            runs.cached_report(views.cache, versions=fewer, build=make, **inputs)
         assert len(built) == 2
         assert len(client.keys(f"{prefix}report:full:*")) == 2
     finally:
