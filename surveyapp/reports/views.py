@@ -18,12 +18,12 @@ URLs (prefix ``/research/reports``; every view is wrapped in :func:`surveyapp.au
                                         queues it and answers 202 with a page that waits
                                         for ``/pdf-jobs/<job>.json``, then fetches
                                         ``report.pdf?job=<job>``
-``/plotly.min.js``, ``/plotly.css``     Plotly's bundled JavaScript and its CSS (view)
 
 A report reads only the surveys of its own study: the survey itself, the other waves of
 the same instrument, and the manager / staff / audit surveys of the same wave. Data come
 from :func:`surveyapp.services.exports.responses_frame` (complete, not quarantined responses).
-Charts are drawn by ``static/reports.js`` from JSON blocks: no inline script.
+Charts are inline SVG drawn on the server (:func:`charts.figure_svg`), the same
+drawing as in the downloadable report and the PDF: no chart script at all.
 
 Long scoring runs go to the task queue (:mod:`surveyapp.tasks`); the run pages first mark
 runs whose worker died as failed (:func:`surveyapp.reports.runs.fail_stale`). The full
@@ -32,7 +32,6 @@ report of a survey is kept in :data:`cache` (Flask-Caching, the ``CACHE_*`` sett
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 import pandas as pd
@@ -489,7 +488,7 @@ def item(survey_id: int, item_id: str) -> Any:
     if entry is None:
         abort(404)
     lab = render.labels(_)
-    chart = charts.waterfall(entry, lab) if len(entry["waterfall"]) > 1 else None
+    chart = charts.draw(charts.waterfall(entry, lab)) if len(entry["waterfall"]) > 1 else None
     return render_template(
         "reports/item.html",
         survey=sv,
@@ -734,27 +733,6 @@ def _attachment(sv: m.Survey, fmt: str, body: bytes, mime: str) -> Any:
     resp = Response(body, mimetype=mime)
     resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return resp
-
-
-@bp.route("/plotly.min.js")
-@requires("view")
-def plotly_js() -> Any:
-    resp = Response(_plotly_bytes(), mimetype="text/javascript")
-    resp.headers["Cache-Control"] = "private, max-age=86400"
-    return resp
-
-
-@bp.route("/plotly.css")
-@requires("view")
-def plotly_css() -> Any:
-    resp = Response(charts.plotly_css(), mimetype="text/css")
-    resp.headers["Cache-Control"] = "private, max-age=86400"
-    return resp
-
-
-@lru_cache(maxsize=1)
-def _plotly_bytes() -> bytes:
-    return charts.plotly_js_path().read_bytes()
 
 
 def init_app(app: Flask) -> None:
