@@ -1482,6 +1482,17 @@ def _rating_columns(q: qn.Questionnaire, data: pd.DataFrame, role: str | None) -
     return out
 
 
+def _without_suspects(
+    source: tuple[qn.Questionnaire, pd.DataFrame] | None,
+) -> tuple[qn.Questionnaire, pd.DataFrame] | None:
+    """A linked audience's frame without its suspect responses (:func:`suspects`)."""
+    if source is None or not len(source[1]):
+        return source
+    lq, frame = source
+    flagged = suspects(lq, frame)["suspect"].to_numpy(bool)
+    return lq, frame.loc[~flagged].reset_index(drop=True)
+
+
 def suspects(
     q: qn.Questionnaire,
     data: pd.DataFrame,
@@ -1835,6 +1846,14 @@ def _full_report(
             data = data.loc[keep].reset_index(drop=True)
             if gap_sources is not None:
                 gap_sources = replace(gap_sources, customer=(q, data))
+    if exclude_suspects and gap_sources is not None:
+        # the linked audiences' suspects are left out as well, as manyi score gaps does
+        gap_sources = replace(
+            gap_sources,
+            manager=_without_suspects(gap_sources.manager),
+            staff=_without_suspects(gap_sources.staff),
+            audit=_without_suspects(gap_sources.audit),
+        )
     n = int(len(data))
     needs = responses_needed(q)
     report: dict[str, Any] = {

@@ -147,9 +147,9 @@ def survey_report(
     """The full report of a survey (cached; unchanged inputs are not rebuilt).
 
     Quarantined responses are never scored; with ``exclude_suspects`` the suspect ones
-    (:func:`build.suspects`) are left out too -- what the pages do unless their switch
-    says ``?suspects=include``. The API's and the CLI's JSON keep every response, as
-    ``manyi score`` does, so their numbers stay those of the exported file."""
+    (:func:`build.suspects`) are left out too -- what the pages, the report JSON (API
+    and CLI) and ``manyi score`` do unless asked to keep them (``?suspects=include``,
+    ``--include-suspect``: :func:`exclude_suspects`)."""
     q = sv.questionnaire()
     waves, linked = linked_surveys(sv)
     wave_ids = [w.id for w in waves]
@@ -226,6 +226,21 @@ def _page_args(segment: str | None) -> dict[str, Any]:
 def include_suspects() -> bool:
     """The request's switch: ``?suspects=include`` scores the suspect responses too."""
     return request.args.get("suspects") == "include"
+
+
+#: values of the report's ``suspects`` switch; the first is the default
+SUSPECTS = ("exclude", "include")
+
+
+def exclude_suspects(raw: str | None) -> bool:
+    """Whether the report JSON leaves the suspect responses out, from its ``suspects``
+    parameter: ``exclude`` (the default, as the pages and ``manyi score``) or
+    ``include``; :class:`ValueError` names anything else."""
+    value = raw or SUSPECTS[0]
+    if value not in SUSPECTS:
+        msg = f"suspects must be one of {', '.join(SUSPECTS)}; got {value[:40]!r}."
+        raise ValueError(msg)
+    return value == "exclude"
 
 
 def _page_context(report: dict[str, Any], language: str) -> dict[str, Any]:
