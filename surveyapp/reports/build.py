@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -1646,7 +1647,7 @@ def data_quality(
 
 # ------------------------------------------------------------------------------ comments
 
-#: comments listed per text item (the first ones; the counts use all of them)
+#: comments listed per text item and wave (the first ones; the counts use all of them)
 COMMENTS_LISTED = 500
 #: words and phrases shown per group
 TOP_TERMS = 15
@@ -1672,8 +1673,9 @@ def comments_view(
 ) -> dict[str, Any] | None:
     """The customers' own words: per open-text item, its comments (with response id,
     wave, segment levels and sentiment), word and phrase frequencies and sentiment shares
-    (:func:`scoring.text.text_summary`) overall, per segment level and per wave. None when
-    the questionnaire has no open-text item in ``data``."""
+    (:func:`scoring.text.text_summary`) overall, per segment level and per wave (``data``
+    may hold every wave of a study; :data:`COMMENTS_LISTED` are listed per wave). None
+    when the questionnaire has no open-text item in ``data``."""
     items = [i for i in q.iter_items(type="text") if i.id in data.columns]
     if not items:
         return None
@@ -1686,14 +1688,19 @@ def comments_view(
         has = texts.str.strip().fillna("").ne("").to_numpy(bool)
         summary = text_summary(texts, top=top)
         listed = []
-        for pos in np.flatnonzero(has)[:COMMENTS_LISTED]:
+        per_wave: Counter[str | None] = Counter()
+        for pos in np.flatnonzero(has):
             r = data.iloc[pos]
+            wave = str(r["wave"]) if "wave" in r and pd.notna(r["wave"]) else None
+            per_wave[wave] += 1
+            if per_wave[wave] > COMMENTS_LISTED:
+                continue
             listed.append(
                 {
                     "response_id": str(r["response_id"]) if "response_id" in r else None,
                     "text": str(r[item.id]),
                     "sentiment": summary.labels[pos] or "neutral",
-                    "wave": str(r["wave"]) if "wave" in r and pd.notna(r["wave"]) else None,
+                    "wave": wave,
                     "segments": {
                         i.id: seg_names[i.id].get(str(r[i.id]), str(r[i.id]))
                         for i in segs
@@ -1824,13 +1831,16 @@ def _full_report(
     title: str | None = None,
     excluded: int = 0,
     exclude_suspects: bool = False,
+    comments_data: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Every section of the report for one customer survey (each method computed once).
 
     ``excluded`` is the number of quarantined responses already left out of ``data``;
     with ``exclude_suspects`` the suspect responses (:func:`suspects`) are left out of
     every score too (``suspects_left_out``), while the data-quality section still
-    screens and compares all of ``data``.
+    screens and compares all of ``data``. ``comments_data``, when given, are the
+    responses whose comments the report lists (every wave of the study, screened as
+    ``data`` is); by default ``data``'s.
 
     A section that cannot be computed from these data (too few responses, or a
     :class:`~scoring.errors.ScoringError`) is left out and listed in ``unavailable``
@@ -1950,7 +1960,8 @@ def _full_report(
         ),
     )
     if any(True for _ in q.iter_items(type="text")):
-        attempt("comments", lambda: comments_view(q, data, language=language))
+        said = data if comments_data is None else comments_data
+        attempt("comments", lambda: comments_view(q, said, language=language))
     if "csi" in results:
         attempt("csi", lambda: csi_view(q, _result_or_raise(results["csi"]), language=language))
     report["overview"] = overview(report, language=language)

@@ -175,6 +175,10 @@ def survey_report(
     frames = [data, frame_all, *[f for _q, f in linked_frames.values()]]
 
     def make() -> dict[str, Any]:
+        # the comments of every wave of the study (the comments page filters by wave)
+        said = None
+        if len(waves) > 1:
+            said = _screened(q, frame_all) if exclude_suspects else frame_all
         rep = build.full_report(
             q,
             data,
@@ -185,6 +189,7 @@ def survey_report(
             title=sv.title or q.title.get(language),
             excluded=_quarantined(sv.id),
             exclude_suspects=exclude_suspects,
+            comments_data=said,
         )
         if len(waves) > 1 and rep.get("servqual"):
             try:
@@ -332,7 +337,8 @@ def _report_page(survey_id: int, page: str | None) -> Any:
         quarantine_url=url_for("reports.quarantine", survey_id=sv.id),
         quarantined=_quarantined_ids(sv.id) if page == "quality" else [],
         comment_query=(request.args.get("q") or "").strip()[:200],
-        response_pks=_response_pks(sv.id, report) if page == "comments" else {},
+        comment_wave=(request.args.get("wave") or "").strip()[:80],
+        response_pks=_response_pks(sv, report) if page == "comments" else {},
         actions=build.action_rows(
             actions.study_actions(sv), report, wave=sv.wave or sv.slug, language=lang
         )
@@ -421,8 +427,9 @@ def owners_update(survey_id: int) -> Any:
     return redirect(url_for("reports.dashboard", survey_id=sv.id) + "#owners", code=303)
 
 
-def _response_pks(survey_id: int, report: dict[str, Any]) -> dict[str, int]:
-    """Public id -> primary key of the responses whose comments are listed (their links)."""
+def _response_pks(sv: m.Survey, report: dict[str, Any]) -> dict[str, int]:
+    """Public id -> primary key of the responses whose comments are listed (their links):
+    the survey's and its other waves' (:func:`linked_surveys`)."""
     ids = {
         c["response_id"]
         for it in (report.get("comments") or {}).get("items", [])
@@ -431,9 +438,10 @@ def _response_pks(survey_id: int, report: dict[str, Any]) -> dict[str, int]:
     }
     if not ids:
         return {}
+    waves, _linked = linked_surveys(sv)
     rows = dbm.session().execute(
         select(m.Response.response_id, m.Response.id).where(
-            m.Response.survey_id == survey_id, m.Response.response_id.in_(ids)
+            m.Response.survey_id.in_([w.id for w in waves]), m.Response.response_id.in_(ids)
         )
     )
     return {str(rid): int(pk) for rid, pk in rows}
