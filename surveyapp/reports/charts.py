@@ -646,7 +646,8 @@ def figure_svg(
     if not values:
         return ""
     lo, hi = min(values), max(values)
-    pad = (hi - lo) * 0.08 or 0.5
+    # corner notes (the map's quadrant names) get a band of their own above and below
+    pad = (hi - lo) * (0.2 if layout.get("annotations") else 0.08) or 0.5
     lo, hi = lo - (pad if lo < 0 or lo != 0 else 0), hi + pad
     axis = layout.get("xaxis" if horizontal else "yaxis") or {}
     if isinstance(axis.get("range"), list):
