@@ -64,7 +64,7 @@ from scoring.instrument import (
 )
 from scoring.screening import screen_responses
 from scoring.servqual import ServqualResult, servqual
-from scoring.text import TextSummary, text_summary
+from scoring.text import TextSummary, read, readings_summary, tokenized
 
 if TYPE_CHECKING:
     from scoring._results import MethodResult
@@ -1653,9 +1653,9 @@ COMMENTS_LISTED = 500
 TOP_TERMS = 15
 
 
-def _text_block(texts: pd.Series, top: int) -> dict[str, Any]:
-    """:func:`scoring.text.text_summary` of ``texts`` as the report's fields."""
-    return _summary_fields(text_summary(texts, top=top))
+def _text_block(readings: pd.Series, top: int) -> dict[str, Any]:
+    """:func:`scoring.text.readings_summary` of comments as the report's fields."""
+    return _summary_fields(readings_summary(readings, top=top))
 
 
 def _summary_fields(summary: TextSummary) -> dict[str, Any]:
@@ -1686,34 +1686,43 @@ def comments_view(
     for item in items:
         texts = data[item.id].astype("string")
         has = texts.str.strip().fillna("").ne("").to_numpy(bool)
-        summary = text_summary(texts, top=top)
-        listed = []
+        # segmented and read once (jieba is the cost), then counted per level and wave
+        readings = pd.Series([read(c) for c in tokenized(texts)], index=texts.index, dtype=object)
+        summary = readings_summary(readings, top=top)
+        rows = np.flatnonzero(has)
+        waves = data["wave"].iloc[rows] if "wave" in data.columns else pd.Series(pd.NA, rows)
         per_wave: Counter[str | None] = Counter()
-        for pos in np.flatnonzero(has):
-            r = data.iloc[pos]
-            wave = str(r["wave"]) if "wave" in r and pd.notna(r["wave"]) else None
+        chosen = []  # (position, wave): the first COMMENTS_LISTED of each wave
+        for pos, raw_wave in zip(rows, waves, strict=True):
+            wave = None if pd.isna(raw_wave) else str(raw_wave)
             per_wave[wave] += 1
-            if per_wave[wave] > COMMENTS_LISTED:
-                continue
-            listed.append(
-                {
-                    "response_id": str(r["response_id"]) if "response_id" in r else None,
-                    "text": str(r[item.id]),
-                    "sentiment": summary.labels[pos] or "neutral",
-                    "wave": wave,
-                    "segments": {
-                        i.id: seg_names[i.id].get(str(r[i.id]), str(r[i.id]))
-                        for i in segs
-                        if pd.notna(r[i.id])
-                    },
-                }
-            )
+            if per_wave[wave] <= COMMENTS_LISTED:
+                chosen.append((pos, wave))
+        at = [pos for pos, _w in chosen]
+        # whole columns of the chosen rows (a row at a time copies the wide frame)
+        ids = data["response_id"].iloc[at].tolist() if "response_id" in data.columns else None
+        said_text = data[item.id].iloc[at].tolist()
+        seg_values = {i.id: data[i.id].iloc[at].tolist() for i in segs}
+        listed = [
+            {
+                "response_id": str(ids[k]) if ids is not None else None,
+                "text": str(said_text[k]),
+                "sentiment": summary.labels[pos] or "neutral",
+                "wave": wave,
+                "segments": {
+                    i.id: seg_names[i.id].get(str(v), str(v))
+                    for i in segs
+                    if pd.notna(v := seg_values[i.id][k])
+                },
+            }
+            for k, (pos, wave) in enumerate(chosen)
+        ]
         by_segment = []
         for seg in segs:
             col = _Levels(data[seg.id])
             levels = []
             for c in seg.choices:
-                part = texts.loc[col.mask(c.code)]
+                part = readings.loc[col.mask(c.code)]
                 levels.append(
                     {"code": c.code, "label": c.label.get(language), **_text_block(part, 5)}
                 )
@@ -1722,7 +1731,7 @@ def comments_view(
         if "wave" in data.columns:
             col = _Levels(data["wave"])
             for w in sorted(col.index):
-                by_wave.append({"wave": w, **_text_block(texts.loc[col.mask(w)], 5)})
+                by_wave.append({"wave": w, **_text_block(readings.loc[col.mask(w)], 5)})
         out.append(
             {
                 "item": item.id,
