@@ -1698,7 +1698,7 @@ def comments_view(
             per_wave[wave] += 1
             if per_wave[wave] <= COMMENTS_LISTED:
                 chosen.append((pos, wave))
-        at = [pos for pos, _w in chosen]
+        at = [int(pos) for pos, _w in chosen]
         # whole columns of the chosen rows (a row at a time copies the wide frame)
         ids = data["response_id"].iloc[at].tolist() if "response_id" in data.columns else None
         said_text = data[item.id].iloc[at].tolist()
