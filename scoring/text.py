@@ -14,7 +14,9 @@ comments of a survey into counts a report can show beside the scores:
   the sign of the sum decides;
 - :func:`text_summary` -- for a set of comments: how many, the most frequent words and
   two-word phrases (adjacent content words) with the number of comments holding each,
-  and the sentiment shares.
+  and the sentiment shares; :func:`tokenized`, :func:`read` and
+  :func:`readings_summary` do the same in steps, so the comments of a study are
+  segmented and read once however many subsets (waves, segment levels) are summed.
 
 The rules are deliberately simple and documented so a reader can check a count by hand;
 they are not a trained model. Empty and missing comments are not counted.
@@ -36,11 +38,15 @@ __all__ = [
     "NEGATORS",
     "POSITIVE",
     "STOP_WORDS",
+    "Reading",
     "TextSummary",
     "content_words",
+    "read",
+    "readings_summary",
     "sentiment",
     "text_summary",
     "tokenize",
+    "tokenized",
 ]
 
 Sentiment = Literal["positive", "negative", "neutral"]
@@ -115,6 +121,19 @@ def _clause_tokens(text: str | None) -> list[list[str]]:
         if tokens:
             out.append(tokens)
     return out
+
+
+#: one comment as tokens: the tokens of each clause (empty for no comment)
+Clauses = list[list[str]]
+
+
+def tokenized(texts: Iterable[str | None]) -> list[Clauses]:
+    """Each text's clauses as tokens (what :func:`read` reads).
+
+    >>> tokenized(["The wait, too long.", None])
+    [[['the', 'wait'], ['too', 'long']], []]
+    """
+    return [_clause_tokens(t) for t in texts]
 
 
 def tokenize(text: str | None) -> list[str]:
@@ -196,6 +215,43 @@ def text_summary(texts: Iterable[str | None], *, top: int = 20) -> TextSummary:
     >>> s.n, s.words["term"].tolist()[:2], s.sentiment["negative"]
     (2, ['long', 'wait'], 2)
     """
+    return readings_summary((read(c) for c in tokenized(texts)), top=top)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What one comment adds to a summary: its content words, its two-word phrases
+    (adjacent content words of one clause) and its sentiment."""
+
+    words: list[str]
+    phrases: list[str]
+    mood: Sentiment
+
+
+def read(clauses: Clauses) -> Reading | None:
+    """The :class:`Reading` of one :func:`tokenized` comment (None for no comment)."""
+    if not clauses:
+        return None
+    kept: list[str] = []
+    pairs: list[str] = []
+    for clause in clauses:  # a phrase never spans a punctuation mark
+        words_c = content_words(clause)
+        kept.extend(words_c)
+        pairs.extend(
+            f"{a} {b}" if a.isascii() and b.isascii() else f"{a}{b}"
+            for a, b in zip(words_c, words_c[1:], strict=False)
+        )
+    return Reading(kept, pairs, sentiment([t for c in clauses for t in c]))
+
+
+def readings_summary(readings: Iterable[Reading | None], *, top: int = 20) -> TextSummary:
+    """:func:`text_summary` of comments already :func:`read`: the counting alone, so
+    subsets of the same comments (waves, segment levels) are summed without reading
+    them again.
+
+    >>> readings_summary([read(c) for c in tokenized(["Rude staff!", ""])]).sentiment
+    {'positive': 0, 'negative': 1, 'neutral': 0}
+    """
     words: Counter[str] = Counter()
     phrases: Counter[str] = Counter()
     word_docs: Counter[str] = Counter()
@@ -203,28 +259,17 @@ def text_summary(texts: Iterable[str | None], *, top: int = 20) -> TextSummary:
     moods: Counter[str] = Counter({"positive": 0, "negative": 0, "neutral": 0})
     labels: list[Sentiment | None] = []
     n = 0
-    for text in texts:
-        clauses = _clause_tokens(text)
-        if not clauses:
+    for r in readings:
+        if r is None:
             labels.append(None)
             continue
         n += 1
-        mood = sentiment([t for c in clauses for t in c])
-        labels.append(mood)
-        moods[mood] += 1
-        kept: list[str] = []
-        pairs: list[str] = []
-        for clause in clauses:  # a phrase never spans a punctuation mark
-            words_c = content_words(clause)
-            kept.extend(words_c)
-            pairs.extend(
-                f"{a} {b}" if a.isascii() and b.isascii() else f"{a}{b}"
-                for a, b in zip(words_c, words_c[1:], strict=False)
-            )
-        words.update(kept)
-        phrases.update(pairs)
-        word_docs.update(set(kept))
-        phrase_docs.update(set(pairs))
+        labels.append(r.mood)
+        moods[r.mood] += 1
+        words.update(r.words)
+        phrases.update(r.phrases)
+        word_docs.update(set(r.words))
+        phrase_docs.update(set(r.phrases))
     return TextSummary(
         n=n,
         words=_table(words, word_docs, top),

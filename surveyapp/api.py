@@ -33,7 +33,7 @@ from surveyapp.auth import (
 from surveyapp.downloads import export_download
 from surveyapp.i18n import current_language
 from surveyapp.reports import build
-from surveyapp.reports.views import survey_report
+from surveyapp.reports.views import SUSPECTS, exclude_suspects, survey_report
 from surveyapp.services import exports, studies
 from surveyapp.services.accounts import SCOPE_OF
 
@@ -194,16 +194,18 @@ def export(survey_id: int, fmt: str) -> Any:
 @requires("view")
 def report(survey_id: int) -> Any:
     """The survey's report as the dashboard shows it, every number unrounded (the same
-    JSON as ``manyi report SURVEY --out FILE.json``)."""
+    JSON as ``manyi report SURVEY --out FILE.json``); like the pages it leaves the
+    suspect responses out unless ``?suspects=include``."""
     sv = owned_survey(survey_id)
     lang = request.args.get("lang")
     language = lang if lang in qn.LANGUAGES else current_language()
     try:
         segment = build.parse_segment(sv.questionnaire(), request.args.get("segment"))
+        exclude = exclude_suspects(request.args.get("suspects"))
     except ValueError as exc:
         return _error(str(exc), 400)
     try:
-        return survey_report(sv, segment=segment, language=language)
+        return survey_report(sv, segment=segment, language=language, exclude_suspects=exclude)
     except ValueError as exc:  # scoring's errors included: too few responses, bad data
         return _error(str(exc), 422)
 
@@ -274,6 +276,13 @@ def openapi_spec() -> dict[str, Any]:
     report_q = [
         ("segment", {"type": "string"}, "five gaps for one segment level, e.g. branch=east"),
         ("lang", {"type": "string", "enum": ["zh-Hans", "en"]}, "language of labels"),
+        (
+            "suspects",
+            {"type": "string", "enum": list(SUSPECTS), "default": SUSPECTS[0]},
+            "responses flagged as suspect: left out of every score (exclude, the default, "
+            "as on the report pages and in manyi score) or kept (include); the count left "
+            "out is suspects_left_out",
+        ),
     ]
     files = {
         "description": "The export file",

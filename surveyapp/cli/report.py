@@ -39,6 +39,7 @@ def _from_files(
     segment: str | None,
     language: str,
     encoding: str | None,
+    exclude_suspects: bool,
 ) -> dict[str, Any]:
     # lazy: the report builder loads pandas and scipy, slow for the other commands
     import questionnaires as qn
@@ -65,10 +66,13 @@ def _from_files(
             segment=seg,
             language=language,
             wave_segment=wave_segment,
+            exclude_suspects=exclude_suspects,
         )
 
 
-def _from_database(survey: str, segment: str | None, language: str) -> dict[str, Any]:
+def _from_database(
+    survey: str, segment: str | None, language: str, exclude_suspects: bool
+) -> dict[str, Any]:
 
     # lazy: the app and the report builder are slow to import for the other commands
     from surveyapp import audit
@@ -81,7 +85,9 @@ def _from_database(survey: str, segment: str | None, language: str) -> dict[str,
         found = find_survey(s, survey)
         seg = _segment(found.questionnaire(), segment)
         with user_errors():
-            report = survey_report(found, segment=seg, language=language)
+            report = survey_report(
+                found, segment=seg, language=language, exclude_suspects=exclude_suspects
+            )
         with database.write() as ws:
             audit.record(
                 ws,
@@ -123,6 +129,12 @@ def _from_database(survey: str, segment: str | None, language: str) -> dict[str,
 @click.option(
     "--language", type=click.Choice(["zh-Hans", "en"]), default="zh-Hans", show_default=True
 )
+@click.option(
+    "--include-suspect",
+    is_flag=True,
+    help="Keep the responses screening flags as suspect (left out by default, as on the "
+    "report pages and in manyi score). Quarantined responses are always left out.",
+)
 def report_cmd(
     survey: str | None,
     out: Path,
@@ -132,6 +144,7 @@ def report_cmd(
     segment: str | None,
     language: str,
     encoding: str | None,
+    include_suspect: bool,
 ) -> None:
     """Write the report of SURVEY (its link code or number), or of --data, to FILE."""
     # lazy: scoring and the renderer load numpy, pandas and scipy, slow for the other
@@ -156,9 +169,11 @@ def report_cmd(
         msg = "--linked goes with --data; a stored survey finds its linked surveys itself."
         raise UsageProblem(msg)
     if data is not None:
-        report = _from_files(data, str(questionnaire), linked, segment, language, encoding)
+        report = _from_files(
+            data, str(questionnaire), linked, segment, language, encoding, not include_suspect
+        )
     else:
-        report = _from_database(str(survey), segment, language)
+        report = _from_database(str(survey), segment, language, not include_suspect)
     try:
         if fmt == "json":
             # NaN -> null, numpy -> Python: the same values the page rounds for display

@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 import re
 import warnings
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -63,7 +64,7 @@ from scoring.instrument import (
 )
 from scoring.screening import screen_responses
 from scoring.servqual import ServqualResult, servqual
-from scoring.text import TextSummary, text_summary
+from scoring.text import TextSummary, read, readings_summary, tokenized
 
 if TYPE_CHECKING:
     from scoring._results import MethodResult
@@ -1490,6 +1491,17 @@ def _rating_columns(q: qn.Questionnaire, data: pd.DataFrame, role: str | None) -
     return out
 
 
+def _without_suspects(
+    source: tuple[qn.Questionnaire, pd.DataFrame] | None,
+) -> tuple[qn.Questionnaire, pd.DataFrame] | None:
+    """A linked audience's frame without its suspect responses (:func:`suspects`)."""
+    if source is None or not len(source[1]):
+        return source
+    lq, frame = source
+    flagged = suspects(lq, frame)["suspect"].to_numpy(bool)
+    return lq, frame.loc[~flagged].reset_index(drop=True)
+
+
 def suspects(
     q: qn.Questionnaire,
     data: pd.DataFrame,
@@ -1643,15 +1655,15 @@ def data_quality(
 
 # ------------------------------------------------------------------------------ comments
 
-#: comments listed per text item (the first ones; the counts use all of them)
+#: comments listed per text item and wave (the first ones; the counts use all of them)
 COMMENTS_LISTED = 500
 #: words and phrases shown per group
 TOP_TERMS = 15
 
 
-def _text_block(texts: pd.Series, top: int) -> dict[str, Any]:
-    """:func:`scoring.text.text_summary` of ``texts`` as the report's fields."""
-    return _summary_fields(text_summary(texts, top=top))
+def _text_block(readings: pd.Series, top: int) -> dict[str, Any]:
+    """:func:`scoring.text.readings_summary` of comments as the report's fields."""
+    return _summary_fields(readings_summary(readings, top=top))
 
 
 def _summary_fields(summary: TextSummary) -> dict[str, Any]:
@@ -1669,8 +1681,9 @@ def comments_view(
 ) -> dict[str, Any] | None:
     """The customers' own words: per open-text item, its comments (with response id,
     wave, segment levels and sentiment), word and phrase frequencies and sentiment shares
-    (:func:`scoring.text.text_summary`) overall, per segment level and per wave. None when
-    the questionnaire has no open-text item in ``data``."""
+    (:func:`scoring.text.text_summary`) overall, per segment level and per wave (``data``
+    may hold every wave of a study; :data:`COMMENTS_LISTED` are listed per wave). None
+    when the questionnaire has no open-text item in ``data``."""
     items = [i for i in q.iter_items(type="text") if i.id in data.columns]
     if not items:
         return None
@@ -1681,29 +1694,43 @@ def comments_view(
     for item in items:
         texts = data[item.id].astype("string")
         has = texts.str.strip().fillna("").ne("").to_numpy(bool)
-        summary = text_summary(texts, top=top)
-        listed = []
-        for pos in np.flatnonzero(has)[:COMMENTS_LISTED]:
-            r = data.iloc[pos]
-            listed.append(
-                {
-                    "response_id": str(r["response_id"]) if "response_id" in r else None,
-                    "text": str(r[item.id]),
-                    "sentiment": summary.labels[pos] or "neutral",
-                    "wave": str(r["wave"]) if "wave" in r and pd.notna(r["wave"]) else None,
-                    "segments": {
-                        i.id: seg_names[i.id].get(str(r[i.id]), str(r[i.id]))
-                        for i in segs
-                        if pd.notna(r[i.id])
-                    },
-                }
-            )
+        # segmented and read once (jieba is the cost), then counted per level and wave
+        readings = pd.Series([read(c) for c in tokenized(texts)], index=texts.index, dtype=object)
+        summary = readings_summary(readings, top=top)
+        rows = np.flatnonzero(has)
+        waves = data["wave"].iloc[rows] if "wave" in data.columns else pd.Series(pd.NA, rows)
+        per_wave: Counter[str | None] = Counter()
+        chosen = []  # (position, wave): the first COMMENTS_LISTED of each wave
+        for pos, raw_wave in zip(rows, waves, strict=True):
+            wave = None if pd.isna(raw_wave) else str(raw_wave)
+            per_wave[wave] += 1
+            if per_wave[wave] <= COMMENTS_LISTED:
+                chosen.append((pos, wave))
+        at = [int(pos) for pos, _w in chosen]
+        # whole columns of the chosen rows (a row at a time copies the wide frame)
+        ids = data["response_id"].iloc[at].tolist() if "response_id" in data.columns else None
+        said_text = data[item.id].iloc[at].tolist()
+        seg_values = {i.id: data[i.id].iloc[at].tolist() for i in segs}
+        listed = [
+            {
+                "response_id": str(ids[k]) if ids is not None else None,
+                "text": str(said_text[k]),
+                "sentiment": summary.labels[pos] or "neutral",
+                "wave": wave,
+                "segments": {
+                    i.id: seg_names[i.id].get(str(v), str(v))
+                    for i in segs
+                    if pd.notna(v := seg_values[i.id][k])
+                },
+            }
+            for k, (pos, wave) in enumerate(chosen)
+        ]
         by_segment = []
         for seg in segs:
             col = _Levels(data[seg.id])
             levels = []
             for c in seg.choices:
-                part = texts.loc[col.mask(c.code)]
+                part = readings.loc[col.mask(c.code)]
                 levels.append(
                     {"code": c.code, "label": c.label.get(language), **_text_block(part, 5)}
                 )
@@ -1712,7 +1739,7 @@ def comments_view(
         if "wave" in data.columns:
             col = _Levels(data["wave"])
             for w in sorted(col.index):
-                by_wave.append({"wave": w, **_text_block(texts.loc[col.mask(w)], 5)})
+                by_wave.append({"wave": w, **_text_block(readings.loc[col.mask(w)], 5)})
         out.append(
             {
                 "item": item.id,
@@ -1821,13 +1848,16 @@ def _full_report(
     title: str | None = None,
     excluded: int = 0,
     exclude_suspects: bool = False,
+    comments_data: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Every section of the report for one customer survey (each method computed once).
 
     ``excluded`` is the number of quarantined responses already left out of ``data``;
     with ``exclude_suspects`` the suspect responses (:func:`suspects`) are left out of
     every score too (``suspects_left_out``), while the data-quality section still
-    screens and compares all of ``data``.
+    screens and compares all of ``data``. ``comments_data``, when given, are the
+    responses whose comments the report lists (every wave of the study, screened as
+    ``data`` is); by default ``data``'s.
 
     A section that cannot be computed from these data (too few responses, or a
     :class:`~scoring.errors.ScoringError`) is left out and listed in ``unavailable``
@@ -1843,6 +1873,14 @@ def _full_report(
             data = data.loc[keep].reset_index(drop=True)
             if gap_sources is not None:
                 gap_sources = replace(gap_sources, customer=(q, data))
+    if exclude_suspects and gap_sources is not None:
+        # the linked audiences' suspects are left out as well, as manyi score gaps does
+        gap_sources = replace(
+            gap_sources,
+            manager=_without_suspects(gap_sources.manager),
+            staff=_without_suspects(gap_sources.staff),
+            audit=_without_suspects(gap_sources.audit),
+        )
     n = int(len(data))
     needs = responses_needed(q)
     report: dict[str, Any] = {
@@ -1939,7 +1977,8 @@ def _full_report(
         ),
     )
     if any(True for _ in q.iter_items(type="text")):
-        attempt("comments", lambda: comments_view(q, data, language=language))
+        said = data if comments_data is None else comments_data
+        attempt("comments", lambda: comments_view(q, said, language=language))
     if "csi" in results:
         attempt("csi", lambda: csi_view(q, _result_or_raise(results["csi"]), language=language))
     report["overview"] = overview(report, language=language)

@@ -1,33 +1,25 @@
-"""Charts of the report: Plotly figure specs (plain dicts), each with a table alternative.
+"""Charts of the report: figure specs (plain dicts), each with a table alternative, drawn
+as inline SVG on the server.
 
 A chart is ``{"id", "title", "figure": {"data": [...], "layout": {...}}, "table":
-{"columns": [...], "rows": [[...]]}}``. The figure is what ``Plotly.newPlot`` takes; the
-page puts it in a ``<script type="application/json">`` block that ``reports.js`` reads
-(no inline script, so the CSP stays strict), and the same table is rendered under the
-chart for screen readers and for anyone who prefers numbers. Plotly's JavaScript is the
-copy bundled with the ``plotly`` Python package (:data:`PLOTLY_JS`), served from this app
-or inlined in the downloadable report -- never a CDN.
-
-For the PDF (no JavaScript), :func:`waterfall_svg` draws the waterfall as inline SVG.
+{"columns": [...], "rows": [[...]]}, "svg", "svg_narrow"}``. The figure is the one
+specification of the chart, written in Plotly's figure vocabulary (traces with ``x``,
+``y``, ``error_y``, ``measure``; a layout with axes, ``shapes`` and ``annotations``) though
+no Plotly is involved: :func:`figure_svg` draws it, twice -- :data:`SVG_WIDTH` wide for
+desktops, the downloadable report and the PDF, and :data:`NARROW_WIDTH` wide for phones
+(``reports.css`` shows the one that fits). Both scale to their box (``viewBox``, width
+100 %), carry ``role="img"`` with the chart's title and a description, and the same
+table is rendered under the chart for screen readers and anyone who prefers numbers.
+No JavaScript draws anything, so every page keeps its strict CSP.
 """
 
 from __future__ import annotations
 
 import html
 import math
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-__all__ = [
-    "PLOTLY_JS",
-    "plotly_css",
-    "all_charts",
-    "figure_svg",
-    "five_gap_charts",
-    "plotly_js_path",
-    "waterfall_svg",
-]
+__all__ = ["all_charts", "figure_svg", "five_gap_charts"]
 
 COLORS = {
     "up": "#2e7d32",
@@ -37,64 +29,6 @@ COLORS = {
     "e": "#757575",
     "p": "#1565c0",
 }
-
-
-def plotly_js_path() -> Path:
-    """The ``plotly.min.js`` bundled with the installed ``plotly`` package."""
-    import plotly  # lazy: only the pages that draw charts need plotly (a large package)
-
-    path = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
-    if not path.is_file():  # pragma: no cover - a broken plotly install
-        msg = f"plotly's bundled JavaScript is missing at {path}; reinstall plotly (pip)."
-        raise FileNotFoundError(msg)
-    return path
-
-
-PLOTLY_JS = "plotly.min.js"
-
-
-def _js_string(text: str, i: int) -> tuple[str, int]:
-    """The JavaScript string literal starting at ``text[i]`` and the index after it."""
-    quote = text[i]
-    out = []
-    i += 1
-    while text[i] != quote:
-        if text[i] == "\\":
-            i += 1
-        out.append(text[i])
-        i += 1
-    return "".join(out), i + 1
-
-
-@lru_cache(maxsize=1)
-def plotly_css() -> str:
-    """Plotly's own stylesheet, as a file.
-
-    plotly.js injects its CSS rules (modebar, hover labels, the absolutely positioned
-    SVG layers) into a ``<style>`` element at run time, which a CSP without
-    ``'unsafe-inline'`` styles blocks. The rules are one object literal in the bundled
-    script (``src/css/plotcss.js``); this reads them from the installed copy and writes
-    them with plotly's own selector substitution (``X`` -> ``.js-plotly-plot .plotly``,
-    ``Y`` -> ``.plotly-notifier``), so the page links them as a same-origin stylesheet
-    that always matches the script's version.
-    """
-    text = plotly_js_path().read_text(encoding="utf-8")
-    start = text.find('"X,X div"')
-    if start < 0:  # pragma: no cover - a plotly.js that ships its CSS differently
-        return ""
-    rules = []
-    i = start
-    while text[i] in "'\"":
-        key, i = _js_string(text, i)
-        if text[i] != ":":  # pragma: no cover - unexpected shape
-            break
-        value, i = _js_string(text, i + 1)
-        selector = key.replace("X", ".js-plotly-plot .plotly").replace("Y", ".plotly-notifier")
-        rules.append(f"{selector}{{{value}}}")
-        if text[i] != ",":
-            break
-        i += 1
-    return "\n".join(rules) + "\n"
 
 
 def _fmt(v: Any, digits: int = 2) -> str:
@@ -519,22 +453,25 @@ def five_gap_charts(fg: dict[str, Any], labels: dict[str, str]) -> list[dict[str
 
 
 def all_charts(
-    report: dict[str, Any], labels: dict[str, str], names: dict[str, str], *, svg: bool = False
+    report: dict[str, Any], labels: dict[str, str], names: dict[str, str]
 ) -> dict[str, list[dict[str, Any]]]:
-    """Section -> charts of a full report (:func:`surveyapp.reports.build.full_report`);
-    with ``svg`` each chart also carries its static drawing (``"svg"``, for the
-    downloadable report and the PDF: :func:`waterfall_svg`, :func:`figure_svg`)."""
+    """Section -> charts of a full report (:func:`surveyapp.reports.build.full_report`),
+    each drawn as SVG for a wide page (``"svg"``) and for a phone (``"svg_narrow"``)."""
     out = _charts(report, labels, names)
-    if svg:
-        dims = {
-            f"waterfall-{d['dimension']}": d
-            for d in (report.get("five_gaps") or {}).get("dimensions", [])
-        }
-        for section in out.values():
-            for c in section:
-                dim = dims.get(c["id"])
-                c["svg"] = waterfall_svg(dim) if dim else figure_svg(c["figure"])
+    for section in out.values():
+        for c in section:
+            draw(c)
     return out
+
+
+def draw(chart: dict[str, Any]) -> dict[str, Any]:
+    """``chart`` with its two drawings (wide and phone-wide) added; returns it."""
+    desc = "; ".join(", ".join(str(cell) for cell in row) for row in chart["table"]["rows"])
+    chart["svg"] = figure_svg(chart["figure"], desc=desc)
+    chart["svg_narrow"] = figure_svg(
+        chart["figure"], width=NARROW_WIDTH, height=NARROW_HEIGHT, desc=desc
+    )
+    return chart
 
 
 def _charts(
@@ -561,74 +498,15 @@ def _charts(
     return out
 
 
-def waterfall_svg(dim: dict[str, Any], *, width: int = 640, height: int = 240) -> str:
-    """The waterfall as inline SVG (for the PDF, which runs no JavaScript)."""
-    steps = list(dim["waterfall"])
-    promo = dim["gaps"].get("promotion")
-    if not steps:
-        return ""
-    totals: list[float] = [s["total"] for s in steps]
-    starts = [0.0] + totals[:-1]
-    lo = min(min(totals), min(starts[1:] or totals)) - 0.3
-    hi = max(totals) + 0.3
-    n = len(steps) + (1 if promo else 0)
-    bw = width / max(n, 1)
-    top, bottom = 20, height - 60
-
-    def ypos(v: float) -> float:
-        return top + (hi - v) / (hi - lo) * (bottom - top)
-
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="100%" '
-        f'viewBox="0 0 {width} {height}" role="img" class="chart-svg" '
-        f'aria-label="{html.escape(str(dim.get("label", "")))}">'
-    ]
-    for k, s in enumerate(steps):
-        if s["kind"] in ("absolute", "total"):
-            y0, y1, color = ypos(s["total"]), ypos(lo), COLORS["total"]
-        else:
-            a, b = starts[k], s["total"]
-            y0, y1 = ypos(max(a, b)), ypos(min(a, b))
-            color = COLORS["up"] if b >= a else COLORS["down"]
-        x = k * bw + bw * 0.15
-        parts.append(
-            f'<rect x="{x:.1f}" y="{y0:.1f}" width="{bw * 0.7:.1f}" '
-            f'height="{max(y1 - y0, 1):.1f}" fill="{color}"/>'
-        )
-        parts.append(
-            f'<text x="{x + bw * 0.35:.1f}" y="{y0 - 4:.1f}" font-size="10" '
-            f'text-anchor="middle">{html.escape(_fmt(s["value"]))}</text>'
-        )
-        parts.append(
-            f'<text x="{x + bw * 0.35:.1f}" y="{bottom + 14:.1f}" font-size="9" '
-            f'text-anchor="middle">{html.escape(s["label"][:14])}</text>'
-        )
-    if promo:
-        x = len(steps) * bw + bw * 0.15
-        mid = (top + bottom) / 2
-        h = min(abs(promo["value"]) / max(hi - lo, 1e-9) * (bottom - top), (bottom - top) / 2)
-        y0 = mid - h if promo["value"] >= 0 else mid
-        parts.append(
-            f'<rect x="{x:.1f}" y="{y0:.1f}" width="{bw * 0.7:.1f}" '
-            f'height="{max(h, 1):.1f}" fill="{COLORS["promotion"]}"/>'
-        )
-        parts.append(
-            f'<text x="{x + bw * 0.35:.1f}" y="{bottom + 14:.1f}" font-size="9" '
-            f'text-anchor="middle">{html.escape(promo["label"][:14])}</text>'
-        )
-        parts.append(
-            f'<text x="{x + bw * 0.35:.1f}" y="{y0 - 4:.1f}" font-size="10" '
-            f'text-anchor="middle">{html.escape(_fmt(promo["value"]))}</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
-
-
 # ---------------------------------------------------------------------------- static SVG
 #: colours of traces that name none (Plotly's first ones)
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
-#: size of a static chart (the downloadable report and the PDF)
+#: size of a chart for a wide page, the downloadable report and the PDF
 SVG_WIDTH, SVG_HEIGHT = 640, 300
+#: size of a chart for a phone (reports.css shows it below 600 px); a drawing narrower
+#: than NARROW_BELOW is a phone's
+NARROW_WIDTH, NARROW_HEIGHT, NARROW_BELOW = 360, 380, 480
+FONTS = "Noto Sans CJK SC, PingFang SC, Microsoft YaHei, sans-serif"
 
 
 def _nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
@@ -653,21 +531,103 @@ def _errors(trace: dict[str, Any], axis: str, k: int) -> tuple[float, float]:
     return float(up), float(down)
 
 
-def figure_svg(fig: dict[str, Any], *, width: int = SVG_WIDTH, height: int = SVG_HEIGHT) -> str:
-    """A chart's Plotly figure spec drawn as static SVG (no script): bars (vertical,
-    horizontal, grouped), markers and lines with error bars and text, dotted reference
-    lines (``shapes``), corner notes (``annotations``), a legend of named traces.
+def _text_width(text: str, size: float) -> float:
+    """Estimated width in px of ``text`` at font size ``size`` (CJK characters are full
+    width, others about 0.6 of the size)."""
+    return sum(size if ord(ch) >= 0x2E80 else size * 0.6 for ch in text)
 
-    The same specification the web page hands to Plotly, so the downloadable report and
-    the PDF show what the page shows, with a tenth of the weight and no JavaScript.
+
+def _clip(text: str, room: float, size: float) -> str:
+    """``text``, shortened with an ellipsis when it is wider than ``room`` px."""
+    if _text_width(text, size) <= room:
+        return text
+    out = ""
+    for ch in text:
+        if _text_width(out + ch + "…", size) > room:
+            break
+        out += ch
+    return out + "…"
+
+
+def _fit(text: str, room: float, size: float, smallest: float = 8.0) -> str:
+    """The ``font-size`` attribute that fits ``text`` in ``room`` px (down to ``smallest``,
+    then :func:`_clip` shortens it)."""
+    fitted = min(size, room / max(_text_width(text, 1.0), 1e-9))
+    return f'font-size="{max(fitted, smallest):.1f}"'
+
+
+def _open(width: int, height: int, title: str, desc: str) -> list[str]:
+    """The start of a chart's SVG: an image with its accessible name (the title) and
+    description (the values, as the table under it gives them), the title drawn on top."""
+    variant = "narrow" if width < NARROW_BELOW else "wide"
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="100%" role="img" aria-label="{_esc(title)}" '
+        f'class="chart-svg chart-svg--{variant}" font-family="{FONTS}">',
+        f"<title>{_esc(title)}</title>",
+    ]
+    if desc:
+        out.append(f"<desc>{_esc(desc)}</desc>")
+    out.append(f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fff"/>')
+    if title:
+        size = min(13.0, (width - 12) / max(_text_width(title, 1.0), 1.0))
+        out.append(
+            f'<text x="{width / 2:.0f}" y="18" font-size="{size:.1f}" text-anchor="middle" '
+            f'font-weight="600">{_esc(title)}</text>'
+        )
+    return out
+
+
+def _transposed(fig: dict[str, Any]) -> dict[str, Any]:
+    """``fig`` with its category axis turned upright (categories down the left side, in
+    reading order): how a phone-wide chart keeps long category names readable."""
+    data = []
+    for t in fig.get("data", []):
+        u = {k: v for k, v in t.items() if k not in ("x", "y", "error_x", "error_y")}
+        u["y"], u["x"] = list(t.get("x", []))[::-1], list(t.get("y", []))[::-1]
+        if t.get("error_y"):
+            err = dict(t["error_y"])
+            for key in ("array", "arrayminus"):
+                if err.get(key) is not None:
+                    err[key] = list(err[key])[::-1]
+            u["error_x"] = err
+        u["orientation"] = "h"  # bars and markers alike: figure_svg's horizontal layout
+        if isinstance((t.get("marker") or {}).get("color"), list):
+            u["marker"] = {**t["marker"], "color": t["marker"]["color"][::-1]}
+        if isinstance(t.get("text"), list):
+            u["text"] = t["text"][::-1]
+        data.append(u)
+    layout = dict(fig.get("layout", {}))
+    layout["xaxis"], layout["yaxis"] = layout.get("yaxis") or {}, layout.get("xaxis") or {}
+    return {"data": data, "layout": layout}
+
+
+def figure_svg(
+    fig: dict[str, Any], *, width: int = SVG_WIDTH, height: int = SVG_HEIGHT, desc: str = ""
+) -> str:
+    """A chart's figure spec drawn as static SVG (no script): bars (vertical, horizontal,
+    grouped), markers and lines with error bars and text, waterfalls (with the
+    promotion gap on its own labelled axis), dotted reference lines (``shapes``), corner
+    notes (``annotations``), a legend of named traces.
+
+    Every page, the downloadable report and the PDF draw their charts with this, from
+    the specs above. Below :data:`NARROW_BELOW` px a chart whose category names would
+    not fit under it is drawn with its categories down the left side instead.
     """
+    if any(t.get("type") == "waterfall" for t in fig.get("data", [])):
+        return _waterfall_svg(fig, width, height, desc)
     data = [t for t in fig.get("data", []) if t.get("type") in ("bar", "scatter")]
-    layout = fig.get("layout", {})
     horizontal = any(t.get("orientation") == "h" for t in data)
-    cat_key, val_key = ("y", "x") if horizontal else ("x", "y")
     numeric_x = not horizontal and all(
         all(isinstance(v, int | float) for v in t.get("x", [])) for t in data
     )
+    if width < NARROW_BELOW and not horizontal and not numeric_x:
+        names = {str(c) for t in data for c in t.get("x", [])}
+        if max((_text_width(c, 10) for c in names), default=0) > 48:
+            fig = _transposed(fig)
+            return figure_svg(fig, width=width, height=height, desc=desc)
+    layout = fig.get("layout", {})
+    cat_key, val_key = ("y", "x") if horizontal else ("x", "y")
     cats: list[str] = []
     if not numeric_x:
         for t in data:
@@ -686,17 +646,32 @@ def figure_svg(fig: dict[str, Any], *, width: int = SVG_WIDTH, height: int = SVG
     if not values:
         return ""
     lo, hi = min(values), max(values)
-    pad = (hi - lo) * 0.08 or 0.5
+    # corner notes (the map's quadrant names) get a band of their own above and below
+    pad = (hi - lo) * (0.2 if layout.get("annotations") else 0.08) or 0.5
     lo, hi = lo - (pad if lo < 0 or lo != 0 else 0), hi + pad
     axis = layout.get("xaxis" if horizontal else "yaxis") or {}
     if isinstance(axis.get("range"), list):
         lo, hi = axis["range"]
     reverse = axis.get("autorange") == "reversed"
     named = [t for t in data if t.get("name")]
-    longest = max((len(c) for c in cats), default=0)
-    left = min(40 + 7 * longest, 220) if horizontal else 56
-    bottom = 30 if horizontal else (40 if numeric_x else min(30 + 6 * longest, 110))
-    bottom += 18 * (1 if named else 0)
+    # the legend: named traces, in rows that fit the width
+    legend: list[tuple[float, int, dict[str, Any]]] = []
+    lx, row = 8.0, 0
+    for t in named:
+        w = 18 + _text_width(str(t["name"]), 10)
+        if lx + w > width - 8 and lx > 8:
+            lx, row = 8.0, row + 1
+        legend.append((lx, row, t))
+        lx += w + 10
+    legend_h = 16 * (row + 1) if named else 0
+    longest = max((_text_width(c, 10) for c in cats), default=0)
+    if horizontal:
+        left = int(min(16 + longest, width * 0.42 if width < NARROW_BELOW else 220))
+        bottom = 30
+    else:
+        left = 56
+        bottom = 40 if numeric_x else int(min(24 + 0.55 * longest, height * 0.35))
+    bottom += legend_h + (16 if (layout.get("xaxis") or {}).get("title") else 0)
     top, right = 30, 16
     pw, ph = width - left - right, height - top - bottom
 
@@ -716,21 +691,12 @@ def figure_svg(fig: dict[str, Any], *, width: int = SVG_WIDTH, height: int = SVG
 
     band = (ph if horizontal else pw) / max(len(cats), 1)
 
-    def cpos(c: str) -> float:  # category -> pixel centre along the category axis
+    def cpos(c: str) -> float:  # category -> pixel centre (upright: the first at the bottom)
         k = cats.index(c)
-        return (top + (k + 0.5) * band) if horizontal else (left + (k + 0.5) * band)
+        return (top + ph - (k + 0.5) * band) if horizontal else (left + (k + 0.5) * band)
 
     title = (layout.get("title") or {}).get("text", "")
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="100%" role="img" aria-label="{_esc(title)}" class="chart-svg">',
-        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#fff"/>',
-    ]
-    if title:
-        out.append(
-            f'<text x="{width / 2:.0f}" y="18" font-size="13" text-anchor="middle" '
-            f'font-weight="600">{_esc(title)}</text>'
-        )
+    out = _open(width, height, title, desc)
     for tick in _nice_ticks(min(lo, hi), max(lo, hi)):
         p = vpos(tick)
         if horizontal:
@@ -766,33 +732,39 @@ def figure_svg(fig: dict[str, Any], *, width: int = SVG_WIDTH, height: int = SVG
     else:
         for c in cats:
             p = cpos(c)
-            label = _esc(c if len(c) <= 28 else c[:27] + "…")
             if horizontal:
+                label = _esc(_clip(c, left - 10, 10))
                 out.append(
                     f'<text x="{left - 6}" y="{p + 3:.1f}" font-size="10" '
                     f'text-anchor="end">{label}</text>'
                 )
             else:
+                # rotated 30 degrees: the room is what the bottom margin and the left edge give
+                room = min((bottom - legend_h - 20) / 0.5, (p - 4) / 0.87)
+                label = _esc(_clip(c, room, 10))
                 out.append(
                     f'<text x="{p:.1f}" y="{top + ph + 12}" font-size="10" text-anchor="end" '
                     f'transform="rotate(-30 {p:.1f} {top + ph + 12})">{label}</text>'
                 )
     for name in ("xaxis", "yaxis"):
         text = ((layout.get(name) or {}).get("title") or {}).get("text")
-        if text and name == "xaxis":
+        if not text:
+            continue
+        if name == "xaxis":
             out.append(
-                f'<text x="{left + pw / 2:.0f}" y="{height - 4 - (18 if named else 0)}" '
-                f'font-size="11" text-anchor="middle">{_esc(text)}</text>'
+                f'<text x="{left + pw / 2:.0f}" y="{height - 4 - legend_h}" '
+                f'font-size="11" text-anchor="middle">{_esc(_clip(text, pw, 11))}</text>'
             )
-        elif text:
+        elif not horizontal:
             out.append(
                 f'<text x="12" y="{top + ph / 2:.0f}" font-size="11" text-anchor="middle" '
-                f'transform="rotate(-90 12 {top + ph / 2:.0f})">{_esc(text)}</text>'
+                f'transform="rotate(-90 12 {top + ph / 2:.0f})">{_esc(_clip(text, ph, 11))}</text>'
             )
     bars = [t for t in data if t.get("type") == "bar"]
     for n_t, t in enumerate(data):
         color = (t.get("marker") or {}).get("color", PALETTE[n_t % len(PALETTE)])
         colors = color if isinstance(color, list) else None
+        line_color = colors[0] if colors else color
         texts = t.get("text") or []
         points = []
         for k, (c, v) in enumerate(zip(t.get(cat_key, []), t.get(val_key, []), strict=False)):
@@ -809,18 +781,18 @@ def figure_svg(fig: dict[str, Any], *, width: int = SVG_WIDTH, height: int = SVG
                         f'<rect x="{min(a, b):.1f}" y="{start:.1f}" width="{abs(b - a):.1f}" '
                         f'height="{width_b:.1f}" fill="{fill}"/>'
                     )
-                    mid_c, end_v = start + width_b / 2, b
                 else:
                     out.append(
                         f'<rect x="{start:.1f}" y="{min(a, b):.1f}" width="{width_b:.1f}" '
                         f'height="{abs(b - a):.1f}" fill="{fill}"/>'
                     )
-                    mid_c, end_v = start + width_b / 2, b
+                mid_c, end_v = start + width_b / 2, b
             else:
                 mid_c = xpos_num(float(c)) if numeric_x else cpos(str(c))
                 end_v = vpos(float(v))
-                points.append((mid_c, end_v))
-                out.append(f'<circle cx="{mid_c:.1f}" cy="{end_v:.1f}" r="4.5" fill="{fill}"/>')
+                cx, cy = (end_v, mid_c) if horizontal else (mid_c, end_v)
+                points.append((cx, cy))
+                out.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="4.5" fill="{fill}"/>')
             up, down = _errors(t, val_key, k)
             if up or down:
                 p1, p2 = vpos(float(v) + up), vpos(float(v) - down)
@@ -832,13 +804,17 @@ def figure_svg(fig: dict[str, Any], *, width: int = SVG_WIDTH, height: int = SVG
                     'stroke="#333"/>'
                 )
             if k < len(texts) and texts[k] not in (None, ""):
+                tx, ty = (end_v + 6, mid_c + 3) if horizontal else (mid_c, end_v - 7)
+                anchor = "start" if horizontal else "middle"
                 out.append(
-                    f'<text x="{mid_c:.1f}" y="{end_v - 7:.1f}" font-size="10" '
-                    f'text-anchor="middle">{_esc(texts[k])}</text>'
+                    f'<text x="{tx:.1f}" y="{ty:.1f}" font-size="10" '
+                    f'text-anchor="{anchor}">{_esc(texts[k])}</text>'
                 )
         if t["type"] == "scatter" and "lines" in t.get("mode", "") and len(points) > 1:
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
-            out.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
+            out.append(
+                f'<polyline points="{path}" fill="none" stroke="{line_color}" stroke-width="2"/>'
+            )
     for shape in layout.get("shapes", []):
         if shape.get("xref") == "x" and numeric_x:
             p = xpos_num(float(shape["x0"]))
@@ -853,19 +829,147 @@ def figure_svg(fig: dict[str, Any], *, width: int = SVG_WIDTH, height: int = SVG
                 'stroke="#999" stroke-dasharray="3 3"/>'
             )
     for note in layout.get("annotations", []):
-        x = left + float(note["x"]) * pw
-        y = top + (1 - float(note["y"])) * ph + (10 if float(note["y"]) > 0.5 else -4)
+        x = left + 4 + float(note["x"]) * (pw - 8)
+        y = top + (1 - float(note["y"])) * ph + (12 if float(note["y"]) > 0.5 else -4)
         anchor = "start" if note.get("xanchor") == "left" else "end"
         out.append(
-            f'<text x="{x:.1f}" y="{y:.1f}" font-size="10" fill="#555" '
-            f'text-anchor="{anchor}">{_esc(note["text"])}</text>'
+            f'<text x="{x:.1f}" y="{y:.1f}" font-size="10" fill="#555" font-style="italic" '
+            f'text-anchor="{anchor}">{_esc(_clip(note["text"], pw / 2 - 8, 10))}</text>'
         )
-    x = left
-    for t in named:
+    for lx, row, t in legend:
         color = (t.get("marker") or {}).get("color", PALETTE[data.index(t) % len(PALETTE)])
         color = color[0] if isinstance(color, list) else color
-        out.append(f'<rect x="{x}" y="{height - 14}" width="10" height="10" fill="{color}"/>')
-        out.append(f'<text x="{x + 14}" y="{height - 5}" font-size="10">{_esc(t["name"])}</text>')
-        x += 24 + 7 * len(str(t["name"]))
+        ly = height - legend_h + 16 * row
+        out.append(f'<rect x="{lx:.0f}" y="{ly + 2}" width="10" height="10" fill="{color}"/>')
+        out.append(f'<text x="{lx + 14:.0f}" y="{ly + 11}" font-size="10">{_esc(t["name"])}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _waterfall_svg(fig: dict[str, Any], width: int, height: int, desc: str) -> str:
+    """The waterfall spec (:func:`waterfall`) drawn: E as a bar, each gap a step up or down
+    from the running level, P as the total, on the left axis (mean rating); the
+    promotion gap beside them on its own axis around zero, drawn on the right in its
+    colour and named by its title."""
+    layout = fig.get("layout", {})
+    steps = next(t for t in fig["data"] if t.get("type") == "waterfall")
+    promo = next((t for t in fig["data"] if t.get("yaxis") == "y2"), None)
+    names = [str(x) for x in steps.get("x", [])]
+    rows = []  # (start, end, text); start None: a bar from the axis (E, P)
+    level = 0.0
+    for y, kind, text in zip(
+        steps.get("y", []), steps.get("measure", []), steps.get("text", []), strict=False
+    ):
+        if kind == "absolute":
+            start, level = None, float(y or 0.0)
+        elif kind == "total":
+            start = None
+        else:
+            start = level
+            level += float(y or 0.0)
+        rows.append((start, level, text))
+    if not rows:
+        return ""
+    y_axis = layout.get("yaxis") or {}
+    lo, hi = y_axis.get("range") or (0.0, max(r[1] for r in rows) * 1.2 or 1.0)
+    y2 = layout.get("yaxis2") or {}
+    p_lo, p_hi = y2.get("range") or (-1.0, 1.0)
+    labels = names + ([str(promo["x"][0])] if promo else [])
+    longest = max(_text_width(s, 10) for s in labels)
+    right = 56 if promo else 16
+    first = _text_width(labels[0], 10) * 0.87 - (width - 56 - right) / len(labels) / 2
+    left = int(max(56.0, min(first + 8, width * 0.2)))
+    top, bottom = 30, int(min(24 + 0.55 * longest, height * 0.35))
+    pw, ph = width - left - right, height - top - bottom
+    band = pw / len(labels)
+
+    def ypos(v: float) -> float:
+        return top + (hi - v) / (hi - lo) * ph if hi != lo else top + ph / 2
+
+    def y2pos(v: float) -> float:
+        return top + (p_hi - v) / (p_hi - p_lo) * ph if p_hi != p_lo else top + ph / 2
+
+    title = (layout.get("title") or {}).get("text", "")
+    out = _open(width, height, title, desc)
+    for tick in _nice_ticks(lo, hi):
+        p = ypos(tick)
+        out.append(f'<line x1="{left}" y1="{p:.1f}" x2="{left + pw}" y2="{p:.1f}" stroke="#eee"/>')
+        out.append(
+            f'<text x="{left - 6}" y="{p + 3:.1f}" font-size="10" text-anchor="end">{tick:g}</text>'
+        )
+    axis_title = (y_axis.get("title") or {}).get("text")
+    if axis_title:
+        mid = f"{top + ph / 2:.0f}"
+        out.append(
+            f'<text x="12" y="{mid}" {_fit(axis_title, ph, 11)} text-anchor="middle" '
+            f'transform="rotate(-90 12 {mid})">{_esc(_clip(axis_title, ph, 8))}</text>'
+        )
+    for k, (start, end, text) in enumerate(rows):
+        if start is None:
+            a, b, color = lo, end, COLORS["total"]
+        else:
+            a, b = start, end
+            color = COLORS["up"] if end >= start else COLORS["down"]
+        x = left + k * band + band * 0.15
+        y0, y1 = ypos(max(a, b)), ypos(min(a, b))
+        out.append(
+            f'<rect x="{x:.1f}" y="{y0:.1f}" width="{band * 0.7:.1f}" '
+            f'height="{max(y1 - y0, 1):.1f}" fill="{color}"/>'
+        )
+        if k + 1 < len(rows):  # the connector to the next step
+            out.append(
+                f'<line x1="{x + band * 0.7:.1f}" y1="{ypos(end):.1f}" x2="{x + band:.1f}" '
+                f'y2="{ypos(end):.1f}" stroke="#9e9e9e"/>'
+            )
+        out.append(
+            f'<text x="{x + band * 0.35:.1f}" y="{y0 - 4:.1f}" font-size="10" '
+            f'text-anchor="middle">{_esc(text)}</text>'
+        )
+    if promo:
+        x0 = left + len(rows) * band
+        color = COLORS["promotion"]
+        out.append(
+            f'<line x1="{x0:.1f}" y1="{top}" x2="{x0:.1f}" y2="{top + ph}" stroke="#bbb" '
+            'stroke-dasharray="4 3"/>'
+        )
+        z = y2pos(0.0)
+        out.append(
+            f'<line x1="{x0:.1f}" y1="{z:.1f}" x2="{left + pw}" y2="{z:.1f}" stroke="{color}"/>'
+        )
+        v = float(promo["y"][0] or 0.0)
+        b = y2pos(v)
+        x = x0 + band * 0.15
+        out.append(
+            f'<rect x="{x:.1f}" y="{min(z, b):.1f}" width="{band * 0.7:.1f}" '
+            f'height="{max(abs(b - z), 1):.1f}" fill="{color}"/>'
+        )
+        text = (promo.get("text") or [""])[0]
+        ty = min(z, b) - 4 if v >= 0 else max(z, b) + 12
+        out.append(
+            f'<text x="{x + band * 0.35:.1f}" y="{ty:.1f}" font-size="10" '
+            f'text-anchor="middle" fill="{color}">{_esc(text)}</text>'
+        )
+        for tick in _nice_ticks(p_lo, p_hi, 4):
+            p = y2pos(tick)
+            out.append(
+                f'<text x="{left + pw + 4}" y="{p + 3:.1f}" font-size="10" '
+                f'fill="{color}">{tick:g}</text>'
+            )
+        title2 = (y2.get("title") or {}).get("text")
+        if title2:
+            cx = width - 8
+            mid = f"{top + ph / 2:.0f}"
+            out.append(
+                f'<text x="{cx}" y="{mid}" {_fit(title2, ph, 11)} text-anchor="middle" '
+                f'fill="{color}" transform="rotate(90 {cx} {mid})">'
+                f"{_esc(_clip(title2, ph, 8))}</text>"
+            )
+    for k, name in enumerate(labels):
+        p = left + (k + 0.5) * band
+        room = min((bottom - 20) / 0.5, (p - 4) / 0.87)
+        out.append(
+            f'<text x="{p:.1f}" y="{top + ph + 12}" font-size="10" text-anchor="end" '
+            f'transform="rotate(-30 {p:.1f} {top + ph + 12})">{_esc(_clip(name, room, 10))}</text>'
+        )
     out.append("</svg>")
     return "".join(out)

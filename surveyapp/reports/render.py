@@ -1,8 +1,7 @@
 """The shareable report: one self-contained HTML file, and a PDF.
 
-The HTML file carries everything inline -- the stylesheet and every chart as SVG drawn
-from the same specification the web pages give Plotly (:func:`charts.figure_svg`,
-:func:`charts.waterfall_svg`), each with its table -- and no script, so it opens from a
+The HTML file carries everything inline -- the stylesheet and every chart as the SVG the
+web pages show (:func:`charts.figure_svg`), each with its table -- and no script, so it opens from a
 mail attachment or a USB stick with no network and stays small. The PDF is the same page
 drawn by WeasyPrint, opening with a one-page summary (the overview), a table of contents
 with page numbers, and page numbers in the footer; its text is set in Noto Sans CJK
@@ -116,17 +115,15 @@ def context(
     report: Mapping[str, Any],
     language: str,
     gettext: Callable[[str], str],
-    *,
-    static: bool = False,
 ) -> dict[str, Any]:
-    """What the section templates need besides the report: labels and charts (with
-    ``static``, each chart drawn as SVG too: the downloadable report and the PDF)."""
+    """What the section templates need besides the report: labels and charts (each
+    drawn as SVG: :func:`charts.all_charts`)."""
     lab = labels(gettext)
     return {
         "report": report,
         "lang": language,
         "labels": lab,
-        "charts": charts.all_charts(dict(report), lab, method_names(report), svg=static),
+        "charts": charts.all_charts(dict(report), lab, method_names(report)),
         "names": method_names(report),
     }
 
@@ -141,7 +138,7 @@ def render_html(report: Mapping[str, Any], *, language: str = "zh-Hans") -> str:
     env = _environment(language)
     tpl = env.get_template("reports/standalone.html")
     return tpl.render(
-        **context(report, language, _gettext(language), static=True),
+        **context(report, language, _gettext(language)),
         pdf=False,
         css="\n".join((_read(STATIC / "css" / "manyi.css"), _read(STATIC / "reports.css"))),
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -175,7 +172,7 @@ def render_pdf(report: Mapping[str, Any], *, language: str = "zh-Hans") -> bytes
     env = _environment(language)
     tpl = env.get_template("reports/standalone.html")
     page = tpl.render(
-        **context(report, language, _gettext(language), static=True),
+        **context(report, language, _gettext(language)),
         pdf=True,
         css=_read(STATIC / "reports.css") + _pdf_css(font),
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),

@@ -18,12 +18,12 @@ URLs (prefix ``/research/reports``; every view is wrapped in :func:`surveyapp.au
                                         queues it and answers 202 with a page that waits
                                         for ``/pdf-jobs/<job>.json``, then fetches
                                         ``report.pdf?job=<job>``
-``/plotly.min.js``, ``/plotly.css``     Plotly's bundled JavaScript and its CSS (view)
 
 A report reads only the surveys of its own study: the survey itself, the other waves of
 the same instrument, and the manager / staff / audit surveys of the same wave. Data come
 from :func:`surveyapp.services.exports.responses_frame` (complete, not quarantined responses).
-Charts are drawn by ``static/reports.js`` from JSON blocks: no inline script.
+Charts are inline SVG drawn on the server (:func:`charts.figure_svg`), the same
+drawing as in the downloadable report and the PDF: no chart script at all.
 
 Long scoring runs go to the task queue (:mod:`surveyapp.tasks`); the run pages first mark
 runs whose worker died as failed (:func:`surveyapp.reports.runs.fail_stale`). The full
@@ -35,7 +35,6 @@ there too (:func:`surveyapp.reports.runs.cached_frame`).
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 import pandas as pd
@@ -143,9 +142,9 @@ def survey_report(
     """The full report of a survey (cached; unchanged inputs are not rebuilt).
 
     Quarantined responses are never scored; with ``exclude_suspects`` the suspect ones
-    (:func:`build.suspects`) are left out too -- what the pages do unless their switch
-    says ``?suspects=include``. The API's and the CLI's JSON keep every response, as
-    ``manyi score`` does, so their numbers stay those of the exported file."""
+    (:func:`build.suspects`) are left out too -- what the pages, the report JSON (API
+    and CLI) and ``manyi score`` do unless asked to keep them (``?suspects=include``,
+    ``--include-suspect``: :func:`exclude_suspects`)."""
     q = sv.questionnaire()
     waves, linked = linked_surveys(sv)
     surveys = [sv, *[x for x in waves if x.id != sv.id], *linked.values()]
@@ -172,6 +171,10 @@ def survey_report(
             audit=linked_frames.get("audit"),
         )
         wave_segment = q.segments[0].id if q.segments else None
+        # the comments of every wave of the study (the comments page filters by wave)
+        said = None
+        if len(waves) > 1:
+            said = _screened(q, frame_all) if exclude_suspects else frame_all
         rep = build.full_report(
             q,
             data,
@@ -182,6 +185,7 @@ def survey_report(
             title=sv.title or q.title.get(language),
             excluded=versions[sv.id].quarantined,
             exclude_suspects=exclude_suspects,
+            comments_data=said,
         )
         if len(waves) > 1 and rep.get("servqual"):
             try:
@@ -223,6 +227,21 @@ def _page_args(segment: str | None) -> dict[str, Any]:
 def include_suspects() -> bool:
     """The request's switch: ``?suspects=include`` scores the suspect responses too."""
     return request.args.get("suspects") == "include"
+
+
+#: values of the report's ``suspects`` switch; the first is the default
+SUSPECTS = ("exclude", "include")
+
+
+def exclude_suspects(raw: str | None) -> bool:
+    """Whether the report JSON leaves the suspect responses out, from its ``suspects``
+    parameter: ``exclude`` (the default, as the pages and ``manyi score``) or
+    ``include``; :class:`ValueError` names anything else."""
+    value = raw or SUSPECTS[0]
+    if value not in SUSPECTS:
+        msg = f"suspects must be one of {', '.join(SUSPECTS)}; got {value[:40]!r}."
+        raise ValueError(msg)
+    return value == "exclude"
 
 
 def _page_context(report: dict[str, Any], language: str) -> dict[str, Any]:
@@ -314,7 +333,8 @@ def _report_page(survey_id: int, page: str | None) -> Any:
         quarantine_url=url_for("reports.quarantine", survey_id=sv.id),
         quarantined=_quarantined_ids(sv.id) if page == "quality" else [],
         comment_query=(request.args.get("q") or "").strip()[:200],
-        response_pks=_response_pks(sv.id, report) if page == "comments" else {},
+        comment_wave=(request.args.get("wave") or "").strip()[:80],
+        response_pks=_response_pks(sv, report) if page == "comments" else {},
         actions=build.action_rows(
             actions.study_actions(sv), report, wave=sv.wave or sv.slug, language=lang
         )
@@ -403,8 +423,9 @@ def owners_update(survey_id: int) -> Any:
     return redirect(url_for("reports.dashboard", survey_id=sv.id) + "#owners", code=303)
 
 
-def _response_pks(survey_id: int, report: dict[str, Any]) -> dict[str, int]:
-    """Public id -> primary key of the responses whose comments are listed (their links)."""
+def _response_pks(sv: m.Survey, report: dict[str, Any]) -> dict[str, int]:
+    """Public id -> primary key of the responses whose comments are listed (their links):
+    the survey's and its other waves' (:func:`linked_surveys`)."""
     ids = {
         c["response_id"]
         for it in (report.get("comments") or {}).get("items", [])
@@ -413,9 +434,10 @@ def _response_pks(survey_id: int, report: dict[str, Any]) -> dict[str, int]:
     }
     if not ids:
         return {}
+    waves, _linked = linked_surveys(sv)
     rows = dbm.session().execute(
         select(m.Response.response_id, m.Response.id).where(
-            m.Response.survey_id == survey_id, m.Response.response_id.in_(ids)
+            m.Response.survey_id.in_([w.id for w in waves]), m.Response.response_id.in_(ids)
         )
     )
     return {str(rid): int(pk) for rid, pk in rows}
@@ -485,7 +507,7 @@ def item(survey_id: int, item_id: str) -> Any:
     if entry is None:
         abort(404)
     lab = render.labels(_)
-    chart = charts.waterfall(entry, lab) if len(entry["waterfall"]) > 1 else None
+    chart = charts.draw(charts.waterfall(entry, lab)) if len(entry["waterfall"]) > 1 else None
     return render_template(
         "reports/item.html",
         survey=sv,
@@ -730,27 +752,6 @@ def _attachment(sv: m.Survey, fmt: str, body: bytes, mime: str) -> Any:
     resp = Response(body, mimetype=mime)
     resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return resp
-
-
-@bp.route("/plotly.min.js")
-@requires("view")
-def plotly_js() -> Any:
-    resp = Response(_plotly_bytes(), mimetype="text/javascript")
-    resp.headers["Cache-Control"] = "private, max-age=86400"
-    return resp
-
-
-@bp.route("/plotly.css")
-@requires("view")
-def plotly_css() -> Any:
-    resp = Response(charts.plotly_css(), mimetype="text/css")
-    resp.headers["Cache-Control"] = "private, max-age=86400"
-    return resp
-
-
-@lru_cache(maxsize=1)
-def _plotly_bytes() -> bytes:
-    return charts.plotly_js_path().read_bytes()
 
 
 def init_app(app: Flask) -> None:

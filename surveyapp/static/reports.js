@@ -1,36 +1,8 @@
-/* manyi reports: draw the charts from their JSON blocks, submit filters on change, poll a
-   running scoring run and a PDF being prepared. No inline scripts anywhere (the CSP forbids
-   them): every page puts its data in <script type="application/json"> blocks or data-*
-   attributes that this file reads. */
+/* manyi reports: submit filters on change, poll a running scoring run and a PDF being
+   prepared. Charts are inline SVG drawn by the server: nothing to draw here. No inline
+   scripts anywhere (the CSP forbids them): pages put their data in data-* attributes. */
 (function () {
   "use strict";
-
-  function drawCharts() {
-    if (typeof window.Plotly === "undefined") { return; }
-    var blocks = document.querySelectorAll("script.chart-data");
-    Array.prototype.forEach.call(blocks, function (block) {
-      var target = document.querySelector('[data-chart="' + block.id + '"]');
-      if (!target || target.getAttribute("data-drawn")) { return; }
-      var fig;
-      try { fig = JSON.parse(block.textContent); } catch (e) { return; }
-      var narrow = window.matchMedia && window.matchMedia("(max-width: 600px)").matches;
-      if (narrow && fig.layout) {
-        fig.layout.height = Math.min(fig.layout.height || 380, 320);
-        // a labelled right axis (the waterfall's promotion gap) keeps room for its ticks
-        var right = fig.layout.yaxis2 && fig.layout.yaxis2.side === "right" ? 56 : 10;
-        fig.layout.margin = { l: 52, r: right, t: 40, b: 90 };
-        if (fig.layout.margin && fig.data[0] && fig.data[0].orientation === "h") {
-          fig.layout.margin.l = 140;
-        }
-      }
-      // no mode bar: its per-chart colours are inline styles, which the CSP refuses;
-      // Plotly's own rules come from the linked plotly.css (id plotly.js-style-global)
-      window.Plotly.newPlot(target, fig.data, fig.layout, {
-        responsive: true, displaylogo: false, displayModeBar: false
-      });
-      target.setAttribute("data-drawn", "1");
-    });
-  }
 
   function autoSubmit() {
     var fields = document.querySelectorAll("[data-autosubmit]");
@@ -76,7 +48,7 @@
     window.setTimeout(tick, 1000);
   }
 
-  function init() { drawCharts(); autoSubmit(); pollRun(); pollPdf(); }
+  function init() { autoSubmit(); pollRun(); pollPdf(); }
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", init);
   } else { init(); }

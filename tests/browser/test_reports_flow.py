@@ -115,8 +115,9 @@ def test_five_gap_dashboard_segment_item_and_reports(server, chromium, tmp_path)
     page.wait_for_selector("#overview")  # the overview first, then a page per section
     page.click('a[data-page="five-gaps"]')
     page.wait_for_selector("#five-gaps")
-    page.wait_for_selector("[data-chart] .main-svg")  # Plotly drew from the JSON blocks
-    assert page.locator("[data-chart] .main-svg").count() >= 5
+    # the charts are the server's inline SVG (no chart script), the wide drawing shown
+    assert page.locator("figure.chart svg.chart-svg--wide:visible").count() >= 5
+    assert page.locator("figure.chart svg.chart-svg--narrow:visible").count() == 0
     assert page.locator("[data-missing-gap]").count() == 0  # manager, staff, audit present
     # the five-gap cards' customer gap P - E: scoring.gaps, as manyi score gaps
     ref = service_gaps(**gaps_inputs(customers=(q, frame)))
@@ -144,7 +145,7 @@ def test_five_gap_dashboard_segment_item_and_reports(server, chromium, tmp_path)
     got = float(page.get_attribute(".customer-gap", "data-value"))
     east_items = ref_east.items.set_index(["gap", "item"])["estimate"]
     assert_allclose(got, east_items[("customer", "rel1")], rtol=1e-12)
-    page.wait_for_selector("[data-chart] .main-svg")
+    assert page.locator("figure.chart svg.chart-svg--wide:visible").count() == 1
     shot(page, tmp_path, "item-desktop")
 
     # phone width: no horizontal scrolling of the page itself, charts still drawn
@@ -153,15 +154,16 @@ def test_five_gap_dashboard_segment_item_and_reports(server, chromium, tmp_path)
     )
     ppage = login(phone, base)
     ppage.goto(f"{base}/research/reports/surveys/{sid}/sections/five-gaps?segment=branch=east")
-    ppage.wait_for_selector("[data-chart] .main-svg")
+    # a phone gets the drawing made for its width
+    assert ppage.locator("figure.chart svg.chart-svg--narrow:visible").count() >= 5
+    assert ppage.locator("figure.chart svg.chart-svg--wide:visible").count() == 0
     overflow = ppage.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 1
     shot(ppage, tmp_path, "dashboard-phone")
     phone.close()
-    # plotly.min.js probes one inline style attribute per page load (refused, harmless: its
-    # CSS comes from the linked plotly.css); nothing else may break the CSP
+    # nothing breaks the CSP (no chart library, no inline style or script)
     csp = [p for p in problems if "Content Security Policy" in p or "Refused" in p]
-    assert not [p for p in csp if "plotly.min.js" not in p], csp
+    assert csp == [], csp
 
     # the shareable HTML report, opened with the network cut off
     page.goto(f"{base}/research/reports/surveys/{sid}")

@@ -7,7 +7,15 @@ import math
 import pandas as pd
 import pytest
 
-from scoring.text import content_words, sentiment, text_summary, tokenize
+from scoring.text import (
+    content_words,
+    read,
+    readings_summary,
+    sentiment,
+    text_summary,
+    tokenize,
+    tokenized,
+)
 
 TEXT = "营业厅的工作人员态度很好，但是排队等候时间太长了。"
 
@@ -88,6 +96,21 @@ def test_summary_counts_words_phrases_and_comments() -> None:
     assert s.sentiment == {"positive": 1, "negative": 2, "neutral": 0}
     assert s.labels == ["negative", "negative", None, None, "positive"]
     assert s.sentiment_shares()["negative"] == pytest.approx(2 / 3)
+
+
+def test_comments_read_once_sum_like_each_subset_summarised() -> None:
+    """A study's comments are segmented and read once, then summed per wave or segment
+    level: the same counts as summarising each subset from its texts."""
+    texts = [TEXT, "The wait was too long.", None, "服务很好，谢谢。", "Rude staff, long wait."]
+    readings = [read(c) for c in tokenized(texts)]
+    for subset in ([0, 1, 2], [1, 3, 4], [2], list(range(5))):
+        once = readings_summary([readings[k] for k in subset], top=50)
+        anew = text_summary([texts[k] for k in subset], top=50)
+        assert once.n == anew.n
+        assert once.sentiment == anew.sentiment
+        assert once.labels == anew.labels
+        pd.testing.assert_frame_equal(once.words, anew.words)
+        pd.testing.assert_frame_equal(once.phrases, anew.phrases)
 
 
 def test_summary_of_no_comment() -> None:

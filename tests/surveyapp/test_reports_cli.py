@@ -79,7 +79,7 @@ def test_html_from_files_is_self_contained(files, tmp_path) -> None:
     assert r.exit_code == 0, r.output
     html = out.read_text(encoding="utf-8")
     assert "<script" not in html  # charts are inline SVG: nothing to run
-    assert 'class="chart-svg"' in html
+    assert 'class="chart-svg chart-svg--wide"' in html
     assert len(html.encode("utf-8")) <= 1_500_000
     assert 'src="http' not in html
     assert 'href="http' not in html
@@ -89,9 +89,12 @@ def test_html_from_files_is_self_contained(files, tmp_path) -> None:
 
 def test_json_from_files_is_the_report_dict(files, tmp_path) -> None:
     out = tmp_path / "r.json"
-    r = run(*_linked(files), "--out", str(out), "--language", "en", "--segment", "branch=east")
+    args = [*_linked(files), "--out", str(out), "--language", "en", "--segment", "branch=east"]
+    # every response, as the direct call below scores them
+    r = run(*args, "--include-suspect")
     assert r.exit_code == 0, r.output
     got = json.loads(out.read_text(encoding="utf-8"))
+    assert got["exclude_suspects"] is False
     assert got["five_gaps"]["segment"] == ["branch", "east"]
     q, qm, qs = (qn.builtin(i) for i in ("servqual22", "servqual22_manager", "servqual22_staff"))
     sources = build.GapSources(
@@ -102,6 +105,13 @@ def test_json_from_files_is_the_report_dict(files, tmp_path) -> None:
     direct = build.five_gaps(sources, segment=("branch", "east"), language="en")
     assert got["five_gaps"] == json.loads(json.dumps(direct))
     assert {"servqual", "methods", "data_quality"} <= set(got)
+    # by default the suspect responses are left out, as on the pages and in manyi score
+    assert run(*args).exit_code == 0
+    screened = json.loads(out.read_text(encoding="utf-8"))
+    flagged = int(build.suspects(q, sources.customer[1])["suspect"].sum())
+    assert screened["exclude_suspects"] is True
+    assert screened["suspects_left_out"] == flagged
+    assert screened["n"] == got["n"] - flagged
 
 
 @pytest.mark.parametrize(
@@ -155,10 +165,10 @@ def test_report_of_a_stored_survey(tmp_path, monkeypatch) -> None:
     seed_gap_study(database, sizes=SMALL)
     database.dispose()
     out = tmp_path / "stored.html"
-    r = run("demo-gap-2026-q2", "--out", str(out), "--language", "zh-Hans")
+    r = run("demo-gap-2026-q2", "--out", str(out), "--language", "zh-Hans", "--include-suspect")
     assert r.exit_code == 0, r.output
     html = out.read_text(encoding="utf-8")
-    assert f'data-source="customer">{SMALL["customer"]}<' in html
+    assert f'data-source="customer">{SMALL["customer"]}<' in html  # every response kept
     assert f'data-source="audit">{SMALL["audit"]}<' in html
     assert "2026-Q1" in html  # the earlier wave
     unknown = run("nope", "--out", str(out))

@@ -37,9 +37,9 @@ def _run(*args: str) -> str:
     return r.output
 
 
-def _report(slug: str, tmp_path: Path) -> dict[str, Any]:
-    out = tmp_path / f"{slug}.json"
-    _run("report", slug, "--out", str(out), "--language", "en")
+def _report(slug: str, tmp_path: Path, *extra: str) -> dict[str, Any]:
+    out = tmp_path / f"{slug}{''.join(extra)}.json"
+    _run("report", slug, "--out", str(out), "--language", "en", *extra)
     return json.loads(out.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
@@ -51,13 +51,13 @@ def _exported(slugs: dict[str, str], tmp_path: Path) -> dict[str, Path]:
     return paths
 
 
-def _score_gaps(paths: dict[str, Path], tmp_path: Path) -> dict[str, pd.DataFrame]:
-    """``manyi score gaps AUDIENCE=FILE... --format json``: its tables as frames. The
-    report JSON keeps flagged suspects (only the pages have the switch that leaves them
-    out), so the CLI is asked to keep them too; both leave quarantined rows out."""
-    out = tmp_path / ("gaps-" + "-".join(paths) + ".json")
+def _score_gaps(paths: dict[str, Path], tmp_path: Path, *extra: str) -> dict[str, pd.DataFrame]:
+    """``manyi score gaps AUDIENCE=FILE... --format json``: its tables as frames. Like the
+    report JSON (and the pages) it leaves flagged suspects out unless asked to keep them
+    (``extra``: ``--include-suspect``); both leave quarantined rows out."""
+    out = tmp_path / ("gaps-" + "-".join(paths) + "".join(extra) + ".json")
     args = [f"{audience}={path}" for audience, path in paths.items()]
-    _run("score", "gaps", *args, "--include-suspect", "--format", "json", "--out", str(out))
+    _run("score", "gaps", *args, *extra, "--format", "json", "--out", str(out))
     result = json.loads(out.read_text(encoding="utf-8"))
     assert result["type"] == "GapsResult"
     tables = {}
@@ -126,7 +126,10 @@ def test_demo_report_equals_manyi_score_gaps(tmp_path, monkeypatch) -> None:
     seed_gap_study(database)  # the demo's study: two customer waves, four audiences
     database.dispose()
     slug = "demo-gap-2026-q2"
-    five = _report(slug, tmp_path)["five_gaps"]
+    report = _report(slug, tmp_path)
+    assert report["exclude_suspects"] is True  # by default, as the pages and manyi score
+    assert report["suspects_left_out"] > 0  # the demo has honeypot responses
+    five = report["five_gaps"]
     assert five["missing"] == []
     assert five["level_sources"]["D"] == "audit"  # the dashboard prefers the audit
     files = _exported(
@@ -139,6 +142,14 @@ def test_demo_report_equals_manyi_score_gaps(tmp_path, monkeypatch) -> None:
     # the staff's cause scales come from the staff file
     with_staff = _score_gaps({a: files[a] for a in ("customer", "manager", "staff")}, tmp_path)
     assert _compare_causes(five, with_staff, {"behaviour", "promotion"}) == 9
+    # the switch keeps them, in both: --include-suspect
+    kept = _report(slug, tmp_path, "--include-suspect")
+    assert kept["exclude_suspects"] is False
+    assert kept["suspects_left_out"] == 0
+    assert kept["n"] == report["n"] + report["suspects_left_out"]
+    paths = {a: files[a] for a in ("customer", "manager", "audit")}
+    everyone = _score_gaps(paths, tmp_path, "--include-suspect")
+    assert _compare_gaps(kept["five_gaps"], everyone) == 5 * (6 + 6) + 22 * (6 + 6)
 
 
 def _holes(data: pd.DataFrame, q: qn.Questionnaire, rng: np.random.Generator) -> pd.DataFrame:
@@ -207,6 +218,24 @@ def test_fifteen_percent_missing_report_and_api_equal_manyi_score_gaps(
     assert r.status_code == 200, r.get_data(as_text=True)[:500]
     assert r.json["five_gaps"] == five
     assert {"servqual", "methods", "data_quality"} <= set(r.json)
+    # the same switch as the pages: ?suspects=include keeps the flagged responses, as
+    # manyi report --include-suspect does; anything else is refused with the choices
+    assert r.json["exclude_suspects"] is True
+    kept = client.get(
+        f"/api/v1/surveys/{surveys['customer']}/report.json?lang=en&suspects=include",
+        headers=headers,
+    )
+    assert kept.status_code == 200
+    assert kept.json["exclude_suspects"] is False
+    assert (
+        kept.json["five_gaps"]
+        == _report(slugs["customer"], tmp_path, "--include-suspect")["five_gaps"]
+    )
+    odd = client.get(
+        f"/api/v1/surveys/{surveys['customer']}/report.json?suspects=maybe", headers=headers
+    )
+    assert odd.status_code == 400
+    assert "suspects must be one of exclude, include; got 'maybe'" in odd.json["error"]
     bad = client.get(
         f"/api/v1/surveys/{surveys['customer']}/report.json?segment=branch=mars", headers=headers
     )

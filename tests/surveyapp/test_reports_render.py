@@ -33,9 +33,10 @@ def test_html_report_is_small_static_and_draws_every_chart(report) -> None:
     drawn = charts.all_charts(report, render.labels(str), render.method_names(report))
     ids = [c["id"] for section in drawn.values() for c in section]
     assert ids
-    for cid in ids:  # each chart: its SVG and its table
+    for cid in ids:  # each chart: its SVGs (wide, phone) and its table
         block = html.split(f'<figure class="chart" id="{cid}">')[1].split("</figure>")[0]
-        assert 'class="chart-svg"' in block
+        assert 'class="chart-svg chart-svg--wide"' in block
+        assert 'class="chart-svg chart-svg--narrow"' in block
         assert "<table>" in block
     assert html.index('id="overview"') < html.index('class="report-toc"')
 
@@ -51,6 +52,79 @@ def test_figure_svg_draws_bars_points_and_quadrant_names(report) -> None:
     assert charts.figure_svg(quality["figure"]).count("<rect") >= len(
         report["data_quality"]["counts"]
     )
+
+
+def test_every_chart_is_drawn_wide_and_phone_wide_as_a_described_image(report) -> None:
+    """One drawing path for pages, HTML report and PDF: each chart spec drawn twice, each
+    drawing scaling to its box (viewBox, width 100 %), an image named by its title and
+    described by its values (the rows of the table under it)."""
+    drawn = charts.all_charts(report, render.labels(str), render.method_names(report))
+    assert {"servqual", "ipa", "methods", "quality"} <= set(drawn)
+    for c in (c for section in drawn.values() for c in section):
+        for key, width in (("svg", charts.SVG_WIDTH), ("svg_narrow", charts.NARROW_WIDTH)):
+            svg = c[key]
+            assert svg.startswith("<svg "), (c["id"], key)
+            assert f'viewBox="0 0 {width} ' in svg
+            assert 'width="100%"' in svg
+            assert 'role="img"' in svg
+            assert f'aria-label="{c["title"]}"' in svg
+            assert f"<title>{c['title']}</title>" in svg
+            first = ", ".join(str(cell) for cell in c["table"]["rows"][0])
+            assert f"<desc>{first}" in svg.replace("&lt;", "<")
+
+
+@pytest.mark.parametrize("width", [charts.SVG_WIDTH, charts.NARROW_WIDTH])
+def test_importance_performance_map_names_its_quadrants(report, width) -> None:
+    lab = render.labels(str)
+    ipa = charts.ipa_chart(report["importance_performance"], lab)
+    svg = charts.figure_svg(ipa["figure"], width=width, height=charts.NARROW_HEIGHT)
+    for name in ("Concentrate here", "Keep up the good work", "Low priority", "Possible overkill"):
+        assert f">{name}</text>" in svg
+    assert f">{lab['performance']}</text>" in svg  # both axes named
+    assert f">{lab['importance']}</text>" in svg
+
+
+def _dimension(promotion: float | None) -> dict:
+    steps = [
+        {"step": "E", "label": "Expectation", "kind": "absolute", "value": 6.0, "total": 6.0},
+        {"step": "u", "label": "Understanding", "kind": "relative", "value": -0.5, "total": 5.5},
+        {"step": "d", "label": "Delivery", "kind": "relative", "value": 0.25, "total": 5.75},
+        {"step": "P", "label": "Perception", "kind": "total", "value": 5.75, "total": 5.75},
+    ]
+    gaps = {"promotion": {"label": "Promotion", "value": promotion}} if promotion else {}
+    return {"dimension": "tan", "label": "Tangibles", "waterfall": steps, "gaps": gaps}
+
+
+@pytest.mark.parametrize("width", [charts.SVG_WIDTH, charts.NARROW_WIDTH])
+def test_waterfall_names_both_its_axes(width) -> None:
+    """The waterfall's levels on the left axis, named; the promotion gap (a difference
+    around zero) on its own right axis, named and in its colour -- no unexplained
+    second axis -- and no right axis at all without a promotion gap."""
+    lab = render.labels(str)
+    with_promo = charts.waterfall(_dimension(-0.2), lab)
+    svg = charts.figure_svg(with_promo["figure"], width=width, height=charts.NARROW_HEIGHT)
+    assert lab["level_axis"] in svg
+    right = svg.split(lab["promotion_axis"])[0].rsplit("<text", 1)[1]
+    assert f'fill="{charts.COLORS["promotion"]}"' in right
+    assert "rotate(90" in right
+    # E, two steps, P and the promotion bar; the steps go down (red) then up (green)
+    bars = re.findall(
+        r'<rect x="[\d.]+" y="[\d.]+" width="[\d.]+" height="[\d.]+" fill="(#\w+)"', svg
+    )
+    assert bars == [
+        "#fff",  # the background
+        charts.COLORS["total"],
+        charts.COLORS["down"],
+        charts.COLORS["up"],
+        charts.COLORS["total"],
+        charts.COLORS["promotion"],
+    ]
+    for text in ("Expectation", "Understanding", "Perception", "Promotion (D − C)", "-0.20"):
+        assert text in svg
+    without = charts.waterfall(_dimension(None), lab)
+    plain = charts.figure_svg(without["figure"], width=width, height=charts.NARROW_HEIGHT)
+    assert lab["promotion_axis"] not in plain
+    assert "rotate(90" not in plain
 
 
 def test_pdf_has_summary_contents_and_page_numbers(report) -> None:

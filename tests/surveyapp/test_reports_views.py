@@ -61,7 +61,11 @@ def test_dashboard_numbers_equal_the_scoring_api(app, gap_study, client_as, monk
     assert f'data-left-out="{int(suspect.sum())}"' in c.get(page).get_data(as_text=True)
     assert "data-missing-gap" not in html  # all four audiences are there
     assert "<script>" not in html  # CSP: no inline script
-    assert 'type="application/json"' in html
+    # the charts are the server's SVG, as in the HTML report and the PDF: no chart data
+    # for a script to draw
+    assert 'type="application/json"' not in html
+    assert html.count('class="chart-svg chart-svg--wide"') >= 5
+    assert html.count('class="chart-svg chart-svg--narrow"') >= 5
     # the cached report is reused: a second request builds nothing new
     built = []
     full_report = build.full_report
@@ -120,7 +124,7 @@ def test_everyone_logged_in_can_read(gap_study, client_as, role: str) -> None:
     for url in (
         "/research/reports/",
         f"/research/reports/surveys/{sid}/runs",
-        "/research/reports/plotly.min.js",
+        f"/research/reports/surveys/{sid}/sections/five-gaps",
     ):
         assert c.get(url).status_code == 200, url
 
@@ -172,7 +176,7 @@ def test_anonymous_is_sent_to_login(gap_study, client_as) -> None:
     for url in (
         f"/research/reports/surveys/{sid}",
         f"/research/reports/surveys/{sid}/report.html",
-        "/research/reports/plotly.min.js",
+        f"/research/reports/surveys/{sid}/sections/five-gaps",
     ):
         r = c.get(url)
         assert r.status_code == 302
