@@ -310,7 +310,9 @@ def logout() -> Any:
 def init_app(app: Flask) -> None:
     """Set up Flask-Login, session expiry and the rate-limited login page."""
     app.permanent_session_lifetime = timedelta(hours=float(app.config["LOGIN_LIFETIME_HOURS"]))
-    login_manager.init_app(app)
+    # no Flask-Login context processor: it loads the user for every page, the 503 page too
+    # (templates get the user as ``account`` from ``_user`` below)
+    login_manager.init_app(app, add_context_processor=False)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "basic"
     app.before_request(_expire_sessions)
@@ -318,5 +320,8 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _user() -> dict[str, Any]:
+        if g.get("database_down"):
+            # the 503 page: who is logged in is in the database that is not answering
+            return {"account": None, "can": lambda _permission: False}
         user = current_user if current_user.is_authenticated else None
         return {"account": user, "can": can}

@@ -54,7 +54,8 @@ try:  # optional: Redis is the queue's store only when QUEUE_URL says so
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
-    #: the queue's store is unreachable for a moment (a Redis restart, a locked file)
+    #: the store of the queue (or of the report cache) is unreachable for a moment (a
+    #: Redis restart, a locked file)
     STORE_DOWN: tuple[type[Exception], ...] = (
         sqlite3.OperationalError,
         RedisConnectionError,
