@@ -239,8 +239,13 @@ def requires(need: str) -> Callable[[F], F]:
 # -- session expiry -----------------------------------------------------------------------
 def _expire_sessions() -> None:
     # respondent pages (the survey blueprint) have no login; skipping them spares every
-    # submission loading the anonymous user
-    if request.blueprint in SKIP_EXPIRY or not current_user.is_authenticated:
+    # submission loading the anonymous user; static files need no user either (and load
+    # while the database is down: the 503 page keeps its style)
+    if (
+        request.blueprint in SKIP_EXPIRY
+        or request.endpoint == "static"
+        or not current_user.is_authenticated
+    ):
         return
     now = time.time()
     cfg = current_app.config

@@ -178,3 +178,6 @@ def test_every_page_during_a_database_outage_is_the_friendly_page(tmp_path, mini
             assert 'class="message message--error"' in r.text
             assert "Traceback" not in r.text
             assert str(tmp_path) not in r.text
+    # the page's style still loads for a logged-in researcher (static files need no user)
+    with researcher.get("/static/css/manyi.css") as css:
+        assert css.status_code == 200
