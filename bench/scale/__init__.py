@@ -9,7 +9,7 @@ all configured by the files in ``deploy/`` (:mod:`bench.scale.cluster`). Then:
    respondent whose requests alternate between the two app servers (nginx's round-robin,
    read from its access log) answers, saves, resumes and submits; a researcher logged in
    on one server uses a CSRF token of the other;
-2. the wave launch (:mod:`bench.scale.wave`): a researcher presses "Send the
+2. the wave launch (:mod:`bench.scale.wave`): a researcher presses "Send N
    invitations" (the app's own mail task on the worker, issue 16, to the SMTP server);
    respondents take their personal links from the mails as they arrive and answer;
    report readers open the dashboard; a bootstrap run; the figures are taken from a
@@ -342,7 +342,11 @@ class Stage:
     researcher: wave.Browser
     runs: dict[str, Any]
     mail: dict[str, Any] = field(
-        default_factory=lambda: {"kills while sending": 0, "sending pressed": 0}
+        default_factory=lambda: {
+            "kills while sending": 0,
+            "database outages while sending": 0,
+            "sending pressed": 0,
+        }
     )
 
 
@@ -358,6 +362,10 @@ def _fault_redis(stage: Stage) -> str:
 
 
 def _fault_database(stage: Stage) -> str:
+    """The database unreachable for 10 s. A mailing under way fails and is run again by
+    Huey's retries (``surveyapp.tasks.MAIL_RETRY_DELAY_S`` later)."""
+    if _unmailed(stage.cluster, stage.setup.survey_id) > 0:
+        stage.mail["database outages while sending"] += 1
     stage.cluster.restart("proxy", kill=True, down_s=10.0)
     return "PostgreSQL unreachable for 10 s (the TCP proxy killed), then reachable again"
 
@@ -384,7 +392,7 @@ def _unmailed(cluster: Cluster, survey_id: int) -> int:
 
 
 def send_invitations(stage: Stage) -> None:
-    """The researcher presses "Send the invitations" (again)."""
+    """The researcher presses "Send N invitations" (again)."""
     wave.send_invitations(stage.researcher, stage.setup.survey_id)
     stage.mail["sending pressed"] += 1
 
@@ -392,7 +400,7 @@ def send_invitations(stage: Stage) -> None:
 def _restart_worker(stage: Stage) -> None:
     """kill -9 the worker, start it again 1 s later. A mailing under way dies with it
     (its queued task was taken): the researcher, whose page shows the sending stopped,
-    presses "Send the invitations" again, as the issue's runs are asked again."""
+    presses "Send N invitations" again, as the issue's runs are asked again."""
     sending = _unmailed(stage.cluster, stage.setup.survey_id) > 0
     stage.cluster.services["worker"].kill9()
     if sending:
@@ -734,7 +742,7 @@ def _check_mail(stage: Stage, result: Result, timeout_s: float = 1800.0) -> None
     unclaimed = {r.recipient for r in rows if r.mails_claimed == 0}
     missing = recipients - set(got)
     at = sorted(x["at"] for x in mails)
-    kills = stage.mail["kills while sending"]
+    kills = stage.mail["kills while sending"] + stage.mail["database outages while sending"]
     result.figures["mail"] = {
         "invitations": len(recipients),
         "mailed exactly once": sum(1 for r in recipients if got[r] == 1),
@@ -742,7 +750,8 @@ def _check_mail(stage: Stage, result: Result, timeout_s: float = 1800.0) -> None
         "never mailed": len(missing),
         "interrupted (claimed, not recorded)": len(interrupted),
         "interrupted that arrived": len(interrupted & set(got)),
-        "worker kills while sending": kills,
+        "worker kills while sending": stage.mail["kills while sending"],
+        "database outages while sending": stage.mail["database outages while sending"],
         "sending pressed": stage.mail["sending pressed"],
         "mails/s first to last (all phases, faults included)": (
             round(len(mails) / (at[-1] - at[0]), 1) if len(at) > 1 else None
@@ -761,7 +770,9 @@ def _check_mail(stage: Stage, result: Result, timeout_s: float = 1800.0) -> None
     if silent:
         problems.append(f"{len(silent)} invitation(s) not mailed and not shown as interrupted")
     if len(interrupted) > kills:
-        problems.append(f"{len(interrupted)} interrupted invitations after {kills} kill(s)")
+        problems.append(
+            f"{len(interrupted)} interrupted invitations after {kills} kill(s) or outage(s)"
+        )
 
 
 def _worker_figures(cluster: Cluster, runs: dict[str, Any], result: Result) -> None:

@@ -319,7 +319,7 @@ def queue_run(
 
 
 def send_invitations(browser: Browser, survey_id: int) -> None:
-    """Press "Send the invitations" on the survey's invitations page (the mail task)."""
+    """Press "Send N invitations" on the survey's invitations page (the mail task)."""
     page = browser.send("GET", f"/research/surveys/{survey_id}/invitations")
     data = {"csrf_token": hidden(page.body, "csrf_token") or "", "kind": "invitation"}
     reply = browser.send("POST", f"/research/surveys/{survey_id}/invitations/send", data)
