@@ -370,8 +370,7 @@ def _fault_database(stage: Stage) -> str:
     return "PostgreSQL unreachable for 10 s (the TCP proxy killed), then reachable again"
 
 
-def _unmailed(cluster: Cluster, survey_id: int) -> int:
-    """Invitations of the wave that no sending has claimed yet."""
+def _count_invitations(cluster: Cluster, survey_id: int, *where: Any) -> int:
     from sqlalchemy import create_engine, func, select
 
     from surveyapp import models as m
@@ -381,14 +380,29 @@ def _unmailed(cluster: Cluster, survey_id: int) -> int:
     with engine.connect() as conn:
         n = conn.execute(
             select(func.count()).where(
-                inv.survey_id == survey_id,
-                inv.recipient.is_not(None),
-                inv.mails_claimed == 0,
-                inv.mail_failed.is_(False),
+                inv.survey_id == survey_id, inv.recipient.is_not(None), *where
             )
         ).scalar()
     engine.dispose()
     return int(n or 0)
+
+
+def _unmailed(cluster: Cluster, survey_id: int) -> int:
+    """Invitations of the wave that no sending has claimed yet."""
+    from surveyapp import models as m
+
+    inv = m.Invitation
+    return _count_invitations(
+        cluster, survey_id, inv.mails_claimed == 0, inv.mail_failed.is_(False)
+    )
+
+
+def _interrupted(cluster: Cluster, survey_id: int) -> int:
+    """Invitations claimed by a sending that never recorded them (shown as interrupted)."""
+    from surveyapp import models as m
+
+    inv = m.Invitation
+    return _count_invitations(cluster, survey_id, inv.mails_claimed > inv.mails_sent)
 
 
 def send_invitations(stage: Stage) -> None:
@@ -545,6 +559,7 @@ def run(plan: Plan) -> Result:
                 what = FAULT_ACTIONS[name](stage)
                 time.sleep(plan.fault_gap_s)  # the load goes on after the restart
                 window = _window(load.record, start, time.monotonic())
+                window["invitations interrupted so far"] = _interrupted(cluster, setup.survey_id)
                 result.faults.append({"fault": name, "what": what, **window})
         finally:
             load.stop()
@@ -722,6 +737,16 @@ def _check_mail(stage: Stage, result: Result, timeout_s: float = 1800.0) -> None
     from surveyapp import models as m
 
     cluster, survey_id, problems = stage.cluster, stage.setup.survey_id, result.problems
+    if _unmailed(cluster, survey_id) > 500:  # the mailing alone: its CPU per mail
+        cpu0, wall0 = cpu_by_tier(cluster), time.time()
+        time.sleep(20.0)
+        cpu1, wall1 = cpu_by_tier(cluster), time.time()
+        n = sum(1 for x in smtp_sink.read(cluster.mailbox) if wall0 <= x["at"] < wall1)
+        result.figures["mail alone (after the load)"] = {
+            "mails/s": round(n / (wall1 - wall0), 1),
+            "CPU s per mail": {t: round((cpu1[t] - cpu0[t]) / max(n, 1), 5) for t in cpu1},
+            "load average": round(os.getloadavg()[0], 1),
+        }
     deadline = time.monotonic() + timeout_s
     while _unmailed(cluster, survey_id) and time.monotonic() < deadline:
         time.sleep(1.0)
