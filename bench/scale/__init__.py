@@ -397,14 +397,6 @@ def _unmailed(cluster: Cluster, survey_id: int) -> int:
     )
 
 
-def _interrupted(cluster: Cluster, survey_id: int) -> int:
-    """Invitations claimed by a sending that never recorded them (shown as interrupted)."""
-    from surveyapp import models as m
-
-    inv = m.Invitation
-    return _count_invitations(cluster, survey_id, inv.mails_claimed > inv.mails_sent)
-
-
 def send_invitations(stage: Stage) -> None:
     """The researcher presses "Send N invitations" (again)."""
     wave.send_invitations(stage.researcher, stage.setup.survey_id)
@@ -559,7 +551,6 @@ def run(plan: Plan) -> Result:
                 what = FAULT_ACTIONS[name](stage)
                 time.sleep(plan.fault_gap_s)  # the load goes on after the restart
                 window = _window(load.record, start, time.monotonic())
-                window["invitations interrupted so far"] = _interrupted(cluster, setup.survey_id)
                 result.faults.append({"fault": name, "what": what, **window})
         finally:
             load.stop()
