@@ -239,8 +239,13 @@ def requires(need: str) -> Callable[[F], F]:
 # -- session expiry -----------------------------------------------------------------------
 def _expire_sessions() -> None:
     # respondent pages (the survey blueprint) have no login; skipping them spares every
-    # submission loading the anonymous user
-    if request.blueprint in SKIP_EXPIRY or not current_user.is_authenticated:
+    # submission loading the anonymous user; static files need no user either (and load
+    # while the database is down: the 503 page keeps its style)
+    if (
+        request.blueprint in SKIP_EXPIRY
+        or request.endpoint == "static"
+        or not current_user.is_authenticated
+    ):
         return
     now = time.time()
     cfg = current_app.config
@@ -310,7 +315,9 @@ def logout() -> Any:
 def init_app(app: Flask) -> None:
     """Set up Flask-Login, session expiry and the rate-limited login page."""
     app.permanent_session_lifetime = timedelta(hours=float(app.config["LOGIN_LIFETIME_HOURS"]))
-    login_manager.init_app(app)
+    # no Flask-Login context processor: it loads the user for every page, the 503 page too
+    # (templates get the user as ``account`` from ``_user`` below)
+    login_manager.init_app(app, add_context_processor=False)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "basic"
     app.before_request(_expire_sessions)
@@ -318,5 +325,8 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _user() -> dict[str, Any]:
+        if g.get("database_down"):
+            # the 503 page: who is logged in is in the database that is not answering
+            return {"account": None, "can": lambda _permission: False}
         user = current_user if current_user.is_authenticated else None
         return {"account": user, "can": can}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
@@ -63,6 +63,7 @@ def database_unavailable(exc: Exception) -> Any:
     """503 for a database that is unreachable or timed out (the driver's error is logged,
     never shown: it can name hosts and paths)."""
     current_app.logger.error("database unavailable on %s: %s", request.path, exc)
+    g.database_down = True  # the page asks nothing of the database (auth's context)
     if request.blueprint == "api":
         return {"error": "the database is not answering; try again later", "status": 503}, 503
     return error_page(503)

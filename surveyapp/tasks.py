@@ -23,7 +23,10 @@ Tasks:
 ``send_messages(survey_id, kind, base_url)``
     Invitations (``kind="invitation"``) or reminders by e-mail or another messenger
     (:func:`surveyapp.services.mailing.run`); while reminders remain, it schedules its
-    next reminder run one ``MAIL_REMINDER_INTERVAL_HOURS`` later.
+    next reminder run one ``MAIL_REMINDER_INTERVAL_HOURS`` later. A run that fails (the
+    database unreachable for a moment) is run again by Huey :data:`MAIL_RETRY_DELAY_S`
+    later, up to :data:`MAIL_RETRIES` times; the claims make the new run continue where
+    the failed one stopped, mailing nobody twice.
 
 The queue keeps a heartbeat per running run in Huey's key-value storage
 (:meth:`Queue.beat`); :func:`surveyapp.reports.runs.fail_stale` reads it.
@@ -54,7 +57,8 @@ try:  # optional: Redis is the queue's store only when QUEUE_URL says so
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
-    #: the queue's store is unreachable for a moment (a Redis restart, a locked file)
+    #: the store of the queue (or of the report cache) is unreachable for a moment (a
+    #: Redis restart, a locked file)
     STORE_DOWN: tuple[type[Exception], ...] = (
         sqlite3.OperationalError,
         RedisConnectionError,
@@ -64,6 +68,11 @@ except ImportError:  # pragma: no cover - the redis extra is not installed
     STORE_DOWN = (sqlite3.OperationalError,)
 
 log = logging.getLogger(__name__)
+
+#: a mail run that failed is run again this many times, this many seconds apart (Huey's
+#: retries): a database outage of up to ten minutes does not end a mailing
+MAIL_RETRIES = 20
+MAIL_RETRY_DELAY_S = 30
 
 __all__ = ["Queue", "get_queue", "init_app", "make_huey"]
 
@@ -176,7 +185,9 @@ def init_app(app: Flask) -> Queue:
         purge_contacts=huey.periodic_task(crontab(minute="7"), name="purge_contacts")(
             purge_contacts
         ),
-        send_messages=huey.task(name="send_messages")(send_messages),
+        send_messages=huey.task(
+            name="send_messages", retries=MAIL_RETRIES, retry_delay=MAIL_RETRY_DELAY_S
+        )(send_messages),
     )
     app.extensions["manyi_queue"] = queue
     return queue

@@ -2,30 +2,31 @@
 
 ``make scale-test`` (``python -m bench.scale``) starts, on loopback ports, a fresh
 PostgreSQL database (reached through a TCP proxy the test controls), a throwaway Redis,
-two gunicorn app servers, one ``manyi worker`` and nginx, all configured by the files in
-``deploy/`` (:mod:`bench.scale.cluster`). Then:
+two gunicorn app servers, one ``manyi worker``, a local SMTP server (aiosmtpd) and nginx,
+all configured by the files in ``deploy/`` (:mod:`bench.scale.cluster`). Then:
 
 1. quiet checks: static files come from nginx compressed and cached for a year; a
    respondent whose requests alternate between the two app servers (nginx's round-robin,
    read from its access log) answers, saves, resumes and submits; a researcher logged in
    on one server uses a CSRF token of the other;
-2. the load (:mod:`bench.scale.wave`): respondents on personal invitations, report
-   readers, a bootstrap run; the figures are taken from a window without faults, and
-   the respondents' own CPU cost from a second one with the readers paused;
+2. the wave launch (:mod:`bench.scale.wave`): a researcher presses "Send N
+   invitations" (the app's own mail task on the worker, issue 16, to the SMTP server);
+   respondents take their personal links from the mails as they arrive and answer;
+   report readers open the dashboard; a bootstrap run; the figures are taken from a
+   window without faults, and the respondents' own CPU cost from a second one with the
+   readers paused;
 3. the faults, one after another under the same load: kill -9 an app server and start
-   it again; kill -9 the worker during a bootstrap run (the run is failed as stale, asked
-   again and finishes); restart Redis; the database unreachable for 10 s (the proxy
-   stopped);
+   it again; kill -9 the worker while it sends the invitations (started again, sending
+   pressed again); kill -9 the worker during a bootstrap run (the run is failed as
+   stale, asked again and finishes); restart Redis; the database unreachable for 10 s
+   (the proxy stopped);
 4. the checks: every acknowledged response stored exactly once with the answers sent,
-   no invitation completed twice, every error page friendly (never a trace), every run
-   finished. :func:`run` returns the figures and the problems; the command exits 1 on
-   any problem.
-
-Not yet played: the invitation mail. Sending the invitations through a local SMTP server
-by the queue needs the mail task of issue 16; it becomes one more step of :func:`run`
-between the setup and the load (queue the mailing, respondents take their tokens from
-the mails that arrive), and the worker's kill -9 during sending one more entry of
-:data:`FAULT_ACTIONS`, checked like the others (every invitation mailed exactly once).
+   no invitation completed twice, every error page friendly (never a trace nor a plain
+   error page), every run finished, the mailing finished with no recipient mailed twice
+   and no invitation left unmailed unless the page shows it as *interrupted* (the one a
+   killed worker had handed over and not yet recorded: delivery is at most once, see
+   :mod:`surveyapp.services.mailing`). :func:`run` returns the figures and the
+   problems; the command exits 1 on any problem.
 """
 
 from __future__ import annotations
@@ -39,12 +40,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.scale import wave
+from bench.scale import smtp_sink, wave
 from bench.scale.cluster import Cluster, Ports
 
 __all__ = ["Plan", "Result", "run"]
 
-FAULTS = ("app", "worker", "redis", "database")
+FAULTS = ("app", "mail", "worker", "redis", "database")
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,8 @@ class Plan:
     folder: Path
     admin_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
     base_port: int = 5800
-    invitations: int = 2000
+    invitations: int = 20_000  # all mailed by the worker at the wave's launch
+    mail_rate_per_minute: float = 0.0  # MAIL_RATE_PER_MINUTE of the worker; 0: no pacing
     respondents: int = 8  # answering at once
     readers: int = 2  # report readers at once
     measure_s: float = 30.0  # the window without faults that the figures come from
@@ -153,6 +155,7 @@ def cpu_by_tier(cluster: Cluster) -> dict[str, float]:
         "nginx": cluster.services["nginx"].pids(),
         "redis": cluster.services["redis"].pids(),
         "db proxy (test only)": cluster.services["proxy"].pids(),
+        "smtp server (test only)": cluster.services["smtp"].pids(),
         "load generator": {os.getpid()},
     }
     pg = set()
@@ -231,8 +234,9 @@ def _check_researcher(cluster: Cluster, setup: Setup, plan: Plan, problems: list
 
 # -- the load ----------------------------------------------------------------------------------
 class Load:
-    """Respondent and reader threads until :meth:`stop`. New invitations are taken until
-    then; visits under way finish (a failing request gives up ``grace_s`` after stop)."""
+    """Respondent and reader threads until :meth:`stop`. Respondents take the invitation
+    links of the mails as they arrive (each once) until then; visits under way finish (a
+    failing request gives up ``grace_s`` after stop)."""
 
     def __init__(self, cluster: Cluster, setup: Setup, plan: Plan, grace_s: float = 90) -> None:
         self.cluster, self.setup, self.plan = cluster, setup, plan
@@ -241,13 +245,29 @@ class Load:
         self._stop = threading.Event()
         self.reading = threading.Event()  # cleared: the report readers pause
         self.reading.set()
-        self._tokens = iter(setup.tokens[:-1])  # the last one was the quiet respondent's
+        self.mailbox = smtp_sink.Mailbox(cluster.mailbox)
+        self._tokens: list[str] = []
+        self._taken = {setup.tokens[-1]}  # the quiet respondent's, answered before the mail
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
 
     def _next_token(self) -> str | None:
-        with self._lock:
-            return next(self._tokens, None)
+        """The link of the next invitation mail (waiting for the mailing); None once the
+        load stops or every invitation was taken."""
+        while not self._stop.is_set():
+            with self._lock:
+                if not self._tokens:
+                    arrived = (mail["token"] for mail in self.mailbox.new())
+                    self._tokens = [t for t in arrived if t and t not in self._taken]
+                    self._tokens.reverse()
+                if self._tokens:
+                    token = self._tokens.pop()
+                    self._taken.add(token)
+                    return token
+                if len(self._taken) >= len(self.setup.tokens):
+                    return None
+            self._stop.wait(0.2)
+        return None
 
     def _respondent(self, k: int) -> None:
         rng = random.Random(self.plan.seed * 1000 + k)
@@ -255,9 +275,10 @@ class Load:
         while not self._stop.is_set():
             token = self._next_token()
             if token is None:
-                self.record.add(
-                    self.record.unexpected, "ran out of invitations: raise --invitations"
-                )
+                if not self._stop.is_set():
+                    self.record.add(
+                        self.record.unexpected, "ran out of invitations: raise --invitations"
+                    )
                 return
             save_at = rng.randrange(n_pages - 1) if rng.random() < self.plan.save_share else None
             wave.Respondent(
@@ -320,6 +341,13 @@ class Stage:
     plan: Plan
     researcher: wave.Browser
     runs: dict[str, Any]
+    mail: dict[str, Any] = field(
+        default_factory=lambda: {
+            "kills while sending": 0,
+            "database outages while sending": 0,
+            "sending pressed": 0,
+        }
+    )
 
 
 def _fault_app(stage: Stage) -> str:
@@ -334,14 +362,88 @@ def _fault_redis(stage: Stage) -> str:
 
 
 def _fault_database(stage: Stage) -> str:
+    """The database unreachable for 10 s. A mailing under way fails and is run again by
+    Huey's retries (``surveyapp.tasks.MAIL_RETRY_DELAY_S`` later)."""
+    if _unmailed(stage.cluster, stage.setup.survey_id) > 0:
+        stage.mail["database outages while sending"] += 1
     stage.cluster.restart("proxy", kill=True, down_s=10.0)
     return "PostgreSQL unreachable for 10 s (the TCP proxy killed), then reachable again"
 
 
+def _count_invitations(cluster: Cluster, survey_id: int, *where: Any) -> int:
+    from sqlalchemy import create_engine, func, select
+
+    from surveyapp import models as m
+
+    inv = m.Invitation
+    engine = create_engine(cluster.direct_url)
+    with engine.connect() as conn:
+        n = conn.execute(
+            select(func.count()).where(
+                inv.survey_id == survey_id, inv.recipient.is_not(None), *where
+            )
+        ).scalar()
+    engine.dispose()
+    return int(n or 0)
+
+
+def _unmailed(cluster: Cluster, survey_id: int) -> int:
+    """Invitations of the wave that no sending has claimed yet."""
+    from surveyapp import models as m
+
+    inv = m.Invitation
+    return _count_invitations(
+        cluster, survey_id, inv.mails_claimed == 0, inv.mail_failed.is_(False)
+    )
+
+
+def send_invitations(stage: Stage) -> None:
+    """The researcher presses "Send N invitations" (again)."""
+    wave.send_invitations(stage.researcher, stage.setup.survey_id)
+    stage.mail["sending pressed"] += 1
+
+
+def _restart_worker(stage: Stage) -> None:
+    """kill -9 the worker, start it again 1 s later. A mailing under way dies with it
+    (its queued task was taken): the researcher, whose page shows the sending stopped,
+    presses "Send N invitations" again, as the issue's runs are asked again."""
+    sending = _unmailed(stage.cluster, stage.setup.survey_id) > 0
+    stage.cluster.services["worker"].kill9()
+    if sending:
+        stage.mail["kills while sending"] += 1
+    time.sleep(1.0)
+    stage.cluster.services["worker"].start()
+    if sending:
+        send_invitations(stage)
+
+
+def _fault_mail(stage: Stage) -> str:
+    """kill -9 the worker while it sends the invitations (a mail arrived a moment ago);
+    start it again and send again: nobody mailed twice, the mailing finishes."""
+    box = stage.cluster.mailbox
+    size = box.stat().st_size if box.exists() else 0
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (box.stat().st_size if box.exists() else 0) <= size:
+        time.sleep(0.05)
+    if _unmailed(stage.cluster, stage.setup.survey_id) == 0:
+        stage.mail["problem"] = (
+            "the mailing had ended before the worker was killed: raise --invitations "
+            "(or lower --mail-rate)"
+        )
+    mailed = len(smtp_sink.read(box))
+    _restart_worker(stage)
+    stage.mail["killed at"] = mailed
+    return (
+        f"kill -9 the worker while it sends the invitations ({mailed} mailed), started "
+        "again 1 s later; sending pressed again"
+    )
+
+
 def _fault_worker(stage: Stage) -> str:
     """Queue a bootstrap run, kill -9 the worker while it runs, start the worker again:
-    the run is failed as stale (no heartbeat); asked again, it runs to the end."""
-    cluster, researcher, setup, runs = stage.cluster, stage.researcher, stage.setup, stage.runs
+    the run is failed as stale (no heartbeat); asked again, it runs to the end. (A
+    mailing still under way is sent again, see :func:`_restart_worker`.)"""
+    researcher, setup, runs = stage.researcher, stage.setup, stage.runs
     resamples = _max_bootstrap()
     run_id = wave.queue_run(researcher, setup.runs_survey_id, resamples, 2)
     state = wave.wait_run(
@@ -349,11 +451,9 @@ def _fault_worker(stage: Stage) -> str:
     )
     runs["killed"] = run_id
     runs["killed at"] = dict(state)
-    cluster.services["worker"].kill9()
+    _restart_worker(stage)
     if state.get("status") != "running":
         runs["problem"] = f"the run was not running when the worker was killed: {state}"
-    time.sleep(1.0)
-    cluster.services["worker"].start()
     # a run page marks it failed once its heartbeat is REPORT_RUN_STALE_S old
     state = wave.wait_run(researcher, run_id, 60, lambda st: st.get("status") in DONE)
     runs["killed after"] = dict(state)
@@ -368,10 +468,10 @@ def _max_bootstrap() -> int:
     return MAX_BOOTSTRAP
 
 
-#: the faults, in the order they are played; each returns what it did. The mail worker's
-#: kill -9 during sending joins them with the mail task (issue 16).
+#: the faults; each returns what it did (played in the order of ``Plan.faults``)
 FAULT_ACTIONS = {
     "app": _fault_app,
+    "mail": _fault_mail,
     "worker": _fault_worker,
     "redis": _fault_redis,
     "database": _fault_database,
@@ -409,6 +509,7 @@ def run(plan: Plan) -> Result:
             "MANYI_LOGIN_RATE_LIMIT": "1000/minute",
             "MANYI_MIN_SECONDS": "0",
             "MANYI_REPORT_RUN_STALE_S": "5",
+            "MANYI_MAIL_RATE_PER_MINUTE": str(plan.mail_rate_per_minute),
         },
     )
     with cluster:
@@ -418,16 +519,25 @@ def run(plan: Plan) -> Result:
         quiet = _check_round_robin(cluster, setup, problems)
         runs: dict[str, Any] = {"first": _check_researcher(cluster, setup, plan, problems)}
         researcher = wave.log_in(cluster.ports.nginx, wave.Record())
+        stage = Stage(cluster, setup, plan, researcher, runs)
 
         load = Load(cluster, setup, plan)
         load.record.acked.update(quiet.acked)
         load.start()
+        send_invitations(stage)  # the wave's launch: respondents answer as mails arrive
         try:
             time.sleep(3.0)  # every respondent under way
-            t0, cpu0 = time.monotonic(), cpu_by_tier(cluster)
+            t0, cpu0, wall0 = time.monotonic(), cpu_by_tier(cluster), time.time()
             time.sleep(plan.measure_s)
-            t1, cpu1 = time.monotonic(), cpu_by_tier(cluster)
+            t1, cpu1, wall1 = time.monotonic(), cpu_by_tier(cluster), time.time()
             _figures(result, load.record, (t0, t1), cpu0, cpu1, plan)
+            mailed = [x for x in smtp_sink.read(cluster.mailbox) if wall0 <= x["at"] < wall1]
+            worker_cpu = cpu1["worker"] - cpu0["worker"]
+            result.figures["mail in the measured window"] = {
+                "mails": len(mailed),
+                "mails/s": round(len(mailed) / (wall1 - wall0), 1),
+                "worker CPU s per mail": round(worker_cpu / len(mailed), 4) if mailed else None,
+            }
             # the respondents' own cost: a second window with the readers paused
             load.reading.clear()
             time.sleep(3.0)  # dashboards under way finish
@@ -436,7 +546,6 @@ def run(plan: Plan) -> Result:
             t3, cpu3 = time.monotonic(), cpu_by_tier(cluster)
             load.reading.set()
             _respondent_cost(result, load.record, (t2, t3), cpu2, cpu3)
-            stage = Stage(cluster, setup, plan, researcher, runs)
             for name in plan.faults:
                 start = time.monotonic()
                 what = FAULT_ACTIONS[name](stage)
@@ -460,6 +569,7 @@ def run(plan: Plan) -> Result:
             problems.append("asking again for the killed run returned the killed run")
         _check_integrity(cluster, setup, load.record, result)
         _worker_figures(cluster, runs, result)
+        _check_mail(stage, result)
     return result
 
 
@@ -588,7 +698,6 @@ def _check_integrity(cluster: Cluster, setup: Setup, record: wave.Record, result
             "used links refused a second response": record.reused_refused,
             "error pages seen": len(record.errors),
             "error pages not friendly": len(unfriendly),
-            "researchers' plain (not friendly, no trace) error pages": len(record.plain_pages),
         }
     )
     if lost:
@@ -606,6 +715,80 @@ def _check_integrity(cluster: Cluster, setup: Setup, record: wave.Record, result
         problems.append(f"{len(record.unexpected)} unexpected answer(s): {record.unexpected[:5]}")
     if not acked:
         problems.append("no response was acknowledged")
+
+
+def _check_mail(stage: Stage, result: Result, timeout_s: float = 1800.0) -> None:
+    """The mailing finishes; every recipient got the invitation once, except an
+    invitation a killed worker left *interrupted* (handed over, not recorded), which got it
+    once or not at all and is never mailed again."""
+    from collections import Counter
+
+    from sqlalchemy import create_engine, select
+
+    from surveyapp import models as m
+
+    cluster, survey_id, problems = stage.cluster, stage.setup.survey_id, result.problems
+    if _unmailed(cluster, survey_id) > 500:  # the mailing alone: its CPU per mail
+        cpu0, wall0 = cpu_by_tier(cluster), time.time()
+        time.sleep(20.0)
+        cpu1, wall1 = cpu_by_tier(cluster), time.time()
+        n = sum(1 for x in smtp_sink.read(cluster.mailbox) if wall0 <= x["at"] < wall1)
+        result.figures["mail alone (after the load)"] = {
+            "mails/s": round(n / (wall1 - wall0), 1),
+            "CPU s per mail": {t: round((cpu1[t] - cpu0[t]) / max(n, 1), 5) for t in cpu1},
+            "load average": round(os.getloadavg()[0], 1),
+        }
+    deadline = time.monotonic() + timeout_s
+    while _unmailed(cluster, survey_id) and time.monotonic() < deadline:
+        time.sleep(1.0)
+    time.sleep(2.0)  # the last message recorded
+    inv = m.Invitation
+    engine = create_engine(cluster.direct_url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(inv.recipient, inv.mails_claimed, inv.mails_sent).where(
+                inv.survey_id == survey_id
+            )
+        ).all()
+    engine.dispose()
+    mails = smtp_sink.read(cluster.mailbox)
+    got = Counter(x["to"] for x in mails)
+    recipients = {r.recipient for r in rows}
+    interrupted = {r.recipient for r in rows if r.mails_claimed > r.mails_sent}
+    unclaimed = {r.recipient for r in rows if r.mails_claimed == 0}
+    missing = recipients - set(got)
+    at = sorted(x["at"] for x in mails)
+    kills = stage.mail["kills while sending"] + stage.mail["database outages while sending"]
+    result.figures["mail"] = {
+        "invitations": len(recipients),
+        "mailed exactly once": sum(1 for r in recipients if got[r] == 1),
+        "mailed twice or more": sum(1 for c in got.values() if c > 1),
+        "never mailed": len(missing),
+        "interrupted (claimed, not recorded)": len(interrupted),
+        "interrupted that arrived": len(interrupted & set(got)),
+        "worker kills while sending": stage.mail["kills while sending"],
+        "database outages while sending": stage.mail["database outages while sending"],
+        "sending pressed": stage.mail["sending pressed"],
+        "mails/s first to last (all phases, faults included)": (
+            round(len(mails) / (at[-1] - at[0]), 1) if len(at) > 1 else None
+        ),
+        "not for this wave": len(set(got) - recipients),
+    }
+    if "problem" in stage.mail:
+        problems.append(stage.mail["problem"])
+    if unclaimed:
+        problems.append(f"the mailing did not finish: {len(unclaimed)} invitation(s) never sent")
+    doubled = {r: c for r, c in got.items() if c > 1}
+    if doubled:
+        example = list(doubled)[:3]
+        problems.append(f"{len(doubled)} recipient(s) mailed twice or more, e.g. {example}")
+    silent = missing - interrupted - unclaimed
+    if silent:
+        problems.append(f"{len(silent)} invitation(s) not mailed and not shown as interrupted")
+    if len(interrupted) > kills:
+        problems.append(
+            f"{len(interrupted)} interrupted invitations after {kills} kill(s) or outage(s)"
+        )
 
 
 def _worker_figures(cluster: Cluster, runs: dict[str, Any], result: Result) -> None:

@@ -17,14 +17,22 @@ def main(argv: list[str] | None = None) -> int:
         "--base-port",
         type=int,
         default=5800,
-        help="nginx on it; app servers +11, +12; Redis +20; proxy +30",
+        help="nginx on it; app servers +11, +12; Redis +20; SMTP +25; proxy +30",
     )
     parser.add_argument(
         "--postgres",
         default=Plan.admin_url,
         help="a PostgreSQL server to create the test database on",
     )
-    parser.add_argument("--invitations", type=int, default=Plan.invitations)
+    parser.add_argument(
+        "--invitations", type=int, default=Plan.invitations, help="mailed at the launch"
+    )
+    parser.add_argument(
+        "--mail-rate",
+        type=float,
+        default=Plan.mail_rate_per_minute,
+        help="the worker's MAIL_RATE_PER_MINUTE; 0: as fast as it goes",
+    )
     parser.add_argument("--respondents", type=int, default=Plan.respondents)
     parser.add_argument("--readers", type=int, default=Plan.readers)
     parser.add_argument("--measure", type=float, default=Plan.measure_s, help="seconds")
@@ -48,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             admin_url=args.postgres,
             base_port=args.base_port,
             invitations=args.invitations,
+            mail_rate_per_minute=args.mail_rate,
             respondents=args.respondents,
             readers=args.readers,
             measure_s=args.measure,

@@ -9,7 +9,8 @@
   survives a restart): the queue, the rate-limit counters and the report cache;
 - two gunicorn app servers with ``deploy/gunicorn.conf.py``, each with its own instance
   folder (nothing is shared through files);
-- one ``manyi worker``;
+- one ``manyi worker``, sending the invitations to a local SMTP server
+  (:mod:`bench.scale.smtp_sink`, aiosmtpd) that keeps what it accepted;
 - nginx with ``deploy/nginx.conf``, round-robin over the app servers.
 """
 
@@ -143,10 +144,12 @@ class Ports:
     apps: tuple[int, ...]
     redis: int
     proxy: int
+    smtp: int
 
     @classmethod
     def from_base(cls, base: int, n_apps: int) -> Ports:
-        return cls(base, tuple(base + 11 + i for i in range(n_apps)), base + 20, base + 30)
+        apps = tuple(base + 11 + i for i in range(n_apps))
+        return cls(base, apps, base + 20, base + 30, base + 25)
 
 
 @dataclass
@@ -175,6 +178,11 @@ class Cluster:
         return base + f"/{self.db_name}"
 
     @property
+    def mailbox(self) -> Path:
+        """What the SMTP server accepted: one JSON line per recipient."""
+        return self.folder / "mailbox.jsonl"
+
+    @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.ports.nginx}"
 
@@ -195,6 +203,11 @@ class Cluster:
                 "MANYI_DB_POOL_SIZE": "2",
                 "MANYI_DB_MAX_OVERFLOW": "3",
                 "MANYI_TRUSTED_PROXIES": "1",
+                "MANYI_MAIL_HOST": "127.0.0.1",
+                "MANYI_MAIL_PORT": str(self.ports.smtp),
+                "MANYI_MAIL_SECURITY": "none",
+                "MANYI_MAIL_SENDER": "survey@scale.test",
+                "MANYI_PUBLIC_URL": self.base,
                 "WEB_CONCURRENCY": str(self.web_workers),
                 "PYTHONPATH": str(ROOT),
             }
@@ -208,7 +221,7 @@ class Cluster:
         try:
             self._create_database()
             self._define()
-            for name in ("proxy", "redis", *self.app_names, "worker", "nginx"):
+            for name in ("proxy", "redis", "smtp", *self.app_names, "worker", "nginx"):
                 self.services[name].start()
         except BaseException:
             self.__exit__(None, None, None)
@@ -265,6 +278,10 @@ class Cluster:
         ]
         self.services["redis"] = Service(
             "redis", redis, dict(os.environ), self.ports.redis, logs / "redis.log"
+        )
+        smtp = [py, str(Path(__file__).with_name("smtp_sink.py")), str(self.ports.smtp)]
+        self.services["smtp"] = Service(
+            "smtp", [*smtp, str(self.mailbox)], dict(os.environ), self.ports.smtp, logs / "smtp.log"
         )
         for name, port in zip(self.app_names, self.ports.apps, strict=True):
             env = self.env(name) | {"MANYI_BIND": f"127.0.0.1:{port}"}
@@ -331,7 +348,7 @@ class Cluster:
 
     # -- stop -----------------------------------------------------------------------------
     def __exit__(self, *exc: Any) -> None:
-        for name in ("nginx", "worker", *self.app_names, "redis", "proxy"):
+        for name in ("nginx", "worker", *self.app_names, "smtp", "redis", "proxy"):
             if name in self.services:
                 self.services[name].stop()
         from sqlalchemy import create_engine, text

@@ -7,7 +7,8 @@ importance points, overall ratings, segments) through the balancer. Some save on
 page, leave and later come back by their resume link (a new browser); some open their
 link again after submitting (one-use: the "already answered" page, and a second
 response refused: a 303 back to that page). A page answered with 5xx or a refused connection is
-checked (a friendly page, never a trace), and sent again a moment later with the same
+checked (the friendly page, never a trace nor a plain error, for respondents and
+researchers alike), and sent again a moment later with the same
 response id, as a respondent would; only a 303 to the thank-you page acknowledges a
 response. Report readers (logged-in researchers) open the survey's dashboard. Bootstrap
 runs (ACSI, PLS with resamples) are queued through the web form and followed to the end.
@@ -60,7 +61,6 @@ class Record:
     )  # when, status, path, friendly
     unexpected: list[str] = field(default_factory=list)
     unfriendly_bodies: list[str] = field(default_factory=list)
-    plain_pages: list[tuple[float, str]] = field(default_factory=list)  # researchers' 5xx
     reused_refused: int = 0
     resumed: int = 0
     give_up_at: float = float("inf")  # time.monotonic() after which failing requests stop
@@ -113,11 +113,6 @@ class Browser:
                     any(m in reply.body for m in FRIENDLY)
                     and not any(t in reply.body for t in TRACE)
                 )
-                if path.startswith("/research") and not any(t in reply.body for t in TRACE):
-                    # researchers: no trace is the rule; a plain page is counted apart
-                    if not friendly:
-                        self.record.add(self.record.plain_pages, (time.monotonic(), path))
-                    friendly = True
                 self.record.add(
                     self.record.errors, (time.monotonic(), reply.status, path, friendly)
                 )
@@ -321,6 +316,16 @@ def queue_run(
         msg = f"queueing a run failed: {reply.status} {reply.body[:300]}"
         raise RuntimeError(msg)
     return int(found.group(1))
+
+
+def send_invitations(browser: Browser, survey_id: int) -> None:
+    """Press "Send N invitations" on the survey's invitations page (the mail task)."""
+    page = browser.send("GET", f"/research/surveys/{survey_id}/invitations")
+    data = {"csrf_token": hidden(page.body, "csrf_token") or "", "kind": "invitation"}
+    reply = browser.send("POST", f"/research/surveys/{survey_id}/invitations/send", data)
+    if reply.status != 303:
+        msg = f"sending the invitations failed: {reply.status} {reply.body[:300]}"
+        raise RuntimeError(msg)
 
 
 def run_state(browser: Browser, run_id: int) -> dict[str, Any]:

@@ -78,6 +78,25 @@ RUN_PAGE = 50
 cache = Cache()  # report sections; configured by the CACHE_* settings in init_app
 
 
+class _ReportCache:
+    """:data:`cache` as :func:`runs.cached_report` uses it, best-effort: while the cache's
+    store is unreachable (a Redis restart) a lookup is a miss and nothing is kept, so the
+    report is built, not refused with a 500."""
+
+    def get(self, key: str) -> Any:
+        try:
+            return cache.get(key)
+        except tasks.STORE_DOWN as exc:
+            current_app.logger.warning("report cache unreachable, building: %s", exc)
+            return None
+
+    def set(self, key: str, value: Any) -> None:
+        try:
+            cache.set(key, value)
+        except tasks.STORE_DOWN as exc:
+            current_app.logger.warning("report cache unreachable, not kept: %s", exc)
+
+
 # -- data ----------------------------------------------------------------------------------
 def _survey(survey_id: int) -> m.Survey:
     return owned_survey(survey_id)
@@ -113,7 +132,7 @@ def _cached_frame(
     surveys: list[m.Survey], versions: dict[int, exports.DataVersion]
 ) -> pd.DataFrame:
     """The report frame of ``surveys`` from :data:`cache` (:func:`runs.cached_frame`)."""
-    return runs.cached_frame(cache, dbm.session(), surveys, versions)
+    return runs.cached_frame(_ReportCache(), dbm.session(), surveys, versions)
 
 
 def _parse_segment(q: Any, raw: str | None) -> tuple[str, str] | None:
@@ -203,7 +222,12 @@ def survey_report(
         return rep
 
     return runs.cached_report(
-        cache, section="full", surveys=surveys, versions=versions, params=params, build=make
+        _ReportCache(),
+        section="full",
+        surveys=surveys,
+        versions=versions,
+        params=params,
+        build=make,
     )
 
 

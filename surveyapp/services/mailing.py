@@ -14,7 +14,13 @@ Sending nobody twice
     accepted it, ``mails_sent`` becomes *k + 1*. A run killed between the two leaves
     ``mails_claimed > mails_sent``: the message may or may not have left, so it is never
     sent again automatically, and the page shows it as *interrupted*. The state is in the
-    database, not in the worker's memory.
+    database, not in the worker's memory. So delivery is at most once: a kill -9 of a
+    sending worker leaves at most one invitation per sending thread *interrupted* (the
+    one between its claim and its record: its delivery and two short transactions; the
+    pause that keeps the rate comes before the claim), which may or may not have arrived
+    and is never mailed twice. SMTP gives a client no way to ask whether a message it
+    handed over arrived, so exactly once cannot be promised across a kill; the scale
+    test (``bench/scale``) measures how often the window is hit.
 
 Failures
     :class:`~surveyapp.messaging.PermanentFailure` (the server refused the address): the
@@ -246,11 +252,13 @@ def run(
                 break
             for inv_id, k, message in messages:
                 after_id = inv_id
-                if not _claim(db, inv_id, k):
-                    continue  # another worker has it
+                # the pause before the claim: a worker killed while it keeps the pace leaves
+                # nothing half-done; between claim and record there is only the delivery
                 wait = last + gap - time.monotonic()
                 if wait > 0:
                     sleep(wait)
+                if not _claim(db, inv_id, k):
+                    continue  # another worker has it
                 last = time.monotonic()
                 try:
                     messenger.send(message)

@@ -141,3 +141,43 @@ def test_a_locked_row_gives_the_friendly_page_not_a_wait(postgres_url, tmp_path,
     assert took < 10
     assert survey_id
     app.extensions["manyi_db"].dispose()
+
+
+def test_every_page_during_a_database_outage_is_the_friendly_page(tmp_path, minimal):
+    """Respondents and a logged-in researcher alike get the bilingual 503 page while the
+    database is down (the page itself must not ask the database who is logged in)."""
+    from tests.surveyapp.research_helpers import PASSWORD, add_user, login
+
+    app = make_app({"DATABASE": tmp_path / "t.sqlite"})
+    app.testing = False  # the error handlers, not the test client's exceptions
+    survey_id, tokens = add_survey(app, minimal, slug="down", invitations=1)
+    add_user(app, "analyst@example.org", "admin")
+    researcher = app.test_client()
+    assert login(researcher, "analyst@example.org").status_code == 303
+    assert researcher.get(f"/research/surveys/{survey_id}").status_code == 200
+    (tmp_path / "t.sqlite").unlink()
+    (tmp_path / "t.sqlite").mkdir()  # a database that cannot be opened
+    app.extensions["manyi_db"].dispose()
+    respondent = app.test_client()
+    pages = [
+        (respondent, "GET", "/s/down"),
+        (respondent, "GET", f"/i/{tokens[0]}"),
+        (respondent, "POST", "/s/down"),
+        (researcher, "GET", "/research/"),
+        (researcher, "GET", f"/research/surveys/{survey_id}"),
+        (researcher, "GET", f"/research/reports/surveys/{survey_id}"),
+        (researcher, "POST", f"/research/surveys/{survey_id}/invitations/send"),
+        (app.test_client(), "POST", "/research/login"),  # a login asks the database
+    ]
+    for language, says in (("en", "try again in a moment"), ("zh-Hans", "请稍后再试")):
+        for client, method, path in pages:
+            data = {"email": "analyst@example.org", "password": PASSWORD}
+            r = client.open(path, method=method, data=data, headers={"Accept-Language": language})
+            assert r.status_code == 503, (path, r.status_code, r.text[:300])
+            assert says in r.text, (path, language, r.text[:300])
+            assert 'class="message message--error"' in r.text
+            assert "Traceback" not in r.text
+            assert str(tmp_path) not in r.text
+    # the page's style still loads for a logged-in researcher (static files need no user)
+    with researcher.get("/static/css/manyi.css") as css:
+        assert css.status_code == 200

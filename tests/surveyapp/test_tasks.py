@@ -291,6 +291,25 @@ def test_the_redis_report_cache(tmp_path) -> None:
             client.delete(key)
 
 
+def test_a_report_cache_that_is_down_builds_the_page(tmp_path) -> None:
+    """A Redis restart under the report cache: the dashboard is built (and not kept), never
+    a 500. The cache's Redis is a socket that does not exist: every call fails to connect."""
+    web = _web(
+        tmp_path, CACHE_TYPE="RedisCache", CACHE_REDIS_URL=f"unix://{tmp_path}/no-redis.sock"
+    )
+    web.testing = False  # the error handlers, not the test client's exceptions
+    sv, _frame = _acsi(web, 60)
+    add_user(web, "viewer@example.org", "viewer")
+    c = web.test_client()
+    assert login(c, "viewer@example.org").status_code == 303
+    for _ in range(2):
+        r = c.get(f"/research/reports/surveys/{sv.id}")
+        assert r.status_code == 200, r.text[:300]
+    with web.app_context():
+        with pytest.raises(redis.ConnectionError):
+            views.cache.get("report:any")  # the store is really down
+
+
 def test_the_pdf_is_rendered_by_the_worker(app, worker, client_as) -> None:
     sv, _frame = _acsi(app, 120)
     c = client_as("viewer")

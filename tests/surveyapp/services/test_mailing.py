@@ -288,6 +288,73 @@ def test_the_rate_limit_paces_the_sends(mail_app, smtp):
     assert all(1.5 < w <= 2.0 for w in waits)
 
 
+def test_a_worker_killed_while_it_keeps_the_pace_leaves_nothing_interrupted(mail_app, smtp):
+    """The pause between two messages comes before the next claim: a kill -9 during it
+    (most of a paced run's time) leaves no invitation claimed and not recorded, so the
+    next run sends every one that is left."""
+    app, sid = mail_app, mail_app.config["SURVEY_ID"]
+
+    def killed(_seconds: float) -> None:
+        raise Killed
+
+    with app.app_context():
+        database = app.extensions["manyi_db"]
+        with pytest.raises(Killed):
+            mailing.run(
+                database,
+                sid,
+                "invitation",
+                _smtp(app),
+                base_url="http://x/",
+                policy=mailing.Policy(rate_per_minute=30),
+                sleep=killed,
+            )
+        assert sum(smtp.to().values()) == 1
+        assert _progress(app, sid)["interrupted"] == 0
+        mailing.run(
+            database,
+            sid,
+            "invitation",
+            _smtp(app),
+            base_url="http://x/",
+            policy=mailing.Policy(rate_per_minute=0),
+        )
+    assert max(smtp.to().values()) == 1
+    assert set(smtp.to()) == {"ann@example.cn", "bo@example.cn", "cy@example.cn"}
+
+
+def test_a_mail_run_that_loses_the_database_is_run_again(mail_app, smtp, monkeypatch):
+    """The database goes away after the first message: the task fails, Huey runs it again
+    (its retries) and the new run sends the rest, nobody twice."""
+    from sqlalchemy.exc import OperationalError
+
+    from surveyapp import tasks
+
+    app, sid = mail_app, mail_app.config["SURVEY_ID"]
+    claim = mailing._claim
+    calls = []
+
+    def claim_until_the_database_goes(db, inv_id, k):
+        calls.append(inv_id)
+        if len(calls) == 2:
+            raise OperationalError("UPDATE invitation", {}, ConnectionError("server closed"))
+        return claim(db, inv_id, k)
+
+    monkeypatch.setattr(mailing, "_claim", claim_until_the_database_goes)
+    queue = app.extensions["manyi_queue"]
+    with app.app_context():
+        queue.send_messages(sid, "invitation", "http://x/")
+    assert sum(smtp.to().values()) == 1
+    (retry,) = queue.huey.scheduled()
+    assert retry.name == "send_messages"
+    assert retry.retries == tasks.MAIL_RETRIES - 1
+    eta = (retry.eta - datetime.now(UTC).replace(tzinfo=None)).total_seconds()
+    assert 0 < eta <= tasks.MAIL_RETRY_DELAY_S
+    with app.app_context():  # what the worker does once the delay has passed
+        queue.huey.execute(retry, timestamp=retry.eta)
+    assert smtp.to() == Counter(["ann@example.cn", "bo@example.cn", "cy@example.cn"])
+
+
 def test_file_adapter_writes_one_line_per_message(tmp_path, minimal):
     outbox = tmp_path / "sms" / "outbox.jsonl"
     app = make_app(
