@@ -533,9 +533,7 @@ def iter_chunks(
             else:
                 texts[name] = np.array([d.get(name) for d in values], dtype=object)
         ids = np.array([row[0] for row in rows], dtype=np.int64)
-        yield Chunk(
-            n, texts, numbers, number_names, started, submitted, ids, na_numbers, na_texts
-        )
+        yield Chunk(n, texts, numbers, number_names, started, submitted, ids, na_numbers, na_texts)
         if n < chunk_size:
             return
 
