@@ -32,8 +32,10 @@ make a bot's many fresh responses look slow.
 
 Every POST of a page is checked as a whole (:func:`surveyapp.forms.check_post`); a valid
 page is stored by :func:`surveyapp.services.responses.store_page` in one transaction.
-The routes are rate-limited per client address by ``SUBMIT_RATE_LIMIT``, resume codes
-(typed or in a link) by ``RESUME_RATE_LIMIT``, on every HTTP method.
+The answer routes, the thank-you page and the landing page (``/``) are rate-limited per
+client address by ``SUBMIT_RATE_LIMIT``, resume codes (typed or in a link) by
+``RESUME_RATE_LIMIT``, the branding files by ``DISTRIBUTION_RATE_LIMIT``, on every HTTP
+method (a test checks every route of the respondents' blueprints).
 """
 
 from __future__ import annotations
@@ -635,6 +637,7 @@ def _post(
 
 # -- routes -------------------------------------------------------------------------------
 @bp.route("/")
+@security.rate_limit("SUBMIT_RATE_LIMIT")
 def index() -> Any:
     return render_template("survey/index.html")
 
@@ -715,6 +718,7 @@ def resume_form() -> Any:
 
 
 @bp.route("/s/<slug>/thanks")
+@security.rate_limit("SUBMIT_RATE_LIMIT")
 def thanks(slug: str) -> Any:
     survey = _read_survey(slug)
     set_language_for(survey.languages)
