@@ -106,6 +106,20 @@ def _in_preview(survey: m.Survey) -> bool:
     return survey.id in session.get(PREVIEW_KEY, [])
 
 
+PREVIEW_PAGES = ("survey.anonymous", "survey.thanks")  # what a preview frame shows
+
+
+def previewed() -> bool:
+    """Whether this request is for a page of a survey (``/s/<slug>``, its thank-you page)
+    that this session previews (no database read for a session that previews none)."""
+    ids = session.get(PREVIEW_KEY)
+    slug = (request.view_args or {}).get("slug")
+    if not ids or not slug or request.endpoint not in PREVIEW_PAGES:
+        return False
+    survey = surveys.by_slug(dbm.session(), str(slug))
+    return survey is not None and survey.id in ids
+
+
 # -- start tokens -------------------------------------------------------------------------
 def _start_signer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=START_SALT)
