@@ -90,6 +90,7 @@ UNSENT_KEY = "unsent_page"  # session: a page that failed its checks, as it was 
 # bytes of the session cookie's value: browsers keep at most 4096 per cookie (name and
 # attributes included), so a page that would make it larger is answered directly
 SESSION_COOKIE_BUDGET = 3800
+UNSENT_NOTICE = _l("Some answers need your attention; see the messages below.")
 
 
 # -- preview (test mode) ------------------------------------------------------------------
@@ -513,9 +514,6 @@ def _show(
         continue_at=continue_at,
         context=context,
     )
-
-
-UNSENT_NOTICE = _l("Some answers need your attention; see the messages below.")
 
 
 def _render_unsent(
