@@ -180,7 +180,7 @@ def test_rate_limit_covers_every_method_of_the_answer_routes(tmp_path, minimal):
                           headers={"Accept-Language": "en"})  # fmt: skip
     assert refused.status_code == 429
     assert "Too many requests" in refused.get_data(as_text=True)  # the friendly page
-    assert client.get("/s/demo/thanks").status_code == 200  # not an answer route
+    assert client.get("/s/demo/thanks").status_code == 429  # and the thank-you page
 
 
 def test_submit_limit_counts_both_answer_routes_and_has_two_windows(tmp_path, minimal):
