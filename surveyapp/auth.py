@@ -239,8 +239,15 @@ def requires(need: str) -> Callable[[F], F]:
 # -- session expiry -----------------------------------------------------------------------
 def _expire_sessions() -> None:
     # respondent pages (the survey blueprint) have no login; skipping them spares every
-    # submission loading the anonymous user
-    if request.blueprint in SKIP_EXPIRY or not current_user.is_authenticated:
+    # submission loading the anonymous user. Static files are not activity, and must not
+    # write the session: a stylesheet's response would send the cookie back as the
+    # browser sent it, undoing what a page answered at the same time wrote (a preview
+    # grant, say)
+    if (
+        request.blueprint in SKIP_EXPIRY
+        or request.endpoint == "static"
+        or not current_user.is_authenticated
+    ):
         return
     now = time.time()
     cfg = current_app.config
@@ -310,6 +317,11 @@ def logout() -> Any:
 def init_app(app: Flask) -> None:
     """Set up Flask-Login, session expiry and the rate-limited login page."""
     app.permanent_session_lifetime = timedelta(hours=float(app.config["LOGIN_LIFETIME_HOURS"]))
+    # the cookie is set when the session changes (a page's ``seen_at``), not on every
+    # response: with Flask's default a static file's response re-sent the logged-in
+    # session as its request carried it, over a change made meanwhile. The lifetime is
+    # the absolute limit (``auth_at``), so a cookie set at the last change outlives it
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = False
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "basic"

@@ -533,10 +533,12 @@ def survey_preview(survey_id: int) -> Any:
 def survey_preview_devices(survey_id: int) -> Any:
     """The survey in preview on a phone (390 px) and a desktop (1366 px, scaled) side by
     side: two frames of the same preview, which only preview pages allow (their
-    ``frame-ancestors 'self'``, :func:`surveyapp.distribution.init_app`)."""
+    ``frame-ancestors 'self'``, :func:`surveyapp.distribution.init_app`). Each frame opens
+    :func:`survey_preview`, which grants the preview in the frame's own request: a grant
+    made by this page could be overwritten by a concurrent request of the researcher's
+    (every logged-in request writes the session cookie, with what it was sent)."""
     sv = owned_survey(survey_id)
-    respondent.start_preview(sv.id)
-    frame_url = url_for("survey.anonymous", slug=sv.slug)
+    frame_url = url_for("research.survey_preview", survey_id=sv.id)
     return render_template(
         "research/preview.html", survey=sv, title=_title(sv), frame_url=frame_url
     )

@@ -68,7 +68,9 @@ def test_preview_on_a_phone_and_a_desktop_frames_only_preview_pages(app, client_
     assert _frame_ancestors(r) == "frame-ancestors 'none'"  # the research page itself
     assert r.headers["X-Frame-Options"] == "DENY"
     frames = re.findall(r'<iframe src="([^"]+)" title="([^"]+)"', r.text)
-    assert frames == [("/s/demo", "Preview on a phone"), ("/s/demo", "Preview on a desktop")]
+    grant = f"/research/surveys/{survey_id}/preview"  # each frame: the grant, then /s/demo
+    assert frames == [(grant, "Preview on a phone"), (grant, "Preview on a desktop")]
+    assert researcher.get(grant).headers["Location"] == "/s/demo"
     assert "Phone, 390 px wide" in r.text
     zh = researcher.get(f"/research/surveys/{survey_id}/preview/devices?lang=zh-Hans")
     assert "手机，宽 390 像素" in zh.text
@@ -94,8 +96,25 @@ def test_preview_frames_add_self_to_the_configured_origins(tmp_path, minimal):
     client = app.test_client()
     add_user(app, "r@example.org", "researcher")
     assert login(client, "r@example.org").status_code == 303
-    client.get(f"/research/surveys/{survey_id}/preview/devices")
+    client.get(f"/research/surveys/{survey_id}/preview")  # what each frame opens first
     framed = client.get("/s/demo")
     assert _frame_ancestors(framed) == "frame-ancestors 'self' https://intranet.example.cn"
     other = app.test_client().get("/s/demo")
     assert _frame_ancestors(other) == "frame-ancestors https://intranet.example.cn"
+
+
+def test_static_files_do_not_send_back_the_session(app, client_as, minimal):
+    """A logged-in browser loads a page's stylesheets while the preview frames are being
+    granted; their responses must not set the session cookie (with what the stylesheet's
+    request carried), or the frames' grant is lost (a 404 in a frame)."""
+    survey_id, _ = add_survey(app, minimal, status="draft")
+    researcher = client_as("researcher")
+    stale = researcher.get_cookie("session").value  # what a stylesheet request carries
+    assert "Set-Cookie" in researcher.get(f"/research/surveys/{survey_id}/preview").headers
+    researcher.set_cookie("session", stale)
+    css = researcher.get("/static/css/manyi.css")
+    css.close()  # a file response
+    assert css.status_code == 200
+    assert "Set-Cookie" not in css.headers
+    page = researcher.get("/research/")  # a page (activity) does write the session
+    assert page.status_code == 200
