@@ -239,8 +239,11 @@ def requires(need: str) -> Callable[[F], F]:
 # -- session expiry -----------------------------------------------------------------------
 def _expire_sessions() -> None:
     # respondent pages (the survey blueprint) have no login; skipping them spares every
-    # submission loading the anonymous user; static files need no user either (and load
-    # while the database is down: the 503 page keeps its style)
+    # submission loading the anonymous user. Static files need no user (they load while
+    # the database is down: the 503 page keeps its style), are not activity, and must not
+    # write the session: a stylesheet's response would send the cookie back as the
+    # browser sent it, undoing what a page answered at the same time wrote (a preview
+    # grant, say)
     if (
         request.blueprint in SKIP_EXPIRY
         or request.endpoint == "static"
@@ -315,6 +318,11 @@ def logout() -> Any:
 def init_app(app: Flask) -> None:
     """Set up Flask-Login, session expiry and the rate-limited login page."""
     app.permanent_session_lifetime = timedelta(hours=float(app.config["LOGIN_LIFETIME_HOURS"]))
+    # the cookie is set when the session changes (a page's ``seen_at``), not on every
+    # response: with Flask's default a static file's response re-sent the logged-in
+    # session as its request carried it, over a change made meanwhile. The lifetime is
+    # the absolute limit (``auth_at``), so a cookie set at the last change outlives it
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = False
     # no Flask-Login context processor: it loads the user for every page, the 503 page too
     # (templates get the user as ``account`` from ``_user`` below)
     login_manager.init_app(app, add_context_processor=False)

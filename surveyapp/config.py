@@ -66,7 +66,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MIN_SECONDS", float, 30.0,
             "A completed response faster than this many seconds is flagged too fast."),
     Setting("SUBMIT_RATE_LIMIT", str, "120/minute;2000/hour",
-            "Requests per client address to the answer pages (every method)."),
+            "Requests per client address to the answer pages, the thank-you and landing "
+            "pages and short links (every method)."),
     Setting("RESUME_RATE_LIMIT", str, "30/minute;300/hour",
             "Requests per client address to the resume pages (every method)."),
     Setting("RESUME_DAYS", int, 30,

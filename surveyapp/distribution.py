@@ -17,6 +17,8 @@ For the respondents' pages (the ``survey`` blueprint) it also provides
 - the ``FRAME_ANCESTORS`` allow-list: origins that may show a survey in a frame. Empty
   (the default) keeps ``frame-ancestors 'none'``; otherwise the survey pages' CSP names
   those origins (a CSP ``frame-ancestors`` overrides ``X-Frame-Options`` in browsers).
+  The pages of a survey the session previews also allow this origin (``'self'``): the
+  researchers' preview shows them in a phone frame and a desktop frame.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from flask import (
 from surveyapp import db as dbm
 from surveyapp import models as m
 from surveyapp import security
+from surveyapp import survey as respondent
 from surveyapp.i18n import current_language, set_language_for
 from surveyapp.services import invitations, links, mailing
 
@@ -102,18 +105,24 @@ def share_card(survey: m.Survey) -> dict[str, str]:
 
 
 def init_app(app: Flask) -> None:
-    """Register the blueprint, the share card and the survey pages' frame allow-list."""
+    """Register the blueprint, the share card and the survey pages' frame allow-list:
+    the ``FRAME_ANCESTORS`` origins, and this origin for a page of a survey that the
+    session previews (the researchers' phone-and-desktop preview frames it). Every
+    other page keeps ``frame-ancestors 'none'``."""
     app.register_blueprint(bp)
     ancestors = frame_ancestors(app.config.get("FRAME_ANCESTORS"))
     app.jinja_env.globals["share_card"] = share_card
-    if ancestors == "'none'":
-        return
-    csp = security.CSP.replace("frame-ancestors 'none'", f"frame-ancestors {ancestors}")
 
     @app.after_request
     def _frame_ancestors(response: Response) -> Response:
         # runs before security's header hook, which keeps a header a view already set
-        if request.blueprint == "survey":
+        if request.blueprint != "survey":
+            return response
+        sources = ancestors
+        if response.mimetype == "text/html" and respondent.previewed():
+            sources = " ".join(s for s in ("'self'", ancestors) if s != "'none'")
+        if sources != "'none'":
+            csp = security.CSP.replace("frame-ancestors 'none'", f"frame-ancestors {sources}")
             response.headers["Content-Security-Policy"] = csp
             response.headers["X-Frame-Options"] = "SAMEORIGIN"  # ignored beside the CSP
         return response

@@ -12,6 +12,7 @@ URLs (prefix ``/research``)
 ``/``                                dashboard: studies, surveys, per-wave counts
 ``/surveys/new``                     create a survey from a built-in or uploaded instrument
 ``/surveys/<id>``                    one survey: state, links, counts; open / close / schedule
+``/surveys/<id>/preview/devices``    the survey in preview in a phone and a desktop frame
 ``/surveys/<id>/invitations``        invitations: used / unused; generate from a CSV or a count
 ``/surveys/<id>/invitations.csv``    the links for a mail merge
 ``/surveys/<id>/responses``          responses, paginated, filtered
@@ -525,6 +526,22 @@ def survey_preview(survey_id: int) -> Any:
     sv = owned_survey(survey_id)
     respondent.start_preview(sv.id)
     return redirect(url_for("survey.anonymous", slug=sv.slug), code=303)
+
+
+@bp.route("/surveys/<int:survey_id>/preview/devices")
+@requires("manage")
+def survey_preview_devices(survey_id: int) -> Any:
+    """The survey in preview on a phone (390 px) and a desktop (1366 px, scaled) side by
+    side: two frames of the same preview, which only preview pages allow (their
+    ``frame-ancestors 'self'``, :func:`surveyapp.distribution.init_app`). Each frame opens
+    :func:`survey_preview`, which grants the preview in the frame's own request: a grant
+    made by this page could be overwritten by a concurrent request of the researcher's
+    (every logged-in request writes the session cookie, with what it was sent)."""
+    sv = owned_survey(survey_id)
+    frame_url = url_for("research.survey_preview", survey_id=sv.id)
+    return render_template(
+        "research/preview.html", survey=sv, title=_title(sv), frame_url=frame_url
+    )
 
 
 @bp.route("/surveys/<int:survey_id>/test-responses/delete", methods=["POST"])

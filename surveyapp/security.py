@@ -7,8 +7,9 @@ Each framework is used as its documentation says:
   blueprint that authenticates by token can be exempted with ``csrf.exempt(bp)``.
 - Sessions: Flask's signed cookie sessions, unchanged.
 - Headers: a Content-Security-Policy that allows only this origin's scripts and styles
-  (no inline scripts or styles anywhere in the templates), ``frame-ancestors 'none'``,
-  and the usual companions; answer pages are never cached.
+  (no inline scripts or styles anywhere in the templates), ``frame-ancestors 'none'``
+  (survey pages: see :mod:`surveyapp.distribution`), and the usual companions; answer
+  pages are never cached.
 - Rate limits: Flask-Limiter's :data:`limiter` (the application-factory pattern of its
   documentation); a view takes a limit from a setting with :func:`rate_limit`
   (``SUBMIT_RATE_LIMIT`` on the answer routes, ``RESUME_RATE_LIMIT`` on resume-code

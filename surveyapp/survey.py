@@ -12,8 +12,13 @@ URLs
 Post/Redirect/Get: a valid POST is stored and answered with a 303 redirect to the GET of
 the next (or previous) page, the saved-answers page or the thank-you page, so the
 browser's Back shows the previous page with its stored answers and a reload never posts
-again. Only a page that fails its checks is answered directly (422, the page again with
-the messages, nothing written), as is a page whose CSRF token was refused (400).
+again. A page that fails its checks writes nothing to the database: what was typed is
+kept in the session (Flask's signed cookie, :data:`UNSENT_KEY`, one page at a time) and
+the POST is answered with a 303 to the GET of the same page, which shows it again with
+the messages (checked again there, so the session holds only the typed values) until a
+page is stored. A page too large for the cookie (:data:`SESSION_COOKIE_BUDGET`, long
+free texts) is answered directly instead (422), as is a page whose CSRF token was
+refused (400, its session is the one that was lost).
 
 Whose response: a page carries its response id (a UUID, hidden) and a signed start
 token bound to that id. A browser's own responses are remembered in a signed cookie
@@ -27,8 +32,10 @@ make a bot's many fresh responses look slow.
 
 Every POST of a page is checked as a whole (:func:`surveyapp.forms.check_post`); a valid
 page is stored by :func:`surveyapp.services.responses.store_page` in one transaction.
-The routes are rate-limited per client address by ``SUBMIT_RATE_LIMIT``, resume codes
-(typed or in a link) by ``RESUME_RATE_LIMIT``, on every HTTP method.
+The answer routes, the thank-you page and the landing page (``/``) are rate-limited per
+client address by ``SUBMIT_RATE_LIMIT``, resume codes (typed or in a link) by
+``RESUME_RATE_LIMIT``, the branding files by ``DISTRIBUTION_RATE_LIMIT``, on every HTTP
+method (a test checks every route of the respondents' blueprints).
 """
 
 from __future__ import annotations
@@ -55,9 +62,11 @@ from flask import (
     session,
     url_for,
 )
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from questionnaires import conditions
@@ -77,6 +86,11 @@ RESUME_COOKIE = "manyi_resume"
 RESUME_SALT = "manyi-resume"
 RESUME_COOKIE_SURVEYS = 10  # the cookie remembers this many surveys' responses
 PREVIEW_KEY = "preview_surveys"  # session: the surveys a researcher previews
+UNSENT_KEY = "unsent_page"  # session: a page that failed its checks, as it was typed
+# bytes of the session cookie's value: browsers keep at most 4096 per cookie (name and
+# attributes included), so a page that would make it larger is answered directly
+SESSION_COOKIE_BUDGET = 3800
+UNSENT_NOTICE = _l("Some answers need your attention; see the messages below.")
 
 
 # -- preview (test mode) ------------------------------------------------------------------
@@ -91,6 +105,20 @@ def start_preview(survey_id: int) -> None:
 
 def _in_preview(survey: m.Survey) -> bool:
     return survey.id in session.get(PREVIEW_KEY, [])
+
+
+PREVIEW_PAGES = ("survey.anonymous", "survey.thanks")  # what a preview frame shows
+
+
+def previewed() -> bool:
+    """Whether this request is for a page of a survey (``/s/<slug>``, its thank-you page)
+    that this session previews (no database read for a session that previews none)."""
+    ids = session.get(PREVIEW_KEY)
+    slug = (request.view_args or {}).get("slug")
+    if not ids or not slug or request.endpoint not in PREVIEW_PAGES:
+        return False
+    survey = surveys.by_slug(dbm.session(), str(slug))
+    return survey is not None and survey.id in ids
 
 
 # -- start tokens -------------------------------------------------------------------------
@@ -354,6 +382,58 @@ def _saved_page(survey: m.Survey, resp: m.Response) -> Any:
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class Unsent:
+    """A page that failed its checks: where, whose, and the values as typed."""
+
+    url: str
+    response_id: str
+    page_index: int
+    start_token: str
+    partial: bool
+    values: dict[str, str]
+
+
+def _keep_unsent(
+    q: Any, url: str, rid: str, page_index: int, start_token: str, partial: bool
+) -> bool:
+    """Keep the posted page in the session for the GET that shows it again; False (and
+    nothing kept) if the session cookie would grow beyond SESSION_COOKIE_BUDGET."""
+    cls = forms.page_form_class(q, q.pages[page_index])
+    names = [forms.field_name(f[0]) for _i, _c, fields in cls.rules for f in fields]
+    values = {n: request.form[n] for n in names if request.form.get(n)}
+    session[UNSENT_KEY] = [url, rid, page_index, start_token, partial, values]
+    interface = current_app.session_interface
+    signer = None
+    if isinstance(interface, SecureCookieSessionInterface):
+        signer = interface.get_signing_serializer(current_app)
+    if signer is None or len(signer.dumps(dict(session))) > SESSION_COOKIE_BUDGET:
+        session.pop(UNSENT_KEY)
+        return False
+    return True
+
+
+def _unsent(url: str) -> Unsent | None:
+    """The page kept by :func:`_keep_unsent` for the survey address ``url``, if any."""
+    kept = session.get(UNSENT_KEY)
+    if not kept or kept[0] != url:
+        return None
+    url_, rid, page_index, start_token, partial, values = kept
+    return Unsent(
+        url_,
+        rid,
+        int(page_index),
+        start_token,
+        bool(partial),
+        {str(k): str(v) for k, v in values.items()},
+    )
+
+
+def _forget_unsent() -> None:
+    if UNSENT_KEY in session:  # untouched otherwise: no new cookie on every page
+        session.pop(UNSENT_KEY)
+
+
 def _show(
     survey: m.Survey,
     invitation: m.Invitation | None,
@@ -385,12 +465,17 @@ def _show(
     if resp is not None and _resume_expired(resp):
         resp = None
     q = survey.questionnaire()
+    unsent = _unsent(page_url())
     if resp is None:
+        context = _context(q, invitation, {}, segments)
+        if unsent is not None and unsent.page_index == 0:
+            # the first page failed its checks: its response id, as posted by this
+            # browser (not bound by this: whose it is is decided when it is stored)
+            return _render_unsent(survey, q, unsent, page_url(), context)
         rid = unsaved if invitation is None and unsaved else str(uuid.uuid4())
         if invitation is None:
             _bind(survey, rid)  # a double-clicked first page then carries it too
         form = forms.page_form(q, 0, stored={})
-        context = _context(q, invitation, {}, segments)
         return _render_page(survey, form, 0, rid, _start_token(rid), page_url(), context=context)
     if request.args.get("saved"):
         return _saved_page(survey, resp)
@@ -404,6 +489,11 @@ def _show(
     if context is not None:  # a page whose condition does not hold is skipped
         found = responses.next_page(q, index, 1, stored, context.params)
         index = found if found is not None else index
+    if unsent is not None and (unsent.response_id, unsent.page_index) == (
+        resp.response_id,
+        index,
+    ):
+        return _render_unsent(survey, q, unsent, page_url(), context)
     form = forms.page_form(q, index, stored=stored)
     notice = None
     if request.args.get("missing"):  # the stored answers checked as a fresh post
@@ -422,6 +512,27 @@ def _show(
         page_url(),
         notice=notice,
         continue_at=continue_at,
+        context=context,
+    )
+
+
+def _render_unsent(
+    survey: m.Survey, q: Any, unsent: Unsent, url: str, context: forms.Context | None
+) -> Any:
+    """The page that failed its checks, as typed, with its messages (checked again)."""
+    posted = MultiDict(unsent.values)
+    form = forms.page_form(q, unsent.page_index, posted, partial=unsent.partial)
+    form.item_errors, _ = forms.check_post(
+        q, unsent.page_index, posted, partial=unsent.partial, context=context
+    )
+    return _render_page(
+        survey,
+        form,
+        unsent.page_index,
+        unsent.response_id,
+        unsent.start_token,
+        url,
+        notice=str(UNSENT_NOTICE),
         context=context,
     )
 
@@ -464,10 +575,11 @@ def _post(
     problems, values = forms.check_post(
         q, page_index, request.form, partial=partial, context=context
     )
-    if problems:  # the page again, bound to what was posted, with the messages
+    if problems:  # the page again (its GET), as typed, with the messages
+        if _keep_unsent(q, page_url(), rid, page_index, start_token, partial):
+            return redirect(page_url(page=page_index), code=303)
         form = forms.page_form(q, page_index, request.form, partial=partial)
         form.item_errors = problems
-        notice = str(_l("Some answers need your attention; see the messages below."))
         return _render_page(
             survey,
             form,
@@ -476,7 +588,7 @@ def _post(
             start_token,
             page_url(),
             status=422,
-            notice=notice,
+            notice=str(UNSENT_NOTICE),
             context=context,
         )
     # where to go: the next (or previous) page whose condition holds on the answers
@@ -522,6 +634,7 @@ def _post(
         abort(400)
     except responses.NotYours:
         return _message("not_yours", survey, 403)
+    _forget_unsent()
     if invitation is None:
         _bind(survey, rid)
     if outcome.kind in ("completed", "already_complete"):
@@ -537,6 +650,7 @@ def _post(
 
 # -- routes -------------------------------------------------------------------------------
 @bp.route("/")
+@security.rate_limit("SUBMIT_RATE_LIMIT")
 def index() -> Any:
     return render_template("survey/index.html")
 
@@ -617,6 +731,7 @@ def resume_form() -> Any:
 
 
 @bp.route("/s/<slug>/thanks")
+@security.rate_limit("SUBMIT_RATE_LIMIT")
 def thanks(slug: str) -> Any:
     survey = _read_survey(slug)
     set_language_for(survey.languages)

@@ -218,3 +218,45 @@ def test_phone_in_chinese(chromium, server, axe_script):
 
 def test_desktop_in_english(chromium, server, axe_script):
     run_survey(chromium, server, axe_script, device=DESKTOP, lang="en", resume_by="link", seed=2)
+
+
+@pytest.mark.parametrize(("device", "lang"), [(PHONE, "zh-Hans"), (DESKTOP, "en")])
+def test_reload_and_back_after_a_failed_page_post_nothing(chromium, server, device, lang):
+    """A page the server refuses is answered with a redirect to its GET: a reload asks
+    no "Confirm Form Resubmission" and sends no POST, the messages and the typed answers
+    are still there with focus on the summary, and Back shows the pages before."""
+    app, q, base = server
+    values = answers(q, 3)
+    context = chromium.new_context(**device)
+    page = context.new_page()
+    page.goto(f"{base}/s/demo?lang={lang}")
+    fill(page, q, 0, values)
+    press(page, "next")
+    fill(page, q, 1, values, skip={q.pages[1].items[-1].columns()[-1]})
+    typed = q.pages[1].items[0].columns()[0]
+    # past the browser's own check, as without JavaScript: the server is the judge
+    with page.expect_navigation():
+        page.evaluate("document.getElementById('page-form').submit()")
+    methods: list[str] = []
+    page.on("request", lambda r: methods.append(r.method) if r.is_navigation_request() else None)
+    message = "此题必须回答" if lang == "zh-Hans" else "needs an answer"
+    for _ in range(2):  # as redirected, then reloaded
+        assert page.locator("#error-summary").is_visible()
+        assert message in page.locator("#error-summary").inner_text()
+        assert page.evaluate("document.activeElement.id") == "error-summary"
+        assert page.is_checked(f'input[name="a-{typed}"][value="{int(values[typed])}"]')
+        reloaded = page.reload()
+        assert reloaded is not None
+        assert reloaded.status == 200
+    assert methods == ["GET", "GET"]
+    page_one = {c for item in q.pages[0].items for c in item.columns()}
+    assert set(stored(app)[0].values()) == page_one  # page 2 not stored
+    for _ in range(2):  # Back: the same page before it failed, then page 1, from GETs
+        back = page.go_back()
+        assert back is not None
+        assert back.status == 200
+        assert page.locator("#page-form").is_visible()
+    assert methods == ["GET"] * 4
+    first = q.pages[0].items[0].columns()[0]
+    assert page.is_checked(f'input[name="a-{first}"][value="{int(values[first])}"]')
+    context.close()

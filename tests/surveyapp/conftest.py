@@ -148,6 +148,15 @@ def post_page(client: FlaskClient, url: str, rid: str, data: dict[str, str], **e
     return client.post(url, data=form)
 
 
+def shown_again(client: FlaskClient, r: Any) -> Any:
+    """The GET a page that failed its checks redirects to (Post/Redirect/Get): the page
+    again, as typed, with its messages."""
+    assert r.status_code == 303, r.status_code
+    again = client.get(r.headers["Location"])
+    assert again.status_code == 200
+    return again
+
+
 @contextmanager
 def live_server(app: Flask) -> Iterator[str]:
     """Serve ``app`` on a free loopback port with a threaded WSGI server; yield its URL."""

@@ -23,7 +23,7 @@ import pytest
 
 from surveyapp.cli._common import UsageProblem
 from surveyapp.cli.web import worker_processes
-from tests.surveyapp.conftest import make_app
+from tests.surveyapp.conftest import add_survey, make_app
 
 REDIS_URL = "redis://127.0.0.1:6379/4"
 LIMIT = 12
@@ -113,3 +113,39 @@ def test_more_processes_without_a_shared_store_are_refused(tmp_path):
     )
     assert worker_processes(shared, None) == 2
     assert worker_processes(shared, 4) == 4
+
+
+RESPONDENT_BLUEPRINTS = ("survey", "distribution")  # every route a respondent reaches
+
+
+def test_every_respondent_route_is_limited_on_every_method(tmp_path, minimal):
+    """Each route of the respondents' blueprints, on each of its methods (HEAD
+    included), answers 429 once its budget is spent: every limit set to 2 a minute, each
+    (route, method) from its own client address, so budgets never mix. (OPTIONS is
+    answered by Flask itself from the route's methods, without running the view.)"""
+    limits = {s: "2/minute" for s in ("SUBMIT", "RESUME", "DISTRIBUTION")}
+    app = make_app(
+        {"DATABASE": tmp_path / "t.sqlite"},
+        RATELIMIT_ENABLED=True,
+        **{f"{name}_RATE_LIMIT": value for name, value in limits.items()},
+    )
+    add_survey(app, minimal)
+    client = app.test_client()
+    values = {"slug": "demo", "token": "x", "code": "ABCD2345"}
+    rules = [
+        r for r in app.url_map.iter_rules() if r.endpoint.split(".")[0] in RESPONDENT_BLUEPRINTS
+    ]
+    assert {r.rule for r in rules} >= {"/", "/s/<slug>", "/s/<slug>/thanks", "/resume"}
+    unlimited = []
+    n = 0
+    for rule in rules:
+        url = rule.build({a: values[a] for a in rule.arguments})[1]
+        for method in sorted(set(rule.methods or ()) - {"OPTIONS"}):
+            n += 1
+            address = {"REMOTE_ADDR": f"10.0.{n // 250}.{n % 250 + 1}"}
+            codes = [
+                client.open(url, method=method, environ_base=address).status_code for _ in range(3)
+            ]
+            if codes[-1] != 429 or 429 in codes[:2]:
+                unlimited.append((rule.rule, method, codes))
+    assert unlimited == []

@@ -18,7 +18,7 @@ from surveyapp import models as m
 from surveyapp import survey
 from surveyapp.services import responses as response_service
 from surveyapp.services.responses import CODE_ALPHABET, CODE_LENGTH
-from tests.surveyapp.conftest import VALID, add_survey, make_app, post_page
+from tests.surveyapp.conftest import VALID, add_survey, make_app, post_page, shown_again
 
 
 def responses(app: Flask) -> list[m.Response]:
@@ -135,7 +135,14 @@ def test_invalid_page_shows_the_error_at_the_item_and_writes_nothing(
     app, client = any_app, any_client
     add_survey(app, minimal)
     r = post_page(client, "/s/demo?lang=en", str(uuid.uuid4()), VALID | change)
-    assert r.status_code == 422
+    # Post/Redirect/Get also for a failed page: a reload of what follows posts nothing
+    assert r.status_code == 303
+    assert r.headers["Location"] == "/s/demo?page=0"
+    assert responses(app) == []
+    page = r.headers["Location"]
+    for _ in range(2):  # shown again (and after a reload) as typed, with the messages
+        r = client.get(page)
+        assert r.status_code == 200
     html = r.text
     block = html[html.index(f'id="item-{item}"') :]
     block = block[: block.find('class="item ', 1)]  # up to the next item
@@ -145,6 +152,59 @@ def test_invalid_page_shows_the_error_at_the_item_and_writes_nothing(
     assert n_answers(app) == 0
     # what was typed is shown again
     assert re.search(r'value="6" id="a-tan1_e-6"\s*checked', html)
+
+
+def test_a_failed_page_is_kept_until_a_page_is_stored(app, client, minimal):
+    """The typed page lives in the session between the failed POST and its GET (and
+    reloads of it); storing a page forgets it, and another survey address ignores it."""
+    add_survey(app, two_pages(minimal))
+    rid = rid_of(client.get("/s/demo?lang=en").text)
+    first = {k: v for k, v in VALID.items() if k.startswith(("a-tan", "a-rel"))}
+    r = client.post(
+        "/s/demo",
+        data={"response_id": rid, "page": "0", "action": "next", **first} | {"a-tan1_p": "9"},
+    )
+    assert r.headers["Location"] == "/s/demo?page=0"
+    assert "from 1 to 7" in client.get("/s/demo?page=0").text
+    assert "from 1 to 7" in client.get("/s/demo").text  # the survey's link: the same page
+    assert "from 1 to 7" not in client.get("/s/demo?k=x").text  # another address
+    r = client.post("/s/demo", data={"response_id": rid, "page": "0", "action": "next", **first})
+    assert r.headers["Location"] == "/s/demo?page=1"
+    with client.session_transaction() as sess:
+        assert survey.UNSENT_KEY not in sess
+    page = client.get("/s/demo?page=0").text
+    assert "from 1 to 7" not in page
+    assert re.search(r'value="5" id="a-tan1_p-5"\s*checked', page)  # the stored answer
+
+
+def test_a_failed_page_too_large_for_the_cookie_is_answered_directly(app, client, minimal):
+    """Text that does not compress (here 2000 distinct CJK characters) would make the
+    session cookie larger than browsers keep: the page is answered at once (422)."""
+    add_survey(app, minimal)
+    rid = rid_of(client.get("/s/demo?lang=en").text)
+    long_text = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(2000))
+    r = post_page(client, "/s/demo", rid, VALID | {"a-comment": long_text, "a-sat": "9"})
+    assert r.status_code == 422
+    assert "from 1 to 5" in r.text
+    assert long_text in r.text
+    assert len(r.headers.get("Set-Cookie", "")) < 4096
+    assert responses(app) == []
+
+
+def test_a_failed_page_does_not_make_another_response_yours(app, client, minimal):
+    """Posting someone's response id on a failed page shows it again with that id, but
+    does not bind it to this browser: the next post of it is refused."""
+    add_survey(app, two_pages(minimal))
+    rid = rid_of(client.get("/s/demo?lang=en").text)
+    first = {k: v for k, v in VALID.items() if k.startswith(("a-tan", "a-rel"))}
+    client.post("/s/demo", data={"response_id": rid, "page": "0", "action": "next", **first})
+    intruder = app.test_client()
+    bad = {"response_id": rid, "page": "0", "action": "next", **first, "a-tan1_e": "9"}
+    r = intruder.post("/s/demo?lang=en", data=bad)
+    assert rid_of(shown_again(intruder, r).text) == rid
+    r = intruder.post("/s/demo", data=bad | {"a-tan1_e": "1"})
+    assert r.status_code == 403
+    assert responses(app)[0].values()["tan1_e"] == 6.0
 
 
 def test_optional_items_may_stay_empty(app, client, minimal):
