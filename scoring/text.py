@@ -46,6 +46,7 @@ __all__ = [
     "content_words",
     "READ_CACHE",
     "read",
+    "read_text",
     "read_texts",
     "readings_summary",
     "sentiment",
@@ -258,7 +259,9 @@ READ_CACHE = 1 << 16
 
 
 @lru_cache(maxsize=READ_CACHE)
-def _read_text(text: str) -> Reading | None:
+def read_text(text: str) -> Reading | None:
+    """:func:`read` of one text's clauses, remembered (:data:`READ_CACHE`;
+    ``read_text.cache_clear()`` forgets them all, e.g. to time a cold process)."""
     return read(_clause_tokens(text))
 
 
@@ -270,7 +273,7 @@ def read_texts(texts: Iterable[str | None]) -> list[Reading | None]:
     >>> [r.mood if r else None for r in read_texts(["Rude staff!", None, " "])]
     ['negative', None, None]
     """
-    return [_read_text(t) if isinstance(t, str) else None for t in texts]
+    return [read_text(t) if isinstance(t, str) else None for t in texts]
 
 
 def readings_summary(readings: Iterable[Reading | None], *, top: int = 20) -> TextSummary:
