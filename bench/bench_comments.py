@@ -1,15 +1,21 @@
 """Benchmark: the comments of a study's waves (issue 17), segmented once.
 
 Data: ``questionnaires.simulate`` of servqual22, ``--waves`` waves of ``--rows`` responses
-each (its ``comment`` item: about one response in five comments, Chinese and English).
+each (its ``comment`` item: about one response in five comments, Chinese and English),
+each comment made distinct (``bench_report_pages.distinct_comments``: real comments are
+nearly all different, the simulated ones a dozen texts).
 Compared in the same run, interleaved (``bench_fuzzy_pca.interleaved``), each the best of
 ``--repeat``, plus the median of the paired ratios:
 
 - *one wave*: the comments section as it was before it covered the study -- one wave's
-  comments, ``scoring.text.text_summary`` for the item and again for each segment level
-  and wave (each subset segmented anew);
-- *study*: ``build.comments_view`` over every wave (segmented once with
-  ``scoring.text.tokenized``, then counted per subset).
+  comments, summarised for the item and again for each segment level and wave, each
+  subset segmented anew (``read`` of ``tokenized``, no memory);
+- *study*: ``build.comments_view`` over every wave (each comment segmented once,
+  ``scoring.text.read_texts``, then counted per subset).
+
+The study starts from an empty memory of texts read (``read_text.cache_clear()``): the
+cost of a process that has not read these comments before (a later build reads only the new
+ones; that is measured by ``bench_report_pages.py``).
 
     python bench/bench_comments.py [--rows 25000] [--waves 4] [--repeat 3]
 
@@ -22,21 +28,33 @@ import argparse
 
 import pandas as pd
 from bench_fuzzy_pca import interleaved, machine  # the script directory is on sys.path
+from bench_report_pages import distinct_comments
 
 import questionnaires as qn
 from questionnaires.simulate import simulate
-from scoring.text import text_summary
+from scoring.text import read, read_text, readings_summary, tokenized
 from surveyapp.reports import build
+
+
+def anew(texts: pd.Series, top: int) -> None:
+    """A summary of ``texts`` segmented anew (no memory of texts read)."""
+    readings_summary([read(c) for c in tokenized(texts)], top=top)
 
 
 def one_wave_before(q: qn.Questionnaire, data: pd.DataFrame) -> None:
     """The work of the section before: every subset segmented anew."""
     texts = data["comment"].astype("string")
-    text_summary(texts, top=build.TOP_TERMS)
+    anew(texts, top=build.TOP_TERMS)
     for seg in q.segments:
         for c in seg.choices:
-            text_summary(texts.loc[data[seg.id].astype("string").eq(c.code).fillna(False)], top=5)
-    text_summary(texts, top=5)  # its one wave
+            anew(texts.loc[data[seg.id].astype("string").eq(c.code).fillna(False)], top=5)
+    anew(texts, top=5)  # its one wave
+
+
+def study_now(q: qn.Questionnaire, study: pd.DataFrame) -> None:
+    """The section now, in a process that has read none of these comments."""
+    read_text.cache_clear()
+    build.comments_view(q, study, language="zh-Hans")
 
 
 def main() -> None:
@@ -47,7 +65,9 @@ def main() -> None:
     args = ap.parse_args()
     q = qn.builtin("servqual22")
     frames = [
-        simulate(q, args.rows, seed=k, survey=f"w{k}", wave=f"2026-Q{k + 1}").data
+        distinct_comments(
+            simulate(q, args.rows, seed=k, survey=f"w{k}", wave=f"2026-Q{k + 1}").data, f"w{k}"
+        )
         for k in range(args.waves)
     ]
     study = pd.concat(frames, ignore_index=True)
@@ -56,7 +76,7 @@ def main() -> None:
     print(machine())
     print(f"{args.waves} waves x {args.rows:,} responses, {n_comments:,} comments in all")
     best_study, best_one, ratio = interleaved(
-        lambda: build.comments_view(q, study, language="zh-Hans"),
+        lambda: study_now(q, study),
         lambda: one_wave_before(q, one),
         args.repeat,
     )

@@ -64,7 +64,7 @@ from scoring.instrument import (
 )
 from scoring.screening import screen_responses
 from scoring.servqual import ServqualResult, servqual
-from scoring.text import TextSummary, read, readings_summary, tokenized
+from scoring.text import TextSummary, read_texts, readings_summary
 
 if TYPE_CHECKING:
     from scoring._results import MethodResult
@@ -1661,7 +1661,7 @@ COMMENTS_LISTED = 500
 TOP_TERMS = 15
 
 
-def _text_block(readings: pd.Series, top: int) -> dict[str, Any]:
+def _text_block(readings: np.ndarray, top: int) -> dict[str, Any]:
     """:func:`scoring.text.readings_summary` of comments as the report's fields."""
     return _summary_fields(readings_summary(readings, top=top))
 
@@ -1694,19 +1694,21 @@ def comments_view(
     for item in items:
         texts = data[item.id].astype("string")
         has = texts.str.strip().fillna("").ne("").to_numpy(bool)
-        # segmented and read once (jieba is the cost), then counted per level and wave
-        readings = pd.Series([read(c) for c in tokenized(texts)], index=texts.index, dtype=object)
-        summary = readings_summary(readings, top=top)
-        rows = np.flatnonzero(has)
+        rows = np.flatnonzero(has)  # only the rows with a comment are read and counted
+        # segmented and read once (jieba is the cost; read_texts remembers the texts of
+        # earlier builds), then counted per level and wave
+        readings = np.empty(rows.size, dtype=object)
+        readings[:] = read_texts(texts.iloc[rows])
+        summary = readings_summary(readings, top=top)  # its labels follow ``rows``
         waves = data["wave"].iloc[rows] if "wave" in data.columns else pd.Series(pd.NA, rows)
         per_wave: Counter[str | None] = Counter()
-        chosen = []  # (position, wave): the first COMMENTS_LISTED of each wave
-        for pos, raw_wave in zip(rows, waves, strict=True):
+        chosen = []  # (j, wave), j in rows: the first COMMENTS_LISTED of each wave
+        for j, raw_wave in enumerate(waves):
             wave = None if pd.isna(raw_wave) else str(raw_wave)
             per_wave[wave] += 1
             if per_wave[wave] <= COMMENTS_LISTED:
-                chosen.append((pos, wave))
-        at = [int(pos) for pos, _w in chosen]
+                chosen.append((j, wave))
+        at = [int(rows[j]) for j, _w in chosen]
         # whole columns of the chosen rows (a row at a time copies the wide frame)
         ids = data["response_id"].iloc[at].tolist() if "response_id" in data.columns else None
         said_text = data[item.id].iloc[at].tolist()
@@ -1715,7 +1717,7 @@ def comments_view(
             {
                 "response_id": str(ids[k]) if ids is not None else None,
                 "text": str(said_text[k]),
-                "sentiment": summary.labels[pos] or "neutral",
+                "sentiment": summary.labels[j] or "neutral",
                 "wave": wave,
                 "segments": {
                     i.id: seg_names[i.id].get(str(v), str(v))
@@ -1723,14 +1725,14 @@ def comments_view(
                     if pd.notna(v := seg_values[i.id][k])
                 },
             }
-            for k, (pos, wave) in enumerate(chosen)
+            for k, (j, wave) in enumerate(chosen)
         ]
         by_segment = []
         for seg in segs:
             col = _Levels(data[seg.id])
             levels = []
             for c in seg.choices:
-                part = readings.loc[col.mask(c.code)]
+                part = readings[col.mask(c.code)[rows]]
                 levels.append(
                     {"code": c.code, "label": c.label.get(language), **_text_block(part, 5)}
                 )
@@ -1739,7 +1741,7 @@ def comments_view(
         if "wave" in data.columns:
             col = _Levels(data["wave"])
             for w in sorted(col.index):
-                by_wave.append({"wave": w, **_text_block(readings.loc[col.mask(w)], 5)})
+                by_wave.append({"wave": w, **_text_block(readings[col.mask(w)[rows]], 5)})
         out.append(
             {
                 "item": item.id,

@@ -4,10 +4,11 @@ The HTML file carries everything inline -- the stylesheet and every chart as the
 web pages show (:func:`charts.figure_svg`), each with its table -- and no script, so it opens from a
 mail attachment or a USB stick with no network and stays small. The PDF is the same page
 drawn by WeasyPrint, opening with a one-page summary (the overview), a table of contents
-with page numbers, and page numbers in the footer; its text is set in Noto Sans CJK
-(Debian's ``fonts-noto-cjk``), which WeasyPrint subsets and embeds, so Chinese renders on
-any reader. Without that font the PDF is refused with a message that says how to install
-it, rather than written with empty boxes.
+with page numbers, and page numbers in the footer; of each item's comments it lists a
+short selection (:func:`comment_digest`; the web report lists them all). Its text is set
+in Noto Sans CJK (Debian's ``fonts-noto-cjk``), which WeasyPrint subsets and embeds, so
+Chinese renders on any reader. Without that font the PDF is refused with a message that
+says how to install it, rather than written with empty boxes.
 
 Both are rendered by a Jinja environment of their own (no Flask app needed, so
 ``manyi report --data FILE`` works without a database) with the app's zh-Hans catalogue.
@@ -26,7 +27,16 @@ import jinja2
 
 from surveyapp.reports import charts
 
-__all__ = ["FontMissingError", "cjk_font", "labels", "render_html", "render_pdf"]
+__all__ = [
+    "PDF_COMMENTS",
+    "FontMissingError",
+    "cjk_font",
+    "comment_digest",
+    "labels",
+    "pdf_html",
+    "render_html",
+    "render_pdf",
+]
 
 HERE = Path(__file__).resolve().parent
 APP = HERE.parent
@@ -159,6 +169,49 @@ def cjk_font() -> Path:
     raise FontMissingError(msg)
 
 
+#: comments the PDF lists per text item (of the report's own wave)
+PDF_COMMENTS = 10
+
+
+def comment_digest(
+    item: Mapping[str, Any], wave: str | None, *, limit: int = PDF_COMMENTS
+) -> dict[str, Any]:
+    """The comments of one text item (an entry of the report's ``comments.items``) the PDF
+    lists: of the listed comments of ``wave`` (all of them when ``wave`` is None or not
+    among the item's waves), up to half ``limit`` negative ones and up to half positive
+    ones by the lexicon sentiment (:func:`scoring.text.sentiment`), in the order listed,
+    then others (neutral, or more of one side when the other has too few) up to
+    ``limit``. Returns ``comments`` (negative first, then positive, then the rest),
+    ``n`` (all comments of that wave, or of the item) and ``wave`` (None for all)."""
+    counts = {w["wave"]: w["n"] for w in item.get("by_wave") or []}
+    if wave is None or wave not in counts:
+        wave, pool, n = None, list(item["comments"]), item["n"]
+    else:
+        pool, n = [c for c in item["comments"] if c["wave"] == wave], counts[wave]
+    half = limit // 2
+    neg = [k for k, c in enumerate(pool) if c["sentiment"] == "negative"][:half]
+    pos = [k for k, c in enumerate(pool) if c["sentiment"] == "positive"][:half]
+    taken = set(neg) | set(pos)
+    rest = [k for k in range(len(pool)) if k not in taken][: limit - len(taken)]
+    return {"comments": [pool[k] for k in (*neg, *pos, *rest)], "n": n, "wave": wave}
+
+
+def pdf_html(report: Mapping[str, Any], *, language: str = "zh-Hans", css: str = "") -> str:
+    """The page WeasyPrint draws: the standalone report with ``pdf=True`` (no forms or
+    links, the page-numbered contents, :func:`comment_digest` instead of the comment
+    lists), styled by ``css``."""
+    env = _environment(language)
+    tpl = env.get_template("reports/standalone.html")
+    return tpl.render(
+        **context(report, language, _gettext(language)),
+        pdf=True,
+        comment_digest=comment_digest,
+        report_wave=(report.get("survey") or {}).get("wave"),
+        css=css,
+        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+
+
 def render_pdf(report: Mapping[str, Any], *, language: str = "zh-Hans") -> bytes:
     """The report as PDF (WeasyPrint), with the CJK font embedded."""
     font = cjk_font()
@@ -169,14 +222,7 @@ def render_pdf(report: Mapping[str, Any], *, language: str = "zh-Hans") -> bytes
     # WeasyPrint warns on CSS it ignores (e.g. the screen-only rules); not a user problem
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    env = _environment(language)
-    tpl = env.get_template("reports/standalone.html")
-    page = tpl.render(
-        **context(report, language, _gettext(language)),
-        pdf=True,
-        css=_read(STATIC / "reports.css") + _pdf_css(font),
-        generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-    )
+    page = pdf_html(report, language=language, css=_read(STATIC / "reports.css") + _pdf_css(font))
     return HTML(string=page, base_url=str(STATIC)).write_pdf()  # type: ignore[no-any-return]
 
 

@@ -190,10 +190,11 @@ def survey_report(
             audit=linked_frames.get("audit"),
         )
         wave_segment = q.segments[0].id if q.segments else None
-        # the comments of every wave of the study (the comments page filters by wave)
-        said = None
+        # every wave of the study, screened once: the comments (the comments page
+        # filters by wave) and the wave comparison
+        study = None
         if len(waves) > 1:
-            said = _screened(q, frame_all) if exclude_suspects else frame_all
+            study = _screened(q, frame_all) if exclude_suspects else frame_all
         rep = build.full_report(
             q,
             data,
@@ -204,13 +205,13 @@ def survey_report(
             title=sv.title or q.title.get(language),
             excluded=versions[sv.id].quarantined,
             exclude_suspects=exclude_suspects,
-            comments_data=said,
+            comments_data=study,
         )
-        if len(waves) > 1 and rep.get("servqual"):
+        if study is not None and rep.get("servqual"):
             try:
                 rep["waves"] = build.waves_view(
                     q,
-                    _screened(q, frame_all) if exclude_suspects else frame_all,
+                    study,
                     segment=wave_segment,
                     language=language,
                     order=[w.wave or w.slug for w in waves],

@@ -7,9 +7,11 @@ import math
 import pandas as pd
 import pytest
 
+from scoring import text
 from scoring.text import (
     content_words,
     read,
+    read_texts,
     readings_summary,
     sentiment,
     text_summary,
@@ -111,6 +113,29 @@ def test_comments_read_once_sum_like_each_subset_summarised() -> None:
         assert once.labels == anew.labels
         pd.testing.assert_frame_equal(once.words, anew.words)
         pd.testing.assert_frame_equal(once.phrases, anew.phrases)
+
+
+def test_read_texts_segments_each_distinct_text_once(monkeypatch) -> None:
+    """A report rebuilt after new responses does not segment the comments it read
+    before: each distinct text is segmented once per process; the readings equal
+    read(tokenized(...)) and cannot be changed by a caller."""
+    calls: list[str] = []
+    segment = text._clause_tokens
+
+    def counted(t: str | None) -> list[list[str]]:
+        calls.append(str(t))
+        return segment(t)
+
+    monkeypatch.setattr(text, "_clause_tokens", counted)
+    texts = ["等候时间太长了，工作人员很耐心 (read_texts 1)", None, "Rude staff (read_texts 2)"]
+    first = read_texts([*texts, texts[0], "  "])
+    again = read_texts(texts)
+    assert sorted(calls) == sorted([texts[0], texts[2]])
+    assert first[:3] == again == [read(c) for c in tokenized(texts)]
+    assert first[3] is first[0]
+    assert first[4] is None
+    assert isinstance(first[0].words, tuple)
+    assert isinstance(first[0].phrases, tuple)
 
 
 def test_summary_of_no_comment() -> None:

@@ -144,3 +144,53 @@ def test_pdf_has_summary_contents_and_page_numbers(report) -> None:
         assert title in pages[int(page) - 1]
     for k, text in enumerate(pages, 1):
         assert f"{k} / {total}" in text
+
+
+def test_pdf_lists_a_short_balanced_selection_of_comments_and_says_how_many(report) -> None:
+    """The PDF is for managers: per text item at most render.PDF_COMMENTS comments
+    (negative and positive ones first), with a sentence giving the total and pointing to
+    the web report; the downloadable HTML keeps the whole list."""
+    item = report["comments"]["items"][0]
+    assert len(item["comments"]) > render.PDF_COMMENTS
+    page = render.pdf_html(report, language="zh-Hans")
+    block = page.split(f'data-text-item="{item["item"]}"')[1].split("</article>")[0]
+    listed = re.findall(r'data-comment="[^"]*" data-sentiment="(\w+)"', block)
+    assert len(listed) == render.PDF_COMMENTS
+    half = render.PDF_COMMENTS // 2
+    moods = [c["sentiment"] for c in item["comments"]]
+    for mood in ("negative", "positive"):
+        assert listed.count(mood) >= min(half, moods.count(mood))
+    said = f'data-digest-listed="{render.PDF_COMMENTS}" data-digest-n="{item["n"]}"'
+    assert said in block
+    assert f"共有 {item['n']} 条意见，此处列出其中 {render.PDF_COMMENTS} 条" in block
+    assert "网页版报告列出全部意见" in block
+    english = render.pdf_html(report, language="en")
+    assert f"Listed here: {render.PDF_COMMENTS} of the {item['n']} comments" in english
+    full = render.render_html(report, language="zh-Hans")
+    assert full.count("data-comment=") == len(item["comments"])
+    assert "data-digest-listed" not in full
+
+
+def test_comment_digest_takes_the_report_wave_and_balances_the_sentiment() -> None:
+    def said(k: int, wave: str, mood: str) -> dict:
+        return {"response_id": f"r{k}", "text": "t", "sentiment": mood, "wave": wave}
+
+    moods = ["neutral"] * 6 + ["negative"] * 7 + ["positive"] * 2
+    item = {
+        "n": 40,
+        "by_wave": [{"wave": "W1", "n": 25}, {"wave": "W2", "n": 15}],
+        "comments": [said(k, "W1", "negative") for k in range(20)]
+        + [said(100 + k, "W2", m) for k, m in enumerate(moods)],
+    }
+    d = render.comment_digest(item, "W2", limit=10)
+    assert (d["n"], d["wave"]) == (15, "W2")
+    got = [(c["response_id"], c["sentiment"]) for c in d["comments"]]
+    # five negative, both positive, then the first others in the listed order
+    assert [m for _, m in got] == ["negative"] * 5 + ["positive"] * 2 + ["neutral"] * 3
+    assert [r for r, _ in got][:5] == ["r106", "r107", "r108", "r109", "r110"]
+    assert all(c["wave"] == "W2" for c in d["comments"])
+    # no wave, or one the item does not have: all the item's comments
+    every = render.comment_digest(item, None, limit=4)
+    assert (every["n"], every["wave"]) == (40, None)
+    assert [c["sentiment"] for c in every["comments"]] == ["negative"] * 2 + ["positive"] * 2
+    assert render.comment_digest(item, "W9", limit=4)["n"] == 40
