@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, Form, StringField
 
@@ -124,8 +125,10 @@ class PlainText(_Check):
         if _CONTROL.search(text):
             return str(_l("Remove the control characters from this answer."))
         if len(text) > self.max_length:
-            msg = _l(
+            msg = ngettext(
+                "Shorten this answer to %(max)s character (it has %(n)s).",
                 "Shorten this answer to %(max)s characters (it has %(n)s).",
+                self.max_length,
                 max=self.max_length,
                 n=len(text),
             )

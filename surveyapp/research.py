@@ -43,6 +43,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from werkzeug.exceptions import NotFound, RequestEntityTooLarge
@@ -345,9 +346,12 @@ def survey_new() -> Any:
                 return render_template("research/survey_new.html", form=form), 422
         except qn.QuestionnaireError as exc:
             n = len(exc.problems)
-            heading = _(
-                "The questionnaire %(name)s cannot be used: %(n)d problem(s). Fix them and "
+            heading = ngettext(
+                "The questionnaire %(name)s cannot be used: %(n)d problem. Fix it and "
                 "upload it again.",
+                "The questionnaire %(name)s cannot be used: %(n)d problems. Fix them and "
+                "upload it again.",
+                n,
                 name=exc.source,
                 n=n,
             )
@@ -549,7 +553,7 @@ def survey_preview_devices(survey_id: int) -> Any:
 def test_responses_delete(survey_id: int) -> Any:
     sv = owned_survey(survey_id)
     n = response_service.delete_test_responses(dbm.get_db(), sv.id, user_id=acting_user_id())
-    flash(_("%(n)d test responses deleted.", n=n), "info")
+    flash(ngettext("%(n)d test response deleted.", "%(n)d test responses deleted.", n, n=n), "info")
     return redirect(url_for("research.survey", survey_id=sv.id), code=303)
 
 
@@ -675,7 +679,7 @@ def invitations_create(survey_id: int) -> Any:
         flash(str(exc), "error")
         return redirect(url_for("research.invitations", survey_id=survey_id), code=303)
     made = studies.invite(survey_id, rows, user_id=acting_user_id())
-    flash(_("%(n)d invitations created.", n=made), "info")
+    flash(ngettext("%(n)d invitation created.", "%(n)d invitations created.", made, n=made), "info")
     return redirect(url_for("research.invitations", survey_id=survey_id), code=303)
 
 

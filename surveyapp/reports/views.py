@@ -52,6 +52,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_caching import Cache
 from sqlalchemy import func, select
 
@@ -396,9 +397,17 @@ def quarantine(survey_id: int) -> Any:
         return redirect(back, code=303)
     n = studies.set_quarantine_many(sv.id, ids, on, reason=reason, user_id=acting_user_id())
     if on:
-        flash(_("%(n)s responses quarantined; they are left out of every score.", n=n), "info")
+        flash(
+            ngettext(
+                "%(n)s response quarantined; it is left out of every score.",
+                "%(n)s responses quarantined; they are left out of every score.",
+                n,
+                n=n,
+            ),
+            "info",
+        )
     else:
-        flash(_("%(n)s responses restored.", n=n), "info")
+        flash(ngettext("%(n)s response restored.", "%(n)s responses restored.", n, n=n), "info")
     return redirect(back, code=303)
 
 

@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 from typing import Literal
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from surveyapp.services.studies import SEGMENT_NAME
 
@@ -242,9 +243,12 @@ def _check_rows(rows: Iterable[list[str]], filename: str) -> list[dict[str, str]
             continue
         if len(cells) > len(names):
             raise InvitationError(
-                _(
+                ngettext(
+                    "%(file)s: row %(row)d has %(n)d cells but the header names %(k)d "
+                    "column; remove the extra cells or add headings.",
                     "%(file)s: row %(row)d has %(n)d cells but the header names %(k)d "
                     "columns; remove the extra cells or add headings.",
+                    len(names),
                     file=filename,
                     row=i,
                     n=len(cells),

@@ -12,15 +12,16 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 PO = ROOT / "surveyapp" / "translations" / "zh_Hans" / "LC_MESSAGES" / "messages.po"
 
 
-def _extracted() -> dict[str, str]:
+def _extracted() -> dict[str | tuple[str, ...], str]:
+    """Message id (a plural message's as (singular, plural)) to where it is used."""
     with (ROOT / "babel.cfg").open(encoding="utf-8") as f:
         method_map, options_map = parse_mapping_cfg(f)
     keywords = {**DEFAULT_KEYWORDS, "_l": None}
-    found: dict[str, str] = {}
+    found: dict[str | tuple[str, ...], str] = {}
     for filename, lineno, message, _comments, _ctx in extract_from_dir(
         str(ROOT), method_map, options_map, keywords=keywords
     ):
-        msgid = message if isinstance(message, str) else message[0]
+        msgid = message if isinstance(message, str) else tuple(message)
         found.setdefault(msgid, f"{filename}:{lineno}")
     return found
 
@@ -29,7 +30,7 @@ def test_every_ui_string_is_translated():
     with PO.open("rb") as f:
         catalog = read_po(f)
     translated = {
-        (m.id if isinstance(m.id, str) else m.id[0])
+        (m.id if isinstance(m.id, str) else tuple(m.id))
         for m in catalog
         if m.id and (m.string if isinstance(m.string, str) else all(m.string))
     }

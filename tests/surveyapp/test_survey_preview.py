@@ -41,7 +41,7 @@ def test_a_draft_in_preview_stores_test_responses_deleted_in_one_action(app, cli
         assert len(exports.responses_frame(s, [survey_id])) == 0
     assert stranger.get("/s/demo").status_code == 404  # still a draft for everyone else
     shown = researcher.get(f"/research/surveys/{survey_id}?lang=en").text
-    assert "1 test responses from preview" in shown
+    assert "1 test response from preview" in shown
     assert "0 complete" in shown
     r = researcher.post(f"/research/surveys/{survey_id}/test-responses/delete")
     assert r.status_code == 303

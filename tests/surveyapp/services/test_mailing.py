@@ -157,7 +157,7 @@ def test_invitations_and_reminders(mail_app, smtp):
     page = c.get(f"/research/surveys/{sid}/invitations?lang=en").get_data(as_text=True)
     assert "4 with an address: 3 sent, 0 reminded, 1 failed, 0 interrupted, 1 opted out" in page
     assert "1 started, 1 completed" in page
-    assert "Send 1 reminders" in page
+    assert "Send 1 reminder</button>" in page
 
     for _ in range(4):  # at most MAIL_REMINDERS_MAX reminders, then none
         _age(app)
