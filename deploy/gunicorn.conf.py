@@ -17,9 +17,9 @@ bind = os.environ.get("MANYI_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", 2 * multiprocessing.cpu_count()))
 # gthread workers (what `manyi serve` runs too): a report page that takes seconds to build
 # holds one thread, and the respondents' pages sent to the same worker meanwhile are served
-# by its other threads instead of waiting behind it (bench/README.md, "Scale-out": p99
-# 2.6 s -> 0.2-0.6 s with report readers active). The app keeps no per-thread state but
-# its request's database session; the rate-limit counters and the cache are in Redis.
+# by its other threads instead of waiting behind it (bench/README.md, "Scale-out":
+# respondent p99 with report readers active x 0.43 against sync workers). A request's
+# own state is its database session (flask.g); counters and cache are in Redis.
 worker_class = "gthread"
 threads = int(os.environ.get("MANYI_GUNICORN_THREADS", "4"))
 # a worker that stops answering gunicorn's heartbeat this long is killed and replaced.
