@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -373,12 +374,15 @@ def _checks_for(item: Item, roles: Any) -> tuple[_Field, ...]:
 
 _CLASSES: dict[tuple[str, str], type[PageFormBase]] = {}
 _CACHE_SIZE = 256  # pages; instruments are immutable, so entries never go stale
+# the app servers run threads (gthread): two threads must not evict the same oldest entry
+_CACHE_LOCK = threading.Lock()
 
 
 def _remember(cache: dict[Any, Any], key: Any, value: Any) -> None:
-    if len(cache) >= _CACHE_SIZE:
-        cache.pop(next(iter(cache)))  # the oldest
-    cache[key] = value
+    with _CACHE_LOCK:
+        if len(cache) >= _CACHE_SIZE:
+            cache.pop(next(iter(cache)))  # the oldest
+        cache[key] = value
 
 
 def page_form_class(q: Questionnaire, page: Page) -> type[PageFormBase]:

@@ -23,6 +23,7 @@ guarantees they carry:
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -135,15 +136,18 @@ class QuestionnaireSnapshot(Base):
         q = _SNAPSHOTS.get(self.content_hash)
         if q is None:
             q = qn.from_dict(json.loads(self.content), source=f"snapshot {self.content_hash[:12]}")
-            if len(_SNAPSHOTS) >= _SNAPSHOT_CACHE_SIZE:
-                _SNAPSHOTS.pop(next(iter(_SNAPSHOTS)))
-            _SNAPSHOTS[self.content_hash] = q
+            with _SNAPSHOTS_LOCK:
+                if len(_SNAPSHOTS) >= _SNAPSHOT_CACHE_SIZE:
+                    _SNAPSHOTS.pop(next(iter(_SNAPSHOTS)))
+                _SNAPSHOTS[self.content_hash] = q
         return q
 
 
 # content hash -> instrument; snapshots never change, so the cache never goes stale
 _SNAPSHOTS: dict[str, qn.Questionnaire] = {}
 _SNAPSHOT_CACHE_SIZE = 64
+# threads of one process (gthread app servers, the worker) must not evict the same entry
+_SNAPSHOTS_LOCK = threading.Lock()
 
 
 class Study(Base):
