@@ -130,7 +130,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CACHE_DIR", str, None,
             "Folder of the `FileSystemCache`; empty: `<instance>/cache`."),
     Setting("CACHE_THRESHOLD", int, 500,
-            "Reports the file or simple cache keeps before it evicts the oldest."),
+            "Entries (reports, and the response frames they were built from: tens of MB for "
+            "100,000 responses) the file or simple cache keeps before it evicts the oldest."),
     Setting("CACHE_DEFAULT_TIMEOUT", int, 86_400,
             "Seconds a cached report lives (0: until evicted)."),
     Setting("CACHE_REDIS_URL", str, None,

@@ -12,8 +12,10 @@ from surveyapp import config
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
 PACKAGE = Path(config.__file__).resolve().parent
-# computed by config.build or set by Flask-Babel/tests, not settings a user gives
+# computed by config.build, fixed by the app itself (auth: the session cookie is written
+# only when it changes) or set by Flask-Babel/tests, not settings a user gives
 DERIVED = {
+    "SESSION_REFRESH_EACH_REQUEST",
     "INSTANCE_PATH",
     "SQLALCHEMY_URL",
     "DATABASE",
