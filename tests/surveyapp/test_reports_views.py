@@ -206,3 +206,21 @@ def test_reports_never_leak_another_survey(app, gap_study, client_as) -> None:
             assert set(examples) <= gap_study["other_ids"]
         logged = s.query(m.AuditLog).filter_by(action="exported", object_type="survey").count()
     assert logged == 2
+
+
+def test_overview_responses_card_counts_suspects_once(gap_study, client_as) -> None:
+    """Left out: "N suspect responses left out"; kept by the switch: "N suspect" -- never both."""
+    c = client_as("viewer")
+    page = f"/research/reports/surveys/{gap_study['customer']}?lang=en"
+    cards = {}
+    for switch in ("", "&suspects=include"):
+        html = c.get(page + switch).get_data(as_text=True)
+        card = re.search(r'data-headline="n">(.*?)</div>', html, re.S)
+        assert card, html[:2000]
+        cards[switch] = re.sub(r"\s+", " ", card.group(1))
+    assert re.search(r"\d+ suspect responses? left out", cards[""])
+    assert not re.search(r"· \d+ suspect<", cards[""])
+    assert "left out · " not in cards[""].split("suspect response")[-1]
+    assert re.search(r"· \d+ suspect</p>", cards["&suspects=include"])
+    assert "suspect response left out" not in cards["&suspects=include"]
+    assert "suspect responses left out" not in cards["&suspects=include"]
