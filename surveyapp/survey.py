@@ -16,7 +16,7 @@ again. A page that fails its checks writes nothing to the database: what was typ
 kept in the session (Flask's signed cookie, :data:`UNSENT_KEY`, one page at a time) and
 the POST is answered with a 303 to the GET of the same page, which shows it again with
 the messages (checked again there, so the session holds only the typed values) until a
-page is stored. A page too large for the cookie (:data:`SESSION_COOKIE_BUDGET`, long
+page is stored. A page too large for the cookie (:data:`UNSENT_BUDGET`, long
 free texts) is answered directly instead (422), as is a page whose CSRF token was
 refused (400, its session is the one that was lost).
 
@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import re
 import time
 import uuid
@@ -62,7 +63,6 @@ from flask import (
     session,
     url_for,
 )
-from flask.sessions import SecureCookieSessionInterface
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
@@ -87,9 +87,11 @@ RESUME_SALT = "manyi-resume"
 RESUME_COOKIE_SURVEYS = 10  # the cookie remembers this many surveys' responses
 PREVIEW_KEY = "preview_surveys"  # session: the surveys a researcher previews
 UNSENT_KEY = "unsent_page"  # session: a page that failed its checks, as it was typed
-# bytes of the session cookie's value: browsers keep at most 4096 per cookie (name and
-# attributes included), so a page that would make it larger is answered directly
-SESSION_COOKIE_BUDGET = 3800
+# bytes of a failed page's typed values as JSON (non-ASCII escaped, as the session's
+# serializer writes them before it compresses): browsers keep at most 4096 bytes per
+# cookie, signature, base64 and the rest of the session included, so a page with more is
+# answered directly
+UNSENT_BUDGET = 2400
 UNSENT_NOTICE = _l("Some answers need your attention; see the messages below.")
 
 
@@ -398,18 +400,13 @@ def _keep_unsent(
     q: Any, url: str, rid: str, page_index: int, start_token: str, partial: bool
 ) -> bool:
     """Keep the posted page in the session for the GET that shows it again; False (and
-    nothing kept) if the session cookie would grow beyond SESSION_COOKIE_BUDGET."""
+    nothing kept) if its typed values are larger than :data:`UNSENT_BUDGET`."""
     cls = forms.page_form_class(q, q.pages[page_index])
     names = [forms.field_name(f[0]) for _i, _c, fields in cls.rules for f in fields]
     values = {n: request.form[n] for n in names if request.form.get(n)}
-    session[UNSENT_KEY] = [url, rid, page_index, start_token, partial, values]
-    interface = current_app.session_interface
-    signer = None
-    if isinstance(interface, SecureCookieSessionInterface):
-        signer = interface.get_signing_serializer(current_app)
-    if signer is None or len(signer.dumps(dict(session))) > SESSION_COOKIE_BUDGET:
-        session.pop(UNSENT_KEY)
+    if len(json.dumps(values)) > UNSENT_BUDGET:
         return False
+    session[UNSENT_KEY] = [url, rid, page_index, start_token, partial, values]
     return True
 
 
