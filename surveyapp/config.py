@@ -132,6 +132,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CACHE_THRESHOLD", int, 500,
             "Entries (reports, and the response frames they were built from: tens of MB for "
             "100,000 responses) the file or simple cache keeps before it evicts the oldest."),
+    Setting("REPORT_FRAME_ROWS", int, 120_000,
+            "Response rows (about 1.1 kB each at 65 columns) each app process also keeps "
+            "in its own memory: the frames its reports were last built from, so a report "
+            "rebuilt after new responses neither reads them from the cache again nor from "
+            "the database; 0: none."),
     Setting("CACHE_DEFAULT_TIMEOUT", int, 86_400,
             "Seconds a cached report lives (0: until evicted)."),
     Setting("CACHE_REDIS_URL", str, None,

@@ -1812,6 +1812,33 @@ def unavailable(
     report.setdefault("unavailable", {})[section] = {"needs": needs, "reason": reason}
 
 
+def comments_report(
+    q: qn.Questionnaire, data: pd.DataFrame, *, n: int, language: str = "en"
+) -> dict[str, Any]:
+    """The comments section of a report whose customer survey has ``n`` scored responses,
+    from ``data`` (:func:`comments_view`): ``{"unavailable": {}, "comments": ...}``, or the
+    reason it is unavailable; ``{"unavailable": {}}`` for an instrument without open text.
+    Part of :func:`full_report`, or built on its own where only the comments page needs it.
+    """
+    part: dict[str, Any] = {"unavailable": {}}
+    if not any(True for _ in q.iter_items(type="text")):
+        return part
+    needs = responses_needed(q)["comments"]
+    if n < needs:
+        unavailable(part, "comments", needs)
+        return part
+    try:
+        view = comments_view(q, data, language=language)
+    except ScoringError as exc:
+        unavailable(part, "comments", _needed(exc, needs), str(exc))
+        return part
+    if view is None:
+        unavailable(part, "comments", needs)
+    else:
+        part["comments"] = view
+    return part
+
+
 def full_report(
     q: qn.Questionnaire,
     data: pd.DataFrame,
@@ -1851,6 +1878,9 @@ def _full_report(
     excluded: int = 0,
     exclude_suspects: bool = False,
     comments_data: pd.DataFrame | None = None,
+    comments: bool = True,
+    waves_data: pd.DataFrame | None = None,
+    wave_order: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Every section of the report for one customer survey (each method computed once).
 
@@ -1859,7 +1889,10 @@ def _full_report(
     every score too (``suspects_left_out``), while the data-quality section still
     screens and compares all of ``data``. ``comments_data``, when given, are the
     responses whose comments the report lists (every wave of the study, screened as
-    ``data`` is); by default ``data``'s.
+    ``data`` is); by default ``data``'s. Without ``comments`` the comments section is
+    left to :func:`comments_report` (the pages build it only for the comments page).
+    ``waves_data``, when given, are every wave of the study (screened as ``data`` is),
+    compared in ``wave_order`` by the waves section; by default ``data``'s waves.
 
     A section that cannot be computed from these data (too few responses, or a
     :class:`~scoring.errors.ScoringError`) is left out and listed in ``unavailable``
@@ -1902,7 +1935,7 @@ def _full_report(
     }
     if n == 0:
         for section in SECTIONS:
-            if section in needs:
+            if section in needs and (comments or section != "comments"):
                 unavailable(report, section, needs[section])
         if len(everything):  # every response is suspect: the panel still names them
             del report["unavailable"]["data_quality"]
@@ -1955,7 +1988,14 @@ def _full_report(
                 language=language,
             ),
         )
-    if "wave" in data.columns and sq_ok:
+    if waves_data is not None and "servqual" in report:
+        try:  # every wave of the study: not held to the latest wave's number of responses
+            report["waves"] = waves_view(
+                q, waves_data, segment=wave_segment, language=language, order=wave_order
+            )
+        except ScoringError as exc:
+            unavailable(report, "waves", needs["waves"], str(exc))
+    elif waves_data is None and "wave" in data.columns and sq_ok:
         attempt(
             "waves",
             lambda: waves_view(q, data, segment=wave_segment, language=language, result=sq),
@@ -1978,9 +2018,13 @@ def _full_report(
             language=language,
         ),
     )
-    if any(True for _ in q.iter_items(type="text")):
-        said = data if comments_data is None else comments_data
-        attempt("comments", lambda: comments_view(q, said, language=language))
+    if comments:
+        part = comments_report(
+            q, data if comments_data is None else comments_data, n=n, language=language
+        )
+        report["unavailable"] |= part["unavailable"]
+        if "comments" in part:
+            report["comments"] = part["comments"]
     if "csi" in results:
         attempt("csi", lambda: csi_view(q, _result_or_raise(results["csi"]), language=language))
     report["overview"] = overview(report, language=language)

@@ -48,7 +48,9 @@ import dataclasses
 import hashlib
 import json
 import math
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypedDict, cast
 
@@ -549,15 +551,49 @@ class Cache(Protocol):
     def set(self, key: str, value: Any) -> Any: ...
 
 
+class LocalFrames:
+    """The report frames this process read last, kept in its memory beside the shared
+    cache, at most ``max_rows`` response rows in all (the least recently used go first;
+    0 keeps none): a report rebuilt after new responses then neither unpickles its
+    frames from the cache nor reads them again. Each entry is what the shared cache keeps
+    (``versions``, ``frame``, ``ids``); :meth:`get` gives a copy of the frame, so no
+    caller changes the kept one. Safe across threads."""
+
+    def __init__(self, max_rows: int) -> None:
+        self.max_rows = max_rows
+        self._entries: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None:
+                return None
+            self._entries.move_to_end(key)
+        return {**found, "frame": found["frame"].copy()}
+
+    def put(self, key: str, entry: dict[str, Any]) -> None:
+        rows = len(entry["frame"])
+        with self._lock:
+            self._entries.pop(key, None)
+            if rows > self.max_rows:
+                return
+            self._entries[key] = {**entry, "frame": entry["frame"].copy()}
+            while sum(len(e["frame"]) for e in self._entries.values()) > self.max_rows:
+                self._entries.popitem(last=False)
+
+
 def cached_frame(
     cache: Cache,
     s: Session,
     surveys: Sequence[m.Survey],
     versions: Mapping[int, exports.DataVersion],
+    local: LocalFrames | None = None,
 ) -> pd.DataFrame:
     """The report frame of ``surveys`` (:func:`~surveyapp.services.exports.responses_frame`:
     complete, not quarantined responses), from frames kept in ``cache`` per survey with
-    the data version each was read at and its rows' primary keys.
+    the data version each was read at and its rows' primary keys (and in ``local``, this
+    process's memory, when given: looked up first).
 
     An unchanged version returns the cached frame. Otherwise only the responses written
     since are read -- those with a larger id or a later ``updated_at`` than the cached
@@ -569,7 +605,7 @@ def cached_frame(
     is then the frame one read of them all gives; else they are read and kept together.
     So a new response re-reads nothing of the other waves.
     """
-    parts = [_cached_frame(cache, s, [sv], versions) for sv in surveys]
+    parts = [_cached_frame(cache, s, [sv], versions, local) for sv in surveys]
     frame, pks = parts[0]
     if len(parts) == 1:
         return frame
@@ -578,11 +614,12 @@ def cached_frame(
         for f, _pks in parts
     )
     if not same:  # e.g. another segment column in one wave: the union of their columns
-        return _cached_frame(cache, s, surveys, versions)[0]
+        return _cached_frame(cache, s, surveys, versions, local)[0]
     pks = np.concatenate([p for _f, p in parts])
-    order = np.argsort(pks, kind="stable")
-    joined = pd.concat([f for f, _pks in parts], ignore_index=True).iloc[order]
-    return joined.reset_index(drop=True)
+    joined = pd.concat([f for f, _pks in parts], ignore_index=True)
+    if pks.size and not bool(np.all(pks[1:] > pks[:-1])):  # waves answered at once
+        joined = joined.iloc[np.argsort(pks, kind="stable")].reset_index(drop=True)
+    return joined
 
 
 def _cached_frame(
@@ -590,6 +627,7 @@ def _cached_frame(
     s: Session,
     surveys: Sequence[m.Survey],
     versions: Mapping[int, exports.DataVersion],
+    local: LocalFrames | None,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """The frame of ``surveys`` read together, and its rows' primary keys (see
     :func:`cached_frame`)."""
@@ -597,7 +635,13 @@ def _cached_frame(
     who = [[sv.id, sv.slug, sv.wave, sv.audience, sv.snapshot.content_hash] for sv in surveys]
     key = "frame:" + hashlib.sha256(json.dumps(who, ensure_ascii=False).encode()).hexdigest()
     current = {i: versions[i] for i in ids}
-    found = cache.get(key)
+    found = local.get(key) if local is not None else None
+    if found is None or found["versions"] != current:
+        shared = cache.get(key)
+        if shared is not None and (found is None or shared["versions"] == current):
+            found = shared
+            if local is not None and shared["versions"] == current:
+                local.put(key, shared)
     if found is not None and found["versions"] == current:
         return found["frame"], found["ids"]
     frame = None
@@ -605,7 +649,10 @@ def _cached_frame(
         frame, pks = _with_changes(s, ids, found, current)
     if frame is None:
         frame, pks = exports.responses_frame_ids(s, ids)
-    cache.set(key, {"versions": current, "frame": frame, "ids": pks})
+    entry = {"versions": current, "frame": frame, "ids": pks}
+    cache.set(key, entry)
+    if local is not None:
+        local.put(key, entry)
     return frame, pks
 
 

@@ -132,8 +132,10 @@ def _frame(survey_ids: list[int]) -> pd.DataFrame:
 def _cached_frame(
     surveys: list[m.Survey], versions: dict[int, exports.DataVersion]
 ) -> pd.DataFrame:
-    """The report frame of ``surveys`` from :data:`cache` (:func:`runs.cached_frame`)."""
-    return runs.cached_frame(_ReportCache(), dbm.session(), surveys, versions)
+    """The report frame of ``surveys`` from this process's memory or :data:`cache`
+    (:func:`runs.cached_frame`)."""
+    local = current_app.extensions["manyi_frames"]
+    return runs.cached_frame(_ReportCache(), dbm.session(), surveys, versions, local)
 
 
 def _parse_segment(q: Any, raw: str | None) -> tuple[str, str] | None:
@@ -158,13 +160,19 @@ def survey_report(
     segment: tuple[str, str] | None,
     language: str,
     exclude_suspects: bool = False,
+    comments: bool = True,
 ) -> dict[str, Any]:
     """The full report of a survey (cached; unchanged inputs are not rebuilt).
 
     Quarantined responses are never scored; with ``exclude_suspects`` the suspect ones
     (:func:`build.suspects`) are left out too -- what the pages, the report JSON (API
     and CLI) and ``manyi score`` do unless asked to keep them (``?suspects=include``,
-    ``--include-suspect``: :func:`exclude_suspects`)."""
+    ``--include-suspect``: :func:`exclude_suspects`).
+
+    The comments section (every wave's comments, segmented and counted) is built and
+    cached on its own (:func:`build.comments_report`); without ``comments`` it is left
+    out, so a page that does not show it (all but the comments page) does not build it
+    after new responses."""
     q = sv.questionnaire()
     waves, linked = linked_surveys(sv)
     surveys = [sv, *[x for x in waves if x.id != sv.id], *linked.values()]
@@ -175,12 +183,20 @@ def survey_report(
         "exclude_suspects": exclude_suspects,
     }
 
-    def make() -> dict[str, Any]:
+    def study_frame() -> tuple[pd.DataFrame, pd.DataFrame | None]:
+        """The survey's own rows, and every wave of the study (screened as the report
+        is) when there is more than one wave."""
         frame_all = _cached_frame(waves, versions)
         data = frame_all.loc[
             frame_all["survey"].astype("string").eq(sv.slug).fillna(False).to_numpy(bool)
         ]
-        data = data.reset_index(drop=True)
+        study = None
+        if len(waves) > 1:
+            study = _screened(q, frame_all) if exclude_suspects else frame_all
+        return data.reset_index(drop=True), study
+
+    def make() -> dict[str, Any]:
+        data, study = study_frame()
         linked_frames = {
             aud: (x.questionnaire(), _cached_frame([x], versions)) for aud, x in linked.items()
         }
@@ -190,40 +206,25 @@ def survey_report(
             staff=linked_frames.get("staff"),
             audit=linked_frames.get("audit"),
         )
-        wave_segment = q.segments[0].id if q.segments else None
-        # every wave of the study, screened once: the comments (the comments page
-        # filters by wave) and the wave comparison
-        study = None
-        if len(waves) > 1:
-            study = _screened(q, frame_all) if exclude_suspects else frame_all
         rep = build.full_report(
             q,
             data,
             gap_sources=sources,
             segment=segment,
             language=language,
-            wave_segment=wave_segment,
+            wave_segment=q.segments[0].id if q.segments else None,
             title=sv.title or q.title.get(language),
             excluded=versions[sv.id].quarantined,
             exclude_suspects=exclude_suspects,
-            comments_data=study,
+            comments=False,
+            waves_data=study,  # every wave of the study, screened once
+            wave_order=[w.wave or w.slug for w in waves],
         )
-        if study is not None and rep.get("servqual"):
-            try:
-                rep["waves"] = build.waves_view(
-                    q,
-                    study,
-                    segment=wave_segment,
-                    language=language,
-                    order=[w.wave or w.slug for w in waves],
-                )
-            except ScoringError as exc:
-                build.unavailable(rep, "waves", rep["needs"]["waves"], str(exc))
         rep["survey"] = {"id": sv.id, "slug": sv.slug, "wave": sv.wave}
         rep["overview"] = build.overview(rep, language=language, wave=sv.wave or sv.slug)
         return rep
 
-    return runs.cached_report(
+    rep = runs.cached_report(
         _ReportCache(),
         section="full",
         surveys=surveys,
@@ -231,6 +232,28 @@ def survey_report(
         params=params,
         build=make,
     )
+    if not comments:
+        return rep
+
+    def make_comments() -> dict[str, Any]:
+        data, study = study_frame()
+        if study is None and exclude_suspects:
+            data = _screened(q, data)
+        said = data if study is None else study  # the comments page filters by wave
+        return build.comments_report(q, said, n=rep["n"], language=language)
+
+    part = runs.cached_report(
+        _ReportCache(),
+        section="comments",
+        surveys=[sv, *[x for x in waves if x.id != sv.id]],
+        versions=versions,
+        params={"language": language, "exclude_suspects": exclude_suspects},
+        build=make_comments,
+    )
+    rep["unavailable"] = {**rep["unavailable"], **part["unavailable"]}
+    if "comments" in part:
+        rep["comments"] = part["comments"]
+    return rep
 
 
 def _screened(q: Any, frame: pd.DataFrame) -> pd.DataFrame:
@@ -330,7 +353,7 @@ def _report_page(survey_id: int, page: str | None) -> Any:
     sv = _survey(survey_id)
     lang = current_language()
     q = sv.questionnaire()
-    report, raw = _segment_report(sv)
+    report, raw = _segment_report(sv, comments=page == "comments")
     if report is None:
         if raw:  # an unknown segment: the same page without it
             return redirect(_page_url(survey_id, page), code=303)
@@ -504,9 +527,10 @@ def _page_url(survey_id: int, page: str | None, **args: Any) -> str:
     return url_for("reports.dashboard", survey_id=survey_id, **args)
 
 
-def _segment_report(sv: m.Survey) -> tuple[dict[str, Any] | None, str]:
+def _segment_report(sv: m.Survey, *, comments: bool = True) -> tuple[dict[str, Any] | None, str]:
     """The survey's report for the request's ``?segment=`` (None once the reason it
-    cannot be built is flashed), and the raw segment value."""
+    cannot be built is flashed), and the raw segment value; ``comments``: with the
+    comments section (:func:`survey_report`)."""
     raw = request.args.get("segment", "")
     try:
         segment = _parse_segment(sv.questionnaire(), raw)
@@ -515,6 +539,7 @@ def _segment_report(sv: m.Survey) -> tuple[dict[str, Any] | None, str]:
             segment=segment,
             language=current_language(),
             exclude_suspects=not include_suspects(),
+            comments=comments,
         )
         return report, raw
     except (ValueError, ScoringError) as exc:
@@ -531,7 +556,7 @@ def _empty() -> dict[str, Any]:
 def item(survey_id: int, item_id: str) -> Any:
     sv = _survey(survey_id)
     lang = current_language()
-    report, raw = _segment_report(sv)
+    report, raw = _segment_report(sv, comments=False)
     if report is None:
         return redirect(url_for("reports.dashboard", survey_id=survey_id), code=303)
     fg = report.get("five_gaps")
@@ -791,5 +816,6 @@ def _attachment(sv: m.Survey, fmt: str, body: bytes, mime: str) -> Any:
 def init_app(app: Flask) -> None:
     """Register the blueprint, its report cache and the task queue its runs go to."""
     cache.init_app(app)
+    app.extensions["manyi_frames"] = runs.LocalFrames(app.config["REPORT_FRAME_ROWS"])
     tasks.init_app(app)
     app.register_blueprint(bp)

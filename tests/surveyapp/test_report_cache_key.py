@@ -263,3 +263,46 @@ def test_the_waves_frame_joins_the_cached_frames_in_id_order(survey, minimal) ->
         pk = s.scalar(select(m.Response.id).where(m.Response.survey_id == other).limit(1))
         s.get(m.Response, pk).segments = {"region": "north"}
     check()
+
+
+def test_frames_kept_in_memory_are_not_read_again_and_are_copies(survey) -> None:
+    """:class:`runs.LocalFrames`: an unchanged frame comes from the process's memory
+    without a lookup in the shared cache, a changed one adds only the changes to it; a
+    caller that changes its frame changes nothing kept; beyond its rows nothing is kept."""
+    from cachelib import SimpleCache
+
+    app, sid, _rids = survey
+    lookups: list[str] = []
+
+    class Spying(SimpleCache):
+        def get(self, key: str) -> Any:
+            lookups.append(key)
+            return super().get(key)
+
+    cache, local = Spying(), runs.LocalFrames(1000)
+
+    def read() -> pd.DataFrame:
+        with app.app_context(), app.extensions["manyi_db"].sessions() as s:
+            sv = s.get(m.Survey, sid)
+            got = runs.cached_frame(cache, s, [sv], exports.data_versions(s, [sid]), local)
+            pd.testing.assert_frame_equal(got, exports.responses_frame(s, [sid]))
+            return got
+
+    read()
+    assert len(lookups) == 1  # the first read: a miss
+    first = read()
+    assert len(lookups) == 1  # from memory
+    first["survey"] = "changed"  # the caller's copy
+    assert (read()["survey"] != "changed").all()
+    assert _save(app, sid, str(uuid.uuid4()), final=True) == "completed"
+    assert len(read()) == 4
+    assert len(lookups) == 2  # the shared cache asked once (another process may have it)
+    none = runs.LocalFrames(0)
+    none.put("k", {"versions": {}, "frame": first, "ids": None})
+    assert none.get("k") is None
+    two = runs.LocalFrames(7)  # rows: one frame of 4 and one of 3 fit, not a third
+    for key in ("a", "b", "c"):
+        two.put(key, {"versions": {}, "frame": first.head(4 if key == "a" else 3), "ids": None})
+    assert two.get("a") is None
+    assert two.get("b") is not None
+    assert two.get("c") is not None

@@ -224,3 +224,44 @@ def test_overview_responses_card_counts_suspects_once(gap_study, client_as) -> N
     assert re.search(r"· \d+ suspect</p>", cards["&suspects=include"])
     assert "suspect response left out" not in cards["&suspects=include"]
     assert "suspect responses left out" not in cards["&suspects=include"]
+
+
+def test_only_the_comments_page_builds_the_comments(app, gap_study, client_as, monkeypatch) -> None:
+    """After new responses the overview and the other pages rebuild without segmenting
+    and counting every wave's comments; the comments page builds them once, and the
+    report JSON carries them (the same section, from the cache)."""
+    c = client_as("viewer")
+    sid = gap_study["customer"]
+    calls: list[int] = []
+    real = build.comments_view
+    monkeypatch.setattr(build, "comments_view", lambda *a, **k: calls.append(1) or real(*a, **k))
+    base = f"/research/reports/surveys/{sid}"
+    for page in ("", "/sections/five-gaps", "/sections/waves", "/sections/quality"):
+        assert c.get(f"{base}{page}?lang=en").status_code == 200
+    assert calls == []
+    page = c.get(f"{base}/sections/comments?lang=en")
+    assert page.status_code == 200
+    assert calls == [1]
+    assert c.get(f"{base}/sections/comments?lang=zh-Hans").status_code == 200
+    assert calls == [1, 1]  # another language is another entry
+    report = c.get(f"{base}/report.html?lang=en")  # the whole report, comments included
+    assert report.status_code == 200
+    assert calls == [1, 1]
+    with app.test_request_context():
+        sv = app.extensions["manyi_db"].sessions().get(m.Survey, sid)
+        from surveyapp.reports import views
+
+        said = views.survey_report(sv, segment=None, language="en", exclude_suspects=True)
+    assert calls == [1, 1]
+    assert said["comments"]["items"]
+    assert all(item["n"] for item in said["comments"]["items"])
+
+
+def test_the_waves_are_compared_once_per_build(app, gap_study, client_as, monkeypatch) -> None:
+    c = client_as("viewer")
+    calls: list[int] = []
+    real = build.waves_view
+    monkeypatch.setattr(build, "waves_view", lambda *a, **k: calls.append(1) or real(*a, **k))
+    r = c.get(f"/research/reports/surveys/{gap_study['customer']}/sections/waves?lang=en")
+    assert r.status_code == 200
+    assert len(calls) == 1  # every wave of the study, screened once; not the latest alone
