@@ -24,8 +24,11 @@ Cases (medians of ``--repeat`` runs):
   segment (a cache miss: the report is built for the segment), then switching back and
   forth between two visited segments (warm);
 - *after new responses*: ``--new`` responses added to the latest wave, then the first view
-  of the overview, against the scoring alone (``build.run_methods``) on the same frame in
-  the same process, measured right after it: the median of the paired ratios;
+  of the overview, against the scoring alone: every call the view made into the
+  ``scoring`` package (:class:`ScoringCalls` records them: the methods, the five-gap
+  model, the wave comparison, the screening), made again alone with the same arguments
+  right after it in the same process; the median of the paired ratios. For comparison
+  with earlier runs, also against ``build.run_methods`` alone on the latest wave;
 - *transfer*: the overview's HTML and every asset it links (CSS, JS), raw and gzip
   (level 6), on the first visit; a later visit as a browser makes it: the HTML again,
   conditional requests (``If-None-Match`` / ``If-Modified-Since``) for assets that have a
@@ -41,7 +44,9 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
 import gzip
+import inspect
 import json
 import os
 import pstats
@@ -50,6 +55,7 @@ import sqlite3
 import statistics
 import tempfile
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +80,82 @@ def distinct_comments(data: Any, tag: str) -> Any:
     rows = [f" (#{tag}-{k})" for k in range(int(said.sum()))]
     data.loc[said, "comment"] = data.loc[said, "comment"] + rows
     return data
+
+
+class ScoringCalls:
+    """Records the calls the report code (``surveyapp.reports``: ``build``, ``views``,
+    ``runs``) makes into the ``scoring`` package while :attr:`recording`, to make them
+    again alone (:meth:`replay`): the scoring time of a view without the view.
+
+    Every function of ``scoring`` that those modules hold by name, and every function of
+    a ``scoring`` module they hold (``instrument.run_methods``), is wrapped; a call made
+    while another recorded one runs is part of it, not recorded again. Not counted as
+    scoring: ``jsonable`` (turning results into the report's plain data is arranging).
+    Replayed calls that raised raise again (a ``ScoringError`` the page turns into a
+    notice) and are timed all the same; warnings are silenced as the report keeps them.
+    A replay meets the caches of ``scoring`` as the view left them (the comments'
+    readings), so it can only be faster than the calls were in the view.
+    """
+
+    EXCLUDED = frozenset({"jsonable"})
+
+    def __init__(self, modules: list[Any]) -> None:
+        self.recording = False
+        self.calls: list[tuple[Any, tuple[Any, ...], dict[str, Any]]] = []
+        self.in_view_ms = 0.0  # the recorded calls' time while they were made
+        self._depth = 0
+        self._wrapped: dict[int, Any] = {}
+        for mod in modules:
+            for name, value in list(vars(mod).items()):
+                if inspect.ismodule(value) and value.__name__.startswith("scoring"):
+                    for fname, f in list(vars(value).items()):
+                        if self._scoring_function(fname, f):
+                            setattr(value, fname, self._wrap(f))
+                elif self._scoring_function(name, value):
+                    setattr(mod, name, self._wrap(value))
+
+    def _scoring_function(self, name: str, f: Any) -> bool:
+        module = getattr(f, "__module__", None) or ""
+        return (
+            inspect.isfunction(f)
+            and module.split(".")[0] == "scoring"
+            and not name.startswith("_")
+            and name not in self.EXCLUDED
+        )
+
+    def _wrap(self, f: Any) -> Any:
+        if id(f) in self._wrapped:
+            return self._wrapped[id(f)]
+
+        @functools.wraps(f)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if not self.recording or self._depth:
+                return f(*args, **kwargs)
+            self._depth += 1
+            start = time.perf_counter()
+            try:
+                return f(*args, **kwargs)
+            finally:
+                self._depth -= 1
+                self.calls.append((f, args, kwargs))
+                self.in_view_ms += (time.perf_counter() - start) * 1000
+
+        self._wrapped[id(f)] = call
+        return call
+
+    def replay(self) -> float:
+        """The recorded calls made again, in order: their time in ms."""
+        from scoring.errors import ScoringError
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            start = time.perf_counter()
+            for f, args, kwargs in self.calls:
+                try:
+                    f(*args, **kwargs)
+                except ScoringError:
+                    pass
+            return (time.perf_counter() - start) * 1000
 
 
 def load() -> str:
@@ -165,7 +247,7 @@ def main() -> None:
     from surveyapp import db as dbm
     from surveyapp import models as m
     from surveyapp.db import head_revision
-    from surveyapp.reports import build, render, views
+    from surveyapp.reports import build, render, runs, views
     from surveyapp.services import exports
 
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -205,9 +287,9 @@ def main() -> None:
     sizes: dict[str, tuple[int, int]] = {}
     linked_assets: set[bytes] = set()
     for name, url in pages.items():
-        runs = [timed(client, url, headers=hdr) for _ in range(args.repeat)]
-        warm[name] = med([ms for ms, _r in runs])
-        body = runs[-1][1].get_data()
+        visits = [timed(client, url, headers=hdr) for _ in range(args.repeat)]
+        warm[name] = med([ms for ms, _r in visits])
+        body = visits[-1][1].get_data()
         sizes[name] = (len(body), len(gzip.compress(body, 6)))
         linked_assets |= set(re.findall(rb'(?:src|href)="(/[^"]+\.(?:js|css)[^"]*)"', body))
     # the floor of a warm page: the data versions the cache key is computed from
@@ -342,32 +424,54 @@ def main() -> None:
 
     # -- after new responses: first view vs scoring alone ----------------------------
     cols = list(q.columns(meta=False))
-    ratios, views_ms, scoring_ms = [], [], []
+    recorder = ScoringCalls([build, views, runs])
+    ratios, views_ms, scoring_ms, methods_ms, in_view_calls = [], [], [], [], []
+    in_view_ms: list[float] = []
     for k in range(args.repeat):
         data = simulate(q, args.new, seed=100 + k, survey="bench-2026-q4", wave=WAVES[-1]).data
         data = distinct_comments(data, f"new{time.time_ns()}")
         con = sqlite3.connect(db)
         insert_responses(con, latest, data, cols, source="bench-new")
         con.close()
+        recorder.calls.clear()
+        recorder.in_view_ms = 0.0
+        recorder.recording = True
         v_ms, _ = timed(client, base, headers=hdr)
+        recorder.recording = False
+        s_ms = recorder.replay()
         with app.app_context(), database.sessions() as s:
             frame = exports.responses_frame(s, [latest])
             frame = views._screened(q, frame)
             start = time.perf_counter()
-            build.run_methods(q, frame)
-            s_ms = (time.perf_counter() - start) * 1000
+            build.run_methods(q, frame, params={"csi": build.csi_params(frame)})
+            r_ms = (time.perf_counter() - start) * 1000
         views_ms.append(v_ms)
         scoring_ms.append(s_ms)
+        methods_ms.append(r_ms)
         ratios.append(v_ms / s_ms)
+        names = sorted({f.__name__ for f, _a, _k in recorder.calls})
+        in_view_calls.append(len(recorder.calls))
+        in_view_ms.append(recorder.in_view_ms)
         print(
-            f"  +{args.new} responses: first view {v_ms:.0f} ms, scoring alone {s_ms:.0f} ms "
-            f"({len(frame):,} rows), ratio {v_ms / s_ms:.2f}   load {load()}"
+            f"  +{args.new} responses: first view {v_ms:.0f} ms (scoring in it "
+            f"{recorder.in_view_ms:.0f} ms), its scoring alone {s_ms:.0f} ms "
+            f"({len(recorder.calls)} calls: {', '.join(names)}), ratio {v_ms / s_ms:.2f}; "
+            f"run_methods alone {r_ms:.0f} ms ({len(frame):,} rows), ratio {v_ms / r_ms:.2f}"
+            f"   load {load()}"
         )
     print(
         f"after new responses: median ratio {med(ratios):.2f} (goal <= 1.5: "
-        f"{'met' if med(ratios) <= 1.5 else 'NOT met'})"
+        f"{'met' if med(ratios) <= 1.5 else 'NOT met'}); to run_methods alone "
+        f"{med([v / r for v, r in zip(views_ms, methods_ms, strict=True)]):.2f}"
     )
-    out["new"] = {"view_ms": views_ms, "scoring_ms": scoring_ms, "ratios": ratios}
+    out["new"] = {
+        "view_ms": views_ms,
+        "scoring_ms": scoring_ms,
+        "ratios": ratios,
+        "run_methods_ms": methods_ms,
+        "scoring_calls": in_view_calls,
+        "scoring_in_view_ms": in_view_ms,
+    }
     if args.profile_new:
         data = simulate(q, args.new, seed=200, survey="bench-2026-q4", wave=WAVES[-1]).data
         data = distinct_comments(data, f"new{time.time_ns()}")
