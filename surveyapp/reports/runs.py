@@ -555,9 +555,11 @@ class LocalFrames:
     """The report frames this process read last, kept in its memory beside the shared
     cache, at most ``max_rows`` response rows in all (the least recently used go first;
     0 keeps none): a report rebuilt after new responses then neither unpickles its
-    frames from the cache nor reads them again. Each entry is what the shared cache keeps
-    (``versions``, ``frame``, ``ids``); :meth:`get` gives a copy of the frame, so no
-    caller changes the kept one. Safe across threads."""
+    frames from the cache nor reads them again, and the changes it added to a frame are
+    not written back to the shared cache (see :func:`cached_frame`). Each entry is what
+    the shared cache keeps (``versions``, ``frame``, ``ids``); :meth:`get` and
+    :meth:`put` take shallow copies of the frame, which copy-on-write (pandas 3) makes
+    independent: no caller changes the kept one. Safe across threads."""
 
     def __init__(self, max_rows: int) -> None:
         self.max_rows = max_rows
@@ -570,17 +572,20 @@ class LocalFrames:
             if found is None:
                 return None
             self._entries.move_to_end(key)
-        return {**found, "frame": found["frame"].copy()}
+        return {**found, "frame": found["frame"].copy(deep=False)}
 
-    def put(self, key: str, entry: dict[str, Any]) -> None:
+    def put(self, key: str, entry: dict[str, Any]) -> bool:
+        """Keep ``entry`` (in place of the one under ``key``); False when it is larger
+        than all there is room for."""
         rows = len(entry["frame"])
         with self._lock:
             self._entries.pop(key, None)
             if rows > self.max_rows:
-                return
-            self._entries[key] = {**entry, "frame": entry["frame"].copy()}
+                return False
+            self._entries[key] = {**entry, "frame": entry["frame"].copy(deep=False)}
             while sum(len(e["frame"]) for e in self._entries.values()) > self.max_rows:
                 self._entries.popitem(last=False)
+            return True
 
 
 def cached_frame(
@@ -603,7 +608,10 @@ def cached_frame(
     deletion or quarantine, a new segment column) the whole frame is read again. Several
     surveys' frames (the waves) are joined in id order when their columns agree, which
     is then the frame one read of them all gives; else they are read and kept together.
-    So a new response re-reads nothing of the other waves.
+    So a new response re-reads nothing of the other waves. A frame read whole is written
+    to ``cache``; one that only had changes added is written there only when ``local``
+    cannot keep it (the shared copy then stays at the last whole read, and every process
+    adds what changed since: the count and id checks above make that the current frame).
     """
     parts = [_cached_frame(cache, s, [sv], versions, local) for sv in surveys]
     frame, pks = parts[0]
@@ -635,24 +643,28 @@ def _cached_frame(
     who = [[sv.id, sv.slug, sv.wave, sv.audience, sv.snapshot.content_hash] for sv in surveys]
     key = "frame:" + hashlib.sha256(json.dumps(who, ensure_ascii=False).encode()).hexdigest()
     current = {i: versions[i] for i in ids}
+    # this process's copy first: current, or what the changes since are added to (the
+    # shared one would be unpickled only to add the same changes)
     found = local.get(key) if local is not None else None
-    if found is None or found["versions"] != current:
-        shared = cache.get(key)
-        if shared is not None and (found is None or shared["versions"] == current):
-            found = shared
-            if local is not None and shared["versions"] == current:
-                local.put(key, shared)
+    if found is None:
+        found = cache.get(key)
+        if local is not None and found is not None and found["versions"] == current:
+            local.put(key, found)
     if found is not None and found["versions"] == current:
         return found["frame"], found["ids"]
     frame = None
     if found is not None:
         frame, pks = _with_changes(s, ids, found, current)
-    if frame is None:
+    whole = frame is None
+    if whole:
         frame, pks = exports.responses_frame_ids(s, ids)
     entry = {"versions": current, "frame": frame, "ids": pks}
-    cache.set(key, entry)
-    if local is not None:
-        local.put(key, entry)
+    kept = local is not None and local.put(key, entry)
+    # a whole read goes to the shared cache; a few changes added to this process's copy
+    # do not (pickling every wave's frame again for each new response), so the other
+    # processes add the changes since the shared one to it, as this one did
+    if whole or not kept:
+        cache.set(key, entry)
     return frame, pks
 
 

@@ -274,10 +274,16 @@ def test_frames_kept_in_memory_are_not_read_again_and_are_copies(survey) -> None
     app, sid, _rids = survey
     lookups: list[str] = []
 
+    writes: list[str] = []
+
     class Spying(SimpleCache):
         def get(self, key: str) -> Any:
             lookups.append(key)
             return super().get(key)
+
+        def set(self, key: str, value: Any, timeout: int | None = None) -> bool:
+            writes.append(key)
+            return bool(super().set(key, value, timeout))
 
     cache, local = Spying(), runs.LocalFrames(1000)
 
@@ -292,11 +298,25 @@ def test_frames_kept_in_memory_are_not_read_again_and_are_copies(survey) -> None
     assert len(lookups) == 1  # the first read: a miss
     first = read()
     assert len(lookups) == 1  # from memory
-    first["survey"] = "changed"  # the caller's copy
+    first["survey"] = "changed"  # a column of the caller's copy replaced
+    assert (read()["survey"] != "changed").all()
+    again = read()
+    again.loc[0, "survey"] = "changed"  # a value changed in place (copy-on-write)
+    again.iloc[0, 0] = None
     assert (read()["survey"] != "changed").all()
     assert _save(app, sid, str(uuid.uuid4()), final=True) == "completed"
     assert len(read()) == 4
-    assert len(lookups) == 2  # the shared cache asked once (another process may have it)
+    assert len(lookups) == 1  # the changes added to the process's copy
+    assert len(writes) == 1  # the whole read only: the shared copy gets no increments
+    other = runs.LocalFrames(1000)  # another process: the shared copy plus the changes
+    local, mine = other, local
+    assert len(read()) == 4
+    assert len(lookups) == 2
+    local = runs.LocalFrames(0)  # a process that keeps nothing writes the increments
+    assert _save(app, sid, str(uuid.uuid4()), final=True) == "completed"
+    assert len(read()) == 5
+    assert len(writes) == 2
+    local = mine
     none = runs.LocalFrames(0)
     none.put("k", {"versions": {}, "frame": first, "ids": None})
     assert none.get("k") is None
