@@ -656,7 +656,7 @@ def _cached_frame(
     if found is not None:
         frame, pks = _with_changes(s, ids, found, current)
     whole = frame is None
-    if whole:
+    if frame is None:
         frame, pks = exports.responses_frame_ids(s, ids)
     entry = {"versions": current, "frame": frame, "ids": pks}
     kept = local is not None and local.put(key, entry)
