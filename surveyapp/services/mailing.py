@@ -323,8 +323,9 @@ def _record(
         if failed:
             values: dict[str, Any] = {"mail_failed": True, "mail_error": error}
         else:
-            # mails_claimed too: a claim released while this delivery was still under
-            # way (see lease()) is taken back, so the message is not sent a third time
+            # mails_claimed too: a claim released while this delivery was still under way
+            # (see lease()) is taken back, so mails_claimed never falls behind mails_sent
+            # (which would keep every later message of the invitation from being claimed)
             values = {
                 "mails_claimed": k + 1,
                 "mails_sent": k + 1,
@@ -368,9 +369,13 @@ def release_interrupted(
     before = m.utcnow() - older_than
     old = or_(inv.mail_claimed_at.is_(None), inv.mail_claimed_at < before)
     released: dict[Kind, int] = {"invitation": 0, "reminder": 0}
+    kinds: tuple[tuple[Kind, Any], ...] = (
+        ("invitation", inv.mails_sent == 0),
+        ("reminder", inv.mails_sent > 0),
+    )
     dbm.release()
     with dbm.get_db().write() as ws:
-        for kind, which in (("invitation", inv.mails_sent == 0), ("reminder", inv.mails_sent > 0)):
+        for kind, which in kinds:
             result = ws.execute(
                 update(inv)
                 .where(inv.survey_id == survey_id, _interrupted(), old, which)
@@ -379,7 +384,8 @@ def release_interrupted(
             released[kind] = int(result.rowcount)  # type: ignore[attr-defined]
         if any(released.values()):
             survey = ws.get(m.Survey, survey_id)
-            audit.record(ws, "mail_released", survey, detail=dict(released), user_id=user_id)
+            detail: dict[str, Any] = {str(k): n for k, n in released.items()}
+            audit.record(ws, "mail_released", survey, detail=detail, user_id=user_id)
     return released
 
 
