@@ -44,6 +44,7 @@ ACTIONS = (
     "access_changed",
     "link_created",
     "mail_queued",
+    "mail_released",  # interrupted messages given back to the next run
     # a study's branding (services.branding)
     "branded",
 )

@@ -62,6 +62,10 @@ class Message:
     html: str | None = None
     # RFC 2369 unsubscribe address (the opt-out page), when the channel has headers
     unsubscribe: str | None = None
+    # the same for every attempt at this message (the left part of an RFC 5322
+    # Message-ID; the messenger adds its domain): a repeat is the same message, which
+    # mailboxes that collapse duplicates show once. None: a new one per attempt
+    message_id: str | None = None
 
 
 class Messenger(Protocol):
@@ -148,12 +152,20 @@ class SmtpMessenger:
         self._smtp = smtp
         return smtp
 
+    def message_id(self, message: Message) -> str:
+        """The Message-ID header: ``<message.message_id@the sender's domain>``, the same
+        on every worker for the same message; a random one when the message has none."""
+        domain = self.sender.rpartition("@")[2]
+        if message.message_id is None:
+            return make_msgid(domain=domain or None)
+        return f"<{message.message_id}@{domain or 'localhost'}>"
+
     def send(self, message: Message) -> None:
         mail = EmailMessage()
         mail["From"] = self.sender
         mail["To"] = formataddr(("", message.recipient))
         mail["Subject"] = message.subject
-        mail["Message-ID"] = make_msgid(domain=self.sender.rpartition("@")[2] or None)
+        mail["Message-ID"] = self.message_id(message)
         if message.unsubscribe:
             # the page asks before it records (a POST with a CSRF token), so no RFC 8058
             # one-click header: a mail client's blind POST could not pass the CSRF check
@@ -219,6 +231,8 @@ class FileMessenger:
             msg = "FileMessenger.send outside its with-block"
             raise RuntimeError(msg)
         line = {"to": message.recipient, "subject": message.subject, "text": message.text}
+        if message.message_id is not None:
+            line["id"] = message.message_id  # the same on a repeat: a gateway may skip it
         try:
             self._fh.write(json.dumps(line, ensure_ascii=False) + "\n")
             self._fh.flush()  # one message written is one message sent

@@ -244,10 +244,13 @@ class Invitation(Base):
     expires_at: Mapped[datetime | None]
     used_at: Mapped[datetime | None]  # set when its response is completed
     # e-mail (services.mailing): mail number k (0 the invitation, 1.. reminders) is sent
-    # only after a transaction moved mails_claimed from k to k + 1, so a restarted send
-    # never mails anyone twice; mails_claimed > mails_sent: interrupted, not retried
+    # only after a transaction moved mails_claimed from k to k + 1 (at mail_claimed_at),
+    # so a restarted send never mails anyone twice by itself; mails_claimed > mails_sent:
+    # interrupted, sent again (with the same Message-ID) only when a researcher asks
+    # and the claim is older than mailing's lease
     mails_claimed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     mails_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    mail_claimed_at: Mapped[datetime | None]  # the latest claim (None: before 0010)
     sent_at: Mapped[datetime | None]  # the invitation mail
     last_mailed_at: Mapped[datetime | None]  # the latest mail (invitation or reminder)
     mail_error: Mapped[str | None] = mapped_column(Text)  # the last failure or bounce

@@ -638,6 +638,7 @@ def invitations(survey_id: int) -> Any:
         opted_out=mailing.opted_out_of([inv.recipient for inv in rows]),
         started=mailing.started_of([inv.id for inv in rows]),
         can_send=messaging.can_send(current_app.config),
+        lease_s=round(mailing.lease(current_app.config).total_seconds()),
         rates=mailing.rates_by_segment(survey_id, studies.invitation_segment_names(survey_id)),
     )
 
@@ -745,6 +746,53 @@ def invitations_send(survey_id: int) -> Any:
     else:
         flash(_("Sending the reminders that are due; this page shows the progress."), "info")
     return redirect(url_for("research.invitations", survey_id=survey_id), code=303)
+
+
+@bp.route("/surveys/<int:survey_id>/invitations/resend-interrupted", methods=["POST"])
+@requires("manage")
+@security.rate_limit("DISTRIBUTION_RATE_LIMIT")
+def invitations_resend_interrupted(survey_id: int) -> Any:
+    """Send the interrupted messages again (the same Message-ID; see services.mailing)."""
+    sv = owned_survey(survey_id)
+    back = redirect(url_for("research.invitations", survey_id=survey_id), code=303)
+    if request.form.get("confirm") != "yes":
+        flash(_("Tick the box to confirm that some may arrive twice."), "error")
+        return back
+    if sv.state() != "open":
+        flash(_("Open the survey before sending; a closed link helps nobody."), "error")
+        return back
+    if not messaging.can_send(current_app.config):
+        flash(
+            _("Sending is not set up: the administrator sets MAIL_HOST (see the README)."), "error"
+        )
+        return back
+    lease = mailing.lease(current_app.config)
+    released = mailing.release_interrupted(survey_id, lease, user_id=acting_user_id())
+    n = sum(released.values())
+    if not n:
+        flash(
+            _(
+                "None to send again: an interruption younger than %(s)d seconds may still be"
+                " under way; try again later.",
+                s=round(lease.total_seconds()),
+            ),
+            "info",
+        )
+        return back
+    base = str(current_app.config.get("PUBLIC_URL") or request.url_root)
+    for kind, count in released.items():
+        if count:
+            get_queue().send_messages(survey_id, kind, base)
+    flash(
+        ngettext(
+            "Sending %(n)d interrupted message again; this page shows the progress.",
+            "Sending %(n)d interrupted messages again; this page shows the progress.",
+            n,
+            n=n,
+        ),
+        "info",
+    )
+    return back
 
 
 @bp.route("/surveys/<int:survey_id>/nonresponders.csv")

@@ -22,11 +22,12 @@ all configured by the files in ``deploy/`` (:mod:`bench.scale.cluster`). Then:
    (the proxy stopped);
 4. the checks: every acknowledged response stored exactly once with the answers sent,
    no invitation completed twice, every error page friendly (never a trace nor a plain
-   error page), every run finished, the mailing finished with no recipient mailed twice
-   and no invitation left unmailed unless the page shows it as *interrupted* (the one a
-   killed worker had handed over and not yet recorded: delivery is at most once, see
-   :mod:`surveyapp.services.mailing`). :func:`run` returns the figures and the
-   problems; the command exits 1 on any problem.
+   error page), every run finished, the mailing finished; then the researcher presses
+   "Send the interrupted again" (the ones a killed worker had handed over and not yet
+   recorded, once their claims are older than the lease, see
+   :mod:`surveyapp.services.mailing`) and every recipient has the invitation, none
+   lost, and one who got it more than once got the same Message-ID each time.
+   :func:`run` returns the figures and the problems; the command exits 1 on any problem.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ from bench.scale.cluster import Cluster, Ports
 __all__ = ["Plan", "Result", "run"]
 
 FAULTS = ("app", "mail", "worker", "redis", "database")
+#: MAIL_TIMEOUT_S of the cluster: the lease before an interrupted message may be sent
+#: again is two of them (``surveyapp.services.mailing.lease``), short enough to wait for
+MAIL_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,9 @@ class Plan:
     base_port: int = 5800
     invitations: int = 20_000  # all mailed by the worker at the wave's launch
     mail_rate_per_minute: float = 0.0  # MAIL_RATE_PER_MINUTE of the worker; 0: no pacing
+    # the SMTP server's pause between taking a message and answering 250: a worker killed
+    # a moment after a mail arrived is then almost surely inside a delivery
+    smtp_delay_s: float = 0.0
     respondents: int = 8  # answering at once
     readers: int = 2  # report readers at once
     measure_s: float = 30.0  # the window without faults that the figures come from
@@ -346,6 +353,7 @@ class Stage:
             "kills while sending": 0,
             "database outages while sending": 0,
             "sending pressed": 0,
+            "sent again pressed": 0,
         }
     )
 
@@ -364,9 +372,12 @@ def _fault_redis(stage: Stage) -> str:
 def _fault_database(stage: Stage) -> str:
     """The database unreachable for 10 s. A mailing under way fails and is run again by
     Huey's retries (``surveyapp.tasks.MAIL_RETRY_DELAY_S`` later)."""
-    if _unmailed(stage.cluster, stage.setup.survey_id) > 0:
+    sending = _unmailed(stage.cluster, stage.setup.survey_id) > 0
+    if sending:
         stage.mail["database outages while sending"] += 1
     stage.cluster.restart("proxy", kill=True, down_s=10.0)
+    if sending:  # a run that failed between a claim and its record left it interrupted
+        stage.mail["last kill"] = time.monotonic()
     return "PostgreSQL unreachable for 10 s (the TCP proxy killed), then reachable again"
 
 
@@ -411,6 +422,7 @@ def _restart_worker(stage: Stage) -> None:
     stage.cluster.services["worker"].kill9()
     if sending:
         stage.mail["kills while sending"] += 1
+        stage.mail["last kill"] = time.monotonic()  # after every claim of the killed worker
     time.sleep(1.0)
     stage.cluster.services["worker"].start()
     if sending:
@@ -510,7 +522,9 @@ def run(plan: Plan) -> Result:
             "MANYI_MIN_SECONDS": "0",
             "MANYI_REPORT_RUN_STALE_S": "5",
             "MANYI_MAIL_RATE_PER_MINUTE": str(plan.mail_rate_per_minute),
+            "MANYI_MAIL_TIMEOUT_S": str(MAIL_TIMEOUT_S),
         },
+        smtp_delay_s=plan.smtp_delay_s,
     )
     with cluster:
         setup = _setup(cluster, plan)
@@ -717,15 +731,55 @@ def _check_integrity(cluster: Cluster, setup: Setup, record: wave.Record, result
         problems.append("no response was acknowledged")
 
 
-def _check_mail(stage: Stage, result: Result, timeout_s: float = 1800.0) -> None:
-    """The mailing finishes; every recipient got the invitation once, except an
-    invitation a killed worker left *interrupted* (handed over, not recorded), which got it
-    once or not at all and is never mailed again."""
-    from collections import Counter
-
+def _mail_rows(cluster: Cluster, survey_id: int) -> list[Any]:
     from sqlalchemy import create_engine, select
 
     from surveyapp import models as m
+
+    inv = m.Invitation
+    engine = create_engine(cluster.direct_url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(inv.recipient, inv.mails_claimed, inv.mails_sent, inv.mail_failed).where(
+                inv.survey_id == survey_id
+            )
+        ).all()
+    engine.dispose()
+    return list(rows)
+
+
+def _interrupted(rows: list[Any]) -> set[str]:
+    return {r.recipient for r in rows if r.mails_claimed > r.mails_sent and not r.mail_failed}
+
+
+def _send_interrupted_again(stage: Stage, interrupted: set[str]) -> None:
+    """Once the lease of the killed worker's claims has passed, the researcher presses
+    "Send the interrupted again" (through nginx) and waits until they are recorded as
+    sent; again, up to three times, if a claim was younger than the lease."""
+    from surveyapp.services import mailing
+
+    lease = mailing.lease({"MAIL_TIMEOUT_S": MAIL_TIMEOUT_S}).total_seconds()
+    wait = stage.mail.get("last kill", 0.0) + lease + 1.0 - time.monotonic()
+    if wait > 0:
+        time.sleep(wait)
+    for _ in range(3):
+        stage.mail["sent again pressed"] += 1
+        said = wave.send_interrupted_again(stage.researcher, stage.setup.survey_id)
+        stage.mail["page said"] = said
+        deadline = time.monotonic() + lease + 30.0
+        while time.monotonic() < deadline:
+            rows = _mail_rows(stage.cluster, stage.setup.survey_id)
+            if interrupted <= {r.recipient for r in rows if r.mails_sent >= 1}:
+                time.sleep(2.0)  # the last message recorded
+                return
+            time.sleep(1.0)
+
+
+def _check_mail(stage: Stage, result: Result, timeout_s: float = 1800.0) -> None:
+    """The mailing finishes; the interrupted (handed over by a killed worker, not
+    recorded) are sent again once the lease has passed; every recipient got the
+    invitation, and one who got it more than once got the same Message-ID each time."""
+    from collections import Counter
 
     cluster, survey_id, problems = stage.cluster, stage.setup.survey_id, result.problems
     if _unmailed(cluster, survey_id) > 500:  # the mailing alone: its CPU per mail
@@ -742,49 +796,57 @@ def _check_mail(stage: Stage, result: Result, timeout_s: float = 1800.0) -> None
     while _unmailed(cluster, survey_id) and time.monotonic() < deadline:
         time.sleep(1.0)
     time.sleep(2.0)  # the last message recorded
-    inv = m.Invitation
-    engine = create_engine(cluster.direct_url)
-    with engine.connect() as conn:
-        rows = conn.execute(
-            select(inv.recipient, inv.mails_claimed, inv.mails_sent).where(
-                inv.survey_id == survey_id
-            )
-        ).all()
-    engine.dispose()
+    interrupted = _interrupted(_mail_rows(cluster, survey_id))
+    arrived_before = {x["to"] for x in smtp_sink.read(cluster.mailbox)} & interrupted
+    if interrupted:
+        _send_interrupted_again(stage, interrupted)
+    rows = _mail_rows(cluster, survey_id)
     mails = smtp_sink.read(cluster.mailbox)
     got = Counter(x["to"] for x in mails)
+    ids: dict[str, set[str]] = {}
+    for x in mails:
+        ids.setdefault(x["to"], set()).add(x["message_id"])
     recipients = {r.recipient for r in rows}
-    interrupted = {r.recipient for r in rows if r.mails_claimed > r.mails_sent}
     unclaimed = {r.recipient for r in rows if r.mails_claimed == 0}
-    missing = recipients - set(got)
+    lost = recipients - set(got)
+    repeated = {r for r in recipients if got[r] > 1 and len(ids[r]) == 1}
+    different = {r for r in recipients if len(ids.get(r, ())) > 1}
     at = sorted(x["at"] for x in mails)
     kills = stage.mail["kills while sending"] + stage.mail["database outages while sending"]
     result.figures["mail"] = {
         "invitations": len(recipients),
-        "mailed exactly once": sum(1 for r in recipients if got[r] == 1),
-        "mailed twice or more": sum(1 for c in got.values() if c > 1),
-        "never mailed": len(missing),
-        "interrupted (claimed, not recorded)": len(interrupted),
-        "interrupted that arrived": len(interrupted & set(got)),
+        "mailed once": sum(1 for r in recipients if got[r] == 1),
+        "repeated with the same Message-ID": len(repeated),
+        "lost": len(lost),
+        "doubled with different Message-IDs": len(different),
+        "interrupted (claimed, not recorded) after the mailing": len(interrupted),
+        "interrupted that had arrived before they were sent again": len(arrived_before),
+        "interrupted after sending them again": len(_interrupted(rows)),
         "worker kills while sending": stage.mail["kills while sending"],
         "database outages while sending": stage.mail["database outages while sending"],
         "sending pressed": stage.mail["sending pressed"],
+        "sending the interrupted again pressed": stage.mail["sent again pressed"],
         "mails/s first to last (all phases, faults included)": (
             round(len(mails) / (at[-1] - at[0]), 1) if len(at) > 1 else None
         ),
         "not for this wave": len(set(got) - recipients),
     }
+    if "page said" in stage.mail:
+        result.figures["mail"]["the page said after sending again"] = stage.mail["page said"]
     if "problem" in stage.mail:
         problems.append(stage.mail["problem"])
     if unclaimed:
         problems.append(f"the mailing did not finish: {len(unclaimed)} invitation(s) never sent")
-    doubled = {r: c for r, c in got.items() if c > 1}
-    if doubled:
-        example = list(doubled)[:3]
-        problems.append(f"{len(doubled)} recipient(s) mailed twice or more, e.g. {example}")
-    silent = missing - interrupted - unclaimed
-    if silent:
-        problems.append(f"{len(silent)} invitation(s) not mailed and not shown as interrupted")
+    if lost:
+        problems.append(f"{len(lost)} invitation(s) lost (never arrived), e.g. {sorted(lost)[:3]}")
+    if different:
+        example = sorted(different)[:3]
+        problems.append(
+            f"{len(different)} recipient(s) got the invitation with different Message-IDs,"
+            f" e.g. {example}"
+        )
+    if _interrupted(rows):
+        problems.append(f"{len(_interrupted(rows))} invitation(s) still interrupted")
     if len(interrupted) > kills:
         problems.append(
             f"{len(interrupted)} interrupted invitations after {kills} kill(s) or outage(s)"

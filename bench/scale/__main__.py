@@ -33,6 +33,12 @@ def main(argv: list[str] | None = None) -> int:
         default=Plan.mail_rate_per_minute,
         help="the worker's MAIL_RATE_PER_MINUTE; 0: as fast as it goes",
     )
+    parser.add_argument(
+        "--smtp-delay",
+        type=float,
+        default=Plan.smtp_delay_s,
+        help="seconds the SMTP server waits before it answers a message (a slow server)",
+    )
     parser.add_argument("--respondents", type=int, default=Plan.respondents)
     parser.add_argument("--readers", type=int, default=Plan.readers)
     parser.add_argument("--measure", type=float, default=Plan.measure_s, help="seconds")
@@ -57,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             base_port=args.base_port,
             invitations=args.invitations,
             mail_rate_per_minute=args.mail_rate,
+            smtp_delay_s=args.smtp_delay,
             respondents=args.respondents,
             readers=args.readers,
             measure_s=args.measure,

@@ -162,6 +162,7 @@ class Cluster:
     pg_port: int = 5432
     web_workers: int = 2
     extra_env: dict[str, str] = field(default_factory=dict)
+    smtp_delay_s: float = 0.0  # the SMTP server's pause before it answers a message
     db_name: str = field(default_factory=lambda: f"manyi_scale_{uuid.uuid4().hex[:10]}")
     services: dict[str, Service] = field(default_factory=dict)
 
@@ -281,8 +282,9 @@ class Cluster:
             "redis", redis, dict(os.environ), self.ports.redis, logs / "redis.log"
         )
         smtp = [py, str(Path(__file__).with_name("smtp_sink.py")), str(self.ports.smtp)]
+        smtp += [str(self.mailbox), str(self.smtp_delay_s)]
         self.services["smtp"] = Service(
-            "smtp", [*smtp, str(self.mailbox)], dict(os.environ), self.ports.smtp, logs / "smtp.log"
+            "smtp", smtp, dict(os.environ), self.ports.smtp, logs / "smtp.log"
         )
         for name, port in zip(self.app_names, self.ports.apps, strict=True):
             env = self.env(name) | {"MANYI_BIND": f"127.0.0.1:{port}"}

@@ -328,6 +328,20 @@ def send_invitations(browser: Browser, survey_id: int) -> None:
         raise RuntimeError(msg)
 
 
+def send_interrupted_again(browser: Browser, survey_id: int) -> str:
+    """Press "Send the N interrupted again" (its box ticked); the page's message after it."""
+    path = f"/research/surveys/{survey_id}/invitations"
+    page = browser.send("GET", path)
+    data = {"csrf_token": hidden(page.body, "csrf_token") or "", "confirm": "yes"}
+    reply = browser.send("POST", f"{path}/resend-interrupted", data)
+    if reply.status != 303:
+        msg = f"sending the interrupted again failed: {reply.status} {reply.body[:300]}"
+        raise RuntimeError(msg)
+    after = browser.send("GET", path).body
+    found = re.search(r'<div class="flash[^"]*"[^>]*>(.*?)</div>', after, re.S)
+    return found.group(1).strip() if found else ""
+
+
 def run_state(browser: Browser, run_id: int) -> dict[str, Any]:
     reply = browser.send("GET", f"/research/reports/runs/{run_id}.json")
     if reply.status != 200:

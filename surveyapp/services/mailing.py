@@ -9,18 +9,31 @@ Who gets a message
 
 Sending nobody twice
     Message number *k* of an invitation (0 the invitation, 1.. the reminders) is sent only
-    after a transaction moved ``mails_claimed`` from *k* to *k + 1* (a conditional UPDATE:
-    two workers, or a worker restarted mid-run, cannot both win). After the messenger
-    accepted it, ``mails_sent`` becomes *k + 1*. A run killed between the two leaves
-    ``mails_claimed > mails_sent``: the message may or may not have left, so it is never
-    sent again automatically, and the page shows it as *interrupted*. The state is in the
-    database, not in the worker's memory. So delivery is at most once: a kill -9 of a
-    sending worker leaves at most one invitation per sending thread *interrupted* (the
+    after a transaction moved ``mails_claimed`` from *k* to *k + 1* and set
+    ``mail_claimed_at`` (a conditional UPDATE: two workers, or a worker restarted mid-run,
+    cannot both win). After the messenger accepted it, ``mails_sent`` becomes *k + 1*. A
+    run killed between the two leaves ``mails_claimed > mails_sent``: the message may or
+    may not have left, so a run never sends it again by itself, and the page shows it as
+    *interrupted*. The state is in the database, not in the worker's memory. A kill -9 of
+    a sending worker leaves at most one invitation per sending thread *interrupted* (the
     one between its claim and its record: its delivery and two short transactions; the
-    pause that keeps the rate comes before the claim), which may or may not have arrived
-    and is never mailed twice. SMTP gives a client no way to ask whether a message it
-    handed over arrived, so exactly once cannot be promised across a kill; the scale
-    test (``bench/scale``) measures how often the window is hit.
+    pause that keeps the rate comes before the claim). SMTP gives a client no way to ask
+    whether a message it handed over arrived, so exactly once cannot be promised across a
+    kill; the scale test (``bench/scale``) measures how often the window is hit.
+
+    Message *k* of an invitation always carries the same Message-ID
+    (:func:`message_id`: a hash of the invitation's token, and *k*; the messenger adds
+    its domain). A researcher who would rather risk a repeat than a lost invitation
+    presses "Send the interrupted again" (:func:`release_interrupted`): the interrupted
+    claims older than :func:`lease` go back to *k*, and the next run sends them. A
+    recipient whose first copy did arrive gets the same message again (the same
+    Message-ID, which mailboxes that collapse duplicates show once); nobody gets two
+    different ones. The lease keeps a delivery a live worker is making from being
+    released: it is :data:`LEASE_TIMEOUTS` times the SMTP timeout (``MAIL_TIMEOUT_S``),
+    longer than a delivery that does not fail with a timeout takes, unless a server
+    answers each of its commands just before the timeout (then the claim may be
+    released while it is under way, and the message arrives twice, with the same
+    Message-ID). A claim from before revision 0010 has no time and counts as old.
 
 Failures
     :class:`~surveyapp.messaging.PermanentFailure` (the server refused the address): the
@@ -34,6 +47,7 @@ Rate
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -45,8 +59,8 @@ from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from surveyapp import audit, messaging
 from surveyapp import db as dbm
-from surveyapp import messaging
 from surveyapp import models as m
 
 Kind = Literal["invitation", "reminder"]
@@ -58,6 +72,8 @@ _MAIL = Environment(
     undefined=StrictUndefined,
 )
 BATCH = 200  # invitations read per query
+#: an interrupted claim may be released once it is this many SMTP timeouts old
+LEASE_TIMEOUTS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,10 +205,19 @@ def _titles(survey: m.Survey) -> tuple[str, str]:
     return q.title.get("zh-Hans"), q.title.get("en")
 
 
+def message_id(invitation: m.Invitation, k: int) -> str:
+    """The left part of the Message-ID of message ``k`` of ``invitation``: the same for
+    every attempt, different for another message or invitation. The token is the link's
+    secret, so only a hash of it is shown."""
+    digest = hashlib.sha256(f"manyi-message-id:{invitation.token}".encode()).hexdigest()
+    return f"{digest[:32]}.{k}"
+
+
 def compose(
     survey: m.Survey, invitation: m.Invitation, base_url: str, kind: Kind
 ) -> messaging.Message:
-    """The bilingual message of an invitation or reminder (``templates/mail/*.txt``)."""
+    """The bilingual message of an invitation or reminder (``templates/mail/*.txt``):
+    message number ``invitation.mails_sent``, the one a run sends next."""
     title_zh, title_en = _titles(survey)
     base = base_url.rstrip("/")
     opt_out_link = f"{base}/o/{invitation.token}"
@@ -208,6 +233,7 @@ def compose(
         subject=" ".join(_MAIL.get_template("subject.txt").render(ctx).split()),
         text=_MAIL.get_template("invitation.txt").render(ctx).strip() + "\n",
         unsubscribe=opt_out_link,
+        message_id=message_id(invitation, invitation.mails_sent),
     )
 
 
@@ -284,7 +310,7 @@ def _claim(db: dbm.Database, inv_id: int, k: int) -> bool:
         result = ws.execute(
             update(_I)
             .where(_I.id == inv_id, _I.mails_claimed == k, _I.mails_sent == k)
-            .values(mails_claimed=k + 1)
+            .values(mails_claimed=k + 1, mail_claimed_at=m.utcnow())
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
@@ -297,7 +323,15 @@ def _record(
         if failed:
             values: dict[str, Any] = {"mail_failed": True, "mail_error": error}
         else:
-            values = {"mails_sent": k + 1, "last_mailed_at": now, "mail_error": None}
+            # mails_claimed too: a claim released while this delivery was still under way
+            # (see lease()) is taken back, so mails_claimed never falls behind mails_sent
+            # (which would keep every later message of the invitation from being claimed)
+            values = {
+                "mails_claimed": k + 1,
+                "mails_sent": k + 1,
+                "last_mailed_at": now,
+                "mail_error": None,
+            }
             if k == 0:
                 values["sent_at"] = now
         ws.execute(update(_I).where(_I.id == inv_id).values(**values))
@@ -310,6 +344,49 @@ def _release(db: dbm.Database, inv_id: int, k: int, error: str) -> None:
             .where(_I.id == inv_id, _I.mails_claimed == k + 1)
             .values(mails_claimed=k, mail_error=error)
         )
+
+
+def lease(config: Mapping[str, Any]) -> timedelta:
+    """How old an interrupted claim must be before it may be released: longer than a
+    live worker's delivery takes (:data:`LEASE_TIMEOUTS` SMTP timeouts)."""
+    timeout = float(config.get("MAIL_TIMEOUT_S") or 30.0)
+    return timedelta(seconds=LEASE_TIMEOUTS * timeout)
+
+
+def _interrupted() -> Any:
+    inv = m.Invitation
+    return and_(inv.mails_claimed > inv.mails_sent, inv.mail_failed.is_(False))
+
+
+def release_interrupted(
+    survey_id: int, older_than: timedelta, *, user_id: int | None = None
+) -> dict[Kind, int]:
+    """Give the interrupted messages of the survey claimed more than ``older_than`` ago
+    back to the next run (``mails_claimed = mails_sent``), with an audit record; a claim
+    that is younger may be a delivery under way and stays. Returns how many invitations
+    and how many reminders the next run of each kind will send again."""
+    inv = m.Invitation
+    before = m.utcnow() - older_than
+    old = or_(inv.mail_claimed_at.is_(None), inv.mail_claimed_at < before)
+    released: dict[Kind, int] = {"invitation": 0, "reminder": 0}
+    kinds: tuple[tuple[Kind, Any], ...] = (
+        ("invitation", inv.mails_sent == 0),
+        ("reminder", inv.mails_sent > 0),
+    )
+    dbm.release()
+    with dbm.get_db().write() as ws:
+        for kind, which in kinds:
+            result = ws.execute(
+                update(inv)
+                .where(inv.survey_id == survey_id, _interrupted(), old, which)
+                .values(mails_claimed=inv.mails_sent)
+            )
+            released[kind] = int(result.rowcount)  # type: ignore[attr-defined]
+        if any(released.values()):
+            survey = ws.get(m.Survey, survey_id)
+            detail: dict[str, Any] = {str(k): n for k, n in released.items()}
+            audit.record(ws, "mail_released", survey, detail=detail, user_id=user_id)
+    return released
 
 
 # -- progress and tracking --------------------------------------------------------------------
@@ -328,7 +405,7 @@ def progress(survey_id: int) -> dict[str, int]:
         "sent": n(inv.sent_at.is_not(None)),
         "reminded": n(inv.mails_sent > 1),
         "failed": n(inv.mail_failed.is_(True)),
-        "interrupted": n(and_(inv.mails_claimed > inv.mails_sent, inv.mail_failed.is_(False))),
+        "interrupted": n(_interrupted()),
         "opted_out": n(opted),
         "started": n(started),
         "completed": n(inv.used_at.is_not(None)),

@@ -1,17 +1,20 @@
 """The distribution pages in a real browser: a researcher makes a branch link and turns
-the anonymous link off and on with the confirmation box; the survey and invitations
-pages fit 320, 390 and 1366 px wide in both languages (no sideways scroll) and pass
-axe-core's serious and critical checks. Screenshots go to ``$MANYI_SHOTS`` when set."""
+the anonymous link off and on with the confirmation box, and sends an interrupted
+invitation again (its box ticked); the survey and invitations pages fit 320, 390 and
+1366 px wide in both languages (no sideways scroll) and pass axe-core's serious and
+critical checks. Screenshots go to ``$MANYI_SHOTS`` when set."""
 
 from __future__ import annotations
 
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 import questionnaires as qn
+from surveyapp import models as m
 from surveyapp.services.invitations import create_invitations
 from surveyapp.services.surveys import create_survey
 from tests.browser.conftest import axe_violations
@@ -24,7 +27,12 @@ SHOTS = os.environ.get("MANYI_SHOTS")
 
 @pytest.fixture
 def server(tmp_path):
-    app = make_app({"DATABASE": tmp_path / "t.sqlite"}, WTF_CSRF_ENABLED=True)
+    app = make_app(
+        {"DATABASE": tmp_path / "t.sqlite"},
+        WTF_CSRF_ENABLED=True,
+        MESSAGE_ADAPTER="file",
+        MESSAGE_OUTBOX=str(tmp_path / "outbox.jsonl"),
+    )
     add_user(app, "res@example.org", "researcher")
     q = qn.load(DATA / "minimal.yaml")
     with app.app_context(), app.extensions["manyi_db"].write() as s:
@@ -36,6 +44,8 @@ def server(tmp_path):
             )
         ]
         invs = create_invitations(s, sv, rows)
+        # the third was interrupted a day ago (a worker killed while it handed it over)
+        invs[2].mails_claimed, invs[2].mail_claimed_at = 1, m.utcnow() - timedelta(days=1)
         sid, first, token = sv.id, invs[0].id, invs[1].token
     add_response(app, sid)
     add_response(app, sid, invitation_id=first, segments={"branch": "东区支行"})
@@ -72,6 +82,15 @@ def test_links_and_access_in_the_browser(server, chromium, axe_script):
     page.check('input[name="confirm"]')
     page.click("text=Anonymous link on")
     page.wait_for_selector("text=answer again")
+    # the interrupted invitation: sent again only with the box ticked
+    page.goto(f"{base}/research/surveys/{sid}/invitations?lang=en")
+    page.click("text=Send the 1 interrupted message again")
+    assert page.locator("[data-resend-interrupted]").count() == 1
+    page.check('[data-resend-interrupted] input[name="confirm"]')
+    page.click("text=Send the 1 interrupted message again")
+    page.wait_for_selector("text=Sending 1 interrupted message again")
+    assert "0 interrupted" in page.inner_text("[data-mail-progress]")
+    assert page.locator("[data-resend-interrupted]").count() == 0
     context.close()
 
 

@@ -219,8 +219,10 @@ class DiesAfter:
             raise Killed
 
 
-def test_a_restart_mid_send_sends_nobody_twice(mail_app, smtp):
-    app, sid = mail_app, mail_app.config["SURVEY_ID"]
+def _restart_mid_send(app, smtp):
+    """A worker killed after the server accepted the second message, before it recorded
+    it; then the restarted worker (a fresh run of the same task) sends the rest."""
+    sid = app.config["SURVEY_ID"]
     policy_ = mailing.Policy(rate_per_minute=0)
     with app.app_context():
         database = app.extensions["manyi_db"]
@@ -234,10 +236,15 @@ def test_a_restart_mid_send_sends_nobody_twice(mail_app, smtp):
                 policy=policy_,
             )
         assert sum(smtp.to().values()) == 2
-        # the restarted worker: a fresh run of the same task
-        result = mailing.run(
+        return mailing.run(
             database, sid, "invitation", _smtp(app), base_url="http://x/", policy=policy_
         )
+
+
+def test_a_restart_mid_send_sends_nobody_twice(mail_app, smtp):
+    app, sid = mail_app, mail_app.config["SURVEY_ID"]
+    result = _restart_mid_send(app, smtp)
+    with app.app_context():
         assert result.sent == 1
         assert max(smtp.to().values()) == 1
         assert set(smtp.to()) == {"ann@example.cn", "bo@example.cn", "cy@example.cn"}
@@ -382,16 +389,21 @@ def test_unknown_adapter_is_named():
         messaging.from_config({"MESSAGE_ADAPTER": "pigeon"})
 
 
-def test_the_claims_hold_on_every_backend(any_app, minimal, tmp_path):
-    """The restart test again on SQLite and PostgreSQL, through the file adapter."""
+def _survey_of(app, minimal, slug, n):
+    """A survey with ``n`` invitations to p0@example.cn...; its id."""
     from surveyapp.services.invitations import create_invitations
     from surveyapp.services.surveys import create_survey
 
-    app = any_app
     with app.app_context(), app.extensions["manyi_db"].write() as s:
-        sv = create_survey(s, minimal, slug="claims", access="anonymous")
-        create_invitations(s, sv, [{"email": f"p{i}@example.cn"} for i in range(7)])
-        sid = sv.id
+        sv = create_survey(s, minimal, slug=slug, access="anonymous")
+        create_invitations(s, sv, [{"email": f"p{i}@example.cn"} for i in range(n)])
+        return sv.id
+
+
+def test_the_claims_hold_on_every_backend(any_app, minimal, tmp_path):
+    """The restart test again on SQLite and PostgreSQL, through the file adapter."""
+    app = any_app
+    sid = _survey_of(app, minimal, "claims", 7)
     outbox = tmp_path / "outbox.jsonl"
     policy_ = mailing.Policy(rate_per_minute=0)
     with app.app_context():
@@ -419,3 +431,184 @@ def test_the_claims_hold_on_every_backend(any_app, minimal, tmp_path):
     assert max(sent.values()) == 1
     progress = _progress(app, sid)
     assert (progress["sent"], progress["interrupted"]) == (6, 1)
+
+
+# -- the same Message-ID for a repeat, and sending the interrupted again ----------------------
+def _by_to(smtp) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for msg in smtp.messages:
+        out.setdefault(str(msg["To"]), []).append(str(msg["Message-ID"]))
+    return out
+
+
+def test_a_message_keeps_its_message_id(mail_app, smtp):
+    """Message k of an invitation has one Message-ID (sent twice, the same header); another
+    message of it, or another invitation, has another. The link's token is not in it."""
+    app = mail_app
+    invs = _invitations(app)
+    ann, bo = invs["ann@example.cn"], invs["bo@example.cn"]
+    assert mailing.message_id(ann, 0) == mailing.message_id(ann, 0)
+    ids = {mailing.message_id(ann, 0), mailing.message_id(ann, 1), mailing.message_id(bo, 0)}
+    assert len(ids) == 3
+    with app.app_context(), app.extensions["manyi_db"].sessions() as s:
+        survey = s.get(m.Survey, app.config["SURVEY_ID"])
+        message = mailing.compose(survey, ann, "http://x/", "invitation")
+    assert message.message_id == mailing.message_id(ann, 0)
+    with _smtp(app) as messenger:
+        messenger.send(message)
+        messenger.send(message)
+    first, again = (str(msg["Message-ID"]) for msg in smtp.messages)
+    assert first == again == f"<{mailing.message_id(ann, 0)}@example.cn>"
+    assert ann.token not in first
+    assert re.fullmatch(r"<[0-9a-f]{32}\.0@example\.cn>", first)
+
+
+def _claimed_ago(app, seconds):
+    """Move every claim ``seconds`` into the past."""
+    with app.app_context(), app.extensions["manyi_db"].write() as s:
+        for inv in s.scalars(select(m.Invitation).where(m.Invitation.mail_claimed_at.is_not(None))):
+            inv.mail_claimed_at -= timedelta(seconds=seconds)
+
+
+def test_the_interrupted_are_sent_again_with_the_same_message_id(mail_app, smtp):
+    app, sid = mail_app, mail_app.config["SURVEY_ID"]
+    _restart_mid_send(app, smtp)
+    invs = _invitations(app).values()
+    (cut,) = [i for i in invs if i.mails_claimed > i.mails_sent and not i.mail_failed]
+    assert cut.recipient == "bo@example.cn"
+    assert _by_to(smtp)[cut.recipient] == [f"<{mailing.message_id(cut, 0)}@example.cn>"]
+    c = _researcher(app)
+    url = f"/research/surveys/{sid}/invitations/resend-interrupted"
+    page = c.get(f"/research/surveys/{sid}/invitations?lang=en").get_data(as_text=True)
+    assert "Send the 1 interrupted message again" in page
+    assert "the same Message-ID" in page
+    # unconfirmed: nothing happens
+    c.post(url, data={})
+    # a claim younger than the lease may be a delivery under way: it stays
+    r = c.post(url, data={"confirm": "yes"}, follow_redirects=True)
+    assert "None to send again" in r.get_data(as_text=True)
+    assert len(smtp.messages) == 3
+    assert _progress(app, sid)["interrupted"] == 1
+    with app.app_context():
+        lease = mailing.lease(app.config)
+    assert lease == timedelta(seconds=2 * app.config["MAIL_TIMEOUT_S"])
+    _claimed_ago(app, lease.total_seconds() + 1)
+    r = c.post(url, data={"confirm": "yes"}, follow_redirects=True)
+    assert "Sending 1 interrupted message again" in r.get_data(as_text=True)
+    got = _by_to(smtp)
+    assert got[cut.recipient] == [f"<{mailing.message_id(cut, 0)}@example.cn>"] * 2
+    assert all(len(ids) == 1 for to, ids in got.items() if to != cut.recipient)
+    again = _invitations(app)[cut.recipient]
+    assert (again.mails_claimed, again.mails_sent) == (1, 1)
+    assert _progress(app, sid)["interrupted"] == 0
+    page = c.get(f"/research/surveys/{sid}/invitations?lang=en").get_data(as_text=True)
+    assert "interrupted message" not in page
+    with app.app_context(), app.extensions["manyi_db"].sessions() as s:
+        (entry,) = s.scalars(select(m.AuditLog).where(m.AuditLog.action == "mail_released"))
+    assert entry.detail == {"invitation": 1, "reminder": 0}
+
+
+def test_sending_the_interrupted_again_is_refused_without_csrf_right_or_team(
+    tmp_path, smtp, minimal
+):
+    app = make_app(
+        {"DATABASE": tmp_path / "t.sqlite"},
+        WTF_CSRF_ENABLED=True,
+        MAIL_HOST="127.0.0.1",
+        MAIL_PORT=smtp.port,
+        MAIL_SECURITY="none",
+        MAIL_RATE_PER_MINUTE=0.0,
+    )
+    from surveyapp.services.accounts import hash_password
+    from surveyapp.services.invitations import create_invitations
+    from surveyapp.services.surveys import create_survey
+    from tests.surveyapp.research_helpers import PASSWORD
+
+    with app.app_context(), app.extensions["manyi_db"].write() as s:
+        team_a, team_b = m.Team(name="A"), m.Team(name="B")
+        s.add_all([team_a, team_b])
+        s.flush()
+        sv = create_survey(s, minimal, slug="mail", access="anonymous")
+        sv.team_id = team_a.id
+        (inv,) = create_invitations(s, sv, [{"email": "ann@example.cn"}])
+        inv.mails_claimed, inv.mail_claimed_at = 1, m.utcnow() - timedelta(days=1)
+        for email, role, team in (
+            ("r@example.org", "researcher", team_a),
+            ("v@example.org", "viewer", team_a),
+            ("b@example.org", "researcher", team_b),
+        ):
+            s.add(
+                m.User(email=email, role=role, password_hash=hash_password(PASSWORD), teams=[team])
+            )
+        sid = sv.id
+    url = f"/research/surveys/{sid}/invitations/resend-interrupted"
+
+    def client(email):
+        c = app.test_client()
+        html = c.get("/research/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+        data = {"email": email, "password": PASSWORD, "csrf_token": token}
+        assert c.post("/research/login", data=data).status_code == 303
+        page = c.get("/research/").get_data(as_text=True)  # the session's token after login
+        return c, re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+
+    owner, token = client("r@example.org")
+    assert owner.post(url, data={"confirm": "yes"}).status_code == 400  # no CSRF token
+    viewer, vtoken = client("v@example.org")
+    assert viewer.post(url, data={"confirm": "yes", "csrf_token": vtoken}).status_code == 403
+    stranger, btoken = client("b@example.org")
+    assert stranger.post(url, data={"confirm": "yes", "csrf_token": btoken}).status_code == 404
+    assert smtp.messages == []
+    assert _progress(app, sid)["interrupted"] == 1
+    r = owner.post(url, data={"confirm": "yes", "csrf_token": token})
+    assert r.status_code == 303
+    assert smtp.to() == Counter(["ann@example.cn"])
+    assert _progress(app, sid)["interrupted"] == 0
+
+
+def test_releasing_the_interrupted_holds_on_every_backend(any_app, minimal, tmp_path):
+    """Through the file adapter: the interrupted invitation and reminder come back to the
+    next run of their kind only once their claims are older than the lease; the repeat has
+    the same message id; nothing else is sent again."""
+    app = any_app
+    sid = _survey_of(app, minimal, "release", 5)
+    outbox = tmp_path / "outbox.jsonl"
+    policy_ = mailing.Policy(rate_per_minute=0, interval=timedelta(0))
+
+    def run(kind, messenger=None):
+        return mailing.run(
+            app.extensions["manyi_db"],
+            sid,
+            kind,
+            messenger or messaging.FileMessenger(outbox),
+            base_url="http://x/",
+            policy=policy_,
+        )
+
+    with app.app_context():
+        with pytest.raises(Killed):
+            run("invitation", DiesAfter(messaging.FileMessenger(outbox), 2))
+        run("invitation")
+        with pytest.raises(Killed):  # and a reminder run killed at its first message
+            run("reminder", DiesAfter(messaging.FileMessenger(outbox), 1))
+        lease = timedelta(minutes=1)
+        assert mailing.release_interrupted(sid, lease) == {"invitation": 0, "reminder": 0}
+        assert _progress(app, sid)["interrupted"] == 2
+        _claimed_ago(app, 61)
+        assert mailing.release_interrupted(sid, lease) == {"invitation": 1, "reminder": 1}
+        assert _progress(app, sid)["interrupted"] == 0
+        assert mailing.release_interrupted(sid, lease) == {"invitation": 0, "reminder": 0}
+        assert run("invitation").sent == 1  # p1's invitation again
+        assert run("reminder").sent == 5  # p0's reminder again, the others' first
+    ids: dict[str, list[str]] = {}
+    for line in outbox.read_text("utf-8").splitlines():
+        ids.setdefault(json.loads(line)["to"], []).append(json.loads(line)["id"])
+    with app.app_context(), app.extensions["manyi_db"].sessions() as s:
+        invs = {i.recipient: i for i in s.scalars(select(m.Invitation))}
+    p0, p1 = invs["p0@example.cn"], invs["p1@example.cn"]
+    assert ids[p0.recipient] == [mailing.message_id(p0, 0)] + [mailing.message_id(p0, 1)] * 2
+    assert ids[p1.recipient] == [mailing.message_id(p1, 0)] * 2 + [mailing.message_id(p1, 1)]
+    for p in ("p2", "p3", "p4"):
+        inv = invs[f"{p}@example.cn"]
+        assert ids[inv.recipient] == [mailing.message_id(inv, 0), mailing.message_id(inv, 1)]
+    assert all((i.mails_claimed, i.mails_sent) == (2, 2) for i in invs.values())
