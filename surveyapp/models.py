@@ -269,7 +269,18 @@ class Response(Base):
             "completed_invitation_id IS NULL OR completed_invitation_id = invitation_id",
             name="completed_invitation_matches",
         ),
-        Index("ix_response_survey_status", "survey_id", "status"),
+        # every read of a survey's responses by status, in id order (the rows of the
+        # table in the order they were written), and the reports' data versions
+        # (exports.data_versions) from the index alone
+        Index(
+            "ix_response_version",
+            "survey_id",
+            "status",
+            "id",
+            "source",
+            "quarantined",
+            "updated_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
