@@ -236,6 +236,8 @@ def survey_report(
         return rep
 
     def make_comments() -> dict[str, Any]:
+        if not any(True for _ in q.iter_items(type="text")):  # no open text to read
+            return build.comments_report(q, pd.DataFrame(), n=rep["n"], language=language)
         data, study = study_frame()
         if study is None and exclude_suspects:
             data = _screened(q, data)
