@@ -177,16 +177,24 @@ def test_reminders_wait_for_the_interval(mail_app, smtp):
     app, sid = mail_app, mail_app.config["SURVEY_ID"]
     policy_ = mailing.Policy(rate_per_minute=0, max_reminders=2, interval=timedelta(hours=72))
     with app.app_context():
-        database = app.extensions["manyi_db"]
-        first = mailing.run(
-            database, sid, "invitation", _smtp(app), base_url="http://x/", policy=policy_
-        )
+        first = _send(app, sid, _smtp(app), policy=policy_)
         assert (first.sent, first.failed) == (3, 1)
-        again = mailing.run(
-            database, sid, "reminder", _smtp(app), base_url="http://x/", policy=policy_
-        )
+        again = _send(app, sid, _smtp(app), "reminder", policy=policy_)
         assert again.sent == 0
         assert mailing.reminders_pending(sid, policy_)
+
+
+def _send(app, sid, messenger, kind="invitation", *, policy, **kwargs):
+    """One run of the mail task (:func:`mailing.run`) for survey ``sid``."""
+    return mailing.run(
+        app.extensions["manyi_db"],
+        sid,
+        kind,
+        messenger,
+        base_url="http://x/",
+        policy=policy,
+        **kwargs,
+    )
 
 
 def _smtp(app):
@@ -225,20 +233,10 @@ def _restart_mid_send(app, smtp):
     sid = app.config["SURVEY_ID"]
     policy_ = mailing.Policy(rate_per_minute=0)
     with app.app_context():
-        database = app.extensions["manyi_db"]
         with pytest.raises(Killed):
-            mailing.run(
-                database,
-                sid,
-                "invitation",
-                DiesAfter(_smtp(app), 2),
-                base_url="http://x/",
-                policy=policy_,
-            )
+            _send(app, sid, DiesAfter(_smtp(app), 2), policy=policy_)
         assert sum(smtp.to().values()) == 2
-        return mailing.run(
-            database, sid, "invitation", _smtp(app), base_url="http://x/", policy=policy_
-        )
+        return _send(app, sid, _smtp(app), policy=policy_)
 
 
 def test_a_restart_mid_send_sends_nobody_twice(mail_app, smtp):
@@ -262,18 +260,13 @@ def test_a_server_that_is_down_stops_the_run_and_the_next_run_continues(mail_app
     app, sid = mail_app, mail_app.config["SURVEY_ID"]
     policy_ = mailing.Policy(rate_per_minute=0)
     with app.app_context():
-        database = app.extensions["manyi_db"]
         down = messaging.SmtpMessenger("127.0.0.1", 1, security="none", sender="a@b.cn")
-        result = mailing.run(
-            database, sid, "invitation", down, base_url="http://x/", policy=policy_
-        )
+        result = _send(app, sid, down, policy=policy_)
         assert result.sent == 0
         assert "cannot reach the SMTP server" in result.stopped
         assert _progress(app, sid)["interrupted"] == 0
         assert "cannot reach" in _invitations(app)["ann@example.cn"].mail_error
-        result = mailing.run(
-            database, sid, "invitation", _smtp(app), base_url="http://x/", policy=policy_
-        )
+        result = _send(app, sid, _smtp(app), policy=policy_)
     assert result.sent == 3
     assert _invitations(app)["ann@example.cn"].mail_error is None
 
@@ -282,15 +275,7 @@ def test_the_rate_limit_paces_the_sends(mail_app, smtp):
     app, sid = mail_app, mail_app.config["SURVEY_ID"]
     waits: list[float] = []
     with app.app_context():
-        mailing.run(
-            app.extensions["manyi_db"],
-            sid,
-            "invitation",
-            _smtp(app),
-            base_url="http://x/",
-            policy=mailing.Policy(rate_per_minute=30),
-            sleep=waits.append,
-        )
+        _send(app, sid, _smtp(app), policy=mailing.Policy(rate_per_minute=30), sleep=waits.append)
     assert len(waits) == 3  # before the 2nd, 3rd and 4th message (the 4th bounces)
     assert all(1.5 < w <= 2.0 for w in waits)
 
@@ -305,27 +290,11 @@ def test_a_worker_killed_while_it_keeps_the_pace_leaves_nothing_interrupted(mail
         raise Killed
 
     with app.app_context():
-        database = app.extensions["manyi_db"]
         with pytest.raises(Killed):
-            mailing.run(
-                database,
-                sid,
-                "invitation",
-                _smtp(app),
-                base_url="http://x/",
-                policy=mailing.Policy(rate_per_minute=30),
-                sleep=killed,
-            )
+            _send(app, sid, _smtp(app), policy=mailing.Policy(rate_per_minute=30), sleep=killed)
         assert sum(smtp.to().values()) == 1
         assert _progress(app, sid)["interrupted"] == 0
-        mailing.run(
-            database,
-            sid,
-            "invitation",
-            _smtp(app),
-            base_url="http://x/",
-            policy=mailing.Policy(rate_per_minute=0),
-        )
+        _send(app, sid, _smtp(app), policy=mailing.Policy(rate_per_minute=0))
     assert max(smtp.to().values()) == 1
     assert set(smtp.to()) == {"ann@example.cn", "bo@example.cn", "cy@example.cn"}
 
@@ -407,24 +376,9 @@ def test_the_claims_hold_on_every_backend(any_app, minimal, tmp_path):
     outbox = tmp_path / "outbox.jsonl"
     policy_ = mailing.Policy(rate_per_minute=0)
     with app.app_context():
-        database = app.extensions["manyi_db"]
         with pytest.raises(Killed):
-            mailing.run(
-                database,
-                sid,
-                "invitation",
-                DiesAfter(messaging.FileMessenger(outbox), 3),
-                base_url="http://x/",
-                policy=policy_,
-            )
-        result = mailing.run(
-            database,
-            sid,
-            "invitation",
-            messaging.FileMessenger(outbox),
-            base_url="http://x/",
-            policy=policy_,
-        )
+            _send(app, sid, DiesAfter(messaging.FileMessenger(outbox), 3), policy=policy_)
+        result = _send(app, sid, messaging.FileMessenger(outbox), policy=policy_)
     sent = Counter(json.loads(line)["to"] for line in outbox.read_text("utf-8").splitlines())
     assert result.sent == 4
     assert len(sent) == 7
@@ -576,14 +530,7 @@ def test_releasing_the_interrupted_holds_on_every_backend(any_app, minimal, tmp_
     policy_ = mailing.Policy(rate_per_minute=0, interval=timedelta(0))
 
     def run(kind, messenger=None):
-        return mailing.run(
-            app.extensions["manyi_db"],
-            sid,
-            kind,
-            messenger or messaging.FileMessenger(outbox),
-            base_url="http://x/",
-            policy=policy_,
-        )
+        return _send(app, sid, messenger or messaging.FileMessenger(outbox), kind, policy=policy_)
 
     with app.app_context():
         with pytest.raises(Killed):
