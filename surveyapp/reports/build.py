@@ -1812,6 +1812,11 @@ def unavailable(
     report.setdefault("unavailable", {})[section] = {"needs": needs, "reason": reason}
 
 
+def has_open_text(q: qn.Questionnaire) -> bool:
+    """Whether ``q`` asks anything in the customers' own words (a comments section)."""
+    return any(True for _ in q.iter_items(type="text"))
+
+
 def comments_report(
     q: qn.Questionnaire, data: pd.DataFrame, *, n: int, language: str = "en"
 ) -> dict[str, Any]:
@@ -1821,7 +1826,7 @@ def comments_report(
     Part of :func:`full_report`, or built on its own where only the comments page needs it.
     """
     part: dict[str, Any] = {"unavailable": {}}
-    if not any(True for _ in q.iter_items(type="text")):
+    if not has_open_text(q):
         return part
     needs = responses_needed(q)["comments"]
     if n < needs:

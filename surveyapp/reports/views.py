@@ -35,6 +35,7 @@ there too (:func:`surveyapp.reports.runs.cached_frame`).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pandas as pd
@@ -175,7 +176,8 @@ def survey_report(
     after new responses."""
     q = sv.questionnaire()
     waves, linked = linked_surveys(sv)
-    surveys = [sv, *[x for x in waves if x.id != sv.id], *linked.values()]
+    study_surveys = [sv, *[x for x in waves if x.id != sv.id]]  # what the comments read
+    surveys = [*study_surveys, *linked.values()]
     versions = exports.data_versions(dbm.session(), [x.id for x in surveys])
     params = {
         "segment": list(segment) if segment else None,
@@ -183,6 +185,7 @@ def survey_report(
         "exclude_suspects": exclude_suspects,
     }
 
+    @functools.cache  # the report and its comments both missing: read and screened once
     def study_frame() -> tuple[pd.DataFrame, pd.DataFrame | None]:
         """The survey's own rows, and every wave of the study (screened as the report
         is) when there is more than one wave."""
@@ -236,7 +239,7 @@ def survey_report(
         return rep
 
     def make_comments() -> dict[str, Any]:
-        if not any(True for _ in q.iter_items(type="text")):  # no open text to read
+        if not build.has_open_text(q):  # nothing to read: no frame
             return build.comments_report(q, pd.DataFrame(), n=rep["n"], language=language)
         data, study = study_frame()
         if study is None and exclude_suspects:
@@ -247,7 +250,7 @@ def survey_report(
     part = runs.cached_report(
         _ReportCache(),
         section="comments",
-        surveys=[sv, *[x for x in waves if x.id != sv.id]],
+        surveys=study_surveys,
         versions=versions,
         params={"language": language, "exclude_suspects": exclude_suspects},
         build=make_comments,
