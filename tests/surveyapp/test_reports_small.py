@@ -60,6 +60,9 @@ def test_every_page_answers_with_what_is_missing(app, client_as, n: int, lang: s
     assert _needs(fix) == {"importance_performance": 7}
     if n == 0:
         assert 'data-needs="0"' in overview  # "no responses yet"
+        said = c.get(f"{base}/sections/comments?lang={lang}").get_data(as_text=True)
+        word = "至少需要 1 份完整回答" if lang == "zh-Hans" else "at least 1 complete response."
+        assert word in said  # one response, in the singular
     else:
         assert 'data-warning="small_n"' in overview
     # the item page leads to the five-gap page, which says what it needs
